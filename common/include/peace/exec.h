@@ -1,0 +1,101 @@
+/*
+ * exec.h - the execution engine: one run of one command over one flow.
+ *
+ * The engine is an event-driven state machine owned by one loop thread. It
+ * runs the command's blocks in order, streams items through a ready queue
+ * (forward for discover/ensure, reverse for clean, at most
+ * PC_EXEC_CONCURRENCY_MAX items at once), hands every item function to the
+ * executor, polls the interrupt latch exactly where peace does (before every
+ * block, before each item is started in streaming blocks), keeps one progress
+ * tracker per item, writes states through the store and reports everything
+ * to an observer. reference/peace-semantics.md is the specification.
+ *
+ * All functions must be called on the loop thread.
+ */
+#ifndef PEACE_EXEC_H
+#define PEACE_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "peace/cmd.h"
+#include "peace/err.h"
+#include "peace/executor.h"
+#include "peace/flow.h"
+#include "peace/interrupt.h"
+#include "peace/item.h"
+#include "peace/outcome.h"
+#include "peace/progress.h"
+#include "peace/store.h"
+
+#define PC_EXEC_CONCURRENCY_MAX 64
+
+struct pc_exec;
+
+/* Observer callbacks, all on the loop thread. Every member may be NULL. */
+struct pc_exec_observer_ops {
+    /* Block `index` of the command starts. */
+    void (*block_start)(void *ctx, size_t index, enum pc_block_kind kind);
+    /* Item `item`'s tracker changed by update u (t is the state after it). */
+    void (*progress)(void *ctx, size_t item, const struct pc_progress_tracker *t,
+                     const struct pc_progress_update *u);
+    /* The interrupt took effect (first poll that reported interrupted). */
+    void (*interrupted)(void *ctx);
+    /* The execution finished; o is borrowed for the call (pc_exec_outcome
+     * returns it afterwards too). Do not destroy the exec from here. */
+    void (*finished)(void *ctx, const struct pc_outcome *o);
+};
+
+struct pc_exec_opts {
+    enum pc_cmd cmd;
+    enum pc_sync sync;
+    struct pc_strategy strategy;
+    const struct pc_flow *flow;         /* borrowed for the exec's life */
+    const struct pc_registry *registry; /* borrowed for the exec's life */
+    struct pc_store store;
+    struct pc_executor executor;
+    const struct pc_exec_observer_ops *observer; /* may be NULL */
+    void *observer_ctx;
+    size_t concurrency_max; /* 0 = PC_EXEC_CONCURRENCY_MAX */
+    /*
+     * Optional, flow->n_items entries: items whose stored-vs-discovered
+     * mismatch is tolerated (an execution taken over after a crash tolerates
+     * the item its previous attempt had in flight). Borrowed.
+     */
+    const bool *sync_tolerate;
+};
+
+/*
+ * Returns owned: an execution ready to start. Checks item types and parses
+ * every item's params; a failure (unknown type, bad params) is PC_EINVAL with
+ * the item named in err, and nothing is created.
+ */
+int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out, struct pc_err *err) PC_NODISCARD;
+
+/* Starts running. The observer's finished callback runs exactly once afterwards
+ * (possibly before this returns, when nothing needs the executor). */
+void pc_exec_start(struct pc_exec *e);
+
+/* An interrupt signal arrives: observed at the next poll (latched). Any time,
+ * any number of times, also before start and after the end (no effect then). */
+void pc_exec_signal_interrupt(struct pc_exec *e);
+
+/* Delivers item-reported progress accumulated since the last flush to the
+ * observer (the host calls this on a timer; framework updates flush first). */
+void pc_exec_progress_flush(struct pc_exec *e);
+
+bool pc_exec_finished(const struct pc_exec *e);
+
+/* The outcome once finished, else NULL. Borrowed while e lives. */
+const struct pc_outcome *pc_exec_outcome(const struct pc_exec *e);
+
+/* Tracker of an item (borrowed while e lives). */
+const struct pc_progress_tracker *pc_exec_tracker(const struct pc_exec *e, size_t item);
+
+/* Index of the block running now (or last run). */
+size_t pc_exec_block_index(const struct pc_exec *e);
+
+/* Frees e. Only before start or after finish; never inside an observer callback. */
+void pc_exec_destroy(struct pc_exec *e);
+
+#endif /* PEACE_EXEC_H */

@@ -1,0 +1,132 @@
+/*
+ * item.h - the item API: item types (a vtable of the seven item functions of
+ * CONTRACT §2), the context through which items report progress, and the
+ * registry of item types.
+ *
+ * Threading: every item function runs on an executor thread, never on the
+ * caller's event loop, so items may block (run a process, sleep, download).
+ * Functions of different items run concurrently; functions of one item never
+ * do. Params objects are shared read-only across an item's calls.
+ *
+ * States: every `struct pc_state *out` is absent on entry; the function fills
+ * it with msgpack bytes (see state.h) on success. On failure it returns a
+ * negative code and describes the failure in err (that text becomes the item
+ * error of the outcome); out is cleared by the framework.
+ */
+#ifndef PEACE_ITEM_H
+#define PEACE_ITEM_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peace/err.h"
+#include "peace/flow.h"
+#include "peace/progress.h"
+#include "peace/state.h"
+
+/* ------------------------------------------------------------------------ */
+/* Item context: progress reporting                                          */
+
+struct pc_item_progress_ops {
+    /*
+     * Called from the item's executor thread: `inc` units done (0 with
+     * tick=true for activity without units), msg (msg_len bytes, NULL = no
+     * change). Must be cheap and thread-safe.
+     */
+    void (*report)(void *ctx, size_t item, uint64_t inc, bool tick, const char *msg, size_t msg_len);
+};
+
+struct pc_item_ctx {
+    const struct pc_item_progress_ops *ops; /* may be NULL: progress dropped */
+    void *ops_ctx;
+    size_t item;                            /* index in the flow */
+    const char *item_id;                    /* borrowed, NUL-terminated */
+    const struct pc_state *stored_current;  /* borrowed; the item's last stored current state, or NULL */
+};
+
+/* Reports `units` more units done; msg (NUL-terminated, may be NULL) replaces the message. */
+void pc_item_progress_inc(struct pc_item_ctx *ctx, uint64_t units, const char *msg);
+
+/* Reports activity without units; msg as above. */
+void pc_item_progress_tick(struct pc_item_ctx *ctx, const char *msg);
+
+/* ------------------------------------------------------------------------ */
+/* Item types                                                                */
+
+struct pc_apply_check {
+    bool exec_required;
+    struct pc_limit limit; /* sizes the progress bar of the apply when required */
+};
+
+struct pc_item_type {
+    const char *name; /* an identifier; the flow's "type" */
+
+    /*
+     * Parses params (a msgpack map, borrowed for the call) into an owned
+     * object that the other functions receive. Called on the loop thread
+     * before anything runs: a failure rejects the job, naming the item.
+     */
+    int (*params_create)(const msgpack_object *params, void **out, struct pc_err *err);
+    void (*params_destroy)(void *params);
+
+    /* Discovers the current state. Leaving *out absent means "unknown". */
+    int (*state_current)(struct pc_item_ctx *ctx, const void *params, struct pc_state *out,
+                         struct pc_err *err);
+    /* Discovers the goal state. Leaving *out absent means "unknown". */
+    int (*state_goal)(struct pc_item_ctx *ctx, const void *params, struct pc_state *out,
+                      struct pc_err *err);
+    /* Diff of two present states; cheap; no progress. */
+    int (*state_diff)(const void *params, const struct pc_state *a, const struct pc_state *b,
+                      struct pc_state *out, struct pc_err *err);
+    /* The "absent" state: the target of clean. */
+    int (*state_clean)(const void *params, struct pc_state *out, struct pc_err *err);
+    /* Decides whether apply must run to reach target. */
+    int (*apply_check)(const void *params, const struct pc_state *current,
+                       const struct pc_state *target, const struct pc_state *diff,
+                       struct pc_apply_check *out, struct pc_err *err);
+    /* Like apply with every write skipped; returns the state apply would produce. */
+    int (*apply_dry)(struct pc_item_ctx *ctx, const void *params, const struct pc_state *current,
+                     const struct pc_state *target, const struct pc_state *diff,
+                     struct pc_state *out, struct pc_err *err);
+    /* Performs the change towards target (goal for ensure, clean for clean);
+     * returns the state now in effect. */
+    int (*apply)(struct pc_item_ctx *ctx, const void *params, const struct pc_state *current,
+                 const struct pc_state *target, const struct pc_state *diff, struct pc_state *out,
+                 struct pc_err *err);
+
+    /* Optional (NULL = byte equality): state equality for the stored-vs-
+     * discovered guard. Pure and cheap: it runs on the loop thread. */
+    bool (*state_eq)(const void *params, const struct pc_state *a, const struct pc_state *b);
+};
+
+/* ------------------------------------------------------------------------ */
+/* Registry                                                                  */
+
+struct pc_registry;
+
+/* Returns owned: an empty registry. */
+int pc_registry_create(struct pc_registry **out, struct pc_err *err) PC_NODISCARD;
+
+/* Accepts NULL. Does not free the types (they are borrowed). */
+void pc_registry_destroy(struct pc_registry *r);
+
+/* Adds a type (borrowed: must outlive the registry). Duplicate or invalid
+ * names and missing functions are PC_EINVAL. */
+int pc_registry_add(struct pc_registry *r, const struct pc_item_type *type, struct pc_err *err) PC_NODISCARD;
+
+/* Returns the type named (p, n), or NULL. */
+const struct pc_item_type *pc_registry_find(const struct pc_registry *r, const char *p, size_t n);
+
+/* Checks that every item of f has a registered type; the error names the item. */
+int pc_registry_check_flow(const struct pc_registry *r, const struct pc_flow *f, struct pc_err *err) PC_NODISCARD;
+
+/*
+ * Loads a plugin: a shared object exporting
+ *   int peace_plugin_register(struct pc_registry *r, struct pc_err *err);
+ * which adds its types. The object stays loaded for the process's life.
+ */
+int pc_registry_load_plugin(struct pc_registry *r, const char *path, struct pc_err *err) PC_NODISCARD;
+
+#endif /* PEACE_ITEM_H */

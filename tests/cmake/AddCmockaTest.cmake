@@ -1,0 +1,10 @@
+# add_cmocka_test(name SOURCES ... LINK_LIBRARIES ...)
+# Builds one cmocka executable and registers it with ctest, labelled "unit".
+function(add_cmocka_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LINK_LIBRARIES" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_LINK_LIBRARIES} PkgConfig::CMOCKA peace_warnings)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/unit/support)
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 120)
+endfunction()
