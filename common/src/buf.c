@@ -1,0 +1,161 @@
+/*
+ * buf.c - bounded growable buffer.
+ *
+ * Growth doubles the capacity but never beyond max + 1 (room for the NUL);
+ * a failed append leaves the content untouched, so callers can report the
+ * error without cleaning up a half-built value.
+ */
+#include "peace/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pc_buf_init(struct pc_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max;
+}
+
+static int reserve(struct pc_buf *b, size_t extra)
+{
+    size_t need;
+    size_t cap;
+    char *p = NULL;
+
+    if (extra > b->max || b->len > b->max - extra) {
+        return PC_ELIMIT;
+    }
+    need = b->len + extra + 1;
+    if (need <= b->cap) {
+        return 0;
+    }
+    cap = b->cap == 0 ? 64 : b->cap;
+    while (cap < need) {
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    }
+    if (cap > b->max + 1) {
+        cap = b->max + 1;
+    }
+    p = realloc(b->data, cap);
+    if (p == NULL) {
+        return PC_ENOMEM;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int pc_buf_append(struct pc_buf *b, const void *p, size_t n)
+{
+    int rc = reserve(b, n);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if (n > 0) {
+        memcpy(b->data + b->len, p, n);
+    }
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int pc_buf_puts(struct pc_buf *b, const char *s)
+{
+    return pc_buf_append(b, s, strlen(s));
+}
+
+int pc_buf_vappendf(struct pc_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int n;
+    int rc;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) {
+        return PC_EINVAL;
+    }
+    rc = reserve(b, (size_t)n);
+    if (rc != 0) {
+        return rc;
+    }
+    (void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int pc_buf_appendf(struct pc_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = pc_buf_vappendf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int pc_buf_append_json_str(struct pc_buf *b, const void *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = p;
+    size_t start = b->len;
+    int rc = pc_buf_append(b, "\"", 1);
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        unsigned char c = s[i];
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+
+        if (c == '"' || c == '\\') {
+            char two[2] = {'\\', (char)c};
+            rc = pc_buf_append(b, two, 2);
+        } else if (c == '\n') {
+            rc = pc_buf_append(b, "\\n", 2);
+        } else if (c == '\t') {
+            rc = pc_buf_append(b, "\\t", 2);
+        } else if (c == '\r') {
+            rc = pc_buf_append(b, "\\r", 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            rc = pc_buf_append(b, esc, sizeof(esc));
+        } else {
+            rc = pc_buf_append(b, &s[i], 1);
+        }
+    }
+    if (rc == 0) {
+        rc = pc_buf_append(b, "\"", 1);
+    }
+    if (rc != 0) {
+        /* Keep the all-or-nothing promise for the whole literal. */
+        b->len = start;
+        if (b->data != NULL) {
+            b->data[start] = '\0';
+        }
+    }
+    return rc;
+}
+
+void pc_buf_reset(struct pc_buf *b)
+{
+    b->len = 0;
+    if (b->data != NULL) {
+        b->data[0] = '\0';
+    }
+}
+
+void pc_buf_cleanup(struct pc_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+const char *pc_buf_str(const struct pc_buf *b)
+{
+    return b->data != NULL ? b->data : "";
+}

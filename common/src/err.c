@@ -1,0 +1,110 @@
+/*
+ * err.c - the error record and code names.
+ *
+ * Messages are sanitised as they are written (CR/LF become spaces) so any
+ * text that reaches a log line, an HTTP body or a Redis field stays on one
+ * line whatever input produced it.
+ */
+#include "peace/err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void sanitise(char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '\r' || *s == '\n') {
+            *s = ' ';
+        }
+    }
+}
+
+int pc_err_set(struct pc_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL) {
+        return code;
+    }
+    err->code = code;
+    va_start(ap, fmt);
+    (void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    sanitise(err->msg);
+    return code;
+}
+
+void pc_err_prefix(struct pc_err *err, const char *fmt, ...)
+{
+    char prefix[PC_ERR_MSG_MAX];
+    char old[PC_ERR_MSG_MAX];
+    va_list ap;
+
+    if (err == NULL) {
+        return;
+    }
+    va_start(ap, fmt);
+    (void)vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof(old));
+    (void)snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+    sanitise(err->msg);
+}
+
+void pc_err_clear(struct pc_err *err)
+{
+    if (err != NULL) {
+        err->code = PC_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+const char *pc_strerror(int code)
+{
+    switch (code) {
+    case PC_OK:
+        return "OK";
+    case PC_EINVAL:
+        return "EINVAL";
+    case PC_ESCHEMA:
+        return "ESCHEMA";
+    case PC_ELIMIT:
+        return "ELIMIT";
+    case PC_ENOTFOUND:
+        return "ENOTFOUND";
+    case PC_EITEM:
+        return "EITEM";
+    case PC_ESTALE:
+        return "ESTALE";
+    case PC_EREDIS:
+        return "EREDIS";
+    case PC_EFENCED:
+        return "EFENCED";
+    case PC_EINTERNAL:
+        return "EINTERNAL";
+    case PC_ENOMEM:
+        return "ENOMEM";
+    case PC_EIO:
+        return "EIO";
+    case -ENOENT:
+        return "ENOENT";
+    case -EACCES:
+        return "EACCES";
+    case -EEXIST:
+        return "EEXIST";
+    case -ENOMEM:
+        return "ENOMEM";
+    case -EINVAL:
+        return "EINVAL";
+    case -EIO:
+        return "EIO";
+    case -ETIMEDOUT:
+        return "ETIMEDOUT";
+    case -ECONNREFUSED:
+        return "ECONNREFUSED";
+    default:
+        return code < 0 && code > -1000 ? "ESYSTEM" : "EUNKNOWN";
+    }
+}
