@@ -1,0 +1,200 @@
+/*
+ * msg.h - the wire messages of peace fleet and their codecs (CONTRACT §3).
+ *
+ * schemas/README.md defines every message field by field; this header is the
+ * C view of the same definitions. Binary messages are msgpack maps with
+ * string keys and a version field "v" (MSG_VERSION). Events are flat
+ * field/value text pairs of a Redis stream entry.
+ *
+ * Common rules of every decoder:
+ * - input is (ptr, len) bytes, never assumed NUL-terminated;
+ * - sizes, lengths, counts and nesting depth are bounded (limits below and
+ *   in flow.h / state.h / outcome.h); a larger input fails with PC_ELIMIT;
+ * - an unknown version or malformed bytes fail with PC_ESCHEMA, an invalid
+ *   value (bad identifier, unknown command, cyclic flow) with PC_EINVAL;
+ * - out is written only on success; on failure everything allocated is freed
+ *   and err says which field failed ("job: flow.items[2].deps[0]: ...").
+ * Every encoder writes exactly what its decoder accepts and fails (PC_EINVAL)
+ * on a value the decoder would reject.
+ *
+ * Encoders fill an uninitialised struct pc_buf on success: the caller owns
+ * it and frees it with pc_buf_cleanup(). On failure the buf is untouched.
+ *
+ * No function here keeps global state; all are safe to call from any thread
+ * on distinct objects.
+ */
+#ifndef PEACE_MSG_H
+#define PEACE_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peace/buf.h"
+#include "peace/cmd.h"
+#include "peace/err.h"
+#include "peace/flow.h"
+#include "peace/ident.h"
+#include "peace/interrupt.h"
+#include "peace/outcome.h"
+#include "peace/progress.h"
+#include "peace/state.h"
+#include "peace/store.h"
+#include "peace/ulid.h"
+
+/* The version every message of this header writes and the only one it reads. */
+#define MSG_VERSION 1
+
+/* Maximum encoded size of each message. */
+#define MSG_JOB_MAX (8u << 20)
+#define MSG_STATES_MAX (64u << 20)
+#define MSG_REPORT_MAX (48u << 20)
+
+/* Maximum nesting of a params map or of a state value (the value itself is 1). */
+#define MSG_DEPTH_MAX 32
+
+/* ------------------------------------------------------------------------ */
+/* job: the `job` field of a `peace:queue:{Q}` stream entry                  */
+/* ------------------------------------------------------------------------ */
+
+struct msg_job {
+    char id[PC_ULID_LEN + 1]; /* execution id, NUL-terminated ULID text */
+    enum pc_cmd cmd;
+    enum pc_sync sync;
+    struct pc_strategy strategy;
+    struct pc_id queue;
+    uint64_t created_ms; /* Unix ms */
+    struct pc_flow flow; /* owned; item params are msgpack maps */
+};
+
+/*
+ * Encodes job into out (uninitialised; owned by the caller on success). The
+ * flow must pass pc_flow_validate and every params must be one msgpack map
+ * within limits. Returns 0, PC_EINVAL, PC_ELIMIT (over MSG_JOB_MAX) or
+ * PC_ENOMEM.
+ */
+int msg_job_encode(const struct msg_job *job, struct pc_buf *out, struct pc_err *err) PC_NODISCARD;
+
+/*
+ * Decodes (p, n) into out (uninitialised; on success owned by the caller,
+ * freed with msg_job_cleanup) and runs pc_flow_validate on the flow.
+ * Returns 0, PC_ESCHEMA, PC_EINVAL, PC_ELIMIT or PC_ENOMEM.
+ */
+int msg_job_decode(const void *p, size_t n, struct msg_job *out, struct pc_err *err) PC_NODISCARD;
+
+/* Frees what job owns and zeroes it. Accepts NULL and a zeroed struct. */
+void msg_job_cleanup(struct msg_job *job);
+
+/* ------------------------------------------------------------------------ */
+/* states envelope: a local states file (states_current / states_goal)        */
+/* ------------------------------------------------------------------------ */
+
+/* Name of a states kind in the envelope ("current", "goal"). */
+const char *msg_states_kind_name(enum pc_states_kind kind);
+
+/*
+ * Encodes the states map of flow (states->n == flow->n_items, absent slots
+ * written as nil) into out (uninitialised). Every present state must pass
+ * msg_state_check. Returns 0, PC_EINVAL, PC_ESCHEMA, PC_ELIMIT or PC_ENOMEM.
+ */
+int msg_states_encode(const struct pc_flow *flow, enum pc_states_kind kind,
+                      const struct pc_states *states, struct pc_buf *out,
+                      struct pc_err *err) PC_NODISCARD;
+
+/*
+ * Decodes an envelope written for flow (app, profile and flow must match:
+ * PC_EINVAL otherwise). out holds flow->n_items slots (normally absent); on
+ * success every slot is replaced: the stored state where one is stored, else
+ * absent. Entries whose id is not in flow are ignored, a stored nil is
+ * absent, a repeated id is PC_ESCHEMA, a state over PC_STATE_MAX is
+ * PC_ELIMIT. On failure out is unchanged.
+ */
+int msg_states_decode(const void *p, size_t n, const struct pc_flow *flow, struct pc_states *out,
+                      struct pc_err *err) PC_NODISCARD;
+
+/*
+ * Checks that (p, n) is exactly one msgpack value, at most PC_STATE_MAX
+ * bytes and MSG_DEPTH_MAX deep (a value of a `peace:states:*` hash).
+ * Returns 0, PC_ESCHEMA or PC_ELIMIT.
+ */
+int msg_state_check(const void *p, size_t n, struct pc_err *err) PC_NODISCARD;
+
+/* ------------------------------------------------------------------------ */
+/* outcome report: the `report` field of `peace:exec:{ID}`                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Encodes o into out (uninitialised). o->n_blocks_processed <= o->n_blocks
+ * <= PC_BLOCKS_MAX. Returns 0, PC_EINVAL, PC_ELIMIT or PC_ENOMEM.
+ */
+int msg_report_encode(const struct pc_outcome *o, struct pc_buf *out, struct pc_err *err) PC_NODISCARD;
+
+/*
+ * Decodes (p, n) into out (uninitialised; on success owned by the caller,
+ * freed with pc_outcome_cleanup). Returns 0, PC_ESCHEMA, PC_EINVAL,
+ * PC_ELIMIT or PC_ENOMEM.
+ */
+int msg_report_decode(const void *p, size_t n, struct pc_outcome *out, struct pc_err *err) PC_NODISCARD;
+
+/* ------------------------------------------------------------------------ */
+/* progress event: one entry of the `peace:exec:{ID}:events` stream           */
+/* ------------------------------------------------------------------------ */
+
+enum msg_event_kind {
+    MSG_EVENT_BLOCK_START = 0, /* fields: block, index */
+    MSG_EVENT_PROGRESS,        /* fields: item, status, done, limit, msg */
+    MSG_EVENT_INTERRUPT,       /* fields: reason */
+    MSG_EVENT_OUTCOME,         /* fields: outcome */
+};
+
+/* Longest interrupt reason carried by an event (longer ones are cut by the sender). */
+#define MSG_EVENT_REASON_MAX 200
+
+/* A decoded event: a plain value, no heap. Only the fields of kind are meaningful. */
+struct msg_event {
+    enum msg_event_kind kind;
+    enum pc_block_kind block;            /* block_start */
+    uint64_t block_index;                /* block_start: 0-based, < PC_BLOCKS_MAX */
+    struct pc_id item;                   /* progress */
+    enum pc_progress_status status;      /* progress */
+    uint64_t done;                       /* progress: units done */
+    struct pc_limit limit;               /* progress */
+    char msg[PC_PROGRESS_MSG_MAX + 1];   /* progress: NUL-terminated, may be empty */
+    char reason[MSG_EVENT_REASON_MAX + 1]; /* interrupt: NUL-terminated, may be empty */
+    enum pc_outcome_kind outcome;        /* outcome */
+};
+
+/* Contract text of an event kind ("block_start"...), or NULL for a bad value. */
+const char *msg_event_kind_name(enum msg_event_kind k);
+
+/* Field/value strings for XADD, at most 6 pairs. */
+#define MSG_EVENT_FIELDS_MAX 12
+
+struct msg_event_fields {
+    const char *argv[MSG_EVENT_FIELDS_MAX]; /* borrowed from the event, this struct, or static */
+    size_t argvlen[MSG_EVENT_FIELDS_MAX];
+    size_t n;                               /* strings used (field, value, field, value...) */
+    char index_text[24];                    /* storage for formatted numbers */
+    char done_text[24];
+    char limit_text[48];
+};
+
+/*
+ * Renders ev as field/value pairs in out (caller storage). The strings are
+ * borrowed from ev and out: valid while both live unchanged and unmoved.
+ * Returns 0 or PC_EINVAL (a value out of its range).
+ */
+int msg_event_to_fields(const struct msg_event *ev, struct msg_event_fields *out,
+                        struct pc_err *err) PC_NODISCARD;
+
+/*
+ * Parses the n strings fields[i] (lens[i] bytes each, field/value
+ * alternating, as a stream entry gives them) into out. Unknown fields are
+ * ignored (fields may be added without a version change); a missing or
+ * repeated field, an unknown kind, a value with a NUL byte or over its limit
+ * fails with PC_ESCHEMA / PC_ELIMIT. out is written only on success.
+ */
+int msg_event_from_fields(const char *const *fields, const size_t *lens, size_t n,
+                          struct msg_event *out, struct pc_err *err) PC_NODISCARD;
+
+#endif /* PEACE_MSG_H */
