@@ -3,7 +3,9 @@
  *
  * Tasks run on the pool's threads; their done callbacks run on the thread
  * that runs `base` (woken through an eventfd). One pool may serve many
- * executions.
+ * executions. Everything but task->run belongs to that loop thread, submit
+ * included. The pool keeps an event on `base` only while tasks are pending,
+ * so an otherwise idle loop returns once every done callback has run.
  */
 #ifndef PEACE_POOL_H
 #define PEACE_POOL_H
