@@ -7,6 +7,7 @@
  */
 #include "peace/buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

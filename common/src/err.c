@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,7 +50,26 @@ void pc_err_prefix(struct pc_err *err, const char *fmt, ...)
     (void)vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
-    (void)snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+    {
+        /* Assemble by hand: truncation of the tail is intended. */
+        size_t np = strnlen(prefix, sizeof(prefix));
+        size_t no = strnlen(old, sizeof(old));
+        size_t cap = sizeof(err->msg) - 1;
+        size_t n = 0;
+
+        memcpy(err->msg, prefix, np < cap ? np : cap);
+        n = np < cap ? np : cap;
+        if (n + 2 <= cap) {
+            memcpy(err->msg + n, ": ", 2);
+            n += 2;
+        }
+        if (n < cap) {
+            size_t take = no < cap - n ? no : cap - n;
+            memcpy(err->msg + n, old, take);
+            n += take;
+        }
+        err->msg[n] = '\0';
+    }
     sanitise(err->msg);
 }
 

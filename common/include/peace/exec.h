@@ -92,6 +92,20 @@ const struct pc_outcome *pc_exec_outcome(const struct pc_exec *e);
 /* Tracker of an item (borrowed while e lives). */
 const struct pc_progress_tracker *pc_exec_tracker(const struct pc_exec *e, size_t item);
 
+/* The state maps an execution builds, for callers that show them (read and
+ * diff commands print them). Borrowed while e lives; valid once finished. */
+enum pc_exec_map {
+    PC_MAP_STORED_CURRENT = 0, /* read_current */
+    PC_MAP_STORED_GOAL,        /* read_goal */
+    PC_MAP_CURRENT,            /* discovered current */
+    PC_MAP_GOAL,               /* discovered (or re-resolved) goal */
+    PC_MAP_CLEAN,              /* clean_insertion */
+    PC_MAP_DIFF,               /* diff block: item diffs */
+    PC_MAP_APPLIED,            /* apply: ensured / cleaned (dry: would-be) states */
+};
+#define PC_EXEC_MAP_COUNT 7
+const struct pc_states *pc_exec_map(const struct pc_exec *e, enum pc_exec_map which);
+
 /* Index of the block running now (or last run). */
 size_t pc_exec_block_index(const struct pc_exec *e);
 

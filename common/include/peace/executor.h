@@ -4,7 +4,8 @@
  * The engine hands a task to an executor; the executor calls task->run on a
  * thread of its own (the blocking item work), then task->done on the loop
  * thread that owns the engine. Contract: submit returns 0 and both callbacks
- * run exactly once, or it returns non-zero and neither runs.
+ * run exactly once, or it returns non-zero and neither runs. done never runs
+ * from inside submit (the engine relies on this to avoid re-entrance).
  */
 #ifndef PEACE_EXECUTOR_H
 #define PEACE_EXECUTOR_H
