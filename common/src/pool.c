@@ -48,8 +48,8 @@ struct pc_pool {
     struct event *wake;      /* owned; EV_READ|EV_PERSIST on wake_fd */
     int wake_fd;             /* owned eventfd */
 
-    pthread_mutex_t lock;    /* guards queued, finished, stopping */
-    pthread_cond_t work;     /* signalled when queued grows or stopping is set */
+    pthread_mutex_t lock; /* guards queued, finished, stopping */
+    pthread_cond_t work;  /* signalled when queued grows or stopping is set */
     struct task_list queued;
     struct task_list finished;
     bool stopping;

@@ -33,7 +33,7 @@
 
 #include "peace/msg.h"
 
-#define STORE_DIR_MODE 0755
+#define STORE_DIR_MODE  0755
 #define STORE_FILE_MODE 0644
 
 struct pc_store_dir {
@@ -341,8 +341,7 @@ out:
 
 /* Encodes m and replaces the kind's file with it. */
 static int store_states(const struct pc_store_dir *d, enum pc_states_kind kind,
-                        const struct pc_flow *flow, const struct pc_states *m,
-                        struct pc_err *err)
+                        const struct pc_flow *flow, const struct pc_states *m, struct pc_err *err)
 {
     struct pc_buf dir;
     struct pc_buf file;
@@ -421,8 +420,7 @@ static int dir_read(void *ctx, enum pc_states_kind kind, const struct pc_flow *f
 }
 
 static int dir_write_item(void *ctx, enum pc_states_kind kind, const struct pc_flow *flow,
-                          size_t item, const struct pc_state *s, pc_store_done_cb *done,
-                          void *arg)
+                          size_t item, const struct pc_state *s, pc_store_done_cb *done, void *arg)
 {
     struct pc_err err = {0};
 

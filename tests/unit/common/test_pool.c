@@ -13,10 +13,11 @@
  * which a test can release a running task knowing that the queued ones must
  * not start any more.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <errno.h>
@@ -112,8 +113,9 @@ static bool gate_wait_open(struct gate *g)
 
 /* ---- the pthread_join wrapper (see the file comment) */
 
-int __real_pthread_join(pthread_t thread, void **retval);
-int __wrap_pthread_join(pthread_t thread, void **retval);
+/* The linker's --wrap names are reserved identifiers by necessity. */
+int __real_pthread_join(pthread_t thread, void **retval); /* NOLINT(bugprone-reserved-identifier) */
+int __wrap_pthread_join(pthread_t thread, void **retval); /* NOLINT(bugprone-reserved-identifier) */
 
 /* The gate to open when the pool joins its threads. Test-only global: a
  * linker wrapper has no other way to reach the test. */
@@ -315,7 +317,7 @@ static void test_done_callback_can_submit_more_work(void **state)
     const unsigned rounds = 100;
 
     (void)state;
-    fixture_init(&fx, 2, 3, 3 * rounds);
+    fixture_init(&fx, 2, 3, (size_t)3 * rounds);
     fx.resubmit_until = rounds;
     submit_all(&fx);
     run_loop(&fx);

@@ -5,10 +5,11 @@
  * (missing, corrupt, another flow's file), each reported through the
  * callback before the operation returns.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <dirent.h>
@@ -60,11 +61,10 @@ static void parse_flow(struct pc_flow *out, const char *json)
     }
 }
 
-static const char FLOW_XYZ[] =
-    "{\"app\":\"a\",\"profile\":\"p\",\"flow\":\"f\",\"items\":["
-    "{\"id\":\"x\",\"type\":\"file\",\"params\":{}},"
-    "{\"id\":\"y\",\"type\":\"file\",\"params\":{},\"deps\":[\"x\"]},"
-    "{\"id\":\"z\",\"type\":\"file\",\"params\":{}}]}";
+static const char FLOW_XYZ[] = "{\"app\":\"a\",\"profile\":\"p\",\"flow\":\"f\",\"items\":["
+                               "{\"id\":\"x\",\"type\":\"file\",\"params\":{}},"
+                               "{\"id\":\"y\",\"type\":\"file\",\"params\":{},\"deps\":[\"x\"]},"
+                               "{\"id\":\"z\",\"type\":\"file\",\"params\":{}}]}";
 
 static int setup(void **state)
 {
@@ -118,8 +118,8 @@ static int teardown(void **state)
 
 static const char *file_path(struct fixture *fx, const char *kind)
 {
-    int n = snprintf(fx->path, sizeof(fx->path), "%s/.peace/a/p/f/states_%s.msgpack", fx->root,
-                     kind);
+    int n =
+        snprintf(fx->path, sizeof(fx->path), "%s/.peace/a/p/f/states_%s.msgpack", fx->root, kind);
 
     assert_true(n > 0 && (size_t)n < sizeof(fx->path));
     return fx->path;
@@ -350,8 +350,8 @@ static void test_corrupt_file_completes_with_eschema_naming_the_file(void **stat
     assert_int_equal(stat(path, &before), 0);
     memset(&c, 0, sizeof(c));
     set_state(&one, STATE_ONE, sizeof(STATE_ONE));
-    assert_int_equal(fx->store.ops->write_item(fx->store.ctx, PC_STATES_CURRENT, &fx->flow, 0,
-                                               &one, on_done, &c),
+    assert_int_equal(fx->store.ops->write_item(fx->store.ctx, PC_STATES_CURRENT, &fx->flow, 0, &one,
+                                               on_done, &c),
                      0);
     assert_int_equal(c.calls, 1);
     assert_int_equal(c.rc, PC_ESCHEMA);
@@ -405,9 +405,8 @@ static void test_file_of_another_flow_is_refused(void **state)
     write_sample(fx, PC_STATES_CURRENT);
     struct pc_states one = {0};
     assert_int_equal(pc_states_init(&one, 1), 0);
-    assert_int_equal(fx->store.ops->write_all(fx->store.ctx, PC_STATES_CURRENT, &other, &one,
-                                              on_done, &c),
-                     0);
+    assert_int_equal(
+        fx->store.ops->write_all(fx->store.ctx, PC_STATES_CURRENT, &other, &one, on_done, &c), 0);
     assert_int_equal(c.rc, 0);
     pc_states_cleanup(&one);
     int n = snprintf(other_path, sizeof(other_path), "%s/.peace/a/p/g/states_current.msgpack",
@@ -494,14 +493,14 @@ static void test_bad_arguments_return_einval_without_calling_back(void **state)
     struct completion c = {0};
 
     assert_int_equal(pc_states_init(&wrong, 2), 0);
-    assert_int_equal(fx->store.ops->read(fx->store.ctx, PC_STATES_CURRENT, &fx->flow, &wrong,
-                                         on_done, &c),
-                     PC_EINVAL);
-    assert_int_equal(fx->store.ops->write_all(fx->store.ctx, PC_STATES_CURRENT, &fx->flow, &wrong,
-                                              on_done, &c),
-                     PC_EINVAL);
-    assert_int_equal(fx->store.ops->write_item(fx->store.ctx, PC_STATES_CURRENT, &fx->flow, 3,
-                                               &one, on_done, &c),
+    assert_int_equal(
+        fx->store.ops->read(fx->store.ctx, PC_STATES_CURRENT, &fx->flow, &wrong, on_done, &c),
+        PC_EINVAL);
+    assert_int_equal(
+        fx->store.ops->write_all(fx->store.ctx, PC_STATES_CURRENT, &fx->flow, &wrong, on_done, &c),
+        PC_EINVAL);
+    assert_int_equal(fx->store.ops->write_item(fx->store.ctx, PC_STATES_CURRENT, &fx->flow, 3, &one,
+                                               on_done, &c),
                      PC_EINVAL);
     assert_int_equal(c.calls, 0);
     pc_states_cleanup(&wrong);
