@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it:
+#   1. configure build/ with -Werror, build, run every ctest test (unit,
+#      integration, lint);
+#   2. the same in build-asan/ under AddressSanitizer + UndefinedBehavior-
+#      Sanitizer, leaks included.
+# Exits non-zero on any failure; ends with ctest's summary. A suite that finds
+# no test fails (--no-tests=error).
+#
+# Environment: JOBS (build parallelism, default 2), BUILD_DIR and
+# ASAN_BUILD_DIR (default build and build-asan under the repository root).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=${JOBS:-2}
+build_dir=${BUILD_DIR:-build}
+asan_dir=${ASAN_BUILD_DIR:-build-asan}
+
+suite() {
+  local dir=$1
+  shift
+  echo "== tests/run.sh: $dir ($*)"
+  cmake -S . -B "$dir" -DPEACE_WERROR=ON "$@"
+  cmake --build "$dir" -j"$jobs"
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error
+}
+
+suite "$build_dir"
+
+export ASAN_OPTIONS=detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+suite "$asan_dir" -DPEACE_SANITIZE=address,undefined
