@@ -1,0 +1,336 @@
+/*
+ * local_run.c - `peace run FLOW.json --local`: the engine in this process.
+ *
+ * One libevent loop drives everything: the engine, a thread pool for item
+ * work, a 50 ms timer that flushes item progress and redraws the bars, and
+ * SIGINT/SIGTERM. The first Ctrl-C signals the interrupt latch (in-flight
+ * items finish, nothing new starts); a second one exits at once, as users of
+ * interactive tools expect.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cli.h"
+#include "peace/exec.h"
+#include "peace/items.h"
+#include "peace/pool.h"
+#include "peace/store_dir.h"
+#include "render.h"
+
+#define TICK_MS 50
+
+struct local_run {
+    const struct cli_opts *opts;
+    struct event_base *base;
+    struct pc_exec *exec;
+    struct cli_render *render;
+    unsigned interrupts;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void on_block_start(void *ctx, size_t index, enum pc_block_kind kind)
+{
+    struct local_run *lr = ctx;
+    enum pc_block_kind blocks[PC_BLOCKS_MAX];
+    size_t total = pc_cmd_blocks(lr->opts->cmd, lr->opts->sync, blocks);
+
+    if (lr->render != NULL) {
+        cli_render_block(lr->render, index, total, pc_block_name(kind), now_ms());
+    }
+}
+
+static void on_progress(void *ctx, size_t item, const struct pc_progress_tracker *t,
+                        const struct pc_progress_update *u)
+{
+    struct local_run *lr = ctx;
+
+    (void)u;
+    if (lr->render != NULL) {
+        cli_render_item(lr->render, item, t, now_ms());
+    }
+}
+
+static void on_interrupted(void *ctx)
+{
+    struct local_run *lr = ctx;
+
+    if (lr->render != NULL) {
+        cli_render_note(lr->render, "interrupted: items in progress finish, nothing new starts",
+                        now_ms());
+    }
+}
+
+static void on_finished(void *ctx, const struct pc_outcome *o)
+{
+    struct local_run *lr = ctx;
+
+    (void)o;
+    (void)event_base_loopexit(lr->base, NULL);
+}
+
+static const struct pc_exec_observer_ops observer = {
+    .block_start = on_block_start,
+    .progress = on_progress,
+    .interrupted = on_interrupted,
+    .finished = on_finished,
+};
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct local_run *lr = arg;
+
+    (void)fd;
+    (void)what;
+    pc_exec_progress_flush(lr->exec);
+    if (lr->render != NULL) {
+        cli_render_tick(lr->render, now_ms());
+    }
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct local_run *lr = arg;
+    static const char again[] = "\npeace: interrupted twice, exiting now\n";
+
+    (void)what;
+    (void)sig;
+    lr->interrupts++;
+    if (lr->interrupts > 1) {
+        /* The user insists: leave at once, as with any interactive tool. */
+        (void)!write(STDERR_FILENO, again, sizeof(again) - 1);
+        _exit(130);
+    }
+    if (lr->render != NULL) {
+        cli_render_note(lr->render,
+                        "interrupt requested: finishing items in progress (Ctrl-C again to exit "
+                        "now)",
+                        now_ms());
+    }
+    pc_exec_signal_interrupt(lr->exec);
+}
+
+static int print_map(const struct pc_flow *flow, const struct pc_states *m, const char *label)
+{
+    struct pc_buf b;
+    int rc = 0;
+
+    pc_buf_init(&b, 64u << 20);
+    rc = pc_buf_appendf(&b, "%s:\n", label);
+    for (size_t i = 0; rc == 0 && i < flow->n_items; i++) {
+        rc = pc_buf_appendf(&b, "  %s: ", flow->items[i].id.s);
+        if (rc == 0) {
+            rc = pc_state_to_json(&m->v[i], &b);
+        }
+        if (rc == 0) {
+            rc = pc_buf_puts(&b, "\n");
+        }
+    }
+    if (rc == 0) {
+        (void)fputs(pc_buf_str(&b), stdout);
+    }
+    pc_buf_cleanup(&b);
+    return rc;
+}
+
+/* The value of read and diff commands is what the user asked to see. */
+static void print_value(const struct cli_opts *o, const struct pc_flow *flow, struct pc_exec *e)
+{
+    switch (o->cmd) {
+    case PC_CMD_READ_CURRENT:
+        (void)print_map(flow, pc_exec_map(e, PC_MAP_STORED_CURRENT), "stored current states");
+        break;
+    case PC_CMD_READ_GOAL:
+        (void)print_map(flow, pc_exec_map(e, PC_MAP_STORED_GOAL), "stored goal states");
+        break;
+    case PC_CMD_DIFF:
+        (void)print_map(flow, pc_exec_map(e, PC_MAP_DIFF), "diff (stored current -> stored goal)");
+        break;
+    case PC_CMD_DISCOVER:
+    case PC_CMD_DISCOVER_CURRENT:
+        (void)print_map(flow, pc_exec_map(e, PC_MAP_CURRENT), "current states");
+        if (o->cmd == PC_CMD_DISCOVER_CURRENT) {
+            break;
+        }
+        /* fallthrough */
+    case PC_CMD_DISCOVER_GOAL:
+        (void)print_map(flow, pc_exec_map(e, PC_MAP_GOAL), "goal states");
+        break;
+    default:
+        break;
+    }
+}
+
+static int report(const struct cli_opts *o, const struct pc_flow *flow, struct pc_exec *e)
+{
+    const struct pc_outcome *out = pc_exec_outcome(e);
+    struct pc_buf b;
+
+    if (out == NULL) {
+        (void)fprintf(stderr, "peace: the execution did not finish\n");
+        return 1;
+    }
+    pc_buf_init(&b, 16u << 20);
+    if (o->json) {
+        if (pc_outcome_format_json(out, &b) == 0) {
+            (void)printf("%s\n", pc_buf_str(&b));
+        }
+    } else {
+        if (out->kind == PC_OUTCOME_COMPLETE) {
+            print_value(o, flow, e);
+        }
+        if (pc_outcome_format_text(out, &b) == 0) {
+            (void)fputs(pc_buf_str(&b), stdout);
+        }
+    }
+    pc_buf_cleanup(&b);
+    return pc_outcome_exit_status(out->kind);
+}
+
+static int prepare(const struct cli_opts *o, struct pc_flow *flow, struct pc_registry **reg,
+                   struct pc_err *err)
+{
+    int rc = pc_flow_load_file(o->args[0], flow, err);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = pc_registry_create(reg, err);
+    if (rc == 0) {
+        rc = pc_items_register_builtin(*reg, err);
+    }
+    for (size_t i = 0; rc == 0 && i < o->n_plugins; i++) {
+        rc = pc_registry_load_plugin(*reg, o->plugins[i], err);
+    }
+    if (rc == 0) {
+        rc = pc_registry_check_flow(*reg, flow, err);
+    }
+    return rc;
+}
+
+static int run_loop(struct local_run *lr)
+{
+    struct event *tick = NULL;
+    struct event *sigint = NULL;
+    struct event *sigterm = NULL;
+    struct timeval tv = {0, TICK_MS * 1000};
+    int rc = 0;
+
+    tick = event_new(lr->base, -1, EV_PERSIST, on_tick, lr);
+    sigint = evsignal_new(lr->base, SIGINT, on_signal, lr);
+    sigterm = evsignal_new(lr->base, SIGTERM, on_signal, lr);
+    if (tick == NULL || sigint == NULL || sigterm == NULL || event_add(tick, &tv) != 0 ||
+        event_add(sigint, NULL) != 0 || event_add(sigterm, NULL) != 0) {
+        rc = PC_ENOMEM;
+        goto out;
+    }
+    pc_exec_start(lr->exec);
+    if (!pc_exec_finished(lr->exec)) {
+        (void)event_base_dispatch(lr->base);
+    }
+    pc_exec_progress_flush(lr->exec);
+out:
+    if (tick != NULL) {
+        event_free(tick);
+    }
+    if (sigint != NULL) {
+        event_free(sigint);
+    }
+    if (sigterm != NULL) {
+        event_free(sigterm);
+    }
+    return rc;
+}
+
+int cli_local_run(const struct cli_opts *o)
+{
+    struct local_run lr;
+    struct pc_flow flow;
+    struct pc_registry *reg = NULL;
+    struct pc_store_dir *dir = NULL;
+    struct pc_pool *pool = NULL;
+    struct pc_exec_opts eo;
+    struct pc_err err;
+    int status = 1;
+
+    memset(&lr, 0, sizeof(lr));
+    memset(&flow, 0, sizeof(flow));
+    memset(&eo, 0, sizeof(eo));
+    pc_err_clear(&err);
+    lr.opts = o;
+    if (prepare(o, &flow, &reg, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+        goto out;
+    }
+    if (o->workdir != NULL && chdir(o->workdir) != 0) {
+        (void)fprintf(stderr, "peace: --workdir %s: %s\n", o->workdir, strerror(errno));
+        goto out;
+    }
+    lr.base = event_base_new();
+    if (lr.base == NULL || pc_store_dir_create(".", &dir, &err) != 0 ||
+        pc_pool_create(lr.base, flow.n_items < 64 ? (unsigned)flow.n_items + 1 : 64, &pool, &err) !=
+            0) {
+        (void)fprintf(stderr, "peace: cannot start: %s\n", err.msg[0] ? err.msg : "out of memory");
+        goto out;
+    }
+    eo.cmd = o->cmd;
+    eo.sync = o->sync;
+    eo.strategy = o->strategy;
+    eo.flow = &flow;
+    eo.registry = reg;
+    eo.store = pc_store_dir_store(dir);
+    eo.executor = pc_pool_executor(pool);
+    eo.observer = &observer;
+    eo.observer_ctx = &lr;
+    if (pc_exec_create(&eo, &lr.exec, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s: %s\n", o->args[0], err.msg);
+        goto out;
+    }
+    if (o->progress &&
+        cli_render_create(&flow, o->json ? stderr : stdout, isatty(o->json ? 2 : 1) == 1, now_ms(),
+                          &lr.render) != 0) {
+        (void)fprintf(stderr, "peace: out of memory\n");
+        goto out;
+    }
+    if (!o->json) {
+        (void)printf("%s %s/%s/%s (local, states in %s)\n", pc_cmd_name(o->cmd), flow.app.s,
+                     flow.profile.s, flow.flow.s, pc_store_dir_flow_path(dir, &flow));
+    }
+    if (run_loop(&lr) != 0) {
+        (void)fprintf(stderr, "peace: cannot run the event loop\n");
+        goto out;
+    }
+    if (lr.render != NULL) {
+        cli_render_finish(lr.render, now_ms());
+    }
+    status = report(o, &flow, lr.exec);
+out:
+    /* Only a finished execution may be destroyed while its pool lives. */
+    if (lr.exec != NULL && !pc_exec_finished(lr.exec)) {
+        pc_pool_destroy(pool);
+        pool = NULL;
+    }
+    pc_exec_destroy(lr.exec);
+    pc_pool_destroy(pool);
+    cli_render_destroy(lr.render);
+    pc_store_dir_destroy(dir);
+    pc_registry_destroy(reg);
+    pc_flow_cleanup(&flow);
+    if (lr.base != NULL) {
+        event_base_free(lr.base);
+    }
+    return status;
+}

@@ -1,0 +1,217 @@
+/*
+ * main.c - `peace`: runs a flow with live progress bars and reports outcomes.
+ *
+ * This file parses flags (every flag has an environment fallback where
+ * CONTRACT §1 names one) and dispatches to a subcommand. Bad flags exit 1
+ * with a one-line reason.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "peace/err.h"
+
+#define PEACE_VERSION "0.1.0"
+
+static const char usage[] =
+    "usage: peace <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run FLOW.json        run a flow with live progress; Ctrl-C interrupts it\n"
+    "  --help, --version\n"
+    "\n"
+    "run options:\n"
+    "  --local              run in this process; states under <workdir>/.peace/<app>/<profile>/<flow>/\n"
+    "  --cmd C              discover, discover_current, discover_goal, read_current, read_goal,\n"
+    "                       diff, ensure (default), ensure_dry, clean, clean_dry\n"
+    "  --strategy S         finish_current (default), poll_next_n:N, ignore\n"
+    "  --sync X             apply_stored_state_sync: both (default), current, goal, none\n"
+    "  --workdir DIR        working directory of a local run (default: current directory)\n"
+    "  --plugin PATH.so     load custom item types (repeatable)\n"
+    "  --json               print the outcome report as JSON\n"
+    "  --no-progress        no progress bars\n"
+    "  --redis URL          the fleet's Redis (PEACE_REDIS_URL, default redis://127.0.0.1:6379)\n"
+    "  --prefix P           key prefix (PEACE_PREFIX, default peace)\n"
+    "  --queue Q            queue (PEACE_QUEUE, default default)\n"
+    "\n"
+    "exit status: 0 complete, 2 interrupted, 1 otherwise\n";
+
+static int bad(const char *fmt, const char *a) PC_PRINTF(1, 0);
+
+/* One line on stderr and exit status 1, for any bad flag or argument. */
+static int bad(const char *fmt, const char *a)
+{
+    char line[512];
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    (void)snprintf(line, sizeof(line), fmt, a);
+#pragma GCC diagnostic pop
+    (void)fprintf(stderr, "peace: %s (see peace --help)\n", line);
+    return 1;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && v[0] != '\0' ? v : fallback;
+}
+
+/* Matches "--name VALUE" and "--name=VALUE"; *i advances past the value. */
+static int take_value(int argc, char **argv, int *i, const char *name, const char **out)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+
+    if (strncmp(a, name, n) != 0) {
+        return 0;
+    }
+    if (a[n] == '=') {
+        *out = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0') {
+        return 0;
+    }
+    if (*i + 1 >= argc) {
+        return -1;
+    }
+    *i += 1;
+    *out = argv[*i];
+    return 1;
+}
+
+static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
+{
+    static const char *const value_flags[] = {"--cmd",   "--strategy", "--sync",  "--workdir",
+                                              "--redis", "--server",   "--prefix", "--queue",
+                                              "--token", "--reason",   "--plugin"};
+    const char *a = argv[*i];
+    const char *v = NULL;
+    struct pc_err err;
+
+    if (strcmp(a, "--local") == 0) {
+        o->local = true;
+        return 0;
+    }
+    if (strcmp(a, "--json") == 0) {
+        o->json = true;
+        return 0;
+    }
+    if (strcmp(a, "--detach") == 0) {
+        o->detach = true;
+        return 0;
+    }
+    if (strcmp(a, "--no-progress") == 0) {
+        o->progress = false;
+        return 0;
+    }
+    for (size_t k = 0; k < sizeof(value_flags) / sizeof(value_flags[0]); k++) {
+        int r = take_value(argc, argv, i, value_flags[k], &v);
+
+        if (r < 0) {
+            return bad("%s needs a value", value_flags[k]);
+        }
+        if (r == 0) {
+            continue;
+        }
+        switch (k) {
+        case 0:
+            if (pc_cmd_parse(v, strlen(v), &o->cmd, &err) != 0) {
+                return bad("%s", err.msg);
+            }
+            return 0;
+        case 1:
+            if (pc_strategy_parse(v, strlen(v), &o->strategy, &err) != 0) {
+                return bad("%s", err.msg);
+            }
+            return 0;
+        case 2:
+            if (pc_sync_parse(v, strlen(v), &o->sync, &err) != 0) {
+                return bad("%s", err.msg);
+            }
+            return 0;
+        case 3:
+            o->workdir = v;
+            return 0;
+        case 4:
+            o->redis_url = v;
+            return 0;
+        case 5:
+            o->server_url = v;
+            return 0;
+        case 6:
+            o->prefix = v;
+            return 0;
+        case 7:
+            o->queue = v;
+            return 0;
+        case 8:
+            o->token = v;
+            return 0;
+        case 9:
+            o->reason = v;
+            return 0;
+        default:
+            if (o->n_plugins == CLI_PLUGINS_MAX) {
+                return bad("%s", "too many --plugin flags");
+            }
+            o->plugins[o->n_plugins++] = v;
+            return 0;
+        }
+    }
+    return bad("unknown option %s", a);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_opts o;
+
+    memset(&o, 0, sizeof(o));
+    o.cmd = PC_CMD_ENSURE;
+    o.sync = PC_SYNC_BOTH;
+    o.strategy.kind = PC_STRATEGY_FINISH_CURRENT;
+    o.progress = true;
+    o.redis_url = env_or("PEACE_REDIS_URL", "redis://127.0.0.1:6379");
+    o.prefix = env_or("PEACE_PREFIX", "peace");
+    o.queue = env_or("PEACE_QUEUE", "default");
+    o.token = env_or("PEACE_TOKEN", NULL);
+    o.server_url = env_or("PEACE_SERVER_URL", NULL);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            (void)fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            (void)printf("peace %s\n", PEACE_VERSION);
+            return 0;
+        }
+        if (strncmp(argv[i], "--", 2) == 0) {
+            if (parse_flag(argc, argv, &i, &o) != 0) {
+                return 1;
+            }
+        } else if (o.subcommand == NULL) {
+            o.subcommand = argv[i];
+        } else if (o.n_args < sizeof(o.args) / sizeof(o.args[0])) {
+            o.args[o.n_args++] = argv[i];
+        } else {
+            return bad("too many arguments at %s", argv[i]);
+        }
+    }
+    if (o.subcommand == NULL) {
+        (void)fputs(usage, stderr);
+        return 1;
+    }
+    if (strcmp(o.subcommand, "run") == 0) {
+        if (o.n_args != 1) {
+            return bad("%s", "run needs exactly one FLOW.json");
+        }
+        if (o.local) {
+            return cli_local_run(&o);
+        }
+        return bad("%s", "running on the fleet (--redis/--server) is not built yet; use --local");
+    }
+    return bad("unknown command %s", o.subcommand);
+}
