@@ -20,7 +20,7 @@ asan_dir=${ASAN_BUILD_DIR:-build-asan}
 suite() {
   local dir=$1
   shift
-  echo "== tests/run.sh: $dir ($*)"
+  echo "== tests/run.sh: $dir ${*:--DPEACE_WERROR=ON}"
   cmake -S . -B "$dir" -DPEACE_WERROR=ON "$@"
   cmake --build "$dir" -j"$jobs"
   ctest --test-dir "$dir" --output-on-failure --no-tests=error
