@@ -47,7 +47,7 @@ static int cmp_item_ptr(const void *a, const void *b)
 {
     const struct pc_flow_item *x = *(const struct pc_flow_item *const *)a;
     const struct pc_flow_item *y = *(const struct pc_flow_item *const *)b;
-    int c = strcmp(x->id.s, y->id.s);
+    int c = strncmp(x->id.s, y->id.s, sizeof(x->id.s));
 
     if (c != 0) {
         return c;
@@ -143,8 +143,8 @@ static int validate_names(const struct pc_flow *f, struct pc_err *err)
 
     for (size_t i = 0; i < 3; i++) {
         if (!id_valid(ids[i])) {
-            return pc_err_set(err, PC_EINVAL, "%s: \"%s\" is not an identifier ([A-Za-z_][A-Za-z0-9_]*, "
-                              "at most %d bytes)", what[i], ids[i]->s, PC_ID_MAX);
+            return pc_err_set(err, PC_EINVAL, "%s: \"%.*s\" is not an identifier ([A-Za-z_][A-Za-z0-9_]*, "
+                              "at most %d bytes)", what[i], (int)id_len(ids[i]), ids[i]->s, PC_ID_MAX);
         }
     }
     if (f->n_items == 0) {
@@ -166,12 +166,13 @@ static int validate_item(const struct pc_flow *f, size_t i, struct pc_err *err)
     const struct pc_flow_item *it = &f->items[i];
 
     if (!id_valid(&it->id)) {
-        return pc_err_set(err, PC_EINVAL, "items[%zu].id: \"%s\" is not an identifier "
-                          "([A-Za-z_][A-Za-z0-9_]*, at most %d bytes)", i, it->id.s, PC_ID_MAX);
+        return pc_err_set(err, PC_EINVAL, "items[%zu].id: \"%.*s\" is not an identifier "
+                          "([A-Za-z_][A-Za-z0-9_]*, at most %d bytes)", i, (int)id_len(&it->id),
+                          it->id.s, PC_ID_MAX);
     }
     if (!id_valid(&it->type)) {
-        return pc_err_set(err, PC_EINVAL, "items[%zu].type (item '%s'): \"%s\" is not a type name",
-                          i, it->id.s, it->type.s);
+        return pc_err_set(err, PC_EINVAL, "items[%zu].type (item '%s'): \"%.*s\" is not a type name",
+                          i, it->id.s, (int)id_len(&it->type), it->type.s);
     }
     if (it->params_len > PC_FLOW_PARAMS_MAX) {
         return pc_err_set(err, PC_ELIMIT, "items[%zu].params (item '%s'): %zu bytes, more than %u",
@@ -221,7 +222,7 @@ static int validate_unique_ids(const struct pc_flow *f, struct pc_err *err)
         size_t first = ix.order[k - 1];
         size_t second = ix.order[k];
 
-        if (strcmp(f->items[first].id.s, f->items[second].id.s) == 0) {
+        if (strncmp(f->items[first].id.s, f->items[second].id.s, sizeof(f->items[first].id.s)) == 0) {
             rc = pc_err_set(err, PC_EINVAL, "items[%zu].id: '%s' is already the id of items[%zu]",
                             second, f->items[second].id.s, first);
             break;
