@@ -192,5 +192,9 @@ bool pc_block_is_streaming(enum pc_block_kind b)
 
 bool pc_cmd_needs_profile_lock(enum pc_cmd c)
 {
-    return c == PC_CMD_ENSURE || c == PC_CMD_CLEAN;
+    /* Every command that writes states: CONTRACT §2 names ensure and clean;
+     * the discover commands write states too, and an unfenced discover racing
+     * an ensure could overwrite what the ensure just applied. */
+    return c == PC_CMD_ENSURE || c == PC_CMD_CLEAN || c == PC_CMD_DISCOVER ||
+           c == PC_CMD_DISCOVER_CURRENT || c == PC_CMD_DISCOVER_GOAL;
 }

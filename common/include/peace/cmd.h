@@ -67,7 +67,8 @@ size_t pc_cmd_blocks(enum pc_cmd c, enum pc_sync sync, enum pc_block_kind out[PC
 /* True for blocks that stream items (and so poll interrupts per item). */
 bool pc_block_is_streaming(enum pc_block_kind b);
 
-/* True for commands that write a profile's states under the profile lock (ensure, clean). */
+/* True for commands that write a profile's states, and so run under the
+ * profile lock: ensure, clean and the discover commands. */
 bool pc_cmd_needs_profile_lock(enum pc_cmd c);
 
 #endif /* PEACE_CMD_H */

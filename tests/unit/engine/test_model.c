@@ -204,7 +204,9 @@ static void test_command_block_sequences_follow_the_contract(void **state)
     assert_int_equal(pc_cmd_blocks(PC_CMD_DIFF, PC_SYNC_BOTH, b), 3);
     assert_int_equal(pc_cmd_blocks(PC_CMD_DISCOVER, PC_SYNC_BOTH, b), 1);
     assert_true(pc_cmd_needs_profile_lock(PC_CMD_ENSURE));
+    assert_true(pc_cmd_needs_profile_lock(PC_CMD_DISCOVER));
     assert_false(pc_cmd_needs_profile_lock(PC_CMD_ENSURE_DRY));
+    assert_false(pc_cmd_needs_profile_lock(PC_CMD_DIFF));
 }
 
 static void test_outcome_json_lists_what_the_kind_carries(void **state)
