@@ -1,0 +1,41 @@
+/*
+ * keys.h - the Redis key and channel names of CONTRACT §3, built from a
+ * prefix (PEACE_PREFIX, default "peace"). Every function writes a
+ * NUL-terminated name into out (out_size bytes) and returns its length, or
+ * PC_ELIMIT when it does not fit (never a truncated name).
+ */
+#ifndef PEACE_KEYS_H
+#define PEACE_KEYS_H
+
+#include <stddef.h>
+
+#include "peace/err.h"
+#include "peace/store.h"
+
+#define PC_PREFIX_MAX 64
+#define PC_KEY_MAX 512
+
+int pc_key_queue(char *out, size_t out_size, const char *prefix, const char *queue);
+int pc_key_exec(char *out, size_t out_size, const char *prefix, const char *exec_id);
+int pc_key_progress(char *out, size_t out_size, const char *prefix, const char *exec_id);
+int pc_key_events(char *out, size_t out_size, const char *prefix, const char *exec_id);
+int pc_key_interrupt_channel(char *out, size_t out_size, const char *prefix, const char *exec_id);
+/* Pattern matching every execution's interrupt channel (PSUBSCRIBE). */
+int pc_key_interrupt_pattern(char *out, size_t out_size, const char *prefix);
+int pc_key_states(char *out, size_t out_size, const char *prefix, const char *app,
+                  const char *profile, const char *flow, enum pc_states_kind kind);
+int pc_key_lock(char *out, size_t out_size, const char *prefix, const char *app,
+                const char *profile);
+/* Channel on which a released profile lock is announced (payload "APP:PROFILE"). */
+int pc_key_profiles_released(char *out, size_t out_size, const char *prefix);
+int pc_key_execs(char *out, size_t out_size, const char *prefix);
+int pc_key_dead(char *out, size_t out_size, const char *prefix);
+
+/* Extracts the execution id from an interrupt channel name; 0 or PC_EINVAL. */
+int pc_key_parse_interrupt_channel(const char *channel, size_t len, const char *prefix,
+                                   char *id_out, size_t id_out_size);
+
+/* Validates a prefix: 1..PC_PREFIX_MAX bytes of [A-Za-z0-9_.-]. */
+int pc_prefix_check(const char *prefix, struct pc_err *err) PC_NODISCARD;
+
+#endif
