@@ -195,6 +195,11 @@ void cli_render_block(struct cli_render *r, size_t index, size_t total, const ch
                       uint64_t now_ms)
 {
     (void)snprintf(r->block, sizeof(r->block), "%s", name);
+    /* Elapsed times are per block: every item starts waiting again. */
+    for (size_t i = 0; i < r->n; i++) {
+        r->items[i].started_ms = 0;
+        r->items[i].ended_ms = 0;
+    }
     r->block_index = index;
     r->block_total = total;
     if (r->tty) {
@@ -219,10 +224,9 @@ void cli_render_item(struct cli_render *r, size_t item, const struct pc_progress
     v = &r->items[item];
     status_changed = v->t.status != t->status;
     msg_changed = strcmp(v->t.msg, t->msg) != 0;
-    if (waiting(t->status)) {
-        v->started_ms = 0;
-        v->ended_ms = 0;
-    } else if (v->started_ms == 0) {
+    /* An apply sets its limit (back to exec_pending) after the item was
+     * queued: the clock keeps running from the first non-waiting status. */
+    if (!waiting(t->status) && v->started_ms == 0) {
         v->started_ms = now_ms;
     }
     if (done(t->status) && v->ended_ms == 0) {
