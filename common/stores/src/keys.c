@@ -1,0 +1,217 @@
+/*
+ * keys.c - the Redis key and channel names of CONTRACT §3.
+ *
+ * Every name is built by one bounded snprintf and checked for truncation, so
+ * a caller gets either the whole name or PC_ELIMIT, never a prefix of it.
+ * Components that sit inside a hash tag (`{ID}`, `{APP:PROFILE}`, `{Q}`) must
+ * not contain braces: a stray `{` or `}` would move the tag and so the slot,
+ * which breaks the one-slot rule of every Lua script. Such components, and
+ * empty or NULL ones, are refused with PC_EINVAL. The prefix itself is checked
+ * by pc_prefix_check once at start-up; here it only has to be non-empty and
+ * brace-free for the same reason.
+ */
+#include "peace/keys.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char exec_tag_open[] = ":exec:{";
+static const char interrupt_suffix[] = "}:interrupt";
+
+/* A component usable inside a name: non-empty and without braces. */
+static int component_ok(const char *s)
+{
+    return s != NULL && s[0] != '\0' && strpbrk(s, "{}") == NULL;
+}
+
+static int format_name(char *out, size_t out_size, const char *fmt, ...) PC_PRINTF(3, 4);
+
+/* snprintf into out; the length, or PC_ELIMIT when the name does not fit. */
+static int format_name(char *out, size_t out_size, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (out == NULL || out_size == 0) {
+        return PC_ELIMIT;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(out, out_size, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= out_size) {
+        out[0] = '\0';
+        return PC_ELIMIT;
+    }
+    return n;
+}
+
+int pc_key_queue(char *out, size_t out_size, const char *prefix, const char *queue)
+{
+    if (!component_ok(prefix) || !component_ok(queue)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:queue:{%s}", prefix, queue);
+}
+
+int pc_key_exec(char *out, size_t out_size, const char *prefix, const char *exec_id)
+{
+    if (!component_ok(prefix) || !component_ok(exec_id)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:exec:{%s}", prefix, exec_id);
+}
+
+int pc_key_progress(char *out, size_t out_size, const char *prefix, const char *exec_id)
+{
+    if (!component_ok(prefix) || !component_ok(exec_id)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:exec:{%s}:progress", prefix, exec_id);
+}
+
+int pc_key_events(char *out, size_t out_size, const char *prefix, const char *exec_id)
+{
+    if (!component_ok(prefix) || !component_ok(exec_id)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:exec:{%s}:events", prefix, exec_id);
+}
+
+int pc_key_interrupt_channel(char *out, size_t out_size, const char *prefix, const char *exec_id)
+{
+    if (!component_ok(prefix) || !component_ok(exec_id)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s%s%s%s", prefix, exec_tag_open, exec_id,
+                       interrupt_suffix);
+}
+
+int pc_key_interrupt_pattern(char *out, size_t out_size, const char *prefix)
+{
+    /* Glob characters in the prefix would widen the pattern; pc_prefix_check
+     * forbids them, and so does this check. */
+    if (!component_ok(prefix) || strpbrk(prefix, "*?[]\\") != NULL) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:exec:*:interrupt", prefix);
+}
+
+int pc_key_states(char *out, size_t out_size, const char *prefix, const char *app,
+                  const char *profile, const char *flow, enum pc_states_kind kind)
+{
+    const char *suffix;
+
+    if (!component_ok(prefix) || !component_ok(app) || !component_ok(profile) ||
+        !component_ok(flow)) {
+        return PC_EINVAL;
+    }
+    switch (kind) {
+    case PC_STATES_CURRENT:
+        suffix = "current";
+        break;
+    case PC_STATES_GOAL:
+        suffix = "goal";
+        break;
+    default:
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:states:{%s:%s}:%s:%s", prefix, app, profile, flow,
+                       suffix);
+}
+
+int pc_key_lock(char *out, size_t out_size, const char *prefix, const char *app,
+                const char *profile)
+{
+    if (!component_ok(prefix) || !component_ok(app) || !component_ok(profile)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:lock:{%s:%s}", prefix, app, profile);
+}
+
+int pc_key_profiles_released(char *out, size_t out_size, const char *prefix)
+{
+    if (!component_ok(prefix)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:profiles:released", prefix);
+}
+
+int pc_key_execs(char *out, size_t out_size, const char *prefix)
+{
+    if (!component_ok(prefix)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:execs", prefix);
+}
+
+int pc_key_dead(char *out, size_t out_size, const char *prefix)
+{
+    if (!component_ok(prefix)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:dead", prefix);
+}
+
+int pc_key_parse_interrupt_channel(const char *channel, size_t len, const char *prefix,
+                                   char *id_out, size_t id_out_size)
+{
+    size_t prefix_len;
+    size_t open_len = sizeof(exec_tag_open) - 1;
+    size_t suffix_len = sizeof(interrupt_suffix) - 1;
+    size_t id_start;
+    size_t id_len;
+
+    if (channel == NULL || !component_ok(prefix) || id_out == NULL || id_out_size == 0) {
+        return PC_EINVAL;
+    }
+    prefix_len = strlen(prefix);
+    if (len < prefix_len + open_len + suffix_len + 1) {
+        return PC_EINVAL;
+    }
+    if (memcmp(channel, prefix, prefix_len) != 0 ||
+        memcmp(channel + prefix_len, exec_tag_open, open_len) != 0 ||
+        memcmp(channel + len - suffix_len, interrupt_suffix, suffix_len) != 0) {
+        return PC_EINVAL;
+    }
+    id_start = prefix_len + open_len;
+    id_len = len - suffix_len - id_start;
+    if (id_len >= id_out_size) {
+        return PC_EINVAL;
+    }
+    for (size_t i = 0; i < id_len; i++) {
+        char c = channel[id_start + i];
+
+        if (c == '{' || c == '}' || c == '\0') {
+            return PC_EINVAL;
+        }
+    }
+    memcpy(id_out, channel + id_start, id_len);
+    id_out[id_len] = '\0';
+    return 0;
+}
+
+int pc_prefix_check(const char *prefix, struct pc_err *err)
+{
+    size_t n;
+
+    if (prefix == NULL || prefix[0] == '\0') {
+        return pc_err_set(err, PC_EINVAL, "key prefix is empty");
+    }
+    n = strlen(prefix);
+    if (n > PC_PREFIX_MAX) {
+        return pc_err_set(err, PC_EINVAL, "key prefix is longer than %d bytes", PC_PREFIX_MAX);
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)prefix[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '_' || c == '.' || c == '-';
+
+        if (!ok) {
+            return pc_err_set(err, PC_EINVAL,
+                              "key prefix may only hold [A-Za-z0-9_.-] (byte %zu is 0x%02x)", i,
+                              (unsigned)c);
+        }
+    }
+    return 0;
+}
