@@ -463,7 +463,8 @@ static int check_job(const struct msg_job *job, char *strategy, size_t strategy_
     rc = pc_strategy_format(&job->strategy, strategy, strategy_size);
     if (rc < 0 || (size_t)rc >= strategy_size
         || pc_strategy_parse(strategy, (size_t)rc, &parsed, NULL) != 0
-        || parsed.kind != job->strategy.kind || parsed.n != job->strategy.n) {
+        || parsed.kind != job->strategy.kind
+        || (parsed.kind == PC_STRATEGY_POLL_NEXT_N && parsed.n != job->strategy.n)) {
         return pc_err_set(err, PC_EINVAL, "job: strategy: not a valid interrupt strategy");
     }
     if (!pc_ident_valid(job->queue.s, strnlen(job->queue.s, sizeof(job->queue.s)))) {

@@ -1,0 +1,427 @@
+/*
+ * test_report_codec.c - the outcome report: round trips of every outcome
+ * shape and malformed reports as clean errors.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_fuzz.h"
+#include "peace/msg.h"
+
+static struct pc_id id_of(const char *s)
+{
+    struct pc_id id;
+
+    (void)snprintf(id.s, sizeof(id.s), "%s", s);
+    return id;
+}
+
+/* An item_error outcome of ensure: 3 blocks of 5 processed, lists and errors. */
+static void make_item_error(struct pc_outcome *o)
+{
+    struct pc_id a = id_of("a");
+    struct pc_id b = id_of("b");
+
+    pc_outcome_init(o);
+    o->kind = PC_OUTCOME_ITEM_ERROR;
+    o->n_blocks = pc_cmd_blocks(PC_CMD_ENSURE, PC_SYNC_BOTH, o->blocks);
+    assert_true(o->n_blocks >= 4);
+    o->n_blocks_processed = 3;
+    o->items_processed = malloc(2 * sizeof(struct pc_id));
+    assert_non_null(o->items_processed);
+    o->items_processed[0] = b;
+    o->items_processed[1] = a;
+    o->n_items_processed = 2;
+    o->items_not_processed = malloc(sizeof(struct pc_id));
+    assert_non_null(o->items_not_processed);
+    o->items_not_processed[0] = id_of("c");
+    o->n_items_not_processed = 1;
+    assert_int_equal(pc_outcome_add_error(o, &a, "apply failed: permission denied"), 0);
+    assert_int_equal(pc_outcome_add_error(o, &b, ""), 0);
+}
+
+static void assert_same_outcome(const struct pc_outcome *x, const struct pc_outcome *y)
+{
+    assert_int_equal(x->kind, y->kind);
+    assert_int_equal(x->n_blocks, y->n_blocks);
+    assert_int_equal(x->n_blocks_processed, y->n_blocks_processed);
+    assert_memory_equal(x->blocks, y->blocks, x->n_blocks * sizeof(x->blocks[0]));
+    assert_int_equal(x->n_items_processed, y->n_items_processed);
+    for (size_t i = 0; i < x->n_items_processed; i++) {
+        assert_string_equal(x->items_processed[i].s, y->items_processed[i].s);
+    }
+    assert_int_equal(x->n_items_not_processed, y->n_items_not_processed);
+    for (size_t i = 0; i < x->n_items_not_processed; i++) {
+        assert_string_equal(x->items_not_processed[i].s, y->items_not_processed[i].s);
+    }
+    assert_int_equal(x->n_errors, y->n_errors);
+    for (size_t i = 0; i < x->n_errors; i++) {
+        assert_string_equal(x->errors[i].item.s, y->errors[i].item.s);
+        assert_string_equal(x->errors[i].text, y->errors[i].text);
+    }
+    if (x->error == NULL) {
+        assert_null(y->error);
+    } else {
+        assert_string_equal(x->error, y->error);
+    }
+}
+
+static int try_decode(const void *p, size_t n)
+{
+    struct pc_outcome out;
+    struct pc_outcome sentinel;
+    struct pc_err err;
+    int rc;
+
+    memset(&sentinel, 0x3c, sizeof(sentinel));
+    out = sentinel;
+    pc_err_clear(&err);
+    rc = msg_report_decode(p, n, &out, &err);
+    if (rc == 0) {
+        pc_outcome_cleanup(&out);
+        return 0;
+    }
+    assert_memory_equal(&out, &sentinel, sizeof(out));
+    assert_int_equal(err.code, rc);
+    assert_true(strncmp(err.msg, "report", 6) == 0);
+    return rc;
+}
+
+static void round_trip(const struct pc_outcome *o)
+{
+    struct pc_buf enc;
+    struct pc_outcome back;
+
+    assert_int_equal(msg_report_encode(o, &enc, NULL), 0);
+    assert_int_equal(msg_report_decode(enc.data, enc.len, &back, NULL), 0);
+    assert_same_outcome(o, &back);
+    pc_outcome_cleanup(&back);
+    pc_buf_cleanup(&enc);
+}
+
+static void test_item_error_report_round_trips(void **state)
+{
+    struct pc_outcome o;
+
+    (void)state;
+    make_item_error(&o);
+    round_trip(&o);
+    pc_outcome_cleanup(&o);
+}
+
+static void test_complete_block_error_and_rejected_reports_round_trip(void **state)
+{
+    struct pc_outcome o;
+
+    (void)state;
+    pc_outcome_init(&o);
+    o.n_blocks = pc_cmd_blocks(PC_CMD_CLEAN, PC_SYNC_NONE, o.blocks);
+    o.n_blocks_processed = o.n_blocks;
+    round_trip(&o);
+    o.kind = PC_OUTCOME_BLOCK_ERROR;
+    o.n_blocks_processed = 1;
+    assert_int_equal(pc_outcome_set_error(&o, "stored current states are stale"), 0);
+    round_trip(&o);
+    pc_outcome_cleanup(&o);
+    o.kind = PC_OUTCOME_REJECTED;
+    assert_int_equal(pc_outcome_set_error(&o, "unknown item type \"x\""), 0);
+    round_trip(&o);
+    pc_outcome_cleanup(&o);
+}
+
+static void test_every_outcome_kind_round_trips(void **state)
+{
+    struct pc_outcome o;
+
+    (void)state;
+    for (int k = PC_OUTCOME_COMPLETE; k <= PC_OUTCOME_REJECTED; k++) {
+        pc_outcome_init(&o);
+        o.kind = (enum pc_outcome_kind)k;
+        round_trip(&o);
+    }
+}
+
+static void test_longest_error_text_passes(void **state)
+{
+    struct pc_outcome o;
+    char *text = malloc(PC_OUTCOME_ERROR_TEXT_MAX + 1);
+
+    (void)state;
+    assert_non_null(text);
+    memset(text, 'e', PC_OUTCOME_ERROR_TEXT_MAX);
+    text[PC_OUTCOME_ERROR_TEXT_MAX] = '\0';
+    pc_outcome_init(&o);
+    o.kind = PC_OUTCOME_BLOCK_ERROR;
+    o.error = text;
+    round_trip(&o);
+    pc_outcome_cleanup(&o);
+}
+
+static void test_encode_refuses_inconsistent_outcomes(void **state)
+{
+    struct pc_outcome o;
+    struct pc_buf enc;
+    char *text = NULL;
+
+    (void)state;
+    make_item_error(&o);
+    o.n_blocks_processed = o.n_blocks + 1;
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), PC_EINVAL);
+    o.n_blocks_processed = 1;
+    o.blocks[0] = (enum pc_block_kind)PC_BLOCK_KIND_COUNT;
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), PC_EINVAL);
+    o.blocks[0] = PC_BLOCK_READ_CURRENT;
+    o.kind = (enum pc_outcome_kind)42;
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), PC_EINVAL);
+    o.kind = PC_OUTCOME_ITEM_ERROR;
+    o.items_processed[1].s[0] = '9';
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), PC_EINVAL);
+    o.items_processed[1].s[0] = 'a';
+    text = malloc(PC_OUTCOME_ERROR_TEXT_MAX + 2);
+    assert_non_null(text);
+    memset(text, 'e', PC_OUTCOME_ERROR_TEXT_MAX + 1);
+    text[PC_OUTCOME_ERROR_TEXT_MAX + 1] = '\0';
+    free(o.errors[1].text);
+    o.errors[1].text = text;
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), PC_EINVAL);
+    text[PC_OUTCOME_ERROR_TEXT_MAX] = '\0';
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), 0);
+    pc_buf_cleanup(&enc);
+    pc_outcome_cleanup(&o);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hand-built reports                                                       */
+/* ------------------------------------------------------------------------ */
+
+static void pk_str(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str(pk, strlen(s));
+    msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+static void pk_strs(msgpack_packer *pk, const char *const *s, size_t n)
+{
+    msgpack_pack_array(pk, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        pk_str(pk, s[i]);
+    }
+}
+
+/* {"v":1,"outcome":outcome} plus one extra key written by extra(). */
+static void pk_report(msgpack_sbuffer *sb, const char *outcome, const char *key,
+                      void (*extra)(msgpack_packer *pk))
+{
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, key != NULL ? 3 : 2);
+    pk_str(&pk, "v");
+    msgpack_pack_uint64(&pk, 1);
+    pk_str(&pk, "outcome");
+    pk_str(&pk, outcome);
+    if (key != NULL) {
+        pk_str(&pk, key);
+        extra(&pk);
+    }
+}
+
+static void x_unknown_block(msgpack_packer *pk)
+{
+    static const char *const s[] = {"read_current", "teleport"};
+
+    pk_strs(pk, s, 2);
+}
+
+static void x_nine_blocks(msgpack_packer *pk)
+{
+    static const char *const s[] = {"diff", "diff", "diff", "diff", "diff",
+                                    "diff", "diff", "diff", "diff"};
+
+    pk_strs(pk, s, 9);
+}
+
+static void x_bad_item(msgpack_packer *pk)
+{
+    static const char *const s[] = {"ok", "not ok"};
+
+    pk_strs(pk, s, 2);
+}
+
+static void x_error_pair_of_one(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 1);
+    pk_str(pk, "a");
+}
+
+static void x_error_text_with_nul(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 2);
+    pk_str(pk, "a");
+    msgpack_pack_str(pk, 3);
+    msgpack_pack_str_body(pk, "a\0b", 3);
+}
+
+static void x_long_text(msgpack_packer *pk)
+{
+    char *text = malloc(PC_OUTCOME_ERROR_TEXT_MAX + 2);
+
+    assert_non_null(text);
+    memset(text, 't', PC_OUTCOME_ERROR_TEXT_MAX + 1);
+    text[PC_OUTCOME_ERROR_TEXT_MAX + 1] = '\0';
+    pk_str(pk, text);
+    free(text);
+}
+
+static void x_error_number(msgpack_packer *pk)
+{
+    msgpack_pack_int(pk, 3);
+}
+
+static void x_items_huge_count(msgpack_packer *pk)
+{
+    static const char huge[] = {(char)0xdd, 0x00, 0x01, 0x00, 0x00}; /* 65536 */
+
+    msgpack_sbuffer_write(pk->data, huge, sizeof(huge));
+}
+
+static void x_many_errors(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, PC_FLOW_ITEMS_MAX + 1);
+    for (int i = 0; i <= PC_FLOW_ITEMS_MAX; i++) {
+        msgpack_pack_nil(pk);
+    }
+}
+
+struct report_case {
+    const char *outcome;
+    const char *key;
+    void (*extra)(msgpack_packer *pk);
+    int rc;
+    const char *needle;
+};
+
+static void test_hand_built_reports_fail_cleanly(void **state)
+{
+    static const struct report_case cases[] = {
+        {"complete", NULL, NULL, 0, NULL},
+        {"exploded", NULL, NULL, PC_EINVAL, "unknown outcome"},
+        {"complete", "blocks_processed", x_unknown_block, PC_EINVAL, "blocks_processed[1]"},
+        {"complete", "blocks_not_processed", x_nine_blocks, PC_ELIMIT, "more than 8"},
+        {"complete", "items_processed", x_bad_item, PC_EINVAL, "items_processed[1]"},
+        {"item_error", "errors", x_error_pair_of_one, PC_ESCHEMA, "expected [item, text]"},
+        {"item_error", "errors", x_error_text_with_nul, PC_ESCHEMA, "NUL"},
+        {"item_error", "errors", x_many_errors, PC_ELIMIT, "more than"},
+        {"block_error", "error", x_long_text, PC_ELIMIT, "report: error"},
+        {"block_error", "error", x_error_number, PC_ESCHEMA, "report: error"},
+        {"complete", "items_not_processed", x_items_huge_count, PC_ESCHEMA, "truncated"},
+        {"complete", "outcome", x_error_number, PC_ESCHEMA, "repeated"},
+        {"complete", "surprise", x_error_number, PC_ESCHEMA, "unknown key \"surprise\""},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        msgpack_sbuffer sb;
+        struct pc_outcome out;
+        struct pc_err err;
+        int rc;
+
+        pk_report(&sb, cases[i].outcome, cases[i].key, cases[i].extra);
+        pc_err_clear(&err);
+        rc = msg_report_decode(sb.data, sb.size, &out, &err);
+        if (rc != cases[i].rc || (cases[i].needle != NULL && strstr(err.msg, cases[i].needle) == NULL)) {
+            fail_msg("case %zu: expected %d \"%s\", got %d \"%s\"", i, cases[i].rc,
+                     cases[i].needle ? cases[i].needle : "", rc, err.msg);
+        }
+        if (rc == 0) {
+            pc_outcome_cleanup(&out);
+        }
+        assert_int_equal(try_decode(sb.data, sb.size), cases[i].rc);
+        msgpack_sbuffer_destroy(&sb);
+    }
+}
+
+static void test_minimal_report_has_empty_lists(void **state)
+{
+    msgpack_sbuffer sb;
+    struct pc_outcome out;
+
+    (void)state;
+    pk_report(&sb, "execution_interrupted", NULL, NULL);
+    assert_int_equal(msg_report_decode(sb.data, sb.size, &out, NULL), 0);
+    assert_int_equal(out.kind, PC_OUTCOME_EXECUTION_INTERRUPTED);
+    assert_int_equal(out.n_blocks, 0);
+    assert_int_equal(out.n_items_processed, 0);
+    assert_int_equal(out.n_errors, 0);
+    assert_null(out.error);
+    pc_outcome_cleanup(&out);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_unknown_version_is_a_schema_error(void **state)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct pc_err err;
+    struct pc_outcome out;
+
+    (void)state;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 2);
+    pk_str(&pk, "outcome");
+    pk_str(&pk, "complete");
+    pk_str(&pk, "v");
+    msgpack_pack_uint64(&pk, 7);
+    assert_int_equal(msg_report_decode(sb.data, sb.size, &out, &err), PC_ESCHEMA);
+    assert_non_null(strstr(err.msg, "unknown version 7"));
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void test_malformed_reports_never_crash_or_leak(void **state)
+{
+    struct pc_outcome o;
+    struct pc_buf enc;
+    uint8_t *big = NULL;
+
+    (void)state;
+    make_item_error(&o);
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), 0);
+    fuzz_truncations((const uint8_t *)enc.data, enc.len, try_decode, PC_ESCHEMA);
+    fuzz_mutations((const uint8_t *)enc.data, enc.len, try_decode);
+    fuzz_garbage((const uint8_t *)enc.data, 4, try_decode, 4000);
+    pc_buf_cleanup(&enc);
+    pc_outcome_cleanup(&o);
+    big = calloc(1, MSG_REPORT_MAX + 1);
+    assert_non_null(big);
+    assert_int_equal(try_decode(big, MSG_REPORT_MAX + 1), PC_ELIMIT);
+    free(big);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_item_error_report_round_trips),
+        cmocka_unit_test(test_complete_block_error_and_rejected_reports_round_trip),
+        cmocka_unit_test(test_every_outcome_kind_round_trips),
+        cmocka_unit_test(test_longest_error_text_passes),
+        cmocka_unit_test(test_encode_refuses_inconsistent_outcomes),
+        cmocka_unit_test(test_hand_built_reports_fail_cleanly),
+        cmocka_unit_test(test_minimal_report_has_empty_lists),
+        cmocka_unit_test(test_unknown_version_is_a_schema_error),
+        cmocka_unit_test(test_malformed_reports_never_crash_or_leak),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
