@@ -629,6 +629,12 @@ static void on_done(struct evhttp_request *req, void *arg)
     if (x->done) {
         return;
     }
+    if (x->have_req_error && x->req_error == EVREQ_HTTP_DATA_TOO_LONG) {
+        /* libevent's own body limit (set to max_bytes) fired before ours. */
+        xfer_finish(x, pc_err_set(x->err, PC_ELIMIT, "%s %s: body exceeds max_bytes (%llu)",
+                                  method_name(x), x->hp->url, (unsigned long long)x->hp->max_bytes));
+        return;
+    }
     if (req == NULL || evhttp_request_get_response_code(req) == 0) {
         /* No response at all: libevent reports connection failures as a
          * completed request without a status. */
