@@ -62,7 +62,7 @@ int pc_flow_index_init(struct pc_flow_index *ix, const struct pc_flow *flow)
     size_t n = flow->n_items;
 
     if (n > 0) {
-        ptrs = malloc(n * sizeof(*ptrs));
+        ptrs = malloc(n * sizeof(*ptrs)); /* NOLINT(bugprone-sizeof-expression): pointers */
         order = malloc(n * sizeof(*order));
         if (ptrs == NULL || order == NULL) {
             free(ptrs);
@@ -72,7 +72,7 @@ int pc_flow_index_init(struct pc_flow_index *ix, const struct pc_flow *flow)
         for (size_t i = 0; i < n; i++) {
             ptrs[i] = &flow->items[i];
         }
-        qsort(ptrs, n, sizeof(*ptrs), cmp_item_ptr);
+        qsort(ptrs, n, sizeof(*ptrs), cmp_item_ptr); /* NOLINT(bugprone-sizeof-expression) */
         for (size_t i = 0; i < n; i++) {
             order[i] = (size_t)(ptrs[i] - flow->items);
         }
@@ -143,8 +143,10 @@ static int validate_names(const struct pc_flow *f, struct pc_err *err)
 
     for (size_t i = 0; i < 3; i++) {
         if (!id_valid(ids[i])) {
-            return pc_err_set(err, PC_EINVAL, "%s: \"%.*s\" is not an identifier ([A-Za-z_][A-Za-z0-9_]*, "
-                              "at most %d bytes)", what[i], (int)id_len(ids[i]), ids[i]->s, PC_ID_MAX);
+            return pc_err_set(err, PC_EINVAL,
+                              "%s: \"%.*s\" is not an identifier ([A-Za-z_][A-Za-z0-9_]*, "
+                              "at most %d bytes)",
+                              what[i], (int)id_len(ids[i]), ids[i]->s, PC_ID_MAX);
         }
     }
     if (f->n_items == 0) {
@@ -166,13 +168,15 @@ static int validate_item(const struct pc_flow *f, size_t i, struct pc_err *err)
     const struct pc_flow_item *it = &f->items[i];
 
     if (!id_valid(&it->id)) {
-        return pc_err_set(err, PC_EINVAL, "items[%zu].id: \"%.*s\" is not an identifier "
-                          "([A-Za-z_][A-Za-z0-9_]*, at most %d bytes)", i, (int)id_len(&it->id),
-                          it->id.s, PC_ID_MAX);
+        return pc_err_set(err, PC_EINVAL,
+                          "items[%zu].id: \"%.*s\" is not an identifier "
+                          "([A-Za-z_][A-Za-z0-9_]*, at most %d bytes)",
+                          i, (int)id_len(&it->id), it->id.s, PC_ID_MAX);
     }
     if (!id_valid(&it->type)) {
-        return pc_err_set(err, PC_EINVAL, "items[%zu].type (item '%s'): \"%.*s\" is not a type name",
-                          i, it->id.s, (int)id_len(&it->type), it->type.s);
+        return pc_err_set(err, PC_EINVAL,
+                          "items[%zu].type (item '%s'): \"%.*s\" is not a type name", i, it->id.s,
+                          (int)id_len(&it->type), it->type.s);
     }
     if (it->params_len > PC_FLOW_PARAMS_MAX) {
         return pc_err_set(err, PC_ELIMIT, "items[%zu].params (item '%s'): %zu bytes, more than %u",
@@ -182,8 +186,8 @@ static int validate_item(const struct pc_flow *f, size_t i, struct pc_err *err)
         return pc_err_set(err, PC_EINVAL, "items[%zu].params (item '%s'): missing", i, it->id.s);
     }
     if (it->n_deps > PC_FLOW_DEPS_MAX) {
-        return pc_err_set(err, PC_ELIMIT, "items[%zu].deps (item '%s'): %zu deps, more than %d",
-                          i, it->id.s, it->n_deps, PC_FLOW_DEPS_MAX);
+        return pc_err_set(err, PC_ELIMIT, "items[%zu].deps (item '%s'): %zu deps, more than %d", i,
+                          it->id.s, it->n_deps, PC_FLOW_DEPS_MAX);
     }
     if (it->n_deps > 0 && it->deps == NULL) {
         return pc_err_set(err, PC_EINVAL, "items[%zu].deps (item '%s'): missing", i, it->id.s);
@@ -192,8 +196,9 @@ static int validate_item(const struct pc_flow *f, size_t i, struct pc_err *err)
         size_t dep = it->deps[d];
 
         if (dep >= f->n_items) {
-            return pc_err_set(err, PC_EINVAL, "items[%zu].deps[%zu] (item '%s'): no item number %zu",
-                              i, d, it->id.s, dep);
+            return pc_err_set(err, PC_EINVAL,
+                              "items[%zu].deps[%zu] (item '%s'): no item number %zu", i, d,
+                              it->id.s, dep);
         }
         if (dep == i) {
             return pc_err_set(err, PC_EINVAL, "items[%zu].deps[%zu] (item '%s'): depends on itself",
@@ -202,8 +207,10 @@ static int validate_item(const struct pc_flow *f, size_t i, struct pc_err *err)
         /* n_deps <= PC_FLOW_DEPS_MAX, so this quadratic check stays small. */
         for (size_t e = 0; e < d; e++) {
             if (it->deps[e] == dep) {
-                return pc_err_set(err, PC_EINVAL, "items[%zu].deps[%zu] (item '%s'): '%s' is listed "
-                                  "twice", i, d, it->id.s, f->items[dep].id.s);
+                return pc_err_set(err, PC_EINVAL,
+                                  "items[%zu].deps[%zu] (item '%s'): '%s' is listed "
+                                  "twice",
+                                  i, d, it->id.s, f->items[dep].id.s);
             }
         }
     }
@@ -222,7 +229,8 @@ static int validate_unique_ids(const struct pc_flow *f, struct pc_err *err)
         size_t first = ix.order[k - 1];
         size_t second = ix.order[k];
 
-        if (strncmp(f->items[first].id.s, f->items[second].id.s, sizeof(f->items[first].id.s)) == 0) {
+        if (strncmp(f->items[first].id.s, f->items[second].id.s, sizeof(f->items[first].id.s)) ==
+            0) {
             rc = pc_err_set(err, PC_EINVAL, "items[%zu].id: '%s' is already the id of items[%zu]",
                             second, f->items[second].id.s, first);
             break;
@@ -269,9 +277,10 @@ static int report_cycle(const struct pc_flow *f, const size_t *remaining, size_t
     if (rc == 0) {
         rc = pc_buf_puts(&text, f->items[on_cycle].id.s);
     }
-    rc = pc_err_set(err, PC_EINVAL, "items[%zu] (item '%s'): dependency cycle: %s%s (a -> b: a "
-                    "depends on b)", on_cycle, f->items[on_cycle].id.s, pc_buf_str(&text),
-                    rc == 0 ? "" : "...");
+    rc = pc_err_set(err, PC_EINVAL,
+                    "items[%zu] (item '%s'): dependency cycle: %s%s (a -> b: a "
+                    "depends on b)",
+                    on_cycle, f->items[on_cycle].id.s, pc_buf_str(&text), rc == 0 ? "" : "...");
     pc_buf_cleanup(&text);
     return rc;
 }
@@ -295,10 +304,11 @@ static int validate_acyclic(const struct pc_flow *f, struct pc_err *err)
     for (size_t i = 0; i < n; i++) {
         edges += f->items[i].n_deps;
     }
-    remaining = calloc(n, sizeof(*remaining));
+    /* n > 0 here (validate_names), but a zero-size allocation must not look like a failure. */
+    remaining = calloc(n > 0 ? n : 1, sizeof(*remaining));
     offsets = calloc(n + 1, sizeof(*offsets));
     targets = malloc((edges > 0 ? edges : 1) * sizeof(*targets));
-    queue = malloc(n * sizeof(*queue));
+    queue = malloc((n > 0 ? n : 1) * sizeof(*queue));
     if (remaining == NULL || offsets == NULL || targets == NULL || queue == NULL) {
         rc = pc_err_set(err, PC_ENOMEM, "flow: out of memory");
         goto out;

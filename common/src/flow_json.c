@@ -59,16 +59,17 @@ static int check_keys(const json_t *obj, const char *const *allowed, size_t n_al
     const char *key = NULL;
     json_t *value = NULL;
 
-    json_object_foreach((json_t *)obj, key, value) {
+    json_object_foreach((json_t *)obj, key, value)
+    {
         bool known = false;
 
         for (size_t i = 0; i < n_allowed; i++) {
             known = known || strcmp(key, allowed[i]) == 0;
         }
         if (!known) {
-            return pc_err_set(err, PC_EINVAL, "%s%s: unknown key \"%.*s\" (allowed: %s, %s, %s, %s)",
-                              path, note, QUOTE_MAX, key, allowed[0], allowed[1], allowed[2],
-                              allowed[3]);
+            return pc_err_set(err, PC_EINVAL,
+                              "%s%s: unknown key \"%.*s\" (allowed: %s, %s, %s, %s)", path, note,
+                              QUOTE_MAX, key, allowed[0], allowed[1], allowed[2], allowed[3]);
         }
     }
     return 0;
@@ -100,8 +101,10 @@ static int get_id(const json_t *obj, const char *key, const char *path, const ch
                           QUOTE_MAX, s, PC_ID_MAX);
     }
     if (!pc_ident_valid(s, n)) {
-        return pc_err_set(err, PC_EINVAL, "%s%s: \"%s\" is not an identifier "
-                          "([A-Za-z_][A-Za-z0-9_]*)", where, note, s);
+        return pc_err_set(err, PC_EINVAL,
+                          "%s%s: \"%s\" is not an identifier "
+                          "([A-Za-z_][A-Za-z0-9_]*)",
+                          where, note, s);
     }
     memcpy(out->s, s, n);
     out->s[n] = '\0';
@@ -132,7 +135,8 @@ static int pack_object(struct packer *pk, const json_t *v, unsigned depth)
     json_t *value = NULL;
     int rc = msgpack_pack_map(&pk->pk, json_object_size(v));
 
-    json_object_foreach((json_t *)v, key, value) {
+    json_object_foreach((json_t *)v, key, value)
+    {
         size_t n = strlen(key);
 
         if (rc == 0) {
@@ -243,8 +247,8 @@ static int parse_item(const json_t *item, size_t i, struct pc_flow_item *it, str
     }
     rc = get_id(item, "id", path, "", &it->id, err);
     if (rc == 0) {
-        rc = check_keys(item, item_keys, COUNT_OF(item_keys), path, item_note(it, note, sizeof(note)),
-                        err);
+        rc = check_keys(item, item_keys, COUNT_OF(item_keys), path,
+                        item_note(it, note, sizeof(note)), err);
     }
     if (rc == 0) {
         rc = get_id(item, "type", path, item_note(it, note, sizeof(note)), &it->type, err);
@@ -284,13 +288,17 @@ static int resolve_deps(const json_t *item, size_t i, const struct pc_flow_index
         long found;
 
         if (!json_is_string(v)) {
-            return pc_err_set(err, PC_EINVAL, "items[%zu].deps[%zu] (item '%s'): expected an item id "
-                              "(a string)", i, d, it->id.s);
+            return pc_err_set(err, PC_EINVAL,
+                              "items[%zu].deps[%zu] (item '%s'): expected an item id "
+                              "(a string)",
+                              i, d, it->id.s);
         }
         found = pc_flow_index_find(ix, json_string_value(v), json_string_length(v));
         if (found < 0) {
-            return pc_err_set(err, PC_EINVAL, "items[%zu].deps[%zu] (item '%s'): unknown item "
-                              "\"%.*s\"", i, d, it->id.s, QUOTE_MAX, json_string_value(v));
+            return pc_err_set(err, PC_EINVAL,
+                              "items[%zu].deps[%zu] (item '%s'): unknown item "
+                              "\"%.*s\"",
+                              i, d, it->id.s, QUOTE_MAX, json_string_value(v));
         }
         it->deps[d] = (size_t)found;
         it->n_deps = d + 1;
@@ -345,7 +353,8 @@ static int parse_root(const json_t *root, struct pc_flow *f, struct pc_err *err)
     int rc;
 
     if (!json_is_object(root)) {
-        return pc_err_set(err, PC_EINVAL, "expected a JSON object {\"app\", \"profile\", \"flow\", "
+        return pc_err_set(err, PC_EINVAL,
+                          "expected a JSON object {\"app\", \"profile\", \"flow\", "
                           "\"items\"}");
     }
     rc = check_keys(root, root_keys, COUNT_OF(root_keys), "flow file", "", err);

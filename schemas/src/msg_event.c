@@ -66,10 +66,10 @@ static int check_event(const struct msg_event *ev, struct pc_err *err)
     case MSG_EVENT_PROGRESS:
         name = pc_progress_status_name(ev->status);
         n = pc_limit_format(&ev->limit, limit, sizeof(limit));
-        if (!pc_ident_valid(ev->item.s, strnlen(ev->item.s, sizeof(ev->item.s)))
-            || pc_progress_status_parse(name, strlen(name), &status) != 0 || status != ev->status
-            || n < 0 || (size_t)n >= sizeof(limit) || pc_limit_parse(limit, (size_t)n, &parsed) != 0
-            || parsed.kind != ev->limit.kind || !c_text_ok(ev->msg, sizeof(ev->msg))) {
+        if (!pc_ident_valid(ev->item.s, strnlen(ev->item.s, sizeof(ev->item.s))) ||
+            pc_progress_status_parse(name, strlen(name), &status) != 0 || status != ev->status ||
+            n < 0 || (size_t)n >= sizeof(limit) || pc_limit_parse(limit, (size_t)n, &parsed) != 0 ||
+            parsed.kind != ev->limit.kind || !c_text_ok(ev->msg, sizeof(ev->msg))) {
             return pc_err_set(err, PC_EINVAL, "event: progress: bad item, status, limit or msg");
         }
         return 0;
@@ -136,10 +136,21 @@ int msg_event_to_fields(const struct msg_event *ev, struct msg_event_fields *out
 /* From fields                                                              */
 /* ------------------------------------------------------------------------ */
 
-enum ev_field { F_KIND, F_BLOCK, F_INDEX, F_ITEM, F_STATUS, F_DONE, F_LIMIT, F_MSG, F_REASON, F_OUTCOME };
+enum ev_field {
+    F_KIND,
+    F_BLOCK,
+    F_INDEX,
+    F_ITEM,
+    F_STATUS,
+    F_DONE,
+    F_LIMIT,
+    F_MSG,
+    F_REASON,
+    F_OUTCOME
+};
 static const char *const all_fields[] = {
-    [F_KIND] = "kind",     [F_BLOCK] = "block",   [F_INDEX] = "index", [F_ITEM] = "item",
-    [F_STATUS] = "status", [F_DONE] = "done",     [F_LIMIT] = "limit", [F_MSG] = "msg",
+    [F_KIND] = "kind",     [F_BLOCK] = "block",     [F_INDEX] = "index", [F_ITEM] = "item",
+    [F_STATUS] = "status", [F_DONE] = "done",       [F_LIMIT] = "limit", [F_MSG] = "msg",
     [F_REASON] = "reason", [F_OUTCOME] = "outcome",
 };
 #define N_FIELDS COUNT_OF(all_fields)
@@ -181,7 +192,8 @@ static int copy_text(const struct value *v, char *dst, size_t size, const char *
                      struct pc_err *err)
 {
     if (v->n >= size) {
-        return pc_err_set(err, PC_ELIMIT, "event: %s: %zu bytes, more than %zu", name, v->n, size - 1);
+        return pc_err_set(err, PC_ELIMIT, "event: %s: %zu bytes, more than %zu", name, v->n,
+                          size - 1);
     }
     if (v->n > 0) {
         memcpy(dst, v->p, v->n);
@@ -192,7 +204,8 @@ static int copy_text(const struct value *v, char *dst, size_t size, const char *
 
 static int require(const struct value *vals, enum ev_field f, struct pc_err *err)
 {
-    return vals[f].set ? 0 : pc_err_set(err, PC_ESCHEMA, "event: missing field \"%s\"", all_fields[f]);
+    return vals[f].set ? 0
+                       : pc_err_set(err, PC_ESCHEMA, "event: missing field \"%s\"", all_fields[f]);
 }
 
 static int parse_block_start(const struct value *vals, struct msg_event *ev, struct pc_err *err)
@@ -210,7 +223,8 @@ static int parse_block_start(const struct value *vals, struct msg_event *ev, str
                           (int)(vals[F_BLOCK].n > 64 ? 64 : vals[F_BLOCK].n), vals[F_BLOCK].p);
     }
     if (parse_u64(&vals[F_INDEX], &ev->block_index) != 0 || ev->block_index >= PC_BLOCKS_MAX) {
-        return pc_err_set(err, PC_ESCHEMA, "event: index: expected a number below %d", PC_BLOCKS_MAX);
+        return pc_err_set(err, PC_ESCHEMA, "event: index: expected a number below %d",
+                          PC_BLOCKS_MAX);
     }
     return 0;
 }
@@ -279,8 +293,8 @@ static int collect(const char *const *fields, const size_t *lens, size_t n, stru
     }
     for (size_t i = 0; i < n; i += 2) {
         for (size_t f = 0; f < N_FIELDS; f++) {
-            if (fields[i] == NULL || lens[i] != strlen(all_fields[f])
-                || memcmp(fields[i], all_fields[f], lens[i]) != 0) {
+            if (fields[i] == NULL || lens[i] != strlen(all_fields[f]) ||
+                memcmp(fields[i], all_fields[f], lens[i]) != 0) {
                 continue;
             }
             if (vals[f].set) {
@@ -319,8 +333,8 @@ int msg_event_from_fields(const char *const *fields, const size_t *lens, size_t 
     }
     rc = PC_ESCHEMA;
     for (size_t k = 0; k < COUNT_OF(kind_names); k++) {
-        if (vals[F_KIND].n == strlen(kind_names[k])
-            && memcmp(vals[F_KIND].p, kind_names[k], vals[F_KIND].n) == 0) {
+        if (vals[F_KIND].n == strlen(kind_names[k]) &&
+            memcmp(vals[F_KIND].p, kind_names[k], vals[F_KIND].n) == 0) {
             ev.kind = (enum msg_event_kind)k;
             rc = 0;
         }

@@ -32,8 +32,8 @@
 struct msg__rd {
     const uint8_t *p; /* borrowed input */
     size_t n;
-    size_t off;       /* next byte to read */
-    const char *why;  /* static text of the last failure */
+    size_t off;      /* next byte to read */
+    const char *why; /* static text of the last failure */
 };
 
 void msg__rd_init(struct msg__rd *r, const void *p, size_t n);

@@ -34,11 +34,11 @@
 #define STRATEGY_TEXT_MAX 40
 
 enum job_key { JOB_V, JOB_ID, JOB_CMD, JOB_SYNC, JOB_STRATEGY, JOB_QUEUE, JOB_CREATED, JOB_FLOW };
-static const char *const job_keys[] = {"v", "id", "cmd", "sync", "strategy", "queue", "created_ms",
-                                       "flow"};
-#define JOB_REQUIRED                                                                         \
-    ((1u << JOB_V) | (1u << JOB_ID) | (1u << JOB_CMD) | (1u << JOB_QUEUE) | (1u << JOB_CREATED) \
-     | (1u << JOB_FLOW))
+static const char *const job_keys[] = {"v",        "id",    "cmd",        "sync",
+                                       "strategy", "queue", "created_ms", "flow"};
+#define JOB_REQUIRED                                                                               \
+    ((1u << JOB_V) | (1u << JOB_ID) | (1u << JOB_CMD) | (1u << JOB_QUEUE) | (1u << JOB_CREATED) |  \
+     (1u << JOB_FLOW))
 
 enum flow_key { FLOW_APP, FLOW_PROFILE, FLOW_FLOW, FLOW_ITEMS };
 static const char *const flow_keys[] = {"app", "profile", "flow", "items"};
@@ -74,8 +74,8 @@ static int scan_deps(struct job_dec *d, size_t i, const char *path)
         return msg__fail(d->err, rc, &d->r, "%s.deps", path);
     }
     if (count > PC_FLOW_DEPS_MAX) {
-        return pc_err_set(d->err, PC_ELIMIT, "%s.deps: %u deps, more than %d", path, (unsigned)count,
-                          PC_FLOW_DEPS_MAX);
+        return pc_err_set(d->err, PC_ELIMIT, "%s.deps: %u deps, more than %d", path,
+                          (unsigned)count, PC_FLOW_DEPS_MAX);
     }
     for (uint32_t k = 0; k < count; k++) {
         const char *p = NULL;
@@ -189,8 +189,10 @@ static int resolve_deps(struct job_dec *d, const struct pc_flow_index *ix, size_
         }
         found = pc_flow_index_find(ix, p, n);
         if (found < 0) {
-            return pc_err_set(d->err, PC_EINVAL, "job: flow.items[%zu].deps[%u] (item '%s'): unknown "
-                              "item \"%.*s\"", i, (unsigned)k, it->id.s, (int)(n > 64 ? 64 : n), p);
+            return pc_err_set(d->err, PC_EINVAL,
+                              "job: flow.items[%zu].deps[%u] (item '%s'): unknown "
+                              "item \"%.*s\"",
+                              i, (unsigned)k, it->id.s, (int)(n > 64 ? 64 : n), p);
         }
         it->deps[k] = (size_t)found;
         it->n_deps = k + 1;
@@ -325,8 +327,9 @@ static int decode_text_field(struct job_dec *d, size_t key)
         rc = pc_sync_parse(p, n, &d->job.sync, d->err);
         break;
     case JOB_STRATEGY:
-        rc = n <= STRATEGY_TEXT_MAX ? pc_strategy_parse(p, n, &d->job.strategy, d->err)
-                                    : pc_err_set(d->err, PC_EINVAL, "over %d bytes", STRATEGY_TEXT_MAX);
+        rc = n <= STRATEGY_TEXT_MAX
+                 ? pc_strategy_parse(p, n, &d->job.strategy, d->err)
+                 : pc_err_set(d->err, PC_EINVAL, "over %d bytes", STRATEGY_TEXT_MAX);
         break;
     case JOB_QUEUE:
         return pc_id_set(&d->job.queue, p, n, path, d->err);
@@ -352,7 +355,8 @@ static int decode_field(struct job_dec *d, size_t key)
             return msg__fail(d->err, rc, &d->r, "job: %s", job_keys[key]);
         }
         if (key == JOB_V && v != MSG_VERSION) {
-            return pc_err_set(d->err, PC_ESCHEMA, "job: unknown version %llu", (unsigned long long)v);
+            return pc_err_set(d->err, PC_ESCHEMA, "job: unknown version %llu",
+                              (unsigned long long)v);
         }
         if (key == JOB_CREATED) {
             d->job.created_ms = v;
@@ -456,15 +460,15 @@ static int check_job(const struct msg_job *job, char *strategy, size_t strategy_
     if ((unsigned)job->cmd >= PC_CMD_COUNT) {
         return pc_err_set(err, PC_EINVAL, "job: cmd: no command number %d", (int)job->cmd);
     }
-    if (pc_sync_parse(pc_sync_name(job->sync), strlen(pc_sync_name(job->sync)), &sync, NULL) != 0
-        || sync != job->sync) {
+    if (pc_sync_parse(pc_sync_name(job->sync), strlen(pc_sync_name(job->sync)), &sync, NULL) != 0 ||
+        sync != job->sync) {
         return pc_err_set(err, PC_EINVAL, "job: sync: no sync mode number %d", (int)job->sync);
     }
     rc = pc_strategy_format(&job->strategy, strategy, strategy_size);
-    if (rc < 0 || (size_t)rc >= strategy_size
-        || pc_strategy_parse(strategy, (size_t)rc, &parsed, NULL) != 0
-        || parsed.kind != job->strategy.kind
-        || (parsed.kind == PC_STRATEGY_POLL_NEXT_N && parsed.n != job->strategy.n)) {
+    if (rc < 0 || (size_t)rc >= strategy_size ||
+        pc_strategy_parse(strategy, (size_t)rc, &parsed, NULL) != 0 ||
+        parsed.kind != job->strategy.kind ||
+        (parsed.kind == PC_STRATEGY_POLL_NEXT_N && parsed.n != job->strategy.n)) {
         return pc_err_set(err, PC_EINVAL, "job: strategy: not a valid interrupt strategy");
     }
     if (!pc_ident_valid(job->queue.s, strnlen(job->queue.s, sizeof(job->queue.s)))) {
@@ -479,8 +483,10 @@ static int check_job(const struct msg_job *job, char *strategy, size_t strategy_
         const struct pc_flow_item *it = &job->flow.items[i];
 
         if (it->params != NULL && !params_ok(it->params, it->params_len)) {
-            return pc_err_set(err, PC_EINVAL, "job: flow.items[%zu].params (item '%s'): not one "
-                              "msgpack map within limits", i, it->id.s);
+            return pc_err_set(err, PC_EINVAL,
+                              "job: flow.items[%zu].params (item '%s'): not one "
+                              "msgpack map within limits",
+                              i, it->id.s);
         }
     }
     return 0;

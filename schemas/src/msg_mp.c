@@ -176,9 +176,11 @@ static int read_head(struct msg__rd *r, struct head *h)
     if (rc != 0) {
         return rc;
     }
-    if ((h->kind == HEAD_ARRAY && h->len > left(r)) || (h->kind == HEAD_MAP && h->len > left(r) / 2)
-        || ((h->kind == HEAD_STR || h->kind == HEAD_BIN || h->kind == HEAD_EXT
-             || h->kind == HEAD_FLOAT) && h->len > left(r))) {
+    if ((h->kind == HEAD_ARRAY && h->len > left(r)) ||
+        (h->kind == HEAD_MAP && h->len > left(r) / 2) ||
+        ((h->kind == HEAD_STR || h->kind == HEAD_BIN || h->kind == HEAD_EXT ||
+          h->kind == HEAD_FLOAT) &&
+         h->len > left(r))) {
         return truncated(r);
     }
     return 0;
@@ -369,7 +371,8 @@ int msg__check_version(const void *p, size_t n, size_t max, const char *what, st
     int rc;
 
     if (n > max) {
-        return pc_err_set(err, PC_ELIMIT, "%s: %zu bytes, more than the limit of %zu", what, n, max);
+        return pc_err_set(err, PC_ELIMIT, "%s: %zu bytes, more than the limit of %zu", what, n,
+                          max);
     }
     msg__rd_init(&r, p, n);
     rc = msg__rd_map(&r, &count);

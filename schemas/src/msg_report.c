@@ -29,8 +29,14 @@ enum rep_key {
     REP_ERRORS,
     REP_ERROR,
 };
-static const char *const rep_keys[] = {"v", "outcome", "blocks_processed", "blocks_not_processed",
-                                       "items_processed", "items_not_processed", "errors", "error"};
+static const char *const rep_keys[] = {"v",
+                                       "outcome",
+                                       "blocks_processed",
+                                       "blocks_not_processed",
+                                       "items_processed",
+                                       "items_not_processed",
+                                       "errors",
+                                       "error"};
 #define REP_REQUIRED ((1u << REP_V) | (1u << REP_OUTCOME))
 
 /* ------------------------------------------------------------------------ */
@@ -77,7 +83,8 @@ static int check_outcome(const struct pc_outcome *o, struct pc_err *err)
     }
     rc = check_ids(o->items_processed, o->n_items_processed, "items_processed", err);
     if (rc == 0) {
-        rc = check_ids(o->items_not_processed, o->n_items_not_processed, "items_not_processed", err);
+        rc =
+            check_ids(o->items_not_processed, o->n_items_not_processed, "items_not_processed", err);
     }
     if (rc != 0) {
         return rc;
@@ -86,14 +93,17 @@ static int check_outcome(const struct pc_outcome *o, struct pc_err *err)
         return pc_err_set(err, PC_EINVAL, "report: errors: %zu errors", o->n_errors);
     }
     for (size_t i = 0; i < o->n_errors; i++) {
-        if (!pc_ident_valid(o->errors[i].item.s, strnlen(o->errors[i].item.s, PC_ID_MAX + 1))
-            || !text_ok(o->errors[i].text)) {
-            return pc_err_set(err, PC_EINVAL, "report: errors[%zu]: bad item id or text over %d "
-                              "bytes", i, PC_OUTCOME_ERROR_TEXT_MAX);
+        if (!pc_ident_valid(o->errors[i].item.s, strnlen(o->errors[i].item.s, PC_ID_MAX + 1)) ||
+            !text_ok(o->errors[i].text)) {
+            return pc_err_set(err, PC_EINVAL,
+                              "report: errors[%zu]: bad item id or text over %d "
+                              "bytes",
+                              i, PC_OUTCOME_ERROR_TEXT_MAX);
         }
     }
     if (!text_ok(o->error)) {
-        return pc_err_set(err, PC_EINVAL, "report: error: over %d bytes", PC_OUTCOME_ERROR_TEXT_MAX);
+        return pc_err_set(err, PC_EINVAL, "report: error: over %d bytes",
+                          PC_OUTCOME_ERROR_TEXT_MAX);
     }
     return 0;
 }
@@ -231,7 +241,8 @@ static int read_error_entry(struct rep_dec *d, uint32_t i)
     int rc = msg__rd_array(&d->r, &pair);
 
     if (rc == 0 && pair != 2) {
-        return pc_err_set(d->err, PC_ESCHEMA, "report: errors[%u]: expected [item, text]", (unsigned)i);
+        return pc_err_set(d->err, PC_ESCHEMA, "report: errors[%u]: expected [item, text]",
+                          (unsigned)i);
     }
     if (rc != 0) {
         return msg__fail(d->err, rc, &d->r, "report: errors[%u]", (unsigned)i);
@@ -335,7 +346,8 @@ static int decode_report(struct rep_dec *d)
         rc = msg__require(rep_keys, COUNT_OF(rep_keys), REP_REQUIRED, seen, "report", d->err);
     }
     if (rc == 0 && !msg__rd_done(&d->r)) {
-        rc = pc_err_set(d->err, PC_ESCHEMA, "report: %zu bytes after the message", d->r.n - d->r.off);
+        rc = pc_err_set(d->err, PC_ESCHEMA, "report: %zu bytes after the message",
+                        d->r.n - d->r.off);
     }
     if (rc == 0 && d->n_done + d->n_not_done > PC_BLOCKS_MAX) {
         rc = pc_err_set(d->err, PC_ELIMIT, "report: %zu blocks, more than %d",

@@ -169,7 +169,8 @@ static int read_entry(struct states_dec *d, uint32_t k)
     int rc = msg__rd_array(&d->r, &pair);
 
     if (rc == 0 && pair != 2) {
-        return pc_err_set(d->err, PC_ESCHEMA, "states: states[%u]: expected [id, state]", (unsigned)k);
+        return pc_err_set(d->err, PC_ESCHEMA, "states: states[%u]: expected [id, state]",
+                          (unsigned)k);
     }
     if (rc == 0) {
         rc = msg__rd_str(&d->r, &id, &id_len);
@@ -243,8 +244,11 @@ static int decode_envelope(struct states_dec *d)
         case ENV_V:
             rc = msg__rd_uint(&d->r, &v);
             rc = rc != 0 ? msg__fail(d->err, rc, &d->r, "states: v")
-                         : (v == MSG_VERSION ? 0 : pc_err_set(d->err, PC_ESCHEMA, "states: unknown "
-                                                              "version %llu", (unsigned long long)v));
+                         : (v == MSG_VERSION ? 0
+                                             : pc_err_set(d->err, PC_ESCHEMA,
+                                                          "states: unknown "
+                                                          "version %llu",
+                                                          (unsigned long long)v));
             break;
         case ENV_APP:
             rc = expect_name(d, "app", &d->flow->app);
@@ -267,7 +271,8 @@ static int decode_envelope(struct states_dec *d)
         rc = msg__require(env_keys, COUNT_OF(env_keys), ENV_REQUIRED, seen, "states", d->err);
     }
     if (rc == 0 && !msg__rd_done(&d->r)) {
-        rc = pc_err_set(d->err, PC_ESCHEMA, "states: %zu bytes after the message", d->r.n - d->r.off);
+        rc = pc_err_set(d->err, PC_ESCHEMA, "states: %zu bytes after the message",
+                        d->r.n - d->r.off);
     }
     return rc;
 }

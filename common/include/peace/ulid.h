@@ -21,7 +21,7 @@
 
 #include "peace/err.h"
 
-#define PC_ULID_LEN 26
+#define PC_ULID_LEN          26
 #define PC_ULID_RANDOM_BYTES 10
 /* Largest timestamp a ULID can hold (2^48 - 1 ms, year 10889). */
 #define PC_ULID_TIME_MAX ((UINT64_C(1) << 48) - 1)

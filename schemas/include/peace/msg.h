@@ -46,7 +46,7 @@
 #define MSG_VERSION 1
 
 /* Maximum encoded size of each message. */
-#define MSG_JOB_MAX (8u << 20)
+#define MSG_JOB_MAX    (8u << 20)
 #define MSG_STATES_MAX (64u << 20)
 #define MSG_REPORT_MAX (48u << 20)
 
@@ -127,14 +127,16 @@ int msg_state_check(const void *p, size_t n, struct pc_err *err) PC_NODISCARD;
  * Encodes o into out (uninitialised). o->n_blocks_processed <= o->n_blocks
  * <= PC_BLOCKS_MAX. Returns 0, PC_EINVAL, PC_ELIMIT or PC_ENOMEM.
  */
-int msg_report_encode(const struct pc_outcome *o, struct pc_buf *out, struct pc_err *err) PC_NODISCARD;
+int msg_report_encode(const struct pc_outcome *o, struct pc_buf *out,
+                      struct pc_err *err) PC_NODISCARD;
 
 /*
  * Decodes (p, n) into out (uninitialised; on success owned by the caller,
  * freed with pc_outcome_cleanup). Returns 0, PC_ESCHEMA, PC_EINVAL,
  * PC_ELIMIT or PC_ENOMEM.
  */
-int msg_report_decode(const void *p, size_t n, struct pc_outcome *out, struct pc_err *err) PC_NODISCARD;
+int msg_report_decode(const void *p, size_t n, struct pc_outcome *out,
+                      struct pc_err *err) PC_NODISCARD;
 
 /* ------------------------------------------------------------------------ */
 /* progress event: one entry of the `peace:exec:{ID}:events` stream           */
@@ -153,15 +155,15 @@ enum msg_event_kind {
 /* A decoded event: a plain value, no heap. Only the fields of kind are meaningful. */
 struct msg_event {
     enum msg_event_kind kind;
-    enum pc_block_kind block;            /* block_start */
-    uint64_t block_index;                /* block_start: 0-based, < PC_BLOCKS_MAX */
-    struct pc_id item;                   /* progress */
-    enum pc_progress_status status;      /* progress */
-    uint64_t done;                       /* progress: units done */
-    struct pc_limit limit;               /* progress */
-    char msg[PC_PROGRESS_MSG_MAX + 1];   /* progress: NUL-terminated, may be empty */
+    enum pc_block_kind block;              /* block_start */
+    uint64_t block_index;                  /* block_start: 0-based, < PC_BLOCKS_MAX */
+    struct pc_id item;                     /* progress */
+    enum pc_progress_status status;        /* progress */
+    uint64_t done;                         /* progress: units done */
+    struct pc_limit limit;                 /* progress */
+    char msg[PC_PROGRESS_MSG_MAX + 1];     /* progress: NUL-terminated, may be empty */
     char reason[MSG_EVENT_REASON_MAX + 1]; /* interrupt: NUL-terminated, may be empty */
-    enum pc_outcome_kind outcome;        /* outcome */
+    enum pc_outcome_kind outcome;          /* outcome */
 };
 
 /* Contract text of an event kind ("block_start"...), or NULL for a bad value. */
@@ -173,8 +175,8 @@ const char *msg_event_kind_name(enum msg_event_kind k);
 struct msg_event_fields {
     const char *argv[MSG_EVENT_FIELDS_MAX]; /* borrowed from the event, this struct, or static */
     size_t argvlen[MSG_EVENT_FIELDS_MAX];
-    size_t n;                               /* strings used (field, value, field, value...) */
-    char index_text[24];                    /* storage for formatted numbers */
+    size_t n;            /* strings used (field, value, field, value...) */
+    char index_text[24]; /* storage for formatted numbers */
     char done_text[24];
     char limit_text[48];
 };

@@ -3,11 +3,14 @@
  * malformed one, each a clean error that names the source, the JSON path and
  * the item, with nothing written to the output.
  */
+/* cmocka needs these four headers first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +65,8 @@ static const char valid_flow[] =
     "  \"items\": [\n"
     "    {\"id\": \"web\", \"type\": \"file\", \"deps\": [\"db\", \"dir\"],\n"
     "     \"params\": {\"path\": \"/tmp/x\", \"n\": 42, \"neg\": -7, \"pi\": 1.5, \"on\": true,\n"
-    "                \"off\": false, \"none\": null, \"list\": [1, \"a\"], \"sub\": {\"k\": \"v\"}}},\n"
+    "                \"off\": false, \"none\": null, \"list\": [1, \"a\"], \"sub\": {\"k\": "
+    "\"v\"}}},\n"
     "    {\"id\": \"dir\", \"type\": \"sh_cmd\"},\n"
     "    {\"id\": \"db\", \"type\": \"sleep\", \"deps\": [\"dir\"], \"params\": {}}\n"
     "  ]\n"
@@ -73,8 +77,8 @@ static const msgpack_object *map_get(const msgpack_object *map, const char *key)
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object_kv *kv = &map->via.map.ptr[i];
 
-        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key)
-            && memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) {
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key) &&
+            memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) {
             return &kv->val;
         }
     }
@@ -117,9 +121,9 @@ static void test_params_become_a_msgpack_map_of_the_same_values(void **state)
     (void)state;
     assert_int_equal(parse(valid_flow, &f, &err), 0);
     msgpack_unpacked_init(&u);
-    assert_int_equal(msgpack_unpack_next(&u, (const char *)f.items[0].params, f.items[0].params_len,
-                                         &off),
-                     MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(
+        msgpack_unpack_next(&u, (const char *)f.items[0].params, f.items[0].params_len, &off),
+        MSGPACK_UNPACK_SUCCESS);
     assert_int_equal(off, f.items[0].params_len);
     m = &u.data;
     assert_int_equal(m->type, MSGPACK_OBJECT_MAP);
@@ -173,7 +177,8 @@ static void test_syntax_error_gives_line_and_column(void **state)
 {
     (void)state;
     /* Line 3 misses the colon after "profile". */
-    expect_error("{\n  \"app\": \"a\",\n  \"profile\" \"p\"\n}", PC_EINVAL, "test.json:3:", "invalid JSON");
+    expect_error("{\n  \"app\": \"a\",\n  \"profile\" \"p\"\n}", PC_EINVAL,
+                 "test.json:3:", "invalid JSON");
     expect_error("", PC_EINVAL, "test.json:", "invalid JSON");
     expect_error("{\"app\": \"a\"} trailing", PC_EINVAL, "test.json:1:", NULL);
 }
@@ -196,8 +201,9 @@ static void test_syntax_error_column_points_at_the_fault(void **state)
 static void test_duplicate_object_keys_are_rejected(void **state)
 {
     (void)state;
-    expect_error("{\"app\": \"a\", \"app\": \"b\", \"profile\": \"p\", \"flow\": \"f\", \"items\": []}",
-                 PC_EINVAL, "duplicate", "test.json:1:");
+    expect_error(
+        "{\"app\": \"a\", \"app\": \"b\", \"profile\": \"p\", \"flow\": \"f\", \"items\": []}",
+        PC_EINVAL, "duplicate", "test.json:1:");
     expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": "
                  "[{\"id\": \"x\", \"type\": \"t\", \"params\": {\"k\": 1, \"k\": 2}}]}",
                  PC_EINVAL, "duplicate", NULL);
@@ -211,34 +217,44 @@ static void test_wrong_types_name_the_path(void **state)
                  "app: expected a string", NULL);
     expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": {}}", PC_EINVAL,
                  "items: expected an array", NULL);
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [\"x\"]}", PC_EINVAL,
-                 "items[0]: expected an object", NULL);
+    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [\"x\"]}",
+                 PC_EINVAL, "items[0]: expected an object", NULL);
     expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": 3, "
-                 "\"type\": \"t\"}]}", PC_EINVAL, "items[0].id: expected a string", NULL);
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
-                 "\"type\": \"t\", \"deps\": \"y\"}]}", PC_EINVAL, "items[0].deps (item 'x')",
-                 "expected an array");
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"y\", "
-                 "\"type\": \"t\"}, {\"id\": \"x\", \"type\": \"t\", \"deps\": [\"y\", 5]}]}",
-                 PC_EINVAL, "items[1].deps[1] (item 'x')", NULL);
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
-                 "\"type\": \"t\", \"params\": [1]}]}", PC_EINVAL, "items[0].params (item 'x')",
-                 "expected an object");
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
-                 "\"type\": null}]}", PC_EINVAL, "items[0].type (item 'x')", NULL);
+                 "\"type\": \"t\"}]}",
+                 PC_EINVAL, "items[0].id: expected a string", NULL);
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
+        "\"type\": \"t\", \"deps\": \"y\"}]}",
+        PC_EINVAL, "items[0].deps (item 'x')", "expected an array");
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"y\", "
+        "\"type\": \"t\"}, {\"id\": \"x\", \"type\": \"t\", \"deps\": [\"y\", 5]}]}",
+        PC_EINVAL, "items[1].deps[1] (item 'x')", NULL);
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
+        "\"type\": \"t\", \"params\": [1]}]}",
+        PC_EINVAL, "items[0].params (item 'x')", "expected an object");
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
+        "\"type\": null}]}",
+        PC_EINVAL, "items[0].type (item 'x')", NULL);
 }
 
 static void test_bad_identifiers_are_rejected(void **state)
 {
     (void)state;
-    expect_error("{\"app\": \"my-app\", \"profile\": \"p\", \"flow\": \"f\", \"items\": []}", PC_EINVAL,
-                 "app", "not an identifier");
+    expect_error("{\"app\": \"my-app\", \"profile\": \"p\", \"flow\": \"f\", \"items\": []}",
+                 PC_EINVAL, "app", "not an identifier");
     expect_error("{\"app\": \"a\", \"profile\": \"\", \"flow\": \"f\", \"items\": []}", PC_EINVAL,
                  "profile", "not an identifier");
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"1x\", "
-                 "\"type\": \"t\"}]}", PC_EINVAL, "items[0].id", "not an identifier");
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
-                 "\"type\": \"no way\"}]}", PC_EINVAL, "items[0].type", "not an identifier");
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"1x\", "
+        "\"type\": \"t\"}]}",
+        PC_EINVAL, "items[0].id", "not an identifier");
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
+        "\"type\": \"no way\"}]}",
+        PC_EINVAL, "items[0].type", "not an identifier");
 }
 
 /* Builds a flow text with one item whose id has n characters. */
@@ -251,8 +267,11 @@ static char *flow_with_id_of_length(size_t n)
     memset(id, 'i', n);
     id[n] = '\0';
     pc_buf_init(&b, 4096);
-    assert_int_equal(pc_buf_appendf(&b, "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", "
-                                        "\"items\": [{\"id\": \"%s\", \"type\": \"t\"}]}", id), 0);
+    assert_int_equal(pc_buf_appendf(&b,
+                                    "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", "
+                                    "\"items\": [{\"id\": \"%s\", \"type\": \"t\"}]}",
+                                    id),
+                     0);
     free(id);
     return b.data;
 }
@@ -276,26 +295,29 @@ static void test_ids_of_64_bytes_pass_and_65_are_rejected(void **state)
 static void test_duplicate_ids_are_rejected(void **state)
 {
     (void)state;
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
-                 "\"type\": \"t\"}, {\"id\": \"y\", \"type\": \"t\", \"deps\": [\"x\"]}, "
-                 "{\"id\": \"x\", \"type\": \"t\", \"deps\": [\"x\"]}]}",
-                 PC_EINVAL, "items[2].id", "items[0]");
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
+        "\"type\": \"t\"}, {\"id\": \"y\", \"type\": \"t\", \"deps\": [\"x\"]}, "
+        "{\"id\": \"x\", \"type\": \"t\", \"deps\": [\"x\"]}]}",
+        PC_EINVAL, "items[2].id", "items[0]");
 }
 
 static void test_unknown_dependency_is_rejected_with_its_position(void **state)
 {
     (void)state;
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
-                 "\"type\": \"t\"}, {\"id\": \"y\", \"type\": \"t\", \"deps\": [\"x\", \"nope\"]}]}",
-                 PC_EINVAL, "items[1].deps[1] (item 'y')", "unknown item \"nope\"");
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
+        "\"type\": \"t\"}, {\"id\": \"y\", \"type\": \"t\", \"deps\": [\"x\", \"nope\"]}]}",
+        PC_EINVAL, "items[1].deps[1] (item 'y')", "unknown item \"nope\"");
 }
 
 static void test_self_dependency_is_rejected(void **state)
 {
     (void)state;
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
-                 "\"type\": \"t\", \"deps\": [\"x\"]}]}",
-                 PC_EINVAL, "items[0].deps[0] (item 'x')", "itself");
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
+        "\"type\": \"t\", \"deps\": [\"x\"]}]}",
+        PC_EINVAL, "items[0].deps[0] (item 'x')", "itself");
 }
 
 static void test_two_and_three_cycles_are_rejected(void **state)
@@ -324,9 +346,10 @@ static void test_params_depth_limit_is_exact(void **state)
         size_t arrays = PC_FLOW_JSON_DEPTH_MAX - 1 + (size_t)extra; /* plus the params object */
 
         pc_buf_init(&b, 1u << 16);
-        assert_int_equal(pc_buf_puts(&b, "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", "
-                                         "\"items\": [{\"id\": \"x\", \"type\": \"t\", \"params\": {\"k\": "),
-                         0);
+        assert_int_equal(
+            pc_buf_puts(&b, "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", "
+                            "\"items\": [{\"id\": \"x\", \"type\": \"t\", \"params\": {\"k\": "),
+            0);
         for (size_t i = 0; i < arrays; i++) {
             assert_int_equal(pc_buf_puts(&b, "["), 0);
         }
@@ -354,9 +377,12 @@ static void test_params_larger_than_the_limit_are_rejected(void **state)
     memset(big, 'z', PC_FLOW_PARAMS_MAX);
     big[PC_FLOW_PARAMS_MAX] = '\0';
     pc_buf_init(&b, PC_FLOW_FILE_MAX);
-    assert_int_equal(pc_buf_appendf(&b, "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", "
-                                        "\"items\": [{\"id\": \"x\", \"type\": \"t\", \"params\": "
-                                        "{\"s\": \"%s\"}}]}", big), 0);
+    assert_int_equal(pc_buf_appendf(&b,
+                                    "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", "
+                                    "\"items\": [{\"id\": \"x\", \"type\": \"t\", \"params\": "
+                                    "{\"s\": \"%s\"}}]}",
+                                    big),
+                     0);
     expect_error(b.data, PC_ELIMIT, "items[0].params (item 'x')", "larger than");
     pc_buf_cleanup(&b);
     free(big);
@@ -367,26 +393,29 @@ static void test_unknown_keys_are_rejected(void **state)
     (void)state;
     expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"itmes\": []}", PC_EINVAL,
                  "unknown key \"itmes\"", NULL);
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
-                 "\"type\": \"t\"}, {\"id\": \"y\", \"type\": \"t\", \"dep\": [\"x\"]}]}",
-                 PC_EINVAL, "items[1] (item 'y')", "unknown key \"dep\"");
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\", "
+        "\"type\": \"t\"}, {\"id\": \"y\", \"type\": \"t\", \"dep\": [\"x\"]}]}",
+        PC_EINVAL, "items[1] (item 'y')", "unknown key \"dep\"");
 }
 
 static void test_missing_fields_are_rejected(void **state)
 {
     (void)state;
-    expect_error("{\"profile\": \"p\", \"flow\": \"f\", \"items\": []}", PC_EINVAL, "missing \"app\"",
-                 NULL);
-    expect_error("{\"app\": \"a\", \"flow\": \"f\", \"items\": []}", PC_EINVAL, "missing \"profile\"",
-                 NULL);
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"items\": []}", PC_EINVAL, "missing \"flow\"",
-                 NULL);
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\"}", PC_EINVAL, "missing \"items\"",
-                 NULL);
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"type\": \"t\"}]}",
-                 PC_EINVAL, "items[0]: missing \"id\"", NULL);
-    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\"}]}",
-                 PC_EINVAL, "items[0] (item 'x'): missing \"type\"", NULL);
+    expect_error("{\"profile\": \"p\", \"flow\": \"f\", \"items\": []}", PC_EINVAL,
+                 "missing \"app\"", NULL);
+    expect_error("{\"app\": \"a\", \"flow\": \"f\", \"items\": []}", PC_EINVAL,
+                 "missing \"profile\"", NULL);
+    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"items\": []}", PC_EINVAL,
+                 "missing \"flow\"", NULL);
+    expect_error("{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\"}", PC_EINVAL,
+                 "missing \"items\"", NULL);
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"type\": \"t\"}]}",
+        PC_EINVAL, "items[0]: missing \"id\"", NULL);
+    expect_error(
+        "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": [{\"id\": \"x\"}]}",
+        PC_EINVAL, "items[0] (item 'x'): missing \"type\"", NULL);
 }
 
 static void test_empty_items_are_rejected(void **state)
@@ -402,19 +431,22 @@ static void test_too_many_items_or_deps_are_limit_errors(void **state)
 
     (void)state;
     pc_buf_init(&b, PC_FLOW_FILE_MAX);
-    assert_int_equal(pc_buf_puts(&b, "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": ["), 0);
+    assert_int_equal(
+        pc_buf_puts(&b, "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": ["), 0);
     for (int i = 0; i <= PC_FLOW_ITEMS_MAX; i++) {
-        assert_int_equal(pc_buf_appendf(&b, "%s{\"id\": \"i%d\", \"type\": \"t\"}", i ? "," : "", i), 0);
+        assert_int_equal(
+            pc_buf_appendf(&b, "%s{\"id\": \"i%d\", \"type\": \"t\"}", i ? "," : "", i), 0);
     }
     assert_int_equal(pc_buf_puts(&b, "]}"), 0);
     expect_error(b.data, PC_ELIMIT, "items: 10001 items", NULL);
     pc_buf_cleanup(&b);
 
     pc_buf_init(&b, PC_FLOW_FILE_MAX);
-    assert_int_equal(pc_buf_puts(&b, "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": "
-                                     "[{\"id\": \"x\", \"type\": \"t\"}, {\"id\": \"y\", \"type\": \"t\", "
-                                     "\"deps\": ["),
-                     0);
+    assert_int_equal(
+        pc_buf_puts(&b, "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": "
+                        "[{\"id\": \"x\", \"type\": \"t\"}, {\"id\": \"y\", \"type\": \"t\", "
+                        "\"deps\": ["),
+        0);
     for (int i = 0; i <= PC_FLOW_DEPS_MAX; i++) {
         assert_int_equal(pc_buf_appendf(&b, "%s\"x\"", i ? "," : ""), 0);
     }

@@ -3,11 +3,14 @@
  * (as a decoder would build them), plus lookup, copy, cleanup and the id
  * index.
  */
+/* cmocka needs these four headers first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,13 +239,13 @@ static void test_three_cycle_behind_a_tail_names_an_item_on_the_cycle(void **sta
     named = strstr(msg, "(item '");
     assert_non_null(named);
     named += strlen("(item '");
-    assert_true(strncmp(named, "x'", 2) == 0 || strncmp(named, "y'", 2) == 0
-                || strncmp(named, "z'", 2) == 0);
+    assert_true(strncmp(named, "x'", 2) == 0 || strncmp(named, "y'", 2) == 0 ||
+                strncmp(named, "z'", 2) == 0);
     assert_null(strstr(msg, "tail"));
     assert_null(strstr(msg, "root"));
     /* x depends on z, z on y, y on x. */
-    assert_true(strstr(msg, "x -> z -> y -> x") != NULL || strstr(msg, "z -> y -> x -> z") != NULL
-                || strstr(msg, "y -> x -> z -> y") != NULL);
+    assert_true(strstr(msg, "x -> z -> y -> x") != NULL ||
+                strstr(msg, "z -> y -> x -> z") != NULL || strstr(msg, "y -> x -> z -> y") != NULL);
     pc_flow_cleanup(&f);
 }
 

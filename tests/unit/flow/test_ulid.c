@@ -4,11 +4,14 @@
  * Expected texts come from the ULID specification's example and from an
  * independent base32 computation, not from this implementation.
  */
+/* cmocka needs these four headers first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <errno.h>
 #include <string.h>
@@ -205,9 +208,9 @@ static void test_validation_accepts_only_canonical_text(void **state)
     (void)state;
     assert_true(pc_ulid_valid("01ARZ3NDEKTSV4RRFFQ69G5FAV", 26));
     assert_true(pc_ulid_valid("7ZZZZZZZZZZZZZZZZZZZZZZZZZ", 26));
-    assert_false(pc_ulid_valid("8ZZZZZZZZZZZZZZZZZZZZZZZZZ", 26));  /* over 128 bits */
-    assert_false(pc_ulid_valid("01arz3ndektsv4rrffq69g5fav", 26));  /* lower case */
-    assert_false(pc_ulid_valid("01ARZ3NDEKTSV4RRFFQ69G5FAI", 26));  /* I is not a digit */
+    assert_false(pc_ulid_valid("8ZZZZZZZZZZZZZZZZZZZZZZZZZ", 26)); /* over 128 bits */
+    assert_false(pc_ulid_valid("01arz3ndektsv4rrffq69g5fav", 26)); /* lower case */
+    assert_false(pc_ulid_valid("01ARZ3NDEKTSV4RRFFQ69G5FAI", 26)); /* I is not a digit */
     assert_false(pc_ulid_valid("01ARZ3NDEKTSV4RRFFQ69G5FAL", 26));
     assert_false(pc_ulid_valid("01ARZ3NDEKTSV4RRFFQ69G5FAO", 26));
     assert_false(pc_ulid_valid("01ARZ3NDEKTSV4RRFFQ69G5FAU", 26));

@@ -3,11 +3,14 @@
  * kind round trips in the contract's field names, and malformed entries are
  * clean errors.
  */
+/* cmocka needs these four headers first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +39,8 @@ static int parse(struct msg_event *out, struct pc_err *err, ...)
     return msg_event_from_fields(fields, lens, n, out, err);
 }
 
-static struct msg_event round_trip(const struct msg_event *ev, const char *const *names, size_t n_names)
+static struct msg_event round_trip(const struct msg_event *ev, const char *const *names,
+                                   size_t n_names)
 {
     struct msg_event_fields f;
     struct msg_event back;
@@ -187,7 +191,7 @@ static void test_to_fields_refuses_values_out_of_range(void **state)
     ev.msg[0] = '\0';
     assert_int_equal(msg_event_to_fields(&ev, &f, NULL), 0);
     ev.kind = MSG_EVENT_OUTCOME;
-    ev.outcome = (enum pc_outcome_kind)-1;
+    ev.outcome = (enum pc_outcome_kind) - 1;
     assert_int_equal(msg_event_to_fields(&ev, &f, NULL), PC_EINVAL);
     assert_null(msg_event_kind_name((enum msg_event_kind)4));
     assert_string_equal(msg_event_kind_name(MSG_EVENT_PROGRESS), "progress");
@@ -226,20 +230,32 @@ static void test_malformed_entries_fail_with_a_clear_error(void **state)
         {{"kind", "block_start", "block", "diff", "index", "", NULL}, PC_ESCHEMA, "index"},
         {{"kind", "block_start", "block", "diff", "index", " 1", NULL}, PC_ESCHEMA, "index"},
         {{"kind", "progress", "item", "a", "status", "running", "done", "18446744073709551616",
-          "limit", "unknown", NULL}, PC_ESCHEMA, "done"},
+          "limit", "unknown", NULL},
+         PC_ESCHEMA,
+         "done"},
         {{"kind", "progress", "item", "a", "status", "running", "done", "1x", "limit", "unknown",
-          NULL}, PC_ESCHEMA, "done"},
+          NULL},
+         PC_ESCHEMA,
+         "done"},
         {{"kind", "progress", "item", "a", "status", "sleeping", "done", "1", "limit", "unknown",
-          NULL}, PC_ESCHEMA, "unknown status"},
+          NULL},
+         PC_ESCHEMA,
+         "unknown status"},
         {{"kind", "progress", "item", "a b", "status", "running", "done", "1", "limit", "unknown",
-          NULL}, PC_EINVAL, "item"},
+          NULL},
+         PC_EINVAL,
+         "item"},
         {{"kind", "progress", "item", "a", "status", "running", "done", "1", "limit", "lots", NULL},
-         PC_ESCHEMA, "limit"},
-        {{"kind", "progress", "item", "a", "status", "running", "done", "1", NULL}, PC_ESCHEMA,
+         PC_ESCHEMA,
+         "limit"},
+        {{"kind", "progress", "item", "a", "status", "running", "done", "1", NULL},
+         PC_ESCHEMA,
          "missing field \"limit\""},
         {{"kind", "outcome", "outcome", "great", NULL}, PC_ESCHEMA, "unknown outcome"},
         {{"kind", "outcome", NULL}, PC_ESCHEMA, "missing field \"outcome\""},
-        {{"kind", "outcome", "kind", "outcome", "outcome", "complete", NULL}, PC_ESCHEMA, "repeated"},
+        {{"kind", "outcome", "kind", "outcome", "outcome", "complete", NULL},
+         PC_ESCHEMA,
+         "repeated"},
         {{"kind", "outcome", "outcome", NULL}, PC_ESCHEMA, "strings"},
     };
 
@@ -262,7 +278,8 @@ static void test_malformed_entries_fail_with_a_clear_error(void **state)
         pc_err_clear(&err);
         rc = msg_event_from_fields(c->fields, lens, n, &out, &err);
         if (rc != c->rc || strstr(err.msg, c->needle) == NULL) {
-            fail_msg("case %zu: expected %d \"%s\", got %d \"%s\"", i, c->rc, c->needle, rc, err.msg);
+            fail_msg("case %zu: expected %d \"%s\", got %d \"%s\"", i, c->rc, c->needle, rc,
+                     err.msg);
         }
         assert_memory_equal(&out, &sentinel, sizeof(out));
     }
@@ -272,8 +289,8 @@ static void test_over_long_values_and_nul_bytes_are_refused(void **state)
 {
     char msg[PC_PROGRESS_MSG_MAX + 2];
     char reason[MSG_EVENT_REASON_MAX + 2];
-    const char *fields[12] = {"kind", "progress", "item", "a", "status", "running",
-                              "done", "1", "limit", "unknown", "msg", msg};
+    const char *fields[12] = {"kind", "progress", "item",  "a",       "status", "running",
+                              "done", "1",        "limit", "unknown", "msg",    msg};
     size_t lens[12];
     struct msg_event out;
     struct pc_err err;

@@ -2,11 +2,14 @@
  * test_job_codec.c - the job message: round trips, and every kind of
  * malformed job (built independently with msgpack-c) as a clean error.
  */
+/* cmocka needs these four headers first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -119,9 +122,10 @@ static void test_every_command_sync_and_strategy_round_trips(void **state)
     struct msg_job job;
     struct msg_job back;
     struct pc_buf enc;
-    static const struct pc_strategy strategies[] = {
-        {PC_STRATEGY_FINISH_CURRENT, 0}, {PC_STRATEGY_IGNORE, 0}, {PC_STRATEGY_POLL_NEXT_N, 0},
-        {PC_STRATEGY_POLL_NEXT_N, UINT64_MAX}};
+    static const struct pc_strategy strategies[] = {{PC_STRATEGY_FINISH_CURRENT, 0},
+                                                    {PC_STRATEGY_IGNORE, 0},
+                                                    {PC_STRATEGY_POLL_NEXT_N, 0},
+                                                    {PC_STRATEGY_POLL_NEXT_N, UINT64_MAX}};
 
     (void)state;
     make_job(&job);
@@ -309,7 +313,8 @@ static void pk_kv(msgpack_packer *pk, const char *k, const char *v)
 /* params of item c: {"k": [[...]]} with `arrays` nested arrays (the map is level 1). */
 static void pk_params(msgpack_packer *pk, enum fault f)
 {
-    size_t arrays = f == F_PARAMS_TOO_DEEP ? MSG_DEPTH_MAX : (f == F_PARAMS_DEPTH_AT_LIMIT ? MSG_DEPTH_MAX - 1 : 1);
+    size_t arrays = f == F_PARAMS_TOO_DEEP ? MSG_DEPTH_MAX
+                                           : (f == F_PARAMS_DEPTH_AT_LIMIT ? MSG_DEPTH_MAX - 1 : 1);
 
     if (f == F_PARAMS_ARRAY) {
         msgpack_pack_array(pk, 0);

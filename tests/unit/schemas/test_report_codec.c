@@ -2,11 +2,14 @@
  * test_report_codec.c - the outcome report: round trips of every outcome
  * shape and malformed reports as clean errors.
  */
+/* cmocka needs these four headers first, in this order. */
+/* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+/* clang-format on */
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -340,7 +343,8 @@ static void test_hand_built_reports_fail_cleanly(void **state)
         pk_report(&sb, cases[i].outcome, cases[i].key, cases[i].extra);
         pc_err_clear(&err);
         rc = msg_report_decode(sb.data, sb.size, &out, &err);
-        if (rc != cases[i].rc || (cases[i].needle != NULL && strstr(err.msg, cases[i].needle) == NULL)) {
+        if (rc != cases[i].rc ||
+            (cases[i].needle != NULL && strstr(err.msg, cases[i].needle) == NULL)) {
             fail_msg("case %zu: expected %d \"%s\", got %d \"%s\"", i, cases[i].rc,
                      cases[i].needle ? cases[i].needle : "", rc, err.msg);
         }
