@@ -142,7 +142,7 @@ void pc_argv_free(char **argv)
 }
 
 /* Longest single argument accepted; the whole params map is bounded anyway. */
-#define PARAMS_ARG_MAX (256u * 1024u)
+#define PARAMS_ARG_MAX ((size_t)256 * 1024)
 
 int pc_params_argv(const msgpack_object *params, const char *key, bool required, size_t max_args,
                    char ***out, struct pc_err *err)
@@ -168,7 +168,8 @@ int pc_params_argv(const msgpack_object *params, const char *key, bool required,
     }
     n = v->via.array.size;
     if (n == 0) {
-        return pc_err_set(err, PC_EINVAL, "params.%s: empty argv (needs at least the program)", key);
+        return pc_err_set(err, PC_EINVAL, "params.%s: empty argv (needs at least the program)",
+                          key);
     }
     if (n > max_args) {
         return pc_err_set(err, PC_EINVAL, "params.%s: more than %zu arguments", key, max_args);

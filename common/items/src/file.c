@@ -31,7 +31,7 @@
 #include "peace/params.h"
 
 #define FILE_MODE_DEFAULT 0644u
-#define FILE_CHUNK (64u * 1024u)
+#define FILE_CHUNK        ((size_t)64 * 1024)
 
 struct file_params {
     char *path;
@@ -77,7 +77,8 @@ static int parse_mode(const msgpack_object *v, unsigned *out, struct pc_err *err
         char c = v->via.str.ptr[i];
 
         if (c < '0' || c > '7') {
-            return pc_err_set(err, PC_EINVAL, "params.mode: expected an octal string such as \"0644\"");
+            return pc_err_set(err, PC_EINVAL,
+                              "params.mode: expected an octal string such as \"0644\"");
         }
         mode = mode * 8u + (unsigned)(c - '0');
     }
@@ -95,7 +96,8 @@ static int parse_content(const msgpack_object *params, struct file_params *fp, s
     text = text != NULL && text->type != MSGPACK_OBJECT_NIL ? text : NULL;
     b64 = b64 != NULL && b64->type != MSGPACK_OBJECT_NIL ? b64 : NULL;
     if (text != NULL && b64 != NULL) {
-        return pc_err_set(err, PC_EINVAL, "params: give either content or content_base64, not both");
+        return pc_err_set(err, PC_EINVAL,
+                          "params: give either content or content_base64, not both");
     }
     if (text == NULL && b64 == NULL) {
         return pc_err_set(err, PC_EINVAL, "params.content: required (or params.content_base64)");
@@ -104,7 +106,8 @@ static int parse_content(const msgpack_object *params, struct file_params *fp, s
         if (b64->type != MSGPACK_OBJECT_STR) {
             return pc_err_set(err, PC_EINVAL, "params.content_base64: expected a string");
         }
-        rc = pc__base64_decode(b64->via.str.ptr, b64->via.str.size, &fp->content, &fp->content_len, err);
+        rc = pc__base64_decode(b64->via.str.ptr, b64->via.str.size, &fp->content, &fp->content_len,
+                               err);
         if (rc < 0) {
             pc_err_prefix(err, "params.content_base64");
         }
@@ -139,7 +142,8 @@ static int file_params_create(const msgpack_object *params, void **out, struct p
         goto fail;
     }
     if (fp->path[0] == '\0' || fp->path[strlen(fp->path) - 1] == '/') {
-        rc = pc_err_set(err, PC_EINVAL, "params.path: expected a file path (not empty, no trailing /)");
+        rc = pc_err_set(err, PC_EINVAL,
+                        "params.path: expected a file path (not empty, no trailing /)");
         goto fail;
     }
     rc = parse_content(params, fp, err);
@@ -193,7 +197,8 @@ static int copy_field(const struct pc__mpr *r, const char *key, char *dst, size_
         return rc;
     }
     if (n >= dst_size) {
-        return pc_err_set(err, PC_ESCHEMA, "%s.%s: longer than %zu bytes", r->what, key, dst_size - 1);
+        return pc_err_set(err, PC_ESCHEMA, "%s.%s: longer than %zu bytes", r->what, key,
+                          dst_size - 1);
     }
     memcpy(dst, p, n);
     dst[n] = '\0';
@@ -204,7 +209,7 @@ static int file_state_decode(const struct pc_state *s, const char *what, struct 
                              struct pc_err *err)
 {
     struct pc__mpr r;
-    struct file_state fs;
+    struct file_state fs = {0};
     int rc = pc__mpr_open(&r, s, what, err);
 
     if (rc < 0) {
@@ -366,8 +371,8 @@ static int file_state_diff(const void *params, const struct pc_state *a, const s
                            struct pc_state *out, struct pc_err *err)
 {
     static const char *const names[] = {"none", "create", "update", "delete"};
-    struct file_state sa;
-    struct file_state sb;
+    struct file_state sa = {0};
+    struct file_state sb = {0};
     struct file_delta d;
     struct pc__mpw w;
     int rc = 0;
@@ -396,8 +401,8 @@ static int file_apply_check(const void *params, const struct pc_state *current,
                             const struct pc_state *target, const struct pc_state *diff,
                             struct pc_apply_check *out, struct pc_err *err)
 {
-    struct file_state cur;
-    struct file_state tgt;
+    struct file_state cur = {0};
+    struct file_state tgt = {0};
     struct file_delta d;
     int rc = 0;
 
@@ -466,7 +471,8 @@ static int check_target_matches(const struct file_params *fp, const struct file_
 
     pc__sha256_hex_of(fp->content, fp->content_len, hex);
     snprintf(mode, sizeof(mode), "%04o", fp->mode);
-    if (tgt->size != fp->content_len || strcmp(tgt->sha256, hex) != 0 || strcmp(tgt->mode, mode) != 0) {
+    if (tgt->size != fp->content_len || strcmp(tgt->sha256, hex) != 0 ||
+        strcmp(tgt->mode, mode) != 0) {
         return pc_err_set(err, PC_EINVAL,
                           "target state is not the goal of these params (re-run discovery)");
     }
@@ -478,8 +484,8 @@ static int file_apply(struct pc_item_ctx *ctx, const void *params, const struct 
                       struct pc_state *out, struct pc_err *err)
 {
     const struct file_params *fp = params;
-    struct file_state tgt;
-    struct file_state cur;
+    struct file_state tgt = {0};
+    struct file_state cur = {0};
     int rc = file_state_decode(target, "target state", &tgt, err);
 
     (void)diff;
@@ -515,9 +521,9 @@ static int file_apply(struct pc_item_ctx *ctx, const void *params, const struct 
     return file_discover(fp->path, out, err);
 }
 
-static int file_apply_dry(struct pc_item_ctx *ctx, const void *params, const struct pc_state *current,
-                          const struct pc_state *target, const struct pc_state *diff,
-                          struct pc_state *out, struct pc_err *err)
+static int file_apply_dry(struct pc_item_ctx *ctx, const void *params,
+                          const struct pc_state *current, const struct pc_state *target,
+                          const struct pc_state *diff, struct pc_state *out, struct pc_err *err)
 {
     int rc = 0;
 
@@ -536,8 +542,8 @@ static int file_apply_dry(struct pc_item_ctx *ctx, const void *params, const str
  * integer widths) still compare equal when they describe the same file. */
 static bool file_state_eq(const void *params, const struct pc_state *a, const struct pc_state *b)
 {
-    struct file_state sa;
-    struct file_state sb;
+    struct file_state sa = {0};
+    struct file_state sb = {0};
 
     (void)params;
     if (!pc_state_present(a) || !pc_state_present(b) || file_state_decode(a, "a", &sa, NULL) < 0 ||

@@ -11,7 +11,7 @@
  * executor threads while other threads spawn processes, and a descriptor
  * without close-on-exec would leak into those children.
  */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier): feature-test macro */
 
 #include "items_internal.h"
 

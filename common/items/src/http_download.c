@@ -36,11 +36,11 @@
 #include "peace/items.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,15 +51,15 @@
 #include "items_internal.h"
 #include "peace/params.h"
 
-#define HTTP_URL_MAX 8192
+#define HTTP_URL_MAX            8192
 #define HTTP_TIMEOUT_MS_DEFAULT 600000u
-#define HTTP_TIMEOUT_MS_MAX 86400000u
-#define HTTP_IDLE_TIMEOUT_MS 30000u
-#define HTTP_MAX_BYTES_DEFAULT (1ull << 30)
-#define HTTP_MAX_BYTES_MAX (1ull << 40)
-#define HTTP_HEADERS_MAX (64 * 1024)
-#define HTTP_ETAG_MAX 512
-#define HTTP_CHUNK 65536
+#define HTTP_TIMEOUT_MS_MAX     86400000u
+#define HTTP_IDLE_TIMEOUT_MS    30000u
+#define HTTP_MAX_BYTES_DEFAULT  (1ull << 30)
+#define HTTP_MAX_BYTES_MAX      (1ull << 40)
+#define HTTP_HEADERS_MAX        ((ev_ssize_t)64 * 1024)
+#define HTTP_ETAG_MAX           512
+#define HTTP_CHUNK              16384
 
 struct http_params {
     char *url;
@@ -209,7 +209,8 @@ static int http_params_create(const msgpack_object *params, void **out, struct p
         rc = pc_params_strdup(params, "path", true, PC_ITEMS_PATH_MAX, &hp->path, err);
     }
     if (rc == 0 && (hp->path[0] == '\0' || hp->path[strlen(hp->path) - 1] == '/')) {
-        rc = pc_err_set(err, PC_EINVAL, "params.path: expected a file path (not empty, no trailing /)");
+        rc = pc_err_set(err, PC_EINVAL,
+                        "params.path: expected a file path (not empty, no trailing /)");
     }
     if (rc == 0) {
         rc = bounded_u64(params, "timeout_ms", HTTP_TIMEOUT_MS_MAX, &hp->timeout_ms, err);
@@ -269,7 +270,8 @@ static int http_state_decode(struct pc__mpr *r, const struct pc_state *s, const 
         hs.size_known = size != NULL && size->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
         hs.size = hs.size_known ? size->via.u64 : 0;
         if (size == NULL || (!hs.size_known && size->type != MSGPACK_OBJECT_NIL)) {
-            rc = pc_err_set(err, PC_ESCHEMA, "%s.size: expected a non-negative integer or nil", what);
+            rc = pc_err_set(err, PC_ESCHEMA, "%s.size: expected a non-negative integer or nil",
+                            what);
         }
     }
     if (rc == 0) {
@@ -341,8 +343,9 @@ static enum http_change http_compare(const struct http_state *cur, const struct 
 }
 
 /* Decodes both states and compares them. */
-static int http_compare_states(const struct pc_state *a, const char *a_what, const struct pc_state *b,
-                               const char *b_what, enum http_change *change, struct http_state *b_out,
+static int http_compare_states(const struct pc_state *a, const char *a_what,
+                               const struct pc_state *b, const char *b_what,
+                               enum http_change *change, struct http_state *b_out,
                                struct pc_err *err)
 {
     struct pc__mpr ra;
@@ -396,7 +399,8 @@ static int http_apply_check(const void *params, const struct pc_state *current,
 {
     enum http_change change = HTTP_NONE;
     struct http_state tgt;
-    int rc = http_compare_states(current, "current state", target, "target state", &change, &tgt, err);
+    int rc =
+        http_compare_states(current, "current state", target, "target state", &change, &tgt, err);
 
     (void)params;
     (void)diff;
@@ -443,9 +447,9 @@ static bool http_state_eq(const void *params, const struct pc_state *a, const st
 /* One HTTP request on a private event_base                                  */
 
 enum http_mode {
-    HTTP_MODE_HEAD,         /* headers of a HEAD */
-    HTTP_MODE_GET_HEADERS,  /* headers of a GET, body abandoned */
-    HTTP_MODE_GET_BODY,     /* a GET whose body goes to fd */
+    HTTP_MODE_HEAD,        /* headers of a HEAD */
+    HTTP_MODE_GET_HEADERS, /* headers of a GET, body abandoned */
+    HTTP_MODE_GET_BODY,    /* a GET whose body goes to fd */
 };
 
 struct http_xfer {
@@ -453,7 +457,7 @@ struct http_xfer {
     const struct http_params *hp;
     struct pc_item_ctx *ctx;
     enum http_mode mode;
-    int fd;                   /* HTTP_MODE_GET_BODY: the body's sink */
+    int fd;                    /* HTTP_MODE_GET_BODY: the body's sink */
     const char *if_none_match; /* may be NULL */
     struct event_base *base;
     struct pc_err *err;
@@ -498,7 +502,8 @@ static int parse_length(struct http_xfer *x, const char *v)
     errno = 0;
     n = strtoull(v, &end, 10);
     if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0) {
-        return pc_err_set(x->err, PC_EITEM, "%s %s: invalid Content-Length", method_name(x), x->hp->url);
+        return pc_err_set(x->err, PC_EITEM, "%s %s: invalid Content-Length", method_name(x),
+                          x->hp->url);
     }
     if (n > x->hp->max_bytes) {
         return pc_err_set(x->err, PC_ELIMIT, "%s %s: body of %llu bytes exceeds max_bytes (%llu)",
@@ -521,8 +526,9 @@ static int judge_status(struct http_xfer *x, struct evhttp_request *req)
     if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
         const char *location = evhttp_find_header(headers, "Location");
 
-        return pc_err_set(x->err, PC_EITEM, "%s %s: status %d redirects to %.160s (redirects are not followed)",
-                          method_name(x), x->hp->url, status, location != NULL ? location : "(no Location)");
+        return pc_err_set(
+            x->err, PC_EITEM, "%s %s: status %d redirects to %.160s (redirects are not followed)",
+            method_name(x), x->hp->url, status, location != NULL ? location : "(no Location)");
     }
     if (status < 200 || status >= 300) {
         const char *line = evhttp_request_get_response_code_line(req);
@@ -575,7 +581,8 @@ static void on_chunk(struct evhttp_request *req, void *arg)
         int rc = 0;
 
         if (n <= 0) {
-            xfer_finish(x, pc_err_set(x->err, PC_EIO, "GET %s: cannot read the body buffer", x->hp->url));
+            xfer_finish(
+                x, pc_err_set(x->err, PC_EIO, "GET %s: cannot read the body buffer", x->hp->url));
             return;
         }
         if ((uint64_t)n > x->hp->max_bytes - x->received) {
@@ -631,8 +638,9 @@ static void on_done(struct evhttp_request *req, void *arg)
     }
     if (x->have_req_error && x->req_error == EVREQ_HTTP_DATA_TOO_LONG) {
         /* libevent's own body limit (set to max_bytes) fired before ours. */
-        xfer_finish(x, pc_err_set(x->err, PC_ELIMIT, "%s %s: body exceeds max_bytes (%llu)",
-                                  method_name(x), x->hp->url, (unsigned long long)x->hp->max_bytes));
+        xfer_finish(x,
+                    pc_err_set(x->err, PC_ELIMIT, "%s %s: body exceeds max_bytes (%llu)",
+                               method_name(x), x->hp->url, (unsigned long long)x->hp->max_bytes));
         return;
     }
     if (req == NULL || evhttp_request_get_response_code(req) == 0) {
@@ -643,7 +651,8 @@ static void on_done(struct evhttp_request *req, void *arg)
         xfer_finish(x, pc_err_set(x->err, PC_EIO, "%s %s: %s", method_name(x), x->hp->url, why));
         return;
     }
-    if (x->mode == HTTP_MODE_GET_BODY && x->status != 304 && x->length_known && x->received != x->length) {
+    if (x->mode == HTTP_MODE_GET_BODY && x->status != 304 && x->length_known &&
+        x->received != x->length) {
         xfer_finish(x, pc_err_set(x->err, PC_EIO, "GET %s: body truncated (%llu of %llu bytes)",
                                   x->hp->url, (unsigned long long)x->received,
                                   (unsigned long long)x->length));
@@ -706,7 +715,7 @@ static int http_run(struct http_xfer *x)
     struct event *timer = NULL;
     struct timeval overall = ms_to_tv(x->hp->timeout_ms);
     struct timeval idle = ms_to_tv(x->hp->timeout_ms < HTTP_IDLE_TIMEOUT_MS ? x->hp->timeout_ms
-                                                                          : HTTP_IDLE_TIMEOUT_MS);
+                                                                            : HTTP_IDLE_TIMEOUT_MS);
     int rc = 0;
 
     x->base = event_base_new();
@@ -732,7 +741,8 @@ static int http_run(struct http_xfer *x)
     if (evhttp_make_request(evcon, req,
                             x->mode == HTTP_MODE_HEAD ? EVHTTP_REQ_HEAD : EVHTTP_REQ_GET,
                             x->hp->target) != 0) {
-        rc = pc_err_set(x->err, PC_EIO, "%s %s: cannot start the request", method_name(x), x->hp->url);
+        rc = pc_err_set(x->err, PC_EIO, "%s %s: cannot start the request", method_name(x),
+                        x->hp->url);
         goto out;
     }
     while (!x->done) {
@@ -792,8 +802,9 @@ static int http_state_goal(struct pc_item_ctx *ctx, const void *params, struct p
 }
 
 /* Downloads into a temp file and renames it over path. */
-static int http_fetch(struct pc_item_ctx *ctx, const struct http_params *hp, const char *if_none_match,
-                      const struct pc_state *current, struct pc_state *out, struct pc_err *err)
+static int http_fetch(struct pc_item_ctx *ctx, const struct http_params *hp,
+                      const char *if_none_match, const struct pc_state *current,
+                      struct pc_state *out, struct pc_err *err)
 {
     struct http_xfer x;
     char *tmp_path = NULL;
@@ -864,9 +875,9 @@ static int http_apply(struct pc_item_ctx *ctx, const void *params, const struct 
     return http_fetch(ctx, hp, have_etag ? etag : NULL, current, out, err);
 }
 
-static int http_apply_dry(struct pc_item_ctx *ctx, const void *params, const struct pc_state *current,
-                          const struct pc_state *target, const struct pc_state *diff,
-                          struct pc_state *out, struct pc_err *err)
+static int http_apply_dry(struct pc_item_ctx *ctx, const void *params,
+                          const struct pc_state *current, const struct pc_state *target,
+                          const struct pc_state *diff, struct pc_state *out, struct pc_err *err)
 {
     int rc = 0;
 

@@ -77,8 +77,10 @@ int pc__mpr_open(struct pc__mpr *r, const struct pc_state *s, const char *what,
                  struct pc_err *err) PC_NODISCARD;
 void pc__mpr_close(struct pc__mpr *r);
 
-int pc__mpr_bool(const struct pc__mpr *r, const char *key, bool *out, struct pc_err *err) PC_NODISCARD;
-int pc__mpr_u64(const struct pc__mpr *r, const char *key, uint64_t *out, struct pc_err *err) PC_NODISCARD;
+int pc__mpr_bool(const struct pc__mpr *r, const char *key, bool *out,
+                 struct pc_err *err) PC_NODISCARD;
+int pc__mpr_u64(const struct pc__mpr *r, const char *key, uint64_t *out,
+                struct pc_err *err) PC_NODISCARD;
 /* An integer (either sign) or nil: *is_nil tells which. */
 int pc__mpr_i64_or_nil(const struct pc__mpr *r, const char *key, int64_t *out, bool *is_nil,
                        struct pc_err *err) PC_NODISCARD;
@@ -92,13 +94,13 @@ bool pc__bytes_eq_opt(const char *ap, size_t an, const char *bp, size_t bn);
 /* ------------------------------------------------------------------------ */
 /* SHA-256 (FIPS 180-4)                                                      */
 
-#define PC_SHA256_LEN 32
+#define PC_SHA256_LEN     32
 #define PC_SHA256_HEX_LEN 64
 
 struct pc__sha256 {
     uint32_t h[8];
-    uint64_t total;      /* bytes hashed so far */
-    uint8_t block[64];   /* pending partial block */
+    uint64_t total;    /* bytes hashed so far */
+    uint8_t block[64]; /* pending partial block */
     size_t block_len;
 };
 

@@ -36,7 +36,7 @@
  * children concurrently, and a pipe end leaked into one of them would delay
  * our end-of-file until that unrelated child exits.
  */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier): feature-test macro */
 
 #include "peace/items.h"
 
@@ -55,8 +55,8 @@
 #include "items_internal.h"
 #include "peace/params.h"
 
-#define SH_ARGS_MAX 256
-#define SH_OUTPUT_MAX (64u * 1024u)
+#define SH_ARGS_MAX   256
+#define SH_OUTPUT_MAX ((size_t)64 * 1024)
 /* Longest output line shown as a progress message. */
 #define SH_TICK_LINE_MAX 120
 
@@ -222,7 +222,7 @@ static int capture(struct pc_item_ctx *ctx, struct sh_stream streams[2], struct 
             }
             rc = drain_stream(&streams[i]);
             if (rc == PC_ELIMIT) {
-                return pc_err_set(err, PC_ELIMIT, "%s: %s exceeds %u bytes", what, streams[i].name,
+                return pc_err_set(err, PC_ELIMIT, "%s: %s exceeds %zu bytes", what, streams[i].name,
                                   SH_OUTPUT_MAX);
             }
             if (rc < 0) {
@@ -241,10 +241,11 @@ static int capture(struct pc_item_ctx *ctx, struct sh_stream streams[2], struct 
  * dispositions and an empty mask (the worker ignores SIGPIPE and may block
  * signals in executor threads; children must not inherit either), and a new
  * process group so an overflow can kill the whole tree. */
-static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int out_fd, int err_fd)
+static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int out_fd,
+                       int err_fd)
 {
-    static const int defaults[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-                                   SIGCHLD, SIGALRM};
+    static const int defaults[] = {SIGPIPE, SIGINT,  SIGTERM, SIGHUP, SIGQUIT,
+                                   SIGUSR1, SIGUSR2, SIGCHLD, SIGALRM};
     sigset_t set;
     int rc = 0;
 
@@ -456,7 +457,8 @@ static int sh_state_clean(const void *params, struct pc_state *out, struct pc_er
  * Copies the stdout of state s (a state or a diff) into a new C string, to
  * pass it as an argument. An absent s (e.g. no diff) gives "".
  */
-static int state_stdout_arg(const struct pc_state *s, const char *what, char **out, struct pc_err *err)
+static int state_stdout_arg(const struct pc_state *s, const char *what, char **out,
+                            struct pc_err *err)
 {
     struct pc__mpr r;
     const char *p = "";
@@ -472,8 +474,8 @@ static int state_stdout_arg(const struct pc_state *s, const char *what, char **o
         rc = pc__mpr_str(&r, "stdout", false, &p, &n, err);
     }
     if (rc == 0 && memchr(p, '\0', n) != NULL) {
-        rc = pc_err_set(err, PC_EINVAL, "%s.stdout contains a NUL byte: cannot pass it as an argument",
-                        what);
+        rc = pc_err_set(err, PC_EINVAL,
+                        "%s.stdout contains a NUL byte: cannot pass it as an argument", what);
     }
     if (rc == 0) {
         copy = malloc(n + 1);
@@ -611,8 +613,8 @@ static void last_line(const char *p, size_t n, const char **line, size_t *len)
     size_t end = n;
     size_t start = 0;
 
-    while (end > 0 && (p[end - 1] == '\n' || p[end - 1] == '\r' || p[end - 1] == ' ' ||
-                       p[end - 1] == '\t')) {
+    while (end > 0 &&
+           (p[end - 1] == '\n' || p[end - 1] == '\r' || p[end - 1] == ' ' || p[end - 1] == '\t')) {
         end--;
     }
     start = end;
@@ -665,7 +667,8 @@ static int sh_apply_check(const void *params, const struct pc_state *current,
     } else {
         rc = stdout_args(states, names, 3, args, err);
         if (rc == 0) {
-            rc = sh_run(NULL, "apply_check", sp->apply_check, (const char *const *)args, 3, &r, err);
+            rc =
+                sh_run(NULL, "apply_check", sp->apply_check, (const char *const *)args, 3, &r, err);
         }
         if (rc == 0) {
             rc = parse_check_answer(&r, &required, err);

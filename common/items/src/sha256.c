@@ -33,17 +33,17 @@ static void sha256_block(uint32_t h[8], const uint8_t block[64])
     uint32_t w[64];
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
 
-    for (unsigned t = 0; t < 16; t++) {
+    for (size_t t = 0; t < 16; t++) {
         w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 |
                (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
     }
-    for (unsigned t = 16; t < 64; t++) {
+    for (size_t t = 16; t < 64; t++) {
         uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
         uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
 
         w[t] = w[t - 16] + s0 + w[t - 7] + s1;
     }
-    for (unsigned t = 0; t < 64; t++) {
+    for (size_t t = 0; t < 64; t++) {
         uint32_t s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
         uint32_t ch = (e & f) ^ (~e & g);
         uint32_t t1 = hh + s1 + ch + sha256_k[t] + w[t];
@@ -115,11 +115,11 @@ void pc__sha256_final(struct pc__sha256 *c, uint8_t digest[PC_SHA256_LEN])
         c->block_len = 0;
     }
     memset(c->block + c->block_len, 0, 56 - c->block_len);
-    for (unsigned i = 0; i < 8; i++) {
+    for (size_t i = 0; i < 8; i++) {
         c->block[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
     }
     sha256_block(c->h, c->block);
-    for (unsigned i = 0; i < 8; i++) {
+    for (size_t i = 0; i < 8; i++) {
         digest[4 * i] = (uint8_t)(c->h[i] >> 24);
         digest[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
         digest[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
@@ -131,7 +131,7 @@ void pc__sha256_hex(const uint8_t digest[PC_SHA256_LEN], char hex[PC_SHA256_HEX_
 {
     static const char digits[] = "0123456789abcdef";
 
-    for (unsigned i = 0; i < PC_SHA256_LEN; i++) {
+    for (size_t i = 0; i < PC_SHA256_LEN; i++) {
         hex[2 * i] = digits[digest[i] >> 4];
         hex[2 * i + 1] = digits[digest[i] & 15];
     }

@@ -27,7 +27,7 @@
 #include "items_internal.h"
 #include "peace/params.h"
 
-#define SLEEP_STEPS_MAX 1000000u
+#define SLEEP_STEPS_MAX   1000000u
 #define SLEEP_STEP_MS_MAX 3600000u
 
 struct sleep_params {
@@ -51,7 +51,8 @@ static void sleep_params_destroy(void *p)
 static int sleep_params_check(const struct sleep_params *sp, struct pc_err *err)
 {
     if (sp->steps < 1 || sp->steps > SLEEP_STEPS_MAX) {
-        return pc_err_set(err, PC_EINVAL, "params.steps: must be between 1 and %u", SLEEP_STEPS_MAX);
+        return pc_err_set(err, PC_EINVAL, "params.steps: must be between 1 and %u",
+                          SLEEP_STEPS_MAX);
     }
     if (sp->step_ms > SLEEP_STEP_MS_MAX) {
         return pc_err_set(err, PC_EINVAL, "params.step_ms: must be at most %u (one hour)",
@@ -87,7 +88,8 @@ static int sleep_params_create(const msgpack_object *params, void **out, struct 
         rc = pc_params_u64(params, "fail_at_step", false, &sp->fail_at_step, err);
         fail_at = pc_msgpack_map_get(params, "fail_at_step");
     }
-    if (rc == 0 && fail_at != NULL && fail_at->type != MSGPACK_OBJECT_NIL && sp->fail_at_step == 0) {
+    if (rc == 0 && fail_at != NULL && fail_at->type != MSGPACK_OBJECT_NIL &&
+        sp->fail_at_step == 0) {
         rc = pc_err_set(err, PC_EINVAL, "params.fail_at_step: must be between 1 and steps (%llu)",
                         (unsigned long long)sp->steps);
     }
@@ -113,7 +115,8 @@ static int sleep_state_pack(bool done, struct pc_state *out, struct pc_err *err)
     return pc__mpw_finish(&w, out, err);
 }
 
-static int sleep_state_decode(const struct pc_state *s, const char *what, bool *done, struct pc_err *err)
+static int sleep_state_decode(const struct pc_state *s, const char *what, bool *done,
+                              struct pc_err *err)
 {
     struct pc__mpr r;
     int rc = pc__mpr_open(&r, s, what, err);
@@ -262,7 +265,8 @@ static int sleep_apply(struct pc_item_ctx *ctx, const void *params, const struct
         char msg[64];
 
         if (step == sp->fail_at_step) {
-            return pc_err_set(err, PC_EITEM, "failing at step %llu of %llu as configured (fail_at_step)",
+            return pc_err_set(err, PC_EITEM,
+                              "failing at step %llu of %llu as configured (fail_at_step)",
                               (unsigned long long)step, (unsigned long long)sp->steps);
         }
         sleep_ms(sp->step_ms);
@@ -277,9 +281,9 @@ static int sleep_apply(struct pc_item_ctx *ctx, const void *params, const struct
     return sleep_discover(sp, out, err);
 }
 
-static int sleep_apply_dry(struct pc_item_ctx *ctx, const void *params, const struct pc_state *current,
-                           const struct pc_state *target, const struct pc_state *diff,
-                           struct pc_state *out, struct pc_err *err)
+static int sleep_apply_dry(struct pc_item_ctx *ctx, const void *params,
+                           const struct pc_state *current, const struct pc_state *target,
+                           const struct pc_state *diff, struct pc_state *out, struct pc_err *err)
 {
     int rc = 0;
 

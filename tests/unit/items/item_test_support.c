@@ -2,7 +2,7 @@
  * item_test_support.c - see item_test_support.h. JSON goes through jansson
  * and is repacked as msgpack, the way flow params reach item types.
  */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier): nftw, mkdtemp */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,13 +25,18 @@
 
 static void pack_json(msgpack_packer *pk, const json_t *j)
 {
+    if (j == NULL) {
+        msgpack_pack_nil(pk);
+        return;
+    }
     switch (json_typeof(j)) {
     case JSON_OBJECT: {
         const char *key = NULL;
         json_t *v = NULL;
 
         msgpack_pack_map(pk, json_object_size(j));
-        json_object_foreach((json_t *)j, key, v) {
+        json_object_foreach((json_t *)j, key, v)
+        {
             msgpack_pack_str(pk, strlen(key));
             msgpack_pack_str_body(pk, key, strlen(key));
             pack_json(pk, v);

@@ -31,9 +31,10 @@ static void sha256_matches_fips_180_4_examples(void **state)
     expect_sha256("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     expect_sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
                   "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-    expect_sha256("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnop"
-                  "qrlmnopqrsmnopqrstnopqrstu",
-                  112, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+    expect_sha256(
+        "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnop"
+        "qrlmnopqrsmnopqrstnopqrstu",
+        112, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
 }
 
 static void sha256_of_one_million_a_streamed_in_pieces(void **state)
@@ -96,12 +97,8 @@ static void base64_decodes_padded_groups_and_skips_whitespace(void **state)
         const char *in;
         const char *out;
     } cases[] = {
-        {"", ""},
-        {"aGVsbG8=", "hello"},
-        {"aGVsbG8h", "hello!"},
-        {"aGk=", "hi"},
-        {"aA==", "h"},
-        {"aGVs\nbG8g\r\nd29y bGQ=\n", "hello world"},
+        {"", ""},       {"aGVsbG8=", "hello"}, {"aGVsbG8h", "hello!"},
+        {"aGk=", "hi"}, {"aA==", "h"},         {"aGVs\nbG8g\r\nd29y bGQ=\n", "hello world"},
     };
 
     (void)state;

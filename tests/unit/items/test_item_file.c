@@ -422,7 +422,8 @@ static void apply_rejects_a_target_these_params_do_not_produce(void **state)
     struct pc_err err = {0};
 
     discover(f, p, &cur, NULL);
-    state_from_json(&stale, "{\"exists\": true, \"size\": 3, \"sha256\": \"%064d\", \"mode\": \"0644\"}", 0);
+    state_from_json(
+        &stale, "{\"exists\": true, \"size\": 3, \"sha256\": \"%064d\", \"mode\": \"0644\"}", 0);
     assert_int_equal(pc_item_file.apply(&f->ctx, p, &cur, &stale, NULL, &out, &err), PC_EINVAL);
     assert_non_null(strstr(err.msg, "not the goal of these params"));
     assert_int_equal(access(f->path, F_OK), -1);
@@ -439,9 +440,11 @@ static void state_eq_compares_fields_not_encoding(void **state)
     struct pc_state goal = {0}, reordered = {0}, other = {0};
 
     discover(f, p, NULL, &goal);
-    state_from_json(&reordered, "{\"mode\": \"0644\", \"sha256\": \"%s\", \"size\": 6, \"exists\": true}",
+    state_from_json(&reordered,
+                    "{\"mode\": \"0644\", \"sha256\": \"%s\", \"size\": 6, \"exists\": true}",
                     HELLO_SHA);
-    state_from_json(&other, "{\"mode\": \"0600\", \"sha256\": \"%s\", \"size\": 6, \"exists\": true}",
+    state_from_json(&other,
+                    "{\"mode\": \"0600\", \"sha256\": \"%s\", \"size\": 6, \"exists\": true}",
                     HELLO_SHA);
     assert_false(pc_state_bytes_eq(&goal, &reordered));
     assert_true(pc_item_file.state_eq(p, &goal, &reordered));
@@ -516,15 +519,18 @@ static void bad_params_are_einval_naming_the_key(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(ensure_creates_the_file_with_content_mode_and_parents, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(ensure_creates_the_file_with_content_mode_and_parents,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(ensure_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(mode_only_change_chmods_in_place, setup, teardown),
-        cmocka_unit_test_setup_teardown(content_change_replaces_the_file_atomically, setup, teardown),
+        cmocka_unit_test_setup_teardown(content_change_replaces_the_file_atomically, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(content_base64_writes_binary_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_content_is_one_step, setup, teardown),
-        cmocka_unit_test_setup_teardown(clean_removes_the_file_and_then_needs_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(apply_dry_returns_target_and_touches_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(clean_removes_the_file_and_then_needs_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(apply_dry_returns_target_and_touches_nothing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(failed_rename_leaves_no_temporary_file, setup, teardown),
         cmocka_unit_test_setup_teardown(symlink_at_path_is_an_error_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(apply_rejects_a_target_these_params_do_not_produce, setup,

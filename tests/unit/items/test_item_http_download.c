@@ -172,7 +172,8 @@ static void server_start(struct server *s)
     evhttp_set_gencb(s->http, on_request, s);
     sock = evhttp_bind_socket_with_handle(s->http, "127.0.0.1", 0);
     assert_non_null(sock);
-    assert_int_equal(getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&addr, &len), 0);
+    assert_int_equal(getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&addr, &len),
+                     0);
     s->port = ntohs(addr.sin_port);
     assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
 }
@@ -484,7 +485,8 @@ static void not_found_is_an_error_with_the_status_and_leaves_no_file(void **stat
 
     current_ok(f, p, &cur);
     state_from_json(&tgt, "{\"exists\": true, \"size\": 4, \"etag\": null}");
-    assert_int_equal(pc_item_http_download.apply(&f->ctx, p, &cur, &tgt, NULL, &out, &err), PC_EITEM);
+    assert_int_equal(pc_item_http_download.apply(&f->ctx, p, &cur, &tgt, NULL, &out, &err),
+                     PC_EITEM);
     snprintf(want, sizeof(want), "GET %s: status 404 Not Found", f->url);
     assert_string_equal(err.msg, want);
     assert_null(out.data);
@@ -592,7 +594,8 @@ static void clean_removes_the_file(void **state)
     assert_int_equal(ck.limit.kind, PC_LIMIT_STEPS);
     assert_int_equal(ck.limit.n, 1);
     f->rec.units = 0;
-    assert_int_equal(pc_item_http_download.apply(&f->ctx, p, &applied, &clean, NULL, &gone, &err), 0);
+    assert_int_equal(pc_item_http_download.apply(&f->ctx, p, &applied, &clean, NULL, &gone, &err),
+                     0);
     assert_true(pc_state_bytes_eq(&gone, &clean));
     assert_int_equal(f->rec.units, 1);
     assert_int_equal(access(f->path, F_OK), -1);
@@ -641,7 +644,8 @@ static void bad_params_are_einval_naming_the_key(void **state)
         {"{\"url\": \"ftp://example.com/x\", \"path\": \"/tmp/x\"}",
          "params.url: expected an http:// URL"},
         {"{\"url\": \"http://\", \"path\": \"/tmp/x\"}", "params.url: no host"},
-        {"{\"url\": \"http://exa mple.com/\", \"path\": \"/tmp/x\"}", "params.url: not a valid URL"},
+        {"{\"url\": \"http://exa mple.com/\", \"path\": \"/tmp/x\"}",
+         "params.url: not a valid URL"},
         {"{\"url\": \"http://example.com:0/\", \"path\": \"/tmp/x\"}",
          "params.url: port out of range"},
         {"{\"url\": \"http://example.com/\"}", "params.path: required"},
@@ -683,7 +687,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_refused_connection_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(bodies_over_max_bytes_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(clean_removes_the_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(apply_dry_returns_target_without_a_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(apply_dry_returns_target_without_a_request, setup,
+                                        teardown),
         cmocka_unit_test(bad_params_are_einval_naming_the_key),
     };
 

@@ -236,7 +236,8 @@ static int run_check(const char *script, bool *required, struct pc_limit *limit,
     struct pc_apply_check ck = {.exec_required = !*required};
     int rc = 0;
 
-    snprintf(fields, sizeof(fields), "\"apply_check\": [\"/bin/sh\", \"-c\", \"%s\", \"sh\"]", script);
+    snprintf(fields, sizeof(fields), "\"apply_check\": [\"/bin/sh\", \"-c\", \"%s\", \"sh\"]",
+             script);
     p = sh_params(fields);
     state_with_stdout(&cur, "cur");
     state_with_stdout(&tgt, "tgt");
@@ -261,10 +262,11 @@ static void check_answers_true_or_false_from_its_last_line(void **state)
 
     (void)state;
     /* The three states' stdouts arrive as $1 $2 $3. */
-    assert_int_equal(run_check("echo checking; [ \\\"$1/$2/$3\\\" = cur/tgt/d ] && echo true || echo "
-                               "false",
-                               &required, &limit, &err),
-                     0);
+    assert_int_equal(
+        run_check("echo checking; [ \\\"$1/$2/$3\\\" = cur/tgt/d ] && echo true || echo "
+                  "false",
+                  &required, &limit, &err),
+        0);
     assert_true(required);
     assert_int_equal(limit.kind, PC_LIMIT_UNKNOWN);
     required = true;
@@ -327,12 +329,13 @@ static void apply_runs_exec_then_returns_the_reread_current_state(void **state)
     struct pc_state cur = {0}, goal = {0}, diff = {0}, applied = {0};
     struct pc_err err = {0};
 
-    snprintf(fields, sizeof(fields),
-             "\"state_current\": [\"/bin/sh\", \"-c\", \"cat %s/v 2>/dev/null || echo none\"], "
-             "\"state_goal\": [\"echo\", \"v2\"], "
-             "\"apply_exec\": [\"/bin/sh\", \"-c\", \"echo applying; printf '%%s' \\\"$2\\\" > %s/v\", "
-             "\"sh\"]",
-             f->scratch.dir, f->scratch.dir);
+    snprintf(
+        fields, sizeof(fields),
+        "\"state_current\": [\"/bin/sh\", \"-c\", \"cat %s/v 2>/dev/null || echo none\"], "
+        "\"state_goal\": [\"echo\", \"v2\"], "
+        "\"apply_exec\": [\"/bin/sh\", \"-c\", \"echo applying; printf '%%s' \\\"$2\\\" > %s/v\", "
+        "\"sh\"]",
+        f->scratch.dir, f->scratch.dir);
     p = sh_params(fields);
     current_ok(f, p, &cur);
     expect_str(&cur, "stdout", "none\n");
@@ -493,7 +496,8 @@ static void bad_params_are_einval_naming_the_key(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(current_captures_stdout_stderr_and_exit_code, setup, teardown),
+        cmocka_unit_test_setup_teardown(current_captures_stdout_stderr_and_exit_code, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(programs_run_without_a_shell, setup, teardown),
         cmocka_unit_test_setup_teardown(stdin_is_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(death_by_signal_records_a_nil_exit_code, setup, teardown),
@@ -505,9 +509,10 @@ int main(void)
         cmocka_unit_test(check_answers_true_or_false_from_its_last_line),
         cmocka_unit_test(check_garbage_is_an_error_naming_the_output),
         cmocka_unit_test(without_a_check_script_apply_is_needed_when_states_differ),
-        cmocka_unit_test_setup_teardown(apply_runs_exec_then_returns_the_reread_current_state, setup,
+        cmocka_unit_test_setup_teardown(apply_runs_exec_then_returns_the_reread_current_state,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(apply_exec_failing_is_reported_not_an_error, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(apply_exec_failing_is_reported_not_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stdout_with_nul_cannot_be_passed_as_an_argument, setup,
                                         teardown),
         cmocka_unit_test(clean_state_is_empty_or_from_its_script),

@@ -223,7 +223,8 @@ static void bad_params_are_einval_naming_the_key(void **state)
         {"{\"steps\": 2, \"step_ms\": 1, \"marker\": \"/tmp/m\", \"fail_at_step\": 0}",
          "params.fail_at_step: must be between 1 and steps (2)"},
         {"{\"steps\": 2, \"step_ms\": 1, \"marker\": \"\"}", "params.marker: empty path"},
-        {"{\"steps\": 2, \"step_ms\": 1, \"marker\": [\"/tmp/m\"]}", "params.marker: expected a string"},
+        {"{\"steps\": 2, \"step_ms\": 1, \"marker\": [\"/tmp/m\"]}",
+         "params.marker: expected a string"},
     };
 
     (void)state;
@@ -239,8 +240,8 @@ static void bad_params_are_einval_naming_the_key(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(apply_spends_steps_with_one_unit_each_then_writes_the_marker,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            apply_spends_steps_with_one_unit_each_then_writes_the_marker, setup, teardown),
         cmocka_unit_test_setup_teardown(fail_at_step_stops_with_an_error_and_no_marker, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(clean_removes_the_marker_in_one_step, setup, teardown),

@@ -79,8 +79,8 @@ static void strdup_rejects_wrong_types_long_strings_and_nul_bytes(void **state)
 static void u64_reads_non_negative_integers_only(void **state)
 {
     struct test_params tp;
-    const msgpack_object *p = test_params_json(
-        &tp, "{\"n\": 42, \"neg\": -1, \"real\": 1.5, \"text\": \"3\"}");
+    const msgpack_object *p =
+        test_params_json(&tp, "{\"n\": 42, \"neg\": -1, \"real\": 1.5, \"text\": \"3\"}");
     struct pc_err err = {0};
     uint64_t v = 7;
 
@@ -105,7 +105,8 @@ static void u64_reads_non_negative_integers_only(void **state)
 static void argv_reads_string_arrays(void **state)
 {
     struct test_params tp;
-    const msgpack_object *p = test_params_json(&tp, "{\"cmd\": [\"/bin/sh\", \"-c\", \"echo hi\"]}");
+    const msgpack_object *p =
+        test_params_json(&tp, "{\"cmd\": [\"/bin/sh\", \"-c\", \"echo hi\"]}");
     struct pc_err err = {0};
     char **argv = NULL;
 
