@@ -14,8 +14,8 @@
  *   value (bad identifier, unknown command, cyclic flow) with PC_EINVAL;
  * - out is written only on success; on failure everything allocated is freed
  *   and err says which field failed ("job: flow.items[2].deps[0]: ...").
- * Every encoder writes exactly what its decoder accepts and fails (PC_EINVAL)
- * on a value the decoder would reject.
+ * Every encoder writes exactly what its decoder accepts: it checks its input
+ * first and fails (normally PC_EINVAL) on a value the decoder would reject.
  *
  * Encoders fill an uninitialised struct pc_buf on success: the caller owns
  * it and frees it with pc_buf_cleanup(). On failure the buf is untouched.
