@@ -5,6 +5,7 @@
  * CONTRACT §1 names one) and dispatches to a subcommand. Bad flags exit 1
  * with a one-line reason.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,12 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run FLOW.json        run a flow with live progress; Ctrl-C interrupts it\n"
+    "  status ID            an execution's meta, per-item progress and report\n"
+    "  watch ID             follow an execution from its start, to its outcome\n"
+    "  interrupt ID         interrupt an execution (--reason R)\n"
+    "  list                 executions, newest first (--limit N, default 20)\n"
+    "  states APP PROFILE FLOW  stored current and goal states\n"
+    "  report ID            the outcome report of a finished execution\n"
     "  --help, --version\n"
     "\n"
     "run options:\n"
@@ -34,6 +41,10 @@ static const char usage[] =
     "  --redis URL          the fleet's Redis (PEACE_REDIS_URL, default redis://127.0.0.1:6379)\n"
     "  --prefix P           key prefix (PEACE_PREFIX, default peace)\n"
     "  --queue Q            queue (PEACE_QUEUE, default default)\n"
+    "  --detach             print the execution id and exit once it is queued\n"
+    "\n"
+    "Without --local, run and the other commands talk to the fleet's Redis;\n"
+    "--json gives machine-readable output for each.\n"
     "\n"
     "exit status: 0 complete, 2 interrupted, 1 otherwise\n";
 
@@ -87,7 +98,8 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
 {
     static const char *const value_flags[] = {"--cmd",   "--strategy", "--sync",  "--workdir",
                                               "--redis", "--server",   "--prefix", "--queue",
-                                              "--token", "--reason",   "--plugin"};
+                                              "--token", "--reason",   "--plugin",
+                                              "--limit"};
     const char *a = argv[*i];
     const char *v = NULL;
     struct pc_err err;
@@ -154,6 +166,17 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
         case 9:
             o->reason = v;
             return 0;
+        case 11: {
+            char *end = NULL;
+            unsigned long long n = strtoull(v, &end, 10);
+
+            if (v[0] < '0' || v[0] > '9' || end == NULL || *end != '\0' || n == 0 ||
+                n > 10000) {
+                return bad("--limit %s: give a number 1..10000", v);
+            }
+            o->limit = (size_t)n;
+            return 0;
+        }
         default:
             if (o->n_plugins == CLI_PLUGINS_MAX) {
                 return bad("%s", "too many --plugin flags");
@@ -165,10 +188,33 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
     return bad("unknown option %s", a);
 }
 
+/* The fleet subcommands, through Redis. */
+static int dispatch_redis(const struct cli_opts *o)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(const struct cli_opts *o);
+    } cmds[] = {
+        {"run", cli_redis_run},       {"watch", cli_redis_watch},
+        {"status", cli_redis_status}, {"interrupt", cli_redis_interrupt},
+        {"list", cli_redis_list},     {"states", cli_redis_states},
+        {"report", cli_redis_report},
+    };
+
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        if (strcmp(o->subcommand, cmds[i].name) == 0) {
+            return cmds[i].fn(o);
+        }
+    }
+    return bad("unknown command %s", o->subcommand);
+}
+
 int main(int argc, char **argv)
 {
     struct cli_opts o;
 
+    /* A peer closing a socket (http_download) must be an error, not death. */
+    (void)signal(SIGPIPE, SIG_IGN);
     memset(&o, 0, sizeof(o));
     o.cmd = PC_CMD_ENSURE;
     o.sync = PC_SYNC_BOTH;
@@ -211,7 +257,11 @@ int main(int argc, char **argv)
         if (o.local) {
             return cli_local_run(&o);
         }
-        return bad("%s", "running on the fleet (--redis/--server) is not built yet; use --local");
+    } else if (o.local) {
+        return bad("--local only applies to run, not to %s", o.subcommand);
     }
-    return bad("unknown command %s", o.subcommand);
+    if (o.server_url != NULL) {
+        return bad("%s", "the scheduler client (--server) is not built yet; use --redis");
+    }
+    return dispatch_redis(&o);
 }
