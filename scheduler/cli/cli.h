@@ -32,9 +32,30 @@ struct cli_opts {
     const char *reason;
     const char *plugins[CLI_PLUGINS_MAX];
     size_t n_plugins;
+    size_t limit; /* --limit of `list`; 0 = the default */
 };
 
 /* `peace run FLOW.json --local`: runs in-process; returns the exit status. */
 int cli_local_run(const struct cli_opts *o);
+
+/*
+ * The fleet through Redis (--redis URL, the default when neither --local nor
+ * --server is given). Each returns the exit status and prints a one-line
+ * reason on stderr when it fails.
+ */
+/* `peace run FLOW.json`: validate, submit, follow to the outcome (or --detach). */
+int cli_redis_run(const struct cli_opts *o);
+/* `peace watch ID`: follow an execution from the start of its events. */
+int cli_redis_watch(const struct cli_opts *o);
+/* `peace status ID`: meta, per-item progress and the report when finished. */
+int cli_redis_status(const struct cli_opts *o);
+/* `peace interrupt ID [--reason R]`: exit 1 for an unknown id. */
+int cli_redis_interrupt(const struct cli_opts *o);
+/* `peace list [--limit N]`: newest first. */
+int cli_redis_list(const struct cli_opts *o);
+/* `peace states APP PROFILE FLOW`: stored current and goal states. */
+int cli_redis_states(const struct cli_opts *o);
+/* `peace report ID`: the outcome report of a finished execution. */
+int cli_redis_report(const struct cli_opts *o);
 
 #endif

@@ -1,0 +1,81 @@
+/*
+ * redis_exec.h - what the CLI's fleet subcommands share: reading an
+ * execution's meta hash, requesting an interrupt, turning a finished
+ * execution into its outcome report, and printing stored states.
+ */
+#ifndef PEACE_CLI_REDIS_EXEC_H
+#define PEACE_CLI_REDIS_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peace/buf.h"
+#include "peace/err.h"
+#include "peace/outcome.h"
+#include "peace/store.h"
+#include "redis_client.h"
+
+/* Longest execution id accepted on the command line (ULID 26, UUID text 36). */
+#define CLI_EXEC_ID_MAX 64
+
+/* Checks an id typed by a user: 1..CLI_EXEC_ID_MAX of [A-Za-z0-9-]. */
+int cli_exec_id_check(const char *id, struct pc_err *err) PC_NODISCARD;
+
+/*
+ * HGETALL of the execution's meta hash. *meta is owned (freeReplyObject), a
+ * flat field/value array. PC_ENOTFOUND (with "execution ID not found") when
+ * the hash does not exist.
+ */
+int cli_exec_meta(struct cli_redis *r, const char *id, redisReply **meta,
+                  struct pc_err *err) PC_NODISCARD;
+
+/* A meta field as a NUL-terminated copy in out ("" when absent or too long). */
+void cli_meta_get(const redisReply *meta, const char *field, char *out, size_t out_size);
+
+/* Unix time now, in milliseconds. */
+uint64_t cli_unix_ms(void);
+
+enum cli_interrupt_result {
+    CLI_INTERRUPT_UNKNOWN = 0,  /* no such execution */
+    CLI_INTERRUPT_FINISHED,     /* already finished: no effect */
+    CLI_INTERRUPT_RECORDED,     /* marker recorded and published */
+    CLI_INTERRUPT_ALREADY,      /* an earlier request is recorded; published again */
+};
+
+/*
+ * Records interrupt_requested_ms / interrupt_reason on the meta hash unless
+ * the execution is finished or already has a request (one script, so it can
+ * not race the worker's finish), then PUBLISHes the interrupt channel with
+ * the reason (cut to the event limit).
+ */
+int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
+                       enum cli_interrupt_result *result, struct pc_err *err) PC_NODISCARD;
+
+/*
+ * The outcome of a finished execution from its meta: the `report` field
+ * (msgpack) when present, else the `outcome` and `error` fields (a job
+ * rejected before it could be reported in full). out is uninitialised and
+ * owned by the caller on success (pc_outcome_cleanup). PC_ENOTFOUND when
+ * there is no outcome yet.
+ */
+int cli_exec_outcome(const redisReply *meta, struct pc_outcome *out,
+                     struct pc_err *err) PC_NODISCARD;
+
+/* Prints o on stdout as text (pc_outcome_format_text) or one JSON line. */
+void cli_print_outcome(const struct pc_outcome *o, bool json);
+
+/*
+ * Appends the states hash of (app, profile, flow, kind) to out as a JSON
+ * object {item: state...} in the hash's order. A value that is not one
+ * msgpack value is an error naming the item.
+ */
+int cli_states_json(struct cli_redis *r, const char *app, const char *profile, const char *flow,
+                    enum pc_states_kind kind, struct pc_buf *out, struct pc_err *err) PC_NODISCARD;
+
+/* Prints the states hash as "label:\n  item: json" lines. */
+int cli_states_print_text(struct cli_redis *r, const char *app, const char *profile,
+                          const char *flow, enum pc_states_kind kind, const char *label,
+                          struct pc_err *err) PC_NODISCARD;
+
+#endif

@@ -1,0 +1,764 @@
+/*
+ * redis_run.c - `peace run FLOW.json --redis URL` and `peace watch ID`: submit
+ * an execution to the fleet and follow it to its outcome.
+ *
+ * Submitting (docs/fleet.md): the flow is loaded and validated here first,
+ * so a bad flow never reaches a queue; then one HSET creates the meta hash
+ * (status=queued), ZADD indexes it, XADD queues the msgpack job. The order
+ * matters: a crash between the steps leaves a visible queued meta without a
+ * job, never a job without a meta.
+ *
+ * Following: a blocking XREAD on the execution's events stream from its
+ * start, with a short BLOCK so the loop notices Ctrl-C, feeds the same
+ * renderer the local runner uses (trackers are rebuilt from `progress`
+ * events, which carry an item's whole tracker). It ends at the `outcome`
+ * event; between events it also checks the meta status, because a job
+ * rejected before it could run finishes without events. Then the report is
+ * read from the meta hash and printed like the local runner's.
+ *
+ * Ctrl-C: the first records the interrupt marker on the meta hash (unless
+ * finished) and publishes the interrupt channel, and the follower keeps
+ * following to the outcome; the second exits at once with status 130. The
+ * count lives in a file-scope sig_atomic_t because a signal handler can reach
+ * nothing else; it is the only mutable static of the CLI.
+ *
+ * Redis going away while following: reconnect with backoff for up to
+ * CLI_RECONNECT_MS, then give up with a one-line reason (the execution goes
+ * on without us; `peace watch ID` picks it up again).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "peace/keys.h"
+#include "peace/msg.h"
+#include "peace/ulid.h"
+#include "redis_exec.h"
+#include "render.h"
+
+#define CLI_BLOCK_MS "250"
+#define CLI_READ_COUNT "512"
+#define CLI_EVENT_FIELDS_MAX 32
+#define CLI_RECONNECT_MS 30000
+#define CLI_JOB_SCAN_MAX 20000
+#define CLI_JOB_SCAN_PAGE "500"
+#define CLI_JOB_SCAN_SLACK_MS 600000u /* submitter and server clocks may differ */
+
+static volatile sig_atomic_t interrupts_received;
+
+static void on_interrupt_signal(int sig)
+{
+    static const char again[] = "\npeace: interrupted twice, exiting now\n";
+
+    (void)sig;
+    if (interrupts_received > 0) {
+        /* The user insists: leave at once, as with any interactive tool. */
+        (void)!write(STDERR_FILENO, again, sizeof(again) - 1);
+        _exit(130);
+    }
+    interrupts_received = 1;
+}
+
+struct signal_guard {
+    struct sigaction old_int;
+    struct sigaction old_term;
+};
+
+static void signals_install(struct signal_guard *g)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_interrupt_signal;
+    (void)sigemptyset(&sa.sa_mask);
+    interrupts_received = 0;
+    (void)sigaction(SIGINT, &sa, &g->old_int);
+    (void)sigaction(SIGTERM, &sa, &g->old_term);
+}
+
+static void signals_restore(const struct signal_guard *g)
+{
+    (void)sigaction(SIGINT, &g->old_int, NULL);
+    (void)sigaction(SIGTERM, &g->old_term, NULL);
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+
+    /* A signal cuts the nap short; the caller looks at the flag anyway. */
+    (void)nanosleep(&ts, NULL);
+}
+
+struct follower {
+    const struct cli_opts *o;
+    struct cli_redis *r;
+    const char *id;
+    char meta_key[PC_KEY_MAX];
+    char events_key[PC_KEY_MAX];
+    const struct pc_flow *flow; /* borrowed: the item ids of the bars */
+    struct cli_render *render;  /* owned; NULL without progress bars */
+    size_t blocks_total;
+    char last_id[64];
+    sig_atomic_t interrupts_handled;
+    bool saw_outcome;
+};
+
+static void note(struct follower *f, const char *text)
+{
+    if (f->render != NULL) {
+        cli_render_note(f->render, text, mono_ms());
+    } else if (!f->o->json) {
+        (void)fprintf(stderr, "peace: %s\n", text);
+    }
+}
+
+static void request_interrupt(struct follower *f)
+{
+    enum cli_interrupt_result result = CLI_INTERRUPT_UNKNOWN;
+    struct pc_err err;
+
+    pc_err_clear(&err);
+    if (cli_exec_interrupt(f->r, f->id, "Ctrl-C in the peace CLI", &result, &err) != 0) {
+        char line[PC_ERR_MSG_MAX + 64];
+
+        (void)snprintf(line, sizeof(line), "could not request the interrupt: %s", err.msg);
+        note(f, line);
+        return;
+    }
+    if (result == CLI_INTERRUPT_FINISHED) {
+        note(f, "interrupt requested, but the execution has already finished");
+    } else {
+        note(f, "interrupt requested: items in progress finish, nothing new starts (Ctrl-C "
+                "again to exit now)");
+    }
+}
+
+static void apply_event(struct follower *f, const struct msg_event *ev)
+{
+    char line[MSG_EVENT_REASON_MAX + 64];
+    struct pc_progress_tracker t;
+    long item;
+
+    switch (ev->kind) {
+    case MSG_EVENT_BLOCK_START:
+        if (f->render != NULL) {
+            cli_render_block(f->render, (size_t)ev->block_index, f->blocks_total,
+                             pc_block_name(ev->block), mono_ms());
+        }
+        break;
+    case MSG_EVENT_PROGRESS:
+        item = f->flow != NULL ? pc_flow_find(f->flow, ev->item.s, strlen(ev->item.s)) : -1;
+        if (item < 0 || f->render == NULL) {
+            break;
+        }
+        pc_progress_tracker_init(&t);
+        t.status = ev->status;
+        t.limit = ev->limit;
+        t.done = ev->done;
+        memcpy(t.msg, ev->msg, sizeof(t.msg));
+        cli_render_item(f->render, (size_t)item, &t, mono_ms());
+        break;
+    case MSG_EVENT_INTERRUPT:
+        (void)snprintf(line, sizeof(line), "interrupted%s%s: items in progress finish, nothing "
+                                           "new starts",
+                       ev->reason[0] != '\0' ? " - " : "", ev->reason);
+        note(f, line);
+        break;
+    case MSG_EVENT_OUTCOME:
+        f->saw_outcome = true;
+        break;
+    }
+}
+
+/* One stream entry [id, [field, value...]]. */
+static void apply_entry(struct follower *f, const redisReply *entry)
+{
+    const char *fields[CLI_EVENT_FIELDS_MAX];
+    size_t lens[CLI_EVENT_FIELDS_MAX];
+    const redisReply *kv;
+    struct msg_event ev;
+    size_t n;
+
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING ||
+        entry->element[0]->len >= sizeof(f->last_id)) {
+        return;
+    }
+    memcpy(f->last_id, entry->element[0]->str, entry->element[0]->len);
+    f->last_id[entry->element[0]->len] = '\0';
+    kv = entry->element[1];
+    if (kv->type != REDIS_REPLY_ARRAY || kv->elements > CLI_EVENT_FIELDS_MAX) {
+        return;
+    }
+    n = kv->elements;
+    for (size_t i = 0; i < n; i++) {
+        if (kv->element[i]->type != REDIS_REPLY_STRING) {
+            return;
+        }
+        fields[i] = kv->element[i]->str;
+        lens[i] = kv->element[i]->len;
+    }
+    /* An event this version cannot read is skipped: the report is what counts. */
+    if (msg_event_from_fields(fields, lens, n, &ev, NULL) == 0) {
+        apply_event(f, &ev);
+    }
+}
+
+/* XREAD once (blocking when block is true); *got says whether entries came. */
+static int read_events(struct follower *f, bool block, bool *got, struct pc_err *err)
+{
+    const char *argv[] = {"XREAD", "COUNT", CLI_READ_COUNT, "BLOCK", CLI_BLOCK_MS,
+                          "STREAMS", f->events_key, f->last_id};
+    const char *argv_now[] = {"XREAD", "COUNT", CLI_READ_COUNT, "STREAMS", f->events_key,
+                              f->last_id};
+    size_t lens[8];
+    redisReply *rep = NULL;
+    int argc = block ? 8 : 6;
+    const char **args = block ? argv : argv_now;
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        lens[i] = strlen(args[i]);
+    }
+    rc = cli_redis_command(f->r, argc, args, lens, &rep, err);
+    if (rc != 0) {
+        return rc;
+    }
+    *got = false;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+        rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements == 2) {
+        const redisReply *entries = rep->element[0]->element[1];
+
+        for (size_t i = 0; entries->type == REDIS_REPLY_ARRAY && i < entries->elements; i++) {
+            apply_entry(f, entries->element[i]);
+            *got = true;
+        }
+    }
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* "queued", "running", "finished", or "" when the meta hash is gone. */
+static int read_status(struct follower *f, char *out, size_t out_size, struct pc_err *err)
+{
+    redisReply *rep = NULL;
+    const char *p;
+    size_t n;
+    int rc = cli_redis_cmd(f->r, &rep, err, "HGET", f->meta_key, "status", (char *)NULL);
+
+    if (rc != 0) {
+        return rc;
+    }
+    out[0] = '\0';
+    if (cli_reply_str(rep, &p, &n) && n < out_size) {
+        memcpy(out, p, n);
+        out[n] = '\0';
+    }
+    freeReplyObject(rep);
+    return 0;
+}
+
+static int reconnect(struct follower *f, struct pc_err *err)
+{
+    uint64_t deadline = mono_ms() + CLI_RECONNECT_MS;
+    unsigned backoff = 100;
+    char line[PC_ERR_MSG_MAX + 64];
+
+    (void)snprintf(line, sizeof(line), "%s; reconnecting", err->msg);
+    note(f, line);
+    while (mono_ms() < deadline) {
+        sleep_ms(backoff);
+        if (cli_redis_reconnect(f->r, err) == 0) {
+            note(f, "reconnected to Redis");
+            return 0;
+        }
+        backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+    }
+    pc_err_prefix(err, "gave up following execution %s after %d s", f->id,
+                  CLI_RECONNECT_MS / 1000);
+    return PC_EREDIS;
+}
+
+static int follow(struct follower *f, struct pc_err *err)
+{
+    char status[32];
+    bool got = false;
+    int rc;
+
+    while (!f->saw_outcome) {
+        if (interrupts_received > f->interrupts_handled) {
+            f->interrupts_handled = interrupts_received;
+            request_interrupt(f);
+        }
+        rc = read_events(f, true, &got, err);
+        if (rc == 0 && !got) {
+            if (f->render != NULL) {
+                cli_render_tick(f->render, mono_ms());
+            }
+            rc = read_status(f, status, sizeof(status), err);
+            if (rc == 0 && status[0] == '\0') {
+                return pc_err_set(err, PC_ENOTFOUND,
+                                  "execution %s disappeared (its keys expired or were deleted)",
+                                  f->id);
+            }
+            if (rc == 0 && strcmp(status, "finished") == 0) {
+                /* Everything the worker wrote before finishing is in the stream now. */
+                do {
+                    rc = read_events(f, false, &got, err);
+                } while (rc == 0 && got && !f->saw_outcome);
+                if (rc == 0) {
+                    break;
+                }
+            }
+        }
+        if (rc != 0) {
+            if (!cli_redis_broken(f->r)) {
+                return rc;
+            }
+            rc = reconnect(f, err);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+static bool prints_states(enum pc_cmd cmd)
+{
+    return cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_CURRENT ||
+           cmd == PC_CMD_DISCOVER_GOAL || cmd == PC_CMD_READ_CURRENT || cmd == PC_CMD_READ_GOAL;
+}
+
+/*
+ * Reads the finished execution's report and prints it. For discover and read
+ * commands that completed, the states they wrote or read come first, as the
+ * local runner prints them.
+ */
+static int finish(struct follower *f, enum pc_cmd cmd, const struct pc_id *app,
+                  const struct pc_id *profile, const struct pc_id *flow_name)
+{
+    redisReply *meta = NULL;
+    struct pc_outcome outcome;
+    struct pc_err err;
+    int status;
+
+    pc_err_clear(&err);
+    if (f->render != NULL) {
+        cli_render_finish(f->render, mono_ms());
+    }
+    if (cli_exec_meta(f->r, f->id, &meta, &err) != 0 || cli_exec_outcome(meta, &outcome, &err) != 0) {
+        (void)fprintf(stderr, "peace: execution %s: %s\n", f->id, err.msg);
+        if (meta != NULL) {
+            freeReplyObject(meta);
+        }
+        return 1;
+    }
+    freeReplyObject(meta);
+    if (!f->o->json && outcome.kind == PC_OUTCOME_COMPLETE && prints_states(cmd)) {
+        bool current = cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_CURRENT ||
+                       cmd == PC_CMD_READ_CURRENT;
+        bool goal = cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_GOAL ||
+                    cmd == PC_CMD_READ_GOAL;
+
+        if (current && cli_states_print_text(f->r, app->s, profile->s, flow_name->s,
+                                             PC_STATES_CURRENT, "current states", &err) != 0) {
+            (void)fprintf(stderr, "peace: %s\n", err.msg);
+        }
+        if (goal && cli_states_print_text(f->r, app->s, profile->s, flow_name->s, PC_STATES_GOAL,
+                                          "goal states", &err) != 0) {
+            (void)fprintf(stderr, "peace: %s\n", err.msg);
+        }
+    }
+    cli_print_outcome(&outcome, f->o->json);
+    status = pc_outcome_exit_status(outcome.kind);
+    pc_outcome_cleanup(&outcome);
+    return status;
+}
+
+/* Follows to the end and reports; the exit status. */
+static int follow_and_report(struct follower *f, enum pc_cmd cmd, const struct pc_flow *flow)
+{
+    struct signal_guard guard;
+    struct pc_err err;
+    int status;
+
+    pc_err_clear(&err);
+    if (f->o->progress && cli_render_create(flow, f->o->json ? stderr : stdout,
+                                            isatty(f->o->json ? STDERR_FILENO : STDOUT_FILENO) == 1,
+                                            mono_ms(), &f->render) != 0) {
+        (void)fprintf(stderr, "peace: out of memory\n");
+        return 1;
+    }
+    f->flow = flow;
+    memcpy(f->last_id, "0-0", 4);
+    signals_install(&guard);
+    if (follow(f, &err) != 0) {
+        signals_restore(&guard);
+        if (f->render != NULL) {
+            cli_render_finish(f->render, mono_ms());
+        }
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+        return 1;
+    }
+    signals_restore(&guard);
+    status = finish(f, cmd, &flow->app, &flow->profile, &flow->flow);
+    return status;
+}
+
+static int follower_init(struct follower *f, const struct cli_opts *o, struct cli_redis *r,
+                         const char *id)
+{
+    memset(f, 0, sizeof(*f));
+    f->o = o;
+    f->r = r;
+    f->id = id;
+    if (pc_key_exec(f->meta_key, sizeof(f->meta_key), cli_redis_prefix(r), id) < 0 ||
+        pc_key_events(f->events_key, sizeof(f->events_key), cli_redis_prefix(r), id) < 0) {
+        (void)fprintf(stderr, "peace: execution id %s makes no key\n", id);
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* run                                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* HSET meta, ZADD index, XADD job: pipelined, in this order. */
+static int submit(struct cli_redis *r, const struct msg_job *job, const struct pc_buf *job_bytes,
+                  size_t blocks_total, struct pc_err *err)
+{
+    const char *prefix = cli_redis_prefix(r);
+    char meta_key[PC_KEY_MAX];
+    char execs_key[PC_KEY_MAX];
+    char queue_key[PC_KEY_MAX];
+    char created[24];
+    char blocks[24];
+    char items[24];
+    redisReply *rep = NULL;
+    int rc = 0;
+
+    if (pc_key_exec(meta_key, sizeof(meta_key), prefix, job->id) < 0 ||
+        pc_key_execs(execs_key, sizeof(execs_key), prefix) < 0 ||
+        pc_key_queue(queue_key, sizeof(queue_key), prefix, job->queue.s) < 0) {
+        return pc_err_set(err, PC_EINVAL, "cannot build the key names");
+    }
+    (void)snprintf(created, sizeof(created), "%llu", (unsigned long long)job->created_ms);
+    (void)snprintf(blocks, sizeof(blocks), "%zu", blocks_total);
+    (void)snprintf(items, sizeof(items), "%zu", job->flow.n_items);
+    {
+        const char *hset[] = {"HSET",         meta_key,         "id",          job->id,
+                              "cmd",          pc_cmd_name(job->cmd), "app",    job->flow.app.s,
+                              "profile",      job->flow.profile.s,   "flow",   job->flow.flow.s,
+                              "queue",        job->queue.s,     "status",      "queued",
+                              "created_ms",   created,          "attempt",     "0",
+                              "blocks_total", blocks,           "items_total", items,
+                              "items_done",   "0"};
+        const char *zadd[] = {"ZADD", execs_key, created, job->id};
+        const char *xadd[] = {"XADD", queue_key, "*", "exec", job->id, "job", job_bytes->data};
+        size_t hset_lens[sizeof(hset) / sizeof(hset[0])];
+        size_t zadd_lens[4];
+        size_t xadd_lens[7];
+
+        for (size_t i = 0; i < sizeof(hset) / sizeof(hset[0]); i++) {
+            hset_lens[i] = strlen(hset[i]);
+        }
+        for (size_t i = 0; i < 4; i++) {
+            zadd_lens[i] = strlen(zadd[i]);
+        }
+        for (size_t i = 0; i < 6; i++) {
+            xadd_lens[i] = strlen(xadd[i]);
+        }
+        xadd_lens[6] = job_bytes->len; /* msgpack: binary, not NUL-terminated text */
+        rc = cli_redis_append(r, (int)(sizeof(hset) / sizeof(hset[0])), hset, hset_lens, err);
+        rc = rc == 0 ? cli_redis_append(r, 4, zadd, zadd_lens, err) : rc;
+        rc = rc == 0 ? cli_redis_append(r, 7, xadd, xadd_lens, err) : rc;
+    }
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        rc = cli_redis_get_reply(r, &rep, err);
+        if (rc == 0 && rep->type == REDIS_REPLY_ERROR) {
+            rc = pc_err_set(err, PC_EREDIS, "submitting: %.*s", (int)(rep->len < 200 ? rep->len : 200),
+                            rep->str);
+        }
+        if (rc == 0 || rep != NULL) {
+            freeReplyObject(rep);
+            rep = NULL;
+        }
+    }
+    return rc;
+}
+
+int cli_redis_run(const struct cli_opts *o)
+{
+    struct cli_redis *r = NULL;
+    struct follower f;
+    struct msg_job job;
+    struct pc_buf job_bytes;
+    struct pc_ulid_gen gen;
+    enum pc_block_kind blocks[PC_BLOCKS_MAX];
+    size_t blocks_total;
+    struct pc_err err;
+    int status = 1;
+
+    memset(&job, 0, sizeof(job));
+    pc_buf_init(&job_bytes, MSG_JOB_MAX);
+    pc_err_clear(&err);
+    /* Validate everything local before touching Redis: a bad flow is never queued. */
+    if (pc_flow_load_file(o->args[0], &job.flow, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+        goto out;
+    }
+    if (pc_id_set(&job.queue, o->queue, strlen(o->queue), "queue", &err) != 0) {
+        (void)fprintf(stderr, "peace: --queue: %s\n", err.msg);
+        goto out;
+    }
+    pc_ulid_gen_init(&gen, NULL, NULL, NULL, NULL);
+    if (pc_ulid_next(&gen, job.id, &err) != 0) {
+        (void)fprintf(stderr, "peace: cannot make an execution id: %s\n", err.msg);
+        goto out;
+    }
+    job.cmd = o->cmd;
+    job.sync = o->sync;
+    job.strategy = o->strategy;
+    job.created_ms = pc_ulid_time_ms(job.id, PC_ULID_LEN);
+    if (msg_job_encode(&job, &job_bytes, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s: %s\n", o->args[0], err.msg);
+        goto out;
+    }
+    blocks_total = pc_cmd_blocks(o->cmd, o->sync, blocks);
+    if (cli_redis_connect(o->redis_url, o->prefix, &r, &err) != 0 ||
+        submit(r, &job, &job_bytes, blocks_total, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+        goto out;
+    }
+    if (o->detach) {
+        if (o->json) {
+            (void)printf("{\"id\":\"%s\"}\n", job.id);
+        } else {
+            (void)printf("%s\n", job.id);
+        }
+        status = 0;
+        goto out;
+    }
+    if (o->json) {
+        (void)fprintf(stderr, "peace: execution %s queued on %s\n", job.id, job.queue.s);
+    } else {
+        (void)printf("%s %s/%s/%s on the fleet: execution %s (queue %s)\n", pc_cmd_name(o->cmd),
+                     job.flow.app.s, job.flow.profile.s, job.flow.flow.s, job.id, job.queue.s);
+        (void)fflush(stdout);
+    }
+    if (follower_init(&f, o, r, job.id) != 0) {
+        goto out;
+    }
+    f.blocks_total = blocks_total;
+    status = follow_and_report(&f, o->cmd, &job.flow);
+    cli_render_destroy(f.render);
+out:
+    pc_buf_cleanup(&job_bytes);
+    msg_job_cleanup(&job);
+    cli_redis_destroy(r);
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* watch                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The flow of an execution, for the names and order of its bars: from its
+ * job, still in the queue stream while it is queued or running (entries are
+ * at most a few minutes older than created_ms), scanning a bounded number of
+ * entries. PC_ENOTFOUND when the entry is gone.
+ */
+static int flow_from_queue(struct cli_redis *r, const char *id, const redisReply *meta,
+                           struct pc_flow *out, struct pc_err *err)
+{
+    char queue[PC_ID_MAX + 1];
+    char created[24];
+    char key[PC_KEY_MAX];
+    char start[64];
+    char *end = NULL;
+    unsigned long long created_ms;
+    size_t scanned = 0;
+    bool exclusive = false;
+    int rc;
+
+    cli_meta_get(meta, "queue", queue, sizeof(queue));
+    cli_meta_get(meta, "created_ms", created, sizeof(created));
+    created_ms = strtoull(created, &end, 10);
+    if (queue[0] == '\0' || created[0] == '\0' || *end != '\0' ||
+        pc_key_queue(key, sizeof(key), cli_redis_prefix(r), queue) < 0) {
+        return PC_ENOTFOUND;
+    }
+    (void)snprintf(start, sizeof(start), "%llu-0",
+                   created_ms > CLI_JOB_SCAN_SLACK_MS ? created_ms - CLI_JOB_SCAN_SLACK_MS : 0);
+    while (scanned < CLI_JOB_SCAN_MAX) {
+        redisReply *rep = NULL;
+        char range_start[66];
+
+        (void)snprintf(range_start, sizeof(range_start), "%s%s", exclusive ? "(" : "", start);
+        rc = cli_redis_cmd(r, &rep, err, "XRANGE", key, range_start, "+", "COUNT",
+                           CLI_JOB_SCAN_PAGE, (char *)NULL);
+        if (rc != 0) {
+            return rc;
+        }
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
+            freeReplyObject(rep);
+            return PC_ENOTFOUND;
+        }
+        for (size_t i = 0; i < rep->elements; i++) {
+            const redisReply *e = rep->element[i];
+            const redisReply *exec;
+            const redisReply *job_field;
+            struct msg_job job;
+
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                e->element[0]->type != REDIS_REPLY_STRING || e->element[0]->len >= sizeof(start)) {
+                continue;
+            }
+            memcpy(start, e->element[0]->str, e->element[0]->len);
+            start[e->element[0]->len] = '\0';
+            exec = cli_reply_field(e->element[1], "exec");
+            job_field = cli_reply_field(e->element[1], "job");
+            if (exec == NULL || exec->type != REDIS_REPLY_STRING || exec->len != strlen(id) ||
+                memcmp(exec->str, id, exec->len) != 0 || job_field == NULL ||
+                job_field->type != REDIS_REPLY_STRING) {
+                continue;
+            }
+            rc = msg_job_decode(job_field->str, job_field->len, &job, NULL);
+            freeReplyObject(rep);
+            if (rc != 0) {
+                return PC_ENOTFOUND; /* a rejected job: its bars come from the progress hash */
+            }
+            *out = job.flow;
+            memset(&job.flow, 0, sizeof(job.flow));
+            msg_job_cleanup(&job);
+            return 0;
+        }
+        scanned += rep->elements;
+        exclusive = true;
+        freeReplyObject(rep);
+    }
+    return PC_ENOTFOUND;
+}
+
+/* The item ids named by the progress hash, in its order (an approximation of the flow). */
+static int flow_from_progress(struct cli_redis *r, const char *id, const redisReply *meta,
+                              struct pc_flow *out, struct pc_err *err)
+{
+    char key[PC_KEY_MAX];
+    char name[PC_ID_MAX + 1];
+    redisReply *rep = NULL;
+    struct pc_flow f;
+    int rc;
+
+    memset(&f, 0, sizeof(f));
+    if (pc_key_progress(key, sizeof(key), cli_redis_prefix(r), id) < 0) {
+        return PC_EINVAL;
+    }
+    rc = cli_redis_cmd(r, &rep, err, "HKEYS", key, (char *)NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    f.items = calloc(rep->elements + 1, sizeof(*f.items));
+    if (f.items == NULL) {
+        freeReplyObject(rep);
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < rep->elements; i++) {
+        const redisReply *k = rep->element[i];
+        const char *dot = k->type == REDIS_REPLY_STRING ? memchr(k->str, '.', k->len) : NULL;
+        size_t n = dot != NULL ? (size_t)(dot - k->str) : 0;
+
+        if (n == 0 || !pc_ident_valid(k->str, n) || pc_flow_find(&f, k->str, n) >= 0) {
+            continue;
+        }
+        memcpy(f.items[f.n_items].id.s, k->str, n);
+        f.items[f.n_items].id.s[n] = '\0';
+        f.n_items++;
+    }
+    freeReplyObject(rep);
+    cli_meta_get(meta, "app", name, sizeof(name));
+    memcpy(f.app.s, name, sizeof(name));
+    cli_meta_get(meta, "profile", name, sizeof(name));
+    memcpy(f.profile.s, name, sizeof(name));
+    cli_meta_get(meta, "flow", name, sizeof(name));
+    memcpy(f.flow.s, name, sizeof(name));
+    *out = f;
+    return 0;
+}
+
+int cli_redis_watch(const struct cli_opts *o)
+{
+    struct cli_redis *r = NULL;
+    redisReply *meta = NULL;
+    struct follower f;
+    struct pc_flow flow;
+    char text[64];
+    enum pc_cmd cmd;
+    struct pc_err err;
+    char *end = NULL;
+    int status = 1;
+    int rc;
+
+    memset(&flow, 0, sizeof(flow));
+    memset(&f, 0, sizeof(f));
+    pc_err_clear(&err);
+    if (o->n_args != 1 || cli_exec_id_check(o->args[0], &err) != 0) {
+        (void)fprintf(stderr, "peace: watch needs one execution id%s%s\n", err.msg[0] ? ": " : "",
+                      err.msg);
+        goto out;
+    }
+    if (cli_redis_connect(o->redis_url, o->prefix, &r, &err) != 0 ||
+        cli_exec_meta(r, o->args[0], &meta, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+        goto out;
+    }
+    cli_meta_get(meta, "cmd", text, sizeof(text));
+    if (pc_cmd_parse(text, strlen(text), &cmd, &err) != 0) {
+        (void)fprintf(stderr, "peace: execution %s: %s\n", o->args[0], err.msg);
+        goto out;
+    }
+    rc = flow_from_queue(r, o->args[0], meta, &flow, &err);
+    if (rc == PC_ENOTFOUND) {
+        rc = flow_from_progress(r, o->args[0], meta, &flow, &err);
+    }
+    if (rc != 0) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+        goto out;
+    }
+    if (follower_init(&f, o, r, o->args[0]) != 0) {
+        goto out;
+    }
+    cli_meta_get(meta, "blocks_total", text, sizeof(text));
+    f.blocks_total = (size_t)strtoull(text, &end, 10);
+    if (!o->json) {
+        (void)printf("%s %s/%s/%s on the fleet: execution %s\n", pc_cmd_name(cmd), flow.app.s,
+                     flow.profile.s, flow.flow.s, o->args[0]);
+        (void)fflush(stdout);
+    }
+    status = follow_and_report(&f, cmd, &flow);
+out:
+    cli_render_destroy(f.render);
+    pc_flow_cleanup(&flow);
+    if (meta != NULL) {
+        freeReplyObject(meta);
+    }
+    cli_redis_destroy(r);
+    return status;
+}
