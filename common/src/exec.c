@@ -304,7 +304,8 @@ static int parse_params(struct pc_exec *e, size_t i, struct pc_err *err)
 
     it->type = pc_registry_find(e->opts.registry, fi->type.s, strlen(fi->type.s));
     if (it->type == NULL) {
-        return pc_err_set(err, PC_EINVAL, "item %s: unknown item type \"%s\"", fi->id.s, fi->type.s);
+        return pc_err_set(err, PC_EINVAL, "item %s: unknown item type \"%s\"", fi->id.s,
+                          fi->type.s);
     }
     msgpack_unpacked_init(&u);
     if (fi->params == NULL ||
@@ -475,7 +476,8 @@ static void run_prepare_clean(struct item_task *t, struct item_rt *it)
 
 static void task_run(struct pc_task *base)
 {
-    struct item_task *t = (struct item_task *)(void *)((char *)base - offsetof(struct item_task, base));
+    struct item_task *t =
+        (struct item_task *)(void *)((char *)base - offsetof(struct item_task, base));
     struct pc_exec *e = t->e;
     struct item_rt *it = &e->items[t->item];
     const struct pc_item_type *ty = it->type;
@@ -507,8 +509,8 @@ static void task_run(struct pc_task *base)
         t->rc = ty->apply(&it->ctx, it->params, &t->current, &t->goal, &t->diff, &t->out, &t->err);
         break;
     case TASK_APPLY_DRY:
-        t->rc = ty->apply_dry(&it->ctx, it->params, &t->current, &t->goal, &t->diff, &t->out,
-                              &t->err);
+        t->rc =
+            ty->apply_dry(&it->ctx, it->params, &t->current, &t->goal, &t->diff, &t->out, &t->err);
         break;
     default:
         t->rc = pc_err_set(&t->err, PC_EINTERNAL, "unknown task kind");
@@ -584,7 +586,7 @@ static void store_write_item(struct pc_exec *e, enum pc_states_kind kind, size_t
     pc_err_clear(&err);
     e->pending_writes++;
     rc = e->opts.store.ops->write_item(e->opts.store.ctx, kind, e->opts.flow, item, s, write_done,
-                                      e);
+                                       e);
     if (rc != 0) {
         (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
         write_done(e, rc, &err);
@@ -948,7 +950,8 @@ static void done_apply(struct pc_exec *e, struct item_task *t)
 
 static void task_done(struct pc_task *base)
 {
-    struct item_task *t = (struct item_task *)(void *)((char *)base - offsetof(struct item_task, base));
+    struct item_task *t =
+        (struct item_task *)(void *)((char *)base - offsetof(struct item_task, base));
     struct pc_exec *e = t->e;
 
     switch (t->kind) {
@@ -1045,7 +1048,8 @@ static void read_done(void *arg, int rc, const struct pc_err *err)
     char text[PC_ERR_MSG_MAX + 96];
 
     if (rc == PC_ENOTFOUND) {
-        (void)snprintf(text, sizeof(text), "%s states have not been discovered (run discover first)",
+        (void)snprintf(text, sizeof(text),
+                       "%s states have not been discovered (run discover first)",
                        cur_block(e) == PC_BLOCK_READ_CURRENT ? "current" : "goal");
         record_block_error(e, text);
         block_done(e, BLOCK_FAILED);
@@ -1068,8 +1072,8 @@ static void run_read(struct pc_exec *e, enum pc_states_kind kind, enum pc_exec_m
     int rc;
 
     pc_err_clear(&err);
-    rc = e->opts.store.ops->read(e->opts.store.ctx, kind, e->opts.flow, &e->maps[map], read_done,
-                                 e);
+    rc =
+        e->opts.store.ops->read(e->opts.store.ctx, kind, e->opts.flow, &e->maps[map], read_done, e);
     if (rc != 0) {
         (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
         read_done(e, rc, &err);

@@ -34,8 +34,9 @@ int pc_id_set(struct pc_id *out, const char *p, size_t n, const char *what, stru
         if (n > PC_ID_MAX) {
             return pc_err_set(err, PC_EINVAL, "%s is longer than %d bytes", what, PC_ID_MAX);
         }
-        return pc_err_set(err, PC_EINVAL, "%s \"%.*s\" is not an identifier ([A-Za-z_][A-Za-z0-9_]*)",
-                          what, (int)(n > PC_ID_MAX ? PC_ID_MAX : n), p != NULL ? p : "");
+        return pc_err_set(err, PC_EINVAL,
+                          "%s \"%.*s\" is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", what,
+                          (int)(n > PC_ID_MAX ? PC_ID_MAX : n), p != NULL ? p : "");
     }
     memcpy(out->s, p, n);
     out->s[n] = '\0';

@@ -158,7 +158,8 @@ bool pc_progress_apply(struct pc_progress_tracker *t, const struct pc_progress_u
         t->limit.n = 0;
         t->done = 0;
         t->msg[0] = '\0';
-        set_status(t, u->kind == PC_UPDATE_RESET ? PC_PROGRESS_INITIALIZED : PC_PROGRESS_EXEC_PENDING,
+        set_status(t,
+                   u->kind == PC_UPDATE_RESET ? PC_PROGRESS_INITIALIZED : PC_PROGRESS_EXEC_PENDING,
                    &changed);
         break;
     case PC_UPDATE_QUEUED:

@@ -299,9 +299,8 @@ int cli_local_run(const struct cli_opts *o)
         (void)fprintf(stderr, "peace: %s: %s\n", o->args[0], err.msg);
         goto out;
     }
-    if (o->progress &&
-        cli_render_create(&flow, o->json ? stderr : stdout, isatty(o->json ? 2 : 1) == 1, now_ms(),
-                          &lr.render) != 0) {
+    if (o->progress && cli_render_create(&flow, o->json ? stderr : stdout,
+                                         isatty(o->json ? 2 : 1) == 1, now_ms(), &lr.render) != 0) {
         (void)fprintf(stderr, "peace: out of memory\n");
         goto out;
     }

@@ -29,7 +29,8 @@ static const char usage[] =
     "  --help, --version\n"
     "\n"
     "run options:\n"
-    "  --local              run in this process; states under <workdir>/.peace/<app>/<profile>/<flow>/\n"
+    "  --local              run in this process; states under "
+    "<workdir>/.peace/<app>/<profile>/<flow>/\n"
     "  --cmd C              discover, discover_current, discover_goal, read_current, read_goal,\n"
     "                       diff, ensure (default), ensure_dry, clean, clean_dry\n"
     "  --strategy S         finish_current (default), poll_next_n:N, ignore\n"
@@ -96,10 +97,9 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
 
 static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
 {
-    static const char *const value_flags[] = {"--cmd",   "--strategy", "--sync",  "--workdir",
+    static const char *const value_flags[] = {"--cmd",   "--strategy", "--sync",   "--workdir",
                                               "--redis", "--server",   "--prefix", "--queue",
-                                              "--token", "--reason",   "--plugin",
-                                              "--limit"};
+                                              "--token", "--reason",   "--plugin", "--limit"};
     const char *a = argv[*i];
     const char *v = NULL;
     struct pc_err err;
@@ -170,8 +170,7 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
             char *end = NULL;
             unsigned long long n = strtoull(v, &end, 10);
 
-            if (v[0] < '0' || v[0] > '9' || end == NULL || *end != '\0' || n == 0 ||
-                n > 10000) {
+            if (v[0] < '0' || v[0] > '9' || end == NULL || *end != '\0' || n == 0 || n > 10000) {
                 return bad("--limit %s: give a number 1..10000", v);
             }
             o->limit = (size_t)n;

@@ -21,8 +21,8 @@
 #include "peace/redis_url.h"
 
 #define CLI_REDIS_CONNECT_TIMEOUT_MS 3000
-#define CLI_REDIS_TIMEOUT_MS 10000
-#define CLI_REDIS_ARGS_MAX 32
+#define CLI_REDIS_TIMEOUT_MS         10000
+#define CLI_REDIS_ARGS_MAX           32
 
 struct cli_redis {
     redisContext *ctx; /* owned */

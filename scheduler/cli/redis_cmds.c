@@ -22,17 +22,33 @@
 #include "peace/msg.h"
 #include "redis_exec.h"
 
-#define CLI_OUT_MAX (64u << 20)
-#define CLI_LIST_DEFAULT 20
-#define CLI_LIST_MAX 10000
+#define CLI_OUT_MAX        (64u << 20)
+#define CLI_LIST_DEFAULT   20
+#define CLI_LIST_MAX       10000
 #define CLI_META_VALUE_MAX 512
 
 /* Contract fields of the meta hash in their documented order (report aside). */
 static const char *const meta_fields[] = {
-    "id",         "cmd",          "app",         "profile",     "flow",
-    "queue",      "status",       "outcome",     "created_ms",  "started_ms",
-    "finished_ms", "worker",      "attempt",     "block",       "block_index",
-    "blocks_total", "items_total", "items_done", "interrupt_requested_ms", "interrupt_reason",
+    "id",
+    "cmd",
+    "app",
+    "profile",
+    "flow",
+    "queue",
+    "status",
+    "outcome",
+    "created_ms",
+    "started_ms",
+    "finished_ms",
+    "worker",
+    "attempt",
+    "block",
+    "block_index",
+    "blocks_total",
+    "items_total",
+    "items_done",
+    "interrupt_requested_ms",
+    "interrupt_reason",
     "error",
 };
 
@@ -63,8 +79,7 @@ int cli_exec_id_check(const char *id, struct pc_err *err)
     size_t n = id != NULL ? strlen(id) : 0;
 
     if (n == 0 || n > CLI_EXEC_ID_MAX) {
-        return pc_err_set(err, PC_EINVAL, "an execution id has 1..%d characters",
-                          CLI_EXEC_ID_MAX);
+        return pc_err_set(err, PC_EINVAL, "an execution id has 1..%d characters", CLI_EXEC_ID_MAX);
     }
     for (size_t i = 0; i < n; i++) {
         char c = id[i];
@@ -77,8 +92,7 @@ int cli_exec_id_check(const char *id, struct pc_err *err)
     return 0;
 }
 
-static int exec_key(struct cli_redis *r, const char *id, char *key, size_t size,
-                    struct pc_err *err)
+static int exec_key(struct cli_redis *r, const char *id, char *key, size_t size, struct pc_err *err)
 {
     if (pc_key_exec(key, size, cli_redis_prefix(r), id) < 0) {
         return pc_err_set(err, PC_EINVAL, "execution id %s makes no key", id);
@@ -143,7 +157,7 @@ int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
     (void)snprintf(now_text, sizeof(now_text), "%llu", (unsigned long long)cli_unix_ms());
     {
         const char *argv[] = {"EVAL", interrupt_script, "1", key, now_text, reason};
-        size_t lens[] = {4, sizeof(interrupt_script) - 1, 1, strlen(key), strlen(now_text),
+        size_t lens[] = {4,         sizeof(interrupt_script) - 1, 1, strlen(key), strlen(now_text),
                          reason_len};
 
         rc = cli_redis_command(r, 6, argv, lens, &rep, err);
@@ -234,9 +248,8 @@ void cli_print_outcome(const struct pc_outcome *o, bool json)
     pc_buf_cleanup(&b);
 }
 
-static int states_hash(struct cli_redis *r, const char *app, const char *profile,
-                       const char *flow, enum pc_states_kind kind, redisReply **out,
-                       struct pc_err *err)
+static int states_hash(struct cli_redis *r, const char *app, const char *profile, const char *flow,
+                       enum pc_states_kind kind, redisReply **out, struct pc_err *err)
 {
     char key[PC_KEY_MAX];
     redisReply *rep = NULL;
@@ -357,8 +370,9 @@ int cli_states_print_text(struct cli_redis *r, const char *app, const char *prof
 
 static bool numeric_field(const char *f)
 {
-    static const char *const numeric[] = {"attempt",    "block_index", "blocks_total",
-                                          "items_total", "items_done", "lease_epoch", "done"};
+    static const char *const numeric[] = {"attempt",     "block_index", "blocks_total",
+                                          "items_total", "items_done",  "lease_epoch",
+                                          "done"};
     size_t n = strlen(f);
 
     if (n > 3 && strcmp(f + n - 3, "_ms") == 0) {
@@ -451,8 +465,8 @@ static int progress_render(const redisReply *prog, bool json, struct pc_buf *b)
         for (size_t j = 0; j < i && !seen; j += 2) {
             const redisReply *e = prog->element[j];
 
-            seen = e->type == REDIS_REPLY_STRING && e->len > item_len &&
-                   e->str[item_len] == '.' && memcmp(e->str, k->str, item_len) == 0;
+            seen = e->type == REDIS_REPLY_STRING && e->len > item_len && e->str[item_len] == '.' &&
+                   memcmp(e->str, k->str, item_len) == 0;
         }
         if (seen) {
             continue;
@@ -631,7 +645,7 @@ int cli_redis_interrupt(const struct cli_opts *o)
     }
     if (o->json) {
         (void)printf("{\"id\":\"%s\",\"result\":\"%s\"}\n", o->args[0],
-                     result == CLI_INTERRUPT_FINISHED   ? "already_finished"
+                     result == CLI_INTERRUPT_FINISHED  ? "already_finished"
                      : result == CLI_INTERRUPT_ALREADY ? "already_requested"
                                                        : "requested");
     } else if (result == CLI_INTERRUPT_FINISHED) {
@@ -673,10 +687,9 @@ static void format_time(const char *ms_text, char *out, size_t out_size)
 
 int cli_redis_list(const struct cli_opts *o)
 {
-    static const char *const list_fields[] = {"id",      "cmd",    "app",     "profile",
-                                              "flow",    "queue",  "status",  "outcome",
-                                              "created_ms", "started_ms", "finished_ms",
-                                              "worker",  "attempt"};
+    static const char *const list_fields[] = {
+        "id",      "cmd",        "app",        "profile",     "flow",   "queue",  "status",
+        "outcome", "created_ms", "started_ms", "finished_ms", "worker", "attempt"};
     enum { N_FIELDS = sizeof(list_fields) / sizeof(list_fields[0]) };
     struct cli_redis *r = NULL;
     redisReply *ids = NULL;
@@ -754,9 +767,9 @@ int cli_redis_list(const struct cli_opts *o)
             goto out;
         }
     }
-    rc = o->json ? pc_buf_puts(&b, "[") : pc_buf_appendf(&b, "%-26s  %-16s  %-36s  %-8s  %-21s  %s\n",
-                                                          "ID", "CMD", "APP/PROFILE/FLOW",
-                                                          "STATUS", "OUTCOME", "CREATED");
+    rc = o->json ? pc_buf_puts(&b, "[")
+                 : pc_buf_appendf(&b, "%-26s  %-16s  %-36s  %-8s  %-21s  %s\n", "ID", "CMD",
+                                  "APP/PROFILE/FLOW", "STATUS", "OUTCOME", "CREATED");
     for (size_t i = 0; rc == 0 && i < ids->elements; i++) {
         const redisReply *m = metas[i];
         const char *v[N_FIELDS];
@@ -796,8 +809,8 @@ int cli_redis_list(const struct cli_opts *o)
                            v[2], clamp_len(vl[3], PC_ID_MAX), v[3], clamp_len(vl[4], PC_ID_MAX),
                            v[4]);
             rc = pc_buf_appendf(&b, "%-26.*s  %-16.*s  %-36s  %-8.*s  %-21.*s  %s\n",
-                                clamp_len(vl[0], CLI_EXEC_ID_MAX), v[0], clamp_len(vl[1], 32),
-                                v[1], where, clamp_len(vl[6], 16), v[6],
+                                clamp_len(vl[0], CLI_EXEC_ID_MAX), v[0], clamp_len(vl[1], 32), v[1],
+                                where, clamp_len(vl[6], 16), v[6],
                                 vl[7] > 0 ? clamp_len(vl[7], 32) : 1, vl[7] > 0 ? v[7] : "-",
                                 created);
         }
@@ -844,7 +857,8 @@ int cli_redis_states(const struct cli_opts *o)
     }
     for (size_t i = 0; i < 3; i++) {
         if (!pc_ident_valid(o->args[i], strlen(o->args[i]))) {
-            (void)fprintf(stderr, "peace: %s \"%s\" is not an identifier ([A-Za-z_][A-Za-z0-9_]*)\n",
+            (void)fprintf(stderr,
+                          "peace: %s \"%s\" is not an identifier ([A-Za-z_][A-Za-z0-9_]*)\n",
                           what[i], o->args[i]);
             goto out;
         }
@@ -861,13 +875,12 @@ int cli_redis_states(const struct cli_opts *o)
         rc = rc == 0 ? pc_buf_append_json_str(&b, o->args[2], strlen(o->args[2])) : rc;
         rc = rc == 0 ? pc_buf_puts(&b, ",\"current\":") : rc;
         if (rc == 0) {
-            rc = cli_states_json(r, o->args[0], o->args[1], o->args[2], PC_STATES_CURRENT, &b,
-                                 &err);
+            rc =
+                cli_states_json(r, o->args[0], o->args[1], o->args[2], PC_STATES_CURRENT, &b, &err);
         }
         rc = rc == 0 ? pc_buf_puts(&b, ",\"goal\":") : rc;
         if (rc == 0) {
-            rc = cli_states_json(r, o->args[0], o->args[1], o->args[2], PC_STATES_GOAL, &b,
-                                 &err);
+            rc = cli_states_json(r, o->args[0], o->args[1], o->args[2], PC_STATES_GOAL, &b, &err);
         }
         rc = rc == 0 ? pc_buf_puts(&b, "}\n") : rc;
         if (rc == 0) {

@@ -37,10 +37,10 @@ void cli_meta_get(const redisReply *meta, const char *field, char *out, size_t o
 uint64_t cli_unix_ms(void);
 
 enum cli_interrupt_result {
-    CLI_INTERRUPT_UNKNOWN = 0,  /* no such execution */
-    CLI_INTERRUPT_FINISHED,     /* already finished: no effect */
-    CLI_INTERRUPT_RECORDED,     /* marker recorded and published */
-    CLI_INTERRUPT_ALREADY,      /* an earlier request is recorded; published again */
+    CLI_INTERRUPT_UNKNOWN = 0, /* no such execution */
+    CLI_INTERRUPT_FINISHED,    /* already finished: no effect */
+    CLI_INTERRUPT_RECORDED,    /* marker recorded and published */
+    CLI_INTERRUPT_ALREADY,     /* an earlier request is recorded; published again */
 };
 
 /*

@@ -41,12 +41,12 @@
 #include "redis_exec.h"
 #include "render.h"
 
-#define CLI_BLOCK_MS "250"
-#define CLI_READ_COUNT "512"
-#define CLI_EVENT_FIELDS_MAX 32
-#define CLI_RECONNECT_MS 30000
-#define CLI_JOB_SCAN_MAX 20000
-#define CLI_JOB_SCAN_PAGE "500"
+#define CLI_BLOCK_MS          "250"
+#define CLI_READ_COUNT        "512"
+#define CLI_EVENT_FIELDS_MAX  32
+#define CLI_RECONNECT_MS      30000
+#define CLI_JOB_SCAN_MAX      20000
+#define CLI_JOB_SCAN_PAGE     "500"
 #define CLI_JOB_SCAN_SLACK_MS 600000u /* submitter and server clocks may differ */
 
 static volatile sig_atomic_t interrupts_received;
@@ -173,8 +173,9 @@ static void apply_event(struct follower *f, const struct msg_event *ev)
         cli_render_item(f->render, (size_t)item, &t, mono_ms());
         break;
     case MSG_EVENT_INTERRUPT:
-        (void)snprintf(line, sizeof(line), "interrupted%s%s: items in progress finish, nothing "
-                                           "new starts",
+        (void)snprintf(line, sizeof(line),
+                       "interrupted%s%s: items in progress finish, nothing "
+                       "new starts",
                        ev->reason[0] != '\0' ? " - " : "", ev->reason);
         note(f, line);
         break;
@@ -221,10 +222,10 @@ static void apply_entry(struct follower *f, const redisReply *entry)
 /* XREAD once (blocking when block is true); *got says whether entries came. */
 static int read_events(struct follower *f, bool block, bool *got, struct pc_err *err)
 {
-    const char *argv[] = {"XREAD", "COUNT", CLI_READ_COUNT, "BLOCK", CLI_BLOCK_MS,
-                          "STREAMS", f->events_key, f->last_id};
-    const char *argv_now[] = {"XREAD", "COUNT", CLI_READ_COUNT, "STREAMS", f->events_key,
-                              f->last_id};
+    const char *argv[] = {"XREAD",      "COUNT",   CLI_READ_COUNT, "BLOCK",
+                          CLI_BLOCK_MS, "STREAMS", f->events_key,  f->last_id};
+    const char *argv_now[] = {"XREAD",   "COUNT",       CLI_READ_COUNT,
+                              "STREAMS", f->events_key, f->last_id};
     size_t lens[8];
     redisReply *rep = NULL;
     int argc = block ? 8 : 6;
@@ -288,8 +289,7 @@ static int reconnect(struct follower *f, struct pc_err *err)
         }
         backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
     }
-    pc_err_prefix(err, "gave up following execution %s after %d s", f->id,
-                  CLI_RECONNECT_MS / 1000);
+    pc_err_prefix(err, "gave up following execution %s after %d s", f->id, CLI_RECONNECT_MS / 1000);
     return PC_EREDIS;
 }
 
@@ -361,7 +361,8 @@ static int finish(struct follower *f, enum pc_cmd cmd, const struct pc_id *app,
     if (f->render != NULL) {
         cli_render_finish(f->render, mono_ms());
     }
-    if (cli_exec_meta(f->r, f->id, &meta, &err) != 0 || cli_exec_outcome(meta, &outcome, &err) != 0) {
+    if (cli_exec_meta(f->r, f->id, &meta, &err) != 0 ||
+        cli_exec_outcome(meta, &outcome, &err) != 0) {
         (void)fprintf(stderr, "peace: execution %s: %s\n", f->id, err.msg);
         if (meta != NULL) {
             freeReplyObject(meta);
@@ -370,10 +371,10 @@ static int finish(struct follower *f, enum pc_cmd cmd, const struct pc_id *app,
     }
     freeReplyObject(meta);
     if (!f->o->json && outcome.kind == PC_OUTCOME_COMPLETE && prints_states(cmd)) {
-        bool current = cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_CURRENT ||
-                       cmd == PC_CMD_READ_CURRENT;
-        bool goal = cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_GOAL ||
-                    cmd == PC_CMD_READ_GOAL;
+        bool current =
+            cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_CURRENT || cmd == PC_CMD_READ_CURRENT;
+        bool goal =
+            cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_GOAL || cmd == PC_CMD_READ_GOAL;
 
         if (current && cli_states_print_text(f->r, app->s, profile->s, flow_name->s,
                                              PC_STATES_CURRENT, "current states", &err) != 0) {
@@ -462,12 +463,18 @@ static int submit(struct cli_redis *r, const struct msg_job *job, const struct p
     (void)snprintf(blocks, sizeof(blocks), "%zu", blocks_total);
     (void)snprintf(items, sizeof(items), "%zu", job->flow.n_items);
     {
-        const char *hset[] = {"HSET",         meta_key,         "id",          job->id,
-                              "cmd",          pc_cmd_name(job->cmd), "app",    job->flow.app.s,
-                              "profile",      job->flow.profile.s,   "flow",   job->flow.flow.s,
-                              "queue",        job->queue.s,     "status",      "queued",
-                              "created_ms",   created,          "attempt",     "0",
-                              "blocks_total", blocks,           "items_total", items,
+        const char *hset[] = {"HSET",         meta_key,
+                              "id",           job->id,
+                              "cmd",          pc_cmd_name(job->cmd),
+                              "app",          job->flow.app.s,
+                              "profile",      job->flow.profile.s,
+                              "flow",         job->flow.flow.s,
+                              "queue",        job->queue.s,
+                              "status",       "queued",
+                              "created_ms",   created,
+                              "attempt",      "0",
+                              "blocks_total", blocks,
+                              "items_total",  items,
                               "items_done",   "0"};
         const char *zadd[] = {"ZADD", execs_key, created, job->id};
         const char *xadd[] = {"XADD", queue_key, "*", "exec", job->id, "job", job_bytes->data};
@@ -492,8 +499,8 @@ static int submit(struct cli_redis *r, const struct msg_job *job, const struct p
     for (int i = 0; rc == 0 && i < 3; i++) {
         rc = cli_redis_get_reply(r, &rep, err);
         if (rc == 0 && rep->type == REDIS_REPLY_ERROR) {
-            rc = pc_err_set(err, PC_EREDIS, "submitting: %.*s", (int)(rep->len < 200 ? rep->len : 200),
-                            rep->str);
+            rc = pc_err_set(err, PC_EREDIS, "submitting: %.*s",
+                            (int)(rep->len < 200 ? rep->len : 200), rep->str);
         }
         if (rc == 0 || rep != NULL) {
             freeReplyObject(rep);

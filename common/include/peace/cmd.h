@@ -35,19 +35,19 @@ enum pc_sync {
 };
 
 enum pc_block_kind {
-    PC_BLOCK_READ_CURRENT = 0,  /* non-streaming: stored current states */
-    PC_BLOCK_READ_GOAL,         /* non-streaming: stored goal states */
-    PC_BLOCK_DISCOVER,          /* streaming: current and goal */
-    PC_BLOCK_DISCOVER_CURRENT,  /* streaming */
-    PC_BLOCK_DISCOVER_GOAL,     /* streaming */
-    PC_BLOCK_CLEAN_INSERTION,   /* streaming, sequential: state_clean */
-    PC_BLOCK_DIFF,              /* streaming, sequential: state_diff; an error fails the block */
-    PC_BLOCK_SYNC_CHECK,        /* non-streaming: stored-vs-discovered guard, current then goal */
+    PC_BLOCK_READ_CURRENT = 0, /* non-streaming: stored current states */
+    PC_BLOCK_READ_GOAL,        /* non-streaming: stored goal states */
+    PC_BLOCK_DISCOVER,         /* streaming: current and goal */
+    PC_BLOCK_DISCOVER_CURRENT, /* streaming */
+    PC_BLOCK_DISCOVER_GOAL,    /* streaming */
+    PC_BLOCK_CLEAN_INSERTION,  /* streaming, sequential: state_clean */
+    PC_BLOCK_DIFF,             /* streaming, sequential: state_diff; an error fails the block */
+    PC_BLOCK_SYNC_CHECK,       /* non-streaming: stored-vs-discovered guard, current then goal */
     PC_BLOCK_SYNC_CHECK_CURRENT,
     PC_BLOCK_SYNC_CHECK_GOAL,
-    PC_BLOCK_APPLY_ENSURE,      /* streaming, forward */
+    PC_BLOCK_APPLY_ENSURE, /* streaming, forward */
     PC_BLOCK_APPLY_ENSURE_DRY,
-    PC_BLOCK_APPLY_CLEAN,       /* streaming, reverse dependency order */
+    PC_BLOCK_APPLY_CLEAN, /* streaming, reverse dependency order */
     PC_BLOCK_APPLY_CLEAN_DRY,
 };
 #define PC_BLOCK_KIND_COUNT 14

@@ -13,7 +13,7 @@
 
 #if defined(__GNUC__)
 #define PC_PRINTF(fmt_idx, args_idx) __attribute__((format(printf, fmt_idx, args_idx)))
-#define PC_NODISCARD __attribute__((warn_unused_result))
+#define PC_NODISCARD                 __attribute__((warn_unused_result))
 #else
 #define PC_PRINTF(fmt_idx, args_idx)
 #define PC_NODISCARD

@@ -70,7 +70,8 @@ struct pc_exec_opts {
  * every item's params; a failure (unknown type, bad params) is PC_EINVAL with
  * the item named in err, and nothing is created.
  */
-int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out, struct pc_err *err) PC_NODISCARD;
+int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out,
+                   struct pc_err *err) PC_NODISCARD;
 
 /* Starts running. The observer's finished callback runs exactly once afterwards
  * (possibly before this returns, when nothing needs the executor). */

@@ -18,10 +18,10 @@
 #include "peace/ident.h"
 
 /* Limits on flows read from outside. */
-#define PC_FLOW_ITEMS_MAX 10000
-#define PC_FLOW_DEPS_MAX 256
-#define PC_FLOW_PARAMS_MAX (1u << 20)
-#define PC_FLOW_FILE_MAX (8u << 20)
+#define PC_FLOW_ITEMS_MAX      10000
+#define PC_FLOW_DEPS_MAX       256
+#define PC_FLOW_PARAMS_MAX     (1u << 20)
+#define PC_FLOW_FILE_MAX       (8u << 20)
 #define PC_FLOW_JSON_DEPTH_MAX 32
 
 struct pc_flow_item {

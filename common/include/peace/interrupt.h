@@ -31,17 +31,18 @@ struct pc_strategy {
 };
 
 /* Parses "finish_current", "poll_next_n:N" or "ignore". Returns 0 or PC_EINVAL. */
-int pc_strategy_parse(const char *p, size_t n, struct pc_strategy *out, struct pc_err *err) PC_NODISCARD;
+int pc_strategy_parse(const char *p, size_t n, struct pc_strategy *out,
+                      struct pc_err *err) PC_NODISCARD;
 
 /* Formats as the text pc_strategy_parse accepts. Returns snprintf's count. */
 int pc_strategy_format(const struct pc_strategy *s, char *out, size_t out_size);
 
 struct pc_latch {
     struct pc_strategy strategy;
-    bool signal_pending;   /* a signal arrived and no poll saw it yet */
-    bool signal_latched;   /* a poll observed the signal */
-    bool activated;        /* a poll reported interrupted */
-    uint64_t polls_since;  /* polls made while latched (poll_next_n) */
+    bool signal_pending;  /* a signal arrived and no poll saw it yet */
+    bool signal_latched;  /* a poll observed the signal */
+    bool activated;       /* a poll reported interrupted */
+    uint64_t polls_since; /* polls made while latched (poll_next_n) */
 };
 
 void pc_latch_init(struct pc_latch *l, const struct pc_strategy *strategy);

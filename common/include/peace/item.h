@@ -35,15 +35,17 @@ struct pc_item_progress_ops {
      * tick=true for activity without units), msg (msg_len bytes, NULL = no
      * change). Must be cheap and thread-safe.
      */
-    void (*report)(void *ctx, size_t item, uint64_t inc, bool tick, const char *msg, size_t msg_len);
+    void (*report)(void *ctx, size_t item, uint64_t inc, bool tick, const char *msg,
+                   size_t msg_len);
 };
 
 struct pc_item_ctx {
     const struct pc_item_progress_ops *ops; /* may be NULL: progress dropped */
     void *ops_ctx;
-    size_t item;                            /* index in the flow */
-    const char *item_id;                    /* borrowed, NUL-terminated */
-    const struct pc_state *stored_current;  /* borrowed; the item's last stored current state, or NULL */
+    size_t item;         /* index in the flow */
+    const char *item_id; /* borrowed, NUL-terminated */
+    const struct pc_state
+        *stored_current; /* borrowed; the item's last stored current state, or NULL */
 };
 
 /* Reports `units` more units done; msg (NUL-terminated, may be NULL) replaces the message. */
@@ -114,19 +116,22 @@ void pc_registry_destroy(struct pc_registry *r);
 
 /* Adds a type (borrowed: must outlive the registry). Duplicate or invalid
  * names and missing functions are PC_EINVAL. */
-int pc_registry_add(struct pc_registry *r, const struct pc_item_type *type, struct pc_err *err) PC_NODISCARD;
+int pc_registry_add(struct pc_registry *r, const struct pc_item_type *type,
+                    struct pc_err *err) PC_NODISCARD;
 
 /* Returns the type named (p, n), or NULL. */
 const struct pc_item_type *pc_registry_find(const struct pc_registry *r, const char *p, size_t n);
 
 /* Checks that every item of f has a registered type; the error names the item. */
-int pc_registry_check_flow(const struct pc_registry *r, const struct pc_flow *f, struct pc_err *err) PC_NODISCARD;
+int pc_registry_check_flow(const struct pc_registry *r, const struct pc_flow *f,
+                           struct pc_err *err) PC_NODISCARD;
 
 /*
  * Loads a plugin: a shared object exporting
  *   int peace_plugin_register(struct pc_registry *r, struct pc_err *err);
  * which adds its types. The object stays loaded for the process's life.
  */
-int pc_registry_load_plugin(struct pc_registry *r, const char *path, struct pc_err *err) PC_NODISCARD;
+int pc_registry_load_plugin(struct pc_registry *r, const char *path,
+                            struct pc_err *err) PC_NODISCARD;
 
 #endif /* PEACE_ITEM_H */

@@ -43,14 +43,14 @@ struct pc_outcome {
     enum pc_outcome_kind kind;
     enum pc_block_kind blocks[PC_BLOCKS_MAX]; /* the command's blocks */
     size_t n_blocks;
-    size_t n_blocks_processed;            /* processed = blocks[0..n), not processed = the rest */
-    struct pc_id *items_processed;        /* owned; start order */
+    size_t n_blocks_processed;     /* processed = blocks[0..n), not processed = the rest */
+    struct pc_id *items_processed; /* owned; start order */
     size_t n_items_processed;
-    struct pc_id *items_not_processed;    /* owned; flow order */
+    struct pc_id *items_not_processed; /* owned; flow order */
     size_t n_items_not_processed;
-    struct pc_item_error *errors;         /* owned; arrival order */
+    struct pc_item_error *errors; /* owned; arrival order */
     size_t n_errors;
-    char *error;                          /* owned; block_error / rejected reason, else NULL */
+    char *error; /* owned; block_error / rejected reason, else NULL */
 };
 
 /* Zeroes o (kind complete, nothing listed). */
@@ -63,7 +63,8 @@ void pc_outcome_cleanup(struct pc_outcome *o);
 int pc_outcome_copy(struct pc_outcome *dst, const struct pc_outcome *src) PC_NODISCARD;
 
 /* Appends an item error (text copied, truncated to PC_OUTCOME_ERROR_TEXT_MAX). */
-int pc_outcome_add_error(struct pc_outcome *o, const struct pc_id *item, const char *text) PC_NODISCARD;
+int pc_outcome_add_error(struct pc_outcome *o, const struct pc_id *item,
+                         const char *text) PC_NODISCARD;
 
 /* Sets o->error (copied, truncated). */
 int pc_outcome_set_error(struct pc_outcome *o, const char *text) PC_NODISCARD;

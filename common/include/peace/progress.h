@@ -48,12 +48,12 @@ enum pc_progress_update_kind {
     PC_UPDATE_RESET,            /* -> initialized, limit/msg/units cleared */
     PC_UPDATE_RESET_TO_PENDING, /* -> exec_pending, limit/msg/units cleared */
     PC_UPDATE_QUEUED,           /* -> queued */
-    PC_UPDATE_INTERRUPT,        /* -> interrupted, only from initialized/exec_pending/user_pending */
-    PC_UPDATE_LIMIT,            /* set limit, -> exec_pending */
-    PC_UPDATE_TICK,             /* activity, -> running */
-    PC_UPDATE_INC,              /* units += inc, -> running */
-    PC_UPDATE_SUCCESS,          /* -> success */
-    PC_UPDATE_FAIL,             /* -> fail */
+    PC_UPDATE_INTERRUPT, /* -> interrupted, only from initialized/exec_pending/user_pending */
+    PC_UPDATE_LIMIT,     /* set limit, -> exec_pending */
+    PC_UPDATE_TICK,      /* activity, -> running */
+    PC_UPDATE_INC,       /* units += inc, -> running */
+    PC_UPDATE_SUCCESS,   /* -> success */
+    PC_UPDATE_FAIL,      /* -> fail */
 };
 
 enum pc_msg_update {

@@ -434,7 +434,8 @@ struct pc_store fake_store_get(struct fake_store *s)
     return st;
 }
 
-void fake_store_seed(struct fake_store *s, enum pc_states_kind kind, const int64_t *values, size_t n)
+void fake_store_seed(struct fake_store *s, enum pc_states_kind kind, const int64_t *values,
+                     size_t n)
 {
     if (ensure_map(s, kind, n) != 0) {
         return;

@@ -13,12 +13,12 @@
 #include "peace/exec.h"
 
 #define FAKE_ITEMS_MAX 16
-#define FAKE_LOG_MAX 256
+#define FAKE_LOG_MAX   256
 
 /* The outside world of one fake item: an integer that apply moves to target. */
 struct fake_item_world {
-    int64_t value;       /* the current state */
-    int64_t goal;        /* the goal state */
+    int64_t value;        /* the current state */
+    int64_t goal;         /* the goal state */
     bool unknown_current; /* state_current leaves the state absent */
     bool fail_current;
     bool fail_goal;
@@ -69,7 +69,8 @@ void fake_store_init(struct fake_store *s);
 void fake_store_cleanup(struct fake_store *s);
 struct pc_store fake_store_get(struct fake_store *s);
 /* Seeds stored states with ints for every item (has = true). */
-void fake_store_seed(struct fake_store *s, enum pc_states_kind kind, const int64_t *values, size_t n);
+void fake_store_seed(struct fake_store *s, enum pc_states_kind kind, const int64_t *values,
+                     size_t n);
 /* The stored int of an item: true and *v when present. */
 bool fake_store_int(const struct fake_store *s, enum pc_states_kind kind, size_t item, int64_t *v);
 
