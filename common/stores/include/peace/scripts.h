@@ -1,0 +1,86 @@
+/*
+ * scripts.h - the Lua scripts of the fleet (docs/fleet.md) and how they run.
+ *
+ * Every script touches the keys of one Redis Cluster slot only: the
+ * execution slot (meta, progress, events) or the profile slot (lock,
+ * states). Writes of a running execution are fenced: the script first checks
+ * the lease epoch (execution slot) or the lock value (profile slot) and
+ * replies with an error starting "FENCED" when they do not match.
+ *
+ * Scripts run with EVALSHA once SCRIPT LOAD has returned their digest, with
+ * EVAL before that and whenever Redis answers NOSCRIPT (after a restart or a
+ * SCRIPT FLUSH); the caller never sees NOSCRIPT.
+ *
+ * Arguments of each script (KEYS; ARGV), replies in brackets:
+ *
+ * exec_start     meta progress events; consumer now_ms lease_until_ms
+ *                max_attempts retention_s events_maxlen exhausted_report
+ *                exhausted_error [field value]... (filled in with HSETNX)
+ *                -> {"finished", outcome} | {"exhausted", attempt}
+ *                 | {"started", epoch, attempt, interrupt_requested_ms,
+ *                    interrupt_reason, block, sync_tolerate,
+ *                    {progress field, value...} (attempt > 1 only)}
+ * exec_renew     meta; epoch lease_until_ms
+ *                -> {"ok", interrupt_requested_ms, interrupt_reason} | {"fenced"}
+ * exec_progress  meta progress events; epoch events_maxlen np [field value]...
+ *                ne [nf [field value]...]... nm [field value]...  -> "OK"
+ * exec_mark_interrupt  meta; now_ms reason -> 1 marked, 2 already marked,
+ *                0 unknown or finished execution
+ * exec_finish    meta progress events; epoch now_ms outcome report error
+ *                retention_s events_maxlen [event field value]...  -> "OK"
+ * exec_reject    meta events; now_ms error report retention_s events_maxlen
+ *                nd [field value]... [event field value]...
+ *                -> 1 rejected, 0 already finished
+ * lock_acquire   lock; exec_id value lease_ms -> {1, ""} | {0, holder}
+ * lock_renew     lock; value lease_ms -> 1 | 0
+ * lock_release   lock; value -> 1 | 0
+ * states_write   lock states; value "all"|"item" [item state]... -> "OK"
+ */
+#ifndef PEACE_SCRIPTS_H
+#define PEACE_SCRIPTS_H
+
+#include "peace/err.h"
+#include "peace/redis_conn.h"
+
+enum pc_script {
+    PC_SCRIPT_EXEC_START = 0,
+    PC_SCRIPT_EXEC_RENEW,
+    PC_SCRIPT_EXEC_PROGRESS,
+    PC_SCRIPT_EXEC_MARK_INTERRUPT,
+    PC_SCRIPT_EXEC_FINISH,
+    PC_SCRIPT_EXEC_REJECT,
+    PC_SCRIPT_LOCK_ACQUIRE,
+    PC_SCRIPT_LOCK_RENEW,
+    PC_SCRIPT_LOCK_RELEASE,
+    PC_SCRIPT_STATES_WRITE,
+};
+#define PC_SCRIPT_COUNT 10
+
+/* The script's name ("exec_start") and Lua source; static strings. */
+const char *pc_script_name(enum pc_script id);
+const char *pc_script_source(enum pc_script id);
+
+/* A cache of script digests for one Redis server. */
+struct pc_scripts;
+
+/* Returns owned. */
+int pc_scripts_create(struct pc_scripts **out, struct pc_err *err) PC_NODISCARD;
+
+/* Accepts NULL. Destroy the connections it was used with first (their
+ * pending calls refer to it). */
+void pc_scripts_destroy(struct pc_scripts *s);
+
+/* Sends SCRIPT LOAD for every script (call when c becomes ready); replies
+ * fill the digests. Failures are harmless: calls fall back to EVAL. */
+void pc_scripts_load(struct pc_scripts *s, struct pc_redis_conn *c);
+
+/*
+ * Runs script id. a holds the nkeys keys then the arguments; it is moved
+ * into the call (a is empty afterwards, whatever the result). Callback
+ * contract of pc_redis_cmd; timeout_ms 0 = the connection's default.
+ */
+int pc_script_run(struct pc_scripts *s, struct pc_redis_conn *c, enum pc_script id, int nkeys,
+                  struct pc_redis_args *a, uint32_t timeout_ms, pc_redis_reply_cb *cb,
+                  void *arg) PC_NODISCARD;
+
+#endif /* PEACE_SCRIPTS_H */

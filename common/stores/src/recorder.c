@@ -1,0 +1,762 @@
+/*
+ * recorder.c - writes a running execution to Redis.
+ *
+ * Design. The engine reports every tracker change through the observer; a
+ * dashboard needs far fewer writes than that. So the recorder keeps its own
+ * copy of each item's tracker and a dirty flag, and every flush_ms sends one
+ * `exec_progress` script call with the dirty items' progress fields, the
+ * events collected since the last flush (block_start and interrupt in the
+ * order they happened, plus one progress event per changed item) and the
+ * meta fields block / block_index / items_done. Coalescing must not hide an
+ * item's final status in a block, so when a block start resets a dirty
+ * item, its pre-reset state is turned into an event first.
+ *
+ * Calls are pipelined on one connection, so Redis applies them in the order
+ * sent: the engine's states writes for an item go out before the progress
+ * flush that reports it done. While a flush is in flight, ticks skip (more
+ * coalescing under a slow Redis); block starts and the end flush anyway.
+ *
+ * The end is a chain of replies: exec_finish (fenced) -> XACK -> lock_release
+ * -> PUBLISH when released. Its result reaches the owner through a zero-delay
+ * timer, never from inside an engine callback. Every call in flight carries
+ * a small record that the recorder can orphan on destroy, so a late reply
+ * never touches freed memory.
+ */
+#include "peace/recorder.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "peace/keys.h"
+#include "peace/msg.h"
+
+#define WHY_MAX 256
+#define LOCK_VALUE_MAX 128
+#define ENTRY_ID_MAX 64
+#define GROUP_MAX 64
+
+enum call_kind {
+    CALL_PROGRESS,
+    CALL_FINISH,
+    CALL_ACK,
+    CALL_RELEASE,
+    CALL_PUBLISH,
+};
+
+struct rec_call {
+    struct pc_recorder *r; /* NULL once the recorder is gone */
+    enum call_kind kind;
+    struct rec_call *prev;
+    struct rec_call *next;
+};
+
+struct pc_recorder {
+    struct event_base *base;
+    struct pc_redis_conn *conn;
+    struct pc_scripts *scripts;
+    const struct pc_flow *flow;
+    struct pc_exec *exec;
+    enum pc_cmd cmd;
+    enum pc_sync sync;
+    enum pc_block_kind blocks[PC_BLOCKS_MAX];
+    size_t n_blocks;
+
+    char prefix[PC_PREFIX_MAX + 1];
+    char meta_key[PC_KEY_MAX];
+    char progress_key[PC_KEY_MAX];
+    char events_key[PC_KEY_MAX];
+    char queue_key[PC_KEY_MAX];
+    char lock_key[PC_KEY_MAX];
+    char released_channel[PC_KEY_MAX];
+    char profile_tag[2 * PC_ID_MAX + 2]; /* "APP:PROFILE" */
+    char group[GROUP_MAX + 1];
+    char entry_id[ENTRY_ID_MAX + 1];
+    char lock_value[LOCK_VALUE_MAX + 1]; /* "" = none */
+    char epoch_text[24];
+    uint64_t retention_s;
+    uint32_t flush_ms;
+    uint32_t events_maxlen;
+    pc_recorder_clock_fn *now_ms;
+    void *clock_ctx;
+    pc_recorder_done_cb *on_done;
+    void *done_ctx;
+
+    struct pc_progress_tracker *last; /* per item: the tracker as last seen */
+    bool *dirty;                      /* per item: changed since the last flush */
+    size_t n_dirty;
+    struct pc_redis_args events; /* pending: [nf field value...]... */
+    size_t n_events;
+    struct pc_redis_args first_meta; /* written by the first flush */
+    bool first_meta_sent;
+    size_t block_index;
+    bool block_known;
+    bool meta_dirty;
+    char reason[MSG_EVENT_REASON_MAX + 1];
+
+    struct event *tick;    /* flush timer */
+    struct event *done_ev; /* delivers on_done */
+    struct rec_call *calls;
+    unsigned progress_in_flight;
+    bool lost;
+    bool finishing; /* the engine finished: the end chain runs */
+    bool done_scheduled;
+    int done_rc;
+    char done_why[WHY_MAX];
+    unsigned end_pending; /* ACK and RELEASE(+PUBLISH) replies still due */
+};
+
+static uint64_t realtime_ms(void *ctx)
+{
+    struct timespec ts;
+
+    (void)ctx;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Calls in flight                                                           */
+
+static struct rec_call *call_new(struct pc_recorder *r, enum call_kind kind)
+{
+    struct rec_call *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        return NULL;
+    }
+    c->r = r;
+    c->kind = kind;
+    c->next = r->calls;
+    if (r->calls != NULL) {
+        r->calls->prev = c;
+    }
+    r->calls = c;
+    return c;
+}
+
+/* Unlinks and frees c; returns its recorder (NULL when orphaned). */
+static struct pc_recorder *call_end(struct rec_call *c)
+{
+    struct pc_recorder *r = c->r;
+
+    if (r != NULL) {
+        if (c->prev != NULL) {
+            c->prev->next = c->next;
+        } else {
+            r->calls = c->next;
+        }
+        if (c->next != NULL) {
+            c->next->prev = c->prev;
+        }
+    }
+    free(c);
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The end                                                                   */
+
+static void on_done_ev(evutil_socket_t fd, short what, void *arg)
+{
+    struct pc_recorder *r = arg;
+
+    (void)fd;
+    (void)what;
+    if (r->on_done != NULL) {
+        r->on_done(r->done_ctx, r->done_rc, r->done_why);
+    }
+}
+
+static void schedule_done(struct pc_recorder *r, int rc, const char *why)
+{
+    struct timeval tv = {0, 0};
+    char text[WHY_MAX];
+
+    if (r->done_scheduled) {
+        return;
+    }
+    /* why may be r->done_why itself. */
+    (void)snprintf(text, sizeof(text), "%s", why != NULL ? why : "");
+    r->done_scheduled = true;
+    r->done_rc = rc;
+    memcpy(r->done_why, text, sizeof(text));
+    (void)event_add(r->done_ev, &tv);
+}
+
+static void mark_lost(struct pc_recorder *r, const char *why)
+{
+    if (!r->lost) {
+        r->lost = true;
+        (void)snprintf(r->done_why, sizeof(r->done_why), "%s", why);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events and progress                                                       */
+
+static void push_event(struct pc_recorder *r, const struct msg_event *ev)
+{
+    struct msg_event_fields f;
+
+    if (msg_event_to_fields(ev, &f, NULL) != 0) {
+        return; /* cannot happen for values built here; never write a bad event */
+    }
+    pc_redis_args_addu64(&r->events, f.n);
+    for (size_t i = 0; i < f.n; i++) {
+        pc_redis_args_add(&r->events, f.argv[i], f.argvlen[i]);
+    }
+    r->n_events++;
+}
+
+static void push_progress_event(struct pc_recorder *r, size_t item,
+                                const struct pc_progress_tracker *t)
+{
+    struct msg_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = MSG_EVENT_PROGRESS;
+    ev.item = r->flow->items[item].id;
+    ev.status = t->status;
+    ev.done = t->done;
+    ev.limit = t->limit;
+    memcpy(ev.msg, t->msg, sizeof(ev.msg));
+    ev.msg[sizeof(ev.msg) - 1] = '\0';
+    push_event(r, &ev);
+}
+
+static void add_progress_fields(struct pc_recorder *r, struct pc_redis_args *a, size_t item)
+{
+    const struct pc_progress_tracker *t = &r->last[item];
+    const char *id = r->flow->items[item].id.s;
+    char limit[48];
+
+    if (pc_limit_format(&t->limit, limit, sizeof(limit)) < 0) {
+        (void)snprintf(limit, sizeof(limit), "unknown");
+    }
+    pc_redis_args_addf(a, "%s.status", id);
+    pc_redis_args_addz(a, pc_progress_status_name(t->status));
+    pc_redis_args_addf(a, "%s.limit", id);
+    pc_redis_args_addz(a, limit);
+    pc_redis_args_addf(a, "%s.done", id);
+    pc_redis_args_addu64(a, t->done);
+    pc_redis_args_addf(a, "%s.msg", id);
+    pc_redis_args_addz(a, t->msg);
+}
+
+static void append_args(struct pc_redis_args *dst, const struct pc_redis_args *src)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        pc_redis_args_add(dst, src->data + src->off[i], src->lens[i]);
+    }
+}
+
+static void on_progress_reply(void *arg, const redisReply *reply)
+{
+    struct rec_call *c = arg;
+    struct pc_recorder *r = call_end(c);
+    char text[160];
+    char why[WHY_MAX];
+
+    if (r == NULL) {
+        return;
+    }
+    r->progress_in_flight--;
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        pc_redis_reply_text(reply, text, sizeof(text));
+        (void)snprintf(why, sizeof(why), "progress write failed: %s", text);
+        /* A fenced write means another attempt owns the execution; a lost
+         * connection means this worker can no longer prove it does. */
+        mark_lost(r, why);
+    }
+}
+
+static size_t items_done(const struct pc_recorder *r)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < r->flow->n_items; i++) {
+        n += r->last[i].status == PC_PROGRESS_SUCCESS || r->last[i].status == PC_PROGRESS_FAIL;
+    }
+    return n;
+}
+
+/* Sends one exec_progress call with everything pending. */
+static void flush(struct pc_recorder *r)
+{
+    struct pc_redis_args a;
+    struct pc_redis_args prog;
+    struct rec_call *c = NULL;
+    size_t nm;
+
+    if (r->lost) {
+        return;
+    }
+    if (r->n_dirty == 0 && r->n_events == 0 && !r->meta_dirty && r->first_meta_sent) {
+        return;
+    }
+    pc_redis_args_init(&a);
+    pc_redis_args_init(&prog);
+    for (size_t i = 0; i < r->flow->n_items && r->n_dirty > 0; i++) {
+        if (r->dirty[i]) {
+            add_progress_fields(r, &prog, i);
+            push_progress_event(r, i, &r->last[i]);
+            r->dirty[i] = false;
+            r->n_dirty--;
+        }
+    }
+    pc_redis_args_addz(&a, r->meta_key);
+    pc_redis_args_addz(&a, r->progress_key);
+    pc_redis_args_addz(&a, r->events_key);
+    pc_redis_args_addz(&a, r->epoch_text);
+    pc_redis_args_addu64(&a, r->events_maxlen);
+    pc_redis_args_addu64(&a, prog.n);
+    append_args(&a, &prog);
+    pc_redis_args_addu64(&a, r->n_events);
+    append_args(&a, &r->events);
+    nm = 2 + (r->first_meta_sent ? 0 : r->first_meta.n);
+    nm += r->block_known ? 4 : 0;
+    pc_redis_args_addu64(&a, nm);
+    pc_redis_args_addz(&a, "items_done");
+    pc_redis_args_addu64(&a, items_done(r));
+    if (r->block_known) {
+        pc_redis_args_addz(&a, "block");
+        pc_redis_args_addz(&a, pc_block_name(r->blocks[r->block_index]));
+        pc_redis_args_addz(&a, "block_index");
+        pc_redis_args_addu64(&a, r->block_index);
+    }
+    if (!r->first_meta_sent) {
+        append_args(&a, &r->first_meta);
+    }
+    pc_redis_args_cleanup(&prog);
+    pc_redis_args_cleanup(&r->events);
+    pc_redis_args_init(&r->events);
+    r->n_events = 0;
+    r->meta_dirty = false;
+    r->first_meta_sent = true;
+    c = call_new(r, CALL_PROGRESS);
+    if (c == NULL) {
+        pc_redis_args_cleanup(&a);
+        mark_lost(r, "progress write failed: out of memory");
+        return;
+    }
+    if (pc_script_run(r->scripts, r->conn, PC_SCRIPT_EXEC_PROGRESS, 3, &a, 0, on_progress_reply,
+                      c) != 0) {
+        (void)call_end(c);
+        mark_lost(r, "progress write failed: cannot send");
+        return;
+    }
+    r->progress_in_flight++;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Observer                                                                  */
+
+static void obs_block_start(void *ctx, size_t index, enum pc_block_kind kind)
+{
+    struct pc_recorder *r = ctx;
+    struct msg_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = MSG_EVENT_BLOCK_START;
+    ev.block = kind;
+    ev.block_index = index;
+    r->block_index = index < r->n_blocks ? index : r->n_blocks - 1;
+    r->block_known = r->n_blocks > 0;
+    r->meta_dirty = true;
+    if (r->lost) {
+        return;
+    }
+    push_event(r, &ev);
+    flush(r);
+}
+
+static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracker *t,
+                         const struct pc_progress_update *u)
+{
+    struct pc_recorder *r = ctx;
+
+    if (item >= r->flow->n_items) {
+        return;
+    }
+    if ((u->kind == PC_UPDATE_RESET || u->kind == PC_UPDATE_RESET_TO_PENDING) && r->dirty[item] &&
+        !r->lost) {
+        /* Keep the item's last status of the previous block visible. */
+        push_progress_event(r, item, &r->last[item]);
+    }
+    r->last[item] = *t;
+    if (!r->dirty[item]) {
+        r->dirty[item] = true;
+        r->n_dirty++;
+    }
+}
+
+static void obs_interrupted(void *ctx)
+{
+    struct pc_recorder *r = ctx;
+    struct msg_event ev;
+
+    if (r->lost) {
+        return;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = MSG_EVENT_INTERRUPT;
+    memcpy(ev.reason, r->reason, sizeof(ev.reason));
+    push_event(r, &ev);
+}
+
+static void on_publish_reply(void *arg, const redisReply *reply);
+
+static void end_step_done(struct pc_recorder *r)
+{
+    if (r->end_pending > 0 && --r->end_pending == 0) {
+        schedule_done(r, 0, "");
+    }
+}
+
+static void on_ack_reply(void *arg, const redisReply *reply)
+{
+    struct pc_recorder *r = call_end(arg);
+
+    (void)reply; /* a failed XACK is harmless: a takeover finds it finished */
+    if (r != NULL) {
+        end_step_done(r);
+    }
+}
+
+static void on_release_reply(void *arg, const redisReply *reply)
+{
+    struct pc_recorder *r = call_end(arg);
+    struct rec_call *c = NULL;
+    const char *argv[3];
+    size_t lens[3];
+
+    if (r == NULL) {
+        return;
+    }
+    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        c = call_new(r, CALL_PUBLISH);
+        argv[0] = "PUBLISH";
+        argv[1] = r->released_channel;
+        argv[2] = r->profile_tag;
+        for (int i = 0; i < 3; i++) {
+            lens[i] = strlen(argv[i]);
+        }
+        if (c != NULL && pc_redis_cmd(r->conn, 3, argv, lens, 0, on_publish_reply, c) == 0) {
+            return; /* end_step_done in on_publish_reply */
+        }
+        if (c != NULL) {
+            (void)call_end(c);
+        }
+    }
+    end_step_done(r);
+}
+
+static void on_publish_reply(void *arg, const redisReply *reply)
+{
+    struct pc_recorder *r = call_end(arg);
+
+    (void)reply;
+    if (r != NULL) {
+        end_step_done(r);
+    }
+}
+
+static void send_end_steps(struct pc_recorder *r)
+{
+    const char *argv[4] = {"XACK", r->queue_key, r->group, r->entry_id};
+    size_t lens[4];
+    struct rec_call *c = NULL;
+    struct pc_redis_args a;
+
+    for (int i = 0; i < 4; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    r->end_pending = 1;
+    c = call_new(r, CALL_ACK);
+    if (c != NULL && pc_redis_cmd(r->conn, 4, argv, lens, 0, on_ack_reply, c) == 0) {
+        r->end_pending++;
+    } else if (c != NULL) {
+        (void)call_end(c);
+    }
+    if (r->lock_value[0] != '\0') {
+        pc_redis_args_init(&a);
+        pc_redis_args_addz(&a, r->lock_key);
+        pc_redis_args_addz(&a, r->lock_value);
+        c = call_new(r, CALL_RELEASE);
+        if (c != NULL && pc_script_run(r->scripts, r->conn, PC_SCRIPT_LOCK_RELEASE, 1, &a, 0,
+                                       on_release_reply, c) == 0) {
+            r->end_pending++;
+        } else if (c != NULL) {
+            (void)call_end(c);
+        }
+        pc_redis_args_cleanup(&a);
+    }
+    end_step_done(r); /* the initial 1 */
+}
+
+static void on_finish_reply(void *arg, const redisReply *reply)
+{
+    struct pc_recorder *r = call_end(arg);
+    char text[160];
+    char why[WHY_MAX];
+
+    if (r == NULL) {
+        return;
+    }
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        pc_redis_reply_text(reply, text, sizeof(text));
+        (void)snprintf(why, sizeof(why), "outcome write failed: %s", text);
+        schedule_done(r, pc_redis_reply_is_error(reply, "FENCED") ? PC_EFENCED : PC_EREDIS, why);
+        return;
+    }
+    send_end_steps(r);
+}
+
+static const char *outcome_error_text(const struct pc_outcome *o, char *buf, size_t size)
+{
+    if (o->error != NULL) {
+        return o->error;
+    }
+    if (o->kind == PC_OUTCOME_ITEM_ERROR && o->n_errors > 0) {
+        (void)snprintf(buf, size, "%s: %s", o->errors[0].item.s,
+                       o->errors[0].text != NULL ? o->errors[0].text : "failed");
+        return buf;
+    }
+    return "";
+}
+
+static void obs_finished(void *ctx, const struct pc_outcome *o)
+{
+    struct pc_recorder *r = ctx;
+    struct pc_buf report;
+    struct pc_redis_args a;
+    struct msg_event ev;
+    struct msg_event_fields f;
+    struct rec_call *c = NULL;
+    char errbuf[PC_OUTCOME_ERROR_TEXT_MAX + PC_ID_MAX + 4];
+    int rc;
+
+    r->finishing = true;
+    (void)event_del(r->tick);
+    if (!r->lost) {
+        flush(r);
+    }
+    if (r->lost) {
+        schedule_done(r, PC_EFENCED, r->done_why);
+        return;
+    }
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = MSG_EVENT_OUTCOME;
+    ev.outcome = o->kind;
+    rc = msg_report_encode(o, &report, NULL);
+    if (rc != 0) {
+        schedule_done(r, PC_EREDIS, "cannot encode the outcome report");
+        return;
+    }
+    pc_redis_args_init(&a);
+    pc_redis_args_addz(&a, r->meta_key);
+    pc_redis_args_addz(&a, r->progress_key);
+    pc_redis_args_addz(&a, r->events_key);
+    pc_redis_args_addz(&a, r->epoch_text);
+    pc_redis_args_addu64(&a, r->now_ms(r->clock_ctx));
+    pc_redis_args_addz(&a, pc_outcome_kind_name(o->kind));
+    pc_redis_args_add(&a, report.data != NULL ? report.data : "", report.len);
+    pc_redis_args_addz(&a, outcome_error_text(o, errbuf, sizeof(errbuf)));
+    pc_redis_args_addu64(&a, r->retention_s);
+    pc_redis_args_addu64(&a, r->events_maxlen);
+    if (msg_event_to_fields(&ev, &f, NULL) == 0) {
+        for (size_t i = 0; i < f.n; i++) {
+            pc_redis_args_add(&a, f.argv[i], f.argvlen[i]);
+        }
+    }
+    pc_buf_cleanup(&report);
+    c = call_new(r, CALL_FINISH);
+    if (c == NULL || pc_script_run(r->scripts, r->conn, PC_SCRIPT_EXEC_FINISH, 3, &a, 0,
+                                   on_finish_reply, c) != 0) {
+        if (c != NULL) {
+            (void)call_end(c);
+        }
+        pc_redis_args_cleanup(&a);
+        schedule_done(r, PC_EREDIS, "outcome write failed: cannot send");
+    }
+}
+
+static const struct pc_exec_observer_ops recorder_observer = {
+    .block_start = obs_block_start,
+    .progress = obs_progress,
+    .interrupted = obs_interrupted,
+    .finished = obs_finished,
+};
+
+const struct pc_exec_observer_ops *pc_recorder_observer(void)
+{
+    return &recorder_observer;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Timer and life cycle                                                      */
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct pc_recorder *r = arg;
+
+    (void)fd;
+    (void)what;
+    if (r->exec == NULL || r->finishing) {
+        return;
+    }
+    pc_exec_progress_flush(r->exec);
+    if (r->progress_in_flight == 0) {
+        flush(r);
+    }
+}
+
+void pc_recorder_attach(struct pc_recorder *r, struct pc_exec *e)
+{
+    struct timeval tv = {(time_t)(r->flush_ms / 1000u), (suseconds_t)(r->flush_ms % 1000u) * 1000};
+
+    r->exec = e;
+    (void)event_add(r->tick, &tv);
+}
+
+void pc_recorder_set_interrupt_reason(struct pc_recorder *r, const char *reason, size_t len)
+{
+    size_t n = len < MSG_EVENT_REASON_MAX ? len : MSG_EVENT_REASON_MAX;
+
+    if (reason == NULL) {
+        n = 0;
+    }
+    if (n > 0) {
+        memcpy(r->reason, reason, n);
+    }
+    r->reason[n] = '\0';
+    /* Event values are C strings: cut at an embedded NUL, flatten newlines. */
+    r->reason[strnlen(r->reason, n)] = '\0';
+    for (size_t i = 0; r->reason[i] != '\0'; i++) {
+        if (r->reason[i] == '\r' || r->reason[i] == '\n') {
+            r->reason[i] = ' ';
+        }
+    }
+}
+
+void pc_recorder_abandon(struct pc_recorder *r)
+{
+    mark_lost(r, "the execution was lost to another attempt");
+}
+
+bool pc_recorder_lost(const struct pc_recorder *r)
+{
+    return r->lost;
+}
+
+static int copy_text(char *dst, size_t size, const char *src)
+{
+    if (src == NULL || strlen(src) >= size) {
+        return PC_EINVAL;
+    }
+    (void)snprintf(dst, size, "%s", src);
+    return 0;
+}
+
+static int build_names(struct pc_recorder *r, const struct pc_recorder_opts *o)
+{
+    const struct pc_flow *f = o->flow;
+
+    if (pc_key_exec(r->meta_key, sizeof(r->meta_key), o->prefix, o->exec_id) < 0 ||
+        pc_key_progress(r->progress_key, sizeof(r->progress_key), o->prefix, o->exec_id) < 0 ||
+        pc_key_events(r->events_key, sizeof(r->events_key), o->prefix, o->exec_id) < 0 ||
+        pc_key_queue(r->queue_key, sizeof(r->queue_key), o->prefix, o->queue) < 0 ||
+        pc_key_lock(r->lock_key, sizeof(r->lock_key), o->prefix, f->app.s, f->profile.s) < 0 ||
+        pc_key_profiles_released(r->released_channel, sizeof(r->released_channel), o->prefix) <
+            0) {
+        return PC_EINVAL;
+    }
+    (void)snprintf(r->profile_tag, sizeof(r->profile_tag), "%s:%s", f->app.s, f->profile.s);
+    if (copy_text(r->prefix, sizeof(r->prefix), o->prefix) != 0 ||
+        copy_text(r->group, sizeof(r->group), o->group) != 0 ||
+        copy_text(r->entry_id, sizeof(r->entry_id), o->entry_id) != 0 ||
+        (o->lock_value != NULL &&
+         copy_text(r->lock_value, sizeof(r->lock_value), o->lock_value) != 0)) {
+        return PC_EINVAL;
+    }
+    return 0;
+}
+
+int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **out,
+                       struct pc_err *err)
+{
+    struct pc_recorder *r = NULL;
+    size_t n;
+
+    if (o == NULL || o->base == NULL || o->conn == NULL || o->scripts == NULL ||
+        o->flow == NULL || out == NULL || o->n_first_meta % 2 != 0) {
+        return pc_err_set(err, PC_EINVAL, "recorder: missing argument");
+    }
+    n = o->flow->n_items;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    r->base = o->base;
+    r->conn = o->conn;
+    r->scripts = o->scripts;
+    r->flow = o->flow;
+    r->cmd = o->cmd;
+    r->sync = o->sync;
+    r->n_blocks = pc_cmd_blocks(o->cmd, o->sync, r->blocks);
+    r->retention_s = o->retention_s;
+    r->flush_ms = o->flush_ms != 0 ? o->flush_ms : 50;
+    r->events_maxlen = o->events_maxlen != 0 ? o->events_maxlen : 10000;
+    r->now_ms = o->now_ms != NULL ? o->now_ms : realtime_ms;
+    r->clock_ctx = o->clock_ctx;
+    r->on_done = o->on_done;
+    r->done_ctx = o->done_ctx;
+    (void)snprintf(r->epoch_text, sizeof(r->epoch_text), "%" PRIu64, o->epoch);
+    pc_redis_args_init(&r->events);
+    pc_redis_args_init(&r->first_meta);
+    for (size_t i = 0; i < o->n_first_meta; i++) {
+        pc_redis_args_addz(&r->first_meta, o->first_meta[i]);
+    }
+    if (build_names(r, o) != 0) {
+        pc_recorder_destroy(r);
+        return pc_err_set(err, PC_EINVAL, "recorder: a name does not fit or is invalid");
+    }
+    r->last = calloc(n + 1, sizeof(*r->last));
+    r->dirty = calloc(n + 1, sizeof(*r->dirty));
+    r->tick = event_new(o->base, -1, EV_PERSIST, on_tick, r);
+    r->done_ev = evtimer_new(o->base, on_done_ev, r);
+    if (r->last == NULL || r->dirty == NULL || r->tick == NULL || r->done_ev == NULL ||
+        r->first_meta.rc != 0) {
+        pc_recorder_destroy(r);
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        pc_progress_tracker_init(&r->last[i]);
+    }
+    *out = r;
+    return 0;
+}
+
+void pc_recorder_destroy(struct pc_recorder *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (struct rec_call *c = r->calls; c != NULL; c = c->next) {
+        c->r = NULL; /* the reply frees the record and touches nothing else */
+    }
+    if (r->tick != NULL) {
+        event_free(r->tick);
+    }
+    if (r->done_ev != NULL) {
+        event_free(r->done_ev);
+    }
+    pc_redis_args_cleanup(&r->events);
+    pc_redis_args_cleanup(&r->first_meta);
+    free(r->last);
+    free(r->dirty);
+    free(r);
+}

@@ -1,0 +1,364 @@
+/*
+ * scripts.c - the fleet's Lua scripts and their runner.
+ *
+ * Design. The scripts are the only writers of an execution's keys and of a
+ * profile's states while it runs, so every rule of docs/fleet.md that must
+ * hold atomically lives here: the fence (lease epoch, lock value), the
+ * attempt counter, the interrupt marker, the finish. Each script touches one
+ * slot only ({ID} or {APP:PROFILE} hash tags) so it also runs on a Redis
+ * Cluster.
+ *
+ * Long argument lists (a whole states map, the progress of many items) are
+ * written in chunks of 200 values: Lua's unpack() is limited by its C stack
+ * (about 8000 values), and a flow may have 10000 items.
+ *
+ * The runner keeps the arguments of each call until its reply, so a
+ * NOSCRIPT reply (Redis restarted and lost its script cache) is answered by
+ * sending the same call again with EVAL. SCRIPT LOAD replies fill the digest
+ * cache; until then calls use EVAL, which caches the script server-side too.
+ */
+#include "peace/scripts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHA_LEN 40
+
+/* HSET of ARGV[from..to] (field, value pairs) in chunks. */
+#define LUA_HSET_RANGE                                                                             \
+    "local function hset_range(key, from, to)\n"                                                   \
+    "  local i = from\n"                                                                           \
+    "  while i <= to do\n"                                                                         \
+    "    local j = math.min(i + 199, to)\n"                                                        \
+    "    redis.call('HSET', key, unpack(ARGV, i, j))\n"                                            \
+    "    i = j + 1\n"                                                                              \
+    "  end\n"                                                                                      \
+    "end\n"
+
+#define LUA_EXPIRE3                                                                                \
+    "local function expire_all(ttl)\n"                                                             \
+    "  if ttl > 0 then\n"                                                                          \
+    "    for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ttl) end\n"                             \
+    "  end\n"                                                                                      \
+    "end\n"
+
+static const char exec_start_lua[] =
+    LUA_EXPIRE3
+    "local meta = KEYS[1]\n"
+    "local st = redis.call('HGET', meta, 'status')\n"
+    "if st == 'finished' then\n"
+    "  return {'finished', redis.call('HGET', meta, 'outcome') or ''}\n"
+    "end\n"
+    "for i = 9, #ARGV - 1, 2 do redis.call('HSETNX', meta, ARGV[i], ARGV[i + 1]) end\n"
+    "local attempt = redis.call('HINCRBY', meta, 'attempt', 1)\n"
+    "if attempt > tonumber(ARGV[4]) then\n"
+    "  redis.call('HSET', meta, 'status', 'finished', 'outcome', 'rejected',\n"
+    "             'finished_ms', ARGV[2], 'error', ARGV[8], 'report', ARGV[7])\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*',\n"
+    "             'kind', 'outcome', 'outcome', 'rejected')\n"
+    "  expire_all(tonumber(ARGV[5]))\n"
+    "  return {'exhausted', attempt}\n"
+    "end\n"
+    "local epoch = redis.call('HINCRBY', meta, 'lease_epoch', 1)\n"
+    "redis.call('HSET', meta, 'status', 'running', 'worker', ARGV[1],\n"
+    "           'started_ms', ARGV[2], 'lease_until_ms', ARGV[3])\n"
+    "local m = redis.call('HMGET', meta, 'interrupt_requested_ms', 'interrupt_reason',\n"
+    "                     'block', 'sync_tolerate')\n"
+    "local prog = {}\n"
+    "if attempt > 1 then\n"
+    "  local all = redis.call('HGETALL', KEYS[2])\n"
+    "  for i = 1, #all - 1, 2 do\n"
+    "    local f = all[i]\n"
+    "    if string.sub(f, -7) == '.status' or string.sub(f, -6) == '.limit' then\n"
+    "      prog[#prog + 1] = f\n"
+    "      prog[#prog + 1] = all[i + 1]\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return {'started', epoch, attempt, m[1] or '', m[2] or '', m[3] or '', m[4] or '', prog}\n";
+
+static const char exec_renew_lua[] =
+    "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status',\n"
+    "                     'interrupt_requested_ms', 'interrupt_reason')\n"
+    "if m[1] ~= ARGV[1] or m[2] ~= 'running' then return {'fenced'} end\n"
+    "redis.call('HSET', KEYS[1], 'lease_until_ms', ARGV[2])\n"
+    "return {'ok', m[3] or '', m[4] or ''}\n";
+
+static const char exec_progress_lua[] =
+    LUA_HSET_RANGE
+    "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status')\n"
+    "if m[1] ~= ARGV[1] or m[2] ~= 'running' then\n"
+    "  return redis.error_reply('FENCED the execution is owned by another attempt')\n"
+    "end\n"
+    "local i = 3\n"
+    "local np = tonumber(ARGV[i]); i = i + 1\n"
+    "hset_range(KEYS[2], i, i + np - 1); i = i + np\n"
+    "local ne = tonumber(ARGV[i]); i = i + 1\n"
+    "for e = 1, ne do\n"
+    "  local nf = tonumber(ARGV[i]); i = i + 1\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i, i + nf - 1))\n"
+    "  i = i + nf\n"
+    "end\n"
+    "local nm = tonumber(ARGV[i]); i = i + 1\n"
+    "hset_range(KEYS[1], i, i + nm - 1)\n"
+    "return 'OK'\n";
+
+static const char exec_mark_interrupt_lua[] =
+    "local st = redis.call('HGET', KEYS[1], 'status')\n"
+    "if (not st) or st == 'finished' then return 0 end\n"
+    "if redis.call('HSETNX', KEYS[1], 'interrupt_requested_ms', ARGV[1]) == 1 then\n"
+    "  redis.call('HSET', KEYS[1], 'interrupt_reason', ARGV[2])\n"
+    "  return 1\n"
+    "end\n"
+    "return 2\n";
+
+static const char exec_finish_lua[] =
+    LUA_EXPIRE3
+    "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status')\n"
+    "if m[1] ~= ARGV[1] or m[2] ~= 'running' then\n"
+    "  return redis.error_reply('FENCED the execution is owned by another attempt')\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], 'status', 'finished', 'outcome', ARGV[3],\n"
+    "           'finished_ms', ARGV[2], 'report', ARGV[4])\n"
+    "if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[5])\n"
+    "else redis.call('HDEL', KEYS[1], 'error') end\n"
+    "if #ARGV > 7 then\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(ARGV, 8, #ARGV))\n"
+    "end\n"
+    "expire_all(tonumber(ARGV[6]))\n"
+    "return 'OK'\n";
+
+static const char exec_reject_lua[] =
+    LUA_EXPIRE3
+    "local st = redis.call('HGET', KEYS[1], 'status')\n"
+    "if st == 'finished' then return 0 end\n"
+    "local nd = tonumber(ARGV[6])\n"
+    "for i = 7, 6 + nd - 1, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
+    "redis.call('HSET', KEYS[1], 'status', 'finished', 'outcome', 'rejected',\n"
+    "           'finished_ms', ARGV[1], 'error', ARGV[2], 'report', ARGV[3])\n"
+    "if #ARGV >= 7 + nd then\n"
+    "  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', unpack(ARGV, 7 + nd, #ARGV))\n"
+    "end\n"
+    "expire_all(tonumber(ARGV[4]))\n"
+    "return 1\n";
+
+static const char lock_acquire_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if (not v) or v == ARGV[2] or string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then\n"
+    "  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\n"
+    "  return {1, ''}\n"
+    "end\n"
+    "return {0, v}\n";
+
+static const char lock_renew_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n";
+
+static const char lock_release_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n";
+
+static const char states_write_lua[] =
+    LUA_HSET_RANGE
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
+    "  return redis.error_reply('FENCED the profile lock is not held by this execution')\n"
+    "end\n"
+    "if ARGV[2] == 'all' then redis.call('DEL', KEYS[2]) end\n"
+    "hset_range(KEYS[2], 3, #ARGV)\n"
+    "return 'OK'\n";
+
+struct script_def {
+    const char *name;
+    const char *src;
+};
+
+static const struct script_def script_defs[PC_SCRIPT_COUNT] = {
+    [PC_SCRIPT_EXEC_START] = {"exec_start", exec_start_lua},
+    [PC_SCRIPT_EXEC_RENEW] = {"exec_renew", exec_renew_lua},
+    [PC_SCRIPT_EXEC_PROGRESS] = {"exec_progress", exec_progress_lua},
+    [PC_SCRIPT_EXEC_MARK_INTERRUPT] = {"exec_mark_interrupt", exec_mark_interrupt_lua},
+    [PC_SCRIPT_EXEC_FINISH] = {"exec_finish", exec_finish_lua},
+    [PC_SCRIPT_EXEC_REJECT] = {"exec_reject", exec_reject_lua},
+    [PC_SCRIPT_LOCK_ACQUIRE] = {"lock_acquire", lock_acquire_lua},
+    [PC_SCRIPT_LOCK_RENEW] = {"lock_renew", lock_renew_lua},
+    [PC_SCRIPT_LOCK_RELEASE] = {"lock_release", lock_release_lua},
+    [PC_SCRIPT_STATES_WRITE] = {"states_write", states_write_lua},
+};
+
+struct pc_scripts {
+    char sha[PC_SCRIPT_COUNT][SHA_LEN + 1]; /* "" = unknown */
+};
+
+struct script_call {
+    struct pc_scripts *scripts;
+    struct pc_redis_conn *conn;
+    enum pc_script id;
+    int nkeys;
+    struct pc_redis_args args; /* keys then arguments */
+    uint32_t timeout_ms;
+    bool by_source; /* sent with EVAL */
+    pc_redis_reply_cb *cb;
+    void *arg;
+};
+
+struct load_call {
+    struct pc_scripts *scripts;
+    enum pc_script id;
+};
+
+const char *pc_script_name(enum pc_script id)
+{
+    return (unsigned)id < PC_SCRIPT_COUNT ? script_defs[id].name : "?";
+}
+
+const char *pc_script_source(enum pc_script id)
+{
+    return (unsigned)id < PC_SCRIPT_COUNT ? script_defs[id].src : "";
+}
+
+int pc_scripts_create(struct pc_scripts **out, struct pc_err *err)
+{
+    struct pc_scripts *s = calloc(1, sizeof(*s));
+
+    if (s == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    *out = s;
+    return 0;
+}
+
+void pc_scripts_destroy(struct pc_scripts *s)
+{
+    free(s);
+}
+
+static void on_load_reply(void *arg, const redisReply *reply)
+{
+    struct load_call *lc = arg;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING && reply->len == SHA_LEN) {
+        memcpy(lc->scripts->sha[lc->id], reply->str, SHA_LEN);
+        lc->scripts->sha[lc->id][SHA_LEN] = '\0';
+    }
+    free(lc);
+}
+
+void pc_scripts_load(struct pc_scripts *s, struct pc_redis_conn *c)
+{
+    for (int id = 0; id < PC_SCRIPT_COUNT; id++) {
+        struct load_call *lc = calloc(1, sizeof(*lc));
+        const char *argv[3] = {"SCRIPT", "LOAD", script_defs[id].src};
+        size_t lens[3] = {6, 4, strlen(script_defs[id].src)};
+
+        if (lc == NULL) {
+            return;
+        }
+        lc->scripts = s;
+        lc->id = (enum pc_script)id;
+        if (pc_redis_cmd(c, 3, argv, lens, 0, on_load_reply, lc) != 0) {
+            free(lc);
+            return;
+        }
+    }
+}
+
+static void call_free(struct script_call *sc)
+{
+    pc_redis_args_cleanup(&sc->args);
+    free(sc);
+}
+
+static int call_send(struct script_call *sc);
+
+static void on_call_reply(void *arg, const redisReply *reply)
+{
+    struct script_call *sc = arg;
+
+    if (pc_redis_reply_is_error(reply, "NOSCRIPT") && !sc->by_source) {
+        /* The server lost its script cache: forget the digest, resend. */
+        sc->scripts->sha[sc->id][0] = '\0';
+        sc->by_source = true;
+        if (call_send(sc) == 0) {
+            return;
+        }
+    }
+    sc->cb(sc->arg, reply);
+    call_free(sc);
+}
+
+static int call_send(struct script_call *sc)
+{
+    size_t n = sc->args.n + 3;
+    const char **argv = malloc(n * sizeof(*argv));
+    size_t *lens = malloc(n * sizeof(*lens));
+    char nkeys[16];
+    const char *sha = sc->scripts->sha[sc->id];
+    int rc;
+
+    if (argv == NULL || lens == NULL) {
+        free(argv);
+        free(lens);
+        return PC_ENOMEM;
+    }
+    if (sha[0] == '\0') {
+        sc->by_source = true;
+    }
+    (void)snprintf(nkeys, sizeof(nkeys), "%d", sc->nkeys);
+    argv[0] = sc->by_source ? "EVAL" : "EVALSHA";
+    lens[0] = strlen(argv[0]);
+    argv[1] = sc->by_source ? script_defs[sc->id].src : sha;
+    lens[1] = strlen(argv[1]);
+    argv[2] = nkeys;
+    lens[2] = strlen(nkeys);
+    for (size_t i = 0; i < sc->args.n; i++) {
+        argv[i + 3] = sc->args.data + sc->args.off[i];
+        lens[i + 3] = sc->args.lens[i];
+    }
+    rc = pc_redis_cmd(sc->conn, (int)n, argv, lens, sc->timeout_ms, on_call_reply, sc);
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+int pc_script_run(struct pc_scripts *s, struct pc_redis_conn *c, enum pc_script id, int nkeys,
+                  struct pc_redis_args *a, uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
+{
+    struct script_call *sc = NULL;
+    int rc;
+
+    if (a->rc != 0) {
+        rc = a->rc;
+        pc_redis_args_cleanup(a);
+        return rc;
+    }
+    if ((unsigned)id >= PC_SCRIPT_COUNT || nkeys < 0 || (size_t)nkeys > a->n ||
+        a->n > (size_t)INT32_MAX - 3) {
+        pc_redis_args_cleanup(a);
+        return PC_EINVAL;
+    }
+    sc = calloc(1, sizeof(*sc));
+    if (sc == NULL) {
+        pc_redis_args_cleanup(a);
+        return PC_ENOMEM;
+    }
+    sc->scripts = s;
+    sc->conn = c;
+    sc->id = id;
+    sc->nkeys = nkeys;
+    pc_redis_args_move(&sc->args, a);
+    sc->timeout_ms = timeout_ms;
+    sc->cb = cb;
+    sc->arg = arg;
+    rc = call_send(sc);
+    if (rc != 0) {
+        call_free(sc);
+    }
+    return rc;
+}

@@ -1,0 +1,334 @@
+/*
+ * store_redis.c - the states store over Redis hashes.
+ *
+ * Design. A flow's states are two hashes in the profile's slot, item id ->
+ * msgpack state. Reading is one HGETALL, decoded against the flow (ids the
+ * flow does not know are ignored, nil means "no state"). Writing is the
+ * `states_write` script: it checks the profile lock first, so a worker that
+ * lost its lock (its execution was taken over) cannot overwrite what the new
+ * owner wrote; a whole-map write replaces the hash atomically (DEL + HSET in
+ * one script), so readers never see a mix of two maps.
+ *
+ * Each operation carries what its reply needs (flow, out map, callback) in
+ * its own allocation; the store object only provides the names and the lock
+ * value when the operation is sent.
+ */
+#include "peace/store_redis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peace/keys.h"
+#include "peace/msg.h"
+
+#define LOCK_VALUE_MAX 128
+
+struct pc_store_redis {
+    struct pc_redis_conn *conn;
+    struct pc_scripts *scripts;
+    char prefix[PC_PREFIX_MAX + 1];
+    char lock_value[LOCK_VALUE_MAX + 1]; /* "" = none */
+    uint32_t timeout_ms;
+};
+
+struct store_op {
+    const struct pc_flow *flow;
+    enum pc_states_kind kind;
+    struct pc_states *out; /* read only */
+    pc_store_done_cb *done;
+    void *arg;
+};
+
+static const uint8_t msgpack_nil = 0xc0;
+
+int pc_store_redis_create(const struct pc_store_redis_opts *opts, struct pc_store_redis **out,
+                          struct pc_err *err)
+{
+    struct pc_store_redis *s = NULL;
+    int rc;
+
+    if (opts == NULL || opts->conn == NULL || opts->scripts == NULL || opts->prefix == NULL ||
+        out == NULL) {
+        return pc_err_set(err, PC_EINVAL, "redis store: missing argument");
+    }
+    rc = pc_prefix_check(opts->prefix, err);
+    if (rc != 0) {
+        return rc;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    s->conn = opts->conn;
+    s->scripts = opts->scripts;
+    s->timeout_ms = opts->timeout_ms;
+    (void)snprintf(s->prefix, sizeof(s->prefix), "%s", opts->prefix);
+    if (pc_store_redis_set_lock(s, opts->lock_value) != 0) {
+        free(s);
+        return pc_err_set(err, PC_ELIMIT, "redis store: lock value too long");
+    }
+    *out = s;
+    return 0;
+}
+
+void pc_store_redis_destroy(struct pc_store_redis *s)
+{
+    free(s);
+}
+
+int pc_store_redis_set_lock(struct pc_store_redis *s, const char *lock_value)
+{
+    if (lock_value == NULL) {
+        s->lock_value[0] = '\0';
+        return 0;
+    }
+    if (strlen(lock_value) > LOCK_VALUE_MAX) {
+        return PC_ELIMIT;
+    }
+    (void)snprintf(s->lock_value, sizeof(s->lock_value), "%s", lock_value);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+
+int pc_store_redis_decode(const redisReply *reply, const struct pc_flow *flow,
+                          struct pc_states *out, struct pc_err *err)
+{
+    struct pc_states tmp = {0};
+    int rc;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+        reply->elements % 2 != 0) {
+        return pc_err_set(err, PC_ESCHEMA, "states: unexpected reply from Redis");
+    }
+    if (reply->elements == 0) {
+        return pc_err_set(err, PC_ENOTFOUND, "no states stored");
+    }
+    if (out->n != flow->n_items) {
+        return pc_err_set(err, PC_EINVAL, "states: map of %zu slots for %zu items", out->n,
+                          flow->n_items);
+    }
+    rc = pc_states_init(&tmp, flow->n_items);
+    if (rc != 0) {
+        return pc_err_set(err, rc, "out of memory");
+    }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const redisReply *k = reply->element[i];
+        const redisReply *v = reply->element[i + 1];
+        long idx;
+
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            rc = pc_err_set(err, PC_ESCHEMA, "states: entry %zu is not a string pair", i / 2);
+            goto out;
+        }
+        idx = pc_flow_find(flow, k->str, k->len);
+        if (idx < 0) {
+            continue; /* an item no longer in the flow */
+        }
+        rc = msg_state_check(v->str, v->len, err);
+        if (rc != 0) {
+            pc_err_prefix(err, "states: item '%s'", flow->items[idx].id.s);
+            goto out;
+        }
+        if (v->len == 1 && (uint8_t)v->str[0] == msgpack_nil) {
+            pc_state_clear(&tmp.v[idx]);
+            continue;
+        }
+        rc = pc_state_set(&tmp.v[idx], v->str, v->len);
+        if (rc != 0) {
+            (void)pc_err_set(err, rc, "states: item '%s': %s", flow->items[idx].id.s,
+                             pc_strerror(rc));
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < flow->n_items; i++) {
+        pc_state_move(&out->v[i], &tmp.v[i]);
+    }
+out:
+    pc_states_cleanup(&tmp);
+    return rc;
+}
+
+static void on_read_reply(void *arg, const redisReply *reply)
+{
+    struct store_op *op = arg;
+    struct pc_err err;
+    int rc;
+
+    pc_err_clear(&err);
+    if (reply == NULL) {
+        rc = pc_err_set(&err, PC_EREDIS, "Redis did not answer (connection lost or timed out)");
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        char text[160];
+
+        pc_redis_reply_text(reply, text, sizeof(text));
+        rc = pc_err_set(&err, PC_EREDIS, "Redis: %s", text);
+    } else {
+        rc = pc_store_redis_decode(reply, op->flow, op->out, &err);
+    }
+    op->done(op->arg, rc, &err);
+    free(op);
+}
+
+static int store_read(void *ctx, enum pc_states_kind kind, const struct pc_flow *flow,
+                      struct pc_states *out, pc_store_done_cb *done, void *arg)
+{
+    struct pc_store_redis *s = ctx;
+    char key[PC_KEY_MAX];
+    const char *argv[2];
+    size_t lens[2];
+    struct store_op *op = NULL;
+    int n = pc_key_states(key, sizeof(key), s->prefix, flow->app.s, flow->profile.s, flow->flow.s,
+                          kind);
+    int rc;
+
+    if (n < 0) {
+        return n;
+    }
+    op = calloc(1, sizeof(*op));
+    if (op == NULL) {
+        return PC_ENOMEM;
+    }
+    op->flow = flow;
+    op->kind = kind;
+    op->out = out;
+    op->done = done;
+    op->arg = arg;
+    argv[0] = "HGETALL";
+    lens[0] = 7;
+    argv[1] = key;
+    lens[1] = (size_t)n;
+    rc = pc_redis_cmd(s->conn, 2, argv, lens, s->timeout_ms, on_read_reply, op);
+    if (rc != 0) {
+        free(op);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing                                                                   */
+
+static void on_write_reply(void *arg, const redisReply *reply)
+{
+    struct store_op *op = arg;
+    struct pc_err err;
+    char text[160];
+    int rc = 0;
+
+    pc_err_clear(&err);
+    if (reply == NULL) {
+        rc = pc_err_set(&err, PC_EREDIS, "Redis did not answer (connection lost or timed out)");
+    } else if (pc_redis_reply_is_error(reply, "FENCED")) {
+        pc_redis_reply_text(reply, text, sizeof(text));
+        rc = pc_err_set(&err, PC_EFENCED, "%s", text);
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        pc_redis_reply_text(reply, text, sizeof(text));
+        rc = pc_err_set(&err, PC_EREDIS, "Redis: %s", text);
+    }
+    op->done(op->arg, rc, &err);
+    free(op);
+}
+
+static void add_state(struct pc_redis_args *a, const struct pc_state *st)
+{
+    if (st != NULL && st->data != NULL) {
+        pc_redis_args_add(a, st->data, st->len);
+    } else {
+        pc_redis_args_add(a, &msgpack_nil, 1);
+    }
+}
+
+static int check_state(const struct pc_state *st)
+{
+    return st == NULL || st->data == NULL ? 0 : msg_state_check(st->data, st->len, NULL);
+}
+
+static int write_states(struct pc_store_redis *s, enum pc_states_kind kind,
+                        const struct pc_flow *flow, const struct pc_states *m, size_t item,
+                        const struct pc_state *one, pc_store_done_cb *done, void *arg)
+{
+    char lock[PC_KEY_MAX];
+    char key[PC_KEY_MAX];
+    struct pc_redis_args a;
+    struct store_op *op = NULL;
+    int rc;
+
+    if (pc_key_lock(lock, sizeof(lock), s->prefix, flow->app.s, flow->profile.s) < 0 ||
+        pc_key_states(key, sizeof(key), s->prefix, flow->app.s, flow->profile.s, flow->flow.s,
+                      kind) < 0) {
+        return PC_EINVAL;
+    }
+    if (m != NULL) {
+        for (size_t i = 0; i < flow->n_items; i++) {
+            if (check_state(&m->v[i]) != 0) {
+                return PC_ESCHEMA;
+            }
+        }
+    } else if (check_state(one) != 0) {
+        return PC_ESCHEMA;
+    }
+    op = calloc(1, sizeof(*op));
+    if (op == NULL) {
+        return PC_ENOMEM;
+    }
+    op->flow = flow;
+    op->kind = kind;
+    op->done = done;
+    op->arg = arg;
+    pc_redis_args_init(&a);
+    pc_redis_args_addz(&a, lock);
+    pc_redis_args_addz(&a, key);
+    /* No lock value: a value no lock ever holds, so the script refuses. */
+    pc_redis_args_addz(&a, s->lock_value[0] != '\0' ? s->lock_value : "-");
+    if (m != NULL) {
+        pc_redis_args_addz(&a, "all");
+        for (size_t i = 0; i < flow->n_items; i++) {
+            pc_redis_args_addz(&a, flow->items[i].id.s);
+            add_state(&a, &m->v[i]);
+        }
+    } else {
+        pc_redis_args_addz(&a, "item");
+        pc_redis_args_addz(&a, flow->items[item].id.s);
+        add_state(&a, one);
+    }
+    rc = pc_script_run(s->scripts, s->conn, PC_SCRIPT_STATES_WRITE, 2, &a, s->timeout_ms,
+                       on_write_reply, op);
+    if (rc != 0) {
+        free(op);
+    }
+    return rc;
+}
+
+static int store_write_item(void *ctx, enum pc_states_kind kind, const struct pc_flow *flow,
+                            size_t item, const struct pc_state *st, pc_store_done_cb *done,
+                            void *arg)
+{
+    if (item >= flow->n_items) {
+        return PC_EINVAL;
+    }
+    return write_states(ctx, kind, flow, NULL, item, st, done, arg);
+}
+
+static int store_write_all(void *ctx, enum pc_states_kind kind, const struct pc_flow *flow,
+                           const struct pc_states *m, pc_store_done_cb *done, void *arg)
+{
+    if (m == NULL || m->n != flow->n_items) {
+        return PC_EINVAL;
+    }
+    return write_states(ctx, kind, flow, m, 0, NULL, done, arg);
+}
+
+static const struct pc_store_ops store_redis_ops = {
+    .read = store_read,
+    .write_item = store_write_item,
+    .write_all = store_write_all,
+};
+
+struct pc_store pc_store_redis_store(struct pc_store_redis *s)
+{
+    struct pc_store st = {.ops = &store_redis_ops, .ctx = s};
+
+    return st;
+}
