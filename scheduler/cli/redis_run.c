@@ -440,7 +440,12 @@ static int follower_init(struct follower *f, const struct cli_opts *o, struct cl
 /* run                                                                        */
 /* ------------------------------------------------------------------------ */
 
-/* HSET meta, ZADD index, XADD job: pipelined, in this order. */
+/*
+ * HSET meta, ZADD index, XADD job: pipelined, in this order. The consumer
+ * group is created first (from the stream's start, BUSYGROUP = it exists):
+ * a group created later by a worker at `$` would never deliver jobs queued
+ * before the first worker ever connected.
+ */
 static int submit(struct cli_redis *r, const struct msg_job *job, const struct pc_buf *job_bytes,
                   size_t blocks_total, struct pc_err *err)
 {
@@ -452,6 +457,7 @@ static int submit(struct cli_redis *r, const struct msg_job *job, const struct p
     char blocks[24];
     char items[24];
     redisReply *rep = NULL;
+    int first_error = 0;
     int rc = 0;
 
     if (pc_key_exec(meta_key, sizeof(meta_key), prefix, job->id) < 0 ||
@@ -476,14 +482,19 @@ static int submit(struct cli_redis *r, const struct msg_job *job, const struct p
                               "blocks_total", blocks,
                               "items_total",  items,
                               "items_done",   "0"};
+        const char *group[] = {"XGROUP", "CREATE", queue_key, "workers", "0", "MKSTREAM"};
         const char *zadd[] = {"ZADD", execs_key, created, job->id};
         const char *xadd[] = {"XADD", queue_key, "*", "exec", job->id, "job", job_bytes->data};
         size_t hset_lens[sizeof(hset) / sizeof(hset[0])];
+        size_t group_lens[6];
         size_t zadd_lens[4];
         size_t xadd_lens[7];
 
         for (size_t i = 0; i < sizeof(hset) / sizeof(hset[0]); i++) {
             hset_lens[i] = strlen(hset[i]);
+        }
+        for (size_t i = 0; i < 6; i++) {
+            group_lens[i] = strlen(group[i]);
         }
         for (size_t i = 0; i < 4; i++) {
             zadd_lens[i] = strlen(zadd[i]);
@@ -492,20 +503,30 @@ static int submit(struct cli_redis *r, const struct msg_job *job, const struct p
             xadd_lens[i] = strlen(xadd[i]);
         }
         xadd_lens[6] = job_bytes->len; /* msgpack: binary, not NUL-terminated text */
-        rc = cli_redis_append(r, (int)(sizeof(hset) / sizeof(hset[0])), hset, hset_lens, err);
+        rc = cli_redis_append(r, 6, group, group_lens, err);
+        rc = rc == 0 ? cli_redis_append(r, (int)(sizeof(hset) / sizeof(hset[0])), hset,
+                                        hset_lens, err)
+                     : rc;
         rc = rc == 0 ? cli_redis_append(r, 4, zadd, zadd_lens, err) : rc;
         rc = rc == 0 ? cli_redis_append(r, 7, xadd, xadd_lens, err) : rc;
     }
-    for (int i = 0; rc == 0 && i < 3; i++) {
-        rc = cli_redis_get_reply(r, &rep, err);
-        if (rc == 0 && rep->type == REDIS_REPLY_ERROR) {
-            rc = pc_err_set(err, PC_EREDIS, "submitting: %.*s",
-                            (int)(rep->len < 200 ? rep->len : 200), rep->str);
+    /* Every reply is taken, so the connection stays in step; the first error wins. */
+    for (int i = 0; rc == 0 && i < 4; i++) {
+        int reply_rc = cli_redis_get_reply(r, &rep, err);
+
+        if (reply_rc != 0) {
+            return reply_rc; /* connection lost: no further reply will come */
         }
-        if (rc == 0 || rep != NULL) {
-            freeReplyObject(rep);
-            rep = NULL;
+        if (rep->type == REDIS_REPLY_ERROR && !(i == 0 && strncmp(rep->str, "BUSYGROUP", 9) == 0) &&
+            first_error == 0) {
+            first_error = pc_err_set(err, PC_EREDIS, "submitting: %.*s",
+                                     (int)(rep->len < 200 ? rep->len : 200), rep->str);
         }
+        freeReplyObject(rep);
+        rep = NULL;
+    }
+    if (rc == 0) {
+        rc = first_error;
     }
     return rc;
 }

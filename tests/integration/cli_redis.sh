@@ -63,6 +63,9 @@ check "the queue holds one entry naming the execution" bash -c "
   redis-cli -p $REDIS_PORT XRANGE 'peace:queue:{default}' - + | grep -qx '$id1'"
 check "the queue entry carries a job" bash -c "
   redis-cli -p $REDIS_PORT XRANGE 'peace:queue:{default}' - + | grep -qx job"
+check "the consumer group exists from the stream's start (jobs queued before any worker are delivered)" \
+  bash -c "redis-cli -p $REDIS_PORT XINFO GROUPS 'peace:queue:{default}' | grep -qx workers &&
+           redis-cli -p $REDIS_PORT XINFO GROUPS 'peace:queue:{default}' | grep -A1 -x last-delivered-id | grep -qx 0-0"
 id2=$(submit "$T/sleep.json" --cmd ensure --queue other --json | jq -r .id)
 check "run --detach --json gives {\"id\"}" bash -c "[[ '$id2' =~ ^[0-7][0-9A-HJKMNP-TV-Z]{25}$ ]]"
 check "--queue selects the stream" test "$(rcli XLEN 'peace:queue:{other}')" = 1

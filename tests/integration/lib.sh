@@ -232,3 +232,29 @@ sleep_flow() {
 
 # JSON of a finished execution's report (peace report --json).
 report_json() { "$PEACE" report "$1" --json; }
+
+# ---- states ------------------------------------------------------------------
+
+# fleet_states APP PROFILE FLOW current|goal: the stored map as sorted JSON.
+fleet_states() {
+  "$PEACE" states "$1" "$2" "$3" --json | jq -S ".$4"
+}
+
+# local_discover FLOW.json current|goal: what a local discover (the item
+# types themselves, in $WORLD) reports, as sorted JSON - the reference the
+# stored states must decode to. (Its own states file lands in $WORLD/.peace,
+# which no item looks at.)
+local_discover() {
+  local out=$T/local-discover.out
+  (cd "$WORLD" && "$PEACE" run "$1" --local --cmd discover --no-progress) >"$out" 2>&1 || {
+    cat "$out"
+    return 1
+  }
+  awk -v want="$2 states:" '
+    /^[a-z]+ states:$/ { on = ($0 == want); next }
+    on && /^  [A-Za-z_][A-Za-z0-9_]*: / {
+      line = substr($0, 3); i = index(line, ": ");
+      print substr(line, 1, i - 1) "\t" substr(line, i + 2); next }
+    { on = 0 }' "$out" |
+    jq -Rn '[inputs | split("\t") | {(.[0]): (.[1] | fromjson)}] | add // {}' | jq -S .
+}
