@@ -212,10 +212,10 @@ worker_consumer() { consumers | grep -m1 ":${WORKER_PID[$1]}:"; }
 # ---- flows -------------------------------------------------------------------
 
 # sleep_flow FILE APP PROFILE FLOW STEPS STEP_MS N: N sleep items s1..sN in a
-# chain (s2 after s1, ...), markers under $WORLD/APP/PROFILE/.
+# chain (s2 after s1, ...), markers under $WORLD/APP/PROFILE/FLOW/.
 sleep_flow() {
   local file=$1 app=$2 profile=$3 flow=$4 steps=$5 step_ms=$6 n=$7 i deps
-  local dir=$WORLD/$app/$profile
+  local dir=$WORLD/$app/$profile/$flow
   mkdir -p "$dir"
   {
     printf '{"app":"%s","profile":"%s","flow":"%s","items":[' "$app" "$profile" "$flow"
