@@ -504,9 +504,9 @@ static int submit(struct cli_redis *r, const struct msg_job *job, const struct p
         }
         xadd_lens[6] = job_bytes->len; /* msgpack: binary, not NUL-terminated text */
         rc = cli_redis_append(r, 6, group, group_lens, err);
-        rc = rc == 0 ? cli_redis_append(r, (int)(sizeof(hset) / sizeof(hset[0])), hset,
-                                        hset_lens, err)
-                     : rc;
+        rc = rc == 0
+                 ? cli_redis_append(r, (int)(sizeof(hset) / sizeof(hset[0])), hset, hset_lens, err)
+                 : rc;
         rc = rc == 0 ? cli_redis_append(r, 4, zadd, zadd_lens, err) : rc;
         rc = rc == 0 ? cli_redis_append(r, 7, xadd, xadd_lens, err) : rc;
     }

@@ -83,8 +83,7 @@ int pc_key_interrupt_channel(char *out, size_t out_size, const char *prefix, con
     if (!component_ok(prefix) || !component_ok(exec_id)) {
         return PC_EINVAL;
     }
-    return format_name(out, out_size, "%s%s%s%s", prefix, exec_tag_open, exec_id,
-                       interrupt_suffix);
+    return format_name(out, out_size, "%s%s%s%s", prefix, exec_tag_open, exec_id, interrupt_suffix);
 }
 
 int pc_key_interrupt_pattern(char *out, size_t out_size, const char *prefix)

@@ -18,8 +18,8 @@
 #include <string.h>
 
 #define REDIS_DEFAULT_PORT 6379
-#define REDIS_DB_MAX 1000000 /* far above any real server's `databases` */
-#define REDIS_URL_MAX 4096
+#define REDIS_DB_MAX       1000000 /* far above any real server's `databases` */
+#define REDIS_URL_MAX      4096
 
 static int hex_value(char c)
 {
@@ -118,8 +118,7 @@ static int parse_unix(const char *rest, struct pc_redis_url *u, struct pc_err *e
             return pc_err_set(err, PC_EINVAL, "Redis URL: unix:// only takes ?db=N");
         }
         if (parse_number(q + 3, strlen(q + 3), 0, REDIS_DB_MAX, &db) != 0) {
-            return pc_err_set(err, PC_EINVAL, "Redis URL: db must be a number 0..%d",
-                              REDIS_DB_MAX);
+            return pc_err_set(err, PC_EINVAL, "Redis URL: db must be a number 0..%d", REDIS_DB_MAX);
         }
     }
     u->db = (int)db;
@@ -231,8 +230,7 @@ static int parse_tcp(const char *rest, struct pc_redis_url *u, struct pc_err *er
         size_t db_len = strlen(rest + 1);
 
         if (db_len > 0 && parse_number(rest + 1, db_len, 0, REDIS_DB_MAX, &db) != 0) {
-            return pc_err_set(err, PC_EINVAL, "Redis URL: db must be a number 0..%d",
-                              REDIS_DB_MAX);
+            return pc_err_set(err, PC_EINVAL, "Redis URL: db must be a number 0..%d", REDIS_DB_MAX);
         }
     } else if (rest[0] != '\0') {
         return pc_err_set(err, PC_EINVAL, "Redis URL: unexpected '%c' after the host", rest[0]);

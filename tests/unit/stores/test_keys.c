@@ -3,10 +3,11 @@
  * for the default and a custom prefix, hash tags in the right places, no
  * truncated name ever, and the interrupt channel parser's refusals.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <string.h>
@@ -81,8 +82,7 @@ static void braces_or_empty_components_are_refused(void **state)
     assert_int_equal(pc_key_exec(k, sizeof(k), "peace", NULL), PC_EINVAL);
     assert_int_equal(pc_key_queue(k, sizeof(k), "pe{ace", "q"), PC_EINVAL);
     assert_int_equal(pc_key_lock(k, sizeof(k), "peace", "a{", "p"), PC_EINVAL);
-    assert_int_equal(pc_key_states(k, sizeof(k), "peace", "a", "p", "", PC_STATES_GOAL),
-                     PC_EINVAL);
+    assert_int_equal(pc_key_states(k, sizeof(k), "peace", "a", "p", "", PC_STATES_GOAL), PC_EINVAL);
     assert_int_equal(pc_key_states(k, sizeof(k), "peace", "a", "p", "f", (enum pc_states_kind)7),
                      PC_EINVAL);
     assert_int_equal(pc_key_interrupt_pattern(k, sizeof(k), "pea*"), PC_EINVAL);
@@ -109,9 +109,15 @@ static void the_interrupt_channel_parses_back_to_its_id(void **state)
 static void malformed_interrupt_channels_are_refused(void **state)
 {
     static const char *const bad[] = {
-        "peace:exec:{}:interrupt",      "peace:exec:{a}b}:interrupt", "peace:exec:{a}:progress",
-        "other:exec:{a}:interrupt",     "peace:exec:a:interrupt",     "peace:exec:{a}:interrupt:x",
-        "peace:exec:{",                 "",                           "peace:exec:{a{b}:interrupt",
+        "peace:exec:{}:interrupt",
+        "peace:exec:{a}b}:interrupt",
+        "peace:exec:{a}:progress",
+        "other:exec:{a}:interrupt",
+        "peace:exec:a:interrupt",
+        "peace:exec:{a}:interrupt:x",
+        "peace:exec:{",
+        "",
+        "peace:exec:{a{b}:interrupt",
         "peacE:exec:{a}:interrupt",
     };
     char id[64];

@@ -4,10 +4,11 @@
  * a clear message that never repeats the password, leaving the output as it
  * was.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
