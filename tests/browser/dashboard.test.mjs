@@ -1,0 +1,239 @@
+// The dashboard as a person uses it, in Debian's chromium: a bad flow shows
+// the scheduler's 400 message; a flow of four chained `sleep` items started
+// from the page's form shows live bars; Interrupt ends it
+// `block_interrupted`, and the item lists the page shows are exactly those
+// of GET /v1/executions/{id}, consistent with the bars and the markers on
+// disk. Ends with a screenshot and one "N passed, N failed" line.
+//
+// Environment:
+//   PEACE_DASHBOARD_URL  the page (required), e.g. http://127.0.0.1:7117/
+//   PEACE_TOKEN          the API token, typed into the page when it asks
+//   PEACE_MARKER_DIR     where the sleep items write their markers (default:
+//                        a new temporary directory; must be visible to workers)
+//   PEACE_SCREENSHOT     PNG path (default build/dashboard.png in the repository)
+//   CHROMIUM             browser binary (default /usr/bin/chromium)
+import { chromium } from 'playwright-core';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const baseUrl = process.env.PEACE_DASHBOARD_URL;
+if (!baseUrl) {
+  console.error('dashboard.test: set PEACE_DASHBOARD_URL to the page to test');
+  process.exit(2);
+}
+const apiBase = new URL('/', baseUrl).href.replace(/\/$/, '');
+const token = process.env.PEACE_TOKEN || '';
+const screenshot = resolve(process.env.PEACE_SCREENSHOT || join(here, '..', '..', 'build', 'dashboard.png'));
+const markerDir = process.env.PEACE_MARKER_DIR || mkdtempSync(join(tmpdir(), 'peace-markers-'));
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+const ITEMS = ['s1', 's2', 's3', 's4'];
+const STEPS = 20;
+const STEP_MS = 150;
+const profile = 'browser_' + randomBytes(4).toString('hex');
+const flow = {
+  app: 'dashboard_test',
+  profile,
+  flow: 'sleepers',
+  // A chain, so one item runs at a time and an interrupt always leaves some
+  // items not started.
+  items: ITEMS.map((id, i) => ({
+    id,
+    type: 'sleep',
+    ...(i > 0 ? { deps: [ITEMS[i - 1]] } : {}),
+    params: { steps: STEPS, step_ms: STEP_MS, marker: join(markerDir, `${id}.done`) },
+  })),
+};
+const badFlow = {
+  app: 'dashboard_test', profile, flow: 'bad',
+  items: [{ id: 'lonely', type: 'sleep', deps: ['nowhere'], params: { steps: 1, step_ms: 1, marker: join(markerDir, 'x') } }],
+};
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) {
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } else {
+    failed += 1;
+    console.log(`not ok - ${name}${detail ? `\n    ${detail}` : ''}`);
+  }
+  return ok;
+}
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+async function apiGet(path) {
+  const headers = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(apiBase + path, { headers });
+  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+// The page asks for the token when a call gets 401: answer it.
+async function answerTokenDialog(page) {
+  const dialog = page.locator('#token-dialog[open]');
+  if (!(await dialog.isVisible())) return false;
+  if (!token) throw new Error('the page asks for a token and PEACE_TOKEN is not set');
+  await page.fill('#token-input', token);
+  await page.click('#token-save');
+  await dialog.waitFor({ state: 'hidden' });
+  return true;
+}
+
+const userDataDir = mkdtempSync(join(tmpdir(), 'peace-chromium-'));
+let context;
+const pageErrors = [];
+try {
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    viewport: { width: 1360, height: 900 },
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(30000);
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  // Chromium logs every 4xx as a console error; the bad flow's 400 is expected.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${m.text()}`);
+  });
+
+  // 1. The page loads, lists executions, and asks for the token if needed.
+  await page.goto(baseUrl);
+  await page.waitForFunction(() =>
+    document.getElementById('exec-list').getAttribute('aria-busy') === 'false' ||
+    document.getElementById('token-dialog').open);
+  const asked = await answerTokenDialog(page);
+  check(token ? 'the page asks for the token and then works' : 'the page works without a token',
+    token ? asked : !asked);
+  await page.waitForSelector('#exec-list[aria-busy=false]');
+  check('the page shows the new execution form', await page.isVisible('#new-form'));
+
+  // 2. A bad flow: the scheduler's 400 message is shown, nothing starts.
+  const hashBefore = await page.evaluate(() => location.hash);
+  await page.fill('#flow-json', JSON.stringify(badFlow));
+  await page.click('#start-btn');
+  await page.waitForFunction(() => document.getElementById('form-error').textContent.trim() !== '');
+  const formError = (await page.textContent('#form-error')).trim();
+  check('a bad flow shows the scheduler error code and message',
+    /^invalid_flow: /.test(formError) && formError.includes('nowhere'), `form error: ${formError}`);
+  check('a bad flow selects no execution', (await page.evaluate(() => location.hash)) === hashBefore);
+
+  // 3. Start the sleep flow from the form.
+  await page.selectOption('#example-select', '0');
+  check('picking an example fills the flow text',
+    (await page.inputValue('#flow-json')).includes('"sleepers"'));
+  await page.fill('#flow-json', JSON.stringify(flow, null, 2));
+  await page.selectOption('#cmd-select', 'ensure');
+  await page.selectOption('#strategy-select', 'finish_current');
+  await page.click('#start-btn');
+  await page.waitForFunction(() => /^#\/executions\/[0-9A-Za-z]+$/.test(location.hash));
+  const id = decodeURIComponent((await page.evaluate(() => location.hash)).split('/').pop());
+  check('Start selects the new execution in the URL hash', id.length >= 26, `id: ${id}`);
+  check('the form error is cleared', (await page.textContent('#form-error')).trim() === '');
+  await page.waitForFunction((x) => document.getElementById('d-id').textContent === x, id);
+  check('the header shows cmd and app/profile/flow',
+    (await page.textContent('#d-cmd')) === 'ensure' &&
+    (await page.textContent('#d-target')) === `dashboard_test / ${profile} / sleepers`);
+  await page.waitForSelector(`#exec-list a[data-exec-id="${id}"]`, { timeout: 10000 });
+  check('the new execution appears in the list, selected',
+    (await page.getAttribute(`#exec-list a[data-exec-id="${id}"]`, 'aria-current')) === 'true');
+
+  // 4. Bars advance, in flow order (an apply bar: limit steps:STEPS).
+  await page.waitForFunction((limit) => [...document.querySelectorAll('#items .item')]
+    .some((li) => li.dataset.limit === limit && Number(li.dataset.done) > 0), `steps:${STEPS}`, { timeout: 60000 });
+  const order = await page.$$eval('#items .item', (lis) => lis.map((li) => li.dataset.itemId));
+  check('one bar per item, in flow order', same(order, ITEMS), `bars: ${order}`);
+  const running = await page.$$eval('#items .item', (lis) => lis
+    .filter((li) => Number(li.dataset.done) > 0)
+    .map((li) => ({ id: li.dataset.itemId, status: li.dataset.status, limit: li.dataset.limit,
+      units: li.querySelector('.item-units').textContent })));
+  check('an advancing bar shows steps of its limit',
+    running.length > 0 && running.every((r) => r.limit === `steps:${STEPS}` && r.units.endsWith(`/ ${STEPS} steps`)),
+    JSON.stringify(running));
+  check('the status badge says running', (await page.textContent('#d-status')) === 'running');
+  check('the stream is live', (await page.getAttribute('#stream', 'data-state')) === 'live');
+
+  // 5. Interrupt.
+  check('Interrupt is enabled while running', await page.isEnabled('#interrupt-btn'));
+  await page.click('#interrupt-btn');
+  await page.waitForFunction(() => document.getElementById('interrupt-btn').disabled);
+  check('Interrupt is disabled once requested', true);
+
+  // 6. The outcome.
+  await page.waitForSelector('#outcome[data-outcome]', { timeout: 90000 });
+  const outcome = await page.getAttribute('#outcome', 'data-outcome');
+  check('the outcome is block_interrupted', outcome === 'block_interrupted', `outcome: ${outcome}`);
+  const shown = {
+    processed: await page.$$eval('#outcome-items-processed li', (l) => l.map((x) => x.dataset.item)),
+    notProcessed: await page.$$eval('#outcome-items-not-processed li', (l) => l.map((x) => x.dataset.item)),
+    blocksProcessed: await page.$$eval('#outcome-blocks-processed li', (l) => l.map((x) => x.dataset.item)),
+    blocksNotProcessed: await page.$$eval('#outcome-blocks-not-processed li', (l) => l.map((x) => x.dataset.item)),
+  };
+  console.log(`# page: items processed [${shown.processed}] not processed [${shown.notProcessed}]`);
+  const api = await apiGet(`/v1/executions/${encodeURIComponent(id)}`);
+  const report = api.report || {};
+  check('the API agrees on the outcome', report.outcome === 'block_interrupted' &&
+    api.execution.outcome === 'block_interrupted' && api.execution.status === 'finished');
+  check('items processed: the page shows exactly the API list',
+    same(shown.processed, report.items_processed), `api: ${JSON.stringify(report.items_processed)}`);
+  check('items not processed: the page shows exactly the API list',
+    same(shown.notProcessed, report.items_not_processed), `api: ${JSON.stringify(report.items_not_processed)}`);
+  check('blocks processed / not processed: the page shows the API lists',
+    same(shown.blocksProcessed, report.blocks_processed) && same(shown.blocksNotProcessed, report.blocks_not_processed));
+  check('the interrupt stopped the apply block', same(report.blocks_not_processed, ['apply_ensure']),
+    JSON.stringify(report.blocks_not_processed));
+  check('some items were processed and some were not',
+    shown.processed.length > 0 && shown.notProcessed.length > 0);
+  check('processed then not processed is the flow (a chain runs in order)',
+    same([...shown.processed, ...shown.notProcessed], ITEMS));
+  const bars = await page.$$eval('#items .item', (lis) => Object.fromEntries(lis.map((li) =>
+    [li.dataset.itemId, { status: li.dataset.status, done: Number(li.dataset.done) }])));
+  check('processed items end with full success bars',
+    shown.processed.every((i) => bars[i].status === 'success' && bars[i].done === STEPS), JSON.stringify(bars));
+  check('items not processed never started (no success, no units)',
+    shown.notProcessed.every((i) => bars[i].status !== 'success' && bars[i].done === 0), JSON.stringify(bars));
+  check('the page bars match the API progress',
+    api.items.every((it) => bars[it.id] && bars[it.id].status === it.status && bars[it.id].done === Number(it.done)),
+    JSON.stringify(api.items));
+  check('markers exist for processed items only',
+    shown.processed.every((i) => existsSync(join(markerDir, `${i}.done`))) &&
+    shown.notProcessed.every((i) => !existsSync(join(markerDir, `${i}.done`))));
+  await page.waitForFunction(() => document.getElementById('d-status').textContent === 'finished');
+  check('the header says finished, with the outcome badge',
+    (await page.textContent('#d-outcome')) === 'block_interrupted');
+  check('Interrupt stays disabled once finished', !(await page.isEnabled('#interrupt-btn')));
+  await page.waitForSelector(`#exec-list a[data-exec-id="${id}"][data-outcome="block_interrupted"]`, { timeout: 10000 });
+  check('the list shows the outcome badge', true);
+
+  mkdirSync(dirname(screenshot), { recursive: true });
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(`# screenshot: ${screenshot}`);
+
+  // 7. The hash alone selects the execution (a fresh load, as from a link).
+  await page.goto('about:blank');
+  await page.goto(`${apiBase}/#/executions/${encodeURIComponent(id)}`);
+  await answerTokenDialog(page).catch(() => false);
+  await page.waitForSelector('#outcome[data-outcome="block_interrupted"]');
+  const again = await page.$$eval('#outcome-items-processed li', (l) => l.map((x) => x.dataset.item));
+  check('#/executions/{id} on a fresh load shows the same report', same(again, shown.processed));
+
+  check('no script errors on the page', pageErrors.length === 0, pageErrors.join('\n    '));
+} catch (e) {
+  check('the scenario ran to its end', false, e && e.stack ? e.stack : String(e));
+} finally {
+  if (context) await context.close().catch(() => {});
+  rmSync(userDataDir, { recursive: true, force: true });
+  if (!process.env.PEACE_MARKER_DIR) rmSync(markerDir, { recursive: true, force: true });
+}
+console.log(`dashboard: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
