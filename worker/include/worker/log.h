@@ -1,0 +1,39 @@
+/*
+ * log.h - the worker's log: one line per event on a stream (stderr),
+ *   2024-05-01T12:00:00.123Z level=info event=exec_start exec=01H... attempt=1
+ * i.e. a UTC timestamp, the level, the event name and key=value fields.
+ * Values that may contain spaces are written quoted (wk_log_quote).
+ */
+#ifndef WORKER_LOG_H
+#define WORKER_LOG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "peace/err.h"
+
+enum wk_log_level {
+    WK_LOG_DEBUG = 0,
+    WK_LOG_INFO,
+    WK_LOG_WARN,
+    WK_LOG_ERROR,
+};
+
+struct wk_log {
+    enum wk_log_level min;
+    FILE *out; /* borrowed */
+};
+
+/* "debug", "info", "warn", "error"; 0 or PC_EINVAL. */
+int wk_log_level_parse(const char *s, enum wk_log_level *out) PC_NODISCARD;
+
+/* Writes one line: event and the printf-formatted fields (may be ""). CR and
+ * LF in the fields become spaces, so one event is always one line. */
+void wk_log(const struct wk_log *l, enum wk_log_level level, const char *event, const char *fmt,
+            ...) PC_PRINTF(4, 5);
+
+/* Copies text into out as the inside of a double-quoted value: '"' becomes
+ * '\'' and control characters spaces. Returns out. */
+const char *wk_log_quote(const char *text, char *out, size_t out_size);
+
+#endif /* WORKER_LOG_H */

@@ -1,0 +1,286 @@
+/*
+ * config.c - peace-worker flags and environment (CONTRACT §1).
+ *
+ * Parsing is a pure function of argv and an environment lookup, so tests
+ * drive it with tables. Every value is range-checked; errors are one line
+ * naming the flag (or variable) and the accepted range. Flags take their
+ * value as the next argument or after '=' ("--lease-ms 5000",
+ * "--lease-ms=5000"). The Redis URL is never echoed (it may hold a password).
+ */
+#include "worker/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_URL "redis://127.0.0.1:6379"
+#define DEFAULT_PREFIX "peace"
+#define DEFAULT_QUEUE "default"
+#define DEFAULT_CONCURRENCY 4u
+#define DEFAULT_LEASE_MS 10000u
+#define DEFAULT_GRACE_MS 30000u
+#define DEFAULT_MAX_ATTEMPTS 3u
+#define DEFAULT_RETENTION_S (7u * 24u * 3600u)
+#define LEASE_MS_MIN 300u
+#define LEASE_MS_MAX 3600000u
+#define GRACE_MS_MAX 86400000u
+#define ATTEMPTS_MAX 1000u
+#define RETENTION_S_MAX (10ull * 365u * 24u * 3600u)
+
+static const char usage_text[] =
+    "usage: peace-worker [options]\n"
+    "Runs peace executions from a Redis queue stream (see CONTRACT §1).\n"
+    "\n"
+    "  --redis URL          redis://[user:password@]host:port[/db] or unix://path\n"
+    "                       (env PEACE_REDIS_URL; default " DEFAULT_URL ")\n"
+    "  --prefix P           key prefix (env PEACE_PREFIX; default " DEFAULT_PREFIX ")\n"
+    "  --queue Q            queue to run (env PEACE_QUEUE; default " DEFAULT_QUEUE ")\n"
+    "  --concurrency N      executions at once, 1..256 (default 4)\n"
+    "  --threads N          threads for item work, 1..1024 (default 8 x concurrency, max 256)\n"
+    "  --lease-ms MS        how long a silent worker keeps its executions (default 10000)\n"
+    "  --grace-ms MS        on SIGTERM, wait this long for running executions (default 30000)\n"
+    "  --max-attempts N     give up on an execution after N starts (default 3)\n"
+    "  --retention-s S      finished executions' keys expire after S seconds\n"
+    "                       (default 604800 = 7 days; 0 = never)\n"
+    "  --plugin PATH.so     load custom item types (repeatable)\n"
+    "  --log-level L        debug, info, warn or error (env PEACE_LOG_LEVEL; default info)\n"
+    "  --help, --version\n";
+
+const char *wk_config_usage(void)
+{
+    return usage_text;
+}
+
+static int parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v;
+
+    if (text == NULL || text[0] < '0' || text[0] > '9') {
+        return PC_EINVAL;
+    }
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < min || v > max) {
+        return PC_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+static int set_number(const char *flag, const char *text, uint64_t min, uint64_t max,
+                      uint64_t *out, struct pc_err *err)
+{
+    if (parse_u64(text, min, max, out) != 0) {
+        return pc_err_set(err, PC_EINVAL, "%s: expected a whole number from %llu to %llu", flag,
+                          (unsigned long long)min, (unsigned long long)max);
+    }
+    return 0;
+}
+
+static int set_text(const char *flag, const char *text, char *out, size_t size, struct pc_err *err)
+{
+    if (strlen(text) >= size) {
+        return pc_err_set(err, PC_EINVAL, "%s: longer than %zu bytes", flag, size - 1);
+    }
+    (void)snprintf(out, size, "%s", text);
+    return 0;
+}
+
+/* Flags that take a value. */
+static const char *const value_flags[] = {
+    "--redis",        "--prefix",    "--queue",       "--concurrency", "--threads",
+    "--lease-ms",     "--grace-ms",  "--max-attempts", "--retention-s", "--plugin",
+    "--log-level",
+};
+
+static bool takes_value(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof(value_flags) / sizeof(value_flags[0]); i++) {
+        if (strlen(value_flags[i]) == n && memcmp(value_flags[i], name, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+struct parse_state {
+    struct wk_config c;
+    bool threads_set;
+    const char *url;
+    const char *prefix;
+    const char *queue;
+    const char *log_level;
+};
+
+static int apply_flag(struct parse_state *ps, const char *flag, const char *value,
+                      struct pc_err *err)
+{
+    struct wk_config *c = &ps->c;
+    uint64_t v = 0;
+    int rc = 0;
+
+    if (strcmp(flag, "--redis") == 0) {
+        ps->url = value;
+    } else if (strcmp(flag, "--prefix") == 0) {
+        ps->prefix = value;
+    } else if (strcmp(flag, "--queue") == 0) {
+        ps->queue = value;
+    } else if (strcmp(flag, "--log-level") == 0) {
+        ps->log_level = value;
+    } else if (strcmp(flag, "--concurrency") == 0) {
+        rc = set_number(flag, value, 1, WK_CONCURRENCY_MAX, &v, err);
+        c->concurrency = (unsigned)v;
+    } else if (strcmp(flag, "--threads") == 0) {
+        rc = set_number(flag, value, 1, WK_THREADS_MAX, &v, err);
+        c->threads = (unsigned)v;
+        ps->threads_set = true;
+    } else if (strcmp(flag, "--lease-ms") == 0) {
+        rc = set_number(flag, value, LEASE_MS_MIN, LEASE_MS_MAX, &v, err);
+        c->lease_ms = (uint32_t)v;
+    } else if (strcmp(flag, "--grace-ms") == 0) {
+        rc = set_number(flag, value, 0, GRACE_MS_MAX, &v, err);
+        c->grace_ms = (uint32_t)v;
+    } else if (strcmp(flag, "--max-attempts") == 0) {
+        rc = set_number(flag, value, 1, ATTEMPTS_MAX, &v, err);
+        c->max_attempts = (unsigned)v;
+    } else if (strcmp(flag, "--retention-s") == 0) {
+        rc = set_number(flag, value, 0, RETENTION_S_MAX, &v, err);
+        c->retention_s = v;
+    } else if (strcmp(flag, "--plugin") == 0) {
+        if (c->n_plugins == WK_PLUGINS_MAX) {
+            return pc_err_set(err, PC_EINVAL, "--plugin: more than %d plugins", WK_PLUGINS_MAX);
+        }
+        if (value[0] == '\0') {
+            return pc_err_set(err, PC_EINVAL, "--plugin: empty path");
+        }
+        c->plugins[c->n_plugins++] = value;
+    } else {
+        return pc_err_set(err, PC_EINVAL, "unknown option %s (see --help)", flag);
+    }
+    return rc;
+}
+
+static int parse_args(struct parse_state *ps, int argc, char **argv, struct pc_err *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+        char flag[32];
+        const char *value = NULL;
+        int rc;
+
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            ps->c.help = true;
+            continue;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            ps->c.version = true;
+            continue;
+        }
+        if (strncmp(arg, "--", 2) != 0 || name_len >= sizeof(flag) || !takes_value(arg, name_len)) {
+            /* Never echo a whole argument: it could be a URL with a password. */
+            return pc_err_set(err, PC_EINVAL, "unknown option %.*s (see --help)",
+                              (int)(name_len < 40 ? name_len : 40), arg);
+        }
+        memcpy(flag, arg, name_len);
+        flag[name_len] = '\0';
+        if (eq != NULL) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            return pc_err_set(err, PC_EINVAL, "%s needs a value", flag);
+        }
+        rc = apply_flag(ps, flag, value, err);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static const char *env_or(wk_getenv_fn *fn, void *ctx, const char *name, const char *flag_value)
+{
+    const char *v = NULL;
+
+    if (flag_value != NULL) {
+        return flag_value;
+    }
+    v = fn != NULL ? fn(ctx, name) : NULL;
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static int finish(struct parse_state *ps, wk_getenv_fn *fn, void *ctx, struct pc_err *err)
+{
+    struct wk_config *c = &ps->c;
+    const char *url = env_or(fn, ctx, "PEACE_REDIS_URL", ps->url);
+    const char *prefix = env_or(fn, ctx, "PEACE_PREFIX", ps->prefix);
+    const char *queue = env_or(fn, ctx, "PEACE_QUEUE", ps->queue);
+    const char *level = env_or(fn, ctx, "PEACE_LOG_LEVEL", ps->log_level);
+    struct pc_err uerr;
+    int rc;
+
+    url = url != NULL ? url : DEFAULT_URL;
+    rc = set_text("--redis", url, c->redis_text, sizeof(c->redis_text), err);
+    if (rc != 0) {
+        return rc;
+    }
+    pc_err_clear(&uerr);
+    if (pc_redis_url_parse(url, &c->redis, &uerr) != 0) {
+        return pc_err_set(err, PC_EINVAL, "--redis: %s", uerr.msg);
+    }
+    rc = set_text("--prefix", prefix != NULL ? prefix : DEFAULT_PREFIX, c->prefix,
+                  sizeof(c->prefix), err);
+    if (rc == 0 && pc_prefix_check(c->prefix, &uerr) != 0) {
+        rc = pc_err_set(err, PC_EINVAL, "--prefix: %s", uerr.msg);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    queue = queue != NULL ? queue : DEFAULT_QUEUE;
+    if (!pc_ident_valid(queue, strlen(queue))) {
+        return pc_err_set(err, PC_EINVAL,
+                          "--queue: expected an identifier ([A-Za-z_][A-Za-z0-9_]*, at most %d "
+                          "bytes)",
+                          PC_ID_MAX);
+    }
+    (void)snprintf(c->queue, sizeof(c->queue), "%s", queue);
+    if (level != NULL && wk_log_level_parse(level, &c->log_level) != 0) {
+        return pc_err_set(err, PC_EINVAL, "--log-level: expected debug, info, warn or error");
+    }
+    if (!ps->threads_set) {
+        unsigned t = c->concurrency * 8u;
+
+        c->threads = t > 256u ? 256u : t;
+    }
+    return 0;
+}
+
+int wk_config_parse(int argc, char **argv, wk_getenv_fn *getenv_fn, void *env_ctx,
+                    struct wk_config *out, struct pc_err *err)
+{
+    struct parse_state *ps = calloc(1, sizeof(*ps));
+    int rc;
+
+    if (ps == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    ps->c.concurrency = DEFAULT_CONCURRENCY;
+    ps->c.lease_ms = DEFAULT_LEASE_MS;
+    ps->c.grace_ms = DEFAULT_GRACE_MS;
+    ps->c.max_attempts = DEFAULT_MAX_ATTEMPTS;
+    ps->c.retention_s = DEFAULT_RETENTION_S;
+    ps->c.log_level = WK_LOG_INFO;
+    rc = parse_args(ps, argc, argv, err);
+    if (rc == 0 && !ps->c.help && !ps->c.version) {
+        rc = finish(ps, getenv_fn, env_ctx, err);
+    }
+    if (rc == 0) {
+        *out = ps->c;
+    }
+    free(ps);
+    return rc;
+}
