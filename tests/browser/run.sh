@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# The dashboard's browser test (dashboard.test.mjs) against a real fleet:
+# a private redis-server on a free loopback port, two peace-workers and
+# peace-scheduler with a token, all in a scratch directory and always torn
+# down, whatever happens. With --mock, against mock-server.mjs instead (no
+# Redis, no workers: the page alone).
+#
+# Installs what it needs when missing: Debian's chromium (apt), node and npm,
+# and the npm package playwright-core (npm ci from package-lock.json).
+#
+# Usage: run.sh [SCHEDULER WORKER]   default build/scheduler/peace-scheduler
+#                                    and build/worker/peace-worker
+#        run.sh --mock
+# Environment: PEACE_SCREENSHOT (PNG path, default build/dashboard.png),
+# KEEP=1 keeps the scratch directory and its logs.
+# Exit status: 0 passed, 1 failed, 77 skipped (no way to install chromium).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+mode=fleet
+if [ "${1:-}" = --mock ]; then
+  mode=mock
+else
+  scheduler=$(realpath -m "${1:-$root/build/scheduler/peace-scheduler}")
+  worker=$(realpath -m "${2:-$root/build/worker/peace-worker}")
+  for bin in "$scheduler" "$worker"; do
+    [ -x "$bin" ] || { echo "run.sh: $bin is missing: build it first" >&2; exit 1; }
+  done
+fi
+export PEACE_SCREENSHOT=${PEACE_SCREENSHOT:-$root/build/dashboard.png}
+
+# ---- dependencies -------------------------------------------------------
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    as_root=(none)
+  fi
+fi
+apt_install() {
+  if [ "${as_root[0]:-}" = none ]; then
+    echo "run.sh: SKIP: $* missing and no root or sudo to install them" >&2
+    exit 77
+  fi
+  echo "# installing $* (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get install -y -q --no-install-recommends "$@" >/dev/null ||
+    { "${as_root[@]}" apt-get update -q >/dev/null && "${as_root[@]}" apt-get install -y -q --no-install-recommends "$@" >/dev/null; }
+}
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "$mode" = fleet ]; then
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+fi
+[ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
+if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
+  echo "# installing playwright-core (npm ci)"
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+# ---- processes ------------------------------------------------------------
+T=$(mktemp -d "${TMPDIR:-/tmp}/peace-browser.XXXXXX")
+PIDS=()
+status=1
+cleanup() {
+  local pid
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 60); do # bounded: 3 s, then KILL
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive -eq 0 ] && break
+    sleep 0.05
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "$status" -ne 0 ]; then
+    local f
+    for f in "$T"/*.log; do
+      [ -f "$f" ] || continue
+      echo "---- $(basename "$f") (last 40 lines)"
+      tail -n 40 "$f"
+    done
+  fi
+  if [ -n "${KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'echo "run.sh: interrupted"; exit 130' INT TERM
+
+now_ms() { date +%s%3N; }
+# wait_for SECONDS WHAT COMMAND...: polls every 50 ms until COMMAND succeeds.
+wait_for() {
+  local secs=$1 what=$2
+  shift 2
+  local deadline=$(($(now_ms) + secs * 1000))
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(now_ms)" -gt "$deadline" ]; then
+      echo "run.sh: timed out after ${secs}s waiting for $what" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    port_busy "$p" || { echo "$p"; return 0; }
+  done
+  return 1
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" | grep -q '"ok"'; }
+
+if [ "$mode" = mock ]; then
+  port=$(free_port)
+  export PEACE_TOKEN=${PEACE_TOKEN:-mock-$RANDOM$RANDOM}
+  node "$here/mock-server.mjs" --port "$port" --token "$PEACE_TOKEN" >"$T/mock.log" 2>&1 &
+  PIDS+=("$!")
+  wait_for 10 "the mock scheduler" healthy "$port"
+else
+  mkdir -p "$T/redis" "$T/world" "$T/markers"
+  started=0
+  for _ in $(seq 1 10); do
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$T/redis" --save '' --appendonly no \
+      --daemonize no --logfile "$T/redis.log" &
+    redis_pid=$!
+    if wait_for 10 "redis-server" bash -c "[ \"\$(redis-cli -p $redis_port PING 2>/dev/null)\" = PONG ]"; then
+      started=1
+      break
+    fi
+    kill -KILL "$redis_pid" 2>/dev/null || true
+  done
+  [ $started -eq 1 ] || { echo "run.sh: could not start redis-server" >&2; exit 1; }
+  PIDS+=("$redis_pid")
+  export PEACE_REDIS_URL=redis://127.0.0.1:$redis_port
+  echo "# redis-server on port $redis_port"
+
+  for n in 1 2; do
+    (cd "$T/world" && exec "$worker" --redis "$PEACE_REDIS_URL") >"$T/worker$n.log" 2>&1 &
+    PIDS+=("$!")
+  done
+
+  export PEACE_TOKEN=${PEACE_TOKEN:-browser-$RANDOM$RANDOM}
+  started=0
+  for _ in $(seq 1 10); do
+    port=$(free_port)
+    "$scheduler" --redis "$PEACE_REDIS_URL" --listen "127.0.0.1:$port" --token "$PEACE_TOKEN" \
+      >"$T/scheduler.log" 2>&1 &
+    sched_pid=$!
+    PIDS+=("$sched_pid")
+    if wait_for 15 "peace-scheduler /healthz" healthy "$port"; then
+      started=1
+      break
+    fi
+    alive "$sched_pid" && { echo "run.sh: peace-scheduler runs but is not healthy" >&2; exit 1; }
+  done
+  [ $started -eq 1 ] || { echo "run.sh: could not start peace-scheduler" >&2; exit 1; }
+  for n in 1 2; do
+    alive "${PIDS[$n]}" || { echo "run.sh: worker $n exited" >&2; exit 1; }
+  done
+  export PEACE_MARKER_DIR=$T/markers
+fi
+export PEACE_DASHBOARD_URL=http://127.0.0.1:$port/
+echo "# dashboard at $PEACE_DASHBOARD_URL ($mode)"
+
+set +e
+node "$here/dashboard.test.mjs"
+status=$?
+set -e
+exit $status
