@@ -1357,6 +1357,21 @@ static void on_claim_timer(evutil_socket_t fd, short what, void *arg)
     retry_parked(w, NULL, 0, false);
 }
 
+/* Makes this worker visible in XINFO CONSUMERS from the start (Redis
+ * creates a consumer only when it first receives an entry otherwise). */
+static void announce_consumer(struct wk_worker *w)
+{
+    const char *argv[5] = {"XGROUP", "CREATECONSUMER", w->queue_key, GROUP, w->consumer};
+    size_t lens[5];
+
+    for (int i = 0; i < 5; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    if (pc_redis_cmd(w->cmd, 5, argv, lens, 0, on_ignored_reply, w) != 0) {
+        wk_log(w->log, WK_LOG_DEBUG, "announce_failed", "consumer=%s", w->consumer);
+    }
+}
+
 static void on_group_reply(void *arg, const redisReply *reply)
 {
     struct wk_worker *w = arg;
@@ -1373,6 +1388,7 @@ static void on_group_reply(void *arg, const redisReply *reply)
         return;
     }
     w->group_ready = true;
+    announce_consumer(w);
     maybe_read(w);
     claim(w);
 }

@@ -3,13 +3,14 @@
  *
  * Design. The engine reports every tracker change through the observer; a
  * dashboard needs far fewer writes than that. So the recorder keeps its own
- * copy of each item's tracker and a dirty flag, and every flush_ms sends one
+ * copy of each item's tracker and dirty flags, and every flush_ms sends one
  * `exec_progress` script call with the dirty items' progress fields, the
- * events collected since the last flush (block_start and interrupt in the
- * order they happened, plus one progress event per changed item) and the
- * meta fields block / block_index / items_done. Coalescing must not hide an
- * item's final status in a block, so when a block start resets a dirty
- * item, its pre-reset state is turned into an event first.
+ * events collected since the last flush and the meta fields block /
+ * block_index / items_done. Events keep the order things happened in: every
+ * status change of an item is its own progress event (so a follower sees
+ * items queued in start order, and every final status of a block), as are
+ * block_start and interrupt; only updates within one status (units done, a
+ * message) are coalesced, into one progress event per item per flush.
  *
  * Calls are pipelined on one connection, so Redis applies them in the order
  * sent: the engine's states writes for an item go out before the progress
@@ -85,8 +86,9 @@ struct pc_recorder {
     void *done_ctx;
 
     struct pc_progress_tracker *last; /* per item: the tracker as last seen */
-    bool *dirty;                      /* per item: changed since the last flush */
+    bool *dirty;                      /* per item: hash fields changed since the last flush */
     size_t n_dirty;
+    bool *ev_dirty; /* per item: units or message changed without a status change */
     struct pc_redis_args events; /* pending: [nf field value...]... */
     size_t n_events;
     struct pc_redis_args first_meta; /* written by the first flush */
@@ -302,7 +304,10 @@ static void flush(struct pc_recorder *r)
     for (size_t i = 0; i < r->flow->n_items && r->n_dirty > 0; i++) {
         if (r->dirty[i]) {
             add_progress_fields(r, &prog, i);
-            push_progress_event(r, i, &r->last[i]);
+            if (r->ev_dirty[i]) {
+                push_progress_event(r, i, &r->last[i]);
+                r->ev_dirty[i] = false;
+            }
             r->dirty[i] = false;
             r->n_dirty--;
         }
@@ -381,10 +386,16 @@ static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracke
     if (item >= r->flow->n_items) {
         return;
     }
-    if ((u->kind == PC_UPDATE_RESET || u->kind == PC_UPDATE_RESET_TO_PENDING) && r->dirty[item] &&
-        !r->lost) {
-        /* Keep the item's last status of the previous block visible. */
-        push_progress_event(r, item, &r->last[item]);
+    (void)u;
+    if (t->status != r->last[item].status) {
+        /* A status change is an event of its own, in order; it carries the
+         * latest units and message, so a coalesced one is not needed. */
+        if (!r->lost) {
+            push_progress_event(r, item, t);
+        }
+        r->ev_dirty[item] = false;
+    } else {
+        r->ev_dirty[item] = true;
     }
     r->last[item] = *t;
     if (!r->dirty[item]) {
@@ -726,9 +737,10 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     }
     r->last = calloc(n + 1, sizeof(*r->last));
     r->dirty = calloc(n + 1, sizeof(*r->dirty));
+    r->ev_dirty = calloc(n + 1, sizeof(*r->ev_dirty));
     r->tick = event_new(o->base, -1, EV_PERSIST, on_tick, r);
     r->done_ev = evtimer_new(o->base, on_done_ev, r);
-    if (r->last == NULL || r->dirty == NULL || r->tick == NULL || r->done_ev == NULL ||
+    if (r->last == NULL || r->dirty == NULL || r->ev_dirty == NULL || r->tick == NULL || r->done_ev == NULL ||
         r->first_meta.rc != 0) {
         pc_recorder_destroy(r);
         return pc_err_set(err, PC_ENOMEM, "out of memory");
@@ -758,5 +770,6 @@ void pc_recorder_destroy(struct pc_recorder *r)
     pc_redis_args_cleanup(&r->first_meta);
     free(r->last);
     free(r->dirty);
+    free(r->ev_dirty);
     free(r);
 }

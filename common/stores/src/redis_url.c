@@ -106,11 +106,7 @@ static int parse_unix(const char *rest, struct pc_redis_url *u, struct pc_err *e
         return pc_err_set(err, PC_ELIMIT, "Redis URL: socket path is longer than %d bytes",
                           PC_REDIS_PATH_MAX);
     }
-    if (memchr(rest, '\0', path_len) != NULL) {
-        return pc_err_set(err, PC_EINVAL, "Redis URL: bad socket path");
-    }
-    memcpy(u->path, rest, path_len);
-    u->path[path_len] = '\0';
+    (void)snprintf(u->path, sizeof(u->path), "%.*s", (int)path_len, rest);
     if (query != NULL) {
         const char *q = query + 1;
 

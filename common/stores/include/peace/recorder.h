@@ -5,9 +5,10 @@
  * acknowledges the job and releases the profile lock (docs/fleet.md,
  * "Progress" and "Finish").
  *
- * Progress is coalesced per item and flushed every flush_ms (50 ms by
- * default), at every block start and at the end, each flush one fenced
- * `exec_progress` script call. The end runs `exec_finish` (fenced), then
+ * Progress is flushed every flush_ms (50 ms by default), at every block
+ * start and at the end, each flush one fenced `exec_progress` script call.
+ * Every status change of an item is an event of its own; units and
+ * messages within one status are coalesced per item per flush. The end runs `exec_finish` (fenced), then
  * XACK of the job's stream entry, then `lock_release` and, when the lock was
  * released, PUBLISH of the profile on the profiles-released channel.
  *
