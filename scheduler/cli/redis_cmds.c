@@ -110,8 +110,8 @@ int cli_exec_meta(struct cli_redis *r, const char *id, redisReply **meta, struct
     if (rc == 0) {
         rc = cli_redis_cmd(r, &rep, err, "HGETALL", key, (char *)NULL);
     }
-    if (rc != 0) {
-        return rc;
+    if (rc != 0 || rep == NULL) {
+        return rc != 0 ? rc : PC_EINTERNAL;
     }
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
         freeReplyObject(rep);
@@ -256,15 +256,17 @@ static int states_hash(struct cli_redis *r, const char *app, const char *profile
     int rc;
 
     if (pc_key_states(key, sizeof(key), cli_redis_prefix(r), app, profile, flow, kind) < 0) {
-        return pc_err_set(err, PC_EINVAL, "no states key for %s/%s/%s", app, profile, flow);
+        (void)pc_err_set(err, PC_EINVAL, "no states key for %s/%s/%s", app, profile, flow);
+        return PC_EINVAL;
     }
     rc = cli_redis_cmd(r, &rep, err, "HGETALL", key, (char *)NULL);
-    if (rc != 0) {
-        return rc;
+    if (rc != 0 || rep == NULL) {
+        return rc != 0 ? rc : PC_EINTERNAL;
     }
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0) {
         freeReplyObject(rep);
-        return pc_err_set(err, PC_EREDIS, "%s: not a hash", key);
+        (void)pc_err_set(err, PC_EREDIS, "%s: not a hash", key);
+        return PC_EREDIS;
     }
     *out = rep;
     return 0;
@@ -685,15 +687,94 @@ static void format_time(const char *ms_text, char *out, size_t out_size)
     }
 }
 
+/* The meta fields `list` shows, in this order. */
+static const char *const list_fields[] = {
+    "id",      "cmd",        "app",        "profile",     "flow",   "queue",  "status",
+    "outcome", "created_ms", "started_ms", "finished_ms", "worker", "attempt"};
+enum { LIST_FIELDS = sizeof(list_fields) / sizeof(list_fields[0]) };
+
+/* Pipelines one HMGET per id; metas[i] (owned) gets each reply. */
+static int list_fetch(struct cli_redis *r, const redisReply *ids, redisReply **metas,
+                      struct pc_err *err)
+{
+    const char *argv[2 + LIST_FIELDS];
+    size_t lens[2 + LIST_FIELDS];
+    char key[PC_KEY_MAX];
+    char id[CLI_EXEC_ID_MAX + 1];
+    int rc = 0;
+
+    argv[0] = "HMGET";
+    lens[0] = 5;
+    for (size_t f = 0; f < LIST_FIELDS; f++) {
+        argv[2 + f] = list_fields[f];
+        lens[2 + f] = strlen(list_fields[f]);
+    }
+    for (size_t i = 0; rc == 0 && i < ids->elements; i++) {
+        const redisReply *e = ids->element[i];
+
+        /* A member that makes no key still gets a command, so replies stay in step. */
+        (void)snprintf(id, sizeof(id), "%.*s",
+                       e->type == REDIS_REPLY_STRING ? clamp_len(e->len, CLI_EXEC_ID_MAX) : 0,
+                       e->type == REDIS_REPLY_STRING ? e->str : "");
+        if (cli_exec_id_check(id, NULL) != 0 ||
+            pc_key_exec(key, sizeof(key), cli_redis_prefix(r), id) < 0) {
+            (void)pc_key_exec(key, sizeof(key), cli_redis_prefix(r), "-");
+        }
+        argv[1] = key;
+        lens[1] = strlen(key);
+        rc = cli_redis_append(r, 2 + LIST_FIELDS, argv, lens, err);
+    }
+    for (size_t i = 0; rc == 0 && i < ids->elements; i++) {
+        rc = cli_redis_get_reply(r, &metas[i], err);
+    }
+    return rc;
+}
+
+/* One execution of `list`: a JSON object or a table row. */
+static int list_row(const redisReply *m, bool json, bool first, struct pc_buf *b)
+{
+    const char *v[LIST_FIELDS];
+    size_t vl[LIST_FIELDS];
+    char created_ms[24];
+    char created[32];
+    char where[3 * PC_ID_MAX + 3];
+    bool first_field = true;
+    int rc;
+
+    for (size_t f = 0; f < LIST_FIELDS; f++) {
+        const redisReply *x = m->element[f];
+
+        v[f] = x->type == REDIS_REPLY_STRING ? x->str : "";
+        vl[f] = x->type == REDIS_REPLY_STRING ? x->len : 0;
+    }
+    if (json) {
+        rc = pc_buf_puts(b, first ? "{" : ",{");
+        for (size_t f = 0; rc == 0 && f < LIST_FIELDS; f++) {
+            if (m->element[f]->type != REDIS_REPLY_STRING) {
+                continue;
+            }
+            rc = first_field ? 0 : pc_buf_puts(b, ",");
+            first_field = false;
+            rc = rc == 0 ? append_json_field(b, list_fields[f], v[f], vl[f]) : rc;
+        }
+        return rc == 0 ? pc_buf_puts(b, "}") : rc;
+    }
+    (void)snprintf(created_ms, sizeof(created_ms), "%.*s", clamp_len(vl[8], 20), v[8]);
+    format_time(created_ms, created, sizeof(created));
+    (void)snprintf(where, sizeof(where), "%.*s/%.*s/%.*s", clamp_len(vl[2], PC_ID_MAX), v[2],
+                   clamp_len(vl[3], PC_ID_MAX), v[3], clamp_len(vl[4], PC_ID_MAX), v[4]);
+    return pc_buf_appendf(b, "%-26.*s  %-16.*s  %-36s  %-8.*s  %-21.*s  %s\n",
+                          clamp_len(vl[0], CLI_EXEC_ID_MAX), v[0], clamp_len(vl[1], 32), v[1],
+                          where, clamp_len(vl[6], 16), v[6], vl[7] > 0 ? clamp_len(vl[7], 32) : 1,
+                          vl[7] > 0 ? v[7] : "-", created);
+}
+
 int cli_redis_list(const struct cli_opts *o)
 {
-    static const char *const list_fields[] = {
-        "id",      "cmd",        "app",        "profile",     "flow",   "queue",  "status",
-        "outcome", "created_ms", "started_ms", "finished_ms", "worker", "attempt"};
-    enum { N_FIELDS = sizeof(list_fields) / sizeof(list_fields[0]) };
     struct cli_redis *r = NULL;
     redisReply *ids = NULL;
     redisReply **metas = NULL;
+    size_t n_metas = 0;
     size_t limit = o->limit != 0 ? o->limit : CLI_LIST_DEFAULT;
     char key[PC_KEY_MAX];
     char stop[24];
@@ -705,12 +786,8 @@ int cli_redis_list(const struct cli_opts *o)
 
     pc_err_clear(&err);
     pc_buf_init(&b, CLI_OUT_MAX);
-    if (limit > CLI_LIST_MAX) {
-        (void)fprintf(stderr, "peace: --limit is at most %d\n", CLI_LIST_MAX);
-        goto out;
-    }
-    if (o->n_args != 0) {
-        (void)fprintf(stderr, "peace: list takes no arguments (see peace --help)\n");
+    if (limit > CLI_LIST_MAX || o->n_args != 0) {
+        (void)fprintf(stderr, "peace: list takes no arguments and --limit 1..%d\n", CLI_LIST_MAX);
         goto out;
     }
     if (connect_or_fail(o, &r) != 0) {
@@ -718,102 +795,32 @@ int cli_redis_list(const struct cli_opts *o)
     }
     (void)pc_key_execs(key, sizeof(key), cli_redis_prefix(r));
     (void)snprintf(stop, sizeof(stop), "%zu", limit - 1);
-    if (cli_redis_cmd(r, &ids, &err, "ZREVRANGE", key, "0", stop, (char *)NULL) != 0) {
-        fail(&err);
+    if (cli_redis_cmd(r, &ids, &err, "ZREVRANGE", key, "0", stop, (char *)NULL) != 0 ||
+        ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg[0] ? err.msg : "peace:execs is not a zset");
         goto out;
     }
-    if (ids->type != REDIS_REPLY_ARRAY) {
-        (void)fprintf(stderr, "peace: %s is not a sorted set\n", key);
-        goto out;
-    }
-    metas = calloc(ids->elements + 1, sizeof(*metas));
+    n_metas = ids->elements;
+    metas = calloc(n_metas + 1, sizeof(redisReply *));
     if (metas == NULL) {
         (void)fprintf(stderr, "peace: out of memory\n");
         goto out;
     }
-    /* One round trip for all the metas. */
-    for (size_t i = 0; i < ids->elements; i++) {
-        const char *argv[2 + N_FIELDS];
-        size_t lens[2 + N_FIELDS];
-        char mkey[PC_KEY_MAX];
-        char id[CLI_EXEC_ID_MAX + 1];
-        const redisReply *e = ids->element[i];
-
-        if (e->type != REDIS_REPLY_STRING || e->len > CLI_EXEC_ID_MAX) {
-            memcpy(id, "-", 2);
-        } else {
-            memcpy(id, e->str, e->len);
-            id[e->len] = '\0';
-        }
-        if (pc_key_exec(mkey, sizeof(mkey), cli_redis_prefix(r), id) < 0) {
-            (void)pc_key_exec(mkey, sizeof(mkey), cli_redis_prefix(r), "-");
-        }
-        argv[0] = "HMGET";
-        lens[0] = 5;
-        argv[1] = mkey;
-        lens[1] = strlen(mkey);
-        for (size_t f = 0; f < N_FIELDS; f++) {
-            argv[2 + f] = list_fields[f];
-            lens[2 + f] = strlen(list_fields[f]);
-        }
-        if (cli_redis_append(r, 2 + N_FIELDS, argv, lens, &err) != 0) {
-            fail(&err);
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < ids->elements; i++) {
-        if (cli_redis_get_reply(r, &metas[i], &err) != 0) {
-            fail(&err);
-            goto out;
-        }
+    if (list_fetch(r, ids, metas, &err) != 0) {
+        fail(&err);
+        goto out;
     }
     rc = o->json ? pc_buf_puts(&b, "[")
                  : pc_buf_appendf(&b, "%-26s  %-16s  %-36s  %-8s  %-21s  %s\n", "ID", "CMD",
                                   "APP/PROFILE/FLOW", "STATUS", "OUTCOME", "CREATED");
-    for (size_t i = 0; rc == 0 && i < ids->elements; i++) {
+    for (size_t i = 0; rc == 0 && i < n_metas; i++) {
         const redisReply *m = metas[i];
-        const char *v[N_FIELDS];
-        size_t vl[N_FIELDS];
 
-        if (m->type != REDIS_REPLY_ARRAY || m->elements != N_FIELDS ||
+        if (m->type != REDIS_REPLY_ARRAY || m->elements != LIST_FIELDS ||
             m->element[0]->type != REDIS_REPLY_STRING) {
             continue; /* expired or not a meta hash: nothing to show */
         }
-        for (size_t f = 0; f < N_FIELDS; f++) {
-            const redisReply *x = m->element[f];
-
-            v[f] = x->type == REDIS_REPLY_STRING ? x->str : "";
-            vl[f] = x->type == REDIS_REPLY_STRING ? x->len : 0;
-        }
-        if (o->json) {
-            bool first_field = true;
-
-            rc = first ? pc_buf_puts(&b, "{") : pc_buf_puts(&b, ",{");
-            for (size_t f = 0; rc == 0 && f < N_FIELDS; f++) {
-                if (m->element[f]->type != REDIS_REPLY_STRING) {
-                    continue;
-                }
-                rc = first_field ? 0 : pc_buf_puts(&b, ",");
-                first_field = false;
-                rc = rc == 0 ? append_json_field(&b, list_fields[f], v[f], vl[f]) : rc;
-            }
-            rc = rc == 0 ? pc_buf_puts(&b, "}") : rc;
-        } else {
-            char created_ms[24];
-            char created[32];
-            char where[3 * PC_ID_MAX + 3];
-
-            (void)snprintf(created_ms, sizeof(created_ms), "%.*s", clamp_len(vl[8], 20), v[8]);
-            format_time(created_ms, created, sizeof(created));
-            (void)snprintf(where, sizeof(where), "%.*s/%.*s/%.*s", clamp_len(vl[2], PC_ID_MAX),
-                           v[2], clamp_len(vl[3], PC_ID_MAX), v[3], clamp_len(vl[4], PC_ID_MAX),
-                           v[4]);
-            rc = pc_buf_appendf(&b, "%-26.*s  %-16.*s  %-36s  %-8.*s  %-21.*s  %s\n",
-                                clamp_len(vl[0], CLI_EXEC_ID_MAX), v[0], clamp_len(vl[1], 32), v[1],
-                                where, clamp_len(vl[6], 16), v[6],
-                                vl[7] > 0 ? clamp_len(vl[7], 32) : 1, vl[7] > 0 ? v[7] : "-",
-                                created);
-        }
+        rc = list_row(m, o->json, first, &b);
         first = false;
     }
     rc = rc == 0 && o->json ? pc_buf_puts(&b, "]\n") : rc;
@@ -824,14 +831,12 @@ int cli_redis_list(const struct cli_opts *o)
     (void)fputs(pc_buf_str(&b), stdout);
     status = 0;
 out:
-    if (metas != NULL) {
-        for (size_t i = 0; ids != NULL && i < ids->elements; i++) {
-            if (metas[i] != NULL) {
-                freeReplyObject(metas[i]);
-            }
+    for (size_t i = 0; metas != NULL && i < n_metas; i++) {
+        if (metas[i] != NULL) {
+            freeReplyObject(metas[i]);
         }
-        free(metas);
     }
+    free(metas);
     if (ids != NULL) {
         freeReplyObject(ids);
     }
