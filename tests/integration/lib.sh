@@ -10,6 +10,9 @@
 # (KEEP=1 keeps the directory).
 set -u
 
+# Absolute paths: workers run in another directory.
+PEACE=$(realpath "$PEACE")
+[ -n "${WORKER:-}" ] && WORKER=$(realpath "$WORKER")
 T=$(mktemp -d "${TMPDIR:-/tmp}/peace-it.XXXXXX")
 WORLD=$T/world # the workers' working directory: what items change
 mkdir -p "$WORLD"
