@@ -29,7 +29,11 @@ diamond_flow() {
 EOF
 }
 events_kinds() { rcli XRANGE "peace:exec:{$1}:events" - + | awk 'prev == "kind" { print } { prev = $0 }' | tr '\n' ' '; }
-progress_is() { [ "$(rcli HGET "peace:exec:{$1}:progress" "$2.status")" = "$3" ]; }
+# no_item_ran ID: no ITEM.status in the progress hash says an item ran
+no_item_ran() {
+  ! rcli HGETALL "peace:exec:{$1}:progress" | awk 'NR % 2 == 1 { f = $0; next } f ~ /\.status$/ { print }' |
+    grep -Eqx 'queued|running|running_stalled|success|fail'
+}
 report_is() { # ID JQ-EXPR EXPECTED
   local got
   got=$(report_json "$1" | jq -c "$2")
@@ -52,7 +56,10 @@ wait_for 20 "worker w1 to read the queue" worker_ready w1 || fatal "worker w1 no
 wait_finished 30 "$ida"
 check "a: the execution ends execution_interrupted" meta_is "$ida" outcome execution_interrupted
 check "a: no block processed" report_is "$ida" '.blocks_processed' '[]'
-check "a: no event but the outcome" test "$(events_kinds "$ida")" = "outcome "
+log "a: events: $(events_kinds "$ida")"
+check "a: no block started (no block_start event), one outcome event" \
+  bash -c "[[ '$(events_kinds "$ida")' != *block_start* && '$(events_kinds "$ida")' == *'outcome ' ]]"
+check "a: no item's progress says it ran" no_item_ran "$ida"
 check "a: nothing ran (no states written)" \
   test "$(rcli EXISTS 'peace:states:{it:qa}:diamond:current' 'peace:states:{it:qa}:diamond:goal')" = 0
 
@@ -74,6 +81,7 @@ wait_finished 30 "$busy" "$idb"
 check "b: the busy execution completes" meta_is "$busy" outcome complete
 check "b: the queued one ends execution_interrupted" meta_is "$idb" outcome execution_interrupted
 check "b: no block processed" report_is "$idb" '.blocks_processed' '[]'
+check "b: no item's progress says it ran" no_item_ran "$idb"
 check "b: nothing ran (no states written)" \
   test "$(rcli EXISTS 'peace:states:{it:qb}:diamond:current')" = 0
 
