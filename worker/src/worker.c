@@ -784,7 +784,9 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
 {
     struct wk_worker *w = x->w;
     struct pc_recorder_opts ro;
-    const char *first_meta[2] = {"sync_tolerate", pc_buf_str(&x->tolerate_list)};
+    char started[24];
+    const char *first_meta[4] = {"started_ms", started, "sync_tolerate",
+                                 pc_buf_str(&x->tolerate_list)};
 
     memset(&ro, 0, sizeof(ro));
     ro.base = w->base;
@@ -803,7 +805,10 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
     ro.events_maxlen = EVENTS_MAXLEN;
     ro.retention_s = w->cfg->retention_s;
     ro.first_meta = first_meta;
-    ro.n_first_meta = x->tolerate_list.len > 0 ? 2 : 0;
+    /* started_ms is when the engine starts: time parked behind another
+     * execution's profile lock is queue time, not run time. */
+    (void)snprintf(started, sizeof(started), "%llu", (unsigned long long)now_ms(w));
+    ro.n_first_meta = x->tolerate_list.len > 0 ? 4 : 2;
     ro.now_ms = w->clock.now_ms;
     ro.clock_ctx = w->clock.ctx;
     ro.on_done = on_recorded;

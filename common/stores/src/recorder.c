@@ -203,6 +203,11 @@ static void push_event(struct pc_recorder *r, const struct msg_event *ev)
 {
     struct msg_event_fields f;
 
+    if (!r->block_known && ev->kind != MSG_EVENT_BLOCK_START) {
+        /* Before the first block nothing ran: an execution interrupted
+         * before it started has only its outcome in the stream. */
+        return;
+    }
     if (msg_event_to_fields(ev, &f, NULL) != 0) {
         return; /* cannot happen for values built here; never write a bad event */
     }

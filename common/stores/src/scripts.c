@@ -62,7 +62,7 @@ static const char exec_start_lua[] =
     "end\n"
     "local epoch = redis.call('HINCRBY', meta, 'lease_epoch', 1)\n"
     "redis.call('HSET', meta, 'status', 'running', 'worker', ARGV[1],\n"
-    "           'started_ms', ARGV[2], 'lease_until_ms', ARGV[3])\n"
+    "           'lease_until_ms', ARGV[3])\n"
     "local m = redis.call('HMGET', meta, 'interrupt_requested_ms', 'interrupt_reason',\n"
     "                     'block', 'sync_tolerate')\n"
     "local prog = {}\n"
