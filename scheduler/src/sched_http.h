@@ -1,0 +1,141 @@
+/*
+ * sched_http.h - the pure HTTP logic of peace-scheduler: stable error codes
+ * (docs/http-api.md "Errors"), routing of a request line to an endpoint,
+ * bearer-token checks, strict percent-decoding and query-string look-ups.
+ *
+ * Nothing here touches libevent or Redis, so every rule is unit-tested with
+ * plain strings. All functions are reentrant and keep no state.
+ */
+#ifndef SCHED_HTTP_H
+#define SCHED_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "peace/err.h"
+#include "peace/ident.h"
+
+/* Longest execution id accepted in a path (ULID text is 26, UUID text 36). */
+#define SCHED_EXEC_ID_MAX 64
+/* Longest path (before decoding) the router looks at. */
+#define SCHED_PATH_MAX 2048
+/* Longest stream entry id ("<ms>-<seq>", two 20-digit numbers). */
+#define SCHED_STREAM_ID_MAX 41
+
+/* The stable error codes of the API, each with one HTTP status. */
+enum sched_code {
+    SCHED_INVALID_JSON = 0,    /* 400 */
+    SCHED_BAD_REQUEST,         /* 400 */
+    SCHED_INVALID_FLOW,        /* 400 */
+    SCHED_UNKNOWN_ITEM_TYPE,   /* 400 */
+    SCHED_BODY_TOO_LARGE,      /* 413 */
+    SCHED_UNAUTHORIZED,        /* 401 */
+    SCHED_EXECUTION_NOT_FOUND, /* 404 */
+    SCHED_NOT_FOUND,           /* 404 */
+    SCHED_METHOD_NOT_ALLOWED,  /* 405 */
+    SCHED_REDIS_UNAVAILABLE,   /* 503 */
+    SCHED_TOO_MANY_STREAMS,    /* 503: the --max-sse event streams are all in use */
+    SCHED_INTERNAL,            /* 500 */
+};
+#define SCHED_CODE_COUNT 12
+
+/* The code's text ("invalid_json"); "internal" for a value out of range. */
+const char *sched_code_name(enum sched_code c);
+
+/* The code's HTTP status; 500 for a value out of range. */
+int sched_code_status(enum sched_code c);
+
+/* A failure to report to the client: a stable code and a one-line message. */
+struct sched_fail {
+    enum sched_code code;
+    char msg[PC_ERR_MSG_MAX];
+};
+
+/*
+ * Records code and a printf-formatted message (CR/LF replaced) into f (may be
+ * NULL). Returns PC_EINVAL, so callers can `return sched_fail_set(...)`.
+ */
+int sched_fail_set(struct sched_fail *f, enum sched_code code, const char *fmt, ...)
+    PC_PRINTF(3, 4);
+
+enum sched_method {
+    SCHED_METHOD_GET = 0,
+    SCHED_METHOD_HEAD,
+    SCHED_METHOD_POST,
+    SCHED_METHOD_OTHER,
+};
+
+enum sched_route_kind {
+    SCHED_ROUTE_PAGE = 0, /* GET / */
+    SCHED_ROUTE_HEALTHZ,  /* GET /healthz */
+    SCHED_ROUTE_METRICS,  /* GET /metrics */
+    SCHED_ROUTE_SUBMIT,   /* POST /v1/executions */
+    SCHED_ROUTE_LIST,     /* GET /v1/executions */
+    SCHED_ROUTE_GET,      /* GET /v1/executions/{id} */
+    SCHED_ROUTE_EVENTS,   /* GET /v1/executions/{id}/events */
+    SCHED_ROUTE_INTERRUPT, /* POST /v1/executions/{id}/interrupt */
+    SCHED_ROUTE_STATES,   /* GET /v1/states/{app}/{profile}/{flow} */
+};
+
+/* A matched route: a plain value. Only the parameters of kind are set. */
+struct sched_route {
+    enum sched_route_kind kind;
+    char id[SCHED_EXEC_ID_MAX + 1]; /* GET, EVENTS, INTERRUPT */
+    struct pc_id app;               /* STATES */
+    struct pc_id profile;
+    struct pc_id flow;
+};
+
+/* True when a request for this raw path needs the bearer token (when one is
+ * configured): everything under /v1 and /metrics. */
+bool sched_path_needs_auth(const char *path);
+
+/*
+ * Matches method and the raw (percent-encoded, query-less) path. On success
+ * fills out. Failures (fail->code): not_found (no such route),
+ * method_not_allowed (the route exists, the method does not), bad_request
+ * (bad percent-encoding, an execution id or identifier of the wrong form).
+ * HEAD matches wherever GET does, except the event stream.
+ * Returns 0 or PC_EINVAL.
+ */
+int sched_route_match(enum sched_method method, const char *path, struct sched_route *out,
+                      struct sched_fail *fail) PC_NODISCARD;
+
+/*
+ * Strict percent-decoding of (p, n) into out (out_size bytes, NUL-terminated):
+ * '%' must be followed by two hex digits; a decoded NUL is refused. When
+ * plus_is_space, '+' decodes to ' ' (query strings). *out_len is the decoded
+ * length. Returns 0, PC_EINVAL (bad encoding) or PC_ELIMIT (does not fit).
+ */
+int sched_pct_decode(const char *p, size_t n, bool plus_is_space, char *out, size_t out_size,
+                     size_t *out_len) PC_NODISCARD;
+
+/*
+ * Looks up name in a raw query string ("a=1&b=2"; may be NULL) and decodes
+ * its first value into out. *found says whether the name occurs. Returns 0,
+ * PC_EINVAL (bad encoding anywhere in the query) or PC_ELIMIT (the value does
+ * not fit out).
+ */
+int sched_query_get(const char *query, const char *name, char *out, size_t out_size,
+                    bool *found) PC_NODISCARD;
+
+/* True when s is an execution id of the accepted form: 1..SCHED_EXEC_ID_MAX
+ * characters of [A-Za-z0-9-]. */
+bool sched_exec_id_valid(const char *p, size_t n);
+
+/* True when s is a stream entry id Redis accepts: "<ms>" or "<ms>-<seq>",
+ * each a decimal number that fits 64 bits. */
+bool sched_stream_id_valid(const char *s);
+
+/*
+ * True when the Authorization header value (may be NULL) is "Bearer <token>"
+ * (scheme case-insensitive) with exactly token (token_len bytes). The token
+ * comparison takes the same time whatever the supplied value.
+ */
+bool sched_auth_ok(const char *header, const char *token, size_t token_len);
+
+/* Parses a decimal count (digits only, no sign) in [min, max]. Returns 0 or PC_EINVAL. */
+int sched_parse_count(const char *s, unsigned long long min, unsigned long long max,
+                      unsigned long long *out) PC_NODISCARD;
+
+#endif /* SCHED_HTTP_H */

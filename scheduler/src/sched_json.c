@@ -1,0 +1,560 @@
+/*
+ * sched_json.c - JSON documents of the HTTP API.
+ *
+ * Design. Redis holds plain text (meta and progress hashes, stream entries)
+ * written by workers and other tools, so nothing read back is trusted: every
+ * string goes through one escaper that also repairs invalid UTF-8, counters
+ * become numbers only when they really are decimal numbers, and msgpack
+ * values (report, states) are checked by the schema codecs before they are
+ * rendered. Items are listed in flow order from the meta's `items` field;
+ * the progress hash is indexed once (sorted), so a flow of 10 000 items is
+ * rendered in O(n log n), not O(n^2).
+ */
+#include "sched_json.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peace/ident.h"
+#include "peace/msg.h"
+#include "peace/outcome.h"
+#include "peace/state.h"
+
+const char *const sched_meta_fields[SCHED_META_NFIELDS] = {
+    "id",
+    "cmd",
+    "app",
+    "profile",
+    "flow",
+    "queue",
+    "status",
+    "outcome",
+    "created_ms",
+    "started_ms",
+    "finished_ms",
+    "worker",
+    "attempt",
+    "block",
+    "block_index",
+    "blocks_total",
+    "items_total",
+    "items_done",
+    "interrupt_requested_ms",
+    "interrupt_reason",
+    "error",
+};
+
+/* ------------------------------------------------------------------------ */
+/* Strings                                                                   */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlong forms */
+        unsigned char hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
+
+        return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
+        unsigned char hi = c == 0xF4 ? 0x8F : 0xBF; /* at most U+10FFFF */
+
+        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
+                       (s[3] & 0xC0) == 0x80
+                   ? 4
+                   : 0;
+    }
+    return 0;
+}
+
+int sched_json_str(struct pc_buf *b, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)p;
+    size_t start = b->len;
+    size_t run = 0; /* bytes copied as they are, pending */
+    int rc = pc_buf_append(b, "\"", 1);
+
+    for (size_t i = 0; rc == 0 && i < n;) {
+        unsigned char c = s[i];
+        size_t seq = utf8_seq_len(s + i, n - i);
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        const char *rep = NULL;
+        size_t rep_len = 0;
+
+        if (seq > 1 || (seq == 1 && c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)) {
+            i += seq;
+            run += seq;
+            continue;
+        }
+        if (seq == 0) {
+            rep = "\xEF\xBF\xBD"; /* U+FFFD for a byte that starts no valid sequence */
+            rep_len = 3;
+        } else if (c == '"') {
+            rep = "\\\"";
+            rep_len = 2;
+        } else if (c == '\\') {
+            rep = "\\\\";
+            rep_len = 2;
+        } else if (c == '\n') {
+            rep = "\\n";
+            rep_len = 2;
+        } else if (c == '\r') {
+            rep = "\\r";
+            rep_len = 2;
+        } else if (c == '\t') {
+            rep = "\\t";
+            rep_len = 2;
+        } else {
+            rep = esc;
+            rep_len = sizeof(esc);
+        }
+        rc = run > 0 ? pc_buf_append(b, s + i - run, run) : 0;
+        run = 0;
+        rc = rc == 0 ? pc_buf_append(b, rep, rep_len) : rc;
+        i++;
+    }
+    if (rc == 0 && run > 0) {
+        rc = pc_buf_append(b, s + n - run, run);
+    }
+    if (rc == 0) {
+        rc = pc_buf_append(b, "\"", 1);
+    }
+    if (rc != 0) {
+        /* All or nothing, as pc_buf promises for single appends. */
+        b->len = start;
+        if (b->data != NULL) {
+            b->data[start] = '\0';
+        }
+    }
+    return rc;
+}
+
+int sched_json_error(struct pc_buf *b, enum sched_code code, const char *msg)
+{
+    int rc = pc_buf_puts(b, "{\"error\":");
+
+    rc = rc == 0 ? sched_json_str(b, msg, strlen(msg)) : rc;
+    rc = rc == 0 ? pc_buf_puts(b, ",\"code\":\"") : rc;
+    rc = rc == 0 ? pc_buf_puts(b, sched_code_name(code)) : rc;
+    return rc == 0 ? pc_buf_puts(b, "\"}") : rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Meta                                                                      */
+
+static bool str_is(const struct sched_str *s, const char *word)
+{
+    size_t n = strlen(word);
+
+    return s->p != NULL && s->n == n && memcmp(s->p, word, n) == 0;
+}
+
+const struct sched_str *sched_kv_find(const struct sched_str *kv, size_t n, const char *name)
+{
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        if (str_is(&kv[i], name) && kv[i + 1].p != NULL) {
+            return &kv[i + 1];
+        }
+    }
+    return NULL;
+}
+
+void sched_meta_from_kv(const struct sched_str *kv, size_t n, struct sched_meta *m)
+{
+    memset(m, 0, sizeof(*m));
+    for (size_t f = 0; f < SCHED_META_NFIELDS; f++) {
+        const struct sched_str *v = sched_kv_find(kv, n, sched_meta_fields[f]);
+
+        if (v != NULL) {
+            m->v[f] = *v;
+        }
+    }
+}
+
+bool sched_json_numeric_field(const char *name, size_t n)
+{
+    static const char *const counters[] = {"attempt",     "block_index", "blocks_total",
+                                           "items_total", "items_done",  "done",
+                                           "index"};
+
+    if (n > 3 && memcmp(name + n - 3, "_ms", 3) == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+        if (strlen(counters[i]) == n && memcmp(counters[i], name, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* 1..19 digits without a leading zero (or "0"): a JSON number that fits 64 bits. */
+static bool decimal_number(const char *p, size_t n)
+{
+    if (p == NULL || n == 0 || n > 19 || (n > 1 && p[0] == '0')) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* "name":value, a number for counters that are numbers, else a string. */
+static int json_field(struct pc_buf *b, const char *name, size_t name_len, const char *p,
+                      size_t n)
+{
+    int rc = sched_json_str(b, name, name_len);
+
+    rc = rc == 0 ? pc_buf_append(b, ":", 1) : rc;
+    if (rc == 0) {
+        rc = sched_json_numeric_field(name, name_len) && decimal_number(p, n)
+                 ? pc_buf_append(b, p, n)
+                 : sched_json_str(b, p, n);
+    }
+    return rc;
+}
+
+int sched_json_execution(struct pc_buf *b, const struct sched_meta *m)
+{
+    bool first = true;
+    int rc = pc_buf_puts(b, "{");
+
+    for (size_t f = 0; rc == 0 && f < SCHED_META_NFIELDS; f++) {
+        if (m->v[f].p == NULL) {
+            continue;
+        }
+        rc = first ? 0 : pc_buf_puts(b, ",");
+        first = false;
+        rc = rc == 0 ? json_field(b, sched_meta_fields[f], strlen(sched_meta_fields[f]),
+                                  m->v[f].p, m->v[f].n)
+                     : rc;
+    }
+    return rc == 0 ? pc_buf_puts(b, "}") : rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Items                                                                     */
+
+enum item_part { PART_STATUS = 0, PART_LIMIT, PART_DONE, PART_MSG, PART_COUNT };
+
+static const char *const part_names[PART_COUNT] = {"status", "limit", "done", "msg"};
+
+/* One progress hash field "ITEM.part". */
+struct prog_field {
+    const char *item;
+    size_t item_len;
+    size_t order; /* position in the hash reply */
+    enum item_part part;
+    struct sched_str value;
+};
+
+static int prog_cmp(const void *a, const void *b)
+{
+    const struct prog_field *x = a;
+    const struct prog_field *y = b;
+    size_t n = x->item_len < y->item_len ? x->item_len : y->item_len;
+    int c = memcmp(x->item, y->item, n);
+
+    if (c != 0) {
+        return c;
+    }
+    if (x->item_len != y->item_len) {
+        return x->item_len < y->item_len ? -1 : 1;
+    }
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Index of the first field of item (p, n) in the sorted fields, or nf. */
+static size_t prog_lower_bound(const struct prog_field *f, size_t nf, const char *p, size_t n)
+{
+    size_t lo = 0;
+    size_t hi = nf;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        size_t m = f[mid].item_len < n ? f[mid].item_len : n;
+        int c = memcmp(f[mid].item, p, m);
+
+        if (c < 0 || (c == 0 && f[mid].item_len < n)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The item's entry; values from the sorted fields starting at first. */
+static int item_json(struct pc_buf *b, const char *id, size_t id_len, const struct prog_field *f,
+                     size_t nf, size_t first)
+{
+    static const struct sched_str defaults[PART_COUNT] = {
+        {"initialized", 11}, {"unknown", 7}, {"0", 1}, {"", 0}};
+    struct sched_str v[PART_COUNT];
+    int rc;
+
+    memcpy(v, defaults, sizeof(v));
+    for (size_t i = first; i < nf && f[i].item_len == id_len && memcmp(f[i].item, id, id_len) == 0;
+         i++) {
+        v[f[i].part] = f[i].value; /* the last one wins, as HSET would */
+    }
+    rc = pc_buf_puts(b, "{\"id\":");
+    rc = rc == 0 ? sched_json_str(b, id, id_len) : rc;
+    for (size_t p = 0; rc == 0 && p < PART_COUNT; p++) {
+        rc = pc_buf_puts(b, ",");
+        if (rc == 0 && p == PART_DONE && !decimal_number(v[p].p, v[p].n)) {
+            /* done is a number in the API; a non-number is shown as 0. */
+            v[p] = defaults[PART_DONE];
+        }
+        rc = rc == 0 ? json_field(b, part_names[p], strlen(part_names[p]), v[p].p, v[p].n) : rc;
+    }
+    return rc == 0 ? pc_buf_puts(b, "}") : rc;
+}
+
+/* Collects the ITEM.part fields of the progress hash. */
+static int prog_collect(const struct sched_str *kv, size_t n_kv, struct prog_field **out,
+                        size_t *n_out)
+{
+    struct prog_field *f = calloc(n_kv / 2 + 1, sizeof(*f));
+    size_t nf = 0;
+
+    if (f == NULL) {
+        return PC_ENOMEM;
+    }
+    for (size_t i = 0; i + 1 < n_kv; i += 2) {
+        const struct sched_str *k = &kv[i];
+        const char *dot = k->p != NULL ? memchr(k->p, '.', k->n) : NULL;
+        size_t item_len = dot != NULL ? (size_t)(dot - k->p) : 0;
+
+        if (dot == NULL || item_len == 0 || kv[i + 1].p == NULL) {
+            continue;
+        }
+        for (size_t p = 0; p < PART_COUNT; p++) {
+            size_t pn = strlen(part_names[p]);
+
+            if (k->n - item_len - 1 == pn && memcmp(dot + 1, part_names[p], pn) == 0) {
+                f[nf].item = k->p;
+                f[nf].item_len = item_len;
+                f[nf].order = i;
+                f[nf].part = (enum item_part)p;
+                f[nf].value = kv[i + 1];
+                nf++;
+                break;
+            }
+        }
+    }
+    qsort(f, nf, sizeof(*f), prog_cmp);
+    *out = f;
+    *n_out = nf;
+    return 0;
+}
+
+/* The first field of one item in the sorted fields, and where it appeared. */
+struct item_group {
+    size_t order;
+    size_t first;
+};
+
+static int group_cmp(const void *a, const void *b)
+{
+    const struct item_group *x = a;
+    const struct item_group *y = b;
+
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Item names of the progress hash in first-appearance order (fallback order). */
+static int order_by_appearance(const struct prog_field *f, size_t nf, struct item_group **out,
+                               size_t *n_out)
+{
+    struct item_group *g = calloc(nf + 1, sizeof(*g));
+    size_t n = 0;
+
+    if (g == NULL) {
+        return PC_ENOMEM;
+    }
+    /* f is sorted by (item, order): the first of each group appeared first. */
+    for (size_t i = 0; i < nf; i++) {
+        if (i == 0 || f[i].item_len != f[i - 1].item_len ||
+            memcmp(f[i].item, f[i - 1].item, f[i].item_len) != 0) {
+            g[n].order = f[i].order;
+            g[n].first = i;
+            n++;
+        }
+    }
+    qsort(g, n, sizeof(*g), group_cmp);
+    *out = g;
+    *n_out = n;
+    return 0;
+}
+
+int sched_json_items(struct pc_buf *b, const struct sched_str *items_csv,
+                     const struct sched_str *progress_kv, size_t n_kv)
+{
+    struct prog_field *f = NULL;
+    struct item_group *groups = NULL;
+    size_t nf = 0;
+    size_t n_first = 0;
+    bool first = true;
+    int rc = prog_collect(progress_kv, n_kv, &f, &nf);
+
+    rc = rc == 0 ? pc_buf_puts(b, "[") : rc;
+    if (rc == 0 && items_csv != NULL && items_csv->p != NULL) {
+        const char *p = items_csv->p;
+        const char *end = p + items_csv->n;
+
+        while (rc == 0 && p < end) {
+            const char *comma = memchr(p, ',', (size_t)(end - p));
+            size_t len = comma != NULL ? (size_t)(comma - p) : (size_t)(end - p);
+
+            if (pc_ident_valid(p, len)) {
+                rc = first ? 0 : pc_buf_puts(b, ",");
+                first = false;
+                rc = rc == 0 ? item_json(b, p, len, f, nf, prog_lower_bound(f, nf, p, len)) : rc;
+            }
+            p += len + 1;
+        }
+    } else if (rc == 0) {
+        rc = order_by_appearance(f, nf, &groups, &n_first);
+        for (size_t i = 0; rc == 0 && i < n_first; i++) {
+            const struct prog_field *g = &f[groups[i].first];
+
+            if (!pc_ident_valid(g->item, g->item_len)) {
+                continue;
+            }
+            rc = first ? 0 : pc_buf_puts(b, ",");
+            first = false;
+            rc = rc == 0 ? item_json(b, g->item, g->item_len, f, nf, groups[i].first) : rc;
+        }
+    }
+    free(groups);
+    free(f);
+    return rc == 0 ? pc_buf_puts(b, "]") : rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Report and states                                                         */
+
+int sched_json_report(struct pc_buf *b, const struct sched_str *report,
+                      const struct sched_str *outcome, const struct sched_str *error)
+{
+    struct pc_outcome o;
+    enum pc_outcome_kind kind;
+    char text[PC_OUTCOME_ERROR_TEXT_MAX + 1];
+    int rc;
+
+    if (report != NULL && report->p != NULL && report->n > 0 &&
+        msg_report_decode(report->p, report->n, &o, NULL) == 0) {
+        rc = pc_outcome_format_json(&o, b);
+        pc_outcome_cleanup(&o);
+        return rc;
+    }
+    if (outcome == NULL || outcome->p == NULL ||
+        pc_outcome_kind_parse(outcome->p, outcome->n, &kind) != 0) {
+        return pc_buf_puts(b, "null");
+    }
+    pc_outcome_init(&o);
+    o.kind = kind;
+    if (error != NULL && error->p != NULL && error->n > 0) {
+        size_t n = error->n < sizeof(text) - 1 ? error->n : sizeof(text) - 1;
+
+        memcpy(text, error->p, n);
+        text[n] = '\0';
+        rc = pc_outcome_set_error(&o, text);
+        if (rc != 0) {
+            pc_outcome_cleanup(&o);
+            return rc;
+        }
+    }
+    rc = pc_outcome_format_json(&o, b);
+    pc_outcome_cleanup(&o);
+    return rc;
+}
+
+int sched_json_states(struct pc_buf *b, const struct sched_str *kv, size_t n, struct pc_err *err)
+{
+    bool first = true;
+    int rc = pc_buf_puts(b, "{");
+
+    for (size_t i = 0; rc == 0 && i + 1 < n; i += 2) {
+        const struct sched_str *name = &kv[i];
+        const struct sched_str *value = &kv[i + 1];
+        struct pc_state s = {NULL, 0};
+
+        if (name->p == NULL || value->p == NULL) {
+            continue;
+        }
+        if (msg_state_check(value->p, value->n, NULL) != 0) {
+            return pc_err_set(err, PC_ESCHEMA, "the stored state of %.*s is not one msgpack value",
+                              (int)(name->n < 64 ? name->n : 64), name->p);
+        }
+        rc = first ? 0 : pc_buf_puts(b, ",");
+        first = false;
+        rc = rc == 0 ? sched_json_str(b, name->p, name->n) : rc;
+        rc = rc == 0 ? pc_buf_puts(b, ":") : rc;
+        /* A borrowed view: pc_state_to_json only reads. */
+        s.data = (uint8_t *)(uintptr_t)value->p;
+        s.len = value->n;
+        rc = rc == 0 ? pc_state_to_json(&s, b) : rc;
+    }
+    return rc == 0 ? pc_buf_puts(b, "}") : rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Server-Sent Events                                                        */
+
+/* A kind that can go on an `event:` line as it is: 1..32 of [a-z_]. */
+static bool plain_word(const struct sched_str *s)
+{
+    if (s == NULL || s->p == NULL || s->n == 0 || s->n > 32) {
+        return false;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        if (!((s->p[i] >= 'a' && s->p[i] <= 'z') || s->p[i] == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int sched_sse_frame(struct pc_buf *b, const char *id, const struct sched_str *kv, size_t n,
+                    bool *is_outcome)
+{
+    const struct sched_str *kind = sched_kv_find(kv, n, "kind");
+    bool first = true;
+    int rc = pc_buf_puts(b, "id: ");
+
+    rc = rc == 0 ? pc_buf_puts(b, id) : rc;
+    rc = rc == 0 ? pc_buf_puts(b, "\nevent: ") : rc;
+    if (rc == 0) {
+        rc = plain_word(kind) ? pc_buf_append(b, kind->p, kind->n) : pc_buf_puts(b, "message");
+    }
+    rc = rc == 0 ? pc_buf_puts(b, "\ndata: {") : rc;
+    for (size_t i = 0; rc == 0 && i + 1 < n; i += 2) {
+        if (kv[i].p == NULL || kv[i + 1].p == NULL) {
+            continue;
+        }
+        rc = first ? 0 : pc_buf_puts(b, ",");
+        first = false;
+        rc = rc == 0 ? json_field(b, kv[i].p, kv[i].n, kv[i + 1].p, kv[i + 1].n) : rc;
+    }
+    rc = rc == 0 ? pc_buf_puts(b, "}\n\n") : rc;
+    if (rc == 0 && is_outcome != NULL) {
+        *is_outcome = kind != NULL && str_is(kind, "outcome");
+    }
+    return rc;
+}

@@ -1,0 +1,145 @@
+/*
+ * sched_metrics.c - Prometheus text exposition of the fleet's numbers.
+ *
+ * Design. Every family gets its HELP and TYPE lines even when it has no
+ * sample, so dashboards see a stable set of names. Label values are
+ * identifiers or fixed words (queue names are [A-Za-z_][A-Za-z0-9_]*), so no
+ * escaping is needed beyond what the types guarantee. The interrupt latency
+ * is a summary over the sampled executions (nearest-rank quantiles), not a
+ * histogram: the scheduler is stateless and recomputes it on every scrape.
+ */
+#include "sched_metrics.h"
+
+#include <stdlib.h>
+
+static const char *const status_names[SCHED_STATUS_COUNT] = {"queued", "running", "finished"};
+
+const char *sched_exec_status_name(enum sched_exec_status s)
+{
+    return (unsigned)s < SCHED_STATUS_COUNT ? status_names[s] : NULL;
+}
+
+void sched_http_count(struct sched_http_counts *c, int status)
+{
+    if (status >= SCHED_HTTP_STATUS_MIN && status <= SCHED_HTTP_STATUS_MAX) {
+        c->by_status[status - SCHED_HTTP_STATUS_MIN]++;
+    }
+}
+
+static int double_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+double sched_quantile(const double *sorted, size_t n, double q)
+{
+    size_t rank;
+
+    if (n == 0) {
+        return 0.0;
+    }
+    if (q <= 0.0) {
+        return sorted[0];
+    }
+    if (q >= 1.0) {
+        return sorted[n - 1];
+    }
+    /* Nearest rank: the smallest value with at least q*n values at or below it. */
+    rank = (size_t)(q * (double)n);
+    if ((double)rank < q * (double)n) {
+        rank++;
+    }
+    return sorted[rank == 0 ? 0 : rank - 1];
+}
+
+static int family(struct pc_buf *b, const char *name, const char *type, const char *help)
+{
+    return pc_buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int sched_metrics_render(struct sched_metrics *m, struct pc_buf *out)
+{
+    static const double quantiles[] = {0.5, 0.9, 0.99};
+    double sum = 0.0;
+    int rc;
+
+    rc = family(out, "peace_executions", "gauge",
+                "Executions by status, among the newest sampled executions.");
+    for (size_t s = 0; rc == 0 && s < SCHED_STATUS_COUNT; s++) {
+        rc = pc_buf_appendf(out, "peace_executions{status=\"%s\"} %llu\n", status_names[s],
+                            (unsigned long long)m->by_status[s]);
+    }
+    rc = rc == 0 ? family(out, "peace_executions_sampled", "gauge",
+                          "Executions the per-status and interrupt figures are computed over.")
+                 : rc;
+    rc = rc == 0 ? pc_buf_appendf(out, "peace_executions_sampled %zu\n", m->sampled) : rc;
+    rc = rc == 0 ? family(out, "peace_executions_finished", "gauge",
+                          "Finished executions by outcome, among the sampled executions.")
+                 : rc;
+    for (size_t k = 0; rc == 0 && k < SCHED_OUTCOME_COUNT; k++) {
+        rc = pc_buf_appendf(out, "peace_executions_finished{outcome=\"%s\"} %llu\n",
+                            pc_outcome_kind_name((enum pc_outcome_kind)k),
+                            (unsigned long long)m->by_outcome[k]);
+    }
+    rc = rc == 0 ? family(out, "peace_queue_length", "gauge",
+                          "Entries in the queue stream (queued and in flight).")
+                 : rc;
+    for (size_t q = 0; rc == 0 && q < m->n_queues; q++) {
+        rc = pc_buf_appendf(out, "peace_queue_length{queue=\"%s\"} %llu\n", m->queues[q].name.s,
+                            (unsigned long long)m->queues[q].length);
+    }
+    rc = rc == 0 ? family(out, "peace_queue_pending", "gauge",
+                          "Queue entries delivered to a worker and not acknowledged yet.")
+                 : rc;
+    for (size_t q = 0; rc == 0 && q < m->n_queues; q++) {
+        rc = pc_buf_appendf(out, "peace_queue_pending{queue=\"%s\"} %llu\n", m->queues[q].name.s,
+                            (unsigned long long)m->queues[q].pending);
+    }
+    rc = rc == 0 ? family(out, "peace_workers_live", "gauge",
+                          "Workers of the queue's consumer group seen in the last 30 s.")
+                 : rc;
+    for (size_t q = 0; rc == 0 && q < m->n_queues; q++) {
+        rc = pc_buf_appendf(out, "peace_workers_live{queue=\"%s\"} %llu\n", m->queues[q].name.s,
+                            (unsigned long long)m->queues[q].workers_live);
+    }
+    if (m->n_interrupt > 0) {
+        qsort(m->interrupt_s, m->n_interrupt, sizeof(*m->interrupt_s), double_cmp);
+    }
+    rc = rc == 0 ? family(out, "peace_interrupt_to_outcome_seconds", "summary",
+                          "Time from an interrupt request to the outcome, over the sampled "
+                          "interrupted executions.")
+                 : rc;
+    for (size_t i = 0; rc == 0 && i < sizeof(quantiles) / sizeof(quantiles[0]); i++) {
+        rc = pc_buf_appendf(out, "peace_interrupt_to_outcome_seconds{quantile=\"%g\"} %.3f\n",
+                            quantiles[i], sched_quantile(m->interrupt_s, m->n_interrupt, quantiles[i]));
+    }
+    for (size_t i = 0; i < m->n_interrupt; i++) {
+        sum += m->interrupt_s[i];
+    }
+    rc = rc == 0 ? pc_buf_appendf(out, "peace_interrupt_to_outcome_seconds_sum %.3f\n", sum) : rc;
+    rc = rc == 0 ? pc_buf_appendf(out, "peace_interrupt_to_outcome_seconds_count %zu\n",
+                                  m->n_interrupt)
+                 : rc;
+    rc = rc == 0 ? family(out, "peace_scheduler_http_requests_total", "counter",
+                          "Requests this scheduler answered, by HTTP status.")
+                 : rc;
+    for (size_t s = 0; rc == 0 && m->http != NULL &&
+                       s < sizeof(m->http->by_status) / sizeof(m->http->by_status[0]);
+         s++) {
+        if (m->http->by_status[s] > 0) {
+            rc = pc_buf_appendf(out, "peace_scheduler_http_requests_total{code=\"%zu\"} %llu\n",
+                                s + SCHED_HTTP_STATUS_MIN,
+                                (unsigned long long)m->http->by_status[s]);
+        }
+    }
+    rc = rc == 0 ? family(out, "peace_scheduler_sse_streams", "gauge",
+                          "Event streams this scheduler serves now.")
+                 : rc;
+    rc = rc == 0 ? pc_buf_appendf(out, "peace_scheduler_sse_streams %llu\n",
+                                  (unsigned long long)m->sse_streams)
+                 : rc;
+    return rc;
+}

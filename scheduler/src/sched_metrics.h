@@ -1,0 +1,78 @@
+/*
+ * sched_metrics.h - the /metrics document (Prometheus text format 0.0.4).
+ *
+ * The server gathers the numbers from Redis (the newest executions of the
+ * `execs` index, the queues' streams and consumer groups) and from its own
+ * request counters; this module only turns them into text, so the format is
+ * unit-tested without Redis.
+ */
+#ifndef SCHED_METRICS_H
+#define SCHED_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "peace/buf.h"
+#include "peace/err.h"
+#include "peace/ident.h"
+#include "peace/outcome.h"
+
+/* Executions looked at for the per-status counts and the interrupt summary. */
+#define SCHED_METRICS_SAMPLE 1000
+/* Queues reported at most (the configured one and those the sample names). */
+#define SCHED_METRICS_QUEUES_MAX 16
+/* HTTP statuses counted (100..599). */
+#define SCHED_HTTP_STATUS_MIN 100
+#define SCHED_HTTP_STATUS_MAX 599
+
+enum sched_exec_status {
+    SCHED_STATUS_QUEUED = 0,
+    SCHED_STATUS_RUNNING,
+    SCHED_STATUS_FINISHED,
+};
+#define SCHED_STATUS_COUNT 3
+#define SCHED_OUTCOME_COUNT 6
+
+struct sched_queue_stats {
+    struct pc_id name;
+    uint64_t length;       /* XLEN */
+    uint64_t pending;      /* XPENDING: delivered, not acknowledged */
+    uint64_t workers_live; /* consumers of group `workers` seen recently */
+};
+
+/* Requests answered by this scheduler, by status. */
+struct sched_http_counts {
+    uint64_t by_status[SCHED_HTTP_STATUS_MAX - SCHED_HTTP_STATUS_MIN + 1];
+};
+
+/* Counts one answer with status (out-of-range statuses are ignored). */
+void sched_http_count(struct sched_http_counts *c, int status);
+
+struct sched_metrics {
+    size_t sampled; /* executions looked at */
+    uint64_t by_status[SCHED_STATUS_COUNT];
+    uint64_t by_outcome[SCHED_OUTCOME_COUNT]; /* indexed by enum pc_outcome_kind */
+    struct sched_queue_stats queues[SCHED_METRICS_QUEUES_MAX];
+    size_t n_queues;
+    double *interrupt_s; /* borrowed: finished_ms - interrupt_requested_ms, seconds */
+    size_t n_interrupt;
+    const struct sched_http_counts *http; /* borrowed; may be NULL */
+    uint64_t sse_streams; /* event streams open now */
+};
+
+/* The status's text ("queued"), or NULL. */
+const char *sched_exec_status_name(enum sched_exec_status s);
+
+/*
+ * The q-quantile (0 <= q <= 1) of sorted[0..n) by the nearest-rank method;
+ * 0 when n == 0.
+ */
+double sched_quantile(const double *sorted, size_t n, double q);
+
+/*
+ * Appends the metrics text to out. m->interrupt_s is sorted in place (the
+ * array is the caller's). Returns 0, PC_ELIMIT or PC_ENOMEM.
+ */
+int sched_metrics_render(struct sched_metrics *m, struct pc_buf *out) PC_NODISCARD;
+
+#endif /* SCHED_METRICS_H */
