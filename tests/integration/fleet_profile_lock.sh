@@ -3,7 +3,8 @@
 # ensures of two flows of one profile, queued together on a fleet with free
 # slots, run one after the other - neither fails, and their
 # started..finished intervals (meta) and first-event..outcome intervals
-# (events stream, server time) do not overlap. The control: two ensures on
+# (events stream, server time) do not overlap, and while one applies the
+# other shows as waiting in the queue. The control: two ensures on
 # two different profiles do run at the same time on the same fleet, so the
 # measurement can see an overlap when there is one.
 PEACE=${1:?usage: fleet_profile_lock.sh PATH/TO/peace PATH/TO/peace-worker}
@@ -51,6 +52,15 @@ check "x and y are two flows of one profile" \
 
 idx=$(submit "$T/x.json" --cmd ensure)
 idy=$(submit "$T/y.json" --cmd ensure)
+one_applies() { meta_is "$idx" block apply_ensure || meta_is "$idy" block apply_ensure; }
+wait_for 30 "one of the two to reach its apply block" one_applies
+if meta_is "$idx" block apply_ensure; then first=$idx other=$idy; else first=$idy other=$idx; fi
+other_status=$(meta "$other" status)
+other_started=$(meta "$other" started_ms)
+first_running=$(meta "$first" status)
+log "while one applies ($first_running), the other is $other_status (started_ms '$other_started')"
+check "while one applies, the other waits in the queue (status queued, not started)" \
+  test "$first_running $other_status $other_started" = "running queued "
 wait_finished 60 "$idx" "$idy"
 check "both ensures of one profile complete (neither failed)" \
   test "$(meta "$idx" outcome) $(meta "$idy" outcome)" = "complete complete"
