@@ -181,9 +181,12 @@ static int parse_args(struct parse_state *ps, int argc, char **argv, struct pc_e
             continue;
         }
         if (strncmp(arg, "--", 2) != 0 || name_len >= sizeof(flag) || !takes_value(arg, name_len)) {
-            /* Never echo a whole argument: it could be a URL with a password. */
+            /* Echo only the flag-like start of the argument: the rest could
+             * be a URL with a password. */
+            size_t shown = strspn(arg, "-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+
             return pc_err_set(err, PC_EINVAL, "unknown option %.*s (see --help)",
-                              (int)(name_len < 40 ? name_len : 40), arg);
+                              (int)(shown < 40 ? shown : 40), arg);
         }
         memcpy(flag, arg, name_len);
         flag[name_len] = '\0';

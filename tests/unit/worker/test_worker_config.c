@@ -1,0 +1,194 @@
+/*
+ * test_worker_config.c - peace-worker flags and environment: defaults,
+ * precedence (flag > environment > default), both flag spellings, every
+ * bad value as a one-line error that names the flag and never repeats a
+ * password.
+ */
+/* cmocka needs these four headers first, in this order. */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "worker/config.h"
+
+/* A fixed environment: name=value pairs, NULL-terminated. */
+static const char *table_env(void *ctx, const char *name)
+{
+    const char *const *env = ctx;
+
+    for (size_t i = 0; env != NULL && env[i] != NULL; i += 2) {
+        if (strcmp(env[i], name) == 0) {
+            return env[i + 1];
+        }
+    }
+    return NULL;
+}
+
+static int parse(const char *const *args, const char *const *env, struct wk_config *c,
+                 struct pc_err *err)
+{
+    char *argv[32];
+    int argc = 0;
+
+    argv[argc++] = (char *)"peace-worker";
+    for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
+        argv[argc++] = (char *)args[i];
+    }
+    argv[argc] = NULL;
+    pc_err_clear(err);
+    return wk_config_parse(argc, argv, table_env, (void *)env, c, err);
+}
+
+static void defaults_without_flags_or_environment(void **state)
+{
+    struct wk_config c;
+    struct pc_err err;
+
+    (void)state;
+    assert_int_equal(parse(NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.redis.host, "127.0.0.1");
+    assert_int_equal(c.redis.port, 6379);
+    assert_string_equal(c.prefix, "peace");
+    assert_string_equal(c.queue, "default");
+    assert_int_equal(c.concurrency, 4);
+    assert_int_equal(c.threads, 32);
+    assert_int_equal(c.lease_ms, 10000);
+    assert_int_equal(c.max_attempts, 3);
+    assert_int_equal(c.retention_s, 604800);
+    assert_int_equal(c.n_plugins, 0);
+    assert_int_equal(c.log_level, WK_LOG_INFO);
+}
+
+static void environment_is_used_and_flags_win(void **state)
+{
+    const char *env[] = {"PEACE_REDIS_URL", "redis://envhost:7000/2", "PEACE_PREFIX", "envp",
+                         "PEACE_QUEUE",     "envq",                   NULL};
+    const char *args[] = {"--queue", "flagq", NULL};
+    struct wk_config c;
+    struct pc_err err;
+
+    (void)state;
+    assert_int_equal(parse(args, env, &c, &err), 0);
+    assert_string_equal(c.redis.host, "envhost");
+    assert_int_equal(c.redis.port, 7000);
+    assert_int_equal(c.redis.db, 2);
+    assert_string_equal(c.prefix, "envp");
+    assert_string_equal(c.queue, "flagq");
+}
+
+static void both_flag_spellings_and_repeated_plugins(void **state)
+{
+    const char *args[] = {"--concurrency=3", "--lease-ms",    "2500",        "--plugin",
+                          "/a.so",           "--plugin=/b.so", "--grace-ms=0", "--max-attempts",
+                          "5",               "--retention-s=0", "--threads",   "7",
+                          "--log-level=debug", NULL};
+    struct wk_config c;
+    struct pc_err err;
+
+    (void)state;
+    assert_int_equal(parse(args, NULL, &c, &err), 0);
+    assert_int_equal(c.concurrency, 3);
+    assert_int_equal(c.lease_ms, 2500);
+    assert_int_equal(c.n_plugins, 2);
+    assert_string_equal(c.plugins[0], "/a.so");
+    assert_string_equal(c.plugins[1], "/b.so");
+    assert_int_equal(c.grace_ms, 0);
+    assert_int_equal(c.max_attempts, 5);
+    assert_int_equal(c.retention_s, 0);
+    assert_int_equal(c.threads, 7);
+    assert_int_equal(c.log_level, WK_LOG_DEBUG);
+}
+
+static void help_and_version_skip_validation(void **state)
+{
+    const char *help[] = {"--help", NULL};
+    const char *version[] = {"--version", NULL};
+    const char *env[] = {"PEACE_REDIS_URL", "bogus://", NULL};
+    struct wk_config c;
+    struct pc_err err;
+
+    (void)state;
+    assert_int_equal(parse(help, env, &c, &err), 0);
+    assert_true(c.help);
+    assert_int_equal(parse(version, env, &c, &err), 0);
+    assert_true(c.version);
+    assert_non_null(strstr(wk_config_usage(), "--lease-ms"));
+}
+
+struct bad_case {
+    const char *args[4];
+    const char *names; /* text the error must contain */
+};
+
+static void bad_values_are_one_line_errors_naming_the_flag(void **state)
+{
+    static const struct bad_case cases[] = {
+        {{"--concurrency", "0", NULL}, "--concurrency"},
+        {{"--concurrency", "257", NULL}, "--concurrency"},
+        {{"--concurrency", "-1", NULL}, "--concurrency"},
+        {{"--concurrency", "2x", NULL}, "--concurrency"},
+        {{"--lease-ms", "10", NULL}, "--lease-ms"},
+        {{"--lease-ms", "", NULL}, "--lease-ms"},
+        {{"--max-attempts", "0", NULL}, "--max-attempts"},
+        {{"--threads", "99999999999999999999999", NULL}, "--threads"},
+        {{"--queue", "has space", NULL}, "--queue"},
+        {{"--queue", "a{b}", NULL}, "--queue"},
+        {{"--prefix", "pre{fix", NULL}, "--prefix"},
+        {{"--redis", "http://x", NULL}, "--redis"},
+        {{"--log-level", "loud", NULL}, "--log-level"},
+        {{"--plugin", "", NULL}, "--plugin"},
+        {{"--lease-ms", NULL}, "--lease-ms needs a value"},
+        {{"--bogus", NULL}, "unknown option --bogus"},
+        {{"positional", NULL}, "unknown option"},
+    };
+    struct wk_config c;
+    struct pc_err err;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&c, 0x5a, sizeof(c));
+        assert_int_equal(parse(cases[i].args, NULL, &c, &err), PC_EINVAL);
+        if (strstr(err.msg, cases[i].names) == NULL) {
+            fail_msg("case %zu: \"%s\" does not name \"%s\"", i, err.msg, cases[i].names);
+        }
+        assert_null(strchr(err.msg, '\n'));
+    }
+}
+
+static void password_never_appears_in_errors(void **state)
+{
+    const char *args1[] = {"--redis", "redis://user:s3cret@host:notaport", NULL};
+    const char *args2[] = {"--redis=redis://:s3cret@[::1", NULL};
+    const char *args3[] = {"--redis:s3cret", NULL};
+    struct wk_config c;
+    struct pc_err err;
+
+    (void)state;
+    assert_int_not_equal(parse(args1, NULL, &c, &err), 0);
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_int_not_equal(parse(args2, NULL, &c, &err), 0);
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_int_not_equal(parse(args3, NULL, &c, &err), 0);
+    assert_null(strstr(err.msg, "s3cret"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_without_flags_or_environment),
+        cmocka_unit_test(environment_is_used_and_flags_win),
+        cmocka_unit_test(both_flag_spellings_and_repeated_plugins),
+        cmocka_unit_test(help_and_version_skip_validation),
+        cmocka_unit_test(bad_values_are_one_line_errors_naming_the_flag),
+        cmocka_unit_test(password_never_appears_in_errors),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
