@@ -1,6 +1,6 @@
 // The dashboard as a person uses it, in Debian's chromium: a bad flow shows
-// the scheduler's 400 message; a flow of four chained `sleep` items started
-// from the page's form shows live bars; Interrupt ends it
+// the scheduler's 400 message; a flow of four chained `sleep` items is
+// discovered, then ensured from the page's form, which shows live bars; Interrupt ends it
 // `block_interrupted`, and the item lists the page shows are exactly those
 // of GET /v1/executions/{id}, consistent with the bars and the markers on
 // disk. Ends with a screenshot and one "N passed, N failed" line.
@@ -128,15 +128,25 @@ try {
     /^invalid_flow: /.test(formError) && formError.includes('nowhere'), `form error: ${formError}`);
   check('a bad flow selects no execution', (await page.evaluate(() => location.hash)) === hashBefore);
 
-  // 3. Start the sleep flow from the form.
+  // 3. Discover first (ensure needs stored states), then ensure, both from
+  //    the form.
   await page.selectOption('#example-select', '0');
   check('picking an example fills the flow text',
     (await page.inputValue('#flow-json')).includes('"sleepers"'));
   await page.fill('#flow-json', JSON.stringify(flow, null, 2));
+  await page.selectOption('#cmd-select', 'discover');
+  await page.click('#start-btn');
+  await page.waitForFunction((h) => /^#\/executions\/[0-9A-Za-z]+$/.test(location.hash) && location.hash !== h, hashBefore);
+  await page.waitForSelector('#outcome[data-outcome]', { timeout: 60000 });
+  check('discover ends complete', (await page.getAttribute('#outcome', 'data-outcome')) === 'complete');
+  check('a complete outcome lists no items',
+    (await page.isHidden('#outcome-items')) && (await page.isHidden('#outcome-items-not')));
+  const discoverHash = await page.evaluate(() => location.hash);
+
   await page.selectOption('#cmd-select', 'ensure');
   await page.selectOption('#strategy-select', 'finish_current');
   await page.click('#start-btn');
-  await page.waitForFunction(() => /^#\/executions\/[0-9A-Za-z]+$/.test(location.hash));
+  await page.waitForFunction((h) => /^#\/executions\/[0-9A-Za-z]+$/.test(location.hash) && location.hash !== h, discoverHash);
   const id = decodeURIComponent((await page.evaluate(() => location.hash)).split('/').pop());
   check('Start selects the new execution in the URL hash', id.length >= 26, `id: ${id}`);
   check('the form error is cleared', (await page.textContent('#form-error')).trim() === '');

@@ -11,8 +11,10 @@
 # Usage: run.sh [SCHEDULER WORKER]   default build/scheduler/peace-scheduler
 #                                    and build/worker/peace-worker
 #        run.sh --mock
-# Environment: PEACE_SCREENSHOT (PNG path, default build/dashboard.png),
-# KEEP=1 keeps the scratch directory and its logs.
+# Environment: PEACE_SCREENSHOT (PNG path, default build/dashboard.png);
+# PEACE_TOKEN (the API token the scheduler is started with: default a random
+# one, so the page's token prompt and ?access_token= are exercised; set it
+# empty for no token); KEEP=1 keeps the scratch directory and its logs.
 # Exit status: 0 passed, 1 failed, 77 skipped (no way to install chromium).
 set -euo pipefail
 
@@ -119,7 +121,7 @@ healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" | grep -q '"ok"
 
 if [ "$mode" = mock ]; then
   port=$(free_port)
-  export PEACE_TOKEN=${PEACE_TOKEN:-mock-$RANDOM$RANDOM}
+  export PEACE_TOKEN=${PEACE_TOKEN-mock-$RANDOM$RANDOM}
   node "$here/mock-server.mjs" --port "$port" --token "$PEACE_TOKEN" >"$T/mock.log" 2>&1 &
   PIDS+=("$!")
   wait_for 10 "the mock scheduler" healthy "$port"
@@ -147,11 +149,13 @@ else
     PIDS+=("$!")
   done
 
-  export PEACE_TOKEN=${PEACE_TOKEN:-browser-$RANDOM$RANDOM}
+  export PEACE_TOKEN=${PEACE_TOKEN-browser-$RANDOM$RANDOM}
+  token_args=()
+  [ -z "$PEACE_TOKEN" ] || token_args=(--token "$PEACE_TOKEN")
   started=0
   for _ in $(seq 1 10); do
     port=$(free_port)
-    "$scheduler" --redis "$PEACE_REDIS_URL" --listen "127.0.0.1:$port" --token "$PEACE_TOKEN" \
+    "$scheduler" --redis "$PEACE_REDIS_URL" --listen "127.0.0.1:$port" "${token_args[@]}" \
       >"$T/scheduler.log" 2>&1 &
     sched_pid=$!
     PIDS+=("$sched_pid")
