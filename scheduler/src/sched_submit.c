@@ -31,7 +31,7 @@ static const char *const submit_keys[] = {"cmd", "flow", "interrupt_strategy",
 static int load_body(const char *body, size_t len, json_t **out, struct sched_fail *fail)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 
     if (root == NULL) {
         return sched_fail_set(fail, SCHED_INVALID_JSON, "the body is not JSON: %s (line %d, column %d)",

@@ -1,0 +1,359 @@
+/*
+ * test_sched_http.c - the pure HTTP rules of peace-scheduler: every error
+ * code's status, every route and its methods, refusals of bad paths, ids and
+ * encodings, query look-ups, stream ids and the bearer token check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched_http.h"
+
+#define ID "01HZX3J8K2Q4M5N6P7R8S9T0VW"
+
+static void every_code_has_its_documented_name_and_status(void **state)
+{
+    static const struct {
+        enum sched_code code;
+        const char *name;
+        int status;
+    } want[] = {
+        {SCHED_INVALID_JSON, "invalid_json", 400},
+        {SCHED_BAD_REQUEST, "bad_request", 400},
+        {SCHED_INVALID_FLOW, "invalid_flow", 400},
+        {SCHED_UNKNOWN_ITEM_TYPE, "unknown_item_type", 400},
+        {SCHED_BODY_TOO_LARGE, "body_too_large", 413},
+        {SCHED_UNAUTHORIZED, "unauthorized", 401},
+        {SCHED_EXECUTION_NOT_FOUND, "execution_not_found", 404},
+        {SCHED_NOT_FOUND, "not_found", 404},
+        {SCHED_METHOD_NOT_ALLOWED, "method_not_allowed", 405},
+        {SCHED_REDIS_UNAVAILABLE, "redis_unavailable", 503},
+        {SCHED_TOO_MANY_STREAMS, "too_many_streams", 503},
+        {SCHED_INTERNAL, "internal", 500},
+    };
+
+    (void)state;
+    assert_int_equal(sizeof(want) / sizeof(want[0]), SCHED_CODE_COUNT);
+    for (size_t i = 0; i < SCHED_CODE_COUNT; i++) {
+        assert_string_equal(sched_code_name(want[i].code), want[i].name);
+        assert_int_equal(sched_code_status(want[i].code), want[i].status);
+    }
+    assert_string_equal(sched_code_name((enum sched_code)99), "internal");
+    assert_int_equal(sched_code_status((enum sched_code)99), 500);
+}
+
+static void a_fail_message_never_holds_a_line_break(void **state)
+{
+    struct sched_fail f;
+
+    (void)state;
+    assert_int_equal(sched_fail_set(&f, SCHED_BAD_REQUEST, "a\r\nb %s", "c\nd"), PC_EINVAL);
+    assert_int_equal(f.code, SCHED_BAD_REQUEST);
+    assert_string_equal(f.msg, "a  b c d");
+    assert_int_equal(sched_fail_set(NULL, SCHED_INTERNAL, "x"), PC_EINVAL);
+}
+
+static void route(enum sched_method m, const char *path, struct sched_route *r)
+{
+    struct sched_fail f;
+
+    memset(&f, 0, sizeof(f));
+    if (sched_route_match(m, path, r, &f) != 0) {
+        fail_msg("%s: %s", path, f.msg);
+    }
+}
+
+static enum sched_code route_fails(enum sched_method m, const char *path)
+{
+    struct sched_route r;
+    struct sched_fail f;
+
+    memset(&r, 0x5a, sizeof(r));
+    assert_int_not_equal(sched_route_match(m, path, &r, &f), 0);
+    return f.code;
+}
+
+static void every_endpoint_routes_with_its_parameters(void **state)
+{
+    struct sched_route r;
+
+    (void)state;
+    route(SCHED_METHOD_GET, "/", &r);
+    assert_int_equal(r.kind, SCHED_ROUTE_PAGE);
+    route(SCHED_METHOD_HEAD, "/", &r);
+    assert_int_equal(r.kind, SCHED_ROUTE_PAGE);
+    route(SCHED_METHOD_GET, "/healthz", &r);
+    assert_int_equal(r.kind, SCHED_ROUTE_HEALTHZ);
+    route(SCHED_METHOD_GET, "/metrics", &r);
+    assert_int_equal(r.kind, SCHED_ROUTE_METRICS);
+    route(SCHED_METHOD_POST, "/v1/executions", &r);
+    assert_int_equal(r.kind, SCHED_ROUTE_SUBMIT);
+    route(SCHED_METHOD_GET, "/v1/executions", &r);
+    assert_int_equal(r.kind, SCHED_ROUTE_LIST);
+    route(SCHED_METHOD_GET, "/v1/executions/" ID, &r);
+    assert_int_equal(r.kind, SCHED_ROUTE_GET);
+    assert_string_equal(r.id, ID);
+    route(SCHED_METHOD_GET, "/v1/executions/" ID "/events", &r);
+    assert_int_equal(r.kind, SCHED_ROUTE_EVENTS);
+    assert_string_equal(r.id, ID);
+    route(SCHED_METHOD_POST, "/v1/executions/" ID "/interrupt", &r);
+    assert_int_equal(r.kind, SCHED_ROUTE_INTERRUPT);
+    assert_string_equal(r.id, ID);
+    route(SCHED_METHOD_GET, "/v1/states/app_1/prod/web", &r);
+    assert_int_equal(r.kind, SCHED_ROUTE_STATES);
+    assert_string_equal(r.app.s, "app_1");
+    assert_string_equal(r.profile.s, "prod");
+    assert_string_equal(r.flow.s, "web");
+    /* A UUID-style id and a percent-encoded identifier. */
+    route(SCHED_METHOD_GET, "/v1/executions/0190f8c2-7b1e-7000-8000-000000000001", &r);
+    assert_string_equal(r.id, "0190f8c2-7b1e-7000-8000-000000000001");
+    route(SCHED_METHOD_GET, "/v1/states/%61pp/prod/web", &r);
+    assert_string_equal(r.app.s, "app");
+}
+
+static void a_known_path_with_the_wrong_method_is_405(void **state)
+{
+    (void)state;
+    assert_int_equal(route_fails(SCHED_METHOD_POST, "/"), SCHED_METHOD_NOT_ALLOWED);
+    assert_int_equal(route_fails(SCHED_METHOD_OTHER, "/v1/executions"), SCHED_METHOD_NOT_ALLOWED);
+    assert_int_equal(route_fails(SCHED_METHOD_POST, "/v1/executions/" ID),
+                     SCHED_METHOD_NOT_ALLOWED);
+    assert_int_equal(route_fails(SCHED_METHOD_GET, "/v1/executions/" ID "/interrupt"),
+                     SCHED_METHOD_NOT_ALLOWED);
+    assert_int_equal(route_fails(SCHED_METHOD_POST, "/v1/executions/" ID "/events"),
+                     SCHED_METHOD_NOT_ALLOWED);
+    /* No HEAD on an event stream. */
+    assert_int_equal(route_fails(SCHED_METHOD_HEAD, "/v1/executions/" ID "/events"),
+                     SCHED_METHOD_NOT_ALLOWED);
+    assert_int_equal(route_fails(SCHED_METHOD_POST, "/v1/states/a/b/c"), SCHED_METHOD_NOT_ALLOWED);
+}
+
+static void unknown_paths_are_404_not_found(void **state)
+{
+    static const char *const paths[] = {
+        "",
+        "healthz",
+        "/healthz/",
+        "//",
+        "/v1",
+        "/v1/",
+        "/v1/executions/",
+        "/v1/executions//events",
+        "/v1/executions/" ID "/nope",
+        "/v1/executions/" ID "/events/more",
+        "/v1/states/a/b",
+        "/v1/states/a/b/c/d",
+        "/V1/executions",
+        "/a/b/c/d/e/f/g/h",
+        "/v1/executions%2F" ID,
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        assert_int_equal(route_fails(SCHED_METHOD_GET, paths[i]), SCHED_NOT_FOUND);
+    }
+}
+
+static void a_too_long_path_is_404_without_decoding_it(void **state)
+{
+    char *path = malloc(SCHED_PATH_MAX + 16);
+
+    (void)state;
+    assert_non_null(path);
+    memcpy(path, "/v1/executions/", 15);
+    memset(path + 15, 'A', SCHED_PATH_MAX);
+    path[SCHED_PATH_MAX + 15] = '\0';
+    assert_int_equal(route_fails(SCHED_METHOD_GET, path), SCHED_NOT_FOUND);
+    free(path);
+}
+
+static void bad_ids_identifiers_and_encodings_are_400(void **state)
+{
+    static const char *const paths[] = {
+        "/v1/executions/bad%20id",
+        "/v1/executions/a.b",
+        "/v1/executions/%",
+        "/v1/executions/%4",
+        "/v1/executions/%zz",
+        "/v1/executions/ab%00cd",
+        "/v1/executions/"
+        "01234567890123456789012345678901234567890123456789012345678901234",
+        "/v1/executions/%2F/events",
+        "/v1/states/1app/prod/web",
+        "/v1/states/app/pr-od/web",
+        "/v1/states/app/prod/%",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        assert_int_equal(route_fails(SCHED_METHOD_GET, paths[i]), SCHED_BAD_REQUEST);
+    }
+}
+
+static void percent_decoding_is_strict(void **state)
+{
+    char out[16];
+    size_t n = 99;
+
+    (void)state;
+    assert_int_equal(sched_pct_decode("a%20b+c", 7, false, out, sizeof(out), &n), 0);
+    assert_string_equal(out, "a b+c");
+    assert_int_equal(n, 5);
+    assert_int_equal(sched_pct_decode("a%20b+c", 7, true, out, sizeof(out), &n), 0);
+    assert_string_equal(out, "a b c");
+    assert_int_equal(sched_pct_decode("%C3%a9", 6, false, out, sizeof(out), &n), 0);
+    assert_string_equal(out, "\xC3\xA9");
+    assert_int_equal(sched_pct_decode("", 0, false, out, sizeof(out), &n), 0);
+    assert_int_equal(n, 0);
+    assert_string_equal(out, "");
+    assert_int_equal(sched_pct_decode("%", 1, false, out, sizeof(out), &n), PC_EINVAL);
+    assert_int_equal(sched_pct_decode("%2", 2, false, out, sizeof(out), &n), PC_EINVAL);
+    assert_int_equal(sched_pct_decode("%g0", 3, false, out, sizeof(out), &n), PC_EINVAL);
+    assert_int_equal(sched_pct_decode("x%00", 4, false, out, sizeof(out), &n), PC_EINVAL);
+    /* The length bounds the read: "%41" cut to "%4" is incomplete. */
+    assert_int_equal(sched_pct_decode("%41", 2, false, out, sizeof(out), &n), PC_EINVAL);
+    assert_int_equal(sched_pct_decode("0123456789abcdef", 16, false, out, sizeof(out), &n),
+                     PC_ELIMIT);
+    assert_int_equal(sched_pct_decode("abc", 3, false, out, 0, &n), PC_ELIMIT);
+}
+
+static void query_lookups_decode_and_refuse_bad_queries(void **state)
+{
+    char v[8];
+    bool found = true;
+
+    (void)state;
+    assert_int_equal(sched_query_get(NULL, "limit", v, sizeof(v), &found), 0);
+    assert_false(found);
+    assert_int_equal(sched_query_get("a=1&limit=20&limit=30", "limit", v, sizeof(v), &found), 0);
+    assert_true(found);
+    assert_string_equal(v, "20");
+    assert_int_equal(sched_query_get("li%6Dit=1+2", "limit", v, sizeof(v), &found), 0);
+    assert_true(found);
+    assert_string_equal(v, "1 2");
+    assert_int_equal(sched_query_get("limit", "limit", v, sizeof(v), &found), 0);
+    assert_true(found);
+    assert_string_equal(v, "");
+    assert_int_equal(sched_query_get("&&x=&limitx=3", "limit", v, sizeof(v), &found), 0);
+    assert_false(found);
+    /* A bad escape anywhere refuses the whole query. */
+    assert_int_equal(sched_query_get("x=%zz&limit=1", "limit", v, sizeof(v), &found), PC_EINVAL);
+    assert_int_equal(sched_query_get("limit=1&x=%", "limit", v, sizeof(v), &found), PC_EINVAL);
+    assert_int_equal(sched_query_get("limit=123456789", "limit", v, sizeof(v), &found),
+                     PC_ELIMIT);
+}
+
+static void execution_ids_have_one_form(void **state)
+{
+    (void)state;
+    assert_true(sched_exec_id_valid(ID, strlen(ID)));
+    assert_true(sched_exec_id_valid("a-b-C-9", 7));
+    assert_false(sched_exec_id_valid("", 0));
+    assert_false(sched_exec_id_valid("a_b", 3));
+    assert_false(sched_exec_id_valid("a b", 3));
+    assert_false(sched_exec_id_valid("a\0b", 3));
+    assert_true(sched_exec_id_valid(
+        "0123456789012345678901234567890123456789012345678901234567890123", 64));
+    assert_false(sched_exec_id_valid(
+        "01234567890123456789012345678901234567890123456789012345678901234", 65));
+}
+
+static void stream_ids_are_checked_like_redis_does(void **state)
+{
+    (void)state;
+    assert_true(sched_stream_id_valid("0"));
+    assert_true(sched_stream_id_valid("0-0"));
+    assert_true(sched_stream_id_valid("1795308368113-12"));
+    assert_true(sched_stream_id_valid("18446744073709551615-18446744073709551615"));
+    assert_false(sched_stream_id_valid("18446744073709551616-0"));
+    assert_false(sched_stream_id_valid(""));
+    assert_false(sched_stream_id_valid(NULL));
+    assert_false(sched_stream_id_valid("-1"));
+    assert_false(sched_stream_id_valid("1-"));
+    assert_false(sched_stream_id_valid("1-2-3"));
+    assert_false(sched_stream_id_valid("$"));
+    assert_false(sched_stream_id_valid("1 2"));
+    assert_false(sched_stream_id_valid("+1"));
+}
+
+static void counts_are_plain_decimals_in_range(void **state)
+{
+    unsigned long long v = 0;
+
+    (void)state;
+    assert_int_equal(sched_parse_count("50", 1, 1000, &v), 0);
+    assert_int_equal(v, 50);
+    assert_int_equal(sched_parse_count("0", 1, 1000, &v), PC_EINVAL);
+    assert_int_equal(sched_parse_count("1001", 1, 1000, &v), PC_EINVAL);
+    assert_int_equal(sched_parse_count("-1", 0, 1000, &v), PC_EINVAL);
+    assert_int_equal(sched_parse_count("+1", 0, 1000, &v), PC_EINVAL);
+    assert_int_equal(sched_parse_count("1x", 0, 1000, &v), PC_EINVAL);
+    assert_int_equal(sched_parse_count("", 0, 1000, &v), PC_EINVAL);
+    assert_int_equal(sched_parse_count("99999999999999999999999", 0, 1000, &v), PC_EINVAL);
+    assert_int_equal(v, 50);
+}
+
+static void only_the_exact_bearer_token_passes(void **state)
+{
+    static const char tok[] = "s3cret-token";
+    size_t n = sizeof(tok) - 1;
+
+    (void)state;
+    assert_true(sched_auth_ok("Bearer s3cret-token", tok, n));
+    assert_true(sched_auth_ok("bearer  s3cret-token ", tok, n));
+    assert_true(sched_auth_ok("BEARER\ts3cret-token", tok, n));
+    assert_false(sched_auth_ok(NULL, tok, n));
+    assert_false(sched_auth_ok("", tok, n));
+    assert_false(sched_auth_ok("Bearer", tok, n));
+    assert_false(sched_auth_ok("Bearer ", tok, n));
+    assert_false(sched_auth_ok("s3cret-token", tok, n));
+    assert_false(sched_auth_ok("Basic s3cret-token", tok, n));
+    assert_false(sched_auth_ok("Bearers3cret-token", tok, n));
+    assert_false(sched_auth_ok("Bearer s3cret-toke", tok, n));
+    assert_false(sched_auth_ok("Bearer s3cret-tokenX", tok, n));
+    assert_false(sched_auth_ok("Bearer S3cret-token", tok, n));
+    assert_false(sched_auth_ok("Bearer s3cret token", tok, n));
+    /* No configured token means nothing can match (the caller skips the check). */
+    assert_false(sched_auth_ok("Bearer x", "", 0));
+}
+
+static void the_api_and_metrics_need_the_token_the_page_and_health_do_not(void **state)
+{
+    (void)state;
+    assert_true(sched_path_needs_auth("/v1"));
+    assert_true(sched_path_needs_auth("/v1/executions"));
+    assert_true(sched_path_needs_auth("/v1/nope"));
+    assert_true(sched_path_needs_auth("/metrics"));
+    assert_false(sched_path_needs_auth("/"));
+    assert_false(sched_path_needs_auth("/healthz"));
+    assert_false(sched_path_needs_auth("/v10"));
+    assert_false(sched_path_needs_auth(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_code_has_its_documented_name_and_status),
+        cmocka_unit_test(a_fail_message_never_holds_a_line_break),
+        cmocka_unit_test(every_endpoint_routes_with_its_parameters),
+        cmocka_unit_test(a_known_path_with_the_wrong_method_is_405),
+        cmocka_unit_test(unknown_paths_are_404_not_found),
+        cmocka_unit_test(a_too_long_path_is_404_without_decoding_it),
+        cmocka_unit_test(bad_ids_identifiers_and_encodings_are_400),
+        cmocka_unit_test(percent_decoding_is_strict),
+        cmocka_unit_test(query_lookups_decode_and_refuse_bad_queries),
+        cmocka_unit_test(execution_ids_have_one_form),
+        cmocka_unit_test(stream_ids_are_checked_like_redis_does),
+        cmocka_unit_test(counts_are_plain_decimals_in_range),
+        cmocka_unit_test(only_the_exact_bearer_token_passes),
+        cmocka_unit_test(the_api_and_metrics_need_the_token_the_page_and_health_do_not),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
