@@ -171,7 +171,9 @@ try {
     running.length > 0 && running.every((r) => r.limit === `steps:${STEPS}` && r.units.endsWith(`/ ${STEPS} steps`)),
     JSON.stringify(running));
   check('the status badge says running', (await page.textContent('#d-status')) === 'running');
-  check('the stream is live', (await page.getAttribute('#stream', 'data-state')) === 'live');
+  check('the events stream is live', (await page.getAttribute('#stream', 'data-state')) === 'live',
+    token ? 'with a token, the scheduler must accept ?access_token= on /v1/executions/{id}/events ' +
+      '(EventSource cannot send an Authorization header)' : '');
 
   // 5. Interrupt.
   check('Interrupt is enabled while running', await page.isEnabled('#interrupt-btn'));

@@ -118,6 +118,9 @@ free_port() {
 }
 alive() { kill -0 "$1" 2>/dev/null; }
 healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" | grep -q '"ok"'; }
+healthy_or_gone() { healthy "$1" || ! alive "$2"; }
+redis_up() { [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ]; }
+redis_up_or_gone() { redis_up "$1" || ! alive "$2"; }
 
 if [ "$mode" = mock ]; then
   port=$(free_port)
@@ -133,7 +136,7 @@ else
     redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$T/redis" --save '' --appendonly no \
       --daemonize no --logfile "$T/redis.log" &
     redis_pid=$!
-    if wait_for 10 "redis-server" bash -c "[ \"\$(redis-cli -p $redis_port PING 2>/dev/null)\" = PONG ]"; then
+    if wait_for 10 "redis-server" redis_up_or_gone "$redis_port" "$redis_pid" && redis_up "$redis_port"; then
       started=1
       break
     fi
@@ -159,11 +162,13 @@ else
       >"$T/scheduler.log" 2>&1 &
     sched_pid=$!
     PIDS+=("$sched_pid")
-    if wait_for 15 "peace-scheduler /healthz" healthy "$port"; then
+    # Healthy, or exited (its port was taken meanwhile: try another one).
+    if wait_for 15 "peace-scheduler /healthz" healthy_or_gone "$port" "$sched_pid" && healthy "$port"; then
       started=1
       break
     fi
     alive "$sched_pid" && { echo "run.sh: peace-scheduler runs but is not healthy" >&2; exit 1; }
+    echo "# peace-scheduler exited: $(tail -n 1 "$T/scheduler.log")"
   done
   [ $started -eq 1 ] || { echo "run.sh: could not start peace-scheduler" >&2; exit 1; }
   for n in 1 2; do
