@@ -139,6 +139,7 @@ struct wk_worker {
 static void maybe_read(struct wk_worker *w);
 static void try_lock(struct wexec *x);
 static void release_unused_lock(struct wexec *x);
+static void park(struct wexec *x);
 static void run_exec(struct wexec *x);
 static void drop(struct wexec *x);
 static void check_drained(struct wk_worker *w);
@@ -785,8 +786,8 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
     struct wk_worker *w = x->w;
     struct pc_recorder_opts ro;
     char started[24];
-    const char *first_meta[4] = {"started_ms", started, "sync_tolerate",
-                                 pc_buf_str(&x->tolerate_list)};
+    const char *first_meta[6] = {"status",        "running", "started_ms", started,
+                                 "sync_tolerate", pc_buf_str(&x->tolerate_list)};
 
     memset(&ro, 0, sizeof(ro));
     ro.base = w->base;
@@ -808,7 +809,7 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
     /* started_ms is when the engine starts: time parked behind another
      * execution's profile lock is queue time, not run time. */
     (void)snprintf(started, sizeof(started), "%llu", (unsigned long long)now_ms(w));
-    ro.n_first_meta = x->tolerate_list.len > 0 ? 4 : 2;
+    ro.n_first_meta = x->tolerate_list.len > 0 ? 6 : 4;
     ro.now_ms = w->clock.now_ms;
     ro.clock_ctx = w->clock.ctx;
     ro.on_done = on_recorded;
@@ -887,6 +888,7 @@ static void on_lock_reply(void *arg, const redisReply *reply)
         return;
     }
     if (x->state != WX_PARKED) {
+        park(x);
         wk_log(x->w->log, WK_LOG_INFO, "exec_parked", "exec=%s profile=%s:%s holder=%.*s", x->id,
                x->job.flow.app.s, x->job.flow.profile.s, (int)(holder_len < 100 ? holder_len : 100),
                holder);
@@ -910,6 +912,24 @@ static void release_unused_lock(struct wexec *x)
     if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_LOCK_RELEASE, 1, &a, 0, on_ignored_reply, w) !=
         0) {
         wk_log(w->log, WK_LOG_WARN, "unlock_failed", "exec=%s err=\"cannot send\"", x->id);
+    }
+}
+
+/* Back to `queued` in the meta: it waits, it does not run. */
+static void park(struct wexec *x)
+{
+    struct wk_worker *w = x->w;
+    struct pc_redis_args a;
+
+    if (!can_send(w)) {
+        return;
+    }
+    pc_redis_args_init(&a);
+    add_exec_keys(&a, w, x->id, false, false);
+    pc_redis_args_addu64(&a, x->epoch);
+    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_PARK, 1, &a, 0, on_ignored_reply, w) !=
+        0) {
+        wk_log(w->log, WK_LOG_WARN, "park_failed", "exec=%s err=\"cannot send\"", x->id);
     }
 }
 

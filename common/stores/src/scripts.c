@@ -81,14 +81,14 @@ static const char exec_start_lua[] =
 static const char exec_renew_lua[] =
     "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status',\n"
     "                     'interrupt_requested_ms', 'interrupt_reason')\n"
-    "if m[1] ~= ARGV[1] or m[2] ~= 'running' then return {'fenced'} end\n"
+    "if m[1] ~= ARGV[1] or m[2] == 'finished' then return {'fenced'} end\n"
     "redis.call('HSET', KEYS[1], 'lease_until_ms', ARGV[2])\n"
     "return {'ok', m[3] or '', m[4] or ''}\n";
 
 static const char exec_progress_lua[] =
     LUA_HSET_RANGE
     "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status')\n"
-    "if m[1] ~= ARGV[1] or m[2] ~= 'running' then\n"
+    "if m[1] ~= ARGV[1] or m[2] == 'finished' then\n"
     "  return redis.error_reply('FENCED the execution is owned by another attempt')\n"
     "end\n"
     "local i = 3\n"
@@ -104,6 +104,13 @@ static const char exec_progress_lua[] =
     "hset_range(KEYS[1], i, i + nm - 1)\n"
     "return 'OK'\n";
 
+static const char exec_park_lua[] =
+    "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status')\n"
+    "if m[1] ~= ARGV[1] or m[2] ~= 'running' then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'status', 'queued')\n"
+    "redis.call('HDEL', KEYS[1], 'started_ms')\n"
+    "return 1\n";
+
 static const char exec_mark_interrupt_lua[] =
     "local st = redis.call('HGET', KEYS[1], 'status')\n"
     "if (not st) or st == 'finished' then return 0 end\n"
@@ -116,7 +123,7 @@ static const char exec_mark_interrupt_lua[] =
 static const char exec_finish_lua[] =
     LUA_EXPIRE3
     "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status')\n"
-    "if m[1] ~= ARGV[1] or m[2] ~= 'running' then\n"
+    "if m[1] ~= ARGV[1] or m[2] == 'finished' then\n"
     "  return redis.error_reply('FENCED the execution is owned by another attempt')\n"
     "end\n"
     "redis.call('HSET', KEYS[1], 'status', 'finished', 'outcome', ARGV[3],\n"
@@ -183,6 +190,7 @@ static const struct script_def script_defs[PC_SCRIPT_COUNT] = {
     [PC_SCRIPT_EXEC_START] = {"exec_start", exec_start_lua},
     [PC_SCRIPT_EXEC_RENEW] = {"exec_renew", exec_renew_lua},
     [PC_SCRIPT_EXEC_PROGRESS] = {"exec_progress", exec_progress_lua},
+    [PC_SCRIPT_EXEC_PARK] = {"exec_park", exec_park_lua},
     [PC_SCRIPT_EXEC_MARK_INTERRUPT] = {"exec_mark_interrupt", exec_mark_interrupt_lua},
     [PC_SCRIPT_EXEC_FINISH] = {"exec_finish", exec_finish_lua},
     [PC_SCRIPT_EXEC_REJECT] = {"exec_reject", exec_reject_lua},

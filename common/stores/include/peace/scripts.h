@@ -4,8 +4,9 @@
  * Every script touches the keys of one Redis Cluster slot only: the
  * execution slot (meta, progress, events) or the profile slot (lock,
  * states). Writes of a running execution are fenced: the script first checks
- * the lease epoch (execution slot) or the lock value (profile slot) and
- * replies with an error starting "FENCED" when they do not match.
+ * the lease epoch (execution slot: it must match, and the execution must not
+ * be finished) or the lock value (profile slot) and replies with an error
+ * starting "FENCED" when they do not match.
  *
  * Scripts run with EVALSHA once SCRIPT LOAD has returned their digest, with
  * EVAL before that and whenever Redis answers NOSCRIPT (after a restart or a
@@ -20,6 +21,8 @@
  *                 | {"started", epoch, attempt, interrupt_requested_ms,
  *                    interrupt_reason, block, sync_tolerate,
  *                    {progress field, value...} (attempt > 1 only)}
+ * exec_park      meta; epoch -> 1 (status back to queued, started_ms
+ *                removed: the execution waits for its profile lock) | 0
  * exec_renew     meta; epoch lease_until_ms
  *                -> {"ok", interrupt_requested_ms, interrupt_reason} | {"fenced"}
  * exec_progress  meta progress events; epoch events_maxlen np [field value]...
@@ -46,6 +49,7 @@ enum pc_script {
     PC_SCRIPT_EXEC_START = 0,
     PC_SCRIPT_EXEC_RENEW,
     PC_SCRIPT_EXEC_PROGRESS,
+    PC_SCRIPT_EXEC_PARK,
     PC_SCRIPT_EXEC_MARK_INTERRUPT,
     PC_SCRIPT_EXEC_FINISH,
     PC_SCRIPT_EXEC_REJECT,
@@ -54,7 +58,7 @@ enum pc_script {
     PC_SCRIPT_LOCK_RELEASE,
     PC_SCRIPT_STATES_WRITE,
 };
-#define PC_SCRIPT_COUNT 10
+#define PC_SCRIPT_COUNT 11
 
 /* The script's name ("exec_start") and Lua source; static strings. */
 const char *pc_script_name(enum pc_script id);
