@@ -117,7 +117,7 @@ free_port() {
   return 1
 }
 alive() { kill -0 "$1" 2>/dev/null; }
-healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" | grep -q '"ok"'; }
+healthy() { curl -fs --max-time 2 "http://127.0.0.1:$1/healthz" 2>/dev/null | grep -q '"ok"'; }
 healthy_or_gone() { healthy "$1" || ! alive "$2"; }
 redis_up() { [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ]; }
 redis_up_or_gone() { redis_up "$1" || ! alive "$2"; }
