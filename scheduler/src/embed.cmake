@@ -15,7 +15,9 @@ string(LENGTH "${hex}" hex_len)
 math(EXPR size "${hex_len} / 2")
 # Two hex digits per byte -> "0x..,"; then break lines every 16 bytes.
 string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-string(REGEX REPLACE "((0x[0-9a-f][0-9a-f],){16})" "\\1\n    " bytes "${bytes}")
+# (CMake regular expressions have no {n}: the 16 bytes are spelled out.)
+string(REPEAT "0x[0-9a-f][0-9a-f]," 16 sixteen)
+string(REGEX REPLACE "(${sixteen})" "\\1\n    " bytes "${bytes}")
 get_filename_component(input_name "${INPUT}" NAME)
 
 file(WRITE "${OUTPUT}.tmp"

@@ -1,0 +1,387 @@
+#!/usr/bin/env bash
+# peace-scheduler's HTTP API (CONTRACT §5, docs/http-api.md) against a
+# private redis-server, with curl:
+#   start-up refusals (bad flag, unreachable Redis); the page, health and
+#   metrics; bearer auth; malformed and oversize bodies (nothing queued);
+#   routing errors; submit, list, get; events (replay, resume with
+#   Last-Event-ID and ?last_event_id=, live follow to the outcome); interrupt
+#   (202, requested or not, 404); states; two schedulers side by side; the
+#   event-stream limit and its release on client disconnect; garbage
+#   requests; Redis going away and coming back; SIGTERM.
+# With a worker (third argument), also end to end: submit through the API,
+# follow the events to the outcome, read the report and the stored states,
+# and interrupt a running execution through the API.
+SCHED=${1:?usage: http_api.sh PATH/TO/peace-scheduler PATH/TO/peace [PATH/TO/peace-worker]}
+PEACE=${2:?}
+WORKER=${3:-}
+. "$(dirname "$0")/lib.sh"
+
+TOKEN=it-secret-token
+declare -A SCHED_PID=()
+declare -A SCHED_PORT=()
+
+# sched_start NAME [flags...]: a scheduler on a free port (--listen :0 is
+# resolved from its log line), logging to $T/NAME.log.
+sched_start() {
+  local name=$1 line=
+  shift
+  "$SCHED" --redis "$PEACE_REDIS_URL" --listen 127.0.0.1:0 "$@" >"$T/$name.log" 2>&1 &
+  SCHED_PID[$name]=$!
+  PIDS+=("$!")
+  wait_for 10 "scheduler $name to listen" grep -q 'listening on' "$T/$name.log" ||
+    fatal "scheduler $name did not start: $(cat "$T/$name.log")"
+  line=$(grep -m1 'listening on' "$T/$name.log")
+  SCHED_PORT[$name]=$(sed -E 's/.*listening on [^ ]*:([0-9]+) .*/\1/' <<<"$line")
+  log "scheduler $name pid ${SCHED_PID[$name]} port ${SCHED_PORT[$name]}"
+}
+sched_alive() { kill -0 "${SCHED_PID[$1]}" 2>/dev/null; }
+
+# req NAME METHOD PATH [curl args...]: sets STATUS, BODY (and HEADERS).
+req() {
+  local name=$1 method=$2 path=$3
+  shift 3
+  STATUS=$(curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' --max-time 10 \
+    -X "$method" "http://127.0.0.1:${SCHED_PORT[$name]}$path" "$@")
+  BODY=$(cat "$T/body")
+  HEADERS=$(cat "$T/headers")
+}
+# api: req with the bearer token.
+api() {
+  local name=$1 method=$2 path=$3
+  shift 3
+  req "$name" "$method" "$path" -H "Authorization: Bearer $TOKEN" "$@"
+}
+status_is() { [ "$STATUS" = "$1" ] || { echo "# status $STATUS, expected $1: $BODY"; return 1; }; }
+code_is() { [ "$(jq -r .code <<<"$BODY" 2>/dev/null)" = "$1" ] || { echo "# body: $BODY"; return 1; }; }
+body_is() { # JQ-EXPR EXPECTED
+  local got
+  got=$(jq -c "$1" <<<"$BODY" 2>/dev/null)
+  [ "$got" = "$2" ] || { echo "# $1 is $got, expected $2 (body: ${BODY:0:300})"; return 1; }
+}
+# expect_error NAME METHOD PATH STATUS CODE [curl args...]
+expect_error() {
+  local name=$1 method=$2 path=$3 status=$4 code=$5
+  shift 5
+  api "$name" "$method" "$path" "$@"
+  status_is "$status" && code_is "$code"
+}
+queued_nothing() { [ "$(rcli XLEN 'peace:queue:{default}')" = "$1" ] && [ "$(rcli ZCARD peace:execs)" = "$1" ]; }
+
+sleep_body() { # FILE-OF-FLOW CMD [extra JSON members]
+  printf '{"cmd":"%s","flow":%s%s}' "$2" "$(cat "$1")" "${3:-}"
+}
+
+# ---- start-up refusals --------------------------------------------------------
+"$SCHED" --no-such-flag >"$T/bad.out" 2>&1
+check "a bad flag exits non-zero" test $? -ne 0
+check "a bad flag says so in one line" test "$(wc -l <"$T/bad.out")" -eq 1
+"$SCHED" --redis redis://127.0.0.1:1 --listen 127.0.0.1:0 >"$T/nored.out" 2>&1
+check "an unreachable Redis exits non-zero" test $? -ne 0
+check "an unreachable Redis is one line naming it" \
+  grep -q "cannot reach Redis at 127.0.0.1:1" "$T/nored.out"
+check "--version answers" "$SCHED" --version
+check "--help answers" "$SCHED" --help
+
+redis_start
+PEACE_TOKEN=$TOKEN sched_start s1 --max-body 100000
+
+# ---- page, health, auth ----------------------------------------------------
+req s1 GET /
+check "GET / serves the dashboard page" status_is 200
+check "the page is HTML" grep -qi '^Content-Type: text/html' "$T/headers"
+check "the page is the compiled-in index.html" \
+  cmp -s "$T/body" "$(dirname "$0")/../../scheduler/web/index.html"
+req s1 GET /healthz
+check "/healthz needs no token and answers ok" body_is .status '"ok"'
+req s1 GET /v1/executions
+check "/v1 without the token is 401 unauthorized" eval 'status_is 401 && code_is unauthorized'
+req s1 GET /v1/executions -H "Authorization: Bearer wrong"
+check "/v1 with a wrong token is 401" status_is 401
+req s1 GET /v1/nope
+check "an unknown /v1 path without the token is 401 too" status_is 401
+req s1 GET /metrics
+check "/metrics without the token is 401" status_is 401
+api s1 GET /metrics
+check "/metrics with the token is Prometheus text" \
+  eval 'status_is 200 && grep -q "^peace_queue_length{queue=\"default\"} 0$" "$T/body"'
+
+# ---- routing errors -----------------------------------------------------------
+check "an unknown path is 404 not_found" expect_error s1 GET /nope 404 not_found
+check "a wrong method is 405 method_not_allowed" \
+  expect_error s1 DELETE /v1/executions 405 method_not_allowed
+check "GET on interrupt is 405" expect_error s1 GET /v1/executions/X/interrupt 405 method_not_allowed
+check "a bad percent-encoding is 400" expect_error s1 GET '/v1/executions/ab%zz' 400 bad_request
+check "an encoded NUL is 400" expect_error s1 GET '/v1/executions/ab%00' 400 bad_request
+check "an id with bad characters is 400" expect_error s1 GET '/v1/executions/a.b' 400 bad_request
+check "an unknown id is 404 execution_not_found" \
+  expect_error s1 GET /v1/executions/01ARZ3NDEKTSV4RRFFQ69G5FAV 404 execution_not_found
+check "limit=0 is 400" expect_error s1 GET '/v1/executions?limit=0' 400 bad_request
+check "limit=1001 is 400" expect_error s1 GET '/v1/executions?limit=1001' 400 bad_request
+check "limit=abc is 400" expect_error s1 GET '/v1/executions?limit=abc' 400 bad_request
+check "a bad query encoding is 400" expect_error s1 GET '/v1/executions?x=%' 400 bad_request
+check "a states path with a bad identifier is 400" expect_error s1 GET /v1/states/1a/b/c 400 bad_request
+
+# ---- malformed bodies: 400 with a code, nothing queued --------------------------
+sleep_flow "$T/long.json" it long flow_long 100 100 2
+sleep_flow "$T/short.json" it short flow_short 2 50 3
+check "garbage is 400 invalid_json" \
+  expect_error s1 POST /v1/executions 400 invalid_json --data-binary 'not json {'
+check "an empty body is 400 invalid_json" expect_error s1 POST /v1/executions 400 invalid_json
+check "an array is 400 bad_request" expect_error s1 POST /v1/executions 400 bad_request -d '[]'
+check "a missing cmd is 400 bad_request" \
+  expect_error s1 POST /v1/executions 400 bad_request -d "{\"flow\":$(cat "$T/long.json")}"
+check "an unknown cmd is 400 bad_request" \
+  expect_error s1 POST /v1/executions 400 bad_request --data-binary "$(sleep_body "$T/long.json" ensure_all)"
+check "an unknown field is 400 bad_request" \
+  expect_error s1 POST /v1/executions 400 bad_request --data-binary "$(sleep_body "$T/long.json" ensure ',"strategy":"ignore"')"
+check "a bad interrupt_strategy is 400 bad_request" \
+  expect_error s1 POST /v1/executions 400 bad_request --data-binary "$(sleep_body "$T/long.json" ensure ',"interrupt_strategy":"later"')"
+check "a cyclic flow is 400 invalid_flow" expect_error s1 POST /v1/executions 400 invalid_flow \
+  -d '{"cmd":"ensure","flow":{"app":"a","profile":"p","flow":"f","items":[
+       {"id":"x","type":"sleep","deps":["y"],"params":{"steps":1,"step_ms":1,"marker":"m1"}},
+       {"id":"y","type":"sleep","deps":["x"],"params":{"steps":1,"step_ms":1,"marker":"m2"}}]}}'
+check "the invalid_flow message names the item" grep -q '"error":"[^"]*[xy]' "$T/body"
+check "an unknown item type is 400 unknown_item_type" expect_error s1 POST /v1/executions 400 unknown_item_type \
+  -d '{"cmd":"ensure","flow":{"app":"a","profile":"p","flow":"f","items":[{"id":"x","type":"warp","params":{}}]}}'
+check "bad params are 400 invalid_flow" expect_error s1 POST /v1/executions 400 invalid_flow \
+  -d '{"cmd":"ensure","flow":{"app":"a","profile":"p","flow":"f","items":[{"id":"x","type":"sleep","params":{"steps":-3}}]}}'
+head -c 200000 /dev/zero | tr '\0' 'x' >"$T/big.txt"
+api s1 POST /v1/executions --data-binary "@$T/big.txt"
+check "a body over --max-body is 413" status_is 413
+api s1 POST /v1/executions -H 'Transfer-Encoding: chunked' --data-binary "@$T/big.txt"
+check "a chunked body over --max-body is 413" status_is 413
+check "nothing was queued by any bad request" queued_nothing 0
+check "the scheduler survived the bad bodies" sched_alive s1
+
+# ---- submit, list, get ----------------------------------------------------------
+api s1 POST /v1/executions --data-binary "$(sleep_body "$T/long.json" ensure ',"interrupt_strategy":"finish_current","apply_stored_state_sync":"both"')"
+check "a good submission is 202 queued" eval 'status_is 202 && body_is .status "\"queued\""'
+ID1=$(jq -r .id <<<"$BODY")
+check "the Location header names the execution" grep -qi "^Location: /v1/executions/$ID1" "$T/headers"
+check "the meta hash is queued" meta_is "$ID1" status queued
+check "the meta hash lists the items in flow order" meta_is "$ID1" items "s1,s2"
+check "the job is on the queue" test "$(rcli XLEN 'peace:queue:{default}')" = 1
+api s1 POST /v1/executions --data-binary "$(sleep_body "$T/short.json" discover ',"queue":"other_q"')"
+ID2=$(jq -r .id <<<"$BODY")
+check "a submission to another queue lands there" test "$(rcli XLEN 'peace:queue:{other_q}')" = 1
+api s1 GET /v1/executions
+check "the list is newest first" body_is '[.executions[].id]' "[\"$ID2\",\"$ID1\"]"
+check "list entries have numbers for counters" body_is '.executions[1].items_total' 2
+api s1 GET '/v1/executions?limit=1'
+check "limit=1 lists one" body_is '[.executions[].id]' "[\"$ID2\"]"
+api s1 GET "/v1/executions/$ID1"
+check "GET one has the execution" body_is .execution.status '"queued"'
+check "GET one lists the items in flow order" body_is '[.items[].id]' '["s1","s2"]'
+check "a queued item is initialized" body_is '.items[0]' '{"id":"s1","status":"initialized","limit":"unknown","done":0,"msg":""}'
+check "a queued execution has no report" body_is .report null
+check "the CLI reads what the API queued" "$PEACE" status "$ID1"
+
+# ---- two schedulers, one Redis -------------------------------------------------
+PEACE_TOKEN=$TOKEN sched_start s2 --max-sse 1
+api s2 GET "/v1/executions/$ID1"
+check "a second scheduler sees the first one's execution" body_is .execution.id "\"$ID1\""
+
+# ---- events -------------------------------------------------------------------------
+EK="peace:exec:{$ID1}:events"
+E1=$(rcli XADD "$EK" '*' kind block_start block read_current index 0)
+E2=$(rcli XADD "$EK" '*' kind progress item s1 status running done 3 limit steps:100 msg 'half "way"')
+curl -s -N --max-time 3 -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:${SCHED_PORT[s1]}/v1/executions/$ID1/events" >"$T/ev_all.txt"
+check "events replay from the start with ids and kinds" \
+  eval "grep -qx 'id: $E1' '$T/ev_all.txt' && grep -qx 'event: block_start' '$T/ev_all.txt' && grep -qx 'id: $E2' '$T/ev_all.txt'"
+second_event_data() { grep '^data: ' "$T/ev_all.txt" | sed -n 2p | cut -c7-; }
+check "event data is the entry as JSON, counters as numbers" \
+  eval 'second_event_data | jq -e ".done == 3 and .msg == \"half \\\"way\\\"\"" >/dev/null'
+curl -s -N --max-time 3 -H "Authorization: Bearer $TOKEN" -H "Last-Event-ID: $E1" \
+  "http://127.0.0.1:${SCHED_PORT[s1]}/v1/executions/$ID1/events" >"$T/ev_resume.txt"
+check "Last-Event-ID resumes after that entry" \
+  eval "! grep -q 'id: $E1' '$T/ev_resume.txt' && grep -qx 'id: $E2' '$T/ev_resume.txt'"
+curl -s -N --max-time 3 -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:${SCHED_PORT[s1]}/v1/executions/$ID1/events?last_event_id=$E2" >"$T/ev_q.txt"
+check "?last_event_id= resumes too" eval "! grep -q '^id: ' '$T/ev_q.txt'"
+check "a bad Last-Event-ID is 400" expect_error s1 GET "/v1/executions/$ID1/events" 400 bad_request -H 'Last-Event-ID: 12-x'
+check "events of an unknown id are 404" \
+  expect_error s1 GET /v1/executions/01ARZ3NDEKTSV4RRFFQ69G5FAV/events 404 execution_not_found
+# Live: a follower started now ends by itself at the outcome event.
+curl -s -N --max-time 20 -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:${SCHED_PORT[s1]}/v1/executions/$ID2/events" >"$T/ev_live.txt" &
+FOLLOWER=$!
+PIDS+=("$FOLLOWER")
+wait_for 5 "the follower to get the stream" grep -q '^retry:' "$T/ev_live.txt"
+rcli XADD "peace:exec:{$ID2}:events" '*' kind progress item s1 status running done 1 limit steps:2 msg '' >/dev/null
+rcli XADD "peace:exec:{$ID2}:events" '*' kind outcome outcome complete >/dev/null
+follower_done() { ! kill -0 "$FOLLOWER" 2>/dev/null; }
+check "a live stream ends after the outcome event" wait_for 10 "the follower to end" follower_done
+check "the live stream carried both events" \
+  eval "grep -qx 'event: progress' '$T/ev_live.txt' && grep -qx 'event: outcome' '$T/ev_live.txt'"
+
+# ---- event-stream limit and clean-up on disconnect (s2 has --max-sse 1) -------
+curl -s -N --max-time 60 -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:${SCHED_PORT[s2]}/v1/executions/$ID1/events" >"$T/ev_hold.txt" &
+HOLDER=$!
+PIDS+=("$HOLDER")
+wait_for 5 "the holder to get the stream" grep -q '^retry:' "$T/ev_hold.txt"
+check "a stream beyond --max-sse is 503 too_many_streams" \
+  expect_error s2 GET "/v1/executions/$ID1/events" 503 too_many_streams
+kill "$HOLDER"
+stream_free() {
+  api s2 GET /metrics
+  grep -qx 'peace_scheduler_sse_streams 0' "$T/body"
+}
+check "a client that disconnects frees its stream" wait_for 10 "the stream to be freed" stream_free
+curl -s -N --max-time 2 -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:${SCHED_PORT[s2]}/v1/executions/$ID1/events" >"$T/ev_again.txt"
+check "the freed slot serves a new stream" grep -qx "id: $E2" "$T/ev_again.txt"
+
+# ---- interrupt ----------------------------------------------------------------------
+api s1 POST "/v1/executions/$ID1/interrupt" -d '{"reason":"from the test"}'
+check "interrupting a queued execution is 202 requested" \
+  eval 'status_is 202 && body_is "[.id,.status,.requested]" "[\"$ID1\",\"queued\",true]"'
+check "the marker is recorded with the reason" meta_is "$ID1" interrupt_reason 'from the test'
+check "interrupt_requested_ms is set" eval "[ -n \"\$(meta $ID1 interrupt_requested_ms)\" ]"
+api s1 POST "/v1/executions/$ID1/interrupt"
+check "an empty interrupt body is fine (202)" eval 'status_is 202 && body_is .requested true'
+check "a bad interrupt body is 400" \
+  expect_error s1 POST "/v1/executions/$ID1/interrupt" 400 invalid_json -d '{"reason":'
+check "a non-string reason is 400 bad_request" \
+  expect_error s1 POST "/v1/executions/$ID1/interrupt" 400 bad_request -d '{"reason":5}'
+check "interrupting an unknown id is 404 execution_not_found" \
+  expect_error s1 POST /v1/executions/01ARZ3NDEKTSV4RRFFQ69G5FAV/interrupt 404 execution_not_found
+rcli HSET "peace:exec:{$ID2}" status finished outcome complete >/dev/null
+api s1 POST "/v1/executions/$ID2/interrupt"
+check "interrupting a finished execution is 202, not requested" \
+  eval 'status_is 202 && body_is "[.status,.requested]" "[\"finished\",false]"'
+check "a finished execution gets no marker" eval "[ -z \"\$(meta $ID2 interrupt_requested_ms)\" ]"
+api s1 GET "/v1/executions/$ID2"
+check "a finished execution without a report shows its outcome" body_is .report.outcome '"complete"'
+
+# ---- states --------------------------------------------------------------------------
+api s1 GET /v1/states/it/nothing/here
+check "states of an unknown flow are empty objects" \
+  body_is '[.app,.profile,.flow,.current,.goal]' '["it","nothing","here",{},{}]'
+printf '\x81\xa4done\xc3' | rcli -x HSET 'peace:states:{it:st}:f:current' a >/dev/null
+printf '\xc0' | rcli -x HSET 'peace:states:{it:st}:f:goal' a >/dev/null
+api s1 GET /v1/states/it/st/f
+check "stored states are shown as JSON" body_is '[.current.a.done,.goal.a]' '[true,null]'
+printf '\xc1' | rcli -x HSET 'peace:states:{it:st}:f:goal' b >/dev/null
+api s1 GET /v1/states/it/st/f
+check "an undecodable stored state is a 500 naming the item, not a crash" \
+  eval 'status_is 500 && code_is internal && grep -q "of b " "$T/body"'
+
+# ---- garbage on the wire ----------------------------------------------------------------
+raw() { (exec 3<>"/dev/tcp/127.0.0.1/${SCHED_PORT[s1]}" && printf '%b' "$1" >&3 && timeout 2 cat <&3 >/dev/null) 2>/dev/null; }
+raw 'GARBAGE\r\n\r\n'
+raw 'GET\r\n\r\n'
+raw 'GET / HTTP/9.9\r\n\r\n'
+raw 'POST /v1/executions HTTP/1.1\r\nContent-Length: -5\r\n\r\n'
+raw 'POST /v1/executions HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n'
+raw 'POST /v1/executions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'
+raw 'GET /\x01\x02\xff HTTP/1.1\r\n\r\n'
+raw "GET /v1/executions/$(head -c 5000 /dev/zero | tr '\0' A) HTTP/1.1\r\n\r\n"
+for p in '/%' '/%%' '/%2' '/v1/executions/%ZZ/events' '/v1/states/%/%/%' '/v1/executions?limit=%' \
+  '/v1/executions/..%2F..%2Fetc/events' "/v1/executions/$ID1/events?last_event_id=%FF"; do
+  api s1 GET "$p"
+  case $STATUS in 400 | 404) ;; *) echo "# $p: status $STATUS" ;; esac
+done
+req s1 GET / -H "X-Huge: $(head -c 100000 /dev/zero | tr '\0' h)"
+check "huge headers are refused" eval '[ "$STATUS" -ge 400 ] && [ "$STATUS" -lt 500 ]'
+for i in $(seq 1 30); do
+  head -c $((i * 97)) /dev/urandom >"$T/rand.bin"
+  api s1 POST /v1/executions --data-binary "@$T/rand.bin"
+  case $STATUS in 400) ;; *) echo "# random body $i: status $STATUS" ;; esac
+  api s1 POST "/v1/executions/$ID1/interrupt" --data-binary "@$T/rand.bin"
+done
+check "random bodies queued nothing" test "$(rcli XLEN 'peace:queue:{default}')" = 1
+check "the scheduler survived the garbage" sched_alive s1
+req s1 GET /healthz
+check "and still answers" body_is .status '"ok"'
+
+# ---- end to end with a worker ---------------------------------------------------------------
+if [ -n "$WORKER" ]; then
+  PEACE_TOKEN=$TOKEN sched_start s3
+  worker_start w1 --concurrency 2
+  wait_for 20 "worker w1 to read the queue" worker_ready w1 || fatal "worker w1 not ready"
+  # ID1 (interrupted while queued) is taken by the worker too: it ends at once.
+  wait_finished 30 "$ID1"
+  check "e2e: the execution interrupted while queued ends execution_interrupted" \
+    meta_is "$ID1" outcome execution_interrupted
+  sleep_flow "$T/e2e.json" it e2e flow_e2e 3 50 3
+  # ensure compares with stored states: discover them first.
+  api s3 POST /v1/executions --data-binary "$(sleep_body "$T/e2e.json" discover)"
+  wait_finished 30 "$(jq -r .id <<<"$BODY")"
+  check "e2e: discover through the API completes" meta_is "$(jq -r .id <<<"$BODY")" outcome complete
+  api s3 POST /v1/executions --data-binary "$(sleep_body "$T/e2e.json" ensure)"
+  ID3=$(jq -r .id <<<"$BODY")
+  curl -s -N --max-time 60 -H "Authorization: Bearer $TOKEN" \
+    "http://127.0.0.1:${SCHED_PORT[s3]}/v1/executions/$ID3/events" >"$T/e2e_events.txt"
+  check "e2e: the event stream ends with the outcome" \
+    eval "tail -n 3 '$T/e2e_events.txt' | grep -qx 'event: outcome'"
+  check "e2e: the stream carried block starts and progress" \
+    eval "grep -qx 'event: block_start' '$T/e2e_events.txt' && grep -qx 'event: progress' '$T/e2e_events.txt'"
+  api s3 GET "/v1/executions/$ID3"
+  check "e2e: the report is complete" body_is .report.outcome '"complete"'
+  check "e2e: every item succeeded, in flow order" \
+    body_is '[.items[] | [.id,.status]]' '[["s1","success"],["s2","success"],["s3","success"]]'
+  check "e2e: the execution is finished" body_is .execution.status '"finished"'
+  api s3 GET /v1/states/it/e2e/flow_e2e
+  check "e2e: current and goal states are stored for every item" \
+    body_is '[(.current|keys), (.goal|keys), .current.s1.done]' '[["s1","s2","s3"],["s1","s2","s3"],true]'
+  # Interrupt a running execution through the API.
+  sleep_flow "$T/e2e_long.json" it e2e_long flow_long 40 100 3
+  api s3 POST /v1/executions --data-binary "$(sleep_body "$T/e2e_long.json" discover)"
+  wait_finished 30 "$(jq -r .id <<<"$BODY")"
+  api s3 POST /v1/executions --data-binary "$(sleep_body "$T/e2e_long.json" ensure)"
+  ID4=$(jq -r .id <<<"$BODY")
+  s1_running() { [ "$(rcli HGET "peace:exec:{$ID4}:progress" s1.status)" = running ]; }
+  wait_for 30 "the first item to run" s1_running || fatal "execution $ID4 never ran"
+  api s3 POST "/v1/executions/$ID4/interrupt" -d '{"reason":"e2e stop"}'
+  check "e2e: interrupting a running execution is 202 requested" \
+    eval 'status_is 202 && body_is "[.status,.requested]" "[\"running\",true]"'
+  wait_finished 30 "$ID4"
+  api s3 GET "/v1/executions/$ID4"
+  check "e2e: it ends block_interrupted with only the running item processed" \
+    body_is '[.report.outcome, .report.items_processed]' '["block_interrupted",["s1"]]'
+  api s3 GET /metrics
+  check "e2e: /metrics counts the live worker" grep -qx 'peace_workers_live{queue="default"} 1' "$T/body"
+  check "e2e: /metrics has the interrupt latency of the interrupted executions" \
+    eval "grep -Eq '^peace_interrupt_to_outcome_seconds_count [1-9]' '$T/body'"
+  worker_stop w1
+else
+  log "no peace-worker given: the end-to-end part is skipped"
+fi
+
+# ---- Redis away and back -------------------------------------------------------------
+redis_stop
+req s1 GET /healthz
+check "Redis away: /healthz is 503 unavailable" eval 'status_is 503 && body_is .status "\"unavailable\""'
+check "Redis away: the API answers 503 redis_unavailable" \
+  expect_error s1 GET /v1/executions 503 redis_unavailable
+check "Redis away: a submission is 503 too" \
+  expect_error s1 POST /v1/executions 503 redis_unavailable --data-binary "$(sleep_body "$T/short.json" ensure)"
+redis_restart
+healthy() { req s1 GET /healthz && [ "$STATUS" = 200 ]; }
+check "Redis back: the scheduler reconnects by itself" wait_for 20 "the scheduler to reconnect" healthy
+api s1 GET /v1/executions
+check "Redis back: the API answers again" status_is 200
+
+# ---- SIGTERM ----------------------------------------------------------------------------
+api s1 POST /v1/executions --data-binary "$(sleep_body "$T/long.json" ensure)"
+ID5=$(jq -r .id <<<"$BODY")
+curl -s -N --max-time 30 -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:${SCHED_PORT[s1]}/v1/executions/$ID5/events" >"$T/ev_term.txt" &
+TERM_FOLLOWER=$!
+PIDS+=("$TERM_FOLLOWER")
+wait_for 5 "the stream to start" grep -q '^retry:' "$T/ev_term.txt"
+for s in s1 s2 ${WORKER:+s3}; do
+  kill -TERM "${SCHED_PID[$s]}"
+  wait "${SCHED_PID[$s]}"
+  rc=$?
+  check "SIGTERM: scheduler $s exits 0" test "$rc" -eq 0
+  check "scheduler $s logged no sanitizer report" eval "! grep -q 'Sanitizer' '$T/$s.log'"
+done
+term_follower_done() { ! kill -0 "$TERM_FOLLOWER" 2>/dev/null; }
+check "SIGTERM: open event streams end" wait_for 5 "the follower to end" term_follower_done
+check "every request was logged as METHOD PATH STATUS ms" \
+  grep -Eq 'peace-scheduler: POST /v1/executions 202 [0-9]+ms$' "$T/s1.log"
+
+finish
