@@ -12,8 +12,10 @@
 //                        a new temporary directory; must be visible to workers)
 //   PEACE_SCREENSHOT     PNG path (default build/dashboard.png in the repository)
 //   CHROMIUM             browser binary (default /usr/bin/chromium)
+//   PEACE_RESUME_LOG     a server log that must show an events stream resumed
+//                        after a given id (the mock drops streams on purpose)
 import { chromium } from 'playwright-core';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -239,6 +241,11 @@ try {
   const again = await page.$$eval('#outcome-items-processed li', (l) => l.map((x) => x.dataset.item));
   check('#/executions/{id} on a fresh load shows the same report', same(again, shown.processed));
 
+  if (process.env.PEACE_RESUME_LOG) {
+    const log = readFileSync(process.env.PEACE_RESUME_LOG, 'utf8');
+    check('a dropped events stream was resumed after the last event seen',
+      log.includes(`sse: ${id} resumed after `), log.split('\n').filter((l) => l.startsWith('sse:')).join('\n    '));
+  }
   check('no script errors on the page', pageErrors.length === 0, pageErrors.join('\n    '));
 } catch (e) {
   check('the scenario ran to its end', false, e && e.stack ? e.stack : String(e));

@@ -8,6 +8,7 @@
 // nothing new starts) or ignore; poll_next_n:N lets N more items start.
 //
 // Usage: node mock-server.mjs [--port N] [--token T] [--page PATH]
+//                             [--drop-sse-after N]
 // Prints "listening http://127.0.0.1:PORT" once ready.
 import { createServer } from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,9 @@ const opt = (name, fallback) => {
 const port = Number(opt('--port', '0'));
 const token = opt('--token', process.env.MOCK_TOKEN || '');
 const pagePath = opt('--page', join(here, '..', '..', 'scheduler', 'web', 'index.html'));
+// Ends the first events stream of each execution after this many events
+// (0 = never), so a client must resume with Last-Event-ID.
+const dropSseAfter = Number(opt('--drop-sse-after', '0'));
 
 const CMD_BLOCKS = {
   ensure: ['read_current', 'read_goal', 'discover', 'sync_check', 'apply_ensure'],
@@ -94,7 +98,14 @@ function emit(x, kind, fields) {
   eventSeq += 1;
   const ev = { id: `${Date.now()}-${eventSeq}`, kind, data: { kind, ...fields } };
   x.events.push(ev);
-  for (const res of x.listeners) writeEvent(res, ev);
+  for (const res of x.listeners) {
+    writeEvent(res, ev);
+    if (res.dropAfter && ++res.written >= res.dropAfter && kind !== 'outcome') {
+      console.log(`sse: dropped the stream of ${x.meta.id} after event ${ev.id}`);
+      x.listeners.delete(res);
+      res.end();
+    }
+  }
   if (kind === 'outcome') {
     for (const res of x.listeners) res.end();
     x.listeners.clear();
@@ -307,6 +318,13 @@ const server = createServer(async (req, res) => {
     if (m[2] === '/events' && req.method === 'GET') {
       const after = req.headers['last-event-id'] || url.searchParams.get('last_event_id') || '';
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
+      res.write('retry: 300\n\n');
+      if (after) console.log(`sse: ${x.meta.id} resumed after ${after}`);
+      if (dropSseAfter > 0 && !x.dropped) {
+        x.dropped = true;
+        res.dropAfter = dropSseAfter;
+        res.written = 0;
+      }
       let i = 0;
       if (after) {
         const at = x.events.findIndex((e) => e.id === after);

@@ -125,8 +125,13 @@ redis_up_or_gone() { redis_up "$1" || ! alive "$2"; }
 if [ "$mode" = mock ]; then
   port=$(free_port)
   export PEACE_TOKEN=${PEACE_TOKEN-mock-$RANDOM$RANDOM}
-  node "$here/mock-server.mjs" --port "$port" --token "$PEACE_TOKEN" >"$T/mock.log" 2>&1 &
+  # The mock drops the first events stream of each execution after three
+  # events: the page must resume it (Last-Event-ID), and the test checks the
+  # mock saw that.
+  node "$here/mock-server.mjs" --port "$port" --token "$PEACE_TOKEN" --drop-sse-after 3 \
+    >"$T/mock.log" 2>&1 &
   PIDS+=("$!")
+  export PEACE_RESUME_LOG=$T/mock.log
   wait_for 10 "the mock scheduler" healthy "$port"
 else
   mkdir -p "$T/redis" "$T/world" "$T/markers"
