@@ -262,11 +262,26 @@ int sched_parse_count(const char *s, unsigned long long min, unsigned long long 
     return 0;
 }
 
+bool sched_token_eq(const char *given, size_t given_len, const char *token, size_t token_len)
+{
+    unsigned diff = given_len != token_len;
+
+    if (given == NULL || token == NULL || token_len == 0) {
+        return false;
+    }
+    /* Constant time in the token: every byte of it is compared. */
+    for (size_t i = 0; i < token_len; i++) {
+        unsigned char g = i < given_len ? (unsigned char)given[i] : 0;
+
+        diff |= (unsigned)(g ^ (unsigned char)token[i]);
+    }
+    return diff == 0;
+}
+
 bool sched_auth_ok(const char *header, const char *token, size_t token_len)
 {
     const char *p = header;
     size_t given_len;
-    unsigned diff;
 
     if (header == NULL || token == NULL || token_len == 0) {
         return false;
@@ -285,14 +300,54 @@ bool sched_auth_ok(const char *header, const char *token, size_t token_len)
     while (given_len > 0 && (p[given_len - 1] == ' ' || p[given_len - 1] == '\t')) {
         given_len--;
     }
-    /* Constant time in the token: every byte of it is compared. */
-    diff = given_len != token_len;
-    for (size_t i = 0; i < token_len; i++) {
-        unsigned char g = i < given_len ? (unsigned char)p[i] : 0;
+    return sched_token_eq(p, given_len, token, token_len);
+}
 
-        diff |= (unsigned)(g ^ (unsigned char)token[i]);
+void sched_log_target(const char *uri, char *out, size_t out_size)
+{
+    static const char secret[] = "access_token=";
+    const char *query = NULL;
+    size_t n = 0;
+    bool cut = false;
+
+    if (out_size == 0) {
+        return;
     }
-    return diff == 0;
+    for (size_t i = 0; uri != NULL && uri[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)uri[i];
+
+        if (n + 1 >= out_size) {
+            cut = true;
+            break;
+        }
+        if (c == '?' && query == NULL) {
+            query = uri + i;
+        }
+        out[n++] = c > 0x20 && c < 0x7f ? (char)c : '?';
+        /* A token in the query never reaches the log. */
+        if (query != NULL && (uri[i] == '?' || uri[i] == '&') &&
+            strncmp(uri + i + 1, secret, sizeof(secret) - 1) == 0) {
+            const char *v = uri + i + sizeof(secret);
+
+            if (n + sizeof(secret) - 1 + 3 + 1 >= out_size) {
+                cut = true;
+                break;
+            }
+            memcpy(out + n, secret, sizeof(secret) - 1);
+            n += sizeof(secret) - 1;
+            memcpy(out + n, "***", 3);
+            n += 3;
+            i = (size_t)(v - uri);
+            while (uri[i] != '\0' && uri[i] != '&') {
+                i++;
+            }
+            i--; /* the loop's i++ lands on '&' or the end */
+        }
+    }
+    out[n] = '\0';
+    if (cut && n >= 3) {
+        memcpy(out + n - 3, "...", 3);
+    }
 }
 
 bool sched_path_needs_auth(const char *path)

@@ -134,6 +134,17 @@ bool sched_stream_id_valid(const char *s);
  */
 bool sched_auth_ok(const char *header, const char *token, size_t token_len);
 
+/* Compares a supplied token with the configured one in time that depends
+ * only on token_len. False when token_len is 0. */
+bool sched_token_eq(const char *given, size_t given_len, const char *token, size_t token_len);
+
+/*
+ * Writes the request target for a log line into out: printable ASCII only,
+ * the value of an access_token query parameter replaced by "***", cut to
+ * out_size - 1 bytes (ending in "..." when cut).
+ */
+void sched_log_target(const char *uri, char *out, size_t out_size);
+
 /* Parses a decimal count (digits only, no sign) in [min, max]. Returns 0 or PC_EINVAL. */
 int sched_parse_count(const char *s, unsigned long long min, unsigned long long max,
                       unsigned long long *out) PC_NODISCARD;

@@ -155,22 +155,6 @@ static enum sched_method method_kind(enum evhttp_cmd_type t)
                                   : SCHED_METHOD_OTHER;
 }
 
-/* The request target for the log: printable, bounded. */
-static void log_path_of(const char *uri, char *out, size_t out_size)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; uri != NULL && uri[i] != '\0' && n + 1 < out_size; i++) {
-        unsigned char c = (unsigned char)uri[i];
-
-        out[n++] = c > 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    out[n] = '\0';
-    if (uri != NULL && strlen(uri) >= out_size && out_size > 4) {
-        memcpy(out + out_size - 4, "...", 4);
-    }
-}
-
 /* ------------------------------------------------------------------------ */
 /* Answers                                                                   */
 
@@ -1235,6 +1219,27 @@ static void handle_events(struct call *c, const char *query)
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
 
+/*
+ * The bearer token of the Authorization header; for the event stream also
+ * ?access_token=, because a browser's EventSource cannot set headers.
+ */
+static bool authorized(const struct sched_server *s, struct evhttp_request *req,
+                       const struct sched_route *route, const char *query)
+{
+    char given[SCHED_TOKEN_MAX + 1];
+    bool found = false;
+
+    if (sched_auth_ok(evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
+                      s->cfg->token, s->cfg->token_len)) {
+        return true;
+    }
+    if (route == NULL || route->kind != SCHED_ROUTE_EVENTS ||
+        sched_query_get(query, "access_token", given, sizeof(given), &found) != 0 || !found) {
+        return false;
+    }
+    return sched_token_eq(given, strlen(given), s->cfg->token, s->cfg->token_len);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct sched_server *s = arg;
@@ -1244,6 +1249,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     struct call *c = calloc(1, sizeof(*c));
     struct sched_fail fail;
+    bool routed = false;
     size_t body_len;
 
     if (c == NULL) {
@@ -1255,17 +1261,18 @@ static void on_request(struct evhttp_request *req, void *arg)
     c->req = req;
     c->t0 = sched__mono_ms();
     (void)snprintf(c->method, sizeof(c->method), "%s", method_text(cmd));
-    log_path_of(evhttp_request_get_uri(req), c->log_path, sizeof(c->log_path));
+    sched_log_target(evhttp_request_get_uri(req), c->log_path, sizeof(c->log_path));
     if (path == NULL || path[0] == '\0') {
         path = "/";
     }
+    routed = sched_route_match(method_kind(cmd), path, &c->route, &fail) == 0;
+    /* Authentication comes first: without the token, no route is revealed. */
     if (s->cfg->token_len > 0 && sched_path_needs_auth(path) &&
-        !sched_auth_ok(evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
-                       s->cfg->token, s->cfg->token_len)) {
+        !authorized(s, req, routed ? &c->route : NULL, query)) {
         reply_code(c, SCHED_UNAUTHORIZED, "missing or wrong bearer token");
         return;
     }
-    if (sched_route_match(method_kind(cmd), path, &c->route, &fail) != 0) {
+    if (!routed) {
         reply_fail(c, &fail);
         return;
     }

@@ -4,7 +4,8 @@
 #   start-up refusals (bad flag, unreachable Redis); the page, health and
 #   metrics; bearer auth; malformed and oversize bodies (nothing queued);
 #   routing errors; submit, list, get; events (replay, resume with
-#   Last-Event-ID and ?last_event_id=, live follow to the outcome); interrupt
+#   Last-Event-ID and ?last_event_id=, the browser's ?access_token=, live
+#   follow to the outcome); interrupt
 #   (202, requested or not, 404); states; two schedulers side by side; the
 #   event-stream limit and its release on client disconnect; garbage
 #   requests; Redis going away and coming back; SIGTERM.
@@ -200,6 +201,14 @@ curl -s -N --max-time 3 -H "Authorization: Bearer $TOKEN" \
   "http://127.0.0.1:${SCHED_PORT[s1]}/v1/executions/$ID1/events?last_event_id=$E2" >"$T/ev_q.txt"
 check "?last_event_id= resumes too" eval "! grep -q '^id: ' '$T/ev_q.txt'"
 check "a bad Last-Event-ID is 400" expect_error s1 GET "/v1/executions/$ID1/events" 400 bad_request -H 'Last-Event-ID: 12-x'
+curl -s -N --max-time 2 "http://127.0.0.1:${SCHED_PORT[s1]}/v1/executions/$ID1/events?access_token=$TOKEN" \
+  >"$T/ev_token.txt"
+check "a browser's EventSource may send the token as ?access_token=" grep -qx "id: $E2" "$T/ev_token.txt"
+req s1 GET "/v1/executions/$ID1/events?access_token=wrong"
+check "a wrong ?access_token= is 401" status_is 401
+req s1 GET "/v1/executions?access_token=$TOKEN"
+check "?access_token= is for the event stream only" status_is 401
+check "the token in a query never reaches the log" eval "! grep -q '$TOKEN' '$T/s1.log'"
 check "events of an unknown id are 404" \
   expect_error s1 GET /v1/executions/01ARZ3NDEKTSV4RRFFQ69G5FAV/events 404 execution_not_found
 # Live: a follower started now ends by itself at the outcome event.

@@ -323,6 +323,45 @@ static void only_the_exact_bearer_token_passes(void **state)
     assert_false(sched_auth_ok("Bearer x", "", 0));
 }
 
+static void token_comparison_is_exact(void **state)
+{
+    (void)state;
+    assert_true(sched_token_eq("abc", 3, "abc", 3));
+    assert_false(sched_token_eq("abd", 3, "abc", 3));
+    assert_false(sched_token_eq("ab", 2, "abc", 3));
+    assert_false(sched_token_eq("abcd", 4, "abc", 3));
+    assert_false(sched_token_eq("", 0, "abc", 3));
+    assert_false(sched_token_eq("", 0, "", 0));
+    assert_false(sched_token_eq(NULL, 0, "abc", 3));
+}
+
+static void log_targets_are_printable_bounded_and_hide_tokens(void **state)
+{
+    char out[48];
+    char tiny[8];
+
+    (void)state;
+    sched_log_target("/v1/executions?limit=5", out, sizeof(out));
+    assert_string_equal(out, "/v1/executions?limit=5");
+    sched_log_target("/v1/x/events?access_token=s3cret&last_event_id=1-0", out, sizeof(out));
+    assert_string_equal(out, "/v1/x/events?access_token=***&last_event_id=1-0");
+    sched_log_target("/e?a=1&access_token=s3cret", out, sizeof(out));
+    assert_string_equal(out, "/e?a=1&access_token=***");
+    sched_log_target("/e?access_token=", out, sizeof(out));
+    assert_string_equal(out, "/e?access_token=***");
+    /* Only a parameter named exactly so, and only in the query. */
+    sched_log_target("/access_token=x?my_access_token=y", out, sizeof(out));
+    assert_string_equal(out, "/access_token=x?my_access_token=y");
+    sched_log_target("/a\x01" "b\x7f c", out, sizeof(out));
+    assert_string_equal(out, "/a?b??c");
+    sched_log_target("/0123456789", tiny, sizeof(tiny));
+    assert_string_equal(tiny, "/012...");
+    sched_log_target("/?access_token=s3cret", tiny, sizeof(tiny));
+    assert_null(strstr(tiny, "s3"));
+    sched_log_target(NULL, out, sizeof(out));
+    assert_string_equal(out, "");
+}
+
 static void the_api_and_metrics_need_the_token_the_page_and_health_do_not(void **state)
 {
     (void)state;
@@ -352,6 +391,8 @@ int main(void)
         cmocka_unit_test(stream_ids_are_checked_like_redis_does),
         cmocka_unit_test(counts_are_plain_decimals_in_range),
         cmocka_unit_test(only_the_exact_bearer_token_passes),
+        cmocka_unit_test(token_comparison_is_exact),
+        cmocka_unit_test(log_targets_are_printable_bounded_and_hide_tokens),
         cmocka_unit_test(the_api_and_metrics_need_the_token_the_page_and_health_do_not),
     };
 
