@@ -154,6 +154,16 @@ fake_run "$id5" item_error
 rc=$?
 check "watch of an item_error exits 1" test $rc -eq 1
 check "watch --json prints the outcome JSON on stdout" test "$(jq -r .outcome <"$T/o12")" = item_error
+# With its queue entry gone, watch names the bars from the progress hash.
+id5b=$(submit "$T/sleep.json" --cmd discover)
+entry=$(rcli XRANGE 'peace:queue:{default}' - + | awk -v id="$id5b" '/^[0-9]+-[0-9]+$/ { e = $0 } $0 == id { print e }')
+rcli XDEL 'peace:queue:{default}' "$entry" >/dev/null
+rcli HSET "peace:exec:{$id5b}:progress" s1.status success s2.status success >/dev/null
+fake_run "$id5b" complete
+"$PEACE" watch "$id5b" >"$T/o12b" 2>&1
+rc=$?
+check "watch without the queue entry takes item names from the progress hash" \
+  bash -c "test $rc -eq 0 && test -n '$entry' && grep -q 's1: success' '$T/o12b' && grep -q 's2: success' '$T/o12b'"
 id6=$(submit "$T/sleep.json")
 rcli HSET "peace:exec:{$id6}" status finished outcome rejected error 'bad job' >/dev/null
 "$PEACE" watch "$id6" >"$T/o13" 2>&1

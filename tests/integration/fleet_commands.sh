@@ -119,6 +119,15 @@ check "status --json shows meta and per-item progress" \
 check "list shows the four executions, newest (clean) first" \
   test "$("$PEACE" list --json | jq -r 'map(.cmd) | join(" ")')" = "clean ensure ensure discover"
 
+"$PEACE" watch "$id" >"$T/watch.out" 2>&1
+check "watch of the finished ensure replays it: exit 0, every item, the outcome" \
+  bash -c "test $? -eq 0 && test \$(grep -c ': success.* - done!' '$T/watch.out') -eq 5 && grep -q 'outcome: complete' '$T/watch.out'"
+sleep_flow "$T/live.json" demo live f 10 50 2
+idl=$(submit "$T/live.json" --cmd discover)
+"$PEACE" watch "$idl" >"$T/live.out" 2>&1
+check "watch of a live execution follows it to its outcome" \
+  bash -c "test $? -eq 0 && grep -q 'outcome: complete' '$T/live.out' && grep -q 's2: success' '$T/live.out'"
+
 # 5. --------------------------------------------------------------------------
 ids=()
 for p in $(seq 1 6); do

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Interrupting executions on the fleet (CONTRACT §3 "Interrupting from any
 # service"), at every point of an execution's life:
-#  a. queued, no worker connected: `peace interrupt` records the marker;
+#  a. queued, no worker connected: a raw PUBLISH reaches nobody (CONTRACT
+#     §3 only promises raw ones while a worker or scheduler listens), but
+#     `peace interrupt` records the marker;
 #     a worker started later ends it execution_interrupted, no block
 #     processed, nothing run;
 #  b. queued behind a busy worker: a raw `redis-cli PUBLISH` is heard by the
@@ -48,6 +50,11 @@ redis_start
 # a. ---------------------------------------------------------------------------
 diamond_flow "$T/qa.json" qa
 ida=$(submit "$T/qa.json" --cmd discover)
+# A raw PUBLISH reaches only connected listeners: with no worker (and no
+# scheduler) there is none, which is why the CLI and the scheduler record
+# the marker on the meta hash before they publish.
+check "a: with no worker connected, a raw PUBLISH reaches nobody" \
+  test "$(rcli PUBLISH "peace:exec:{$ida}:interrupt" 'lost')" = 0
 "$PEACE" interrupt "$ida" --reason 'before any worker' >/dev/null
 check "a: interrupt of a queued execution with no worker connected exits 0" test $? -eq 0
 check "a: the marker is recorded" meta_is "$ida" interrupt_reason 'before any worker'
