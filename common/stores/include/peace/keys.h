@@ -2,7 +2,9 @@
  * keys.h - the Redis key and channel names of CONTRACT §3, built from a
  * prefix (PEACE_PREFIX, default "peace"). Every function writes a
  * NUL-terminated name into out (out_size bytes) and returns its length, or
- * PC_ELIMIT when it does not fit (never a truncated name).
+ * PC_ELIMIT when it does not fit (never a truncated name), or PC_EINVAL for
+ * a NULL or empty component or one holding a brace (it would move the hash
+ * tag, and so the slot).
  */
 #ifndef PEACE_KEYS_H
 #define PEACE_KEYS_H
