@@ -1298,8 +1298,11 @@ static void maybe_read(struct wk_worker *w)
     struct pc_redis_args a;
     unsigned n = free_slots(w);
 
+    /* No reading while the command connection is down: an entry read then
+     * could not be started, and would wait a whole lease to be claimed. */
     if (w->reading || w->draining || w->stopping || !w->group_ready || n == 0 ||
-        !pc_redis_conn_ready(w->read) || evtimer_pending(w->read_retry_timer, NULL)) {
+        !pc_redis_conn_ready(w->read) || !pc_redis_conn_ready(w->cmd) ||
+        evtimer_pending(w->read_retry_timer, NULL)) {
         return;
     }
     pc_redis_args_init(&a);
