@@ -14,19 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_URL "redis://127.0.0.1:6379"
-#define DEFAULT_PREFIX "peace"
-#define DEFAULT_QUEUE "default"
-#define DEFAULT_CONCURRENCY 4u
-#define DEFAULT_LEASE_MS 10000u
-#define DEFAULT_GRACE_MS 30000u
+#define DEFAULT_URL          "redis://127.0.0.1:6379"
+#define DEFAULT_PREFIX       "peace"
+#define DEFAULT_QUEUE        "default"
+#define DEFAULT_CONCURRENCY  4u
+#define DEFAULT_LEASE_MS     10000u
+#define DEFAULT_GRACE_MS     30000u
 #define DEFAULT_MAX_ATTEMPTS 3u
-#define DEFAULT_RETENTION_S (7u * 24u * 3600u)
-#define LEASE_MS_MIN 300u
-#define LEASE_MS_MAX 3600000u
-#define GRACE_MS_MAX 86400000u
-#define ATTEMPTS_MAX 1000u
-#define RETENTION_S_MAX (10ull * 365u * 24u * 3600u)
+#define DEFAULT_RETENTION_S  (7u * 24u * 3600u)
+#define LEASE_MS_MIN         300u
+#define LEASE_MS_MAX         3600000u
+#define GRACE_MS_MAX         86400000u
+#define ATTEMPTS_MAX         1000u
+#define RETENTION_S_MAX      (10ull * 365u * 24u * 3600u)
 
 static const char usage_text[] =
     "usage: peace-worker [options]\n"
@@ -69,8 +69,8 @@ static int parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out
     return 0;
 }
 
-static int set_number(const char *flag, const char *text, uint64_t min, uint64_t max,
-                      uint64_t *out, struct pc_err *err)
+static int set_number(const char *flag, const char *text, uint64_t min, uint64_t max, uint64_t *out,
+                      struct pc_err *err)
 {
     if (parse_u64(text, min, max, out) != 0) {
         return pc_err_set(err, PC_EINVAL, "%s: expected a whole number from %llu to %llu", flag,
@@ -90,9 +90,8 @@ static int set_text(const char *flag, const char *text, char *out, size_t size, 
 
 /* Flags that take a value. */
 static const char *const value_flags[] = {
-    "--redis",        "--prefix",    "--queue",       "--concurrency", "--threads",
-    "--lease-ms",     "--grace-ms",  "--max-attempts", "--retention-s", "--plugin",
-    "--log-level",
+    "--redis",    "--prefix",       "--queue",       "--concurrency", "--threads",   "--lease-ms",
+    "--grace-ms", "--max-attempts", "--retention-s", "--plugin",      "--log-level",
 };
 
 static bool takes_value(const char *name, size_t n)
@@ -183,7 +182,8 @@ static int parse_args(struct parse_state *ps, int argc, char **argv, struct pc_e
         if (strncmp(arg, "--", 2) != 0 || name_len >= sizeof(flag) || !takes_value(arg, name_len)) {
             /* Echo only the flag-like start of the argument: the rest could
              * be a URL with a password. */
-            size_t shown = strspn(arg, "-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+            size_t shown =
+                strspn(arg, "-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
 
             return pc_err_set(err, PC_EINVAL, "unknown option %.*s (see --help)",
                               (int)(shown < 40 ? shown : 40), arg);

@@ -46,13 +46,13 @@
 #include "peace/store_redis.h"
 #include "worker/logic.h"
 
-#define GROUP "workers"
-#define CONSUMER_MAX 128
-#define EVENTS_MAXLEN 10000
-#define DEAD_MAXLEN 100000
+#define GROUP          "workers"
+#define CONSUMER_MAX   128
+#define EVENTS_MAXLEN  10000
+#define DEAD_MAXLEN    100000
 #define LOCK_VALUE_MAX 128
-#define READ_RETRY_MS 1000
-#define QUOTE_MAX 300
+#define READ_RETRY_MS  1000
+#define QUOTE_MAX      300
 
 enum wx_state {
     WX_STARTING,
@@ -583,8 +583,8 @@ static void mark_interrupt(struct wk_worker *w, const char *id, const char *reas
     add_exec_keys(&a, w, id, false, false);
     pc_redis_args_addu64(&a, now_ms(w));
     pc_redis_args_add(&a, reason, len < MSG_EVENT_REASON_MAX ? len : MSG_EVENT_REASON_MAX);
-    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_MARK_INTERRUPT, 1, &a, 0,
-                      on_ignored_reply, w) != 0) {
+    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_MARK_INTERRUPT, 1, &a, 0, on_ignored_reply,
+                      w) != 0) {
         wk_log(w->log, WK_LOG_WARN, "mark_failed", "exec=%s err=\"cannot send\"", id);
     }
 }
@@ -615,8 +615,7 @@ static void on_xclaim_reply(void *arg, const redisReply *reply)
 static void after_renewed(struct wexec *x)
 {
     struct wk_worker *w = x->w;
-    const char *argv[7] = {"XCLAIM", w->queue_key, GROUP, w->consumer, "0", x->entry_id,
-                           "JUSTID"};
+    const char *argv[7] = {"XCLAIM", w->queue_key, GROUP, w->consumer, "0", x->entry_id, "JUSTID"};
     size_t lens[7];
     struct pc_redis_args a;
     char lock[PC_KEY_MAX];
@@ -627,17 +626,16 @@ static void after_renewed(struct wexec *x)
     if (pc_redis_cmd(w->cmd, 7, argv, lens, 0, on_xclaim_reply, x) == 0) {
         x->inflight++;
     }
-    if (!x->has_lock ||
-        pc_key_lock(lock, sizeof(lock), w->cfg->prefix, x->job.flow.app.s,
-                    x->job.flow.profile.s) < 0) {
+    if (!x->has_lock || pc_key_lock(lock, sizeof(lock), w->cfg->prefix, x->job.flow.app.s,
+                                    x->job.flow.profile.s) < 0) {
         return;
     }
     pc_redis_args_init(&a);
     pc_redis_args_addz(&a, lock);
     pc_redis_args_addz(&a, x->lock_value);
     pc_redis_args_addu64(&a, w->cfg->lease_ms);
-    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_LOCK_RENEW, 1, &a, 0, on_lock_renew_reply,
-                      x) == 0) {
+    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_LOCK_RENEW, 1, &a, 0, on_lock_renew_reply, x) ==
+        0) {
         x->inflight++;
     }
 }
@@ -686,8 +684,7 @@ static void renew(struct wexec *x)
     add_exec_keys(&a, w, x->id, false, false);
     pc_redis_args_addu64(&a, x->epoch);
     pc_redis_args_addu64(&a, wk_lease_until(now, w->cfg->lease_ms));
-    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_RENEW, 1, &a, 0, on_renew_reply, x) ==
-        0) {
+    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_RENEW, 1, &a, 0, on_renew_reply, x) == 0) {
         x->inflight++;
         x->renew_in_flight = true;
     }
@@ -771,8 +768,7 @@ static void on_recorded(void *ctx, int rc, const char *why)
                o != NULL ? pc_outcome_kind_name(o->kind) : "?");
     } else {
         wk_log(w->log, WK_LOG_WARN, "exec_abandoned", "exec=%s entry=%s outcome=%s err=\"%s\"",
-               x->id, x->entry_id, o != NULL ? pc_outcome_kind_name(o->kind) : "?",
-               quote(why, q));
+               x->id, x->entry_id, o != NULL ? pc_outcome_kind_name(o->kind) : "?", quote(why, q));
     }
     if (x->dropped) {
         maybe_free(x);
@@ -786,8 +782,8 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
     struct wk_worker *w = x->w;
     struct pc_recorder_opts ro;
     char started[24];
-    const char *first_meta[6] = {"status",        "running", "started_ms", started,
-                                 "sync_tolerate", pc_buf_str(&x->tolerate_list)};
+    const char *first_meta[6] = {"status", "running",       "started_ms",
+                                 started,  "sync_tolerate", pc_buf_str(&x->tolerate_list)};
 
     memset(&ro, 0, sizeof(ro));
     ro.base = w->base;
@@ -974,8 +970,8 @@ static void retry_parked(struct wk_worker *w, const char *profile_tag, size_t ta
         (void)snprintf(tag, sizeof(tag), "%s:%s", x->job.flow.app.s, x->job.flow.profile.s);
         if ((profile_tag != NULL && strlen(tag) == tag_len &&
              memcmp(tag, profile_tag, tag_len) == 0) ||
-            (profile_tag == NULL && (forced || wk_park_retry_due(x->last_lock_try_ms, now,
-                                                                 w->cfg->lease_ms)))) {
+            (profile_tag == NULL &&
+             (forced || wk_park_retry_due(x->last_lock_try_ms, now, w->cfg->lease_ms)))) {
             try_lock(x);
         }
     }
@@ -1028,8 +1024,8 @@ static void started(struct wexec *x, const struct wk_start *s)
                    (unsigned long long)x->epoch);
     if (s->attempt > 1) {
         n_kv = progress_kv(s->progress, &kv);
-        tolerated = wk_tolerate(&x->job.flow, s->block, s->block_len, s->tolerate,
-                                s->tolerate_len, kv, n_kv, x->tolerate, &x->tolerate_list);
+        tolerated = wk_tolerate(&x->job.flow, s->block, s->block_len, s->tolerate, s->tolerate_len,
+                                kv, n_kv, x->tolerate, &x->tolerate_list);
         free(kv);
         wk_log(w->log, WK_LOG_INFO, "exec_takeover",
                "exec=%s entry=%s attempt=%llu previous_block=%.*s tolerated=%ld items=\"%s\"",
@@ -1076,8 +1072,7 @@ static void on_start_reply(void *arg, const redisReply *reply)
         drop(x);
         return;
     case WK_START_EXHAUSTED:
-        (void)snprintf(reason, sizeof(reason), "gave up after %u attempts",
-                       w->cfg->max_attempts);
+        (void)snprintf(reason, sizeof(reason), "gave up after %u attempts", w->cfg->max_attempts);
         wk_log(w->log, WK_LOG_WARN, "exec_gave_up", "exec=%s entry=%s err=\"%s\"", x->id,
                x->entry_id, reason);
         give_up(w, x, reason);
@@ -1133,8 +1128,7 @@ static void send_start(struct wexec *x)
     pc_redis_args_addu64(&a, pc_cmd_blocks(x->job.cmd, x->job.sync, blocks));
     pc_redis_args_addz(&a, "items_total");
     pc_redis_args_addu64(&a, x->job.flow.n_items);
-    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_START, 3, &a, 0, on_start_reply, x) ==
-        0) {
+    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_START, 3, &a, 0, on_start_reply, x) == 0) {
         x->inflight++;
         return;
     }
@@ -1345,8 +1339,7 @@ static void on_claim_reply(void *arg, const redisReply *reply)
         w->claim_cursor[reply->element[0]->len] = '\0';
     }
     if (reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements > 0) {
-        wk_log(w->log, WK_LOG_INFO, "entries_claimed", "count=%zu",
-               reply->element[1]->elements);
+        wk_log(w->log, WK_LOG_INFO, "entries_claimed", "count=%zu", reply->element[1]->elements);
         handle_entries(w, reply->element[1]);
     }
 }
@@ -1487,8 +1480,8 @@ static void on_released_msg(void *arg, const redisReply *reply)
 {
     struct wk_worker *w = arg;
 
-    if (w->stopping || reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-        reply->elements != 3 || reply->element[0]->type != REDIS_REPLY_STRING ||
+    if (w->stopping || reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
         reply->element[2]->type != REDIS_REPLY_STRING) {
         return;
     }
@@ -1697,8 +1690,7 @@ static int make_names(struct wk_worker *w, const struct wk_worker_opts *o)
         pc_key_dead(w->dead_key, sizeof(w->dead_key), c->prefix) < 0 ||
         pc_key_interrupt_pattern(w->interrupt_pattern, sizeof(w->interrupt_pattern), c->prefix) <
             0 ||
-        pc_key_profiles_released(w->released_channel, sizeof(w->released_channel), c->prefix) <
-            0) {
+        pc_key_profiles_released(w->released_channel, sizeof(w->released_channel), c->prefix) < 0) {
         return PC_EINVAL;
     }
     if (pc_redis_url_describe(&c->redis, w->redis_where, sizeof(w->redis_where)) < 0) {

@@ -34,10 +34,10 @@
 #include "peace/keys.h"
 #include "peace/msg.h"
 
-#define WHY_MAX 256
+#define WHY_MAX        256
 #define LOCK_VALUE_MAX 128
-#define ENTRY_ID_MAX 64
-#define GROUP_MAX 64
+#define ENTRY_ID_MAX   64
+#define GROUP_MAX      64
 
 enum call_kind {
     CALL_PROGRESS,
@@ -88,7 +88,7 @@ struct pc_recorder {
     struct pc_progress_tracker *last; /* per item: the tracker as last seen */
     bool *dirty;                      /* per item: hash fields changed since the last flush */
     size_t n_dirty;
-    bool *ev_dirty; /* per item: units or message changed without a status change */
+    bool *ev_dirty;              /* per item: units or message changed without a status change */
     struct pc_redis_args events; /* pending: [nf field value...]... */
     size_t n_events;
     struct pc_redis_args first_meta; /* written by the first flush */
@@ -686,8 +686,7 @@ static int build_names(struct pc_recorder *r, const struct pc_recorder_opts *o)
         pc_key_events(r->events_key, sizeof(r->events_key), o->prefix, o->exec_id) < 0 ||
         pc_key_queue(r->queue_key, sizeof(r->queue_key), o->prefix, o->queue) < 0 ||
         pc_key_lock(r->lock_key, sizeof(r->lock_key), o->prefix, f->app.s, f->profile.s) < 0 ||
-        pc_key_profiles_released(r->released_channel, sizeof(r->released_channel), o->prefix) <
-            0) {
+        pc_key_profiles_released(r->released_channel, sizeof(r->released_channel), o->prefix) < 0) {
         return PC_EINVAL;
     }
     (void)snprintf(r->profile_tag, sizeof(r->profile_tag), "%s:%s", f->app.s, f->profile.s);
@@ -707,8 +706,8 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     struct pc_recorder *r = NULL;
     size_t n;
 
-    if (o == NULL || o->base == NULL || o->conn == NULL || o->scripts == NULL ||
-        o->flow == NULL || out == NULL || o->n_first_meta % 2 != 0) {
+    if (o == NULL || o->base == NULL || o->conn == NULL || o->scripts == NULL || o->flow == NULL ||
+        out == NULL || o->n_first_meta % 2 != 0) {
         return pc_err_set(err, PC_EINVAL, "recorder: missing argument");
     }
     n = o->flow->n_items;
@@ -745,8 +744,8 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     r->ev_dirty = calloc(n + 1, sizeof(*r->ev_dirty));
     r->tick = event_new(o->base, -1, EV_PERSIST, on_tick, r);
     r->done_ev = evtimer_new(o->base, on_done_ev, r);
-    if (r->last == NULL || r->dirty == NULL || r->ev_dirty == NULL || r->tick == NULL || r->done_ev == NULL ||
-        r->first_meta.rc != 0) {
+    if (r->last == NULL || r->dirty == NULL || r->ev_dirty == NULL || r->tick == NULL ||
+        r->done_ev == NULL || r->first_meta.rc != 0) {
         pc_recorder_destroy(r);
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }

@@ -41,8 +41,8 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 
-#define CONN_NAME_MAX 31
-#define WHY_MAX 200
+#define CONN_NAME_MAX  31
+#define WHY_MAX        200
 #define ARGS_MAX_BYTES (1024u * 1024u * 1024u) /* Redis' own bulk limit is 512 MiB */
 
 enum conn_state {
@@ -144,9 +144,9 @@ void pc_redis_reply_text(const redisReply *reply, char *out, size_t out_size)
         (void)snprintf(out, out_size, "no reply");
         return;
     }
-    if (reply->str == NULL || (reply->type != REDIS_REPLY_ERROR &&
-                               reply->type != REDIS_REPLY_STATUS &&
-                               reply->type != REDIS_REPLY_STRING)) {
+    if (reply->str == NULL ||
+        (reply->type != REDIS_REPLY_ERROR && reply->type != REDIS_REPLY_STATUS &&
+         reply->type != REDIS_REPLY_STRING)) {
         (void)snprintf(out, out_size, "reply of type %d", reply->type);
         return;
     }
@@ -193,8 +193,7 @@ static void schedule_reconnect(struct pc_redis_conn *c)
     if (c->state == CONN_CLOSING) {
         return;
     }
-    tv = ms_tv(pc_redis_backoff_ms(c->attempt, c->backoff_min_ms, c->backoff_max_ms,
-                                   conn_rand(c)));
+    tv = ms_tv(pc_redis_backoff_ms(c->attempt, c->backoff_min_ms, c->backoff_max_ms, conn_rand(c)));
     if (c->attempt < 64) {
         c->attempt++;
     }
@@ -562,7 +561,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     }
     /* hiredis frees ac after this returns: forget it, reconnect later. */
     (void)snprintf(why, sizeof(why), "connection lost: %s",
-                   status == REDIS_OK ? "closed"
+                   status == REDIS_OK                            ? "closed"
                    : ac->errstr != NULL && ac->errstr[0] != '\0' ? ac->errstr
                                                                  : "server closed the connection");
     c->ac = NULL;

@@ -25,6 +25,9 @@
 
 #define SHA_LEN 40
 
+/* The Lua text is laid out as Lua, one line per string. */
+/* clang-format off */
+
 /* HSET of ARGV[from..to] (field, value pairs) in chunks. */
 #define LUA_HSET_RANGE                                                                             \
     "local function hset_range(key, from, to)\n"                                                   \
@@ -180,6 +183,8 @@ static const char states_write_lua[] =
     "if ARGV[2] == 'all' then redis.call('DEL', KEYS[2]) end\n"
     "hset_range(KEYS[2], 3, #ARGV)\n"
     "return 'OK'\n";
+
+/* clang-format on */
 
 struct script_def {
     const char *name;

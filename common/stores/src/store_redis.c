@@ -99,8 +99,7 @@ int pc_store_redis_decode(const redisReply *reply, const struct pc_flow *flow,
     struct pc_states tmp = {0};
     int rc;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-        reply->elements % 2 != 0) {
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
         return pc_err_set(err, PC_ESCHEMA, "states: unexpected reply from Redis");
     }
     if (reply->elements == 0) {

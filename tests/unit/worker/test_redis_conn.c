@@ -413,9 +413,9 @@ static void states_hash_decodes_by_flow_order_ignoring_strangers(void **state)
 {
     struct pc_flow f;
     struct pc_states m;
-    redisReply *r = rb_arr(8, rb_str("two"), rb_strn("\x81\xa1x\x01", 4), rb_str("gone"),
-                           rb_strn("\x01", 1), rb_str("one"), rb_strn("\xc0", 1),
-                           rb_str("three"), rb_strn("\xa2hi", 3));
+    redisReply *r =
+        rb_arr(8, rb_str("two"), rb_strn("\x81\xa1x\x01", 4), rb_str("gone"), rb_strn("\x01", 1),
+               rb_str("one"), rb_strn("\xc0", 1), rb_str("three"), rb_strn("\xa2hi", 3));
 
     (void)state;
     assert_int_equal(pc_flow_parse_json(flow_json, strlen(flow_json), "t", &f, NULL), 0);
@@ -434,8 +434,8 @@ static void states_hash_empty_or_malformed_is_an_error_and_out_unchanged(void **
     struct pc_flow f;
     struct pc_states m;
     redisReply *empty = rb_arr(0);
-    redisReply *bad_value = rb_arr(4, rb_str("one"), rb_strn("\x81\xa1x\x01", 4), rb_str("two"),
-                                   rb_strn("\xc1", 1));
+    redisReply *bad_value =
+        rb_arr(4, rb_str("one"), rb_strn("\x81\xa1x\x01", 4), rb_str("two"), rb_strn("\xc1", 1));
     redisReply *trailing = rb_arr(2, rb_str("one"), rb_strn("\x01\x02", 2));
     redisReply *odd = rb_arr(1, rb_str("one"));
     redisReply *not_str = rb_arr(2, rb_str("one"), rb_int(1));

@@ -68,8 +68,13 @@ static void defaults_without_flags_or_environment(void **state)
 
 static void environment_is_used_and_flags_win(void **state)
 {
-    const char *env[] = {"PEACE_REDIS_URL", "redis://envhost:7000/2", "PEACE_PREFIX", "envp",
-                         "PEACE_QUEUE",     "envq",                   NULL};
+    const char *env[] = {"PEACE_REDIS_URL",
+                         "redis://envhost:7000/2",
+                         "PEACE_PREFIX",
+                         "envp",
+                         "PEACE_QUEUE",
+                         "envq",
+                         NULL};
     const char *args[] = {"--queue", "flagq", NULL};
     struct wk_config c;
     struct pc_err err;
@@ -85,10 +90,20 @@ static void environment_is_used_and_flags_win(void **state)
 
 static void both_flag_spellings_and_repeated_plugins(void **state)
 {
-    const char *args[] = {"--concurrency=3", "--lease-ms",    "2500",        "--plugin",
-                          "/a.so",           "--plugin=/b.so", "--grace-ms=0", "--max-attempts",
-                          "5",               "--retention-s=0", "--threads",   "7",
-                          "--log-level=debug", NULL};
+    const char *args[] = {"--concurrency=3",
+                          "--lease-ms",
+                          "2500",
+                          "--plugin",
+                          "/a.so",
+                          "--plugin=/b.so",
+                          "--grace-ms=0",
+                          "--max-attempts",
+                          "5",
+                          "--retention-s=0",
+                          "--threads",
+                          "7",
+                          "--log-level=debug",
+                          NULL};
     struct wk_config c;
     struct pc_err err;
 

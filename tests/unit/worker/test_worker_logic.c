@@ -104,7 +104,11 @@ static void entry_without_exec_has_empty_exec_id(void **state)
 
 static void entry_exec_with_key_breaking_characters_is_unusable(void **state)
 {
-    const char *bad[] = {"a}b", "{x", "has space", "", "01HZX3K5T0Y8M2Q4R6S8T0V2W4:1",
+    const char *bad[] = {"a}b",
+                         "{x",
+                         "has space",
+                         "",
+                         "01HZX3K5T0Y8M2Q4R6S8T0V2W4:1",
                          "0123456789012345678901234567890123456789012345678901234567890123456"};
     struct wk_entry out;
 
@@ -135,8 +139,8 @@ static void entry_repeated_fields_are_not_trusted(void **state)
 
 static void entry_job_over_the_limit_is_dropped(void **state)
 {
-    redisReply *e = entry("1-0", rb_arr(4, rb_str("exec"), rb_str(EXEC_ID), rb_str("job"),
-                                        rb_str("x")));
+    redisReply *e =
+        entry("1-0", rb_arr(4, rb_str("exec"), rb_str(EXEC_ID), rb_str("job"), rb_str("x")));
     struct wk_entry out;
 
     (void)state;
@@ -163,8 +167,8 @@ static void deleted_entry_has_id_and_nothing_else(void **state)
 
 static void entry_without_usable_id_is_schema_error(void **state)
 {
-    redisReply *cases[] = {rb_str("not an array"), rb_arr(0),
-                           entry("1-0 junk", rb_arr(0)), rb_arr(1, rb_int(3)), NULL};
+    redisReply *cases[] = {rb_str("not an array"), rb_arr(0), entry("1-0 junk", rb_arr(0)),
+                           rb_arr(1, rb_int(3)), NULL};
     struct wk_entry out;
 
     (void)state;
@@ -404,7 +408,10 @@ static void lock_reply_acquired_busy_and_malformed(void **state)
 /* ------------------------------------------------------------------------ */
 /* Takeover tolerance                                                        */
 
-#define KV(k, v) {k, sizeof(k) - 1, v, sizeof(v) - 1}
+#define KV(k, v)                                                                                   \
+    {                                                                                              \
+        k, sizeof(k) - 1, v, sizeof(v) - 1                                                         \
+    }
 
 static long tolerate(const char *block, const char *prev, const struct wk_kv *kv, size_t n,
                      bool out[3], char *list, size_t list_size)
@@ -425,8 +432,9 @@ static long tolerate(const char *block, const char *prev, const struct wk_kv *kv
 static void apply_block_in_flight_items_are_tolerated(void **state)
 {
     const struct wk_kv kv[] = {
-        KV("db.status", "success"),  KV("db.limit", "steps:3"),   KV("db.msg", "done!"),
-        KV("web.status", "running"), KV("web.limit", "steps:1"), KV("cache.status", "exec_pending"),
+        KV("db.status", "success"),   KV("db.limit", "steps:3"),
+        KV("db.msg", "done!"),        KV("web.status", "running"),
+        KV("web.limit", "steps:1"),   KV("cache.status", "exec_pending"),
         KV("cache.limit", "unknown"), KV("cache.msg", ""),
     };
     bool out[3];
@@ -443,8 +451,7 @@ static void apply_block_in_flight_items_are_tolerated(void **state)
 static void exec_pending_after_apply_check_is_in_flight(void **state)
 {
     const struct wk_kv with_msg[] = {KV("cache.status", "exec_pending"),
-                                     KV("cache.limit", "unknown"),
-                                     KV("cache.msg", "in progress")};
+                                     KV("cache.limit", "unknown"), KV("cache.msg", "in progress")};
     const struct wk_kv with_limit[] = {KV("cache.status", "exec_pending"),
                                        KV("cache.limit", "bytes:100")};
     bool out[3];
@@ -472,8 +479,8 @@ static void queued_and_failed_items_are_tolerated_success_is_not(void **state)
 static void outside_the_apply_block_nothing_is_tolerated(void **state)
 {
     const struct wk_kv kv[] = {KV("db.status", "running"), KV("web.status", "queued")};
-    const char *blocks[] = {"discover", "sync_check", "read_current", "", "apply_ensure_dry",
-                            "bogus"};
+    const char *blocks[] = {"discover", "sync_check",       "read_current",
+                            "",         "apply_ensure_dry", "bogus"};
     bool out[3];
     char list[64];
 

@@ -16,22 +16,22 @@
 #include "peace/redis_url.h"
 #include "worker/log.h"
 
-#define WK_PLUGINS_MAX 64
-#define WK_URL_MAX 4096
+#define WK_PLUGINS_MAX     64
+#define WK_URL_MAX         4096
 #define WK_CONCURRENCY_MAX 256
-#define WK_THREADS_MAX 1024
+#define WK_THREADS_MAX     1024
 
 struct wk_config {
     char redis_text[WK_URL_MAX + 1]; /* as given (for --help/errors only; may hold a password) */
     struct pc_redis_url redis;
     char prefix[PC_PREFIX_MAX + 1];
     char queue[PC_ID_MAX + 1];
-    unsigned concurrency;     /* executions at once; default 4 */
-    unsigned threads;         /* item threads; default 8 x concurrency, at most 256 */
-    uint32_t lease_ms;        /* default 10000 */
-    uint32_t grace_ms;        /* SIGTERM drain; default 30000 */
-    unsigned max_attempts;    /* default 3 */
-    uint64_t retention_s;     /* finished keys' expiry; default 7 days; 0 = never */
+    unsigned concurrency;                /* executions at once; default 4 */
+    unsigned threads;                    /* item threads; default 8 x concurrency, at most 256 */
+    uint32_t lease_ms;                   /* default 10000 */
+    uint32_t grace_ms;                   /* SIGTERM drain; default 30000 */
+    unsigned max_attempts;               /* default 3 */
+    uint64_t retention_s;                /* finished keys' expiry; default 7 days; 0 = never */
     const char *plugins[WK_PLUGINS_MAX]; /* borrowed from argv */
     size_t n_plugins;
     enum wk_log_level log_level; /* default info */

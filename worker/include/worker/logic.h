@@ -22,15 +22,15 @@
 #include "peace/outcome.h"
 
 #define WK_ENTRY_ID_MAX 63
-#define WK_EXEC_ID_MAX 64
-#define WK_REASON_MAX 512
+#define WK_EXEC_ID_MAX  64
+#define WK_REASON_MAX   512
 
 /* ------------------------------------------------------------------------ */
 /* Stream entries                                                            */
 
 /* One entry of the queue stream; the byte ranges are borrowed from the reply. */
 struct wk_entry {
-    char id[WK_ENTRY_ID_MAX + 1]; /* stream entry id, "" when unusable */
+    char id[WK_ENTRY_ID_MAX + 1];     /* stream entry id, "" when unusable */
     char exec_id[WK_EXEC_ID_MAX + 1]; /* "" when missing or unusable */
     const char *job;                  /* NULL when missing */
     size_t job_len;
@@ -131,9 +131,9 @@ long wk_tolerate(const struct pc_flow *flow, const char *prev_block, size_t prev
 /* Leases and timing                                                         */
 
 struct wk_timing {
-    uint32_t renew_ms;     /* lease / 3 */
-    uint32_t claim_ms;     /* lease / 2: XAUTOCLAIM, and parked retries at the latest */
-    uint32_t read_block_ms; /* XREADGROUP BLOCK */
+    uint32_t renew_ms;       /* lease / 3 */
+    uint32_t claim_ms;       /* lease / 2: XAUTOCLAIM, and parked retries at the latest */
+    uint32_t read_block_ms;  /* XREADGROUP BLOCK */
     uint32_t cmd_timeout_ms; /* per command: below the lease, so a stall is noticed in time */
 };
 

@@ -8,9 +8,9 @@
  * Progress is flushed every flush_ms (50 ms by default), at every block
  * start and at the end, each flush one fenced `exec_progress` script call.
  * Every status change of an item is an event of its own; units and
- * messages within one status are coalesced per item per flush. The end runs `exec_finish` (fenced), then
- * XACK of the job's stream entry, then `lock_release` and, when the lock was
- * released, PUBLISH of the profile on the profiles-released channel.
+ * messages within one status are coalesced per item per flush. The end runs `exec_finish` (fenced),
+ * then XACK of the job's stream entry, then `lock_release` and, when the lock was released, PUBLISH
+ * of the profile on the profiles-released channel.
  *
  * When a write is refused by the fence (another attempt owns the execution)
  * or the recorder is abandoned, it writes nothing more and never acks.
@@ -46,25 +46,25 @@ typedef void pc_recorder_done_cb(void *ctx, int rc, const char *why);
 typedef uint64_t pc_recorder_clock_fn(void *ctx);
 
 struct pc_recorder_opts {
-    struct event_base *base;     /* borrowed */
-    struct pc_redis_conn *conn;  /* borrowed; outlives the recorder */
-    struct pc_scripts *scripts;  /* borrowed; likewise */
-    const char *prefix;          /* copied */
-    const char *exec_id;         /* copied */
-    const char *queue;           /* copied: queue name (for XACK) */
-    const char *group;           /* copied: consumer group (for XACK) */
-    const char *entry_id;        /* copied: the job's stream entry id */
-    uint64_t epoch;              /* lease epoch from exec_start */
-    const struct pc_flow *flow;  /* borrowed for the recorder's life */
+    struct event_base *base;    /* borrowed */
+    struct pc_redis_conn *conn; /* borrowed; outlives the recorder */
+    struct pc_scripts *scripts; /* borrowed; likewise */
+    const char *prefix;         /* copied */
+    const char *exec_id;        /* copied */
+    const char *queue;          /* copied: queue name (for XACK) */
+    const char *group;          /* copied: consumer group (for XACK) */
+    const char *entry_id;       /* copied: the job's stream entry id */
+    uint64_t epoch;             /* lease epoch from exec_start */
+    const struct pc_flow *flow; /* borrowed for the recorder's life */
     enum pc_cmd cmd;
     enum pc_sync sync;
-    const char *lock_value;      /* copied; NULL = no profile lock to release */
-    uint32_t flush_ms;           /* 0 = 50 */
-    uint32_t events_maxlen;      /* 0 = 10000 */
-    uint64_t retention_s;        /* expiry of the keys once finished; 0 = never */
+    const char *lock_value; /* copied; NULL = no profile lock to release */
+    uint32_t flush_ms;      /* 0 = 50 */
+    uint32_t events_maxlen; /* 0 = 10000 */
+    uint64_t retention_s;   /* expiry of the keys once finished; 0 = never */
     /* Meta fields written with the first flush, as field/value pairs (copied). */
     const char *const *first_meta;
-    size_t n_first_meta; /* strings, even */
+    size_t n_first_meta;          /* strings, even */
     pc_recorder_clock_fn *now_ms; /* NULL = CLOCK_REALTIME; Unix ms */
     void *clock_ctx;
     pc_recorder_done_cb *on_done;

@@ -49,12 +49,12 @@ typedef void pc_redis_reply_cb(void *arg, const redisReply *reply);
 typedef void pc_redis_state_cb(void *ctx, bool ready, const char *why);
 
 struct pc_redis_conn_opts {
-    const char *name;             /* for messages ("cmd", "read", "sub"); copied */
-    uint32_t connect_timeout_ms;  /* 0 = 5000 */
-    uint32_t cmd_timeout_ms;      /* default per command; 0 = 10000 */
-    uint32_t backoff_min_ms;      /* 0 = 100 */
-    uint32_t backoff_max_ms;      /* 0 = 5000 */
-    pc_redis_state_cb *on_state;  /* may be NULL */
+    const char *name;            /* for messages ("cmd", "read", "sub"); copied */
+    uint32_t connect_timeout_ms; /* 0 = 5000 */
+    uint32_t cmd_timeout_ms;     /* default per command; 0 = 10000 */
+    uint32_t backoff_min_ms;     /* 0 = 100 */
+    uint32_t backoff_max_ms;     /* 0 = 5000 */
+    pc_redis_state_cb *on_state; /* may be NULL */
     void *state_ctx;
 };
 

@@ -25,11 +25,11 @@
 struct pc_store_redis;
 
 struct pc_store_redis_opts {
-    struct pc_redis_conn *conn;  /* borrowed: outlives the store and its operations */
-    struct pc_scripts *scripts;  /* borrowed: likewise */
-    const char *prefix;          /* copied */
-    const char *lock_value;      /* copied; NULL = no lock (writes refused) */
-    uint32_t timeout_ms;         /* per operation; 0 = the connection's default */
+    struct pc_redis_conn *conn; /* borrowed: outlives the store and its operations */
+    struct pc_scripts *scripts; /* borrowed: likewise */
+    const char *prefix;         /* copied */
+    const char *lock_value;     /* copied; NULL = no lock (writes refused) */
+    uint32_t timeout_ms;        /* per operation; 0 = the connection's default */
 };
 
 /* Returns owned. */
