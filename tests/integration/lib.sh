@@ -122,8 +122,11 @@ redis_launch() {
   redis-server "${args[@]}" &
   REDIS_PID=$!
   PIDS+=("$REDIS_PID")
-  wait_for 10 "redis-server on port $REDIS_PORT" redis_up
+  # A server that cannot bind exits at once: no need to wait out the deadline.
+  wait_for 10 "redis-server on port $REDIS_PORT" redis_up_or_dead
+  redis_up
 }
+redis_up_or_dead() { redis_up || ! kill -0 "$REDIS_PID" 2>/dev/null; }
 
 # redis_start [persist]: a fresh redis-server on a free loopback port;
 # exports PEACE_REDIS_URL. With "persist", an append-only file survives
@@ -133,7 +136,7 @@ redis_start() {
   mkdir -p "$REDIS_DIR"
   local attempt
   for attempt in $(seq 1 20); do
-    REDIS_PORT=$((20000 + RANDOM % 40000))
+    REDIS_PORT=$((20000 + RANDOM % 12000)) # below the ephemeral range
     port_busy "$REDIS_PORT" && continue
     if redis_launch; then
       export PEACE_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
