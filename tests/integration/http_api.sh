@@ -9,12 +9,15 @@
 #   (202, requested or not, 404); states; two schedulers side by side; the
 #   event-stream limit and its release on client disconnect; garbage
 #   requests; Redis going away and coming back; SIGTERM.
-# With a worker (third argument), also end to end: submit through the API,
-# follow the events to the outcome, read the report and the stored states,
-# and interrupt a running execution through the API.
-SCHED=${1:?usage: http_api.sh PATH/TO/peace-scheduler PATH/TO/peace [PATH/TO/peace-worker]}
+# With a plugin (third argument, "-" for none): flows of its item type are
+# accepted only by a scheduler started with --plugin. With a worker (fourth
+# argument), also end to end: submit through the API, follow the events to
+# the outcome, read the report and the stored states, and interrupt a
+# running execution through the API.
+SCHED=${1:?usage: http_api.sh PATH/TO/peace-scheduler PATH/TO/peace PLUGIN.so|- [PATH/TO/peace-worker]}
 PEACE=${2:?}
-WORKER=${3:-}
+PLUGIN=${3:--}
+WORKER=${4:-}
 . "$(dirname "$0")/lib.sh"
 
 TOKEN=it-secret-token
@@ -153,6 +156,33 @@ api s1 POST /v1/executions -H 'Transfer-Encoding: chunked' --data-binary "@$T/bi
 check "a chunked body over --max-body is 413" status_is 413
 check "nothing was queued by any bad request" queued_nothing 0
 check "the scheduler survived the bad bodies" sched_alive s1
+
+# ---- plugins ----------------------------------------------------------------------
+"$SCHED" --plugin "$T/no-such-plugin.so" --redis "$PEACE_REDIS_URL" --listen 127.0.0.1:0 >"$T/noplug.out" 2>&1
+rc=$?
+check "a plugin that does not load exits non-zero" test "$rc" -ne 0
+check "a plugin that does not load is one line naming it" \
+  eval "[ \$(wc -l <'$T/noplug.out') -eq 1 ] && grep -q no-such-plugin '$T/noplug.out'"
+NOOP_FLOW='{"app":"a","profile":"p","flow":"f","items":[{"id":"x","type":"noop","params":{"ok":true}}]}'
+check "without the plugin its item type is unknown_item_type" \
+  expect_error s1 POST /v1/executions 400 unknown_item_type -d "{\"cmd\":\"discover\",\"flow\":$NOOP_FLOW}"
+if [ "$PLUGIN" != - ]; then
+  PEACE_TOKEN=$TOKEN sched_start s_plugin --plugin "$PLUGIN"
+  check "with --plugin the plugin's params check applies" \
+    expect_error s_plugin POST /v1/executions 400 invalid_flow -d "{\"cmd\":\"discover\",\"flow\":${NOOP_FLOW/true/false}}"
+  check "the plugin's message names the item" grep -q 'item x' "$T/body"
+  api s_plugin POST /v1/executions -d "{\"cmd\":\"discover\",\"flow\":$NOOP_FLOW}"
+  check "with --plugin its item type is accepted" status_is 202
+  PLUGIN_EXEC=$(jq -r .id <<<"$BODY")
+  kill -TERM "${SCHED_PID[s_plugin]}"
+  wait "${SCHED_PID[s_plugin]}"
+  check "the plugin scheduler exits 0 on SIGTERM" test $? -eq 0
+  # Not for the workers of this test (they have no such type): take it away.
+  rcli XTRIM 'peace:queue:{default}' MAXLEN 0 >/dev/null
+  rcli DEL "peace:exec:{$PLUGIN_EXEC}" >/dev/null
+  rcli ZREM peace:execs "$PLUGIN_EXEC" >/dev/null
+fi
+check "nothing is queued after the plugin checks" queued_nothing 0
 
 # ---- submit, list, get ----------------------------------------------------------
 api s1 POST /v1/executions --data-binary "$(sleep_body "$T/long.json" ensure ',"interrupt_strategy":"finish_current","apply_stored_state_sync":"both"')"
