@@ -21,7 +21,7 @@
 #define DEFAULT_LEASE_MS     10000u
 #define DEFAULT_GRACE_MS     30000u
 #define DEFAULT_MAX_ATTEMPTS 3u
-#define DEFAULT_RETENTION_S  (7u * 24u * 3600u)
+#define DEFAULT_RETENTION_S  604800u /* 7 days */
 #define LEASE_MS_MIN         300u
 #define LEASE_MS_MAX         3600000u
 #define GRACE_MS_MAX         86400000u

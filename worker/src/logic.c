@@ -356,17 +356,16 @@ static bool is_apply_block(const char *name, size_t n)
            (b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_APPLY_CLEAN);
 }
 
-long wk_tolerate(const struct pc_flow *flow, const char *prev_block, size_t prev_block_len,
-                 const char *prev_list, size_t prev_list_len, const struct wk_kv *progress,
-                 size_t n_progress, bool *tolerate, struct pc_buf *list)
+long wk_tolerate(const struct pc_flow *flow, const struct wk_prev_attempt *prev, bool *tolerate,
+                 struct pc_buf *list)
 {
-    bool apply = prev_block != NULL && is_apply_block(prev_block, prev_block_len);
+    bool apply = prev->block != NULL && is_apply_block(prev->block, prev->block_len);
     long count = 0;
 
     for (size_t i = 0; i < flow->n_items; i++) {
         const char *id = flow->items[i].id.s;
-        bool t = (prev_list != NULL && listed(prev_list, prev_list_len, id)) ||
-                 (apply && in_flight(progress, n_progress, id));
+        bool t = (prev->list != NULL && listed(prev->list, prev->list_len, id)) ||
+                 (apply && in_flight(prev->progress, prev->n_progress, id));
         int rc = 0;
 
         tolerate[i] = t;
@@ -423,7 +422,12 @@ int wk_consumer_name(const char *host, long pid, uint32_t rand32, char *out, siz
 
     /* Keep the name printable and free of spaces (it shows in XINFO). */
     for (const char *p = host != NULL ? host : ""; *p != '\0' && n + 1 < sizeof(h); p++) {
-        h[n++] = (*p > 0x20 && *p < 0x7f) ? *p : '_';
+        char c = *p;
+
+        if (c <= 0x20 || c >= 0x7f) {
+            c = '_';
+        }
+        h[n++] = c;
     }
     h[n] = '\0';
     k = snprintf(out, out_size, "%s:%ld:%06x", n > 0 ? h : "host", pid,

@@ -1023,9 +1023,16 @@ static void started(struct wexec *x, const struct wk_start *s)
     (void)snprintf(x->lock_value, sizeof(x->lock_value), "%s:%llu", x->id,
                    (unsigned long long)x->epoch);
     if (s->attempt > 1) {
+        struct wk_prev_attempt prev;
+
         n_kv = progress_kv(s->progress, &kv);
-        tolerated = wk_tolerate(&x->job.flow, s->block, s->block_len, s->tolerate, s->tolerate_len,
-                                kv, n_kv, x->tolerate, &x->tolerate_list);
+        prev.block = s->block;
+        prev.block_len = s->block_len;
+        prev.list = s->tolerate;
+        prev.list_len = s->tolerate_len;
+        prev.progress = kv;
+        prev.n_progress = n_kv;
+        tolerated = wk_tolerate(&x->job.flow, &prev, x->tolerate, &x->tolerate_list);
         free(kv);
         wk_log(w->log, WK_LOG_INFO, "exec_takeover",
                "exec=%s entry=%s attempt=%llu previous_block=%.*s tolerated=%ld items=\"%s\"",
@@ -1820,6 +1827,17 @@ static void free_event(struct event *ev)
     }
 }
 
+/* Frees a detached list (nothing can reach it any more). */
+static void free_all(struct wexec *x)
+{
+    while (x != NULL) {
+        struct wexec *next = x->next;
+
+        wexec_free(x);
+        x = next;
+    }
+}
+
 void wk_worker_destroy(struct wk_worker *w)
 {
     if (w == NULL) {
@@ -1831,18 +1849,10 @@ void wk_worker_destroy(struct wk_worker *w)
     pc_redis_conn_destroy(w->sub);
     pc_redis_conn_destroy(w->read);
     pc_redis_conn_destroy(w->cmd);
-    while (w->execs != NULL) {
-        struct wexec *x = w->execs;
-
-        list_remove(&w->execs, x);
-        wexec_free(x);
-    }
-    while (w->zombies != NULL) {
-        struct wexec *x = w->zombies;
-
-        list_remove(&w->zombies, x);
-        wexec_free(x);
-    }
+    free_all(w->execs);
+    w->execs = NULL;
+    free_all(w->zombies);
+    w->zombies = NULL;
     pc_pool_destroy(w->pool);
     pc_scripts_destroy(w->scripts);
     pc_registry_destroy(w->reg);

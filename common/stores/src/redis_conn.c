@@ -43,7 +43,7 @@
 
 #define CONN_NAME_MAX  31
 #define WHY_MAX        200
-#define ARGS_MAX_BYTES (1024u * 1024u * 1024u) /* Redis' own bulk limit is 512 MiB */
+#define ARGS_MAX_BYTES ((size_t)1 << 30) /* Redis' own bulk limit is 512 MiB */
 
 enum conn_state {
     CONN_DOWN,
@@ -678,15 +678,20 @@ void pc_redis_conn_destroy(struct pc_redis_conn *c)
     if (ac != NULL) {
         redisAsyncFree(ac); /* in-flight requests and subscriptions end with NULL */
     }
-    while (c->reqs != NULL) {
-        struct req *r = c->reqs;
-
+    /* Requests never handed to hiredis (deferred failures) remain; CLOSING
+     * refuses new ones, so the detached list cannot grow. */
+    for (struct req *r = c->reqs, *next = NULL; r != NULL; r = next) {
+        next = r->next;
         req_complete(r, NULL);
-        req_unlink_free(r);
+        event_free(r->timer);
+        free(r);
     }
-    while (c->subs != NULL) {
-        sub_unlink_free(c->subs); /* only when hiredis never owned it */
+    c->reqs = NULL;
+    for (struct sub *s = c->subs, *next = NULL; s != NULL; s = next) {
+        next = s->next; /* only records hiredis never owned */
+        free(s);
     }
+    c->subs = NULL;
     if (c->connect_timer != NULL) {
         event_free(c->connect_timer);
     }
@@ -730,7 +735,7 @@ static bool args_reserve(struct pc_redis_args *a, size_t more)
         a->lens = lens;
         a->ncap = ncap;
     }
-    if (more > ARGS_MAX_BYTES - a->len) {
+    if (more > (size_t)ARGS_MAX_BYTES - a->len) {
         a->rc = PC_ELIMIT;
         return false;
     }

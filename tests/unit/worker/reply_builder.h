@@ -72,7 +72,7 @@ static inline redisReply *rb_arr(size_t n, ...)
     va_list ap;
 
     r->elements = n;
-    r->element = calloc(n + 1, sizeof(*r->element));
+    r->element = calloc(n + 1, sizeof(redisReply *));
     if (r->element == NULL) {
         abort();
     }

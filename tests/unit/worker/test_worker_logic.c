@@ -416,13 +416,14 @@ static void lock_reply_acquired_busy_and_malformed(void **state)
 static long tolerate(const char *block, const char *prev, const struct wk_kv *kv, size_t n,
                      bool out[3], char *list, size_t list_size)
 {
+    struct wk_prev_attempt pa = {block, strlen(block), prev, strlen(prev), kv, n};
     struct pc_flow f;
     struct pc_buf b;
     long rc;
 
     load_flow(&f, flow_json);
     pc_buf_init(&b, 1024);
-    rc = wk_tolerate(&f, block, strlen(block), prev, strlen(prev), kv, n, out, &b);
+    rc = wk_tolerate(&f, &pa, out, &b);
     (void)snprintf(list, list_size, "%s", pc_buf_str(&b));
     pc_buf_cleanup(&b);
     pc_flow_cleanup(&f);

@@ -108,24 +108,33 @@ int wk_lock_parse(const redisReply *reply, bool *acquired, const char **holder, 
 /* ------------------------------------------------------------------------ */
 /* Takeover                                                                  */
 
+/* What the previous attempts left (exec_start's reply); borrowed. */
+struct wk_prev_attempt {
+    const char *block; /* the previous attempt's block name ("" or NULL = none) */
+    size_t block_len;
+    const char *list; /* sync_tolerate: comma-separated ids ("" or NULL = none) */
+    size_t list_len;
+    const struct wk_kv *progress; /* the progress hash's fields */
+    size_t n_progress;
+};
+
 /*
  * Which items the stored-vs-discovered guard tolerates in a new attempt
  * (docs/fleet.md "Takeover and the guard"): the items the earlier attempts
  * may have changed without storing their state. Those are the items listed
- * in prev_list (comma-separated ids carried over from earlier attempts),
- * plus, when the previous attempt was in an apply block (prev_block names
- * it), the items whose progress shows work in flight or failed: queued,
- * running, running_stalled, user_pending, fail, or exec_pending with a
- * limit or a message (set once apply_check asked for the apply).
+ * in prev->list (carried over from earlier attempts), plus, when the
+ * previous attempt was in an apply block (prev->block names it), the items
+ * whose progress shows work in flight or failed: queued, running,
+ * running_stalled, user_pending, fail, or exec_pending with a limit or a
+ * message (set once apply_check asked for the apply).
  *
  * tolerate has flow->n_items slots (all written). list receives the
  * comma-separated ids tolerated (for the meta field sync_tolerate), in flow
  * order; an initialised pc_buf. Returns the number tolerated, or a negative
  * code (PC_ENOMEM / PC_ELIMIT from the buffer).
  */
-long wk_tolerate(const struct pc_flow *flow, const char *prev_block, size_t prev_block_len,
-                 const char *prev_list, size_t prev_list_len, const struct wk_kv *progress,
-                 size_t n_progress, bool *tolerate, struct pc_buf *list);
+long wk_tolerate(const struct pc_flow *flow, const struct wk_prev_attempt *prev, bool *tolerate,
+                 struct pc_buf *list);
 
 /* ------------------------------------------------------------------------ */
 /* Leases and timing                                                         */
