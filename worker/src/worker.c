@@ -535,8 +535,11 @@ static void lose(struct wexec *x, const char *why)
            x->entry_id, (unsigned long long)x->epoch, quote(why, q));
     if (x->state == WX_RUNNING && x->rec != NULL) {
         /* The engine finishes by itself (its writes are refused); the
-         * recorder then reports the loss and the wexec is dropped. */
+         * recorder then reports the loss and the wexec is dropped. The
+         * interrupt stops it starting new items meanwhile (strategy
+         * permitting): the new owner runs them. */
         pc_recorder_abandon(x->rec);
+        pc_exec_signal_interrupt(x->exec);
         return;
     }
     drop(x);
@@ -858,6 +861,10 @@ static void on_lock_reply(void *arg, const redisReply *reply)
     char text[160];
 
     x->lock_in_flight = false;
+    if (x->dropped && !x->w->stopping && reply != NULL &&
+        wk_lock_parse(reply, &acquired, &holder, &holder_len, NULL) == 0 && acquired) {
+        release_unused_lock(x); /* let go meanwhile (drain): give the lock back */
+    }
     if (!call_returned(x)) {
         return;
     }
