@@ -200,6 +200,37 @@ int wk_job_accept(const struct wk_entry *e, const struct pc_registry *reg, struc
     return 0;
 }
 
+int wk_exec_setup(const struct msg_job *job, const struct wk_exec_env *env, const bool *tolerate,
+                  struct pc_exec **out, char *reason, size_t reason_size)
+{
+    struct pc_exec_opts eo;
+    struct pc_err err;
+    int rc;
+
+    memset(&eo, 0, sizeof(eo));
+    eo.cmd = job->cmd;
+    eo.sync = job->sync;
+    eo.strategy = job->strategy;
+    eo.flow = &job->flow;
+    eo.registry = env->reg;
+    eo.store = env->store;
+    eo.executor = env->executor;
+    eo.observer = env->observer;
+    eo.observer_ctx = env->observer_ctx;
+    eo.sync_tolerate = tolerate;
+    pc_err_clear(&err);
+    rc = pc_exec_create(&eo, out, &err);
+    if (rc == PC_ENOMEM) {
+        (void)snprintf(reason, reason_size, "out of memory");
+        return rc;
+    }
+    if (rc != 0) {
+        (void)snprintf(reason, reason_size, "%s", err.msg[0] ? err.msg : pc_strerror(rc));
+        return PC_EINVAL;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Script replies                                                            */
 

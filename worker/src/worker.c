@@ -1151,45 +1151,37 @@ static void send_start(struct wexec *x)
     drop(x);
 }
 
-/* Builds the engine for a decoded job; a failure is a rejection reason. */
-static int wexec_setup(struct wexec *x, struct pc_err *err)
+/* Builds the store and the engine for a decoded job. */
+static int wexec_setup(struct wexec *x, char *reason, size_t reason_size)
 {
     struct wk_worker *w = x->w;
     struct pc_store_redis_opts so;
-    struct pc_exec_opts eo;
-    int rc;
+    struct wk_exec_env env;
+    struct pc_err err;
 
     x->tolerate = calloc(x->job.flow.n_items + 1, sizeof(bool));
-    if (x->tolerate == NULL) {
-        return pc_err_set(err, PC_ENOMEM, "out of memory");
-    }
     memset(&so, 0, sizeof(so));
     so.conn = w->cmd;
     so.scripts = w->scripts;
     so.prefix = w->cfg->prefix;
-    rc = pc_store_redis_create(&so, &x->store, err);
-    if (rc != 0) {
-        return rc;
+    pc_err_clear(&err);
+    if (x->tolerate == NULL || pc_store_redis_create(&so, &x->store, &err) != 0) {
+        (void)snprintf(reason, reason_size, "out of memory");
+        return PC_ENOMEM;
     }
-    memset(&eo, 0, sizeof(eo));
-    eo.cmd = x->job.cmd;
-    eo.sync = x->job.sync;
-    eo.strategy = x->job.strategy;
-    eo.flow = &x->job.flow;
-    eo.registry = w->reg;
-    eo.store = pc_store_redis_store(x->store);
-    eo.executor = pc_pool_executor(w->pool);
-    eo.observer = &wexec_observer;
-    eo.observer_ctx = x;
-    eo.sync_tolerate = x->tolerate;
-    return pc_exec_create(&eo, &x->exec, err);
+    env.reg = w->reg;
+    env.store = pc_store_redis_store(x->store);
+    env.executor = pc_pool_executor(w->pool);
+    env.observer = &wexec_observer;
+    env.observer_ctx = x;
+    return wk_exec_setup(&x->job, &env, x->tolerate, &x->exec, reason, reason_size);
 }
 
 static void handle_entry(struct wk_worker *w, const redisReply *entry)
 {
     struct wk_entry e;
     struct wexec *x = NULL;
-    struct pc_err err;
+    int rc;
     char reason[WK_REASON_MAX];
     char q[QUOTE_MAX];
 
@@ -1224,10 +1216,9 @@ static void handle_entry(struct wk_worker *w, const redisReply *entry)
         wexec_free(x);
         return;
     }
-    pc_err_clear(&err);
-    if (wexec_setup(x, &err) != 0) {
-        (void)snprintf(reason, sizeof(reason), "%s", err.msg);
-        if (err.code == PC_ENOMEM) {
+    rc = wexec_setup(x, reason, sizeof(reason));
+    if (rc != 0) {
+        if (rc != PC_EINVAL) {
             wexec_free(x); /* not the job's fault: leave it pending */
             return;
         }

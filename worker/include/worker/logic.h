@@ -16,6 +16,7 @@
 #include "peace/buf.h"
 #include "peace/cmd.h"
 #include "peace/err.h"
+#include "peace/exec.h"
 #include "peace/flow.h"
 #include "peace/item.h"
 #include "peace/msg.h"
@@ -58,6 +59,25 @@ int wk_entry_parse(const redisReply *entry, struct wk_entry *out) PC_NODISCARD;
  */
 int wk_job_accept(const struct wk_entry *e, const struct pc_registry *reg, struct msg_job *job,
                   char *reason, size_t reason_size) PC_NODISCARD;
+
+/* Where an execution's engine writes and runs: ops tables, so tests can
+ * give fakes. Everything borrowed for the engine's life. */
+struct wk_exec_env {
+    const struct pc_registry *reg;
+    struct pc_store store;
+    struct pc_executor executor;
+    const struct pc_exec_observer_ops *observer;
+    void *observer_ctx;
+};
+
+/*
+ * Builds the engine for an accepted job (job and tolerate, flow->n_items
+ * slots, borrowed for the engine's life). A job the engine refuses (bad
+ * params, unknown type) is PC_EINVAL with the rejection reason, naming the
+ * item; PC_ENOMEM is not the job's fault (the caller must not reject it).
+ */
+int wk_exec_setup(const struct msg_job *job, const struct wk_exec_env *env, const bool *tolerate,
+                  struct pc_exec **out, char *reason, size_t reason_size) PC_NODISCARD;
 
 /* ------------------------------------------------------------------------ */
 /* Script replies                                                            */
