@@ -83,10 +83,10 @@ check "a bad flag says so in one line" test "$(wc -l <"$T/bad.out")" -eq 1
 check "an unreachable Redis exits non-zero" test $? -ne 0
 check "an unreachable Redis is one line naming it" \
   grep -q "cannot reach Redis at 127.0.0.1:1" "$T/nored.out"
-check "--version answers" "$SCHED" --version
-check "--help answers" "$SCHED" --help
+check "--version answers" eval '"$SCHED" --version >/dev/null'
+check "--help answers" eval '"$SCHED" --help | grep -q -- --max-sse'
 
-redis_start
+redis_start persist # keys survive the restart near the end
 PEACE_TOKEN=$TOKEN sched_start s1 --max-body 100000
 
 # ---- page, health, auth ----------------------------------------------------
@@ -205,7 +205,7 @@ check "GET one has the execution" body_is .execution.status '"queued"'
 check "GET one lists the items in flow order" body_is '[.items[].id]' '["s1","s2"]'
 check "a queued item is initialized" body_is '.items[0]' '{"id":"s1","status":"initialized","limit":"unknown","done":0,"msg":""}'
 check "a queued execution has no report" body_is .report null
-check "the CLI reads what the API queued" "$PEACE" status "$ID1"
+check "the CLI reads what the API queued" eval '"$PEACE" status "$ID1" | grep -q "status: queued"'
 
 # ---- two schedulers, one Redis -------------------------------------------------
 PEACE_TOKEN=$TOKEN sched_start s2 --max-sse 1
@@ -390,6 +390,13 @@ else
 fi
 
 # ---- Redis away and back -------------------------------------------------------------
+api s1 POST /v1/executions --data-binary "$(sleep_body "$T/long.json" ensure)"
+ID_AWAY=$(jq -r .id <<<"$BODY")
+curl -s -N --max-time 60 -H "Authorization: Bearer $TOKEN" \
+  "http://127.0.0.1:${SCHED_PORT[s1]}/v1/executions/$ID_AWAY/events" >"$T/ev_away.txt" &
+AWAY_FOLLOWER=$!
+PIDS+=("$AWAY_FOLLOWER")
+wait_for 5 "the stream to start" grep -q '^retry:' "$T/ev_away.txt"
 redis_stop
 req s1 GET /healthz
 check "Redis away: /healthz is 503 unavailable" eval 'status_is 503 && body_is .status "\"unavailable\""'
@@ -402,6 +409,11 @@ healthy() { req s1 GET /healthz && [ "$STATUS" = 200 ]; }
 check "Redis back: the scheduler reconnects by itself" wait_for 20 "the scheduler to reconnect" healthy
 api s1 GET /v1/executions
 check "Redis back: the API answers again" status_is 200
+check "Redis back: an open event stream stayed open" kill -0 "$AWAY_FOLLOWER"
+rcli XADD "peace:exec:{$ID_AWAY}:events" '*' kind outcome outcome complete >/dev/null
+away_follower_done() { ! kill -0 "$AWAY_FOLLOWER" 2>/dev/null; }
+check "Redis back: the stream follows again, to the outcome" \
+  eval 'wait_for 15 "the follower to end" away_follower_done && grep -qx "event: outcome" "$T/ev_away.txt"'
 
 # ---- SIGTERM ----------------------------------------------------------------------------
 api s1 POST /v1/executions --data-binary "$(sleep_body "$T/long.json" ensure)"

@@ -196,6 +196,49 @@ static void bad_ids_identifiers_and_encodings_are_400(void **state)
     }
 }
 
+static void random_paths_and_queries_never_crash_the_router(void **state)
+{
+    static const char alphabet[] = "/%%%0123456789abcdefABCDEFv1executionsstateeventsinterrupt"
+                                   "?&=+-_.\x01\x7f\xff";
+    uint32_t x = 0x12345678u;
+    char path[96];
+    char value[16];
+
+    (void)state;
+    for (int round = 0; round < 200000; round++) {
+        struct sched_route r;
+        struct sched_fail f;
+        size_t n;
+        bool found;
+
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        n = x % (sizeof(path) - 1);
+        path[0] = '/';
+        for (size_t i = 1; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            path[i] = alphabet[x % (sizeof(alphabet) - 1)];
+        }
+        path[n > 0 ? n : 1] = '\0';
+        memset(&f, 0, sizeof(f));
+        if (sched_route_match((enum sched_method)(x % 4), path, &r, &f) != 0) {
+            assert_true(f.code == SCHED_NOT_FOUND || f.code == SCHED_BAD_REQUEST ||
+                        f.code == SCHED_METHOD_NOT_ALLOWED);
+            assert_non_null(memchr(f.msg, '\0', sizeof(f.msg)));
+        } else if (r.kind == SCHED_ROUTE_GET || r.kind == SCHED_ROUTE_EVENTS ||
+                   r.kind == SCHED_ROUTE_INTERRUPT) {
+            assert_true(sched_exec_id_valid(r.id, strlen(r.id)));
+        }
+        if (sched_query_get(path, "limit", value, sizeof(value), &found) == 0 && found) {
+            assert_true(strlen(value) < sizeof(value));
+        }
+        (void)sched_stream_id_valid(path + 1);
+    }
+}
+
 static void percent_decoding_is_strict(void **state)
 {
     char out[16];
@@ -385,6 +428,7 @@ int main(void)
         cmocka_unit_test(unknown_paths_are_404_not_found),
         cmocka_unit_test(a_too_long_path_is_404_without_decoding_it),
         cmocka_unit_test(bad_ids_identifiers_and_encodings_are_400),
+        cmocka_unit_test(random_paths_and_queries_never_crash_the_router),
         cmocka_unit_test(percent_decoding_is_strict),
         cmocka_unit_test(query_lookups_decode_and_refuse_bad_queries),
         cmocka_unit_test(execution_ids_have_one_form),
