@@ -117,6 +117,7 @@ struct wk_worker {
     struct wexec *zombies; /* dropped, waiting for replies or the engine */
 
     bool cmd_was_ready;
+    bool cmd_down; /* down since the last ready (logged once) */
     bool startup_failed;
     char startup_why[PC_ERR_MSG_MAX];
     bool group_ready;
@@ -1529,9 +1530,13 @@ static void on_cmd_state(void *ctx, bool ready, const char *why)
             (void)event_base_loopexit(w->base, NULL);
             return;
         }
-        wk_log(w->log, WK_LOG_WARN, "redis_down", "conn=cmd err=\"%s\"", quote(why, q));
+        /* The first failure is news; the retries that follow are not. */
+        wk_log(w->log, w->cmd_down ? WK_LOG_DEBUG : WK_LOG_WARN, "redis_down",
+               "conn=cmd err=\"%s\"", quote(why, q));
+        w->cmd_down = true;
         return;
     }
+    w->cmd_down = false;
     if (!w->cmd_was_ready) {
         wk_log(w->log, WK_LOG_INFO, "worker_started",
                "consumer=%s redis=%s prefix=%s queue=%s concurrency=%u threads=%u lease_ms=%u",
