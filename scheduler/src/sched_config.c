@@ -29,8 +29,8 @@ static const char usage_text[] =
     "                       (PEACE_TOKEN; prefer the environment: flags show in ps)\n"
     "  --redis URL          the fleet's Redis (PEACE_REDIS_URL, default " SCHED_DEFAULT_REDIS ")\n"
     "  --prefix P           key prefix (PEACE_PREFIX, default " SCHED_DEFAULT_PREFIX ")\n"
-    "  --queue Q            queue of submissions that name none (PEACE_QUEUE, default "
-    SCHED_DEFAULT_QUEUE ")\n"
+    "  --queue Q            queue of submissions that name none (PEACE_QUEUE, "
+    "default " SCHED_DEFAULT_QUEUE ")\n"
     "  --max-body BYTES     largest request body (default 8388608)\n"
     "  --max-sse N          event streams served at once (default 256)\n"
     "  --plugin PATH.so     load custom item types to validate flows with (repeatable)\n"
@@ -193,17 +193,96 @@ static int scan_argv(int argc, char **argv, struct raw_flags *raw, struct sched_
     return 0;
 }
 
+/* The token: printable, no spaces (it travels in a header). */
+static int take_token(const char *token, struct sched_config *c, struct pc_err *err)
+{
+    size_t tn = strlen(token);
+
+    if (tn > SCHED_TOKEN_MAX) {
+        return pc_err_set(err, PC_EINVAL, "--token: at most %d bytes", SCHED_TOKEN_MAX);
+    }
+    for (size_t i = 0; i < tn; i++) {
+        if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] == 0x7f) {
+            return pc_err_set(err, PC_EINVAL, "--token: no spaces or control characters");
+        }
+    }
+    memcpy(c->token, token, tn + 1);
+    c->token_len = tn;
+    return 0;
+}
+
+/* --max-body and --max-sse, with their defaults. */
+static int take_limits(const struct raw_flags *raw, struct sched_config *c, struct pc_err *err)
+{
+    unsigned long long n = 0;
+
+    c->max_body = SCHED_DEFAULT_MAX_BODY;
+    if (raw->v[FLAG_MAX_BODY] != NULL) {
+        if (sched_parse_count(raw->v[FLAG_MAX_BODY], 1024, SCHED_MAX_BODY_LIMIT, &n) != 0) {
+            return pc_err_set(err, PC_EINVAL, "--max-body: a number of bytes in 1024..%u",
+                              SCHED_MAX_BODY_LIMIT);
+        }
+        c->max_body = (size_t)n;
+    }
+    c->max_sse = SCHED_DEFAULT_MAX_SSE;
+    if (raw->v[FLAG_MAX_SSE] != NULL) {
+        if (sched_parse_count(raw->v[FLAG_MAX_SSE], 0, SCHED_MAX_SSE_LIMIT, &n) != 0) {
+            return pc_err_set(err, PC_EINVAL, "--max-sse: a number in 0..%u", SCHED_MAX_SSE_LIMIT);
+        }
+        c->max_sse = (unsigned)n;
+    }
+    return 0;
+}
+
+/* The flag, else the environment variable, else NULL. */
+static const char *setting(const struct raw_flags *raw, enum flag_id f, sched_getenv_fn *env,
+                           void *env_ctx, const char *var)
+{
+    return raw->v[f] != NULL ? raw->v[f] : env_get(env, env_ctx, var);
+}
+
+/* Everything but the flag scan: values, validated, into c. */
+static int take_settings(const struct raw_flags *raw, sched_getenv_fn *env, void *env_ctx,
+                         struct sched_config *c, struct pc_err *err)
+{
+    const char *listen = setting(raw, FLAG_LISTEN, env, env_ctx, "PEACE_LISTEN");
+    const char *token = setting(raw, FLAG_TOKEN, env, env_ctx, "PEACE_TOKEN");
+    const char *url = setting(raw, FLAG_REDIS, env, env_ctx, "PEACE_REDIS_URL");
+    const char *prefix = setting(raw, FLAG_PREFIX, env, env_ctx, "PEACE_PREFIX");
+    const char *queue = setting(raw, FLAG_QUEUE, env, env_ctx, "PEACE_QUEUE");
+    int rc;
+
+    rc = sched_listen_parse(listen != NULL ? listen : SCHED_DEFAULT_LISTEN, c->listen_host,
+                            sizeof(c->listen_host), &c->listen_port, err);
+    if (rc == 0 && token != NULL) {
+        rc = take_token(token, c, err);
+    }
+    if (rc == 0 &&
+        pc_redis_url_parse(url != NULL ? url : SCHED_DEFAULT_REDIS, &c->redis, err) != 0) {
+        pc_err_prefix(err, "--redis");
+        rc = PC_EINVAL;
+    }
+    prefix = prefix != NULL ? prefix : SCHED_DEFAULT_PREFIX;
+    if (rc == 0 && pc_prefix_check(prefix, err) != 0) {
+        pc_err_prefix(err, "--prefix");
+        rc = PC_EINVAL;
+    }
+    if (rc == 0) {
+        memcpy(c->prefix, prefix, strlen(prefix) + 1);
+    }
+    queue = queue != NULL ? queue : SCHED_DEFAULT_QUEUE;
+    if (rc == 0 && pc_id_set(&c->queue, queue, strlen(queue), "queue", err) != 0) {
+        pc_err_prefix(err, "--queue");
+        rc = PC_EINVAL;
+    }
+    return rc == 0 ? take_limits(raw, c, err) : rc;
+}
+
 int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ctx,
                        struct sched_config *out, struct pc_err *err)
 {
     struct sched_config *c = calloc(1, sizeof(*c));
     struct raw_flags raw;
-    const char *listen = NULL;
-    const char *token = NULL;
-    const char *url = NULL;
-    const char *prefix = NULL;
-    const char *queue = NULL;
-    unsigned long long n = 0;
     int rc;
 
     if (c == NULL) {
@@ -211,74 +290,9 @@ int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ct
     }
     memset(&raw, 0, sizeof(raw));
     rc = scan_argv(argc, argv, &raw, c, err);
-    if (rc != 0 || c->help || c->version) {
-        goto out;
+    if (rc == 0 && !c->help && !c->version) {
+        rc = take_settings(&raw, env, env_ctx, c, err);
     }
-    listen = raw.v[FLAG_LISTEN] != NULL ? raw.v[FLAG_LISTEN] : env_get(env, env_ctx, "PEACE_LISTEN");
-    token = raw.v[FLAG_TOKEN] != NULL ? raw.v[FLAG_TOKEN] : env_get(env, env_ctx, "PEACE_TOKEN");
-    url = raw.v[FLAG_REDIS] != NULL ? raw.v[FLAG_REDIS] : env_get(env, env_ctx, "PEACE_REDIS_URL");
-    prefix = raw.v[FLAG_PREFIX] != NULL ? raw.v[FLAG_PREFIX] : env_get(env, env_ctx, "PEACE_PREFIX");
-    queue = raw.v[FLAG_QUEUE] != NULL ? raw.v[FLAG_QUEUE] : env_get(env, env_ctx, "PEACE_QUEUE");
-
-    rc = sched_listen_parse(listen != NULL ? listen : SCHED_DEFAULT_LISTEN, c->listen_host,
-                            sizeof(c->listen_host), &c->listen_port, err);
-    if (rc != 0) {
-        goto out;
-    }
-    if (token != NULL) {
-        size_t tn = strlen(token);
-
-        if (tn > SCHED_TOKEN_MAX) {
-            rc = pc_err_set(err, PC_EINVAL, "--token: at most %d bytes", SCHED_TOKEN_MAX);
-            goto out;
-        }
-        for (size_t i = 0; i < tn; i++) {
-            if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] == 0x7f) {
-                rc = pc_err_set(err, PC_EINVAL, "--token: no spaces or control characters");
-                goto out;
-            }
-        }
-        memcpy(c->token, token, tn + 1);
-        c->token_len = tn;
-    }
-    rc = pc_redis_url_parse(url != NULL ? url : SCHED_DEFAULT_REDIS, &c->redis, err);
-    if (rc != 0) {
-        pc_err_prefix(err, "--redis");
-        goto out;
-    }
-    prefix = prefix != NULL ? prefix : SCHED_DEFAULT_PREFIX;
-    rc = pc_prefix_check(prefix, err);
-    if (rc != 0) {
-        pc_err_prefix(err, "--prefix");
-        goto out;
-    }
-    memcpy(c->prefix, prefix, strlen(prefix) + 1);
-    queue = queue != NULL ? queue : SCHED_DEFAULT_QUEUE;
-    rc = pc_id_set(&c->queue, queue, strlen(queue), "queue", err);
-    if (rc != 0) {
-        pc_err_prefix(err, "--queue");
-        goto out;
-    }
-    c->max_body = SCHED_DEFAULT_MAX_BODY;
-    if (raw.v[FLAG_MAX_BODY] != NULL) {
-        rc = sched_parse_count(raw.v[FLAG_MAX_BODY], 1024, SCHED_MAX_BODY_LIMIT, &n);
-        if (rc != 0) {
-            rc = pc_err_set(err, PC_EINVAL, "--max-body: a number of bytes in 1024..%u",
-                            SCHED_MAX_BODY_LIMIT);
-            goto out;
-        }
-        c->max_body = (size_t)n;
-    }
-    c->max_sse = SCHED_DEFAULT_MAX_SSE;
-    if (raw.v[FLAG_MAX_SSE] != NULL) {
-        rc = sched_parse_count(raw.v[FLAG_MAX_SSE], 0, SCHED_MAX_SSE_LIMIT, &n);
-        if (rc != 0) {
-            rc = pc_err_set(err, PC_EINVAL, "--max-sse: a number in 0..%u", SCHED_MAX_SSE_LIMIT);
-            goto out;
-        }
-        c->max_sse = (unsigned)n;
-    }
-out:
     if (rc == 0) {
         *out = *c;
     }

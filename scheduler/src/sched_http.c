@@ -169,8 +169,8 @@ int sched_query_get(const char *query, const char *name, char *out, size_t out_s
 
         if (!seen && len > 0 && key_is(p, key_len, name)) {
             size_t value_len = 0;
-            int rc = eq != NULL ? sched_pct_decode(eq + 1, len - key_len - 1, true, out,
-                                                   out_size, &value_len)
+            int rc = eq != NULL ? sched_pct_decode(eq + 1, len - key_len - 1, true, out, out_size,
+                                                   &value_len)
                                 : sched_pct_decode("", 0, true, out, out_size, &value_len);
 
             if (rc != 0) {
@@ -323,7 +323,7 @@ void sched_log_target(const char *uri, char *out, size_t out_size)
         if (c == '?' && query == NULL) {
             query = uri + i;
         }
-        out[n++] = c > 0x20 && c < 0x7f ? (char)c : '?';
+        out[n++] = (char)(c > 0x20 && c < 0x7f ? c : '?');
         /* A token in the query never reaches the log. */
         if (query != NULL && (uri[i] == '?' || uri[i] == '&') &&
             strncmp(uri + i + 1, secret, sizeof(secret) - 1) == 0) {

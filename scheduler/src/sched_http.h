@@ -66,15 +66,15 @@ enum sched_method {
 };
 
 enum sched_route_kind {
-    SCHED_ROUTE_PAGE = 0, /* GET / */
-    SCHED_ROUTE_HEALTHZ,  /* GET /healthz */
-    SCHED_ROUTE_METRICS,  /* GET /metrics */
-    SCHED_ROUTE_SUBMIT,   /* POST /v1/executions */
-    SCHED_ROUTE_LIST,     /* GET /v1/executions */
-    SCHED_ROUTE_GET,      /* GET /v1/executions/{id} */
-    SCHED_ROUTE_EVENTS,   /* GET /v1/executions/{id}/events */
+    SCHED_ROUTE_PAGE = 0,  /* GET / */
+    SCHED_ROUTE_HEALTHZ,   /* GET /healthz */
+    SCHED_ROUTE_METRICS,   /* GET /metrics */
+    SCHED_ROUTE_SUBMIT,    /* POST /v1/executions */
+    SCHED_ROUTE_LIST,      /* GET /v1/executions */
+    SCHED_ROUTE_GET,       /* GET /v1/executions/{id} */
+    SCHED_ROUTE_EVENTS,    /* GET /v1/executions/{id}/events */
     SCHED_ROUTE_INTERRUPT, /* POST /v1/executions/{id}/interrupt */
-    SCHED_ROUTE_STATES,   /* GET /v1/states/{app}/{profile}/{flow} */
+    SCHED_ROUTE_STATES,    /* GET /v1/states/{app}/{profile}/{flow} */
 };
 
 /* A matched route: a plain value. Only the parameters of kind are set. */

@@ -69,8 +69,7 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
         unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
         unsigned char hi = c == 0xF4 ? 0x8F : 0xBF; /* at most U+10FFFF */
 
-        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
-                       (s[3] & 0xC0) == 0x80
+        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80
                    ? 4
                    : 0;
     }
@@ -184,9 +183,8 @@ void sched_meta_from_kv(const struct sched_str *kv, size_t n, struct sched_meta 
 
 bool sched_json_numeric_field(const char *name, size_t n)
 {
-    static const char *const counters[] = {"attempt",     "block_index", "blocks_total",
-                                           "items_total", "items_done",  "done",
-                                           "index"};
+    static const char *const counters[] = {
+        "attempt", "block_index", "blocks_total", "items_total", "items_done", "done", "index"};
 
     if (n > 3 && memcmp(name + n - 3, "_ms", 3) == 0) {
         return true;
@@ -214,8 +212,7 @@ static bool decimal_number(const char *p, size_t n)
 }
 
 /* "name":value, a number for counters that are numbers, else a string. */
-static int json_field(struct pc_buf *b, const char *name, size_t name_len, const char *p,
-                      size_t n)
+static int json_field(struct pc_buf *b, const char *name, size_t name_len, const char *p, size_t n)
 {
     int rc = sched_json_str(b, name, name_len);
 
@@ -239,8 +236,8 @@ int sched_json_execution(struct pc_buf *b, const struct sched_meta *m)
         }
         rc = first ? 0 : pc_buf_puts(b, ",");
         first = false;
-        rc = rc == 0 ? json_field(b, sched_meta_fields[f], strlen(sched_meta_fields[f]),
-                                  m->v[f].p, m->v[f].n)
+        rc = rc == 0 ? json_field(b, sched_meta_fields[f], strlen(sched_meta_fields[f]), m->v[f].p,
+                                  m->v[f].n)
                      : rc;
     }
     return rc == 0 ? pc_buf_puts(b, "}") : rc;

@@ -28,8 +28,8 @@ void sched_log(const char *fmt, ...)
     if (gmtime_r(&tv.tv_sec, &tm) != NULL) {
         n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
     }
-    w = snprintf(line + n, sizeof(line) - n, ".%03ldZ peace-scheduler: ",
-                 (long)(tv.tv_usec / 1000));
+    w = snprintf(line + n, sizeof(line) - n,
+                 ".%03ldZ peace-scheduler: ", (long)(tv.tv_usec / 1000));
     n += w > 0 && (size_t)w < sizeof(line) - n ? (size_t)w : 0;
     va_start(ap, fmt);
     w = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);

@@ -114,15 +114,16 @@ int sched_metrics_render(struct sched_metrics *m, struct pc_buf *out)
                  : rc;
     for (size_t i = 0; rc == 0 && i < sizeof(quantiles) / sizeof(quantiles[0]); i++) {
         rc = pc_buf_appendf(out, "peace_interrupt_to_outcome_seconds{quantile=\"%g\"} %.3f\n",
-                            quantiles[i], sched_quantile(m->interrupt_s, m->n_interrupt, quantiles[i]));
+                            quantiles[i],
+                            sched_quantile(m->interrupt_s, m->n_interrupt, quantiles[i]));
     }
     for (size_t i = 0; i < m->n_interrupt; i++) {
         sum += m->interrupt_s[i];
     }
     rc = rc == 0 ? pc_buf_appendf(out, "peace_interrupt_to_outcome_seconds_sum %.3f\n", sum) : rc;
-    rc = rc == 0 ? pc_buf_appendf(out, "peace_interrupt_to_outcome_seconds_count %zu\n",
-                                  m->n_interrupt)
-                 : rc;
+    rc = rc == 0
+             ? pc_buf_appendf(out, "peace_interrupt_to_outcome_seconds_count %zu\n", m->n_interrupt)
+             : rc;
     rc = rc == 0 ? family(out, "peace_scheduler_http_requests_total", "counter",
                           "Requests this scheduler answered, by HTTP status.")
                  : rc;

@@ -30,7 +30,7 @@ enum sched_exec_status {
     SCHED_STATUS_RUNNING,
     SCHED_STATUS_FINISHED,
 };
-#define SCHED_STATUS_COUNT 3
+#define SCHED_STATUS_COUNT  3
 #define SCHED_OUTCOME_COUNT 6
 
 struct sched_queue_stats {
@@ -57,7 +57,7 @@ struct sched_metrics {
     double *interrupt_s; /* borrowed: finished_ms - interrupt_requested_ms, seconds */
     size_t n_interrupt;
     const struct sched_http_counts *http; /* borrowed; may be NULL */
-    uint64_t sse_streams; /* event streams open now */
+    uint64_t sse_streams;                 /* event streams open now */
 };
 
 /* The status's text ("queued"), or NULL. */

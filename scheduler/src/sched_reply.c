@@ -120,8 +120,8 @@ void sched_flat_cleanup(struct sched_flat *f)
 
 bool sched_error_is_unavailable(const char *p, size_t n)
 {
-    static const char *const words[] = {"LOADING", "BUSY",    "MASTERDOWN", "TRYAGAIN",
-                                        "CLUSTERDOWN", "NOAUTH", "READONLY", "MISCONF"};
+    static const char *const words[] = {"LOADING",     "BUSY",   "MASTERDOWN", "TRYAGAIN",
+                                        "CLUSTERDOWN", "NOAUTH", "READONLY",   "MISCONF"};
 
     for (size_t i = 0; p != NULL && i < sizeof(words) / sizeof(words[0]); i++) {
         size_t w = strlen(words[i]);

@@ -45,15 +45,15 @@
 #include "sched_server_internal.h"
 #include "sched_submit.h"
 
-#define RESPONSE_MAX      (64u << 20)
-#define HEADERS_MAX       (64 * 1024)
-#define HTTP_TIMEOUT_S    60
-#define LIST_DEFAULT      50
-#define LIST_MAX          1000
-#define WORKER_LIVE_MS    30000u
-#define STOP_GRACE_MS     200
-#define DEFAULT_REASON    "requested with the HTTP API"
-#define QUERY_VALUE_MAX   64
+#define RESPONSE_MAX    (64u << 20)
+#define HEADERS_MAX     ((ev_ssize_t)64 * 1024)
+#define HTTP_TIMEOUT_S  60
+#define LIST_DEFAULT    50
+#define LIST_MAX        1000
+#define WORKER_LIVE_MS  30000u
+#define STOP_GRACE_MS   200
+#define DEFAULT_REASON  "requested with the HTTP API"
+#define QUERY_VALUE_MAX 64
 
 struct call;
 struct batch;
@@ -89,7 +89,7 @@ struct call {
     bool has_sub;
     char reason[MSG_EVENT_REASON_MAX + 1]; /* interrupt */
     char status[16];
-    size_t metrics_ids;                    /* metrics: executions sampled */
+    size_t metrics_ids; /* metrics: executions sampled */
     struct sched_metrics metrics;
     double *interrupt_s;
 };
@@ -113,8 +113,8 @@ uint64_t sched__unix_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void sched__request_done(struct sched_server *s, const char *method, const char *path,
-                         int status, uint64_t t0_ms)
+void sched__request_done(struct sched_server *s, const char *method, const char *path, int status,
+                         uint64_t t0_ms)
 {
     sched_http_count(&s->http_counts, status);
     sched_log("%s %s %d %llums", method, path, status,
@@ -220,8 +220,7 @@ static void reply_fail(struct call *c, const struct sched_fail *f)
     pc_buf_cleanup(&b);
 }
 
-static void reply_code(struct call *c, enum sched_code code, const char *fmt, ...)
-    PC_PRINTF(3, 4);
+static void reply_code(struct call *c, enum sched_code code, const char *fmt, ...) PC_PRINTF(3, 4);
 
 static void reply_code(struct call *c, enum sched_code code, const char *fmt, ...)
 {
@@ -415,45 +414,17 @@ static void submit_done(struct call *c, struct sched_flat *slots, size_t n)
     pc_buf_cleanup(&b);
 }
 
-static void handle_submit(struct call *c)
+/* The three commands of the submit sequence (docs/fleet.md "Submitting"):
+ * HSET the meta hash (status=queued), ZADD the index, XADD the job. */
+static void submit_args(const struct call *c, struct pc_redis_args a[3])
 {
-    struct sched_server *s = c->srv;
-    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
-    size_t len = evbuffer_get_length(in);
-    const char *body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
-    const char *prefix = s->cfg->prefix;
-    const struct msg_job *job = NULL;
-    struct pc_redis_args a[3];
-    char id[PC_ULID_LEN + 1];
+    const char *prefix = c->srv->cfg->prefix;
+    const struct msg_job *job = &c->sub.job;
     char key[PC_KEY_MAX];
-    struct sched_fail fail;
-    struct batch *b = NULL;
-    struct pc_err err;
 
-    pc_err_clear(&err);
-    if (body == NULL) {
-        reply_code(c, SCHED_INTERNAL, "out of memory");
-        return;
-    }
-    if (pc_ulid_next(&s->ulid, id, &err) != 0) {
-        reply_code(c, SCHED_INTERNAL, "cannot make an execution id: %s", err.msg);
-        return;
-    }
-    if (sched_submit_parse(body, len, s->registry, s->cfg->queue.s, id, pc_ulid_time_ms(id, PC_ULID_LEN),
-                           &c->sub, &fail) != 0) {
-        reply_fail(c, &fail);
-        return;
-    }
-    c->has_sub = true;
-    job = &c->sub.job;
-    if (!pc_redis_conn_ready(s->redis)) {
-        reply_unavailable(c);
-        return;
-    }
     for (size_t i = 0; i < 3; i++) {
         pc_redis_args_init(&a[i]);
     }
-    /* 1. the meta hash, status=queued (docs/fleet.md "Submitting") */
     pc_redis_args_addz(&a[0], "HSET");
     if (pc_key_exec(key, sizeof(key), prefix, job->id) < 0) {
         a[0].rc = PC_ELIMIT;
@@ -485,7 +456,6 @@ static void handle_submit(struct call *c)
     pc_redis_args_addz(&a[0], "0");
     pc_redis_args_addz(&a[0], "items");
     pc_redis_args_add(&a[0], c->sub.items_csv.data, c->sub.items_csv.len);
-    /* 2. the index */
     pc_redis_args_addz(&a[1], "ZADD");
     if (pc_key_execs(key, sizeof(key), prefix) < 0) {
         a[1].rc = PC_ELIMIT;
@@ -493,7 +463,6 @@ static void handle_submit(struct call *c)
     pc_redis_args_addz(&a[1], key);
     pc_redis_args_addu64(&a[1], job->created_ms);
     pc_redis_args_addz(&a[1], job->id);
-    /* 3. the job */
     pc_redis_args_addz(&a[2], "XADD");
     if (pc_key_queue(key, sizeof(key), prefix, job->queue.s) < 0) {
         a[2].rc = PC_ELIMIT;
@@ -504,6 +473,41 @@ static void handle_submit(struct call *c)
     pc_redis_args_addz(&a[2], job->id);
     pc_redis_args_addz(&a[2], "job");
     pc_redis_args_add(&a[2], c->sub.job_bytes.data, c->sub.job_bytes.len);
+}
+
+static void handle_submit(struct call *c)
+{
+    struct sched_server *s = c->srv;
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+    struct pc_redis_args a[3];
+    char id[PC_ULID_LEN + 1];
+    struct sched_fail fail;
+    struct batch *b = NULL;
+    struct pc_err err;
+
+    pc_err_clear(&err);
+    if (body == NULL) {
+        reply_code(c, SCHED_INTERNAL, "out of memory");
+        return;
+    }
+    if (pc_ulid_next(&s->ulid, id, &err) != 0) {
+        reply_code(c, SCHED_INTERNAL, "cannot make an execution id: %s", err.msg);
+        return;
+    }
+    /* Everything is checked before Redis is touched: a bad request queues nothing. */
+    if (sched_submit_parse(body, len, s->registry, s->cfg->queue.s, id,
+                           pc_ulid_time_ms(id, PC_ULID_LEN), &c->sub, &fail) != 0) {
+        reply_fail(c, &fail);
+        return;
+    }
+    c->has_sub = true;
+    if (!pc_redis_conn_ready(s->redis)) {
+        reply_unavailable(c);
+        return;
+    }
+    submit_args(c, a);
     if (pc_redis_args_error(&a[0]) != 0 || pc_redis_args_error(&a[1]) != 0 ||
         pc_redis_args_error(&a[2]) != 0 || (b = batch_new(c, 3, submit_done)) == NULL) {
         for (size_t i = 0; i < 3; i++) {
@@ -512,6 +516,7 @@ static void handle_submit(struct call *c)
         reply_code(c, SCHED_INTERNAL, "cannot build the submit commands");
         return;
     }
+    /* One connection, in this order: Redis applies them in this order. */
     for (size_t i = 0; i < 3; i++) {
         batch_send(b, i, &a[i]);
     }
@@ -834,8 +839,9 @@ static void states_done(struct call *c, struct sched_flat *slots, size_t n)
         return;
     }
     pc_buf_init(&b, RESPONSE_MAX);
-    rc = pc_buf_appendf(&b, "{\"app\":\"%s\",\"profile\":\"%s\",\"flow\":\"%s\",\"current\":",
-                        r->app.s, r->profile.s, r->flow.s);
+    rc = pc_buf_appendf(&b,
+                        "{\"app\":\"%s\",\"profile\":\"%s\",\"flow\":\"%s\",\"current\":", r->app.s,
+                        r->profile.s, r->flow.s);
     for (size_t k = 0; rc == 0 && k < 2; k++) {
         const struct sched_flat *h = &slots[k];
 
@@ -968,15 +974,12 @@ static void metrics_queues_done(struct call *c, struct sched_flat *slots, size_t
             reply_unavailable(c);
             return;
         }
-        m->queues[q].length = len->kind == SCHED_FLAT_INT && len->integer > 0
-                                  ? (uint64_t)len->integer
-                                  : 0;
+        m->queues[q].length =
+            len->kind == SCHED_FLAT_INT && len->integer > 0 ? (uint64_t)len->integer : 0;
         /* XPENDING summary: [count, first id, last id, consumers]; an error
          * (no such group yet) is zero pending. */
-        m->queues[q].pending = pend->kind == SCHED_FLAT_ARRAY && pend->n > 0 &&
-                                       sched_str_u64(&pend->v[0], &v)
-                                   ? v
-                                   : 0;
+        m->queues[q].pending =
+            pend->kind == SCHED_FLAT_ARRAY && pend->n > 0 && sched_str_u64(&pend->v[0], &v) ? v : 0;
         m->queues[q].workers_live =
             live->kind == SCHED_FLAT_INT && live->integer > 0 ? (uint64_t)live->integer : 0;
     }
@@ -1009,54 +1012,43 @@ static void metrics_add_queue(struct sched_metrics *m, const char *p, size_t n)
     m->n_queues++;
 }
 
-static void metrics_metas_done(struct call *c, struct sched_flat *slots, size_t n)
+/* Counts one sampled execution (HMGET of metrics_fields). */
+static void metrics_count(struct call *c, const struct sched_flat *f)
 {
     struct sched_metrics *m = &c->metrics;
-    const char *prefix = c->srv->cfg->prefix;
-    struct batch *b = NULL;
-    bool bad = false;
+    const struct sched_str *st = &f->v[M_STATUS];
+    enum pc_outcome_kind kind;
+    uint64_t asked = 0;
+    uint64_t done = 0;
 
-    if (reply_if_failed(c, slots, n)) {
-        return;
-    }
-    c->interrupt_s = calloc(n + 1, sizeof(*c->interrupt_s));
-    if (c->interrupt_s == NULL) {
-        reply_code(c, SCHED_INTERNAL, "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const struct sched_flat *f = &slots[i];
-        const struct sched_str *st;
-        enum pc_outcome_kind kind;
-        uint64_t asked = 0;
-        uint64_t done = 0;
+    m->sampled++;
+    for (size_t s = 0; s < SCHED_STATUS_COUNT; s++) {
+        const char *name = sched_exec_status_name((enum sched_exec_status)s);
 
-        if (f->kind != SCHED_FLAT_ARRAY || f->n != M_NFIELDS || f->v[M_STATUS].p == NULL) {
-            continue; /* expired */
-        }
-        m->sampled++;
-        st = &f->v[M_STATUS];
-        for (size_t s = 0; s < SCHED_STATUS_COUNT; s++) {
-            const char *name = sched_exec_status_name((enum sched_exec_status)s);
-
-            if (st->n == strlen(name) && memcmp(st->p, name, st->n) == 0) {
-                m->by_status[s]++;
-            }
-        }
-        if (f->v[M_OUTCOME].p != NULL &&
-            pc_outcome_kind_parse(f->v[M_OUTCOME].p, f->v[M_OUTCOME].n, &kind) == 0 &&
-            (unsigned)kind < SCHED_OUTCOME_COUNT) {
-            m->by_outcome[kind]++;
-        }
-        if (f->v[M_QUEUE].p != NULL) {
-            metrics_add_queue(m, f->v[M_QUEUE].p, f->v[M_QUEUE].n);
-        }
-        if (sched_str_u64(&f->v[M_INTERRUPT_MS], &asked) &&
-            sched_str_u64(&f->v[M_FINISHED_MS], &done) && done >= asked) {
-            c->interrupt_s[m->n_interrupt++] = (double)(done - asked) / 1000.0;
+        if (st->n == strlen(name) && memcmp(st->p, name, st->n) == 0) {
+            m->by_status[s]++;
         }
     }
-    b = batch_new(c, 3 * m->n_queues, metrics_queues_done);
+    if (f->v[M_OUTCOME].p != NULL &&
+        pc_outcome_kind_parse(f->v[M_OUTCOME].p, f->v[M_OUTCOME].n, &kind) == 0 &&
+        (unsigned)kind < SCHED_OUTCOME_COUNT) {
+        m->by_outcome[kind]++;
+    }
+    if (f->v[M_QUEUE].p != NULL) {
+        metrics_add_queue(m, f->v[M_QUEUE].p, f->v[M_QUEUE].n);
+    }
+    if (sched_str_u64(&f->v[M_INTERRUPT_MS], &asked) &&
+        sched_str_u64(&f->v[M_FINISHED_MS], &done) && done >= asked) {
+        c->interrupt_s[m->n_interrupt++] = (double)(done - asked) / 1000.0;
+    }
+}
+
+/* XLEN, XPENDING and XINFO CONSUMERS of every reported queue. */
+static void metrics_send_queues(struct call *c)
+{
+    struct sched_metrics *m = &c->metrics;
+    struct batch *b = batch_new(c, 3 * m->n_queues, metrics_queues_done);
+
     if (b == NULL) {
         reply_code(c, SCHED_INTERNAL, "out of memory");
         return;
@@ -1064,8 +1056,8 @@ static void metrics_metas_done(struct call *c, struct sched_flat *slots, size_t 
     for (size_t q = 0; q < m->n_queues; q++) {
         struct pc_redis_args a[3];
         char key[PC_KEY_MAX];
+        bool bad = pc_key_queue(key, sizeof(key), c->srv->cfg->prefix, m->queues[q].name.s) < 0;
 
-        bad = pc_key_queue(key, sizeof(key), prefix, m->queues[q].name.s) < 0;
         for (size_t k = 0; k < 3; k++) {
             pc_redis_args_init(&a[k]);
         }
@@ -1090,6 +1082,25 @@ static void metrics_metas_done(struct call *c, struct sched_flat *slots, size_t 
         }
     }
     batch_launch(b);
+}
+
+static void metrics_metas_done(struct call *c, struct sched_flat *slots, size_t n)
+{
+    if (reply_if_failed(c, slots, n)) {
+        return;
+    }
+    c->interrupt_s = calloc(n + 1, sizeof(*c->interrupt_s));
+    if (c->interrupt_s == NULL) {
+        reply_code(c, SCHED_INTERNAL, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (slots[i].kind == SCHED_FLAT_ARRAY && slots[i].n == M_NFIELDS &&
+            slots[i].v[M_STATUS].p != NULL) {
+            metrics_count(c, &slots[i]); /* else: expired since it was indexed */
+        }
+    }
+    metrics_send_queues(c);
 }
 
 static void metrics_ids_done(struct call *c, struct sched_flat *slots, size_t n)
@@ -1165,8 +1176,7 @@ static void events_exists_done(struct call *c, struct sched_flat *slots, size_t 
         reply_code(c, SCHED_EXECUTION_NOT_FOUND, "execution %s not found", c->route.id);
         return;
     }
-    if (sched__sse_start(c->srv, c->req, c->route.id, c->last_id, c->t0, c->log_path, &fail) !=
-        0) {
+    if (sched__sse_start(c->srv, c->req, c->route.id, c->last_id, c->t0, c->log_path, &fail) != 0) {
         reply_fail(c, &fail);
         return;
     }
@@ -1417,10 +1427,14 @@ int sched_server_start(struct sched_server *s, struct pc_err *err)
     s->bound = evhttp_bind_socket_with_handle(s->http, s->cfg->listen_host, s->cfg->listen_port);
     if (s->bound == NULL) {
         int e = errno;
+        char why[128];
 
+        /* The XSI strerror_r: thread-safe, unlike strerror. */
+        if (e == 0 || strerror_r(e, why, sizeof(why)) != 0) {
+            (void)snprintf(why, sizeof(why), "bind failed");
+        }
         return pc_err_set(err, e != 0 ? -e : PC_EIO, "cannot listen on %s:%u: %s",
-                          s->cfg->listen_host, (unsigned)s->cfg->listen_port,
-                          e != 0 ? strerror(e) : "bind failed");
+                          s->cfg->listen_host, (unsigned)s->cfg->listen_port, why);
     }
     memset(&ss, 0, sizeof(ss));
     if (getsockname(evhttp_bound_socket_get_fd(s->bound), (struct sockaddr *)&ss, &len) == 0) {
@@ -1440,7 +1454,7 @@ uint16_t sched_server_port(const struct sched_server *s)
 
 void sched_server_stop(struct sched_server *s)
 {
-    struct timeval grace = {0, STOP_GRACE_MS * 1000};
+    struct timeval grace = {0, (suseconds_t)STOP_GRACE_MS * 1000};
 
     if (s->stopping) {
         return;

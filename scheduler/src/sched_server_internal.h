@@ -24,11 +24,11 @@
 struct sched_sse;
 
 struct sched_server {
-    struct event_base *base;           /* borrowed */
-    const struct sched_config *cfg;    /* borrowed */
+    struct event_base *base;            /* borrowed */
+    const struct sched_config *cfg;     /* borrowed */
     const struct pc_registry *registry; /* borrowed */
-    struct evhttp *http;               /* owned */
-    struct evhttp_bound_socket *bound; /* owned by http; NULL when not listening */
+    struct evhttp *http;                /* owned */
+    struct evhttp_bound_socket *bound;  /* owned by http; NULL when not listening */
     uint16_t port;
     struct pc_redis_conn *redis; /* owned: requests share it */
     struct pc_scripts *scripts;  /* owned */
@@ -48,8 +48,8 @@ uint64_t sched__mono_ms(void);
 uint64_t sched__unix_ms(void);
 
 /* Counts an answer and logs "METHOD PATH STATUS MSms". */
-void sched__request_done(struct sched_server *s, const char *method, const char *path,
-                         int status, uint64_t t0_ms);
+void sched__request_done(struct sched_server *s, const char *method, const char *path, int status,
+                         uint64_t t0_ms);
 
 /*
  * Serves the event stream of execution exec_id on req from after last_id

@@ -39,15 +39,15 @@
 #include "sched_log.h"
 #include "sched_server_internal.h"
 
-#define SSE_READ_COUNT       "256"
-#define SSE_BLOCK_MS         2000u
-#define SSE_CMD_TIMEOUT_MS   (SSE_BLOCK_MS + 5000u)
-#define SSE_KEEPALIVE_S      15
-#define SSE_RETRY_MS         500
-#define SSE_BACKLOG_MAX      (256u * 1024u)
-#define SSE_STALL_MAX_MS     60000u
-#define SSE_FRAMES_MAX       (16u << 20)
-#define SSE_FIELDS_MAX       64
+#define SSE_READ_COUNT     "256"
+#define SSE_BLOCK_MS       2000u
+#define SSE_CMD_TIMEOUT_MS (SSE_BLOCK_MS + 5000u)
+#define SSE_KEEPALIVE_S    15
+#define SSE_RETRY_MS       500
+#define SSE_BACKLOG_MAX    ((size_t)256 * 1024)
+#define SSE_STALL_MAX_MS   60000u
+#define SSE_FRAMES_MAX     (16u << 20)
+#define SSE_FIELDS_MAX     64
 
 struct sched_sse {
     struct sched_server *srv;
@@ -382,10 +382,11 @@ static void sse_free(struct sched_sse *c)
     if (c->reap != NULL) {
         event_free(c->reap);
     }
+    if (s->streams == c) {
+        s->streams = c->next;
+    }
     if (c->prev != NULL) {
         c->prev->next = c->next;
-    } else if (s->streams == c) {
-        s->streams = c->next;
     }
     if (c->next != NULL) {
         c->next->prev = c->prev;
@@ -490,6 +491,14 @@ void sched__sse_end_all(struct sched_server *s)
 void sched__sse_destroy_all(struct sched_server *s)
 {
     while (s->streams != NULL) {
-        sse_free(s->streams);
+        struct sched_sse *c = s->streams;
+
+        /* Unlinked here, so the loop visibly advances. */
+        s->streams = c->next;
+        if (c->next != NULL) {
+            c->next->prev = NULL;
+        }
+        c->next = NULL;
+        sse_free(c);
     }
 }

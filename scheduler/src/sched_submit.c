@@ -34,8 +34,9 @@ static int load_body(const char *body, size_t len, json_t **out, struct sched_fa
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 
     if (root == NULL) {
-        return sched_fail_set(fail, SCHED_INVALID_JSON, "the body is not JSON: %s (line %d, column %d)",
-                              jerr.text, jerr.line, jerr.column);
+        return sched_fail_set(fail, SCHED_INVALID_JSON,
+                              "the body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                              jerr.column);
     }
     if (!json_is_object(root)) {
         json_decref(root);
@@ -52,7 +53,8 @@ static int check_keys(json_t *obj, const char *const *allowed, size_t n_allowed,
     const char *key = NULL;
     json_t *value = NULL;
 
-    json_object_foreach(obj, key, value) {
+    json_object_foreach(obj, key, value)
+    {
         bool known = false;
 
         (void)value;
@@ -139,8 +141,8 @@ static int check_items(const struct pc_registry *reg, const struct pc_flow *flow
         int rc;
 
         if (type == NULL) {
-            return sched_fail_set(fail, SCHED_UNKNOWN_ITEM_TYPE, "item %s: unknown item type \"%s\"",
-                                  it->id.s, it->type.s);
+            return sched_fail_set(fail, SCHED_UNKNOWN_ITEM_TYPE,
+                                  "item %s: unknown item type \"%s\"", it->id.s, it->type.s);
         }
         msgpack_unpacked_init(&u);
         if (it->params == NULL ||
@@ -148,15 +150,16 @@ static int check_items(const struct pc_registry *reg, const struct pc_flow *flow
                 MSGPACK_UNPACK_SUCCESS ||
             u.data.type != MSGPACK_OBJECT_MAP) {
             msgpack_unpacked_destroy(&u);
-            return sched_fail_set(fail, SCHED_INVALID_FLOW, "item %s (items[%zu]): params are not an object",
-                                  it->id.s, i);
+            return sched_fail_set(fail, SCHED_INVALID_FLOW,
+                                  "item %s (items[%zu]): params are not an object", it->id.s, i);
         }
         pc_err_clear(&err);
         rc = type->params_create(&u.data, &params, &err);
         msgpack_unpacked_destroy(&u);
         if (rc != 0) {
-            return sched_fail_set(fail, SCHED_INVALID_FLOW, "item %s (items[%zu], %s): %s", it->id.s,
-                                  i, it->type.s, err.msg[0] != '\0' ? err.msg : "bad params");
+            return sched_fail_set(fail, SCHED_INVALID_FLOW, "item %s (items[%zu], %s): %s",
+                                  it->id.s, i, it->type.s,
+                                  err.msg[0] != '\0' ? err.msg : "bad params");
         }
         type->params_destroy(params);
     }
@@ -175,51 +178,29 @@ static int items_csv(const struct pc_flow *flow, struct pc_buf *out)
     return rc == 0 ? pc_buf_append(out, "", 0) : rc;
 }
 
-int sched_submit_parse(const char *body, size_t len, const struct pc_registry *reg,
-                       const char *default_queue, const char *id, uint64_t created_ms,
-                       struct sched_submission *out, struct sched_fail *fail)
+/* cmd (required), interrupt_strategy, apply_stored_state_sync, queue. */
+static int parse_options(json_t *root, const char *default_queue, struct msg_job *job,
+                         struct sched_fail *fail)
 {
-    struct sched_submission s;
-    enum pc_block_kind blocks[PC_BLOCKS_MAX];
-    json_t *root = NULL;
-    json_t *flow_obj = NULL;
     const char *p = NULL;
     size_t n = 0;
     struct pc_err err;
     int rc;
 
-    memset(&s, 0, sizeof(s));
-    pc_buf_init(&s.items_csv, ITEMS_CSV_MAX);
     pc_err_clear(&err);
-    s.job.strategy.kind = PC_STRATEGY_FINISH_CURRENT;
-    s.job.sync = PC_SYNC_BOTH;
-    rc = load_body(body, len, &root, fail);
-    if (rc != 0) {
-        goto out;
-    }
-    rc = check_keys(root, submit_keys, sizeof(submit_keys) / sizeof(submit_keys[0]), fail);
-    if (rc != 0) {
-        goto out;
-    }
-    /* cmd */
     if (json_object_get(root, "cmd") == NULL) {
-        rc = sched_fail_set(fail, SCHED_BAD_REQUEST, "\"cmd\" is missing");
-        goto out;
+        return sched_fail_set(fail, SCHED_BAD_REQUEST, "\"cmd\" is missing");
     }
     rc = opt_string(root, "cmd", &p, &n, fail);
-    if (rc == 0 && pc_cmd_parse(p, n, &s.job.cmd, &err) != 0) {
+    if (rc == 0 && pc_cmd_parse(p, n, &job->cmd, &err) != 0) {
         rc = sched_fail_set(fail, SCHED_BAD_REQUEST, "\"cmd\": %s", err.msg);
     }
-    if (rc != 0) {
-        goto out;
-    }
-    /* interrupt_strategy, apply_stored_state_sync, queue */
-    rc = opt_string(root, "interrupt_strategy", &p, &n, fail);
-    if (rc == 0 && p != NULL && pc_strategy_parse(p, n, &s.job.strategy, &err) != 0) {
+    rc = rc == 0 ? opt_string(root, "interrupt_strategy", &p, &n, fail) : rc;
+    if (rc == 0 && p != NULL && pc_strategy_parse(p, n, &job->strategy, &err) != 0) {
         rc = sched_fail_set(fail, SCHED_BAD_REQUEST, "\"interrupt_strategy\": %s", err.msg);
     }
     rc = rc == 0 ? opt_string(root, "apply_stored_state_sync", &p, &n, fail) : rc;
-    if (rc == 0 && p != NULL && pc_sync_parse(p, n, &s.job.sync, &err) != 0) {
+    if (rc == 0 && p != NULL && pc_sync_parse(p, n, &job->sync, &err) != 0) {
         rc = sched_fail_set(fail, SCHED_BAD_REQUEST, "\"apply_stored_state_sync\": %s", err.msg);
     }
     rc = rc == 0 ? opt_string(root, "queue", &p, &n, fail) : rc;
@@ -227,59 +208,79 @@ int sched_submit_parse(const char *body, size_t len, const struct pc_registry *r
         p = default_queue;
         n = strlen(default_queue);
     }
-    if (rc == 0 && pc_id_set(&s.job.queue, p, n, "queue", &err) != 0) {
+    if (rc == 0 && pc_id_set(&job->queue, p, n, "queue", &err) != 0) {
         rc = sched_fail_set(fail, SCHED_BAD_REQUEST, "\"queue\": %s", err.msg);
     }
+    return rc;
+}
+
+/* The msgpack job, the items list and the block count of a checked job. */
+static int finish_submission(struct sched_submission *s, struct sched_fail *fail)
+{
+    enum pc_block_kind blocks[PC_BLOCKS_MAX];
+    struct pc_err err;
+    int rc;
+
+    pc_err_clear(&err);
+    rc = msg_job_encode(&s->job, &s->job_bytes, &err);
+    if (rc == PC_ELIMIT) {
+        return sched_fail_set(fail, SCHED_BODY_TOO_LARGE, "the job would be over %u bytes: %s",
+                              (unsigned)MSG_JOB_MAX, err.msg);
+    }
     if (rc != 0) {
-        goto out;
+        return sched_fail_set(fail, rc == PC_ENOMEM ? SCHED_INTERNAL : SCHED_INVALID_FLOW, "%s",
+                              err.msg);
     }
-    /* flow */
-    flow_obj = json_object_get(root, "flow");
-    if (flow_obj == NULL || !json_is_object(flow_obj)) {
-        rc = sched_fail_set(fail, SCHED_BAD_REQUEST, "\"flow\" must be a flow object");
-        goto out;
+    if (items_csv(&s->job.flow, &s->items_csv) != 0) {
+        pc_buf_cleanup(&s->job_bytes);
+        return sched_fail_set(fail, SCHED_INTERNAL, "out of memory");
     }
-    rc = parse_flow(flow_obj, &s.job.flow, fail);
-    rc = rc == 0 ? check_items(reg, &s.job.flow, fail) : rc;
-    if (rc != 0) {
-        goto out;
-    }
-    /* the job */
+    s->blocks_total = pc_cmd_blocks(s->job.cmd, s->job.sync, blocks);
+    return 0;
+}
+
+int sched_submit_parse(const char *body, size_t len, const struct pc_registry *reg,
+                       const char *default_queue, const char *id, uint64_t created_ms,
+                       struct sched_submission *out, struct sched_fail *fail)
+{
+    struct sched_submission s;
+    json_t *root = NULL;
+    json_t *flow_obj = NULL;
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    pc_buf_init(&s.items_csv, ITEMS_CSV_MAX);
+    s.job.strategy.kind = PC_STRATEGY_FINISH_CURRENT;
+    s.job.sync = PC_SYNC_BOTH;
     if (strlen(id) > PC_ULID_LEN) {
-        rc = sched_fail_set(fail, SCHED_INTERNAL, "bad execution id");
-        goto out;
+        return sched_fail_set(fail, SCHED_INTERNAL, "bad execution id");
     }
     memcpy(s.job.id, id, strlen(id) + 1);
     s.job.created_ms = created_ms;
-    rc = msg_job_encode(&s.job, &s.job_bytes, &err);
-    if (rc == PC_ELIMIT) {
-        rc = sched_fail_set(fail, SCHED_BODY_TOO_LARGE, "the job would be over %u bytes: %s",
-                            (unsigned)MSG_JOB_MAX, err.msg);
-        goto out;
+    rc = load_body(body, len, &root, fail);
+    if (rc == 0) {
+        rc = check_keys(root, submit_keys, sizeof(submit_keys) / sizeof(submit_keys[0]), fail);
     }
-    if (rc != 0) {
-        rc = sched_fail_set(fail, rc == PC_ENOMEM ? SCHED_INTERNAL : SCHED_INVALID_FLOW, "%s",
-                            err.msg);
-        goto out;
+    rc = rc == 0 ? parse_options(root, default_queue, &s.job, fail) : rc;
+    if (rc == 0) {
+        flow_obj = json_object_get(root, "flow");
+        if (flow_obj == NULL || !json_is_object(flow_obj)) {
+            rc = sched_fail_set(fail, SCHED_BAD_REQUEST, "\"flow\" must be a flow object");
+        }
     }
-    rc = items_csv(&s.job.flow, &s.items_csv);
-    if (rc != 0) {
-        pc_buf_cleanup(&s.job_bytes);
-        rc = sched_fail_set(fail, SCHED_INTERNAL, "out of memory");
-        goto out;
-    }
-    s.blocks_total = pc_cmd_blocks(s.job.cmd, s.job.sync, blocks);
-    *out = s;
-    memset(&s, 0, sizeof(s));
-out:
+    rc = rc == 0 ? parse_flow(flow_obj, &s.job.flow, fail) : rc;
+    rc = rc == 0 ? check_items(reg, &s.job.flow, fail) : rc;
+    rc = rc == 0 ? finish_submission(&s, fail) : rc;
     if (root != NULL) {
         json_decref(root);
     }
     if (rc != 0) {
         msg_job_cleanup(&s.job);
         pc_buf_cleanup(&s.items_csv);
+        return rc;
     }
-    return rc;
+    *out = s;
+    return 0;
 }
 
 void sched_submission_cleanup(struct sched_submission *s)

@@ -65,14 +65,19 @@ static void defaults_match_the_contract(void **state)
 
 static void the_environment_is_used_and_flags_win(void **state)
 {
-    static const char *const env[] = {"PEACE_LISTEN",    "0.0.0.0:9000",
-                                      "PEACE_TOKEN",     "envtoken",
-                                      "PEACE_REDIS_URL", "redis://r1:7000/2",
-                                      "PEACE_PREFIX",    "envp",
-                                      "PEACE_QUEUE",     "envq",
+    static const char *const env[] = {"PEACE_LISTEN",
+                                      "0.0.0.0:9000",
+                                      "PEACE_TOKEN",
+                                      "envtoken",
+                                      "PEACE_REDIS_URL",
+                                      "redis://r1:7000/2",
+                                      "PEACE_PREFIX",
+                                      "envp",
+                                      "PEACE_QUEUE",
+                                      "envq",
                                       NULL};
     static const char *const flags[] = {"--listen=[::1]:8000", "--token", "flagtoken",
-                                        "--queue=flagq",       NULL};
+                                        "--queue=flagq", NULL};
     static const char *const empty_env[] = {"PEACE_PREFIX", "", NULL};
     struct sched_config c;
     struct pc_err err;
@@ -101,7 +106,7 @@ static void the_environment_is_used_and_flags_win(void **state)
 
 static void limits_plugins_help_and_version(void **state)
 {
-    static const char *const flags[] = {"--max-body", "2048",        "--max-sse=0", "--plugin",
+    static const char *const flags[] = {"--max-body", "2048",          "--max-sse=0", "--plugin",
                                         "a.so",       "--plugin=b.so", NULL};
     static const char *const help[] = {"--help", "--nonsense-is-not-read", NULL};
     static const char *const version[] = {"--version", NULL};

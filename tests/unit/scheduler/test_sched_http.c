@@ -20,22 +20,22 @@
 static void every_code_has_its_documented_name_and_status(void **state)
 {
     static const struct {
-        enum sched_code code;
         const char *name;
+        enum sched_code code;
         int status;
     } want[] = {
-        {SCHED_INVALID_JSON, "invalid_json", 400},
-        {SCHED_BAD_REQUEST, "bad_request", 400},
-        {SCHED_INVALID_FLOW, "invalid_flow", 400},
-        {SCHED_UNKNOWN_ITEM_TYPE, "unknown_item_type", 400},
-        {SCHED_BODY_TOO_LARGE, "body_too_large", 413},
-        {SCHED_UNAUTHORIZED, "unauthorized", 401},
-        {SCHED_EXECUTION_NOT_FOUND, "execution_not_found", 404},
-        {SCHED_NOT_FOUND, "not_found", 404},
-        {SCHED_METHOD_NOT_ALLOWED, "method_not_allowed", 405},
-        {SCHED_REDIS_UNAVAILABLE, "redis_unavailable", 503},
-        {SCHED_TOO_MANY_STREAMS, "too_many_streams", 503},
-        {SCHED_INTERNAL, "internal", 500},
+        {"invalid_json", SCHED_INVALID_JSON, 400},
+        {"bad_request", SCHED_BAD_REQUEST, 400},
+        {"invalid_flow", SCHED_INVALID_FLOW, 400},
+        {"unknown_item_type", SCHED_UNKNOWN_ITEM_TYPE, 400},
+        {"body_too_large", SCHED_BODY_TOO_LARGE, 413},
+        {"unauthorized", SCHED_UNAUTHORIZED, 401},
+        {"execution_not_found", SCHED_EXECUTION_NOT_FOUND, 404},
+        {"not_found", SCHED_NOT_FOUND, 404},
+        {"method_not_allowed", SCHED_METHOD_NOT_ALLOWED, 405},
+        {"redis_unavailable", SCHED_REDIS_UNAVAILABLE, 503},
+        {"too_many_streams", SCHED_TOO_MANY_STREAMS, 503},
+        {"internal", SCHED_INTERNAL, 500},
     };
 
     (void)state;
@@ -145,6 +145,7 @@ static void unknown_paths_are_404_not_found(void **state)
         "/v1/",
         "/v1/executions/",
         "/v1/executions//events",
+        /* NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one path */
         "/v1/executions/" ID "/nope",
         "/v1/executions/" ID "/events/more",
         "/v1/states/a/b",
@@ -182,6 +183,7 @@ static void bad_ids_identifiers_and_encodings_are_400(void **state)
         "/v1/executions/%4",
         "/v1/executions/%zz",
         "/v1/executions/ab%00cd",
+        /* NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one path */
         "/v1/executions/"
         "01234567890123456789012345678901234567890123456789012345678901234",
         "/v1/executions/%2F/events",
@@ -288,8 +290,7 @@ static void query_lookups_decode_and_refuse_bad_queries(void **state)
     /* A bad escape anywhere refuses the whole query. */
     assert_int_equal(sched_query_get("x=%zz&limit=1", "limit", v, sizeof(v), &found), PC_EINVAL);
     assert_int_equal(sched_query_get("limit=1&x=%", "limit", v, sizeof(v), &found), PC_EINVAL);
-    assert_int_equal(sched_query_get("limit=123456789", "limit", v, sizeof(v), &found),
-                     PC_ELIMIT);
+    assert_int_equal(sched_query_get("limit=123456789", "limit", v, sizeof(v), &found), PC_ELIMIT);
 }
 
 static void execution_ids_have_one_form(void **state)
@@ -395,7 +396,9 @@ static void log_targets_are_printable_bounded_and_hide_tokens(void **state)
     /* Only a parameter named exactly so, and only in the query. */
     sched_log_target("/access_token=x?my_access_token=y", out, sizeof(out));
     assert_string_equal(out, "/access_token=x?my_access_token=y");
-    sched_log_target("/a\x01" "b\x7f c", out, sizeof(out));
+    sched_log_target("/a\x01"
+                     "b\x7f c",
+                     out, sizeof(out));
     assert_string_equal(out, "/a?b??c");
     sched_log_target("/0123456789", tiny, sizeof(tiny));
     assert_string_equal(tiny, "/012...");

@@ -21,13 +21,17 @@
 #include "peace/outcome.h"
 #include "sched_json.h"
 
-#define S(lit) {lit, sizeof(lit) - 1}
+#define S(lit)                                                                                     \
+    {                                                                                              \
+        lit, sizeof(lit) - 1                                                                       \
+    }
 
 /* Parses b as JSON (the test fails otherwise); owned result. */
 static json_t *parse(const struct pc_buf *b)
 {
     json_error_t e;
-    json_t *j = json_loadb(pc_buf_str(b), b->len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &e);
+    json_t *j = json_loadb(pc_buf_str(b), b->len,
+                           JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &e);
 
     if (j == NULL) {
         fail_msg("not JSON (%s): %s", e.text, pc_buf_str(b));
@@ -88,7 +92,8 @@ static void an_error_body_has_the_message_and_the_code(void **state)
     assert_int_equal(sched_json_error(&b, SCHED_EXECUTION_NOT_FOUND, "execution \"X\" not found"),
                      0);
     j = parse(&b);
-    assert_string_equal(json_string_value(json_object_get(j, "error")), "execution \"X\" not found");
+    assert_string_equal(json_string_value(json_object_get(j, "error")),
+                        "execution \"X\" not found");
     assert_string_equal(json_string_value(json_object_get(j, "code")), "execution_not_found");
     assert_int_equal(json_object_size(j), 2);
     json_decref(j);
@@ -98,12 +103,17 @@ static void an_error_body_has_the_message_and_the_code(void **state)
 static void an_execution_shows_contract_fields_with_counters_as_numbers(void **state)
 {
     static const struct sched_str kv[] = {
-        S("status"),       S("running"),     S("id"),          S("01J"),
-        S("lease_epoch"),  S("3"),           S("created_ms"),  S("1700000000000"),
-        S("attempt"),      S("2"),           S("items_done"),  S("x7"),
-        S("block_index"),  S("007"),         S("report"),      S("\x81\xa1v\x01"),
-        S("worker"),       S("host:1:ab"),   S("items"),       S("a,b"),
-        S("finished_ms"),  S("99999999999999999999"),
+        S("status"),      S("running"),
+        S("id"),          S("01J"),
+        S("lease_epoch"), S("3"),
+        S("created_ms"),  S("1700000000000"),
+        S("attempt"),     S("2"),
+        S("items_done"),  S("x7"),
+        S("block_index"), S("007"),
+        S("report"),      S("\x81\xa1v\x01"),
+        S("worker"),      S("host:1:ab"),
+        S("items"),       S("a,b"),
+        S("finished_ms"), S("99999999999999999999"),
     };
     struct sched_meta m;
     struct pc_buf b;
@@ -140,10 +150,10 @@ static void items_follow_flow_order_with_fresh_tracker_defaults(void **state)
 {
     static const struct sched_str csv = S("c,a,bad-id,,b");
     static const struct sched_str prog[] = {
-        S("a.status"), S("running"), S("b.done"),  S("12"),     S("a.done"),  S("5"),
-        S("a.limit"),  S("steps:10"), S("a.msg"),  S("half"),   S("zz.status"), S("success"),
-        S("a.other"),  S("ignored"),  S("b.done"), S("13"),    S("nodot"),   S("x"),
-        S("c.done"),   S("-1"),
+        S("a.status"),  S("running"), S("b.done"),   S("12"),      S("a.done"),
+        S("5"),         S("a.limit"), S("steps:10"), S("a.msg"),   S("half"),
+        S("zz.status"), S("success"), S("a.other"),  S("ignored"), S("b.done"),
+        S("13"),        S("nodot"),   S("x"),        S("c.done"),  S("-1"),
     };
     struct pc_buf b;
     json_t *j;
@@ -177,9 +187,8 @@ static void items_follow_flow_order_with_fresh_tracker_defaults(void **state)
 static void without_an_items_field_the_progress_hash_gives_the_order(void **state)
 {
     static const struct sched_str prog[] = {
-        S("zeta.status"), S("success"), S("alpha.status"), S("queued"),
-        S("zeta.done"),   S("3"),       S("mid.msg"),      S("m"),
-        S("bad-id.msg"),  S("x"),
+        S("zeta.status"), S("success"), S("alpha.status"), S("queued"), S("zeta.done"), S("3"),
+        S("mid.msg"),     S("m"),       S("bad-id.msg"),   S("x"),
     };
     struct pc_buf b;
     json_t *j;
@@ -202,7 +211,7 @@ static void without_an_items_field_the_progress_hash_gives_the_order(void **stat
 
 static void many_items_are_listed_in_order(void **state)
 {
-    enum { N = 5000 };
+    const size_t N = 5000;
     struct pc_buf csv;
     struct pc_buf names;
     struct sched_str *prog = calloc(2 * N, sizeof(*prog));
@@ -216,13 +225,13 @@ static void many_items_are_listed_in_order(void **state)
     assert_non_null(offs);
     pc_buf_init(&csv, 1u << 20);
     pc_buf_init(&names, 1u << 20);
-    for (int i = 0; i < N; i++) {
-        assert_int_equal(pc_buf_appendf(&csv, "%si%d", i > 0 ? "," : "", N - i), 0);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(pc_buf_appendf(&csv, "%si%zu", i > 0 ? "," : "", N - i), 0);
         offs[i] = names.len;
-        assert_int_equal(pc_buf_appendf(&names, "i%d.done", i + 1), 0);
+        assert_int_equal(pc_buf_appendf(&names, "i%zu.done", i + 1), 0);
         assert_int_equal(pc_buf_append(&names, "", 1), 0); /* keep the NUL as a separator */
     }
-    for (int i = 0; i < N; i++) {
+    for (size_t i = 0; i < N; i++) {
         prog[2 * i].p = names.data + offs[i];
         prog[2 * i].n = strlen(names.data + offs[i]);
         prog[2 * i + 1].p = prog[2 * i].p + 1; /* the digits of the name: i+1 */
@@ -234,8 +243,8 @@ static void many_items_are_listed_in_order(void **state)
     assert_int_equal(sched_json_items(&b, &c, prog, 2 * N), 0);
     j = parse(&b);
     assert_int_equal(json_array_size(j), N);
-    for (int i = 0; i < N; i++) {
-        json_t *e = json_array_get(j, (size_t)i);
+    for (size_t i = 0; i < N; i++) {
+        json_t *e = json_array_get(j, i);
 
         assert_int_equal(json_integer_value(json_object_get(e, "done")), N - i);
     }
@@ -349,9 +358,8 @@ static void stored_states_render_as_json_and_bad_values_are_named(void **state)
 static void an_event_is_framed_with_its_id_kind_and_data(void **state)
 {
     static const struct sched_str kv[] = {
-        S("kind"), S("progress"), S("item"), S("a"),     S("status"),
-        S("running"), S("done"),  S("42"),   S("limit"), S("steps:100"),
-        S("msg"),  S("line1\nline2\r\n"),
+        S("kind"), S("progress"), S("item"),  S("a"),         S("status"), S("running"),
+        S("done"), S("42"),       S("limit"), S("steps:100"), S("msg"),    S("line1\nline2\r\n"),
     };
     struct pc_buf b;
     bool outcome = true;
@@ -360,9 +368,8 @@ static void an_event_is_framed_with_its_id_kind_and_data(void **state)
 
     (void)state;
     pc_buf_init(&b, 4096);
-    assert_int_equal(sched_sse_frame(&b, "1700000000000-3", kv, sizeof(kv) / sizeof(kv[0]),
-                                     &outcome),
-                     0);
+    assert_int_equal(
+        sched_sse_frame(&b, "1700000000000-3", kv, sizeof(kv) / sizeof(kv[0]), &outcome), 0);
     assert_false(outcome);
     assert_memory_equal(pc_buf_str(&b), "id: 1700000000000-3\nevent: progress\ndata: {", 43);
     /* Exactly one data line, then the blank line that ends the event. */

@@ -109,9 +109,12 @@ static void every_family_is_rendered_with_its_samples(void **state)
 static void empty_numbers_still_name_every_family(void **state)
 {
     static const char *const families[] = {
-        "peace_executions",          "peace_executions_finished",
-        "peace_queue_length",        "peace_queue_pending",
-        "peace_workers_live",        "peace_interrupt_to_outcome_seconds",
+        "peace_executions",
+        "peace_executions_finished",
+        "peace_queue_length",
+        "peace_queue_pending",
+        "peace_workers_live",
+        "peace_interrupt_to_outcome_seconds",
         "peace_scheduler_http_requests_total",
     };
     struct sched_metrics m;

@@ -64,9 +64,9 @@ static int submit_code(void **state, const char *body, struct sched_fail *fail)
 
 static void a_good_submission_becomes_the_job_a_worker_decodes(void **state)
 {
-    static const char body[] = "{\"cmd\":\"ensure_dry\",\"flow\":" FLOW
-                               ",\"interrupt_strategy\":\"poll_next_n:3\","
-                               "\"apply_stored_state_sync\":\"current\",\"queue\":\"fast_lane\"}";
+    static const char body[] =
+        "{\"cmd\":\"ensure_dry\",\"flow\":" FLOW ",\"interrupt_strategy\":\"poll_next_n:3\","
+        "\"apply_stored_state_sync\":\"current\",\"queue\":\"fast_lane\"}";
     struct sched_submission s;
     struct sched_fail fail;
     struct msg_job job;
@@ -109,9 +109,8 @@ static void defaults_apply_when_options_are_absent(void **state)
     struct sched_submission s;
     struct sched_fail fail;
 
-    assert_int_equal(sched_submit_parse(body, sizeof(body) - 1, *state, "q_default", ID, 1, &s,
-                                        &fail),
-                     0);
+    assert_int_equal(
+        sched_submit_parse(body, sizeof(body) - 1, *state, "q_default", ID, 1, &s, &fail), 0);
     assert_int_equal(s.job.strategy.kind, PC_STRATEGY_FINISH_CURRENT);
     assert_int_equal(s.job.sync, PC_SYNC_BOTH);
     assert_string_equal(s.job.queue.s, "q_default");
@@ -187,8 +186,8 @@ static void each_bad_body_has_its_code(void **state)
 
 static void random_and_mangled_bodies_never_crash(void **state)
 {
-    static const char good[] = "{\"cmd\":\"ensure\",\"flow\":" FLOW
-                               ",\"interrupt_strategy\":\"ignore\"}";
+    static const char good[] =
+        "{\"cmd\":\"ensure\",\"flow\":" FLOW ",\"interrupt_strategy\":\"ignore\"}";
     char body[sizeof(good) + 16];
     uint32_t x = 0x9e3779b9u;
     size_t accepted = 0;
@@ -263,9 +262,8 @@ static void interrupt_bodies_are_empty_or_a_reason(void **state)
     assert_string_equal(reason, "");
     assert_int_equal(sched_interrupt_parse("{}", 2, reason, sizeof(reason), &fail), 0);
     assert_string_equal(reason, "");
-    assert_int_equal(sched_interrupt_parse("{\"reason\":\"stop\"}", 17, reason, sizeof(reason),
-                                           &fail),
-                     0);
+    assert_int_equal(
+        sched_interrupt_parse("{\"reason\":\"stop\"}", 17, reason, sizeof(reason), &fail), 0);
     assert_string_equal(reason, "stop");
     /* Cut to 7 bytes, never inside a character: "ab" + é é é is 8 bytes. */
     {
