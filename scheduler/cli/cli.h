@@ -58,4 +58,17 @@ int cli_redis_states(const struct cli_opts *o);
 /* `peace report ID`: the outcome report of a finished execution. */
 int cli_redis_report(const struct cli_opts *o);
 
+/*
+ * The same subcommands as a REST client of peace-scheduler (--server URL /
+ * PEACE_SERVER_URL, --token / PEACE_TOKEN), with the same output and exit
+ * statuses as their Redis counterparts.
+ */
+int cli_server_run(const struct cli_opts *o);
+int cli_server_watch(const struct cli_opts *o);
+int cli_server_status(const struct cli_opts *o);
+int cli_server_interrupt(const struct cli_opts *o);
+int cli_server_list(const struct cli_opts *o);
+int cli_server_states(const struct cli_opts *o);
+int cli_server_report(const struct cli_opts *o);
+
 #endif

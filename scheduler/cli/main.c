@@ -43,8 +43,12 @@ static const char usage[] =
     "  --prefix P           key prefix (PEACE_PREFIX, default peace)\n"
     "  --queue Q            queue (PEACE_QUEUE, default default)\n"
     "  --detach             print the execution id and exit once it is queued\n"
+    "  --server URL         talk to peace-scheduler at http://HOST:PORT instead of Redis\n"
+    "                       (PEACE_SERVER_URL)\n"
+    "  --token T            the scheduler's bearer token (PEACE_TOKEN)\n"
     "\n"
-    "Without --local, run and the other commands talk to the fleet's Redis;\n"
+    "Without --local, run and the other commands talk to the fleet's Redis, or\n"
+    "to a scheduler with --server;\n"
     "--json gives machine-readable output for each.\n"
     "\n"
     "exit status: 0 complete, 2 interrupted, 1 otherwise\n";
@@ -187,22 +191,26 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
     return bad("unknown option %s", a);
 }
 
-/* The fleet subcommands, through Redis. */
-static int dispatch_redis(const struct cli_opts *o)
+/* The fleet subcommands, through Redis or through a scheduler (--server). */
+static int dispatch_fleet(const struct cli_opts *o)
 {
     static const struct {
         const char *name;
-        int (*fn)(const struct cli_opts *o);
+        int (*redis)(const struct cli_opts *o);
+        int (*server)(const struct cli_opts *o);
     } cmds[] = {
-        {"run", cli_redis_run},       {"watch", cli_redis_watch},
-        {"status", cli_redis_status}, {"interrupt", cli_redis_interrupt},
-        {"list", cli_redis_list},     {"states", cli_redis_states},
-        {"report", cli_redis_report},
+        {"run", cli_redis_run, cli_server_run},
+        {"watch", cli_redis_watch, cli_server_watch},
+        {"status", cli_redis_status, cli_server_status},
+        {"interrupt", cli_redis_interrupt, cli_server_interrupt},
+        {"list", cli_redis_list, cli_server_list},
+        {"states", cli_redis_states, cli_server_states},
+        {"report", cli_redis_report, cli_server_report},
     };
 
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (strcmp(o->subcommand, cmds[i].name) == 0) {
-            return cmds[i].fn(o);
+            return o->server_url != NULL ? cmds[i].server(o) : cmds[i].redis(o);
         }
     }
     return bad("unknown command %s", o->subcommand);
@@ -259,8 +267,5 @@ int main(int argc, char **argv)
     } else if (o.local) {
         return bad("--local only applies to run, not to %s", o.subcommand);
     }
-    if (o.server_url != NULL) {
-        return bad("%s", "the scheduler client (--server) is not built yet; use --redis");
-    }
-    return dispatch_redis(&o);
+    return dispatch_fleet(&o);
 }
