@@ -149,9 +149,12 @@ check "an unknown item type is 400 unknown_item_type" expect_error s1 POST /v1/e
   -d '{"cmd":"ensure","flow":{"app":"a","profile":"p","flow":"f","items":[{"id":"x","type":"warp","params":{}}]}}'
 check "bad params are 400 invalid_flow" expect_error s1 POST /v1/executions 400 invalid_flow \
   -d '{"cmd":"ensure","flow":{"app":"a","profile":"p","flow":"f","items":[{"id":"x","type":"sleep","params":{"steps":-3}}]}}'
+head -c 110000 /dev/zero | tr '\0' 'x' >"$T/over.txt"
+check "a body over --max-body is 413 body_too_large" \
+  expect_error s1 POST /v1/executions 413 body_too_large --data-binary "@$T/over.txt"
 head -c 200000 /dev/zero | tr '\0' 'x' >"$T/big.txt"
 api s1 POST /v1/executions --data-binary "@$T/big.txt"
-check "a body over --max-body is 413" status_is 413
+check "a body far over --max-body is 413 before it is read" status_is 413
 api s1 POST /v1/executions -H 'Transfer-Encoding: chunked' --data-binary "@$T/big.txt"
 check "a chunked body over --max-body is 413" status_is 413
 check "nothing was queued by any bad request" queued_nothing 0
