@@ -28,12 +28,27 @@
 
 /* The contract fields of an execution in their documented order (report aside). */
 static const char *const meta_fields[] = {
-    "id",          "cmd",          "app",         "profile",
-    "flow",        "queue",        "status",      "outcome",
-    "created_ms",  "started_ms",   "finished_ms", "worker",
-    "attempt",     "block",        "block_index", "blocks_total",
-    "items_total", "items_done",   "interrupt_requested_ms",
-    "interrupt_reason", "error",
+    "id",
+    "cmd",
+    "app",
+    "profile",
+    "flow",
+    "queue",
+    "status",
+    "outcome",
+    "created_ms",
+    "started_ms",
+    "finished_ms",
+    "worker",
+    "attempt",
+    "block",
+    "block_index",
+    "blocks_total",
+    "items_total",
+    "items_done",
+    "interrupt_requested_ms",
+    "interrupt_reason",
+    "error",
 };
 
 static void fail(const struct pc_err *err)
@@ -116,7 +131,8 @@ static int states_text(const json_t *doc, const char *which, const char *label, 
         return pc_err_set(err, PC_ESCHEMA, "states: %s is not an object", which);
     }
     rc = pc_buf_appendf(b, "%s:%s\n", label, json_object_size(map) == 0 ? " (none stored)" : "");
-    json_object_foreach((json_t *)(uintptr_t)map, item, state) {
+    json_object_foreach((json_t *)(uintptr_t)map, item, state)
+    {
         rc = rc == 0 ? pc_buf_appendf(b, "  %.64s: ", item) : rc;
         rc = rc == 0 ? cli_json_append(b, state) : rc;
         rc = rc == 0 ? pc_buf_puts(b, "\n") : rc;
@@ -241,7 +257,8 @@ static int progress_render(const json_t *items, bool json, struct pc_buf *b)
     size_t i;
     int rc = json ? pc_buf_puts(b, "{") : 0;
 
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         const char *id = cli_json_str(it, "id");
         bool first = true;
 
@@ -529,7 +546,8 @@ int cli_server_list(const struct cli_opts *o)
     rc = o->json ? pc_buf_puts(&b, "[")
                  : pc_buf_appendf(&b, "%-26s  %-16s  %-36s  %-8s  %-21s  %s\n", "ID", "CMD",
                                   "APP/PROFILE/FLOW", "STATUS", "OUTCOME", "CREATED");
-    json_array_foreach(execs, i, e) {
+    json_array_foreach(execs, i, e)
+    {
         if (rc != 0) {
             break;
         }
@@ -582,8 +600,8 @@ int cli_server_states(const struct cli_opts *o)
         goto out;
     }
     if (!o->json) {
-        if (cli_server_states_print(h, o->args[0], o->args[1], o->args[2],
-                                    "stored current states", "stored goal states", &err) != 0) {
+        if (cli_server_states_print(h, o->args[0], o->args[1], o->args[2], "stored current states",
+                                    "stored goal states", &err) != 0) {
             fail(&err);
             goto out;
         }

@@ -34,7 +34,8 @@ int cli_server_open(const struct cli_opts *o, struct cli_http **out) PC_NODISCAR
  *   PC_ESCHEMA   a 2xx whose body is not JSON
  */
 int cli_server_call(struct cli_http *h, enum evhttp_cmd_type method, const char *path,
-                    const char *body, size_t body_len, json_t **doc, struct pc_err *err) PC_NODISCARD;
+                    const char *body, size_t body_len, json_t **doc,
+                    struct pc_err *err) PC_NODISCARD;
 
 /* Same for a response already received (takes nothing; resp stays the caller's). */
 int cli_server_reply(const struct cli_http *h, const struct cli_http_response *resp, json_t **doc,

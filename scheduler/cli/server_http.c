@@ -396,8 +396,8 @@ static struct evhttp_connection *connection(struct cli_http *h, bool stream, str
                              h->origin);
             return NULL;
         }
-        evhttp_connection_set_timeout(*slot, stream ? CLI_HTTP_STREAM_TIMEOUT_S
-                                                    : CLI_HTTP_TIMEOUT_S);
+        evhttp_connection_set_timeout(*slot,
+                                      stream ? CLI_HTTP_STREAM_TIMEOUT_S : CLI_HTTP_TIMEOUT_S);
         evhttp_connection_set_retries(*slot, 0);
         if (!stream) {
             evhttp_connection_set_max_body_size(*slot, (ev_ssize_t)CLI_HTTP_BODY_MAX);
@@ -408,8 +408,8 @@ static struct evhttp_connection *connection(struct cli_http *h, bool stream, str
 
 /* Makes the request of c on the right connection; c joins the list on success. */
 static int call_make(struct cli_http *h, struct call *c, enum evhttp_cmd_type method,
-                     const char *path, const char *body, size_t body_len,
-                     const char *last_event_id, struct pc_err *err)
+                     const char *path, const char *body, size_t body_len, const char *last_event_id,
+                     struct pc_err *err)
 {
     struct evhttp_connection *conn = connection(h, c->stream, err);
     char uri[CLI_HTTP_PATH_MAX * 2 + 2];
@@ -434,7 +434,8 @@ static int call_make(struct cli_http *h, struct call *c, enum evhttp_cmd_type me
     headers = evhttp_request_get_output_headers(c->req);
     bad |= evhttp_add_header(headers, "Host", h->host_header);
     bad |= evhttp_add_header(headers, "User-Agent", "peace-cli");
-    bad |= evhttp_add_header(headers, "Accept", c->stream ? "text/event-stream" : "application/json");
+    bad |=
+        evhttp_add_header(headers, "Accept", c->stream ? "text/event-stream" : "application/json");
     if (h->authorization != NULL) {
         bad |= evhttp_add_header(headers, "Authorization", h->authorization);
     }

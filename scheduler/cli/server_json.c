@@ -88,11 +88,12 @@ int cli_event_from_json(const char *data, size_t len, struct msg_event *out, str
         goto out;
     }
     if (json_object_size(root) > CLI_EVENT_MEMBERS_MAX) {
-        rc = pc_err_set(err, PC_ELIMIT, "event data has more than %d fields",
-                        CLI_EVENT_MEMBERS_MAX);
+        rc =
+            pc_err_set(err, PC_ELIMIT, "event data has more than %d fields", CLI_EVENT_MEMBERS_MAX);
         goto out;
     }
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         if (json_is_string(v)) {
             fields[n + 1] = json_string_value(v);
             lens[n + 1] = json_string_length(v);
@@ -131,7 +132,8 @@ static int blocks_from_json(const json_t *report, const char *name, enum pc_bloc
     if (!json_is_array(arr)) {
         return pc_err_set(err, PC_ESCHEMA, "report: %s is not an array", name);
     }
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (*n == PC_BLOCKS_MAX) {
             return pc_err_set(err, PC_ELIMIT, "report: more than %d blocks", PC_BLOCKS_MAX);
         }
@@ -169,7 +171,8 @@ static int ids_from_json(const json_t *report, const char *name, struct pc_id **
     if (ids == NULL) {
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         if (!json_is_string(v) ||
             pc_id_set(&ids[i], json_string_value(v), json_string_length(v), "item id", NULL) != 0) {
             free(ids);
@@ -194,12 +197,14 @@ static int errors_from_json(const json_t *report, struct pc_outcome *o, struct p
         return pc_err_set(err, PC_ESCHEMA, "report: errors is not an array of at most %d",
                           PC_FLOW_ITEMS_MAX);
     }
-    json_array_foreach(arr, i, e) {
+    json_array_foreach(arr, i, e)
+    {
         const char *item = cli_json_str(e, "item");
         const char *text = cli_json_str(e, "error");
         struct pc_id id;
 
-        if (item == NULL || text == NULL || pc_id_set(&id, item, strlen(item), "item id", NULL) != 0) {
+        if (item == NULL || text == NULL ||
+            pc_id_set(&id, item, strlen(item), "item id", NULL) != 0) {
             return pc_err_set(err, PC_ESCHEMA, "report: errors[%zu] is not {item, error}", i);
         }
         if (pc_outcome_add_error(o, &id, text) != 0) {
@@ -233,8 +238,8 @@ int cli_outcome_from_json(const json_t *report, struct pc_outcome *out, struct p
         rc = blocks_from_json(report, "blocks_not_processed", o.blocks, &o.n_blocks, err);
     }
     if (rc == 0) {
-        rc = ids_from_json(report, "items_processed", &o.items_processed, &o.n_items_processed,
-                           err);
+        rc =
+            ids_from_json(report, "items_processed", &o.items_processed, &o.n_items_processed, err);
     }
     if (rc == 0) {
         rc = ids_from_json(report, "items_not_processed", &o.items_not_processed,
@@ -275,7 +280,8 @@ static int append_value(struct pc_buf *b, const json_t *v, int depth)
     case JSON_OBJECT:
         rc = pc_buf_puts(b, "{");
         i = 0;
-        json_object_foreach((json_t *)(uintptr_t)v, key, m) {
+        json_object_foreach((json_t *)(uintptr_t)v, key, m)
+        {
             rc = rc == 0 && i++ > 0 ? pc_buf_puts(b, ",") : rc;
             rc = rc == 0 ? pc_buf_append_json_str(b, key, strlen(key)) : rc;
             rc = rc == 0 ? pc_buf_puts(b, ":") : rc;
@@ -287,7 +293,8 @@ static int append_value(struct pc_buf *b, const json_t *v, int depth)
         return pc_buf_puts(b, "}");
     case JSON_ARRAY:
         rc = pc_buf_puts(b, "[");
-        json_array_foreach(v, i, m) {
+        json_array_foreach(v, i, m)
+        {
             rc = rc == 0 && i > 0 ? pc_buf_puts(b, ",") : rc;
             rc = rc == 0 ? append_value(b, m, depth + 1) : rc;
             if (rc != 0) {

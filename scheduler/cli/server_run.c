@@ -74,10 +74,10 @@ struct follower {
     struct event *retry;
     int interrupts;
     bool saw_outcome;
-    bool stream_ended; /* the response ended without the outcome event */
-    bool stopped;      /* leave the loop */
-    bool failed;       /* ... with err */
-    bool reporting;    /* following is over: late answers are not shown */
+    bool stream_ended;      /* the response ended without the outcome event */
+    bool stopped;           /* leave the loop */
+    bool failed;            /* ... with err */
+    bool reporting;         /* following is over: late answers are not shown */
     uint64_t failing_since; /* mono ms of the first failure in a row; 0 = healthy */
     unsigned backoff_ms;
     struct pc_err err;
@@ -302,8 +302,8 @@ static void request_interrupt(struct follower *f)
 
     pc_err_clear(&err);
     (void)snprintf(path, sizeof(path), "%s/interrupt", f->exec_path);
-    if (cli_http_call_start(f->h, EVHTTP_REQ_POST, path, body, sizeof(body) - 1,
-                            on_interrupt_done, f, &err) != 0) {
+    if (cli_http_call_start(f->h, EVHTTP_REQ_POST, path, body, sizeof(body) - 1, on_interrupt_done,
+                            f, &err) != 0) {
         (void)snprintf(line, sizeof(line), "could not request the interrupt: %s", err.msg);
         note(f, line);
     }
@@ -354,10 +354,9 @@ static int follower_init(struct follower *f, const struct cli_opts *o, struct cl
     pc_err_clear(&f->err);
     cli_sse_init(&f->sse, CLI_SSE_LINE_MAX, CLI_SSE_DATA_MAX, on_event, f);
     (void)snprintf(f->exec_path, sizeof(f->exec_path), "/v1/executions/%s", id);
-    if (o->progress &&
-        cli_render_create(flow, o->json ? stderr : stdout,
-                          isatty(o->json ? STDERR_FILENO : STDOUT_FILENO) == 1, mono_ms(),
-                          &f->render) != 0) {
+    if (o->progress && cli_render_create(flow, o->json ? stderr : stdout,
+                                         isatty(o->json ? STDERR_FILENO : STDOUT_FILENO) == 1,
+                                         mono_ms(), &f->render) != 0) {
         return PC_ENOMEM;
     }
     f->on_int = evsignal_new(base, SIGINT, on_signal, f);
@@ -474,8 +473,8 @@ static int finish(struct follower *f, enum pc_cmd cmd, const struct pc_flow *flo
             cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_GOAL || cmd == PC_CMD_READ_GOAL;
 
         if (cli_server_states_print(f->h, flow->app.s, flow->profile.s, flow->flow.s,
-                                    current ? "current states" : NULL,
-                                    goal ? "goal states" : NULL, &err) != 0) {
+                                    current ? "current states" : NULL, goal ? "goal states" : NULL,
+                                    &err) != 0) {
             (void)fprintf(stderr, "peace: %s\n", err.msg);
         }
     }
@@ -543,8 +542,9 @@ static int read_flow_file(const char *path, struct pc_buf *text, struct pc_err *
         }
         rc = pc_buf_append(text, chunk, (size_t)got);
         if (rc != 0) {
-            rc = pc_err_set(err, rc, rc == PC_ELIMIT ? "%s: larger than the limit of %u bytes"
-                                                     : "%s: out of memory (%u)",
+            rc = pc_err_set(err, rc,
+                            rc == PC_ELIMIT ? "%s: larger than the limit of %u bytes"
+                                            : "%s: out of memory (%u)",
                             path, PC_FLOW_FILE_MAX);
             break;
         }
@@ -563,9 +563,10 @@ static int submit_body(const struct cli_opts *o, const struct pc_buf *flow_text,
     (void)pc_strategy_format(&o->strategy, strategy, sizeof(strategy));
     rc = pc_buf_appendf(body, "{\"cmd\":\"%s\",\"interrupt_strategy\":", pc_cmd_name(o->cmd));
     rc = rc == 0 ? pc_buf_append_json_str(body, strategy, strlen(strategy)) : rc;
-    rc = rc == 0 ? pc_buf_appendf(body, ",\"apply_stored_state_sync\":\"%s\",\"queue\":",
-                                  pc_sync_name(o->sync))
-                 : rc;
+    rc = rc == 0
+             ? pc_buf_appendf(
+                   body, ",\"apply_stored_state_sync\":\"%s\",\"queue\":", pc_sync_name(o->sync))
+             : rc;
     rc = rc == 0 ? pc_buf_append_json_str(body, o->queue, strlen(o->queue)) : rc;
     rc = rc == 0 ? pc_buf_puts(body, ",\"flow\":") : rc;
     rc = rc == 0 ? pc_buf_append(body, flow_text->data, flow_text->len) : rc;
@@ -679,10 +680,12 @@ static int flow_from_items(const json_t *exec, const json_t *items, struct pc_fl
     if (f.items == NULL) {
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }
-    json_array_foreach(items, i, it) {
+    json_array_foreach(items, i, it)
+    {
         const char *id = cli_json_str(it, "id");
 
-        if (id == NULL || !pc_ident_valid(id, strlen(id)) || pc_flow_find(&f, id, strlen(id)) >= 0) {
+        if (id == NULL || !pc_ident_valid(id, strlen(id)) ||
+            pc_flow_find(&f, id, strlen(id)) >= 0) {
             continue;
         }
         (void)snprintf(f.items[f.n_items].id.s, sizeof(f.items[0].id.s), "%s", id);

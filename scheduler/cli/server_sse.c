@@ -173,8 +173,8 @@ int cli_sse_feed(struct cli_sse *p, const char *bytes, size_t n, struct pc_err *
         if (run > i) {
             rc = pc_buf_append(&p->line, bytes + i, run - i);
             if (rc == PC_ELIMIT) {
-                return pc_err_set(err, PC_ELIMIT,
-                                  "event stream: a line longer than %zu bytes", p->line.max);
+                return pc_err_set(err, PC_ELIMIT, "event stream: a line longer than %zu bytes",
+                                  p->line.max);
             }
             if (rc != 0) {
                 return pc_err_set(err, rc, "event stream: out of memory");

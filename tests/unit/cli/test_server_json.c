@@ -396,9 +396,15 @@ static void scalars_become_the_text_a_meta_hash_holds(void **state)
         const char *json;
         const char *text;
     } cases[] = {
-        {"\"finished\"", "finished"}, {"1795309599192", "1795309599192"}, {"-4", "-4"},
-        {"0.5", "0.5"},               {"true", "true"},                   {"false", "false"},
-        {"null", ""},                 {"[1]", ""},                        {"{}", ""},
+        {"\"finished\"", "finished"},
+        {"1795309599192", "1795309599192"},
+        {"-4", "-4"},
+        {"0.5", "0.5"},
+        {"true", "true"},
+        {"false", "false"},
+        {"null", ""},
+        {"[1]", ""},
+        {"{}", ""},
         {"\"a\\u0000b\"", ""},
     };
     char out[64];
