@@ -411,7 +411,7 @@ int cli_server_interrupt(const struct cli_opts *o)
     int rc;
 
     pc_err_clear(&err);
-    pc_buf_init(&body, 64u * 1024u);
+    pc_buf_init(&body, (size_t)64u << 10);
     if (one_id(o, "interrupt", &err) != 0) {
         fail(&err);
         goto out;

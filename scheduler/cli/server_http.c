@@ -35,7 +35,7 @@
 
 #define CLI_HTTP_HOST_MAX     256
 #define CLI_HTTP_PATH_MAX     512
-#define CLI_HTTP_ERR_BODY_MAX (64u * 1024u)
+#define CLI_HTTP_ERR_BODY_MAX ((size_t)64u << 10)
 
 struct call {
     struct cli_http *h;
@@ -101,32 +101,31 @@ static int parse_url(struct cli_http *h, const char *url, struct pc_err *err)
     size_t host_len = host != NULL ? strlen(host) : 0;
     size_t path_len = path != NULL ? strlen(path) : 0;
     int port = uri != NULL ? evhttp_uri_get_port(uri) : -1;
-    int rc = 0;
+    const char *why = NULL;
 
     if (scheme != NULL && strcasecmp(scheme, "https") == 0) {
-        rc = url_error(err, url,
-                       "https is not supported; give the scheduler's http:// address "
-                       "(for TLS, put a proxy in front of it)");
+        why = "https is not supported; give the scheduler's http:// address "
+              "(for TLS, put a proxy in front of it)";
     } else if (uri == NULL || scheme == NULL || strcasecmp(scheme, "http") != 0) {
-        rc = url_error(err, url, "not an http:// URL (for example http://127.0.0.1:7117)");
-    } else if (host_len == 0) {
-        rc = url_error(err, url, "the URL names no host");
+        why = "not an http:// URL (for example http://127.0.0.1:7117)";
+    } else if (host == NULL || host_len == 0) {
+        why = "the URL names no host";
     } else if (host_len > CLI_HTTP_HOST_MAX) {
-        rc = url_error(err, url, "the host name is too long");
+        why = "the host name is too long";
     } else if (evhttp_uri_get_userinfo(uri) != NULL) {
-        rc = url_error(err, url, "user info in the URL is not supported (use --token)");
+        why = "user info in the URL is not supported (use --token)";
     } else if (evhttp_uri_get_query(uri) != NULL || evhttp_uri_get_fragment(uri) != NULL) {
-        rc = url_error(err, url, "the URL must not have a query or a fragment");
+        why = "the URL must not have a query or a fragment";
     } else if (port == 0 || port > 65535) {
-        rc = url_error(err, url, "the port must be 1..65535");
+        why = "the port must be 1..65535";
     } else if (path_len > CLI_HTTP_PATH_MAX) {
-        rc = url_error(err, url, "the path is too long");
+        why = "the path is too long";
     }
-    if (rc != 0) {
+    if (why != NULL || host == NULL) {
         if (uri != NULL) {
             evhttp_uri_free(uri);
         }
-        return rc;
+        return url_error(err, url, why != NULL ? why : "the URL names no host");
     }
     h->port = (unsigned short)(port < 0 ? 80 : port);
     if (host[0] == '[' && host_len > 2 && host[host_len - 1] == ']') {
@@ -197,8 +196,7 @@ int cli_http_create(const char *url, const char *token, struct cli_http **out, s
         } else if ((h->authorization = malloc(token_len + 8)) == NULL) {
             rc = pc_err_set(err, PC_ENOMEM, "out of memory");
         } else {
-            memcpy(h->authorization, "Bearer ", 7);
-            memcpy(h->authorization + 7, token, token_len + 1);
+            (void)snprintf(h->authorization, token_len + 8, "Bearer %s", token);
         }
     }
     if (rc == 0 && (h->base = event_base_new()) == NULL) {

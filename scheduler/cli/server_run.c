@@ -44,8 +44,8 @@
 #include "server_json.h"
 #include "server_sse.h"
 
-#define CLI_SSE_LINE_MAX    (256u * 1024u)
-#define CLI_SSE_DATA_MAX    (1u << 20)
+#define CLI_SSE_LINE_MAX    ((size_t)256u << 10)
+#define CLI_SSE_DATA_MAX    ((size_t)1u << 20)
 #define CLI_FOLLOW_RETRY_MS 30000u
 #define CLI_TICK_MS         250u
 #define CLI_BACKOFF_MIN_MS  100u
