@@ -101,6 +101,46 @@ int pc_buf_appendf(struct pc_buf *b, const char *fmt, ...)
     return rc;
 }
 
+/*
+ * Length of the valid UTF-8 sequence at s (n bytes left), or 0 when it is
+ * not one (overlong forms, surrogates and values above U+10FFFF included).
+ */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    size_t len;
+    uint32_t cp;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1fu;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0fu;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    if (len > n) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return len;
+}
+
 int pc_buf_append_json_str(struct pc_buf *b, const void *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -123,8 +163,19 @@ int pc_buf_append_json_str(struct pc_buf *b, const void *p, size_t n)
             rc = pc_buf_append(b, "\\r", 2);
         } else if (c < 0x20 || c == 0x7f) {
             rc = pc_buf_append(b, esc, sizeof(esc));
-        } else {
+        } else if (c < 0x80) {
             rc = pc_buf_append(b, &s[i], 1);
+        } else {
+            /* JSON text must be UTF-8: bytes that are not (a script's raw
+             * output, say) become U+FFFD, one per invalid byte. */
+            size_t len = utf8_seq_len(s + i, n - i);
+
+            if (len == 0) {
+                rc = pc_buf_append(b, "\\ufffd", 6);
+            } else {
+                rc = pc_buf_append(b, &s[i], len);
+                i += len - 1;
+            }
         }
     }
     if (rc == 0) {

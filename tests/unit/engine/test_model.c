@@ -255,6 +255,21 @@ static void test_buffer_limit_leaves_content_intact(void **state)
     pc_buf_cleanup(&b);
 }
 
+static void test_json_strings_are_always_valid_utf8(void **state)
+{
+    struct pc_buf b;
+    /* valid "é", "€", "😀"; then a lone continuation byte, an overlong "/",
+     * a surrogate, a truncated sequence. */
+    static const char in[] = "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\x80|\xc0\xaf|\xed\xa0\x80|\xe2\x82";
+
+    (void)state;
+    pc_buf_init(&b, 1024);
+    assert_int_equal(pc_buf_append_json_str(&b, in, sizeof(in) - 1), 0);
+    assert_string_equal(pc_buf_str(&b), "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\\ufffd|"
+                                         "\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd|\\ufffd\\ufffd\"");
+    pc_buf_cleanup(&b);
+}
+
 static void test_state_json_renders_msgpack(void **state)
 {
     /* {"a": [1, -2, true, nil], "b": "x\n"} */
@@ -291,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_outcome_json_lists_what_the_kind_carries),
         cmocka_unit_test(test_buffer_limit_leaves_content_intact),
         cmocka_unit_test(test_state_json_renders_msgpack),
+        cmocka_unit_test(test_json_strings_are_always_valid_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
