@@ -36,6 +36,7 @@
 #define CLI_HTTP_HOST_MAX     256
 #define CLI_HTTP_PATH_MAX     512
 #define CLI_HTTP_ERR_BODY_MAX ((size_t)64u << 10)
+#define CLI_HTTP_HEADERS_MAX  ((size_t)64u << 10)
 
 struct call {
     struct cli_http *h;
@@ -397,6 +398,7 @@ static struct evhttp_connection *connection(struct cli_http *h, bool stream, str
         evhttp_connection_set_timeout(*slot,
                                       stream ? CLI_HTTP_STREAM_TIMEOUT_S : CLI_HTTP_TIMEOUT_S);
         evhttp_connection_set_retries(*slot, 0);
+        evhttp_connection_set_max_headers_size(*slot, (ev_ssize_t)CLI_HTTP_HEADERS_MAX);
         if (!stream) {
             evhttp_connection_set_max_body_size(*slot, (ev_ssize_t)CLI_HTTP_BODY_MAX);
         }
