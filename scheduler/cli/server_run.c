@@ -221,8 +221,7 @@ static void on_end(void *arg, int rc, const struct cli_http_response *resp,
         return;
     }
     if (resp->status == 200) {
-        f->stream_ended = true;
-        f->stopped = true;
+        f->stopped = true; /* ended without the outcome event: follow() asks why */
         return;
     }
     pc_err_clear(&why);
@@ -423,7 +422,6 @@ static int follow(struct follower *f)
             break;
         }
         /* Ended without the outcome event. */
-        f->stream_ended = false;
         f->stopped = false;
         after_stream_end(f);
         if (f->stopped) {
