@@ -74,7 +74,6 @@ struct follower {
     struct event *retry;
     int interrupts;
     bool saw_outcome;
-    bool stream_ended;      /* the response ended without the outcome event */
     bool stopped;           /* leave the loop */
     bool failed;            /* ... with err */
     bool reporting;         /* following is over: late answers are not shown */
