@@ -157,6 +157,14 @@ static uint64_t realtime_ms(void *ctx)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static uint64_t realtime_us(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static uint64_t now_ms(const struct wk_worker *w)
 {
     return w->clock.now_ms(w->clock.ctx);
@@ -563,12 +571,14 @@ static void latch_interrupt(struct wexec *x, const char *reason, size_t len)
     }
     x->reason[n] = '\0';
     x->reason[strnlen(x->reason, n)] = '\0';
-    wk_log(x->w->log, WK_LOG_INFO, "interrupt", "exec=%s reason=\"%s\"", x->id,
-           quote(x->reason, q));
     if (x->rec != NULL) {
         pc_recorder_set_interrupt_reason(x->rec, x->reason, strlen(x->reason));
     }
     pc_exec_signal_interrupt(x->exec);
+    /* latched_us: when the engine holds it (realtime microseconds), for
+     * measuring PUBLISH -> latch from outside (bench/). */
+    wk_log(x->w->log, WK_LOG_INFO, "interrupt", "exec=%s reason=\"%s\" latched_us=%llu", x->id,
+           quote(x->reason, q), (unsigned long long)realtime_us());
     /* finish_current starts nothing once interrupted: a parked execution
      * can end at once, without the profile lock (it will write nothing). */
     if (x->state == WX_PARKED && x->job.strategy.kind == PC_STRATEGY_FINISH_CURRENT) {
