@@ -29,7 +29,7 @@
 #include "peace/pool.h"
 
 #define MILESTONES 100
-#define ITEMS_MAX 16
+#define ITEMS_MAX  16
 
 struct bench {
     uint64_t n_calls;
@@ -369,14 +369,16 @@ int main(int argc, char **argv)
     baseline(b->n_calls, &base_rate);
     {
         double per_item = (double)b->n_calls / (total_s / (double)b->n_items);
-        printf("bench=progress items=%zu calls_per_item=%" PRIu64 " flush_ms=%" PRIu64
+        printf("bench=progress_engine items=%zu calls_per_item=%" PRIu64 " flush_ms=%" PRIu64
                " calls_per_s_per_item=%.0f calls_per_s_total=%.0f\n",
                b->n_items, b->n_calls, flush_ms, per_item, per_item * (double)b->n_items);
-        printf("bench=progress_staleness items=%zu samples=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
+        printf("bench=progress_engine_staleness items=%zu samples=%zu p50_ms=%.2f p99_ms=%.2f "
+               "max_ms=%.2f\n",
                b->n_items, n_stale, n_stale ? (double)stale[n_stale / 2] / 1e6 : -1.0,
                n_stale ? (double)stale[(n_stale * 99) / 100] / 1e6 : -1.0,
                n_stale ? (double)stale[n_stale - 1] / 1e6 : -1.0);
-        printf("bench=progress_baseline api=atomic_fetch_add calls_per_s=%.0f ratio_ours_over_baseline=%.3f\n",
+        printf("bench=progress_engine_baseline api=atomic_fetch_add calls_per_s=%.0f "
+               "ratio_ours_over_baseline=%.3f\n",
                base_rate, base_rate > 0 ? per_item / base_rate : 0.0);
     }
     event_free(flush);

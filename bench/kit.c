@@ -1,0 +1,651 @@
+/*
+ * kit.c - the fleet benchmark driver's helpers (see kit.h).
+ *
+ * Design. The driver stands where a user stands: it submits with the same
+ * commands as `peace run --redis` (pipelined, so submitting is never what a
+ * throughput figure measures), follows an execution the way a dashboard
+ * does (XREAD BLOCK on its events stream), and starts real peace-worker
+ * processes, whose logs it keeps for the interrupt figures. Everything is
+ * synchronous hiredis: a driver that waits is not the thing being timed.
+ */
+#include "kit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "peace/buf.h"
+#include "peace/keys.h"
+#include "peace/msg.h"
+
+#define PREFIX "peace"
+#define QUEUE  "default"
+#define GROUP  "workers"
+
+extern char **environ;
+
+uint64_t kit_now_us(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void kit_sleep_us(uint64_t us)
+{
+    struct timespec ts = {(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Redis                                                                     */
+
+redisContext *kit_connect(const struct kit_opts *o)
+{
+    struct timeval tv = {5, 0};
+    struct timeval cmd_tv = {60, 0};
+    redisContext *c = redisConnectWithTimeout(o->host, o->port, tv);
+
+    if (c == NULL || c->err != 0) {
+        (void)fprintf(stderr, "bench: cannot connect to %s:%d: %s\n", o->host, o->port,
+                      c != NULL ? c->errstr : "out of memory");
+        redisFree(c);
+        return NULL;
+    }
+    (void)redisSetTimeout(c, cmd_tv);
+    return c;
+}
+
+redisReply *kit_cmd(redisContext *c, const char *fmt, ...)
+{
+    va_list ap;
+    redisReply *r = NULL;
+
+    va_start(ap, fmt);
+    r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (r == NULL) {
+        (void)fprintf(stderr, "bench: redis: %s\n", c->errstr);
+    }
+    return r;
+}
+
+int kit_flush(redisContext *c)
+{
+    redisReply *r = kit_cmd(c, "FLUSHALL");
+    int rc = r != NULL && r->type != REDIS_REPLY_ERROR ? 0 : -1;
+
+    freeReplyObject(r);
+    return rc;
+}
+
+int kit_used_memory(redisContext *c, uint64_t *out)
+{
+    redisReply *r = kit_cmd(c, "INFO memory");
+    const char *p = NULL;
+    int rc = -1;
+
+    if (r != NULL && r->type == REDIS_REPLY_STRING) {
+        p = strstr(r->str, "used_memory:");
+        if (p != NULL) {
+            *out = strtoull(p + 12, NULL, 10);
+            rc = 0;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+const redisReply *kit_field(const redisReply *arr, const char *field)
+{
+    size_t n = strlen(field);
+
+    if (arr == NULL || arr->type != REDIS_REPLY_ARRAY) {
+        return NULL;
+    }
+    for (size_t i = 0; i + 1 < arr->elements; i += 2) {
+        const redisReply *k = arr->element[i];
+
+        if ((k->type == REDIS_REPLY_STRING || k->type == REDIS_REPLY_STATUS) && k->len == n &&
+            memcmp(k->str, field, n) == 0) {
+            return arr->element[i + 1];
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Jobs                                                                      */
+
+int kit_flow(struct pc_flow *out, const char *profile, size_t n, const char *type,
+             const char *params, bool chain)
+{
+    struct pc_buf j;
+    struct pc_err err;
+    int rc;
+
+    pc_buf_init(&j, PC_FLOW_FILE_MAX);
+    pc_err_clear(&err);
+    rc = pc_buf_appendf(&j, "{\"app\":\"bench\",\"profile\":\"%s\",\"flow\":\"f\",\"items\":[",
+                        profile);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = pc_buf_appendf(&j, "%s{\"id\":\"i%zu\",\"type\":\"%s\",\"params\":%s", i ? "," : "", i,
+                            type, params);
+        if (rc == 0 && chain && i > 0) {
+            rc = pc_buf_appendf(&j, ",\"deps\":[\"i%zu\"]", i - 1);
+        }
+        if (rc == 0) {
+            rc = pc_buf_puts(&j, "}");
+        }
+    }
+    if (rc == 0) {
+        rc = pc_buf_puts(&j, "]}");
+    }
+    if (rc == 0) {
+        rc = pc_flow_parse_json(pc_buf_str(&j), j.len, "bench", out, &err);
+        if (rc != 0) {
+            (void)fprintf(stderr, "bench: flow: %s\n", err.msg);
+        }
+    }
+    pc_buf_cleanup(&j);
+    return rc;
+}
+
+void kit_submitter_init(struct kit_submitter *s, redisContext *c)
+{
+    memset(s, 0, sizeof(*s));
+    s->c = c;
+    pc_ulid_gen_init(&s->gen, NULL, NULL, NULL, NULL);
+}
+
+int kit_group(redisContext *c)
+{
+    char queue[PC_KEY_MAX];
+    redisReply *r = NULL;
+    int rc = 0;
+
+    if (pc_key_queue(queue, sizeof(queue), PREFIX, QUEUE) < 0) {
+        return -1;
+    }
+    r = kit_cmd(c, "XGROUP CREATE %s %s 0 MKSTREAM", queue, GROUP);
+    if (r == NULL || (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0)) {
+        rc = -1;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int kit_submit(struct kit_submitter *s, const struct pc_flow *flow, enum pc_cmd cmd,
+               char id[KIT_ID_MAX])
+{
+    struct msg_job job;
+    struct pc_buf bytes;
+    struct pc_err err;
+    enum pc_block_kind blocks[PC_BLOCKS_MAX];
+    char meta[PC_KEY_MAX];
+    char execs[PC_KEY_MAX];
+    char queue[PC_KEY_MAX];
+    char created[24];
+    char nblocks[24];
+    char nitems[24];
+    int rc;
+
+    memset(&job, 0, sizeof(job));
+    pc_err_clear(&err);
+    if (pc_ulid_next(&s->gen, job.id, &err) != 0) {
+        return -1;
+    }
+    job.cmd = cmd;
+    job.sync = PC_SYNC_BOTH;
+    job.strategy.kind = PC_STRATEGY_FINISH_CURRENT;
+    (void)pc_id_set(&job.queue, QUEUE, strlen(QUEUE), "queue", NULL);
+    job.created_ms = pc_ulid_time_ms(job.id, PC_ULID_LEN);
+    job.flow = *flow; /* borrowed: never cleaned up here */
+    rc = msg_job_encode(&job, &bytes, &err);
+    if (rc != 0) {
+        (void)fprintf(stderr, "bench: job: %s\n", err.msg);
+        return rc;
+    }
+    if (pc_key_exec(meta, sizeof(meta), PREFIX, job.id) < 0 ||
+        pc_key_execs(execs, sizeof(execs), PREFIX) < 0 ||
+        pc_key_queue(queue, sizeof(queue), PREFIX, QUEUE) < 0) {
+        pc_buf_cleanup(&bytes);
+        return -1;
+    }
+    (void)snprintf(created, sizeof(created), "%llu", (unsigned long long)job.created_ms);
+    (void)snprintf(nblocks, sizeof(nblocks), "%zu", pc_cmd_blocks(cmd, job.sync, blocks));
+    (void)snprintf(nitems, sizeof(nitems), "%zu", flow->n_items);
+    {
+        const char *hset[] = {"HSET",         meta,
+                              "id",           job.id,
+                              "cmd",          pc_cmd_name(cmd),
+                              "app",          flow->app.s,
+                              "profile",      flow->profile.s,
+                              "flow",         flow->flow.s,
+                              "queue",        QUEUE,
+                              "status",       "queued",
+                              "created_ms",   created,
+                              "attempt",      "0",
+                              "blocks_total", nblocks,
+                              "items_total",  nitems,
+                              "items_done",   "0"};
+        const char *zadd[] = {"ZADD", execs, created, job.id};
+        const char *xadd[] = {"XADD", queue, "*", "exec", job.id, "job", bytes.data};
+        size_t hl[sizeof(hset) / sizeof(hset[0])];
+        size_t zl[4];
+        size_t xl[7];
+
+        for (size_t i = 0; i < sizeof(hset) / sizeof(hset[0]); i++) {
+            hl[i] = strlen(hset[i]);
+        }
+        for (size_t i = 0; i < 4; i++) {
+            zl[i] = strlen(zadd[i]);
+        }
+        for (size_t i = 0; i < 6; i++) {
+            xl[i] = strlen(xadd[i]);
+        }
+        xl[6] = bytes.len;
+        if (redisAppendCommandArgv(s->c, (int)(sizeof(hset) / sizeof(hset[0])), hset, hl) !=
+                REDIS_OK ||
+            redisAppendCommandArgv(s->c, 4, zadd, zl) != REDIS_OK ||
+            redisAppendCommandArgv(s->c, 7, xadd, xl) != REDIS_OK) {
+            pc_buf_cleanup(&bytes);
+            return -1;
+        }
+    }
+    s->pending += 3;
+    memcpy(id, job.id, KIT_ID_MAX);
+    pc_buf_cleanup(&bytes);
+    return 0;
+}
+
+int kit_submit_sync(struct kit_submitter *s)
+{
+    int rc = 0;
+
+    while (s->pending > 0) {
+        void *v = NULL;
+        redisReply *r = NULL;
+
+        if (redisGetReply(s->c, &v) != REDIS_OK) {
+            (void)fprintf(stderr, "bench: submit: %s\n", s->c->errstr);
+            return -1;
+        }
+        r = v;
+        s->pending--;
+        if (r->type == REDIS_REPLY_ERROR) {
+            (void)fprintf(stderr, "bench: submit: %s\n", r->str);
+            rc = -1;
+        } else if (r->type == REDIS_REPLY_STRING && r->len < sizeof(s->last_entry)) {
+            memcpy(s->last_entry, r->str, r->len);
+            s->last_entry[r->len] = '\0';
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+bool kit_field_is(const redisReply *fields, const char *field, const char *value)
+{
+    const redisReply *v = kit_field(fields, field);
+
+    return v != NULL && v->type == REDIS_REPLY_STRING && v->len == strlen(value) &&
+           memcmp(v->str, value, v->len) == 0;
+}
+
+int kit_follow(redisContext *c, const char *id, char *last, size_t last_size, uint64_t timeout_us,
+               kit_event_cb *cb, void *ctx)
+{
+    char key[PC_KEY_MAX];
+    uint64_t deadline = kit_now_us() + timeout_us;
+
+    if (pc_key_events(key, sizeof(key), PREFIX, id) < 0) {
+        return -1;
+    }
+    if (last[0] == '\0') {
+        (void)snprintf(last, last_size, "0-0");
+    }
+    while (kit_now_us() < deadline) {
+        redisReply *r = kit_cmd(c, "XREAD COUNT 1000 BLOCK 1000 STREAMS %s %s", key, last);
+        uint64_t t = kit_now_us();
+        const redisReply *entries = NULL;
+        int stop = 0;
+
+        if (r == NULL) {
+            return -1;
+        }
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+            r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2) {
+            entries = r->element[0]->element[1];
+        }
+        for (size_t i = 0; entries != NULL && !stop && i < entries->elements; i++) {
+            const redisReply *e = entries->element[i];
+
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) {
+                continue;
+            }
+            (void)snprintf(last, last_size, "%.*s", (int)e->element[0]->len, e->element[0]->str);
+            stop = cb(ctx, t, e->element[1]);
+        }
+        freeReplyObject(r);
+        if (stop) {
+            return 0;
+        }
+    }
+    (void)fprintf(stderr, "bench: execution %s: timed out following its events\n", id);
+    return -1;
+}
+
+struct outcome_wait {
+    char *outcome;
+    size_t size;
+};
+
+static int on_outcome_event(void *ctx, uint64_t t_us, const redisReply *fields)
+{
+    struct outcome_wait *w = ctx;
+    const redisReply *oc = NULL;
+
+    (void)t_us;
+    if (!kit_field_is(fields, "kind", "outcome")) {
+        return 0;
+    }
+    oc = kit_field(fields, "outcome");
+    (void)snprintf(w->outcome, w->size, "%s",
+                   oc != NULL && oc->type == REDIS_REPLY_STRING ? oc->str : "?");
+    return 1;
+}
+
+int kit_wait_outcome(redisContext *c, const char *id, char *last, size_t last_size,
+                     uint64_t timeout_us, char *outcome, size_t outcome_size)
+{
+    struct outcome_wait w = {outcome, outcome_size};
+
+    return kit_follow(c, id, last, last_size, timeout_us, on_outcome_event, &w);
+}
+
+int kit_wait_drained(redisContext *c, const char *last_entry, uint64_t timeout_us)
+{
+    char queue[PC_KEY_MAX];
+    uint64_t deadline = kit_now_us() + timeout_us;
+
+    if (pc_key_queue(queue, sizeof(queue), PREFIX, QUEUE) < 0) {
+        return -1;
+    }
+    while (kit_now_us() < deadline) {
+        redisReply *r = kit_cmd(c, "XINFO GROUPS %s", queue);
+        int done = 0;
+
+        if (r == NULL) {
+            return -1;
+        }
+        for (size_t g = 0; r->type == REDIS_REPLY_ARRAY && g < r->elements; g++) {
+            const redisReply *name = kit_field(r->element[g], "name");
+            const redisReply *pending = kit_field(r->element[g], "pending");
+            const redisReply *delivered = kit_field(r->element[g], "last-delivered-id");
+
+            if (name != NULL && name->type == REDIS_REPLY_STRING && strcmp(name->str, GROUP) == 0 &&
+                pending != NULL && pending->type == REDIS_REPLY_INTEGER && pending->integer == 0 &&
+                delivered != NULL && delivered->type == REDIS_REPLY_STRING &&
+                strcmp(delivered->str, last_entry) == 0) {
+                done = 1;
+            }
+        }
+        freeReplyObject(r);
+        if (done) {
+            return 0;
+        }
+        kit_sleep_us(2000);
+    }
+    (void)fprintf(stderr, "bench: the queue did not drain in time\n");
+    return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Workers                                                                   */
+
+void kit_fleet_init(struct kit_fleet *f, const struct kit_opts *o, const char *label)
+{
+    memset(f, 0, sizeof(*f));
+    f->o = o;
+    f->label = label;
+}
+
+int kit_fleet_start(struct kit_fleet *f, unsigned concurrency, unsigned lease_ms)
+{
+    const struct kit_opts *o = f->o;
+    posix_spawn_file_actions_t fa;
+    const char *argv[16 + KIT_EXTRA_ARGS_MAX];
+    char url[300];
+    char conc[16];
+    char lease[16];
+    size_t n = 0;
+    size_t i = f->n;
+    pid_t pid = 0;
+    int rc;
+
+    if (f->n == KIT_WORKERS_MAX) {
+        return -1;
+    }
+    (void)snprintf(url, sizeof(url), "redis://%s:%d", o->host, o->port);
+    (void)snprintf(conc, sizeof(conc), "%u", concurrency);
+    (void)snprintf(lease, sizeof(lease), "%u", lease_ms);
+    (void)snprintf(f->log[i], sizeof(f->log[i]), "%s/%s-w%zu.log", o->dir, f->label, i);
+    argv[n++] = o->worker;
+    argv[n++] = "--redis";
+    argv[n++] = url;
+    argv[n++] = "--prefix";
+    argv[n++] = PREFIX;
+    argv[n++] = "--queue";
+    argv[n++] = QUEUE;
+    argv[n++] = "--plugin";
+    argv[n++] = o->plugin;
+    argv[n++] = "--concurrency";
+    argv[n++] = conc;
+    if (lease_ms != 0) {
+        argv[n++] = "--lease-ms";
+        argv[n++] = lease;
+    }
+    for (size_t k = 0; k < o->n_extra; k++) {
+        argv[n++] = o->extra[k];
+    }
+    argv[n] = NULL;
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        return -1;
+    }
+    rc = posix_spawn_file_actions_addopen(&fa, 1, f->log[i], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (rc == 0) {
+        rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    }
+    if (rc == 0) {
+        rc = posix_spawn(&pid, o->worker, &fa, NULL, (char *const *)(void *)argv, environ);
+    }
+    (void)posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        (void)fprintf(stderr, "bench: cannot start %s: %s\n", o->worker, strerror(rc));
+        return -1;
+    }
+    f->pid[i] = pid;
+    f->n++;
+    return 0;
+}
+
+static bool consumer_of(const char *name, size_t len, pid_t pid)
+{
+    char needle[32];
+    int n = snprintf(needle, sizeof(needle), ":%ld:", (long)pid);
+
+    if (n <= 0 || (size_t)n > len) {
+        return false;
+    }
+    for (size_t i = 0; i + (size_t)n <= len; i++) {
+        if (memcmp(name + i, needle, (size_t)n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+long kit_fleet_find(const struct kit_fleet *f, const char *consumer, size_t len)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->pid[i] > 0 && consumer_of(consumer, len, f->pid[i])) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+int kit_fleet_ready(struct kit_fleet *f, redisContext *c)
+{
+    char queue[PC_KEY_MAX];
+    uint64_t deadline = kit_now_us() + 20000000u;
+
+    if (pc_key_queue(queue, sizeof(queue), PREFIX, QUEUE) < 0) {
+        return -1;
+    }
+    while (kit_now_us() < deadline) {
+        redisReply *r = kit_cmd(c, "XINFO CONSUMERS %s %s", queue, GROUP);
+        size_t found = 0;
+        size_t want = 0;
+
+        if (r == NULL) {
+            return -1;
+        }
+        for (size_t i = 0; i < f->n; i++) {
+            if (f->pid[i] <= 0) {
+                continue;
+            }
+            want++;
+            for (size_t k = 0; r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
+                const redisReply *name = kit_field(r->element[k], "name");
+
+                if (name != NULL && name->type == REDIS_REPLY_STRING &&
+                    consumer_of(name->str, name->len, f->pid[i])) {
+                    found++;
+                    break;
+                }
+            }
+        }
+        /* A worker started through a wrapper (perf, strace) has another
+         * pid: after FLUSHALL every consumer of the group is ours. */
+        if (found < want && r->type == REDIS_REPLY_ARRAY && r->elements >= want) {
+            found = want;
+        }
+        freeReplyObject(r);
+        if (found == want) {
+            return 0;
+        }
+        for (size_t i = 0; i < f->n; i++) {
+            int st = 0;
+
+            if (f->pid[i] > 0 && waitpid(f->pid[i], &st, WNOHANG) == f->pid[i]) {
+                (void)fprintf(stderr, "bench: worker %zu exited at start (see %s)\n", i, f->log[i]);
+                f->pid[i] = 0;
+                return -1;
+            }
+        }
+        kit_sleep_us(10000);
+    }
+    (void)fprintf(stderr, "bench: workers not ready in time\n");
+    return -1;
+}
+
+void kit_fleet_kill(struct kit_fleet *f, size_t i)
+{
+    int st = 0;
+
+    if (i < f->n && f->pid[i] > 0) {
+        (void)kill(f->pid[i], SIGKILL);
+        (void)waitpid(f->pid[i], &st, 0);
+        f->pid[i] = 0;
+    }
+}
+
+void kit_fleet_stop(struct kit_fleet *f, bool kill9)
+{
+    uint64_t deadline = kit_now_us() + 15000000u;
+    bool alive = true;
+
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->pid[i] > 0) {
+            (void)kill(f->pid[i], kill9 ? SIGKILL : SIGTERM);
+        }
+    }
+    while (alive && kit_now_us() < deadline) {
+        alive = false;
+        for (size_t i = 0; i < f->n; i++) {
+            int st = 0;
+
+            if (f->pid[i] > 0 && waitpid(f->pid[i], &st, WNOHANG) == f->pid[i]) {
+                f->pid[i] = 0;
+            }
+            alive = alive || f->pid[i] > 0;
+        }
+        if (alive) {
+            kit_sleep_us(5000);
+        }
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        kit_fleet_kill(f, i);
+    }
+}
+
+int kit_proc_status(pid_t pid, uint64_t *rss_kb, uint64_t *hwm_kb, uint64_t *threads)
+{
+    char path[64];
+    char line[256];
+    FILE *fp = NULL;
+
+    (void)snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            *rss_kb = strtoull(line + 6, NULL, 10);
+        } else if (strncmp(line, "VmHWM:", 6) == 0) {
+            *hwm_kb = strtoull(line + 6, NULL, 10);
+        } else if (strncmp(line, "Threads:", 8) == 0) {
+            *threads = strtoull(line + 8, NULL, 10);
+        }
+    }
+    (void)fclose(fp);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statistics                                                                */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+double kit_pct(double *v, size_t n, double p)
+{
+    size_t k;
+
+    if (n == 0) {
+        return NAN;
+    }
+    qsort(v, n, sizeof(*v), cmp_double);
+    k = (size_t)ceil(p * (double)n);
+    return v[k == 0 ? 0 : k - 1];
+}
