@@ -199,7 +199,7 @@ if [ "$PEERS" = 1 ]; then
     chmod -R u+w "$peers_work"
     if [ ! -d "$peers_work/node_modules/bullmq" ]; then
       echo "# installing the peer kit's npm packages in $peers_work" >&2
-      (cd "$peers_work" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>>"$T/peers.log")
+      (cd "$peers_work" && npm install --no-audit --no-fund --loglevel=error >/dev/null 2>>"$T/peers.log")
     fi
     if [ -d "$peers_work/node_modules/bullmq" ]; then
       emit "# node $(node --version) bullmq $(cd "$peers_work" && node -p 'require("bullmq/package.json").version')"
@@ -209,7 +209,7 @@ if [ "$PEERS" = 1 ]; then
       peer cancel trials="$(q 50 5)"
       peer progress updates="$(q 10000 1000)" reps=3
     else
-      emit "# peers skipped: npm ci failed (see $T/peers.log)"
+      emit "# peers skipped: npm install failed (see $T/peers.log)"
     fi
   fi
 fi
@@ -229,11 +229,14 @@ ratio() { # ratio FIGURE OURS THEIRS BETTER
     printf "ratio figure=%s ours=%s theirs=%s ours_over_theirs=%.3f better=%s\n", f, o, t, (t > 0 ? o / t : 0), b }')"
 }
 if grep -q '^peer=bullmq' "$RESULTS"; then
-  ratio throughput_best "$(value '^bench=throughput .*items=1 ' executions_per_s)" \
+  # The headline runs (N1 executions), not the scaling ones.
+  ratio throughput_best "$(value "^bench=throughput executions=$N1 items=1 " executions_per_s)" \
     "$(value '^peer=bullmq.*bench=throughput' jobs_per_s)" higher
-  ratio throughput_1worker "$(value '^bench=throughput .*items=1 workers=1 ' executions_per_s)" \
+  ratio throughput_1worker \
+    "$(value "^bench=throughput executions=$N1 items=1 workers=1 " executions_per_s)" \
     "$(value '^peer=bullmq.*bench=throughput .*workers=1 ' jobs_per_s)" higher
-  ratio throughput_2workers "$(value '^bench=throughput .*items=1 workers=2 ' executions_per_s)" \
+  ratio throughput_2workers \
+    "$(value "^bench=throughput executions=$N1 items=1 workers=2 " executions_per_s)" \
     "$(value '^peer=bullmq.*bench=throughput .*workers=2 ' jobs_per_s)" higher
   ratio latency_p50_ms "$(value '^bench=latency ' p50_ms)" "$(value '^peer=bullmq.*bench=latency' p50_ms)" lower
   ratio latency_p99_ms "$(value '^bench=latency ' p99_ms)" "$(value '^peer=bullmq.*bench=latency' p99_ms)" lower
