@@ -230,10 +230,14 @@ static void add_exec_keys(struct pc_redis_args *a, const struct wk_worker *w, co
     }
 }
 
+/* XACK, then XDEL: an entry that needs no further run is of no use in the
+ * stream (the dead stream keeps a copy of a rejected job). */
 static void ack_entry(struct wk_worker *w, const char *entry_id)
 {
     const char *argv[4] = {"XACK", w->queue_key, GROUP, entry_id};
+    const char *del[3] = {"XDEL", w->queue_key, entry_id};
     size_t lens[4];
+    size_t del_lens[3];
 
     if (!can_send(w)) {
         return;
@@ -241,7 +245,11 @@ static void ack_entry(struct wk_worker *w, const char *entry_id)
     for (int i = 0; i < 4; i++) {
         lens[i] = strlen(argv[i]);
     }
-    if (pc_redis_cmd(w->cmd, 4, argv, lens, 0, on_ignored_reply, w) != 0) {
+    for (int i = 0; i < 3; i++) {
+        del_lens[i] = strlen(del[i]);
+    }
+    if (pc_redis_cmd(w->cmd, 4, argv, lens, 0, on_ignored_reply, w) != 0 ||
+        pc_redis_cmd(w->cmd, 3, del, del_lens, 0, on_ignored_reply, w) != 0) {
         wk_log(w->log, WK_LOG_WARN, "ack_failed", "entry=%s err=\"cannot send\"", entry_id);
     }
 }
@@ -915,14 +923,18 @@ static void release_unused_lock(struct wexec *x)
     struct wk_worker *w = x->w;
     struct pc_redis_args a;
     char lock[PC_KEY_MAX];
+    char tag[2 * PC_ID_MAX + 2];
 
     if (!can_send(w) || pc_key_lock(lock, sizeof(lock), w->cfg->prefix, x->job.flow.app.s,
                                     x->job.flow.profile.s) < 0) {
         return;
     }
+    (void)snprintf(tag, sizeof(tag), "%s:%s", x->job.flow.app.s, x->job.flow.profile.s);
     pc_redis_args_init(&a);
     pc_redis_args_addz(&a, lock);
     pc_redis_args_addz(&a, x->lock_value);
+    pc_redis_args_addz(&a, w->released_channel); /* parked executions retry at once */
+    pc_redis_args_addz(&a, tag);
     if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_LOCK_RELEASE, 1, &a, 0, on_ignored_reply, w) !=
         0) {
         wk_log(w->log, WK_LOG_WARN, "unlock_failed", "exec=%s err=\"cannot send\"", x->id);

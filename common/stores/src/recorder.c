@@ -15,13 +15,15 @@
  * Calls are pipelined on one connection, so Redis applies them in the order
  * sent: the engine's states writes for an item go out before the progress
  * flush that reports it done. While a flush is in flight, ticks skip (more
- * coalescing under a slow Redis); block starts and the end flush anyway.
+ * coalescing under a slow Redis). A block start waits for the next tick, and
+ * the end carries whatever is pending in the exec_finish call itself: a
+ * short execution is one script call, however much it records.
  *
- * The end is a chain of replies: exec_finish (fenced) -> XACK -> lock_release
- * -> PUBLISH when released. Its result reaches the owner through a zero-delay
- * timer, never from inside an engine callback. Every call in flight carries
- * a small record that the recorder can orphan on destroy, so a late reply
- * never touches freed memory.
+ * The end: exec_finish (fenced) and lock_release (which publishes the
+ * release) go out together; XACK and XDEL once the finish succeeded. Its
+ * result reaches the owner through a zero-delay timer, never from inside an
+ * engine callback. Every call in flight carries a small record that the
+ * recorder can orphan on destroy, so a late reply never touches freed memory.
  */
 #include "peace/recorder.h"
 
@@ -44,7 +46,6 @@ enum call_kind {
     CALL_FINISH,
     CALL_ACK,
     CALL_RELEASE,
-    CALL_PUBLISH,
 };
 
 struct rec_call {
@@ -87,7 +88,9 @@ struct pc_recorder {
 
     struct pc_progress_tracker *last; /* per item: the tracker as last seen */
     bool *dirty;                      /* per item: hash fields changed since the last flush */
+    size_t *dirty_list;               /* the dirty items, in the order they became dirty */
     size_t n_dirty;
+    size_t n_done;               /* items whose status is success or fail */
     bool *ev_dirty;              /* per item: units or message changed without a status change */
     struct pc_redis_args events; /* pending: [nf field value...]... */
     size_t n_events;
@@ -107,7 +110,8 @@ struct pc_recorder {
     bool done_scheduled;
     int done_rc;
     char done_why[WHY_MAX];
-    unsigned end_pending; /* ACK and RELEASE(+PUBLISH) replies still due */
+    unsigned end_pending; /* release, XACK and XDEL replies still due */
+    bool finish_ok;       /* exec_finish succeeded */
 };
 
 static uint64_t realtime_ms(void *ctx)
@@ -280,23 +284,74 @@ static void on_progress_reply(void *arg, const redisReply *reply)
     }
 }
 
-static size_t items_done(const struct pc_recorder *r)
+/*
+ * Appends the progress section of exec_progress / exec_finish (np
+ * [field value]... ne [nf [field value]...]... nm [field value]...) with
+ * everything pending, and forgets it: the dirty items' hash fields, the
+ * events in the order they happened (a coalesced update of an item closes
+ * its run of units and messages) and the meta fields.
+ */
+static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a)
 {
-    size_t n = 0;
+    size_t nm;
 
-    for (size_t i = 0; i < r->flow->n_items; i++) {
-        n += r->last[i].status == PC_PROGRESS_SUCCESS || r->last[i].status == PC_PROGRESS_FAIL;
+    for (size_t k = 0; k < r->n_dirty; k++) {
+        size_t i = r->dirty_list[k];
+
+        if (r->ev_dirty[i]) {
+            push_progress_event(r, i, &r->last[i]);
+            r->ev_dirty[i] = false;
+        }
     }
-    return n;
+    pc_redis_args_addu64(a, 8 * (uint64_t)r->n_dirty);
+    for (size_t k = 0; k < r->n_dirty; k++) {
+        size_t i = r->dirty_list[k];
+
+        add_progress_fields(r, a, i);
+        r->dirty[i] = false;
+    }
+    r->n_dirty = 0;
+    pc_redis_args_addu64(a, r->n_events);
+    append_args(a, &r->events);
+    nm = 2 + (r->first_meta_sent ? 0 : r->first_meta.n);
+    nm += r->block_known ? 4 : 0;
+    pc_redis_args_addu64(a, nm);
+    pc_redis_args_addz(a, "items_done");
+    pc_redis_args_addu64(a, r->n_done);
+    if (r->block_known) {
+        pc_redis_args_addz(a, "block");
+        pc_redis_args_addz(a, pc_block_name(r->blocks[r->block_index]));
+        pc_redis_args_addz(a, "block_index");
+        pc_redis_args_addu64(a, r->block_index);
+    }
+    if (!r->first_meta_sent) {
+        append_args(a, &r->first_meta);
+    }
+    if (r->events.rc != 0 && a->rc == 0) {
+        a->rc = r->events.rc; /* the call is refused: nothing half-written */
+    }
+    r->events.n = 0;
+    r->events.len = 0;
+    r->events.rc = 0;
+    r->n_events = 0;
+    r->meta_dirty = false;
+    r->first_meta_sent = true;
+}
+
+static void add_exec_keys(struct pc_recorder *r, struct pc_redis_args *a)
+{
+    pc_redis_args_addz(a, r->meta_key);
+    pc_redis_args_addz(a, r->progress_key);
+    pc_redis_args_addz(a, r->events_key);
+    pc_redis_args_addz(a, r->epoch_text);
+    pc_redis_args_addu64(a, r->events_maxlen);
 }
 
 /* Sends one exec_progress call with everything pending. */
 static void flush(struct pc_recorder *r)
 {
     struct pc_redis_args a;
-    struct pc_redis_args prog;
     struct rec_call *c = NULL;
-    size_t nm;
 
     if (r->lost) {
         return;
@@ -305,47 +360,8 @@ static void flush(struct pc_recorder *r)
         return;
     }
     pc_redis_args_init(&a);
-    pc_redis_args_init(&prog);
-    for (size_t i = 0; i < r->flow->n_items && r->n_dirty > 0; i++) {
-        if (r->dirty[i]) {
-            add_progress_fields(r, &prog, i);
-            if (r->ev_dirty[i]) {
-                push_progress_event(r, i, &r->last[i]);
-                r->ev_dirty[i] = false;
-            }
-            r->dirty[i] = false;
-            r->n_dirty--;
-        }
-    }
-    pc_redis_args_addz(&a, r->meta_key);
-    pc_redis_args_addz(&a, r->progress_key);
-    pc_redis_args_addz(&a, r->events_key);
-    pc_redis_args_addz(&a, r->epoch_text);
-    pc_redis_args_addu64(&a, r->events_maxlen);
-    pc_redis_args_addu64(&a, prog.n);
-    append_args(&a, &prog);
-    pc_redis_args_addu64(&a, r->n_events);
-    append_args(&a, &r->events);
-    nm = 2 + (r->first_meta_sent ? 0 : r->first_meta.n);
-    nm += r->block_known ? 4 : 0;
-    pc_redis_args_addu64(&a, nm);
-    pc_redis_args_addz(&a, "items_done");
-    pc_redis_args_addu64(&a, items_done(r));
-    if (r->block_known) {
-        pc_redis_args_addz(&a, "block");
-        pc_redis_args_addz(&a, pc_block_name(r->blocks[r->block_index]));
-        pc_redis_args_addz(&a, "block_index");
-        pc_redis_args_addu64(&a, r->block_index);
-    }
-    if (!r->first_meta_sent) {
-        append_args(&a, &r->first_meta);
-    }
-    pc_redis_args_cleanup(&prog);
-    pc_redis_args_cleanup(&r->events);
-    pc_redis_args_init(&r->events);
-    r->n_events = 0;
-    r->meta_dirty = false;
-    r->first_meta_sent = true;
+    add_exec_keys(r, &a);
+    add_progress_section(r, &a);
     c = call_new(r, CALL_PROGRESS);
     if (c == NULL) {
         pc_redis_args_cleanup(&a);
@@ -379,8 +395,9 @@ static void obs_block_start(void *ctx, size_t index, enum pc_block_kind kind)
     if (r->lost) {
         return;
     }
+    /* Written by the next tick (within flush_ms) or with the outcome: a
+     * short execution then costs one script call for all it records. */
     push_event(r, &ev);
-    flush(r);
 }
 
 static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracker *t,
@@ -402,10 +419,13 @@ static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracke
     } else {
         r->ev_dirty[item] = true;
     }
+    r->n_done -=
+        r->last[item].status == PC_PROGRESS_SUCCESS || r->last[item].status == PC_PROGRESS_FAIL;
+    r->n_done += t->status == PC_PROGRESS_SUCCESS || t->status == PC_PROGRESS_FAIL;
     r->last[item] = *t;
     if (!r->dirty[item]) {
         r->dirty[item] = true;
-        r->n_dirty++;
+        r->dirty_list[r->n_dirty++] = item;
     }
 }
 
@@ -423,99 +443,76 @@ static void obs_interrupted(void *ctx)
     push_event(r, &ev);
 }
 
-static void on_publish_reply(void *arg, const redisReply *reply);
-
-static void end_step_done(struct pc_recorder *r)
+/*
+ * The end: exec_finish (fenced) and lock_release (which PUBLISHes the
+ * release itself) go out together; Redis runs them in that order, and a
+ * release after a refused finish only gives back a lock this attempt still
+ * holds (a new attempt takes the lock with its own value). The job is
+ * acknowledged (XACK, then XDEL: a finished execution's entry is of no
+ * further use) only once the outcome is written. Done when every reply is in.
+ */
+static void end_maybe_done(struct pc_recorder *r)
 {
-    if (r->end_pending > 0 && --r->end_pending == 0) {
+    if (r->end_pending == 0 && r->finish_ok) {
         schedule_done(r, 0, "");
     }
 }
 
-static void on_ack_reply(void *arg, const redisReply *reply)
+static void on_end_reply(void *arg, const redisReply *reply)
 {
     struct pc_recorder *r = call_end(arg);
 
-    (void)reply; /* a failed XACK is harmless: a takeover finds it finished */
-    if (r != NULL) {
-        end_step_done(r);
-    }
-}
-
-static void on_release_reply(void *arg, const redisReply *reply)
-{
-    struct pc_recorder *r = call_end(arg);
-    struct rec_call *c = NULL;
-    const char *argv[3];
-    size_t lens[3];
-
-    if (r == NULL) {
-        return;
-    }
-    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
-        c = call_new(r, CALL_PUBLISH);
-        argv[0] = "PUBLISH";
-        argv[1] = r->released_channel;
-        argv[2] = r->profile_tag;
-        for (int i = 0; i < 3; i++) {
-            lens[i] = strlen(argv[i]);
-        }
-        if (c != NULL && pc_redis_cmd(r->conn, 3, argv, lens, 0, on_publish_reply, c) == 0) {
-            return; /* end_step_done in on_publish_reply */
-        }
-        if (c != NULL) {
-            (void)call_end(c);
-        }
-    }
-    end_step_done(r);
-}
-
-static void on_publish_reply(void *arg, const redisReply *reply)
-{
-    struct pc_recorder *r = call_end(arg);
-
+    /* A failed XACK/XDEL/release is harmless: a takeover finds the
+     * execution finished and acks it; a lock left behind expires. */
     (void)reply;
     if (r != NULL) {
-        end_step_done(r);
+        r->end_pending--;
+        end_maybe_done(r);
     }
 }
 
-static void send_end_steps(struct pc_recorder *r)
+static void send_end_cmd(struct pc_recorder *r, int argc, const char *const *argv)
 {
-    const char *argv[4] = {"XACK", r->queue_key, r->group, r->entry_id};
-    size_t lens[4];
-    struct rec_call *c = NULL;
-    struct pc_redis_args a;
+    size_t lens[8];
+    struct rec_call *c = call_new(r, CALL_ACK);
 
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < argc; i++) {
         lens[i] = strlen(argv[i]);
     }
-    r->end_pending = 1;
-    c = call_new(r, CALL_ACK);
-    if (c != NULL && pc_redis_cmd(r->conn, 4, argv, lens, 0, on_ack_reply, c) == 0) {
+    if (c != NULL && pc_redis_cmd(r->conn, argc, argv, lens, 0, on_end_reply, c) == 0) {
         r->end_pending++;
     } else if (c != NULL) {
         (void)call_end(c);
     }
-    if (r->lock_value[0] != '\0') {
-        pc_redis_args_init(&a);
-        pc_redis_args_addz(&a, r->lock_key);
-        pc_redis_args_addz(&a, r->lock_value);
-        c = call_new(r, CALL_RELEASE);
-        if (c != NULL && pc_script_run(r->scripts, r->conn, PC_SCRIPT_LOCK_RELEASE, 1, &a, 0,
-                                       on_release_reply, c) == 0) {
-            r->end_pending++;
-        } else if (c != NULL) {
-            (void)call_end(c);
-        }
-        pc_redis_args_cleanup(&a);
+}
+
+static void send_release(struct pc_recorder *r)
+{
+    struct pc_redis_args a;
+    struct rec_call *c = NULL;
+
+    if (r->lock_value[0] == '\0') {
+        return;
     }
-    end_step_done(r); /* the initial 1 */
+    pc_redis_args_init(&a);
+    pc_redis_args_addz(&a, r->lock_key);
+    pc_redis_args_addz(&a, r->lock_value);
+    pc_redis_args_addz(&a, r->released_channel);
+    pc_redis_args_addz(&a, r->profile_tag);
+    c = call_new(r, CALL_RELEASE);
+    if (c != NULL && pc_script_run(r->scripts, r->conn, PC_SCRIPT_LOCK_RELEASE, 1, &a, 0,
+                                   on_end_reply, c) == 0) {
+        r->end_pending++;
+    } else if (c != NULL) {
+        (void)call_end(c);
+    }
 }
 
 static void on_finish_reply(void *arg, const redisReply *reply)
 {
     struct pc_recorder *r = call_end(arg);
+    const char *ack[4];
+    const char *del[3];
     char text[160];
     char why[WHY_MAX];
 
@@ -528,7 +525,17 @@ static void on_finish_reply(void *arg, const redisReply *reply)
         schedule_done(r, pc_redis_reply_is_error(reply, "FENCED") ? PC_EFENCED : PC_EREDIS, why);
         return;
     }
-    send_end_steps(r);
+    r->finish_ok = true;
+    ack[0] = "XACK";
+    ack[1] = r->queue_key;
+    ack[2] = r->group;
+    ack[3] = r->entry_id;
+    del[0] = "XDEL";
+    del[1] = r->queue_key;
+    del[2] = r->entry_id;
+    send_end_cmd(r, 4, ack);
+    send_end_cmd(r, 3, del);
+    end_maybe_done(r);
 }
 
 static const char *outcome_error_text(const struct pc_outcome *o, char *buf, size_t size)
@@ -557,9 +564,6 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
 
     r->finishing = true;
     (void)event_del(r->tick);
-    if (!r->lost) {
-        flush(r);
-    }
     if (r->lost) {
         schedule_done(r, PC_EFENCED, r->done_why);
         return;
@@ -572,17 +576,15 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
         schedule_done(r, PC_EREDIS, "cannot encode the outcome report");
         return;
     }
+    /* The last progress and the outcome in one call (exec_finish). */
     pc_redis_args_init(&a);
-    pc_redis_args_addz(&a, r->meta_key);
-    pc_redis_args_addz(&a, r->progress_key);
-    pc_redis_args_addz(&a, r->events_key);
-    pc_redis_args_addz(&a, r->epoch_text);
+    add_exec_keys(r, &a);
+    add_progress_section(r, &a);
     pc_redis_args_addu64(&a, r->now_ms(r->clock_ctx));
     pc_redis_args_addz(&a, pc_outcome_kind_name(o->kind));
     pc_redis_args_add(&a, report.data != NULL ? report.data : "", report.len);
     pc_redis_args_addz(&a, outcome_error_text(o, errbuf, sizeof(errbuf)));
     pc_redis_args_addu64(&a, r->retention_s);
-    pc_redis_args_addu64(&a, r->events_maxlen);
     if (msg_event_to_fields(&ev, &f, NULL) == 0) {
         for (size_t i = 0; i < f.n; i++) {
             pc_redis_args_add(&a, f.argv[i], f.argvlen[i]);
@@ -597,7 +599,9 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
         }
         pc_redis_args_cleanup(&a);
         schedule_done(r, PC_EREDIS, "outcome write failed: cannot send");
+        return;
     }
+    send_release(r);
 }
 
 static const struct pc_exec_observer_ops recorder_observer = {
@@ -741,11 +745,12 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     }
     r->last = calloc(n + 1, sizeof(*r->last));
     r->dirty = calloc(n + 1, sizeof(*r->dirty));
+    r->dirty_list = calloc(n + 1, sizeof(*r->dirty_list));
     r->ev_dirty = calloc(n + 1, sizeof(*r->ev_dirty));
     r->tick = event_new(o->base, -1, EV_PERSIST, on_tick, r);
     r->done_ev = evtimer_new(o->base, on_done_ev, r);
-    if (r->last == NULL || r->dirty == NULL || r->ev_dirty == NULL || r->tick == NULL ||
-        r->done_ev == NULL || r->first_meta.rc != 0) {
+    if (r->last == NULL || r->dirty == NULL || r->dirty_list == NULL || r->ev_dirty == NULL ||
+        r->tick == NULL || r->done_ev == NULL || r->first_meta.rc != 0) {
         pc_recorder_destroy(r);
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }
@@ -774,6 +779,7 @@ void pc_recorder_destroy(struct pc_recorder *r)
     pc_redis_args_cleanup(&r->first_meta);
     free(r->last);
     free(r->dirty);
+    free(r->dirty_list);
     free(r->ev_dirty);
     free(r);
 }

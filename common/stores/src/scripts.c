@@ -46,28 +46,42 @@
     "  end\n"                                                                                      \
     "end\n"
 
+/* One HMGET reads everything the start decides on, one HSET writes it:
+ * each redis.call costs about a microsecond, a script about two more. */
 static const char exec_start_lua[] =
     LUA_EXPIRE3
     "local meta = KEYS[1]\n"
-    "local st = redis.call('HGET', meta, 'status')\n"
-    "if st == 'finished' then\n"
-    "  return {'finished', redis.call('HGET', meta, 'outcome') or ''}\n"
+    "local names = {'status', 'outcome', 'attempt', 'lease_epoch', 'interrupt_requested_ms',\n"
+    "               'interrupt_reason', 'block', 'sync_tolerate'}\n"
+    "local base = #names\n"
+    "for i = 9, #ARGV - 1, 2 do names[#names + 1] = ARGV[i] end\n"
+    "local m = redis.call('HMGET', meta, unpack(names))\n"
+    "if m[1] == 'finished' then return {'finished', m[2] or ''} end\n"
+    "local attempt = (tonumber(m[3]) or 0) + 1\n"
+    "local set = {'attempt', attempt}\n"
+    "for k = base + 1, #names do\n"
+    "  if not m[k] then\n"
+    "    set[#set + 1] = names[k]\n"
+    "    set[#set + 1] = ARGV[9 + 2 * (k - base - 1) + 1]\n"
+    "  end\n"
     "end\n"
-    "for i = 9, #ARGV - 1, 2 do redis.call('HSETNX', meta, ARGV[i], ARGV[i + 1]) end\n"
-    "local attempt = redis.call('HINCRBY', meta, 'attempt', 1)\n"
     "if attempt > tonumber(ARGV[4]) then\n"
-    "  redis.call('HSET', meta, 'status', 'finished', 'outcome', 'rejected',\n"
-    "             'finished_ms', ARGV[2], 'error', ARGV[8], 'report', ARGV[7])\n"
+    "  local n = #set\n"
+    "  set[n + 1] = 'status'; set[n + 2] = 'finished'; set[n + 3] = 'outcome'\n"
+    "  set[n + 4] = 'rejected'; set[n + 5] = 'finished_ms'; set[n + 6] = ARGV[2]\n"
+    "  set[n + 7] = 'error'; set[n + 8] = ARGV[8]; set[n + 9] = 'report'; set[n + 10] = ARGV[7]\n"
+    "  redis.call('HSET', meta, unpack(set))\n"
     "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*',\n"
     "             'kind', 'outcome', 'outcome', 'rejected')\n"
     "  expire_all(tonumber(ARGV[5]))\n"
     "  return {'exhausted', attempt}\n"
     "end\n"
-    "local epoch = redis.call('HINCRBY', meta, 'lease_epoch', 1)\n"
-    "redis.call('HSET', meta, 'status', 'running', 'worker', ARGV[1],\n"
-    "           'lease_until_ms', ARGV[3])\n"
-    "local m = redis.call('HMGET', meta, 'interrupt_requested_ms', 'interrupt_reason',\n"
-    "                     'block', 'sync_tolerate')\n"
+    "local epoch = (tonumber(m[4]) or 0) + 1\n"
+    "local n = #set\n"
+    "set[n + 1] = 'lease_epoch'; set[n + 2] = epoch; set[n + 3] = 'status'\n"
+    "set[n + 4] = 'running'; set[n + 5] = 'worker'; set[n + 6] = ARGV[1]\n"
+    "set[n + 7] = 'lease_until_ms'; set[n + 8] = ARGV[3]\n"
+    "redis.call('HSET', meta, unpack(set))\n"
     "local prog = {}\n"
     "if attempt > 1 then\n"
     "  local all = redis.call('HGETALL', KEYS[2])\n"
@@ -79,7 +93,7 @@ static const char exec_start_lua[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "return {'started', epoch, attempt, m[1] or '', m[2] or '', m[3] or '', m[4] or '', prog}\n";
+    "return {'started', epoch, attempt, m[5] or '', m[6] or '', m[7] or '', m[8] or '', prog}\n";
 
 static const char exec_renew_lua[] =
     "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status',\n"
@@ -88,23 +102,40 @@ static const char exec_renew_lua[] =
     "redis.call('HSET', KEYS[1], 'lease_until_ms', ARGV[2])\n"
     "return {'ok', m[3] or '', m[4] or ''}\n";
 
+/*
+ * The progress section shared by exec_progress and exec_finish, from ARGV[i]:
+ * np [field value]... ne [nf [field value]...]... nm [field value]...; the
+ * meta pairs are appended to `meta_set` (one HSET for the caller to send).
+ * Returns the index after the section.
+ */
+#define LUA_PROGRESS_SECTION                                                                       \
+    "local function progress(i, meta_set)\n"                                                       \
+    "  local np = tonumber(ARGV[i]); i = i + 1\n"                                                  \
+    "  hset_range(KEYS[2], i, i + np - 1); i = i + np\n"                                           \
+    "  local ne = tonumber(ARGV[i]); i = i + 1\n"                                                  \
+    "  for e = 1, ne do\n"                                                                         \
+    "    local nf = tonumber(ARGV[i]); i = i + 1\n"                                                \
+    "    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i, i + nf - 1))\n" \
+    "    i = i + nf\n"                                                                             \
+    "  end\n"                                                                                      \
+    "  local nm = tonumber(ARGV[i]); i = i + 1\n"                                                  \
+    "  for k = i, i + nm - 1 do meta_set[#meta_set + 1] = ARGV[k] end\n"                           \
+    "  return i + nm\n"                                                                            \
+    "end\n"
+
+#define LUA_FENCE_EXEC                                                                             \
+    "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status')\n"                           \
+    "if m[1] ~= ARGV[1] or m[2] == 'finished' then\n"                                              \
+    "  return redis.error_reply('FENCED the execution is owned by another attempt')\n"             \
+    "end\n"
+
 static const char exec_progress_lua[] =
     LUA_HSET_RANGE
-    "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status')\n"
-    "if m[1] ~= ARGV[1] or m[2] == 'finished' then\n"
-    "  return redis.error_reply('FENCED the execution is owned by another attempt')\n"
-    "end\n"
-    "local i = 3\n"
-    "local np = tonumber(ARGV[i]); i = i + 1\n"
-    "hset_range(KEYS[2], i, i + np - 1); i = i + np\n"
-    "local ne = tonumber(ARGV[i]); i = i + 1\n"
-    "for e = 1, ne do\n"
-    "  local nf = tonumber(ARGV[i]); i = i + 1\n"
-    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i, i + nf - 1))\n"
-    "  i = i + nf\n"
-    "end\n"
-    "local nm = tonumber(ARGV[i]); i = i + 1\n"
-    "hset_range(KEYS[1], i, i + nm - 1)\n"
+    LUA_PROGRESS_SECTION
+    LUA_FENCE_EXEC
+    "local meta_set = {}\n"
+    "progress(3, meta_set)\n"
+    "if #meta_set > 0 then redis.call('HSET', KEYS[1], unpack(meta_set)) end\n"
     "return 'OK'\n";
 
 static const char exec_park_lua[] =
@@ -123,20 +154,46 @@ static const char exec_mark_interrupt_lua[] =
     "end\n"
     "return 2\n";
 
+/*
+ * The end in one call: the last progress (as exec_progress), the outcome,
+ * the outcome event, the retention. A finished execution's events stream
+ * never grows again; while it is small (one listpack node) it is rewritten
+ * with DUMP + RESTORE, which stores it at its exact size: Redis 7 allocates
+ * 4 KiB for every new stream node, most of it unused by a short stream.
+ */
 static const char exec_finish_lua[] =
-    LUA_EXPIRE3
-    "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status')\n"
-    "if m[1] ~= ARGV[1] or m[2] == 'finished' then\n"
-    "  return redis.error_reply('FENCED the execution is owned by another attempt')\n"
+    LUA_HSET_RANGE
+    LUA_PROGRESS_SECTION
+    LUA_FENCE_EXEC
+    "local meta_set = {}\n"
+    "local i = progress(3, meta_set)\n"
+    "local n = #meta_set\n"
+    "meta_set[n + 1] = 'status'; meta_set[n + 2] = 'finished'; meta_set[n + 3] = 'outcome'\n"
+    "meta_set[n + 4] = ARGV[i + 1]; meta_set[n + 5] = 'finished_ms'; meta_set[n + 6] = ARGV[i]\n"
+    "meta_set[n + 7] = 'report'; meta_set[n + 8] = ARGV[i + 2]\n"
+    "if ARGV[i + 3] ~= '' then\n"
+    "  meta_set[n + 9] = 'error'; meta_set[n + 10] = ARGV[i + 3]\n"
+    "else\n"
+    "  redis.call('HDEL', KEYS[1], 'error')\n"
     "end\n"
-    "redis.call('HSET', KEYS[1], 'status', 'finished', 'outcome', ARGV[3],\n"
-    "           'finished_ms', ARGV[2], 'report', ARGV[4])\n"
-    "if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[5])\n"
-    "else redis.call('HDEL', KEYS[1], 'error') end\n"
-    "if #ARGV > 7 then\n"
-    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', unpack(ARGV, 8, #ARGV))\n"
+    "redis.call('HSET', KEYS[1], unpack(meta_set))\n"
+    "local ttl = tonumber(ARGV[i + 4])\n"
+    "if #ARGV >= i + 5 then\n"
+    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i + 5, #ARGV))\n"
     "end\n"
-    "expire_all(tonumber(ARGV[6]))\n"
+    "local compacted = false\n"
+    "if redis.call('XLEN', KEYS[3]) <= 64 then\n"
+    "  local d = redis.call('DUMP', KEYS[3])\n"
+    "  if d then\n"
+    "    redis.call('RESTORE', KEYS[3], ttl > 0 and ttl * 1000 or 0, d, 'REPLACE')\n"
+    "    compacted = true\n"
+    "  end\n"
+    "end\n"
+    "if ttl > 0 then\n"
+    "  redis.call('EXPIRE', KEYS[1], ttl)\n"
+    "  redis.call('EXPIRE', KEYS[2], ttl)\n"
+    "  if not compacted then redis.call('EXPIRE', KEYS[3], ttl) end\n"
+    "end\n"
     "return 'OK'\n";
 
 static const char exec_reject_lua[] =
@@ -171,6 +228,7 @@ static const char lock_renew_lua[] =
 static const char lock_release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
     "  redis.call('DEL', KEYS[1])\n"
+    "  if ARGV[2] then redis.call('PUBLISH', ARGV[2], ARGV[3]) end\n"
     "  return 1\n"
     "end\n"
     "return 0\n";

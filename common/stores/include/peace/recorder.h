@@ -5,12 +5,13 @@
  * acknowledges the job and releases the profile lock (docs/fleet.md,
  * "Progress" and "Finish").
  *
- * Progress is flushed every flush_ms (50 ms by default), at every block
- * start and at the end, each flush one fenced `exec_progress` script call.
- * Every status change of an item is an event of its own; units and
- * messages within one status are coalesced per item per flush. The end runs `exec_finish` (fenced),
- * then XACK of the job's stream entry, then `lock_release` and, when the lock was released, PUBLISH
- * of the profile on the profiles-released channel.
+ * Progress is flushed every flush_ms (50 ms by default), each flush one
+ * fenced `exec_progress` script call; what is pending at the end (a block
+ * start included) goes into the `exec_finish` call. Every status change of
+ * an item is an event of its own; units and messages within one status are
+ * coalesced per item per flush. The end runs `exec_finish` (fenced) and
+ * `lock_release` (which publishes the profile on the profiles-released
+ * channel), then XACK and XDEL of the job's stream entry.
  *
  * When a write is refused by the fence (another attempt owns the execution)
  * or the recorder is abandoned, it writes nothing more and never acks.

@@ -16,7 +16,7 @@
  *
  * exec_start     meta progress events; consumer now_ms lease_until_ms
  *                max_attempts retention_s events_maxlen exhausted_report
- *                exhausted_error [field value]... (filled in with HSETNX)
+ *                exhausted_error [field value]... (set only where missing)
  *                -> {"finished", outcome} | {"exhausted", attempt}
  *                 | {"started", epoch, attempt, interrupt_requested_ms,
  *                    interrupt_reason, block, sync_tolerate,
@@ -29,14 +29,18 @@
  *                ne [nf [field value]...]... nm [field value]...  -> "OK"
  * exec_mark_interrupt  meta; now_ms reason -> 1 marked, 2 already marked,
  *                0 unknown or finished execution
- * exec_finish    meta progress events; epoch now_ms outcome report error
- *                retention_s events_maxlen [event field value]...  -> "OK"
+ * exec_finish    meta progress events; epoch events_maxlen np [field value]...
+ *                ne [nf [field value]...]... nm [field value]... (the last
+ *                progress, as exec_progress) now_ms outcome report error
+ *                retention_s [event field value]...  -> "OK" (a short events
+ *                stream is rewritten at its exact size: DUMP + RESTORE)
  * exec_reject    meta events; now_ms error report retention_s events_maxlen
  *                nd [field value]... [event field value]...
  *                -> 1 rejected, 0 already finished
  * lock_acquire   lock; exec_id value lease_ms -> {1, ""} | {0, holder}
  * lock_renew     lock; value lease_ms -> 1 | 0
- * lock_release   lock; value -> 1 | 0
+ * lock_release   lock; value [channel message] -> 1 | 0 (when released and
+ *                a channel is given, PUBLISH channel message)
  * states_write   lock states; value "all"|"item" [item state]... -> "OK"
  */
 #ifndef PEACE_SCRIPTS_H
