@@ -10,7 +10,8 @@
  *
  * Meta values are plain text; in JSON the counters and times become numbers
  * and everything else stays a string. The `report` field is msgpack and is
- * shown decoded, never as bytes.
+ * shown decoded, never as bytes. The layout of what is printed is
+ * exec_view.c's: here the hashes become its records.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,36 +23,6 @@
 #include "peace/msg.h"
 #include "redis_exec.h"
 
-#define CLI_OUT_MAX        (64u << 20)
-#define CLI_LIST_DEFAULT   20
-#define CLI_LIST_MAX       10000
-#define CLI_META_VALUE_MAX 512
-
-/* Contract fields of the meta hash in their documented order (report aside). */
-static const char *const meta_fields[] = {
-    "id",
-    "cmd",
-    "app",
-    "profile",
-    "flow",
-    "queue",
-    "status",
-    "outcome",
-    "created_ms",
-    "started_ms",
-    "finished_ms",
-    "worker",
-    "attempt",
-    "block",
-    "block_index",
-    "blocks_total",
-    "items_total",
-    "items_done",
-    "interrupt_requested_ms",
-    "interrupt_reason",
-    "error",
-};
-
 /* Marker script (exec slot): 1 recorded, 2 already requested, 0 finished, -1 unknown. */
 static const char interrupt_script[] =
     "local s = redis.call('HGET', KEYS[1], 'status')\n"
@@ -61,35 +32,12 @@ static const char interrupt_script[] =
     "redis.call('HSET', KEYS[1], 'interrupt_requested_ms', ARGV[1], 'interrupt_reason', ARGV[2])\n"
     "return 1\n";
 
-static void fail(const struct pc_err *err)
-{
-    (void)fprintf(stderr, "peace: %s\n", err->msg[0] != '\0' ? err->msg : "failed");
-}
-
 uint64_t cli_unix_ms(void)
 {
     struct timespec ts;
 
     (void)clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-int cli_exec_id_check(const char *id, struct pc_err *err)
-{
-    size_t n = id != NULL ? strlen(id) : 0;
-
-    if (n == 0 || n > CLI_EXEC_ID_MAX) {
-        return pc_err_set(err, PC_EINVAL, "an execution id has 1..%d characters", CLI_EXEC_ID_MAX);
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              c == '-')) {
-            return pc_err_set(err, PC_EINVAL, "execution id has a bad character at %zu", i);
-        }
-    }
-    return 0;
 }
 
 static int exec_key(struct cli_redis *r, const char *id, char *key, size_t size, struct pc_err *err)
@@ -230,24 +178,6 @@ int cli_exec_outcome(const redisReply *meta, struct pc_outcome *out, struct pc_e
     return 0;
 }
 
-void cli_print_outcome(const struct pc_outcome *o, bool json)
-{
-    struct pc_buf b;
-    int rc;
-
-    pc_buf_init(&b, CLI_OUT_MAX);
-    rc = json ? pc_outcome_format_json(o, &b) : pc_outcome_format_text(o, &b);
-    if (rc == 0) {
-        (void)fputs(pc_buf_str(&b), stdout);
-        if (json) {
-            (void)fputc('\n', stdout);
-        }
-    } else {
-        (void)fprintf(stderr, "peace: cannot format the report (%s)\n", pc_strerror(rc));
-    }
-    pc_buf_cleanup(&b);
-}
-
 static int states_hash(struct cli_redis *r, const char *app, const char *profile, const char *flow,
                        enum pc_states_kind kind, redisReply **out, struct pc_err *err)
 {
@@ -272,26 +202,27 @@ static int states_hash(struct cli_redis *r, const char *app, const char *profile
     return 0;
 }
 
-/* Appends one stored value as JSON; the item is named in the error. */
-static int append_state(const redisReply *name, const redisReply *value, struct pc_buf *out,
-                        struct pc_err *err)
+/* Appends one stored value as JSON; the item (name, name_len) is named in the error. */
+static int append_state(const char *name, size_t name_len, const redisReply *value,
+                        struct pc_buf *out, struct pc_err *err)
 {
+    int shown = (int)(name_len < 64 ? name_len : 64);
     struct pc_state s = {NULL, 0};
     const char *p;
     size_t n;
     int rc;
 
     if (!cli_reply_str(value, &p, &n) || msg_state_check(p, n, err) != 0) {
-        return pc_err_set(err, PC_ESCHEMA, "stored state of %.*s is not one msgpack value",
-                          (int)(name->len < 64 ? name->len : 64), name->str);
+        return pc_err_set(err, PC_ESCHEMA, "stored state of %.*s is not one msgpack value", shown,
+                          name);
     }
     /* A borrowed view: pc_state_to_json only reads. */
     s.data = (uint8_t *)(uintptr_t)p;
     s.len = n;
     rc = pc_state_to_json(&s, out);
     if (rc != 0) {
-        return pc_err_set(err, rc, "stored state of %.*s: cannot render (%s)",
-                          (int)(name->len < 64 ? name->len : 64), name->str, pc_strerror(rc));
+        return pc_err_set(err, rc, "stored state of %.*s: cannot render (%s)", shown, name,
+                          pc_strerror(rc));
     }
     return 0;
 }
@@ -321,7 +252,7 @@ int cli_states_json(struct cli_redis *r, const char *app, const char *profile, c
             rc = pc_buf_puts(out, ":");
         }
         if (rc == 0) {
-            rc = append_state(name, rep->element[i + 1], out, err);
+            rc = append_state(name->str, name->len, rep->element[i + 1], out, err);
         }
     }
     if (rc == 0) {
@@ -334,41 +265,8 @@ int cli_states_json(struct cli_redis *r, const char *app, const char *profile, c
     return rc;
 }
 
-int cli_states_print_text(struct cli_redis *r, const char *app, const char *profile,
-                          const char *flow, enum pc_states_kind kind, const char *label,
-                          struct pc_err *err)
-{
-    redisReply *rep = NULL;
-    struct pc_buf b;
-    int rc = states_hash(r, app, profile, flow, kind, &rep, err);
-
-    if (rc != 0) {
-        return rc;
-    }
-    pc_buf_init(&b, CLI_OUT_MAX);
-    rc = pc_buf_appendf(&b, "%s:%s\n", label, rep->elements == 0 ? " (none stored)" : "");
-    for (size_t i = 0; rc == 0 && i < rep->elements; i += 2) {
-        const redisReply *name = rep->element[i];
-
-        rc = pc_buf_appendf(&b, "  %.*s: ", (int)(name->len < 64 ? name->len : 64), name->str);
-        if (rc == 0) {
-            rc = append_state(name, rep->element[i + 1], &b, err);
-        }
-        if (rc == 0) {
-            rc = pc_buf_puts(&b, "\n");
-        }
-    }
-    if (rc == 0) {
-        (void)fputs(pc_buf_str(&b), stdout);
-    } else if (err != NULL && err->code == PC_OK) {
-        (void)pc_err_set(err, rc, "states: %s", pc_strerror(rc));
-    }
-    pc_buf_cleanup(&b);
-    freeReplyObject(rep);
-    return rc;
-}
-
 /* ------------------------------------------------------------------------ */
+/* Replies as exec_view records                                              */
 
 static bool numeric_field(const char *f)
 {
@@ -416,12 +314,51 @@ static int append_json_field(struct pc_buf *b, const char *field, const char *p,
     return rc;
 }
 
-/* {"field": value...} of every meta field but report (private ones included). */
-static int meta_json(const redisReply *meta, struct pc_buf *b)
+/* A string reply v as field's text (cut to fit) and its length; "" and 0 for anything else. */
+static size_t reply_text(const redisReply *v, char *out, size_t out_size)
 {
+    size_t n = v != NULL && v->type == REDIS_REPLY_STRING ? v->len : 0;
+    size_t copied = n < out_size ? n : out_size - 1;
+
+    memcpy(out, n > 0 ? v->str : "", copied);
+    out[copied] = '\0';
+    return n;
+}
+
+/* A string reply v as a JSON member of field (nothing for anything else). */
+static int reply_json_member(const redisReply *v, const char *field, struct pc_buf *b, bool *first)
+{
+    int rc;
+
+    if (v == NULL || v->type != REDIS_REPLY_STRING) {
+        return 0;
+    }
+    rc = *first ? 0 : pc_buf_puts(b, ",");
+    *first = false;
+    return rc == 0 ? append_json_field(b, field, v->str, v->len) : rc;
+}
+
+/* The meta hash (HGETALL). Text as cli_meta_get reads it. */
+static size_t meta_text(const struct cli_record *rec, const char *field, char *out, size_t out_size)
+{
+    cli_meta_get(rec->src, field, out, out_size);
+    return strlen(out);
+}
+
+static int meta_json_member(const struct cli_record *rec, const char *field, struct pc_buf *b,
+                            bool *first)
+{
+    return reply_json_member(cli_reply_field(rec->src, field), field, b, first);
+}
+
+/* {"field": value...} of every meta field but report (private ones included). */
+static int meta_json(const struct cli_record *rec, struct pc_buf *b, struct pc_err *err)
+{
+    const redisReply *meta = rec->src;
     bool first = true;
     int rc = pc_buf_puts(b, "{");
 
+    (void)err;
     for (size_t i = 0; rc == 0 && i + 1 < meta->elements; i += 2) {
         const redisReply *k = meta->element[i];
         const redisReply *v = meta->element[i + 1];
@@ -442,18 +379,38 @@ static int meta_json(const redisReply *meta, struct pc_buf *b)
     return rc == 0 ? pc_buf_puts(b, "}") : rc;
 }
 
-/*
- * The progress hash as {"item": {"status","limit","done","msg"}} (JSON) or
- * one line per item (text), items in the order their first field appears.
- */
-static int progress_render(const redisReply *prog, bool json, struct pc_buf *b)
-{
-    static const char *const parts[] = {"status", "limit", "done", "msg"};
-    bool first_item = true;
-    bool first_part = true;
-    int rc = json ? pc_buf_puts(b, "{") : 0;
+static const struct cli_record_ops meta_ops = {meta_text, meta_json_member, meta_json};
 
-    for (size_t i = 0; rc == 0 && i + 1 < prog->elements; i += 2) {
+/* One item of the progress hash: its "ITEM.part" fields. */
+static const redisReply *progress_field(const struct cli_record *rec, const char *part)
+{
+    char field[PC_ID_MAX + 16];
+
+    (void)snprintf(field, sizeof(field), "%.*s.%s", (int)rec->name_len, rec->name, part);
+    return cli_reply_field(rec->src, field);
+}
+
+static size_t progress_text(const struct cli_record *rec, const char *part, char *out,
+                            size_t out_size)
+{
+    return reply_text(progress_field(rec, part), out, out_size);
+}
+
+static int progress_json_member(const struct cli_record *rec, const char *part, struct pc_buf *b,
+                                bool *first)
+{
+    return reply_json_member(progress_field(rec, part), part, b, first);
+}
+
+static const struct cli_record_ops progress_ops = {progress_text, progress_json_member, NULL};
+
+/* The items of the progress hash, in the order their first field appears. */
+static bool progress_next(const struct cli_records *s, struct cli_cursor *at,
+                          struct cli_record *rec)
+{
+    const redisReply *prog = s->src;
+
+    for (size_t i = at->index; i + 1 < prog->elements; i += 2) {
         const redisReply *k = prog->element[i];
         const char *dot;
         size_t item_len;
@@ -473,48 +430,105 @@ static int progress_render(const redisReply *prog, bool json, struct pc_buf *b)
         if (seen) {
             continue;
         }
-        if (json) {
-            rc = first_item ? 0 : pc_buf_puts(b, ",");
-            if (rc == 0) {
-                rc = pc_buf_append_json_str(b, k->str, item_len);
-            }
-            if (rc == 0) {
-                rc = pc_buf_puts(b, ":{");
-            }
-        } else {
-            rc = pc_buf_appendf(b, "  %.*s:", (int)item_len, k->str);
-        }
-        first_item = false;
-        first_part = true;
-        for (size_t p = 0; rc == 0 && p < sizeof(parts) / sizeof(parts[0]); p++) {
-            char field[PC_ID_MAX + 16];
-            const redisReply *v;
+        at->index = i + 2;
+        *rec = (struct cli_record){&progress_ops, prog, k->str, item_len};
+        return true;
+    }
+    at->index = prog->elements;
+    return false;
+}
 
-            (void)snprintf(field, sizeof(field), "%.*s.%s", (int)item_len, k->str, parts[p]);
-            v = cli_reply_field(prog, field);
-            if (v == NULL || v->type != REDIS_REPLY_STRING) {
-                continue;
-            }
-            if (json) {
-                rc = first_part ? 0 : pc_buf_puts(b, ",");
-                first_part = false;
-                if (rc == 0) {
-                    rc = append_json_field(b, parts[p], v->str, v->len);
-                }
-            } else if (v->len > 0) {
-                rc = pc_buf_appendf(b, " %s=%.*s", parts[p], (int)(v->len < 200 ? v->len : 200),
-                                    v->str);
-            }
-        }
-        if (rc == 0) {
-            rc = pc_buf_puts(b, json ? "}" : "\n");
+/* One HMGET of the list fields (cli_list_fields order). */
+static const redisReply *row_field(const struct cli_record *rec, const char *field)
+{
+    const redisReply *m = rec->src;
+
+    for (size_t f = 0; f < CLI_LIST_NFIELDS; f++) {
+        if (strcmp(cli_list_fields[f], field) == 0) {
+            return m->element[f];
         }
     }
-    if (rc == 0 && json) {
-        rc = pc_buf_puts(b, "}");
+    return NULL;
+}
+
+static size_t row_text(const struct cli_record *rec, const char *field, char *out, size_t out_size)
+{
+    return reply_text(row_field(rec, field), out, out_size);
+}
+
+static int row_json_member(const struct cli_record *rec, const char *field, struct pc_buf *b,
+                           bool *first)
+{
+    return reply_json_member(row_field(rec, field), field, b, first);
+}
+
+static const struct cli_record_ops row_ops = {row_text, row_json_member, NULL};
+
+/* The rows of `list`: the HMGET replies, src an array of n_metas + 1 (NULL-terminated). */
+static bool rows_next(const struct cli_records *s, struct cli_cursor *at, struct cli_record *rec)
+{
+    redisReply *const *metas = s->src;
+
+    for (; metas[at->index] != NULL; at->index++) {
+        const redisReply *m = metas[at->index];
+
+        if (m->type != REDIS_REPLY_ARRAY || m->elements != CLI_LIST_NFIELDS ||
+            m->element[0]->type != REDIS_REPLY_STRING) {
+            continue; /* expired or not a meta hash: nothing to show */
+        }
+        at->index++;
+        *rec = (struct cli_record){&row_ops, m, NULL, 0};
+        return true;
     }
+    return false;
+}
+
+/* One stored state of a states hash. */
+static int state_json(const struct cli_record *rec, struct pc_buf *b, struct pc_err *err)
+{
+    return append_state(rec->name, rec->name_len, rec->src, b, err);
+}
+
+static const struct cli_record_ops state_ops = {NULL, NULL, state_json};
+
+static bool states_next(const struct cli_records *s, struct cli_cursor *at, struct cli_record *rec)
+{
+    const redisReply *rep = s->src;
+    const redisReply *name;
+
+    if (at->index >= rep->elements) {
+        return false;
+    }
+    name = rep->element[at->index];
+    *rec = (struct cli_record){&state_ops, rep->element[at->index + 1], name->str, name->len};
+    at->index += 2;
+    return true;
+}
+
+int cli_states_print_text(struct cli_redis *r, const char *app, const char *profile,
+                          const char *flow, enum pc_states_kind kind, const char *label,
+                          struct pc_err *err)
+{
+    redisReply *rep = NULL;
+    struct pc_buf b;
+    int rc = states_hash(r, app, profile, flow, kind, &rep, err);
+    struct cli_records states = {rep, states_next};
+
+    if (rc != 0) {
+        return rc;
+    }
+    pc_buf_init(&b, CLI_OUT_MAX);
+    rc = cli_states_text(&b, label, &states, err);
+    if (rc == 0) {
+        (void)fputs(pc_buf_str(&b), stdout);
+    }
+    pc_buf_cleanup(&b);
+    freeReplyObject(rep);
     return rc;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Subcommands                                                               */
 
 static int connect_or_fail(const struct cli_opts *o, struct cli_redis **r)
 {
@@ -522,18 +536,10 @@ static int connect_or_fail(const struct cli_opts *o, struct cli_redis **r)
 
     pc_err_clear(&err);
     if (cli_redis_connect(o->redis_url, o->prefix, r, &err) != 0) {
-        fail(&err);
+        cli_print_err(&err);
         return 1;
     }
     return 0;
-}
-
-static int one_id(const struct cli_opts *o, const char *what, struct pc_err *err)
-{
-    if (o->n_args != 1) {
-        return pc_err_set(err, PC_EINVAL, "%s needs exactly one execution id", what);
-    }
-    return cli_exec_id_check(o->args[0], err);
 }
 
 int cli_redis_status(const struct cli_opts *o)
@@ -544,72 +550,38 @@ int cli_redis_status(const struct cli_opts *o)
     struct pc_outcome outcome;
     bool have_outcome = false;
     char key[PC_KEY_MAX];
-    struct pc_buf b;
     struct pc_err err;
     int status = 1;
     int rc;
 
     pc_err_clear(&err);
-    pc_buf_init(&b, CLI_OUT_MAX);
-    if (one_id(o, "status", &err) != 0) {
-        fail(&err);
-        goto out;
-    }
-    if (connect_or_fail(o, &r) != 0) {
+    if (cli_args_one_id(o, "status") != 0 || connect_or_fail(o, &r) != 0) {
         goto out;
     }
     if (cli_exec_meta(r, o->args[0], &meta, &err) != 0 ||
         pc_key_progress(key, sizeof(key), cli_redis_prefix(r), o->args[0]) < 0 ||
         cli_redis_cmd(r, &prog, &err, "HGETALL", key, (char *)NULL) != 0) {
-        fail(&err);
+        cli_print_err(&err);
         goto out;
     }
     pc_err_clear(&err);
     rc = cli_exec_outcome(meta, &outcome, &err);
     have_outcome = rc == 0;
     if (rc != 0 && rc != PC_ENOTFOUND) {
-        fail(&err);
+        cli_print_err(&err);
         goto out;
     }
-    if (o->json) {
-        rc = pc_buf_puts(&b, "{\"meta\":");
-        rc = rc == 0 ? meta_json(meta, &b) : rc;
-        rc = rc == 0 ? pc_buf_puts(&b, ",\"progress\":") : rc;
-        rc = rc == 0 ? progress_render(prog, true, &b) : rc;
-        rc = rc == 0 ? pc_buf_puts(&b, ",\"report\":") : rc;
-        if (rc == 0) {
-            rc = have_outcome ? pc_outcome_format_json(&outcome, &b) : pc_buf_puts(&b, "null");
-        }
-        rc = rc == 0 ? pc_buf_puts(&b, "}\n") : rc;
-    } else {
-        rc = pc_buf_appendf(&b, "execution %s\n", o->args[0]);
-        for (size_t i = 1; rc == 0 && i < sizeof(meta_fields) / sizeof(meta_fields[0]); i++) {
-            char v[CLI_META_VALUE_MAX];
+    {
+        struct cli_record meta_rec = {&meta_ops, meta, NULL, 0};
+        struct cli_records items = {prog, progress_next};
 
-            cli_meta_get(meta, meta_fields[i], v, sizeof(v));
-            if (v[0] != '\0') {
-                rc = pc_buf_appendf(&b, "  %s: %s\n", meta_fields[i], v);
-            }
-        }
-        if (rc == 0 && prog->elements > 0) {
-            rc = pc_buf_puts(&b, "progress:\n");
-            rc = rc == 0 ? progress_render(prog, false, &b) : rc;
-        }
-        if (rc == 0 && have_outcome) {
-            rc = pc_outcome_format_text(&outcome, &b);
-        }
+        status = cli_print_status(o->args[0], &meta_rec, &items, prog->elements > 0,
+                                  have_outcome ? &outcome : NULL, o->json);
     }
-    if (rc != 0) {
-        (void)fprintf(stderr, "peace: cannot format the status (%s)\n", pc_strerror(rc));
-        goto out;
-    }
-    (void)fputs(pc_buf_str(&b), stdout);
-    status = 0;
 out:
     if (have_outcome) {
         pc_outcome_cleanup(&outcome);
     }
-    pc_buf_cleanup(&b);
     if (prog != NULL) {
         freeReplyObject(prog);
     }
@@ -630,34 +602,18 @@ int cli_redis_interrupt(const struct cli_opts *o)
     int status = 1;
 
     pc_err_clear(&err);
-    if (one_id(o, "interrupt", &err) != 0) {
-        fail(&err);
-        goto out;
-    }
-    if (connect_or_fail(o, &r) != 0) {
+    if (cli_args_one_id(o, "interrupt") != 0 || connect_or_fail(o, &r) != 0) {
         goto out;
     }
     if (cli_exec_interrupt(r, o->args[0], reason, &result, &err) != 0) {
-        fail(&err);
+        cli_print_err(&err);
         goto out;
     }
     if (result == CLI_INTERRUPT_UNKNOWN) {
         (void)fprintf(stderr, "peace: execution %s not found\n", o->args[0]);
         goto out;
     }
-    if (o->json) {
-        (void)printf("{\"id\":\"%s\",\"result\":\"%s\"}\n", o->args[0],
-                     result == CLI_INTERRUPT_FINISHED  ? "already_finished"
-                     : result == CLI_INTERRUPT_ALREADY ? "already_requested"
-                                                       : "requested");
-    } else if (result == CLI_INTERRUPT_FINISHED) {
-        (void)printf("execution %s has already finished: no effect\n", o->args[0]);
-    } else if (result == CLI_INTERRUPT_ALREADY) {
-        (void)printf("execution %s: an interrupt was already requested (published again)\n",
-                     o->args[0]);
-    } else {
-        (void)printf("execution %s: interrupt requested\n", o->args[0]);
-    }
+    cli_print_interrupt(o->args[0], result, o->json);
     status = 0;
 out:
     cli_redis_destroy(r);
@@ -670,44 +626,21 @@ static int clamp_len(size_t n, size_t max)
     return (int)(n < max ? n : max);
 }
 
-static void format_time(const char *ms_text, char *out, size_t out_size)
-{
-    char *end = NULL;
-    unsigned long long ms = strtoull(ms_text, &end, 10);
-    time_t secs;
-    struct tm tm;
-
-    out[0] = '\0';
-    if (ms_text[0] == '\0' || end == NULL || *end != '\0') {
-        return;
-    }
-    secs = (time_t)(ms / 1000u);
-    if (localtime_r(&secs, &tm) != NULL) {
-        (void)strftime(out, out_size, "%Y-%m-%d %H:%M:%S", &tm);
-    }
-}
-
-/* The meta fields `list` shows, in this order. */
-static const char *const list_fields[] = {
-    "id",      "cmd",        "app",        "profile",     "flow",   "queue",  "status",
-    "outcome", "created_ms", "started_ms", "finished_ms", "worker", "attempt"};
-enum { LIST_FIELDS = sizeof(list_fields) / sizeof(list_fields[0]) };
-
 /* Pipelines one HMGET per id; metas[i] (owned) gets each reply. */
 static int list_fetch(struct cli_redis *r, const redisReply *ids, redisReply **metas,
                       struct pc_err *err)
 {
-    const char *argv[2 + LIST_FIELDS];
-    size_t lens[2 + LIST_FIELDS];
+    const char *argv[2 + CLI_LIST_NFIELDS];
+    size_t lens[2 + CLI_LIST_NFIELDS];
     char key[PC_KEY_MAX];
     char id[CLI_EXEC_ID_MAX + 1];
     int rc = 0;
 
     argv[0] = "HMGET";
     lens[0] = 5;
-    for (size_t f = 0; f < LIST_FIELDS; f++) {
-        argv[2 + f] = list_fields[f];
-        lens[2 + f] = strlen(list_fields[f]);
+    for (size_t f = 0; f < CLI_LIST_NFIELDS; f++) {
+        argv[2 + f] = cli_list_fields[f];
+        lens[2 + f] = strlen(cli_list_fields[f]);
     }
     for (size_t i = 0; rc == 0 && i < ids->elements; i++) {
         const redisReply *e = ids->element[i];
@@ -722,51 +655,12 @@ static int list_fetch(struct cli_redis *r, const redisReply *ids, redisReply **m
         }
         argv[1] = key;
         lens[1] = strlen(key);
-        rc = cli_redis_append(r, 2 + LIST_FIELDS, argv, lens, err);
+        rc = cli_redis_append(r, 2 + CLI_LIST_NFIELDS, argv, lens, err);
     }
     for (size_t i = 0; rc == 0 && i < ids->elements; i++) {
         rc = cli_redis_get_reply(r, &metas[i], err);
     }
     return rc;
-}
-
-/* One execution of `list`: a JSON object or a table row. */
-static int list_row(const redisReply *m, bool json, bool first, struct pc_buf *b)
-{
-    const char *v[LIST_FIELDS];
-    size_t vl[LIST_FIELDS];
-    char created_ms[24];
-    char created[32];
-    char where[3 * PC_ID_MAX + 3];
-    bool first_field = true;
-    int rc;
-
-    for (size_t f = 0; f < LIST_FIELDS; f++) {
-        const redisReply *x = m->element[f];
-
-        v[f] = x->type == REDIS_REPLY_STRING ? x->str : "";
-        vl[f] = x->type == REDIS_REPLY_STRING ? x->len : 0;
-    }
-    if (json) {
-        rc = pc_buf_puts(b, first ? "{" : ",{");
-        for (size_t f = 0; rc == 0 && f < LIST_FIELDS; f++) {
-            if (m->element[f]->type != REDIS_REPLY_STRING) {
-                continue;
-            }
-            rc = first_field ? 0 : pc_buf_puts(b, ",");
-            first_field = false;
-            rc = rc == 0 ? append_json_field(b, list_fields[f], v[f], vl[f]) : rc;
-        }
-        return rc == 0 ? pc_buf_puts(b, "}") : rc;
-    }
-    (void)snprintf(created_ms, sizeof(created_ms), "%.*s", clamp_len(vl[8], 20), v[8]);
-    format_time(created_ms, created, sizeof(created));
-    (void)snprintf(where, sizeof(where), "%.*s/%.*s/%.*s", clamp_len(vl[2], PC_ID_MAX), v[2],
-                   clamp_len(vl[3], PC_ID_MAX), v[3], clamp_len(vl[4], PC_ID_MAX), v[4]);
-    return pc_buf_appendf(b, "%-26.*s  %-16.*s  %-36s  %-8.*s  %-21.*s  %s\n",
-                          clamp_len(vl[0], CLI_EXEC_ID_MAX), v[0], clamp_len(vl[1], 32), v[1],
-                          where, clamp_len(vl[6], 16), v[6], vl[7] > 0 ? clamp_len(vl[7], 32) : 1,
-                          vl[7] > 0 ? v[7] : "-", created);
 }
 
 int cli_redis_list(const struct cli_opts *o)
@@ -775,22 +669,14 @@ int cli_redis_list(const struct cli_opts *o)
     redisReply *ids = NULL;
     redisReply **metas = NULL;
     size_t n_metas = 0;
-    size_t limit = o->limit != 0 ? o->limit : CLI_LIST_DEFAULT;
+    size_t limit = 0;
     char key[PC_KEY_MAX];
     char stop[24];
-    struct pc_buf b;
     struct pc_err err;
-    bool first = true;
     int status = 1;
-    int rc = 0;
 
     pc_err_clear(&err);
-    pc_buf_init(&b, CLI_OUT_MAX);
-    if (limit > CLI_LIST_MAX || o->n_args != 0) {
-        (void)fprintf(stderr, "peace: list takes no arguments and --limit 1..%d\n", CLI_LIST_MAX);
-        goto out;
-    }
-    if (connect_or_fail(o, &r) != 0) {
+    if (cli_args_list(o, &limit) != 0 || connect_or_fail(o, &r) != 0) {
         goto out;
     }
     (void)pc_key_execs(key, sizeof(key), cli_redis_prefix(r));
@@ -807,29 +693,14 @@ int cli_redis_list(const struct cli_opts *o)
         goto out;
     }
     if (list_fetch(r, ids, metas, &err) != 0) {
-        fail(&err);
+        cli_print_err(&err);
         goto out;
     }
-    rc = o->json ? pc_buf_puts(&b, "[")
-                 : pc_buf_appendf(&b, "%-26s  %-16s  %-36s  %-8s  %-21s  %s\n", "ID", "CMD",
-                                  "APP/PROFILE/FLOW", "STATUS", "OUTCOME", "CREATED");
-    for (size_t i = 0; rc == 0 && i < n_metas; i++) {
-        const redisReply *m = metas[i];
+    {
+        struct cli_records rows = {metas, rows_next};
 
-        if (m->type != REDIS_REPLY_ARRAY || m->elements != LIST_FIELDS ||
-            m->element[0]->type != REDIS_REPLY_STRING) {
-            continue; /* expired or not a meta hash: nothing to show */
-        }
-        rc = list_row(m, o->json, first, &b);
-        first = false;
+        status = cli_print_list(&rows, o->json);
     }
-    rc = rc == 0 && o->json ? pc_buf_puts(&b, "]\n") : rc;
-    if (rc != 0) {
-        (void)fprintf(stderr, "peace: cannot format the list (%s)\n", pc_strerror(rc));
-        goto out;
-    }
-    (void)fputs(pc_buf_str(&b), stdout);
-    status = 0;
 out:
     for (size_t i = 0; metas != NULL && i < n_metas; i++) {
         if (metas[i] != NULL) {
@@ -840,14 +711,34 @@ out:
     if (ids != NULL) {
         freeReplyObject(ids);
     }
-    pc_buf_cleanup(&b);
     cli_redis_destroy(r);
     return status;
 }
 
+/* {"app","profile","flow","current","goal"} of the stored states, one line. */
+static int states_document(struct cli_redis *r, const struct cli_opts *o, struct pc_buf *b,
+                           struct pc_err *err)
+{
+    int rc = pc_buf_puts(b, "{\"app\":");
+
+    rc = rc == 0 ? pc_buf_append_json_str(b, o->args[0], strlen(o->args[0])) : rc;
+    rc = rc == 0 ? pc_buf_puts(b, ",\"profile\":") : rc;
+    rc = rc == 0 ? pc_buf_append_json_str(b, o->args[1], strlen(o->args[1])) : rc;
+    rc = rc == 0 ? pc_buf_puts(b, ",\"flow\":") : rc;
+    rc = rc == 0 ? pc_buf_append_json_str(b, o->args[2], strlen(o->args[2])) : rc;
+    rc = rc == 0 ? pc_buf_puts(b, ",\"current\":") : rc;
+    if (rc == 0) {
+        rc = cli_states_json(r, o->args[0], o->args[1], o->args[2], PC_STATES_CURRENT, b, err);
+    }
+    rc = rc == 0 ? pc_buf_puts(b, ",\"goal\":") : rc;
+    if (rc == 0) {
+        rc = cli_states_json(r, o->args[0], o->args[1], o->args[2], PC_STATES_GOAL, b, err);
+    }
+    return rc == 0 ? pc_buf_puts(b, "}\n") : rc;
+}
+
 int cli_redis_states(const struct cli_opts *o)
 {
-    static const char *const what[] = {"app", "profile", "flow"};
     struct cli_redis *r = NULL;
     struct pc_buf b;
     struct pc_err err;
@@ -856,38 +747,11 @@ int cli_redis_states(const struct cli_opts *o)
 
     pc_err_clear(&err);
     pc_buf_init(&b, CLI_OUT_MAX);
-    if (o->n_args != 3) {
-        (void)fprintf(stderr, "peace: states needs APP PROFILE FLOW (see peace --help)\n");
-        goto out;
-    }
-    for (size_t i = 0; i < 3; i++) {
-        if (!pc_ident_valid(o->args[i], strlen(o->args[i]))) {
-            (void)fprintf(stderr,
-                          "peace: %s \"%s\" is not an identifier ([A-Za-z_][A-Za-z0-9_]*)\n",
-                          what[i], o->args[i]);
-            goto out;
-        }
-    }
-    if (connect_or_fail(o, &r) != 0) {
+    if (cli_args_states(o) != 0 || connect_or_fail(o, &r) != 0) {
         goto out;
     }
     if (o->json) {
-        rc = pc_buf_puts(&b, "{\"app\":");
-        rc = rc == 0 ? pc_buf_append_json_str(&b, o->args[0], strlen(o->args[0])) : rc;
-        rc = rc == 0 ? pc_buf_puts(&b, ",\"profile\":") : rc;
-        rc = rc == 0 ? pc_buf_append_json_str(&b, o->args[1], strlen(o->args[1])) : rc;
-        rc = rc == 0 ? pc_buf_puts(&b, ",\"flow\":") : rc;
-        rc = rc == 0 ? pc_buf_append_json_str(&b, o->args[2], strlen(o->args[2])) : rc;
-        rc = rc == 0 ? pc_buf_puts(&b, ",\"current\":") : rc;
-        if (rc == 0) {
-            rc =
-                cli_states_json(r, o->args[0], o->args[1], o->args[2], PC_STATES_CURRENT, &b, &err);
-        }
-        rc = rc == 0 ? pc_buf_puts(&b, ",\"goal\":") : rc;
-        if (rc == 0) {
-            rc = cli_states_json(r, o->args[0], o->args[1], o->args[2], PC_STATES_GOAL, &b, &err);
-        }
-        rc = rc == 0 ? pc_buf_puts(&b, "}\n") : rc;
+        rc = states_document(r, o, &b, &err);
         if (rc == 0) {
             (void)fputs(pc_buf_str(&b), stdout);
         }
@@ -903,7 +767,7 @@ int cli_redis_states(const struct cli_opts *o)
         if (err.code == PC_OK) {
             (void)pc_err_set(&err, rc, "cannot format the states (%s)", pc_strerror(rc));
         }
-        fail(&err);
+        cli_print_err(&err);
         goto out;
     }
     status = 0;
@@ -918,43 +782,28 @@ int cli_redis_report(const struct cli_opts *o)
     struct cli_redis *r = NULL;
     redisReply *meta = NULL;
     struct pc_outcome outcome;
-    bool have_outcome = false;
     struct pc_err err;
     int status = 1;
     int rc;
 
     pc_err_clear(&err);
-    if (one_id(o, "report", &err) != 0) {
-        fail(&err);
-        goto out;
-    }
-    if (connect_or_fail(o, &r) != 0) {
+    if (cli_args_one_id(o, "report") != 0 || connect_or_fail(o, &r) != 0) {
         goto out;
     }
     if (cli_exec_meta(r, o->args[0], &meta, &err) != 0) {
-        fail(&err);
+        cli_print_err(&err);
         goto out;
     }
     rc = cli_exec_outcome(meta, &outcome, &err);
-    if (rc == PC_ENOTFOUND) {
-        char st[32];
+    {
+        struct cli_record meta_rec = {&meta_ops, meta, NULL, 0};
 
-        cli_meta_get(meta, "status", st, sizeof(st));
-        (void)fprintf(stderr, "peace: execution %s has no report yet (status %s)\n", o->args[0],
-                      st[0] != '\0' ? st : "unknown");
-        goto out;
+        status = cli_print_report(o->args[0], &meta_rec, rc, &outcome, &err, o->json);
     }
-    if (rc != 0) {
-        (void)fprintf(stderr, "peace: execution %s: report: %s\n", o->args[0], err.msg);
-        goto out;
-    }
-    have_outcome = true;
-    cli_print_outcome(&outcome, o->json);
-    status = 0;
-out:
-    if (have_outcome) {
+    if (rc == 0) {
         pc_outcome_cleanup(&outcome);
     }
+out:
     if (meta != NULL) {
         freeReplyObject(meta);
     }

@@ -1,7 +1,8 @@
 /*
- * redis_exec.h - what the CLI's fleet subcommands share: reading an
- * execution's meta hash, requesting an interrupt, turning a finished
- * execution into its outcome report, and printing stored states.
+ * redis_exec.h - what the CLI's fleet subcommands share when they read
+ * Redis themselves (--redis): an execution's meta hash, requesting an
+ * interrupt, turning a finished execution into its outcome report, and
+ * printing stored states. How things are shown is exec_view.h's.
  */
 #ifndef PEACE_CLI_REDIS_EXEC_H
 #define PEACE_CLI_REDIS_EXEC_H
@@ -10,17 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "exec_view.h"
 #include "peace/buf.h"
 #include "peace/err.h"
 #include "peace/outcome.h"
 #include "peace/store.h"
 #include "redis_client.h"
-
-/* Longest execution id accepted on the command line (ULID 26, UUID text 36). */
-#define CLI_EXEC_ID_MAX 64
-
-/* Checks an id typed by a user: 1..CLI_EXEC_ID_MAX of [A-Za-z0-9-]. */
-int cli_exec_id_check(const char *id, struct pc_err *err) PC_NODISCARD;
 
 /*
  * HGETALL of the execution's meta hash. *meta is owned (freeReplyObject), a
@@ -35,13 +31,6 @@ void cli_meta_get(const redisReply *meta, const char *field, char *out, size_t o
 
 /* Unix time now, in milliseconds. */
 uint64_t cli_unix_ms(void);
-
-enum cli_interrupt_result {
-    CLI_INTERRUPT_UNKNOWN = 0, /* no such execution */
-    CLI_INTERRUPT_FINISHED,    /* already finished: no effect */
-    CLI_INTERRUPT_RECORDED,    /* marker recorded and published */
-    CLI_INTERRUPT_ALREADY,     /* an earlier request is recorded; published again */
-};
 
 /*
  * Records interrupt_requested_ms / interrupt_reason on the meta hash unless
@@ -61,9 +50,6 @@ int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
  */
 int cli_exec_outcome(const redisReply *meta, struct pc_outcome *out,
                      struct pc_err *err) PC_NODISCARD;
-
-/* Prints o on stdout as text (pc_outcome_format_text) or one JSON line. */
-void cli_print_outcome(const struct pc_outcome *o, bool json);
 
 /*
  * Appends the states hash of (app, profile, flow, kind) to out as a JSON

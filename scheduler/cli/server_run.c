@@ -35,10 +35,9 @@
 
 #include <event2/event.h>
 
-#include "cli.h"
+#include "exec_view.h"
 #include "peace/cmd.h"
 #include "peace/msg.h"
-#include "redis_exec.h"
 #include "render.h"
 #include "server_exec.h"
 #include "server_json.h"
