@@ -21,16 +21,8 @@
 #include "cli.h"
 #include "peace/keys.h"
 #include "peace/msg.h"
+#include "peace/scripts.h"
 #include "redis_exec.h"
-
-/* Marker script (exec slot): 1 recorded, 2 already requested, 0 finished, -1 unknown. */
-static const char interrupt_script[] =
-    "local s = redis.call('HGET', KEYS[1], 'status')\n"
-    "if not s then return -1 end\n"
-    "if s == 'finished' then return 0 end\n"
-    "if redis.call('HEXISTS', KEYS[1], 'interrupt_requested_ms') == 1 then return 2 end\n"
-    "redis.call('HSET', KEYS[1], 'interrupt_requested_ms', ARGV[1], 'interrupt_reason', ARGV[2])\n"
-    "return 1\n";
 
 uint64_t cli_unix_ms(void)
 {
@@ -82,14 +74,60 @@ void cli_meta_get(const redisReply *meta, const char *field, char *out, size_t o
     }
 }
 
+/*
+ * The fleet's exec_mark_interrupt script (the worker and the scheduler run
+ * the same text): 1 marked, 2 already marked, 0 finished or unknown.
+ */
+static int mark_interrupt(struct cli_redis *r, const char *key, const char *reason,
+                          size_t reason_len, long long *marked, struct pc_err *err)
+{
+    const char *script = pc_script_source(PC_SCRIPT_EXEC_MARK_INTERRUPT);
+    char now_text[24];
+    redisReply *rep = NULL;
+    int rc;
+
+    (void)snprintf(now_text, sizeof(now_text), "%llu", (unsigned long long)cli_unix_ms());
+    {
+        const char *argv[] = {"EVAL", script, "1", key, now_text, reason};
+        size_t lens[] = {4, strlen(script), 1, strlen(key), strlen(now_text), reason_len};
+
+        rc = cli_redis_command(r, 6, argv, lens, &rep, err);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (rep->type != REDIS_REPLY_INTEGER) {
+        freeReplyObject(rep);
+        return pc_err_set(err, PC_EREDIS, "interrupt script: unexpected reply");
+    }
+    *marked = rep->integer;
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* Finished or unknown: an execution is known while its meta hash has a status. */
+static int exec_known(struct cli_redis *r, const char *key, bool *known, struct pc_err *err)
+{
+    redisReply *rep = NULL;
+    int rc = cli_redis_cmd(r, &rep, err, "HEXISTS", key, "status", (char *)NULL);
+
+    if (rc != 0) {
+        return rc;
+    }
+    *known = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+    freeReplyObject(rep);
+    return 0;
+}
+
 int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
                        enum cli_interrupt_result *result, struct pc_err *err)
 {
     char key[PC_KEY_MAX];
     char channel[PC_KEY_MAX];
-    char now_text[24];
     size_t reason_len = strlen(reason);
     redisReply *rep = NULL;
+    long long marked = 0;
+    bool known = false;
     int rc;
 
     if (reason_len > MSG_EVENT_REASON_MAX) {
@@ -102,38 +140,16 @@ int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
     if (pc_key_interrupt_channel(channel, sizeof(channel), cli_redis_prefix(r), id) < 0) {
         return pc_err_set(err, PC_EINVAL, "execution id %s makes no channel", id);
     }
-    (void)snprintf(now_text, sizeof(now_text), "%llu", (unsigned long long)cli_unix_ms());
-    {
-        const char *argv[] = {"EVAL", interrupt_script, "1", key, now_text, reason};
-        size_t lens[] = {4,         sizeof(interrupt_script) - 1, 1, strlen(key), strlen(now_text),
-                         reason_len};
-
-        rc = cli_redis_command(r, 6, argv, lens, &rep, err);
+    rc = mark_interrupt(r, key, reason, reason_len, &marked, err);
+    if (rc == 0 && marked == 0) {
+        rc = exec_known(r, key, &known, err);
+        if (rc == 0) {
+            *result = known ? CLI_INTERRUPT_FINISHED : CLI_INTERRUPT_UNKNOWN;
+        }
+        return rc;
     }
     if (rc != 0) {
         return rc;
-    }
-    if (rep->type != REDIS_REPLY_INTEGER) {
-        freeReplyObject(rep);
-        return pc_err_set(err, PC_EREDIS, "interrupt script: unexpected reply");
-    }
-    switch (rep->integer) {
-    case -1:
-        *result = CLI_INTERRUPT_UNKNOWN;
-        break;
-    case 0:
-        *result = CLI_INTERRUPT_FINISHED;
-        break;
-    case 1:
-        *result = CLI_INTERRUPT_RECORDED;
-        break;
-    default:
-        *result = CLI_INTERRUPT_ALREADY;
-        break;
-    }
-    freeReplyObject(rep);
-    if (*result == CLI_INTERRUPT_UNKNOWN || *result == CLI_INTERRUPT_FINISHED) {
-        return 0;
     }
     {
         const char *argv[] = {"PUBLISH", channel, reason};
@@ -141,10 +157,12 @@ int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
 
         rc = cli_redis_command(r, 3, argv, lens, &rep, err);
     }
-    if (rc == 0) {
-        freeReplyObject(rep);
+    if (rc != 0) {
+        return rc;
     }
-    return rc;
+    freeReplyObject(rep);
+    *result = marked == 1 ? CLI_INTERRUPT_RECORDED : CLI_INTERRUPT_ALREADY;
+    return 0;
 }
 
 int cli_exec_outcome(const redisReply *meta, struct pc_outcome *out, struct pc_err *err)

@@ -34,9 +34,10 @@ uint64_t cli_unix_ms(void);
 
 /*
  * Records interrupt_requested_ms / interrupt_reason on the meta hash unless
- * the execution is finished or already has a request (one script, so it can
- * not race the worker's finish), then PUBLISHes the interrupt channel with
- * the reason (cut to the event limit).
+ * the execution is finished or already has a request (the fleet's
+ * exec_mark_interrupt script, so it can not race the worker's finish), then
+ * PUBLISHes the interrupt channel with the reason (cut to the event limit).
+ * *result is written on success.
  */
 int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
                        enum cli_interrupt_result *result, struct pc_err *err) PC_NODISCARD;
