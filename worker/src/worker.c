@@ -799,6 +799,14 @@ static void on_recorded(void *ctx, int rc, const char *why)
     drop(x);
 }
 
+/* The recorder's writes follow the store's queued states writes. */
+static void before_recorder_write(void *ctx)
+{
+    struct wexec *x = ctx;
+
+    pc_store_redis_flush(x->store);
+}
+
 static int make_recorder(struct wexec *x, struct pc_err *err)
 {
     struct wk_worker *w = x->w;
@@ -832,6 +840,8 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
     ro.clock_ctx = w->clock.ctx;
     ro.on_done = on_recorded;
     ro.done_ctx = x;
+    ro.before_write = before_recorder_write;
+    ro.before_write_ctx = x;
     return pc_recorder_create(&ro, &x->rec, err);
 }
 
@@ -1187,6 +1197,7 @@ static int wexec_setup(struct wexec *x, char *reason, size_t reason_size)
     so.conn = w->cmd;
     so.scripts = w->scripts;
     so.prefix = w->cfg->prefix;
+    so.base = w->base;
     pc_err_clear(&err);
     if (x->tolerate == NULL || pc_store_redis_create(&so, &x->store, &err) != 0) {
         (void)snprintf(reason, reason_size, "out of memory");

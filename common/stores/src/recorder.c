@@ -70,6 +70,7 @@ struct pc_recorder {
     char meta_key[PC_KEY_MAX];
     char progress_key[PC_KEY_MAX];
     char events_key[PC_KEY_MAX];
+    char scratch_key[PC_KEY_MAX + 16]; /* events_key:compact (exec_finish) */
     char queue_key[PC_KEY_MAX];
     char lock_key[PC_KEY_MAX];
     char released_channel[PC_KEY_MAX];
@@ -85,6 +86,8 @@ struct pc_recorder {
     void *clock_ctx;
     pc_recorder_done_cb *on_done;
     void *done_ctx;
+    void (*before_write)(void *ctx);
+    void *before_write_ctx;
 
     struct pc_progress_tracker *last; /* per item: the tracker as last seen */
     bool *dirty;                      /* per item: hash fields changed since the last flush */
@@ -338,11 +341,14 @@ static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a)
     r->first_meta_sent = true;
 }
 
-static void add_exec_keys(struct pc_recorder *r, struct pc_redis_args *a)
+static void add_exec_keys(struct pc_recorder *r, struct pc_redis_args *a, bool scratch)
 {
     pc_redis_args_addz(a, r->meta_key);
     pc_redis_args_addz(a, r->progress_key);
     pc_redis_args_addz(a, r->events_key);
+    if (scratch) {
+        pc_redis_args_addz(a, r->scratch_key);
+    }
     pc_redis_args_addz(a, r->epoch_text);
     pc_redis_args_addu64(a, r->events_maxlen);
 }
@@ -359,8 +365,11 @@ static void flush(struct pc_recorder *r)
     if (r->n_dirty == 0 && r->n_events == 0 && !r->meta_dirty && r->first_meta_sent) {
         return;
     }
+    if (r->before_write != NULL) {
+        r->before_write(r->before_write_ctx);
+    }
     pc_redis_args_init(&a);
-    add_exec_keys(r, &a);
+    add_exec_keys(r, &a, false);
     add_progress_section(r, &a);
     c = call_new(r, CALL_PROGRESS);
     if (c == NULL) {
@@ -577,8 +586,11 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
         return;
     }
     /* The last progress and the outcome in one call (exec_finish). */
+    if (r->before_write != NULL) {
+        r->before_write(r->before_write_ctx);
+    }
     pc_redis_args_init(&a);
-    add_exec_keys(r, &a);
+    add_exec_keys(r, &a, true);
     add_progress_section(r, &a);
     pc_redis_args_addu64(&a, r->now_ms(r->clock_ctx));
     pc_redis_args_addz(&a, pc_outcome_kind_name(o->kind));
@@ -592,7 +604,7 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     }
     pc_buf_cleanup(&report);
     c = call_new(r, CALL_FINISH);
-    if (c == NULL || pc_script_run(r->scripts, r->conn, PC_SCRIPT_EXEC_FINISH, 3, &a, 0,
+    if (c == NULL || pc_script_run(r->scripts, r->conn, PC_SCRIPT_EXEC_FINISH, 4, &a, 0,
                                    on_finish_reply, c) != 0) {
         if (c != NULL) {
             (void)call_end(c);
@@ -693,6 +705,7 @@ static int build_names(struct pc_recorder *r, const struct pc_recorder_opts *o)
         pc_key_profiles_released(r->released_channel, sizeof(r->released_channel), o->prefix) < 0) {
         return PC_EINVAL;
     }
+    (void)snprintf(r->scratch_key, sizeof(r->scratch_key), "%s:compact", r->events_key);
     (void)snprintf(r->profile_tag, sizeof(r->profile_tag), "%s:%s", f->app.s, f->profile.s);
     if (copy_text(r->prefix, sizeof(r->prefix), o->prefix) != 0 ||
         copy_text(r->group, sizeof(r->group), o->group) != 0 ||
@@ -733,6 +746,8 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     r->clock_ctx = o->clock_ctx;
     r->on_done = o->on_done;
     r->done_ctx = o->done_ctx;
+    r->before_write = o->before_write;
+    r->before_write_ctx = o->before_write_ctx;
     (void)snprintf(r->epoch_text, sizeof(r->epoch_text), "%" PRIu64, o->epoch);
     pc_redis_args_init(&r->events);
     pc_redis_args_init(&r->first_meta);

@@ -157,14 +157,18 @@ static const char exec_mark_interrupt_lua[] =
 /*
  * The end in one call: the last progress (as exec_progress), the outcome,
  * the outcome event, the retention. A finished execution's events stream
- * never grows again; while it is small (one listpack node) it is rewritten
- * with DUMP + RESTORE, which stores it at its exact size: Redis 7 allocates
- * 4 KiB for every new stream node, most of it unused by a short stream.
+ * never grows again; while it is short it is copied (COPY allocates each
+ * stream node at its exact size) over itself (RENAME from KEYS[4], a
+ * scratch name in the same slot): Redis 7 allocates 4 KiB for every new
+ * stream node, most of it unused by a short stream.
  */
 static const char exec_finish_lua[] =
     LUA_HSET_RANGE
     LUA_PROGRESS_SECTION
-    LUA_FENCE_EXEC
+    "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status', 'error')\n"
+    "if m[1] ~= ARGV[1] or m[2] == 'finished' then\n"
+    "  return redis.error_reply('FENCED the execution is owned by another attempt')\n"
+    "end\n"
     "local meta_set = {}\n"
     "local i = progress(3, meta_set)\n"
     "local n = #meta_set\n"
@@ -173,7 +177,7 @@ static const char exec_finish_lua[] =
     "meta_set[n + 7] = 'report'; meta_set[n + 8] = ARGV[i + 2]\n"
     "if ARGV[i + 3] ~= '' then\n"
     "  meta_set[n + 9] = 'error'; meta_set[n + 10] = ARGV[i + 3]\n"
-    "else\n"
+    "elseif m[3] then\n"
     "  redis.call('HDEL', KEYS[1], 'error')\n"
     "end\n"
     "redis.call('HSET', KEYS[1], unpack(meta_set))\n"
@@ -181,18 +185,11 @@ static const char exec_finish_lua[] =
     "if #ARGV >= i + 5 then\n"
     "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i + 5, #ARGV))\n"
     "end\n"
-    "local compacted = false\n"
-    "if redis.call('XLEN', KEYS[3]) <= 64 then\n"
-    "  local d = redis.call('DUMP', KEYS[3])\n"
-    "  if d then\n"
-    "    redis.call('RESTORE', KEYS[3], ttl > 0 and ttl * 1000 or 0, d, 'REPLACE')\n"
-    "    compacted = true\n"
-    "  end\n"
+    "if redis.call('XLEN', KEYS[3]) <= 64 and redis.call('COPY', KEYS[3], KEYS[4], 'REPLACE') == 1 then\n"
+    "  redis.call('RENAME', KEYS[4], KEYS[3])\n"
     "end\n"
     "if ttl > 0 then\n"
-    "  redis.call('EXPIRE', KEYS[1], ttl)\n"
-    "  redis.call('EXPIRE', KEYS[2], ttl)\n"
-    "  if not compacted then redis.call('EXPIRE', KEYS[3], ttl) end\n"
+    "  for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ttl) end\n"
     "end\n"
     "return 'OK'\n";
 
@@ -210,9 +207,11 @@ static const char exec_reject_lua[] =
     "expire_all(tonumber(ARGV[4]))\n"
     "return 1\n";
 
+/* SET NX GET takes a free lock in one call, and tells the holder otherwise. */
 static const char lock_acquire_lua[] =
-    "local v = redis.call('GET', KEYS[1])\n"
-    "if (not v) or v == ARGV[2] or string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then\n"
+    "local v = redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX', 'GET')\n"
+    "if not v then return {1, ''} end\n"
+    "if v == ARGV[2] or string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then\n"
     "  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\n"
     "  return {1, ''}\n"
     "end\n"
@@ -233,13 +232,21 @@ static const char lock_release_lua[] =
     "end\n"
     "return 0\n";
 
+/* Several writes (current and goal, whole maps or items) in one call, in
+ * the order given: one fence check for all of them. */
 static const char states_write_lua[] =
     LUA_HSET_RANGE
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
     "  return redis.error_reply('FENCED the profile lock is not held by this execution')\n"
     "end\n"
-    "if ARGV[2] == 'all' then redis.call('DEL', KEYS[2]) end\n"
-    "hset_range(KEYS[2], 3, #ARGV)\n"
+    "local i = 2\n"
+    "while i + 2 <= #ARGV do\n"
+    "  local key = KEYS[tonumber(ARGV[i])]\n"
+    "  local n = tonumber(ARGV[i + 2])\n"
+    "  if ARGV[i + 1] == 'all' then redis.call('DEL', key) end\n"
+    "  hset_range(key, i + 3, i + 2 + n)\n"
+    "  i = i + 3 + n\n"
+    "end\n"
     "return 'OK'\n";
 
 /* clang-format on */

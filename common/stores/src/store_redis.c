@@ -12,6 +12,14 @@
  * Each operation carries what its reply needs (flow, out map, callback) in
  * its own allocation; the store object only provides the names and the lock
  * value when the operation is sent.
+ *
+ * Writes issued together are sent together: with an event base, a write is
+ * queued and the queue goes out as one `states_write` call (one fence check,
+ * current and goal hashes alike) from a zero-delay event, i.e. once the
+ * caller's callback returned. A discover writes both maps with one call; an
+ * apply block's items that complete in one loop turn share one. A read, a
+ * write for another flow, pc_store_redis_flush and destroy send the queue
+ * first, so Redis applies everything in the order it was issued.
  */
 #include "peace/store_redis.h"
 
@@ -24,23 +32,37 @@
 
 #define LOCK_VALUE_MAX 128
 
-struct pc_store_redis {
-    struct pc_redis_conn *conn;
-    struct pc_scripts *scripts;
-    char prefix[PC_PREFIX_MAX + 1];
-    char lock_value[LOCK_VALUE_MAX + 1]; /* "" = none */
-    uint32_t timeout_ms;
-};
-
 struct store_op {
     const struct pc_flow *flow;
     enum pc_states_kind kind;
     struct pc_states *out; /* read only */
     pc_store_done_cb *done;
     void *arg;
+    struct store_op *next; /* in a batch of writes */
+};
+
+/* Writes queued for one states_write call (one flow). */
+struct write_batch {
+    const struct pc_flow *flow;  /* NULL = empty */
+    struct pc_redis_args groups; /* [kind_key_index mode n [item state]...]... */
+    struct store_op *head;       /* completed in order with the call's result */
+    struct store_op *tail;
+};
+
+struct pc_store_redis {
+    struct pc_redis_conn *conn;
+    struct pc_scripts *scripts;
+    char prefix[PC_PREFIX_MAX + 1];
+    char lock_value[LOCK_VALUE_MAX + 1]; /* "" = none */
+    uint32_t timeout_ms;
+    struct event *send_ev; /* NULL: every write is sent at once */
+    struct write_batch batch;
 };
 
 static const uint8_t msgpack_nil = 0xc0;
+
+static void batch_send(struct pc_store_redis *s);
+static void on_send_ev(evutil_socket_t fd, short what, void *arg);
 
 int pc_store_redis_create(const struct pc_store_redis_opts *opts, struct pc_store_redis **out,
                           struct pc_err *err)
@@ -63,6 +85,14 @@ int pc_store_redis_create(const struct pc_store_redis_opts *opts, struct pc_stor
     s->conn = opts->conn;
     s->scripts = opts->scripts;
     s->timeout_ms = opts->timeout_ms;
+    pc_redis_args_init(&s->batch.groups);
+    if (opts->base != NULL) {
+        s->send_ev = event_new(opts->base, -1, 0, on_send_ev, s);
+        if (s->send_ev == NULL) {
+            free(s);
+            return pc_err_set(err, PC_ENOMEM, "out of memory");
+        }
+    }
     (void)snprintf(s->prefix, sizeof(s->prefix), "%s", opts->prefix);
     if (pc_store_redis_set_lock(s, opts->lock_value) != 0) {
         free(s);
@@ -74,7 +104,22 @@ int pc_store_redis_create(const struct pc_store_redis_opts *opts, struct pc_stor
 
 void pc_store_redis_destroy(struct pc_store_redis *s)
 {
+    if (s == NULL) {
+        return;
+    }
+    batch_send(s); /* queued writes still complete */
+    if (s->send_ev != NULL) {
+        event_free(s->send_ev);
+    }
+    pc_redis_args_cleanup(&s->batch.groups);
     free(s);
+}
+
+void pc_store_redis_flush(struct pc_store_redis *s)
+{
+    if (s != NULL) {
+        batch_send(s);
+    }
 }
 
 int pc_store_redis_set_lock(struct pc_store_redis *s, const char *lock_value)
@@ -186,6 +231,7 @@ static int store_read(void *ctx, enum pc_states_kind kind, const struct pc_flow 
     if (n < 0) {
         return n;
     }
+    batch_send(s); /* writes issued before this read go first */
     op = calloc(1, sizeof(*op));
     if (op == NULL) {
         return PC_ENOMEM;
@@ -209,6 +255,7 @@ static int store_read(void *ctx, enum pc_states_kind kind, const struct pc_flow 
 /* ------------------------------------------------------------------------ */
 /* Writing                                                                   */
 
+/* The reply of one states_write call completes each of its writes, in order. */
 static void on_write_reply(void *arg, const redisReply *reply)
 {
     struct store_op *op = arg;
@@ -226,8 +273,13 @@ static void on_write_reply(void *arg, const redisReply *reply)
         pc_redis_reply_text(reply, text, sizeof(text));
         rc = pc_err_set(&err, PC_EREDIS, "Redis: %s", text);
     }
-    op->done(op->arg, rc, &err);
-    free(op);
+    while (op != NULL) {
+        struct store_op *next = op->next;
+
+        op->done(op->arg, rc, &err);
+        free(op);
+        op = next;
+    }
 }
 
 static void add_state(struct pc_redis_args *a, const struct pc_state *st)
@@ -244,21 +296,88 @@ static int check_state(const struct pc_state *st)
     return st == NULL || st->data == NULL ? 0 : msg_state_check(st->data, st->len, NULL);
 }
 
+static bool same_flow(const struct pc_flow *a, const struct pc_flow *b)
+{
+    return a == b || (strcmp(a->app.s, b->app.s) == 0 && strcmp(a->profile.s, b->profile.s) == 0 &&
+                      strcmp(a->flow.s, b->flow.s) == 0);
+}
+
+/* Completes every queued write with rc (nothing was sent). */
+static void batch_fail(struct write_batch *b, int rc, const char *why)
+{
+    struct store_op *op = b->head;
+    struct pc_err err;
+
+    pc_err_clear(&err);
+    (void)pc_err_set(&err, rc, "%s", why);
+    while (op != NULL) {
+        struct store_op *next = op->next;
+
+        op->done(op->arg, rc, &err);
+        free(op);
+        op = next;
+    }
+}
+
+/* Sends the queued writes as one states_write call. */
+static void batch_send(struct pc_store_redis *s)
+{
+    struct write_batch b = s->batch;
+    char lock[PC_KEY_MAX];
+    char current[PC_KEY_MAX];
+    char goal[PC_KEY_MAX];
+    struct pc_redis_args a;
+    int rc;
+
+    if (b.head == NULL) {
+        return;
+    }
+    memset(&s->batch, 0, sizeof(s->batch));
+    pc_redis_args_init(&s->batch.groups);
+    if (s->send_ev != NULL) {
+        (void)event_del(s->send_ev);
+    }
+    if (b.groups.rc != 0 ||
+        pc_key_lock(lock, sizeof(lock), s->prefix, b.flow->app.s, b.flow->profile.s) < 0 ||
+        pc_key_states(current, sizeof(current), s->prefix, b.flow->app.s, b.flow->profile.s,
+                      b.flow->flow.s, PC_STATES_CURRENT) < 0 ||
+        pc_key_states(goal, sizeof(goal), s->prefix, b.flow->app.s, b.flow->profile.s,
+                      b.flow->flow.s, PC_STATES_GOAL) < 0) {
+        batch_fail(&b, b.groups.rc != 0 ? b.groups.rc : PC_EINVAL, "cannot build the write");
+        pc_redis_args_cleanup(&b.groups);
+        return;
+    }
+    pc_redis_args_init(&a);
+    pc_redis_args_addz(&a, lock);
+    pc_redis_args_addz(&a, current);
+    pc_redis_args_addz(&a, goal);
+    /* No lock value: a value no lock ever holds, so the script refuses. */
+    pc_redis_args_addz(&a, s->lock_value[0] != '\0' ? s->lock_value : "-");
+    for (size_t i = 0; i < b.groups.n; i++) {
+        pc_redis_args_add(&a, b.groups.data + b.groups.off[i], b.groups.lens[i]);
+    }
+    pc_redis_args_cleanup(&b.groups);
+    rc = pc_script_run(s->scripts, s->conn, PC_SCRIPT_STATES_WRITE, 3, &a, s->timeout_ms,
+                       on_write_reply, b.head);
+    if (rc != 0) {
+        batch_fail(&b, rc, "cannot send the states write");
+    }
+}
+
+static void on_send_ev(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    batch_send(arg);
+}
+
 static int write_states(struct pc_store_redis *s, enum pc_states_kind kind,
                         const struct pc_flow *flow, const struct pc_states *m, size_t item,
                         const struct pc_state *one, pc_store_done_cb *done, void *arg)
 {
-    char lock[PC_KEY_MAX];
-    char key[PC_KEY_MAX];
-    struct pc_redis_args a;
+    struct write_batch *b = &s->batch;
     struct store_op *op = NULL;
-    int rc;
 
-    if (pc_key_lock(lock, sizeof(lock), s->prefix, flow->app.s, flow->profile.s) < 0 ||
-        pc_key_states(key, sizeof(key), s->prefix, flow->app.s, flow->profile.s, flow->flow.s,
-                      kind) < 0) {
-        return PC_EINVAL;
-    }
     if (m != NULL) {
         for (size_t i = 0; i < flow->n_items; i++) {
             if (check_state(&m->v[i]) != 0) {
@@ -276,28 +395,37 @@ static int write_states(struct pc_store_redis *s, enum pc_states_kind kind,
     op->kind = kind;
     op->done = done;
     op->arg = arg;
-    pc_redis_args_init(&a);
-    pc_redis_args_addz(&a, lock);
-    pc_redis_args_addz(&a, key);
-    /* No lock value: a value no lock ever holds, so the script refuses. */
-    pc_redis_args_addz(&a, s->lock_value[0] != '\0' ? s->lock_value : "-");
+    if (b->head != NULL && !same_flow(b->flow, flow)) {
+        batch_send(s);
+    }
+    b->flow = flow;
+    /* KEYS[2] is the current hash, KEYS[3] the goal hash. */
+    pc_redis_args_addz(&b->groups, kind == PC_STATES_CURRENT ? "2" : "3");
     if (m != NULL) {
-        pc_redis_args_addz(&a, "all");
+        pc_redis_args_addz(&b->groups, "all");
+        pc_redis_args_addu64(&b->groups, 2 * (uint64_t)flow->n_items);
         for (size_t i = 0; i < flow->n_items; i++) {
-            pc_redis_args_addz(&a, flow->items[i].id.s);
-            add_state(&a, &m->v[i]);
+            pc_redis_args_addz(&b->groups, flow->items[i].id.s);
+            add_state(&b->groups, &m->v[i]);
         }
     } else {
-        pc_redis_args_addz(&a, "item");
-        pc_redis_args_addz(&a, flow->items[item].id.s);
-        add_state(&a, one);
+        pc_redis_args_addz(&b->groups, "item");
+        pc_redis_args_addz(&b->groups, "2");
+        pc_redis_args_addz(&b->groups, flow->items[item].id.s);
+        add_state(&b->groups, one);
     }
-    rc = pc_script_run(s->scripts, s->conn, PC_SCRIPT_STATES_WRITE, 2, &a, s->timeout_ms,
-                       on_write_reply, op);
-    if (rc != 0) {
-        free(op);
+    if (b->tail != NULL) {
+        b->tail->next = op;
+    } else {
+        b->head = op;
     }
-    return rc;
+    b->tail = op;
+    if (s->send_ev == NULL) {
+        batch_send(s);
+    } else if (!event_pending(s->send_ev, EV_TIMEOUT, NULL)) {
+        event_active(s->send_ev, EV_TIMEOUT, 0);
+    }
+    return 0;
 }
 
 static int store_write_item(void *ctx, enum pc_states_kind kind, const struct pc_flow *flow,

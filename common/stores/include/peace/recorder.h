@@ -70,6 +70,11 @@ struct pc_recorder_opts {
     void *clock_ctx;
     pc_recorder_done_cb *on_done;
     void *done_ctx;
+    /* May be NULL: called before each of the recorder's writes, so the owner
+     * can send writes it queued elsewhere first (pc_store_redis_flush): Redis
+     * then applies an item's states before the progress that reports it. */
+    void (*before_write)(void *ctx);
+    void *before_write_ctx;
 };
 
 /* Returns owned. Nothing is written until pc_recorder_attach. */

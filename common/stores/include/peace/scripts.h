@@ -29,11 +29,12 @@
  *                ne [nf [field value]...]... nm [field value]...  -> "OK"
  * exec_mark_interrupt  meta; now_ms reason -> 1 marked, 2 already marked,
  *                0 unknown or finished execution
- * exec_finish    meta progress events; epoch events_maxlen np [field value]...
+ * exec_finish    meta progress events events_scratch; epoch events_maxlen np [field value]...
  *                ne [nf [field value]...]... nm [field value]... (the last
  *                progress, as exec_progress) now_ms outcome report error
  *                retention_s [event field value]...  -> "OK" (a short events
- *                stream is rewritten at its exact size: DUMP + RESTORE)
+ *                stream is rewritten at its exact size: COPY to
+ *                events_scratch, RENAME back)
  * exec_reject    meta events; now_ms error report retention_s events_maxlen
  *                nd [field value]... [event field value]...
  *                -> 1 rejected, 0 already finished
@@ -41,7 +42,9 @@
  * lock_renew     lock; value lease_ms -> 1 | 0
  * lock_release   lock; value [channel message] -> 1 | 0 (when released and
  *                a channel is given, PUBLISH channel message)
- * states_write   lock states; value "all"|"item" [item state]... -> "OK"
+ * states_write   lock states_current states_goal; value [which "all"|"item" n
+ *                [item state]...]... (which: 2 = current, 3 = goal; n strings)
+ *                -> "OK"
  */
 #ifndef PEACE_SCRIPTS_H
 #define PEACE_SCRIPTS_H

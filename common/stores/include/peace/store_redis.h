@@ -18,6 +18,8 @@
 
 #include <stdint.h>
 
+#include <event2/event.h>
+
 #include "peace/redis_conn.h"
 #include "peace/scripts.h"
 #include "peace/store.h"
@@ -30,14 +32,22 @@ struct pc_store_redis_opts {
     const char *prefix;         /* copied */
     const char *lock_value;     /* copied; NULL = no lock (writes refused) */
     uint32_t timeout_ms;        /* per operation; 0 = the connection's default */
+    /* Borrowed, may be NULL. With a base, writes issued in one loop turn go
+     * out as one script call (from a zero-delay event); without, each write
+     * is sent at once. */
+    struct event_base *base;
 };
 
 /* Returns owned. */
 int pc_store_redis_create(const struct pc_store_redis_opts *opts, struct pc_store_redis **out,
                           struct pc_err *err) PC_NODISCARD;
 
-/* Accepts NULL. */
+/* Accepts NULL. Queued writes are sent first (they still complete). */
 void pc_store_redis_destroy(struct pc_store_redis *s);
+
+/* Sends the queued writes now (before a write of another kind that must
+ * follow them, such as a progress flush). Accepts NULL. */
+void pc_store_redis_flush(struct pc_store_redis *s);
 
 /* Sets (copies) or clears (NULL) the lock value later writes are fenced with. */
 int pc_store_redis_set_lock(struct pc_store_redis *s, const char *lock_value) PC_NODISCARD;
