@@ -603,6 +603,65 @@ void kit_fleet_stop(struct kit_fleet *f, bool kill9)
     }
 }
 
+double kit_fleet_cpu_s(const struct kit_fleet *f)
+{
+    double total = 0;
+    long hz = sysconf(_SC_CLK_TCK);
+
+    for (size_t i = 0; i < f->n; i++) {
+        char path[64];
+        char buf[1024];
+        const char *p = NULL;
+        FILE *fp = NULL;
+        size_t n;
+
+        if (f->pid[i] <= 0) {
+            continue;
+        }
+        (void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)f->pid[i]);
+        fp = fopen(path, "r");
+        if (fp == NULL) {
+            continue;
+        }
+        n = fread(buf, 1, sizeof(buf) - 1, fp);
+        (void)fclose(fp);
+        buf[n] = '\0';
+        /* Fields after the command name "(...)": state is field 3, utime
+         * field 14 and stime field 15. */
+        p = strrchr(buf, ')');
+        for (int field = 2; p != NULL && field < 14; field++) {
+            p = strchr(p + 1, ' ');
+        }
+        if (p != NULL) {
+            char *end = NULL;
+            unsigned long long ut = strtoull(p + 1, &end, 10);
+            unsigned long long st = end != NULL ? strtoull(end + 1, NULL, 10) : 0;
+
+            total += (double)(ut + st) / (double)(hz > 0 ? hz : 100);
+        }
+    }
+    return total;
+}
+
+int kit_redis_cpu_s(redisContext *c, double *out)
+{
+    redisReply *r = kit_cmd(c, "INFO cpu");
+    const char *u = NULL;
+    const char *s = NULL;
+    int rc = -1;
+
+    if (r != NULL && r->type == REDIS_REPLY_STRING) {
+        u = strstr(r->str, "used_cpu_user:");
+        s = strstr(r->str, "used_cpu_sys:");
+        if (u != NULL && s != NULL) {
+            *out = strtod(u + 14, NULL) + strtod(s + 13, NULL);
+            rc = 0;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 int kit_proc_status(pid_t pid, uint64_t *rss_kb, uint64_t *hwm_kb, uint64_t *threads)
 {
     char path[64];

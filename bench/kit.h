@@ -118,6 +118,10 @@ void kit_fleet_stop(struct kit_fleet *f, bool kill9);
 void kit_fleet_kill(struct kit_fleet *f, size_t i);
 /* Index of the worker whose consumer name is consumer (holds its pid), or -1. */
 long kit_fleet_find(const struct kit_fleet *f, const char *consumer, size_t len);
+/* CPU seconds (user + system) the started workers used so far, from /proc. */
+double kit_fleet_cpu_s(const struct kit_fleet *f);
+/* used_cpu_user + used_cpu_sys of the Redis server (INFO cpu), seconds. */
+int kit_redis_cpu_s(redisContext *c, double *out);
 /* Resident set (kB) and thread count of a worker, from /proc. */
 int kit_proc_status(pid_t pid, uint64_t *rss_kb, uint64_t *hwm_kb, uint64_t *threads);
 

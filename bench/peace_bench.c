@@ -192,6 +192,7 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
     char label[64];
     redisContext *c = NULL;
     uint64_t t0, t1, t2, t3, first, last;
+    double redis_cpu0 = 0, redis_cpu1 = 0, worker_cpu = 0;
     size_t complete = 0;
     int rc = 1;
 
@@ -218,10 +219,16 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
         }
     }
     t2 = kit_now_us();
-    if (kit_wait_drained(c, last_entry, 900000000u) != 0) {
+    if (kit_redis_cpu_s(c, &redis_cpu0) != 0 || kit_wait_drained(c, last_entry, 900000000u) != 0) {
         goto out;
     }
     t3 = kit_now_us();
+    /* CPU per execution, where it goes: Redis, the workers (the rest of
+     * the machine runs this driver, which polls the queue every 2 ms). */
+    worker_cpu = kit_fleet_cpu_s(&f);
+    if (kit_redis_cpu_s(c, &redis_cpu1) != 0) {
+        goto out;
+    }
     kit_fleet_stop(&f, false);
     if (window_of(c, ids, n, &first, &last, &complete) != 0 || last <= first) {
         (void)fprintf(stderr, "bench: throughput: executions without started_ms/finished_ms\n");
@@ -232,10 +239,12 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
 
         printf("bench=throughput executions=%zu items=%zu workers=%zu concurrency=%u "
                "complete=%zu seconds=%.3f executions_per_s=%.0f items_per_s=%.0f "
-               "wall_s=%.3f enqueue_per_s=%.0f\n",
+               "wall_s=%.3f enqueue_per_s=%.0f redis_cpu_us_per_execution=%.1f "
+               "worker_cpu_us_per_execution=%.1f\n",
                n, items, workers, conc, complete, secs, (double)complete / secs,
                (double)(complete * items) / secs, (double)(t3 - t2) / 1e6,
-               (double)n / ((double)(t1 - t0) / 1e6));
+               (double)n / ((double)(t1 - t0) / 1e6), (redis_cpu1 - redis_cpu0) * 1e6 / (double)n,
+               worker_cpu * 1e6 / (double)n);
     }
     rc = complete == n ? 0 : 1;
 out:
