@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "cli.h"
+#include "follow.h"
 #include "peace/exec.h"
 #include "peace/items.h"
 #include "peace/pool.h"
@@ -34,14 +34,6 @@ struct local_run {
     unsigned interrupts;
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void on_block_start(void *ctx, size_t index, enum pc_block_kind kind)
 {
     struct local_run *lr = ctx;
@@ -49,7 +41,7 @@ static void on_block_start(void *ctx, size_t index, enum pc_block_kind kind)
     size_t total = pc_cmd_blocks(lr->opts->cmd, lr->opts->sync, blocks);
 
     if (lr->render != NULL) {
-        cli_render_block(lr->render, index, total, pc_block_name(kind), now_ms());
+        cli_render_block(lr->render, index, total, pc_block_name(kind), cli_mono_ms());
     }
 }
 
@@ -60,7 +52,7 @@ static void on_progress(void *ctx, size_t item, const struct pc_progress_tracker
 
     (void)u;
     if (lr->render != NULL) {
-        cli_render_item(lr->render, item, t, now_ms());
+        cli_render_item(lr->render, item, t, cli_mono_ms());
     }
 }
 
@@ -70,7 +62,7 @@ static void on_interrupted(void *ctx)
 
     if (lr->render != NULL) {
         cli_render_note(lr->render, "interrupted: items in progress finish, nothing new starts",
-                        now_ms());
+                        cli_mono_ms());
     }
 }
 
@@ -97,28 +89,25 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     pc_exec_progress_flush(lr->exec);
     if (lr->render != NULL) {
-        cli_render_tick(lr->render, now_ms());
+        cli_render_tick(lr->render, cli_mono_ms());
     }
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct local_run *lr = arg;
-    static const char again[] = "\npeace: interrupted twice, exiting now\n";
 
     (void)what;
     (void)sig;
     lr->interrupts++;
     if (lr->interrupts > 1) {
-        /* The user insists: leave at once, as with any interactive tool. */
-        (void)!write(STDERR_FILENO, again, sizeof(again) - 1);
-        _exit(130);
+        cli_exit_interrupted_twice();
     }
     if (lr->render != NULL) {
         cli_render_note(lr->render,
                         "interrupt requested: finishing items in progress (Ctrl-C again to exit "
                         "now)",
-                        now_ms());
+                        cli_mono_ms());
     }
     pc_exec_signal_interrupt(lr->exec);
 }
@@ -299,8 +288,7 @@ int cli_local_run(const struct cli_opts *o)
         (void)fprintf(stderr, "peace: %s: %s\n", o->args[0], err.msg);
         goto out;
     }
-    if (o->progress && cli_render_create(&flow, o->json ? stderr : stdout,
-                                         isatty(o->json ? 2 : 1) == 1, now_ms(), &lr.render) != 0) {
+    if (cli_render_open(o, &flow, &lr.render) != 0) {
         (void)fprintf(stderr, "peace: out of memory\n");
         goto out;
     }
@@ -313,7 +301,7 @@ int cli_local_run(const struct cli_opts *o)
         goto out;
     }
     if (lr.render != NULL) {
-        cli_render_finish(lr.render, now_ms());
+        cli_render_finish(lr.render, cli_mono_ms());
     }
     status = report(o, &flow, lr.exec);
 out:

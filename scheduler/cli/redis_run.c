@@ -9,12 +9,11 @@
  * job, never a job without a meta.
  *
  * Following: a blocking XREAD on the execution's events stream from its
- * start, with a short BLOCK so the loop notices Ctrl-C, feeds the same
- * renderer the local runner uses (trackers are rebuilt from `progress`
- * events, which carry an item's whole tracker). It ends at the `outcome`
- * event; between events it also checks the meta status, because a job
- * rejected before it could run finishes without events. Then the report is
- * read from the meta hash and printed like the local runner's.
+ * start, with a short BLOCK so the loop notices Ctrl-C, hands each event to
+ * the follower the scheduler mode uses too (follow.h: the bars, the notes,
+ * the report). It ends at the `outcome` event; between events it also
+ * checks the meta status, because a job rejected before it could run
+ * finishes without events. Then the report is read from the meta hash.
  *
  * Ctrl-C: the first records the interrupt marker on the meta hash (unless
  * finished) and publishes the interrupt channel, and the follower keeps
@@ -32,14 +31,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "cli.h"
+#include "follow.h"
 #include "peace/keys.h"
 #include "peace/msg.h"
 #include "peace/ulid.h"
 #include "redis_exec.h"
-#include "render.h"
 
 #define CLI_BLOCK_MS          "250"
 #define CLI_READ_COUNT        "512"
@@ -53,13 +50,9 @@ static volatile sig_atomic_t interrupts_received;
 
 static void on_interrupt_signal(int sig)
 {
-    static const char again[] = "\npeace: interrupted twice, exiting now\n";
-
     (void)sig;
     if (interrupts_received > 0) {
-        /* The user insists: leave at once, as with any interactive tool. */
-        (void)!write(STDERR_FILENO, again, sizeof(again) - 1);
-        _exit(130);
+        cli_exit_interrupted_twice();
     }
     interrupts_received = 1;
 }
@@ -87,14 +80,6 @@ static void signals_restore(const struct signal_guard *g)
     (void)sigaction(SIGTERM, &g->old_term, NULL);
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
@@ -104,27 +89,13 @@ static void sleep_ms(unsigned ms)
 }
 
 struct follower {
-    const struct cli_opts *o;
-    struct cli_redis *r;
-    const char *id;
+    struct cli_follow view; /* what is shown */
+    struct cli_redis *r;    /* borrowed */
     char meta_key[PC_KEY_MAX];
     char events_key[PC_KEY_MAX];
-    const struct pc_flow *flow; /* borrowed: the item ids of the bars */
-    struct cli_render *render;  /* owned; NULL without progress bars */
-    size_t blocks_total;
     char last_id[64];
     sig_atomic_t interrupts_handled;
-    bool saw_outcome;
 };
-
-static void note(struct follower *f, const char *text)
-{
-    if (f->render != NULL) {
-        cli_render_note(f->render, text, mono_ms());
-    } else if (!f->o->json) {
-        (void)fprintf(stderr, "peace: %s\n", text);
-    }
-}
 
 static void request_interrupt(struct follower *f)
 {
@@ -132,57 +103,11 @@ static void request_interrupt(struct follower *f)
     struct pc_err err;
 
     pc_err_clear(&err);
-    if (cli_exec_interrupt(f->r, f->id, "Ctrl-C in the peace CLI", &result, &err) != 0) {
-        char line[PC_ERR_MSG_MAX + 64];
-
-        (void)snprintf(line, sizeof(line), "could not request the interrupt: %s", err.msg);
-        note(f, line);
+    if (cli_exec_interrupt(f->r, f->view.id, "Ctrl-C in the peace CLI", &result, &err) != 0) {
+        cli_follow_interrupt_failed(&f->view, err.msg);
         return;
     }
-    if (result == CLI_INTERRUPT_FINISHED) {
-        note(f, "interrupt requested, but the execution has already finished");
-    } else {
-        note(f, "interrupt requested: items in progress finish, nothing new starts (Ctrl-C "
-                "again to exit now)");
-    }
-}
-
-static void apply_event(struct follower *f, const struct msg_event *ev)
-{
-    char line[MSG_EVENT_REASON_MAX + 64];
-    struct pc_progress_tracker t;
-    long item;
-
-    switch (ev->kind) {
-    case MSG_EVENT_BLOCK_START:
-        if (f->render != NULL) {
-            cli_render_block(f->render, (size_t)ev->block_index, f->blocks_total,
-                             pc_block_name(ev->block), mono_ms());
-        }
-        break;
-    case MSG_EVENT_PROGRESS:
-        item = f->flow != NULL ? pc_flow_find(f->flow, ev->item.s, strlen(ev->item.s)) : -1;
-        if (item < 0 || f->render == NULL) {
-            break;
-        }
-        pc_progress_tracker_init(&t);
-        t.status = ev->status;
-        t.limit = ev->limit;
-        t.done = ev->done;
-        memcpy(t.msg, ev->msg, sizeof(t.msg));
-        cli_render_item(f->render, (size_t)item, &t, mono_ms());
-        break;
-    case MSG_EVENT_INTERRUPT:
-        (void)snprintf(line, sizeof(line),
-                       "interrupted%s%s: items in progress finish, nothing "
-                       "new starts",
-                       ev->reason[0] != '\0' ? " - " : "", ev->reason);
-        note(f, line);
-        break;
-    case MSG_EVENT_OUTCOME:
-        f->saw_outcome = true;
-        break;
-    }
+    cli_follow_interrupt_sent(&f->view, result == CLI_INTERRUPT_FINISHED);
 }
 
 /* One stream entry [id, [field, value...]]. */
@@ -215,7 +140,7 @@ static void apply_entry(struct follower *f, const redisReply *entry)
     }
     /* An event this version cannot read is skipped: the report is what counts. */
     if (msg_event_from_fields(fields, lens, n, &ev, NULL) == 0) {
-        apply_event(f, &ev);
+        cli_follow_event(&f->view, &ev);
     }
 }
 
@@ -275,21 +200,19 @@ static int read_status(struct follower *f, char *out, size_t out_size, struct pc
 
 static int reconnect(struct follower *f, struct pc_err *err)
 {
-    uint64_t deadline = mono_ms() + CLI_RECONNECT_MS;
+    uint64_t deadline = cli_mono_ms() + CLI_RECONNECT_MS;
     unsigned backoff = 100;
-    char line[PC_ERR_MSG_MAX + 64];
 
-    (void)snprintf(line, sizeof(line), "%s; reconnecting", err->msg);
-    note(f, line);
-    while (mono_ms() < deadline) {
+    cli_follow_reconnecting(&f->view, err);
+    while (cli_mono_ms() < deadline) {
         sleep_ms(backoff);
         if (cli_redis_reconnect(f->r, err) == 0) {
-            note(f, "reconnected to Redis");
+            cli_follow_note(&f->view, "reconnected to Redis");
             return 0;
         }
         backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
     }
-    pc_err_prefix(err, "gave up following execution %s after %d s", f->id, CLI_RECONNECT_MS / 1000);
+    cli_follow_gave_up(&f->view, err, CLI_RECONNECT_MS / 1000);
     return PC_EREDIS;
 }
 
@@ -299,27 +222,25 @@ static int follow(struct follower *f, struct pc_err *err)
     bool got = false;
     int rc;
 
-    while (!f->saw_outcome) {
+    while (!f->view.saw_outcome) {
         if (interrupts_received > f->interrupts_handled) {
             f->interrupts_handled = interrupts_received;
             request_interrupt(f);
         }
         rc = read_events(f, true, &got, err);
         if (rc == 0 && !got) {
-            if (f->render != NULL) {
-                cli_render_tick(f->render, mono_ms());
-            }
+            cli_follow_tick(&f->view);
             rc = read_status(f, status, sizeof(status), err);
             if (rc == 0 && status[0] == '\0') {
                 return pc_err_set(err, PC_ENOTFOUND,
                                   "execution %s disappeared (its keys expired or were deleted)",
-                                  f->id);
+                                  f->view.id);
             }
             if (rc == 0 && strcmp(status, "finished") == 0) {
                 /* Everything the worker wrote before finishing is in the stream now. */
                 do {
                     rc = read_events(f, false, &got, err);
-                } while (rc == 0 && got && !f->saw_outcome);
+                } while (rc == 0 && got && !f->view.saw_outcome);
                 if (rc == 0) {
                     break;
                 }
@@ -338,19 +259,27 @@ static int follow(struct follower *f, struct pc_err *err)
     return 0;
 }
 
-static bool prints_states(enum pc_cmd cmd)
+/* The stored states of flow, for the labels given (cli_states_print_fn). */
+static void print_states(void *arg, const struct pc_flow *flow, const char *current_label,
+                         const char *goal_label)
 {
-    return cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_CURRENT ||
-           cmd == PC_CMD_DISCOVER_GOAL || cmd == PC_CMD_READ_CURRENT || cmd == PC_CMD_READ_GOAL;
+    struct cli_redis *r = arg;
+    struct pc_err err;
+
+    pc_err_clear(&err);
+    if (current_label != NULL &&
+        cli_states_print_text(r, flow->app.s, flow->profile.s, flow->flow.s, PC_STATES_CURRENT,
+                              current_label, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+    }
+    if (goal_label != NULL && cli_states_print_text(r, flow->app.s, flow->profile.s, flow->flow.s,
+                                                    PC_STATES_GOAL, goal_label, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+    }
 }
 
-/*
- * Reads the finished execution's report and prints it. For discover and read
- * commands that completed, the states they wrote or read come first, as the
- * local runner prints them.
- */
-static int finish(struct follower *f, enum pc_cmd cmd, const struct pc_id *app,
-                  const struct pc_id *profile, const struct pc_id *flow_name)
+/* Reads the finished execution's report from its meta hash and prints it. */
+static int finish(struct follower *f, enum pc_cmd cmd)
 {
     redisReply *meta = NULL;
     struct pc_outcome outcome;
@@ -358,82 +287,56 @@ static int finish(struct follower *f, enum pc_cmd cmd, const struct pc_id *app,
     int status;
 
     pc_err_clear(&err);
-    if (f->render != NULL) {
-        cli_render_finish(f->render, mono_ms());
-    }
-    if (cli_exec_meta(f->r, f->id, &meta, &err) != 0 ||
+    cli_follow_end(&f->view);
+    if (cli_exec_meta(f->r, f->view.id, &meta, &err) != 0 ||
         cli_exec_outcome(meta, &outcome, &err) != 0) {
-        (void)fprintf(stderr, "peace: execution %s: %s\n", f->id, err.msg);
+        (void)fprintf(stderr, "peace: execution %s: %s\n", f->view.id, err.msg);
         if (meta != NULL) {
             freeReplyObject(meta);
         }
         return 1;
     }
     freeReplyObject(meta);
-    if (!f->o->json && outcome.kind == PC_OUTCOME_COMPLETE && prints_states(cmd)) {
-        bool current =
-            cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_CURRENT || cmd == PC_CMD_READ_CURRENT;
-        bool goal =
-            cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_GOAL || cmd == PC_CMD_READ_GOAL;
-
-        if (current && cli_states_print_text(f->r, app->s, profile->s, flow_name->s,
-                                             PC_STATES_CURRENT, "current states", &err) != 0) {
-            (void)fprintf(stderr, "peace: %s\n", err.msg);
-        }
-        if (goal && cli_states_print_text(f->r, app->s, profile->s, flow_name->s, PC_STATES_GOAL,
-                                          "goal states", &err) != 0) {
-            (void)fprintf(stderr, "peace: %s\n", err.msg);
-        }
-    }
-    cli_print_outcome(&outcome, f->o->json);
-    status = pc_outcome_exit_status(outcome.kind);
+    status = cli_follow_report(&f->view, cmd, &outcome, print_states, f->r);
     pc_outcome_cleanup(&outcome);
     return status;
 }
 
-/* Follows to the end and reports; the exit status. */
-static int follow_and_report(struct follower *f, enum pc_cmd cmd, const struct pc_flow *flow)
+/* Follows execution id of cmd on flow to its outcome and reports it; the exit status. */
+static int follow_and_report(const struct cli_opts *o, struct cli_redis *r, const char *id,
+                             enum pc_cmd cmd, const struct pc_flow *flow, size_t blocks_total)
 {
+    struct follower f;
     struct signal_guard guard;
     struct pc_err err;
-    int status;
+    int status = 1;
+    int rc;
 
+    memset(&f, 0, sizeof(f));
     pc_err_clear(&err);
-    if (f->o->progress && cli_render_create(flow, f->o->json ? stderr : stdout,
-                                            isatty(f->o->json ? STDERR_FILENO : STDOUT_FILENO) == 1,
-                                            mono_ms(), &f->render) != 0) {
-        (void)fprintf(stderr, "peace: out of memory\n");
-        return 1;
-    }
-    f->flow = flow;
-    memcpy(f->last_id, "0-0", 4);
-    signals_install(&guard);
-    if (follow(f, &err) != 0) {
-        signals_restore(&guard);
-        if (f->render != NULL) {
-            cli_render_finish(f->render, mono_ms());
-        }
-        (void)fprintf(stderr, "peace: %s\n", err.msg);
-        return 1;
-    }
-    signals_restore(&guard);
-    status = finish(f, cmd, &flow->app, &flow->profile, &flow->flow);
-    return status;
-}
-
-static int follower_init(struct follower *f, const struct cli_opts *o, struct cli_redis *r,
-                         const char *id)
-{
-    memset(f, 0, sizeof(*f));
-    f->o = o;
-    f->r = r;
-    f->id = id;
-    if (pc_key_exec(f->meta_key, sizeof(f->meta_key), cli_redis_prefix(r), id) < 0 ||
-        pc_key_events(f->events_key, sizeof(f->events_key), cli_redis_prefix(r), id) < 0) {
+    f.r = r;
+    if (pc_key_exec(f.meta_key, sizeof(f.meta_key), cli_redis_prefix(r), id) < 0 ||
+        pc_key_events(f.events_key, sizeof(f.events_key), cli_redis_prefix(r), id) < 0) {
         (void)fprintf(stderr, "peace: execution id %s makes no key\n", id);
         return 1;
     }
-    return 0;
+    if (cli_follow_init(&f.view, o, id, flow, blocks_total) != 0) {
+        (void)fprintf(stderr, "peace: out of memory\n");
+        goto out;
+    }
+    memcpy(f.last_id, "0-0", 4);
+    signals_install(&guard);
+    rc = follow(&f, &err);
+    signals_restore(&guard);
+    if (rc != 0) {
+        cli_follow_end(&f.view);
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+        goto out;
+    }
+    status = finish(&f, cmd);
+out:
+    cli_follow_cleanup(&f.view);
+    return status;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -534,7 +437,6 @@ static int submit(struct cli_redis *r, const struct msg_job *job, const struct p
 int cli_redis_run(const struct cli_opts *o)
 {
     struct cli_redis *r = NULL;
-    struct follower f;
     struct msg_job job;
     struct pc_buf job_bytes;
     struct pc_ulid_gen gen;
@@ -574,28 +476,11 @@ int cli_redis_run(const struct cli_opts *o)
         (void)fprintf(stderr, "peace: %s\n", err.msg);
         goto out;
     }
-    if (o->detach) {
-        if (o->json) {
-            (void)printf("{\"id\":\"%s\"}\n", job.id);
-        } else {
-            (void)printf("%s\n", job.id);
-        }
+    if (cli_print_submitted(o, job.id, &job.flow, job.queue.s)) {
         status = 0;
         goto out;
     }
-    if (o->json) {
-        (void)fprintf(stderr, "peace: execution %s queued on %s\n", job.id, job.queue.s);
-    } else {
-        (void)printf("%s %s/%s/%s on the fleet: execution %s (queue %s)\n", pc_cmd_name(o->cmd),
-                     job.flow.app.s, job.flow.profile.s, job.flow.flow.s, job.id, job.queue.s);
-        (void)fflush(stdout);
-    }
-    if (follower_init(&f, o, r, job.id) != 0) {
-        goto out;
-    }
-    f.blocks_total = blocks_total;
-    status = follow_and_report(&f, o->cmd, &job.flow);
-    cli_render_destroy(f.render);
+    status = follow_and_report(o, r, job.id, o->cmd, &job.flow, blocks_total);
 out:
     pc_buf_cleanup(&job_bytes);
     msg_job_cleanup(&job);
@@ -711,14 +596,10 @@ static int flow_from_progress(struct cli_redis *r, const char *id, const redisRe
     for (size_t i = 0; i < rep->elements; i++) {
         const redisReply *k = rep->element[i];
         const char *dot = k->type == REDIS_REPLY_STRING ? memchr(k->str, '.', k->len) : NULL;
-        size_t n = dot != NULL ? (size_t)(dot - k->str) : 0;
 
-        if (n == 0 || !pc_ident_valid(k->str, n) || pc_flow_find(&f, k->str, n) >= 0) {
-            continue;
+        if (dot != NULL) {
+            cli_flow_add_item(&f, k->str, (size_t)(dot - k->str));
         }
-        memcpy(f.items[f.n_items].id.s, k->str, n);
-        f.items[f.n_items].id.s[n] = '\0';
-        f.n_items++;
     }
     freeReplyObject(rep);
     cli_meta_get(meta, "app", name, sizeof(name));
@@ -735,21 +616,18 @@ int cli_redis_watch(const struct cli_opts *o)
 {
     struct cli_redis *r = NULL;
     redisReply *meta = NULL;
-    struct follower f;
     struct pc_flow flow;
     char text[64];
     enum pc_cmd cmd;
     struct pc_err err;
     char *end = NULL;
+    size_t blocks_total;
     int status = 1;
     int rc;
 
     memset(&flow, 0, sizeof(flow));
-    memset(&f, 0, sizeof(f));
     pc_err_clear(&err);
-    if (o->n_args != 1 || cli_exec_id_check(o->args[0], &err) != 0) {
-        (void)fprintf(stderr, "peace: watch needs one execution id%s%s\n", err.msg[0] ? ": " : "",
-                      err.msg);
+    if (cli_args_watch(o) != 0) {
         goto out;
     }
     if (cli_redis_connect(o->redis_url, o->prefix, &r, &err) != 0 ||
@@ -770,19 +648,11 @@ int cli_redis_watch(const struct cli_opts *o)
         (void)fprintf(stderr, "peace: %s\n", err.msg);
         goto out;
     }
-    if (follower_init(&f, o, r, o->args[0]) != 0) {
-        goto out;
-    }
     cli_meta_get(meta, "blocks_total", text, sizeof(text));
-    f.blocks_total = (size_t)strtoull(text, &end, 10);
-    if (!o->json) {
-        (void)printf("%s %s/%s/%s on the fleet: execution %s\n", pc_cmd_name(cmd), flow.app.s,
-                     flow.profile.s, flow.flow.s, o->args[0]);
-        (void)fflush(stdout);
-    }
-    status = follow_and_report(&f, cmd, &flow);
+    blocks_total = (size_t)strtoull(text, &end, 10);
+    cli_print_watching(o, cmd, &flow, o->args[0]);
+    status = follow_and_report(o, r, o->args[0], cmd, &flow, blocks_total);
 out:
-    cli_render_destroy(f.render);
     pc_flow_cleanup(&flow);
     if (meta != NULL) {
         freeReplyObject(meta);

@@ -9,12 +9,11 @@
  *
  * Following: GET /v1/executions/{id}/events is read as it arrives; the SSE
  * parser (server_sse.h) hands over each event, whose JSON data becomes the
- * msg_event the Redis mode decodes from its stream, and feeds the same
- * renderer. The stream ends after the `outcome` event; one that ends
- * without it (a job rejected before it ran has none, a scheduler shutting
- * down ends it early) is answered by asking the execution's status:
- * finished means report, anything else means reconnect. A dropped or
- * refused connection, a 5xx or a stream silent past its keepalive is
+ * msg_event the Redis mode decodes from its stream, and goes to the same
+ * follower (follow.h: the bars, the notes, the report). The stream ends after the `outcome` event;
+ * one that ends without it (a job rejected before it ran has none, a scheduler shutting down ends
+ * it early) is answered by asking the execution's status: finished means report, anything else
+ * means reconnect. A dropped or refused connection, a 5xx or a stream silent past its keepalive is
  * retried with backoff, resuming with Last-Event-ID, for up to
  * CLI_FOLLOW_RETRY_MS without any byte from the scheduler; then the
  * follower gives up with one line (the execution goes on without us).
@@ -36,9 +35,9 @@
 #include <event2/event.h>
 
 #include "exec_view.h"
+#include "follow.h"
 #include "peace/cmd.h"
 #include "peace/msg.h"
-#include "render.h"
 #include "server_exec.h"
 #include "server_json.h"
 #include "server_sse.h"
@@ -50,29 +49,16 @@
 #define CLI_BACKOFF_MIN_MS  100u
 #define CLI_BACKOFF_MAX_MS  2000u
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 struct follower {
-    const struct cli_opts *o;
-    struct cli_http *h; /* borrowed */
-    const char *id;
+    struct cli_follow view; /* what is shown */
+    struct cli_http *h;     /* borrowed */
     char exec_path[CLI_SERVER_PATH_MAX];
-    const struct pc_flow *flow; /* borrowed: the item ids of the bars */
-    struct cli_render *render;  /* owned; NULL without progress bars */
-    size_t blocks_total;
     struct cli_sse sse;
     struct event *on_int; /* owned events of the client's loop */
     struct event *on_term;
     struct event *tick;
     struct event *retry;
     int interrupts;
-    bool saw_outcome;
     bool stopped;           /* leave the loop */
     bool failed;            /* ... with err */
     bool reporting;         /* following is over: late answers are not shown */
@@ -80,15 +66,6 @@ struct follower {
     unsigned backoff_ms;
     struct pc_err err;
 };
-
-static void note(struct follower *f, const char *text)
-{
-    if (f->render != NULL) {
-        cli_render_note(f->render, text, mono_ms());
-    } else if (!f->o->json) {
-        (void)fprintf(stderr, "peace: %s\n", text);
-    }
-}
 
 static void fail_now(struct follower *f, const struct pc_err *err)
 {
@@ -107,62 +84,22 @@ static void arm(struct event *ev, unsigned ms)
 /* A failure worth retrying: retry after the backoff, or give up past the deadline. */
 static void stream_failed(struct follower *f, const struct pc_err *err)
 {
-    uint64_t now = mono_ms();
-    char line[PC_ERR_MSG_MAX + 32];
+    uint64_t now = cli_mono_ms();
 
     if (f->failing_since == 0) {
         f->failing_since = now;
         f->backoff_ms = CLI_BACKOFF_MIN_MS;
-        (void)snprintf(line, sizeof(line), "%s; reconnecting", err->msg);
-        note(f, line);
+        cli_follow_reconnecting(&f->view, err);
     }
     if (now - f->failing_since >= CLI_FOLLOW_RETRY_MS) {
         struct pc_err gave_up = *err;
 
-        pc_err_prefix(&gave_up, "gave up following execution %s after %u s", f->id,
-                      CLI_FOLLOW_RETRY_MS / 1000u);
+        cli_follow_gave_up(&f->view, &gave_up, CLI_FOLLOW_RETRY_MS / 1000u);
         fail_now(f, &gave_up);
         return;
     }
     arm(f->retry, f->backoff_ms);
     f->backoff_ms = f->backoff_ms * 2 > CLI_BACKOFF_MAX_MS ? CLI_BACKOFF_MAX_MS : f->backoff_ms * 2;
-}
-
-static void apply_event(struct follower *f, const struct msg_event *ev)
-{
-    char line[MSG_EVENT_REASON_MAX + 64];
-    struct pc_progress_tracker t;
-    long item;
-
-    switch (ev->kind) {
-    case MSG_EVENT_BLOCK_START:
-        if (f->render != NULL) {
-            cli_render_block(f->render, (size_t)ev->block_index, f->blocks_total,
-                             pc_block_name(ev->block), mono_ms());
-        }
-        break;
-    case MSG_EVENT_PROGRESS:
-        item = f->flow != NULL ? pc_flow_find(f->flow, ev->item.s, strlen(ev->item.s)) : -1;
-        if (item < 0 || f->render == NULL) {
-            break;
-        }
-        pc_progress_tracker_init(&t);
-        t.status = ev->status;
-        t.limit = ev->limit;
-        t.done = ev->done;
-        memcpy(t.msg, ev->msg, sizeof(t.msg));
-        cli_render_item(f->render, (size_t)item, &t, mono_ms());
-        break;
-    case MSG_EVENT_INTERRUPT:
-        (void)snprintf(line, sizeof(line),
-                       "interrupted%s%s: items in progress finish, nothing new starts",
-                       ev->reason[0] != '\0' ? " - " : "", ev->reason);
-        note(f, line);
-        break;
-    case MSG_EVENT_OUTCOME:
-        f->saw_outcome = true;
-        break;
-    }
 }
 
 /* One SSE event; 1 stops the parser once the outcome is in. */
@@ -173,9 +110,9 @@ static int on_event(void *arg, const struct cli_sse_event *sse_ev)
 
     /* An event this version cannot read is skipped: the report is what counts. */
     if (cli_event_from_json(sse_ev->data, sse_ev->data_len, &ev, NULL) == 0) {
-        apply_event(f, &ev);
+        cli_follow_event(&f->view, &ev);
     }
-    return f->saw_outcome ? 1 : 0;
+    return f->view.saw_outcome ? 1 : 0;
 }
 
 static int on_data(void *arg, const char *p, size_t n)
@@ -189,16 +126,16 @@ static int on_data(void *arg, const char *p, size_t n)
     }
     if (f->failing_since != 0) {
         f->failing_since = 0;
-        note(f, "reconnected to the scheduler");
+        cli_follow_note(&f->view, "reconnected to the scheduler");
     }
     pc_err_clear(&err);
     rc = cli_sse_feed(&f->sse, p, n, &err);
-    if (f->saw_outcome) {
+    if (f->view.saw_outcome) {
         f->stopped = true;
         return 1;
     }
     if (rc != 0) {
-        pc_err_prefix(&err, "execution %s", f->id);
+        pc_err_prefix(&err, "execution %s", f->view.id);
         fail_now(f, &err);
         return 1;
     }
@@ -257,16 +194,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (f->render != NULL) {
-        cli_render_tick(f->render, mono_ms());
-    }
+    cli_follow_tick(&f->view);
 }
 
 static void on_interrupt_done(void *arg, int rc, const struct cli_http_response *resp,
                               const struct pc_err *err)
 {
     struct follower *f = arg;
-    char line[PC_ERR_MSG_MAX + 64];
     json_t *doc = NULL;
     struct pc_err why;
 
@@ -277,47 +211,37 @@ static void on_interrupt_done(void *arg, int rc, const struct cli_http_response 
     if (rc != 0) {
         why = *err;
     } else if (cli_server_reply(f->h, resp, &doc, &why) == 0) {
-        if (json_is_false(json_object_get(doc, "requested"))) {
-            note(f, "interrupt requested, but the execution has already finished");
-        } else {
-            note(f, "interrupt requested: items in progress finish, nothing new starts (Ctrl-C "
-                    "again to exit now)");
-        }
+        cli_follow_interrupt_sent(&f->view, json_is_false(json_object_get(doc, "requested")));
         json_decref(doc);
         return;
     }
-    (void)snprintf(line, sizeof(line), "could not request the interrupt: %s", why.msg);
-    note(f, line);
+    cli_follow_interrupt_failed(&f->view, why.msg);
 }
 
 static void request_interrupt(struct follower *f)
 {
     static const char body[] = "{\"reason\":\"Ctrl-C in the peace CLI\"}";
     char path[CLI_SERVER_PATH_MAX + 16];
-    char line[PC_ERR_MSG_MAX + 64];
     struct pc_err err;
 
     pc_err_clear(&err);
     (void)snprintf(path, sizeof(path), "%s/interrupt", f->exec_path);
     if (cli_http_call_start(f->h, EVHTTP_REQ_POST, path, body, sizeof(body) - 1, on_interrupt_done,
                             f, &err) != 0) {
-        (void)snprintf(line, sizeof(line), "could not request the interrupt: %s", err.msg);
-        note(f, line);
+        cli_follow_interrupt_failed(&f->view, err.msg);
     }
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
-    static const char again[] = "\npeace: interrupted twice, exiting now\n";
     struct follower *f = arg;
 
     (void)sig;
     (void)what;
     if (++f->interrupts > 1) {
-        /* The user insists: leave at once, as with any interactive tool. */
+        /* Not in a signal handler (evsignal): what was printed can be flushed first. */
         (void)fflush(stdout);
-        (void)!write(STDERR_FILENO, again, sizeof(again) - 1);
-        _exit(130);
+        cli_exit_interrupted_twice();
     }
     request_interrupt(f);
 }
@@ -333,8 +257,7 @@ static void follower_cleanup(struct follower *f)
     }
     f->on_int = f->on_term = f->tick = f->retry = NULL;
     cli_sse_cleanup(&f->sse);
-    cli_render_destroy(f->render);
-    f->render = NULL;
+    cli_follow_cleanup(&f->view);
 }
 
 static int follower_init(struct follower *f, const struct cli_opts *o, struct cli_http *h,
@@ -343,17 +266,11 @@ static int follower_init(struct follower *f, const struct cli_opts *o, struct cl
     struct event_base *base = cli_http_base(h);
 
     memset(f, 0, sizeof(*f));
-    f->o = o;
     f->h = h;
-    f->id = id;
-    f->flow = flow;
-    f->blocks_total = blocks_total;
     pc_err_clear(&f->err);
     cli_sse_init(&f->sse, CLI_SSE_LINE_MAX, CLI_SSE_DATA_MAX, on_event, f);
     (void)snprintf(f->exec_path, sizeof(f->exec_path), "/v1/executions/%s", id);
-    if (o->progress && cli_render_create(flow, o->json ? stderr : stdout,
-                                         isatty(o->json ? STDERR_FILENO : STDOUT_FILENO) == 1,
-                                         mono_ms(), &f->render) != 0) {
+    if (cli_follow_init(&f->view, o, id, flow, blocks_total) != 0) {
         return PC_ENOMEM;
     }
     f->on_int = evsignal_new(base, SIGINT, on_signal, f);
@@ -383,7 +300,7 @@ static void after_stream_end(struct follower *f)
     rc = cli_server_call(f->h, EVHTTP_REQ_GET, f->exec_path, NULL, 0, &doc, &err);
     if (rc == PC_ENOTFOUND) {
         (void)pc_err_set(&err, PC_ENOTFOUND,
-                         "execution %s disappeared (its keys expired or were deleted)", f->id);
+                         "execution %s disappeared (its keys expired or were deleted)", f->view.id);
         fail_now(f, &err);
     } else if (rc == PC_EIO) {
         stream_failed(f, &err);
@@ -394,7 +311,7 @@ static void after_stream_end(struct follower *f)
         if (status != NULL && strcmp(status, "finished") == 0) {
             f->stopped = true; /* everything it wrote was in the stream */
         } else {
-            (void)pc_err_set(&err, PC_EIO, "the event stream of %s ended early", f->id);
+            (void)pc_err_set(&err, PC_EIO, "the event stream of %s ended early", f->view.id);
             stream_failed(f, &err);
         }
     }
@@ -416,7 +333,7 @@ static int follow(struct follower *f)
             }
         }
         cli_http_stream_stop(f->h);
-        if (f->failed || f->saw_outcome) {
+        if (f->failed || f->view.saw_outcome) {
             break;
         }
         /* Ended without the outcome event. */
@@ -427,9 +344,7 @@ static int follow(struct follower *f)
         }
     }
     f->reporting = true;
-    if (f->render != NULL) {
-        cli_render_finish(f->render, mono_ms());
-    }
+    cli_follow_end(&f->view);
     if (f->failed) {
         (void)fprintf(stderr, "peace: %s\n", f->err.msg);
         return 1;
@@ -437,17 +352,21 @@ static int follow(struct follower *f)
     return 0;
 }
 
-static bool prints_states(enum pc_cmd cmd)
+/* The stored states of flow, for the labels given (cli_states_print_fn). */
+static void print_states(void *arg, const struct pc_flow *flow, const char *current_label,
+                         const char *goal_label)
 {
-    return cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_CURRENT ||
-           cmd == PC_CMD_DISCOVER_GOAL || cmd == PC_CMD_READ_CURRENT || cmd == PC_CMD_READ_GOAL;
+    struct pc_err err;
+
+    pc_err_clear(&err);
+    if (cli_server_states_print(arg, flow->app.s, flow->profile.s, flow->flow.s, current_label,
+                                goal_label, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+    }
 }
 
-/*
- * Reads the finished execution's report and prints it; for discover and
- * read commands that completed, the states first, as the other modes do.
- */
-static int finish(struct follower *f, enum pc_cmd cmd, const struct pc_flow *flow)
+/* Reads the finished execution's report and prints it. */
+static int finish(struct follower *f, enum pc_cmd cmd)
 {
     struct pc_outcome outcome;
     json_t *doc = NULL;
@@ -457,25 +376,12 @@ static int finish(struct follower *f, enum pc_cmd cmd, const struct pc_flow *flo
     pc_err_clear(&err);
     if (cli_server_call(f->h, EVHTTP_REQ_GET, f->exec_path, NULL, 0, &doc, &err) != 0 ||
         cli_server_outcome(doc, &outcome, &err) != 0) {
-        (void)fprintf(stderr, "peace: execution %s: %s\n", f->id, err.msg);
+        (void)fprintf(stderr, "peace: execution %s: %s\n", f->view.id, err.msg);
         json_decref(doc);
         return 1;
     }
     json_decref(doc);
-    if (!f->o->json && outcome.kind == PC_OUTCOME_COMPLETE && prints_states(cmd)) {
-        bool current =
-            cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_CURRENT || cmd == PC_CMD_READ_CURRENT;
-        bool goal =
-            cmd == PC_CMD_DISCOVER || cmd == PC_CMD_DISCOVER_GOAL || cmd == PC_CMD_READ_GOAL;
-
-        if (cli_server_states_print(f->h, flow->app.s, flow->profile.s, flow->flow.s,
-                                    current ? "current states" : NULL, goal ? "goal states" : NULL,
-                                    &err) != 0) {
-            (void)fprintf(stderr, "peace: %s\n", err.msg);
-        }
-    }
-    cli_print_outcome(&outcome, f->o->json);
-    status = pc_outcome_exit_status(outcome.kind);
+    status = cli_follow_report(&f->view, cmd, &outcome, print_states, f->h);
     pc_outcome_cleanup(&outcome);
     return status;
 }
@@ -503,7 +409,7 @@ static int follow_and_report(const struct cli_opts *o, struct cli_http *h, const
         f.on_term = NULL;
     }
     if (status == 0) {
-        status = finish(&f, cmd, flow);
+        status = finish(&f, cmd);
     }
     follower_cleanup(&f);
     return status;
@@ -617,21 +523,9 @@ int cli_server_run(const struct cli_opts *o)
         goto out;
     }
     (void)snprintf(id, sizeof(id), "%s", given_id);
-    if (o->detach) {
-        if (o->json) {
-            (void)printf("{\"id\":\"%s\"}\n", id);
-        } else {
-            (void)printf("%s\n", id);
-        }
+    if (cli_print_submitted(o, id, &flow, queue.s)) {
         status = 0;
         goto out;
-    }
-    if (o->json) {
-        (void)fprintf(stderr, "peace: execution %s queued on %s\n", id, queue.s);
-    } else {
-        (void)printf("%s %s/%s/%s on the fleet: execution %s (queue %s)\n", pc_cmd_name(o->cmd),
-                     flow.app.s, flow.profile.s, flow.flow.s, id, queue.s);
-        (void)fflush(stdout);
     }
     status = follow_and_report(o, h, id, o->cmd, &flow, blocks_total);
 out:
@@ -680,12 +574,9 @@ static int flow_from_items(const json_t *exec, const json_t *items, struct pc_fl
     {
         const char *id = cli_json_str(it, "id");
 
-        if (id == NULL || !pc_ident_valid(id, strlen(id)) ||
-            pc_flow_find(&f, id, strlen(id)) >= 0) {
-            continue;
+        if (id != NULL) {
+            cli_flow_add_item(&f, id, strlen(id));
         }
-        (void)snprintf(f.items[f.n_items].id.s, sizeof(f.items[0].id.s), "%s", id);
-        f.n_items++;
     }
     *out = f;
     return 0;
@@ -706,12 +597,7 @@ int cli_server_watch(const struct cli_opts *o)
 
     memset(&flow, 0, sizeof(flow));
     pc_err_clear(&err);
-    if (o->n_args != 1 || cli_exec_id_check(o->args[0], &err) != 0) {
-        (void)fprintf(stderr, "peace: watch needs one execution id%s%s\n", err.msg[0] ? ": " : "",
-                      err.msg);
-        goto out;
-    }
-    if (cli_server_open(o, &h) != 0) {
+    if (cli_args_watch(o) != 0 || cli_server_open(o, &h) != 0) {
         goto out;
     }
     (void)snprintf(path, sizeof(path), "/v1/executions/%s", o->args[0]);
@@ -728,11 +614,7 @@ int cli_server_watch(const struct cli_opts *o)
         goto out;
     }
     blocks = json_object_get(exec, "blocks_total");
-    if (!o->json) {
-        (void)printf("%s %s/%s/%s on the fleet: execution %s\n", pc_cmd_name(cmd), flow.app.s,
-                     flow.profile.s, flow.flow.s, o->args[0]);
-        (void)fflush(stdout);
-    }
+    cli_print_watching(o, cmd, &flow, o->args[0]);
     status = follow_and_report(o, h, o->args[0], cmd, &flow,
                                json_is_integer(blocks) && json_integer_value(blocks) > 0 &&
                                        json_integer_value(blocks) <= PC_BLOCKS_MAX
