@@ -373,23 +373,107 @@ static void batch_launch(struct batch *b)
     batch_settle(b);
 }
 
-/* A batch of one command built by the caller; answers 503/500 itself on failure. */
-static void run_one(struct call *c, struct pc_redis_args *a, batch_done_fn *done)
+/*
+ * A batch of the n commands a[] built by the caller, sent in this order on
+ * the one connection (so Redis applies them in this order); every a[i] is
+ * cleaned up. Answers 500 itself when a command could not be built
+ * (build_failed says which) or memory runs out.
+ */
+static void run_batch(struct call *c, struct pc_redis_args *a, size_t n, batch_done_fn *done,
+                      const char *build_failed)
 {
     struct batch *b = NULL;
+    bool built = true;
 
-    if (pc_redis_args_error(a) != 0) {
-        pc_redis_args_cleanup(a);
-        reply_code(c, SCHED_INTERNAL, "cannot build a Redis command");
+    for (size_t i = 0; i < n; i++) {
+        built = built && pc_redis_args_error(&a[i]) == 0;
+    }
+    if (built) {
+        b = batch_new(c, n, done);
+    }
+    if (b == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            pc_redis_args_cleanup(&a[i]);
+        }
+        reply_code(c, SCHED_INTERNAL, "%s", built ? "out of memory" : build_failed);
         return;
     }
-    b = batch_new(c, 1, done);
+    for (size_t i = 0; i < n; i++) {
+        batch_send(b, i, &a[i]);
+    }
+    batch_launch(b);
+}
+
+/* A batch of one command built by the caller; answers 500 itself on failure. */
+static void run_one(struct call *c, struct pc_redis_args *a, batch_done_fn *done)
+{
+    run_batch(c, a, 1, done, "cannot build a Redis command");
+}
+
+/*
+ * The count newest ids of the executions index (ZREVRANGE), then done;
+ * answers 503 itself while Redis is away.
+ */
+static void run_newest_ids(struct call *c, uint64_t count, batch_done_fn *done)
+{
+    struct pc_redis_args a;
+    char key[PC_KEY_MAX];
+
+    if (!pc_redis_conn_ready(c->srv->redis)) {
+        reply_unavailable(c);
+        return;
+    }
+    (void)pc_key_execs(key, sizeof(key), c->srv->cfg->prefix);
+    pc_redis_args_init(&a);
+    pc_redis_args_addz(&a, "ZREVRANGE");
+    pc_redis_args_addz(&a, key);
+    pc_redis_args_addz(&a, "0");
+    pc_redis_args_addu64(&a, count - 1);
+    run_one(c, &a, done);
+}
+
+/*
+ * After run_newest_ids (slots[0] holds the ids): one HMGET of the n_fields
+ * fields per id, in a batch whose slot i answers id i, then done. An id
+ * this API cannot show keeps an empty slot (SCHED_FLAT_NIL). Answers the
+ * failures itself.
+ */
+static void run_hmget_each(struct call *c, const struct sched_flat *slots,
+                           const char *const *fields, size_t n_fields, batch_done_fn *done)
+{
+    const struct sched_flat *ids = &slots[0];
+    struct batch *b = NULL;
+
+    if (reply_if_failed(c, slots, 1)) {
+        return;
+    }
+    if (ids->kind != SCHED_FLAT_ARRAY) {
+        reply_code(c, SCHED_INTERNAL, "the executions index is not a sorted set");
+        return;
+    }
+    b = batch_new(c, ids->n, done);
     if (b == NULL) {
-        pc_redis_args_cleanup(a);
         reply_code(c, SCHED_INTERNAL, "out of memory");
         return;
     }
-    batch_send(b, 0, a);
+    for (size_t i = 0; i < ids->n; i++) {
+        struct pc_redis_args a;
+        char key[PC_KEY_MAX];
+
+        if (ids->v[i].p == NULL || !sched_exec_id_valid(ids->v[i].p, ids->v[i].n) ||
+            pc_key_exec(key, sizeof(key), c->srv->cfg->prefix, ids->v[i].p) < 0) {
+            b->pending--;
+            b->slots[i].kind = SCHED_FLAT_NIL;
+            continue;
+        }
+        pc_redis_args_init(&a);
+        pc_redis_args_addz(&a, "HMGET");
+        pc_redis_args_addz(&a, key);
+        for (size_t f = 0; f < n_fields; f++) {
+            pc_redis_args_addz(&a, fields[f]);
+        }
+        batch_send(b, i, &a);
+    }
     batch_launch(b);
 }
 
@@ -484,7 +568,6 @@ static void handle_submit(struct call *c)
     struct pc_redis_args a[3];
     char id[PC_ULID_LEN + 1];
     struct sched_fail fail;
-    struct batch *b = NULL;
     struct pc_err err;
 
     pc_err_clear(&err);
@@ -508,33 +591,11 @@ static void handle_submit(struct call *c)
         return;
     }
     submit_args(c, a);
-    if (pc_redis_args_error(&a[0]) != 0 || pc_redis_args_error(&a[1]) != 0 ||
-        pc_redis_args_error(&a[2]) != 0 || (b = batch_new(c, 3, submit_done)) == NULL) {
-        for (size_t i = 0; i < 3; i++) {
-            pc_redis_args_cleanup(&a[i]);
-        }
-        reply_code(c, SCHED_INTERNAL, "cannot build the submit commands");
-        return;
-    }
-    /* One connection, in this order: Redis applies them in this order. */
-    for (size_t i = 0; i < 3; i++) {
-        batch_send(b, i, &a[i]);
-    }
-    batch_launch(b);
+    run_batch(c, a, 3, submit_done, "cannot build the submit commands");
 }
 
 /* ------------------------------------------------------------------------ */
 /* GET /v1/executions                                                        */
-
-/* HMGET of the contract fields of one meta hash. */
-static void add_hmget_meta(struct pc_redis_args *a, const char *key)
-{
-    pc_redis_args_addz(a, "HMGET");
-    pc_redis_args_addz(a, key);
-    for (size_t f = 0; f < SCHED_META_NFIELDS; f++) {
-        pc_redis_args_addz(a, sched_meta_fields[f]);
-    }
-}
 
 static void list_metas_done(struct call *c, struct sched_flat *slots, size_t n)
 {
@@ -566,45 +627,14 @@ static void list_metas_done(struct call *c, struct sched_flat *slots, size_t n)
 
 static void list_ids_done(struct call *c, struct sched_flat *slots, size_t n)
 {
-    const struct sched_flat *ids = &slots[0];
-    struct batch *b = NULL;
-
     (void)n;
-    if (reply_if_failed(c, slots, 1)) {
-        return;
-    }
-    if (ids->kind != SCHED_FLAT_ARRAY) {
-        reply_code(c, SCHED_INTERNAL, "the executions index is not a sorted set");
-        return;
-    }
-    b = batch_new(c, ids->n, list_metas_done);
-    if (b == NULL) {
-        reply_code(c, SCHED_INTERNAL, "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < ids->n; i++) {
-        struct pc_redis_args a;
-        char key[PC_KEY_MAX];
-
-        if (ids->v[i].p == NULL || !sched_exec_id_valid(ids->v[i].p, ids->v[i].n) ||
-            pc_key_exec(key, sizeof(key), c->srv->cfg->prefix, ids->v[i].p) < 0) {
-            b->pending--; /* not an id this API can show: its slot stays empty */
-            b->slots[i].kind = SCHED_FLAT_NIL;
-            continue;
-        }
-        pc_redis_args_init(&a);
-        add_hmget_meta(&a, key);
-        batch_send(b, i, &a);
-    }
-    batch_launch(b);
+    run_hmget_each(c, slots, sched_meta_fields, SCHED_META_NFIELDS, list_metas_done);
 }
 
 static void handle_list(struct call *c, const char *query)
 {
     char value[QUERY_VALUE_MAX];
     unsigned long long limit = LIST_DEFAULT;
-    struct pc_redis_args a;
-    char key[PC_KEY_MAX];
     bool found = false;
 
     if (sched_query_get(query, "limit", value, sizeof(value), &found) != 0 ||
@@ -612,17 +642,7 @@ static void handle_list(struct call *c, const char *query)
         reply_code(c, SCHED_BAD_REQUEST, "limit must be a number in 1..%d", LIST_MAX);
         return;
     }
-    if (!pc_redis_conn_ready(c->srv->redis)) {
-        reply_unavailable(c);
-        return;
-    }
-    (void)pc_key_execs(key, sizeof(key), c->srv->cfg->prefix);
-    pc_redis_args_init(&a);
-    pc_redis_args_addz(&a, "ZREVRANGE");
-    pc_redis_args_addz(&a, key);
-    pc_redis_args_addz(&a, "0");
-    pc_redis_args_addu64(&a, limit - 1);
-    run_one(c, &a, list_ids_done);
+    run_newest_ids(c, limit, list_ids_done);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -669,7 +689,6 @@ static void handle_get(struct call *c)
     const char *prefix = c->srv->cfg->prefix;
     struct pc_redis_args a[2];
     char key[PC_KEY_MAX];
-    struct batch *b = NULL;
 
     if (!pc_redis_conn_ready(c->srv->redis)) {
         reply_unavailable(c);
@@ -687,16 +706,7 @@ static void handle_get(struct call *c)
         a[1].rc = PC_ELIMIT;
     }
     pc_redis_args_addz(&a[1], key);
-    if (pc_redis_args_error(&a[0]) != 0 || pc_redis_args_error(&a[1]) != 0 ||
-        (b = batch_new(c, 2, get_done)) == NULL) {
-        pc_redis_args_cleanup(&a[0]);
-        pc_redis_args_cleanup(&a[1]);
-        reply_code(c, SCHED_INTERNAL, "cannot build the Redis commands");
-        return;
-    }
-    batch_send(b, 0, &a[0]);
-    batch_send(b, 1, &a[1]);
-    batch_launch(b);
+    run_batch(c, a, 2, get_done, "cannot build the Redis commands");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -866,7 +876,6 @@ static void handle_states(struct call *c)
     const struct sched_route *r = &c->route;
     struct pc_redis_args a[2];
     char key[PC_KEY_MAX];
-    struct batch *b = NULL;
 
     if (!pc_redis_conn_ready(c->srv->redis)) {
         reply_unavailable(c);
@@ -881,16 +890,7 @@ static void handle_states(struct call *c)
         }
         pc_redis_args_addz(&a[k], key);
     }
-    if (pc_redis_args_error(&a[0]) != 0 || pc_redis_args_error(&a[1]) != 0 ||
-        (b = batch_new(c, 2, states_done)) == NULL) {
-        pc_redis_args_cleanup(&a[0]);
-        pc_redis_args_cleanup(&a[1]);
-        reply_code(c, SCHED_INTERNAL, "cannot build the Redis commands");
-        return;
-    }
-    batch_send(b, 0, &a[0]);
-    batch_send(b, 1, &a[1]);
-    batch_launch(b);
+    run_batch(c, a, 2, states_done, "cannot build the Redis commands");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1105,61 +1105,15 @@ static void metrics_metas_done(struct call *c, struct sched_flat *slots, size_t 
 
 static void metrics_ids_done(struct call *c, struct sched_flat *slots, size_t n)
 {
-    const struct sched_flat *ids = &slots[0];
-    struct batch *b = NULL;
-
     (void)n;
-    if (reply_if_failed(c, slots, 1)) {
-        return;
-    }
-    if (ids->kind != SCHED_FLAT_ARRAY) {
-        reply_code(c, SCHED_INTERNAL, "the executions index is not a sorted set");
-        return;
-    }
     /* The configured queue is always reported, even when idle. */
     metrics_add_queue(&c->metrics, c->srv->cfg->queue.s, strlen(c->srv->cfg->queue.s));
-    b = batch_new(c, ids->n, metrics_metas_done);
-    if (b == NULL) {
-        reply_code(c, SCHED_INTERNAL, "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < ids->n; i++) {
-        struct pc_redis_args a;
-        char key[PC_KEY_MAX];
-
-        if (ids->v[i].p == NULL || !sched_exec_id_valid(ids->v[i].p, ids->v[i].n) ||
-            pc_key_exec(key, sizeof(key), c->srv->cfg->prefix, ids->v[i].p) < 0) {
-            b->pending--;
-            b->slots[i].kind = SCHED_FLAT_NIL;
-            continue;
-        }
-        pc_redis_args_init(&a);
-        pc_redis_args_addz(&a, "HMGET");
-        pc_redis_args_addz(&a, key);
-        for (size_t f = 0; f < M_NFIELDS; f++) {
-            pc_redis_args_addz(&a, metrics_fields[f]);
-        }
-        batch_send(b, i, &a);
-    }
-    batch_launch(b);
+    run_hmget_each(c, slots, metrics_fields, M_NFIELDS, metrics_metas_done);
 }
 
 static void handle_metrics(struct call *c)
 {
-    struct pc_redis_args a;
-    char key[PC_KEY_MAX];
-
-    if (!pc_redis_conn_ready(c->srv->redis)) {
-        reply_unavailable(c);
-        return;
-    }
-    (void)pc_key_execs(key, sizeof(key), c->srv->cfg->prefix);
-    pc_redis_args_init(&a);
-    pc_redis_args_addz(&a, "ZREVRANGE");
-    pc_redis_args_addz(&a, key);
-    pc_redis_args_addz(&a, "0");
-    pc_redis_args_addu64(&a, SCHED_METRICS_SAMPLE - 1);
-    run_one(c, &a, metrics_ids_done);
+    run_newest_ids(c, SCHED_METRICS_SAMPLE, metrics_ids_done);
 }
 
 /* ------------------------------------------------------------------------ */
