@@ -355,6 +355,19 @@ static void on_redis_state(void *ctx, bool ready, const char *why)
 /* ------------------------------------------------------------------------ */
 /* Life cycle                                                                */
 
+/* The stream's own events (any may be NULL: a stream that failed to start). */
+static void sse_free_timers(struct sched_sse *c)
+{
+    struct event *evs[] = {c->keepalive, c->wake, c->reap};
+
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+        if (evs[i] != NULL) {
+            event_free(evs[i]);
+        }
+    }
+    c->keepalive = c->wake = c->reap = NULL;
+}
+
 static void sse_free(struct sched_sse *c)
 {
     struct sched_server *s = c->srv;
@@ -373,15 +386,7 @@ static void sse_free(struct sched_sse *c)
         evhttp_send_reply_end(c->req);
         c->req = NULL;
     }
-    if (c->keepalive != NULL) {
-        event_free(c->keepalive);
-    }
-    if (c->wake != NULL) {
-        event_free(c->wake);
-    }
-    if (c->reap != NULL) {
-        event_free(c->reap);
-    }
+    sse_free_timers(c);
     if (s->streams == c) {
         s->streams = c->next;
     }
@@ -467,15 +472,7 @@ int sched__sse_start(struct sched_server *s, struct evhttp_request *req, const c
     return 0;
 fail:
     pc_redis_conn_destroy(c->redis);
-    if (c->keepalive != NULL) {
-        event_free(c->keepalive);
-    }
-    if (c->wake != NULL) {
-        event_free(c->wake);
-    }
-    if (c->reap != NULL) {
-        event_free(c->reap);
-    }
+    sse_free_timers(c);
     free(c);
     return sched_fail_set(fail, SCHED_INTERNAL, "cannot start the event stream%s%s",
                           err.msg[0] != '\0' ? ": " : "", err.msg);
