@@ -247,6 +247,11 @@ int wk_start_parse(const redisReply *reply, struct wk_start *out, struct pc_err 
         *out = s;
         return 0;
     }
+    if (text_eq(reply->element[0], "more")) {
+        s.kind = WK_START_MORE;
+        *out = s;
+        return 0;
+    }
     if (text_eq(reply->element[0], "exhausted")) {
         s.kind = WK_START_EXHAUSTED;
         if (reply->elements >= 2 && reply_u64(reply->element[1], &s.attempt) != 0) {

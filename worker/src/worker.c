@@ -79,6 +79,7 @@ struct wexec {
     char lock_value[LOCK_VALUE_MAX + 1];
     bool needs_lock;
     bool has_lock;
+    bool start_long; /* exec_start asked for its long form */
     bool interrupted;
     char reason[MSG_EVENT_REASON_MAX + 1];
     uint64_t last_renewed_ms;
@@ -144,6 +145,7 @@ static void park(struct wexec *x);
 static void run_exec(struct wexec *x);
 static void drop(struct wexec *x);
 static void check_drained(struct wk_worker *w);
+static void send_start(struct wexec *x);
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
@@ -1125,6 +1127,16 @@ static void on_start_reply(void *arg, const redisReply *reply)
         give_up(w, x, reason);
         drop(x);
         return;
+    case WK_START_MORE:
+        if (x->start_long) {
+            wk_log(w->log, WK_LOG_WARN, "start_failed", "exec=%s entry=%s err=\"%s\"", x->id,
+                   x->entry_id, "exec_start asked for more than its long form");
+            drop(x);
+            return;
+        }
+        x->start_long = true;
+        send_start(x);
+        return;
     case WK_START_STARTED:
     default:
         started(x, &s);
@@ -1132,6 +1144,12 @@ static void on_start_reply(void *arg, const redisReply *reply)
     }
 }
 
+/*
+ * exec_start, short form first: enough for a job whose submitter wrote the
+ * meta and that has attempts left. Otherwise the script asks for the long
+ * form (x->start_long): the descriptive fields to fill in, and the report of
+ * an execution that gave up.
+ */
 static void send_start(struct wexec *x)
 {
     struct wk_worker *w = x->w;
@@ -1141,10 +1159,6 @@ static void send_start(struct wexec *x)
     uint64_t now = now_ms(w);
     char reason[96];
 
-    (void)snprintf(reason, sizeof(reason), "gave up after %u attempts", w->cfg->max_attempts);
-    if (wk_rejected_report(reason, &report) != 0) {
-        pc_buf_init(&report, 1);
-    }
     pc_redis_args_init(&a);
     add_exec_keys(&a, w, x->id, true, true);
     pc_redis_args_addz(&a, w->consumer);
@@ -1153,6 +1167,21 @@ static void send_start(struct wexec *x)
     pc_redis_args_addu64(&a, w->cfg->max_attempts);
     pc_redis_args_addu64(&a, w->cfg->retention_s);
     pc_redis_args_addu64(&a, EVENTS_MAXLEN);
+    if (!x->start_long) {
+        if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_START, 3, &a, 0, on_start_reply, x) ==
+            0) {
+            x->inflight++;
+            return;
+        }
+        wk_log(w->log, WK_LOG_WARN, "start_failed", "exec=%s entry=%s err=\"cannot send\"", x->id,
+               x->entry_id);
+        drop(x);
+        return;
+    }
+    (void)snprintf(reason, sizeof(reason), "gave up after %u attempts", w->cfg->max_attempts);
+    if (wk_rejected_report(reason, &report) != 0) {
+        pc_buf_init(&report, 1);
+    }
     pc_redis_args_add(&a, report.data != NULL ? report.data : "", report.len);
     pc_redis_args_addz(&a, reason);
     pc_buf_cleanup(&report);

@@ -331,6 +331,17 @@ static void start_reply_finished_and_exhausted(void **state)
     rb_free(x);
 }
 
+static void start_reply_more_asks_for_the_long_form(void **state)
+{
+    redisReply *m = rb_arr(1, rb_str("more"));
+    struct wk_start s;
+
+    (void)state;
+    assert_int_equal(wk_start_parse(m, &s, NULL), 0);
+    assert_int_equal(s.kind, WK_START_MORE);
+    rb_free(m);
+}
+
 static void start_reply_malformed_is_schema_error(void **state)
 {
     redisReply *cases[] = {
@@ -620,6 +631,7 @@ int main(void)
         cmocka_unit_test(start_reply_started_is_read),
         cmocka_unit_test(start_reply_without_marker_has_zero),
         cmocka_unit_test(start_reply_finished_and_exhausted),
+        cmocka_unit_test(start_reply_more_asks_for_the_long_form),
         cmocka_unit_test(start_reply_malformed_is_schema_error),
         cmocka_unit_test(renew_reply_ok_fenced_and_malformed),
         cmocka_unit_test(lock_reply_acquired_busy_and_malformed),

@@ -93,6 +93,7 @@ enum wk_start_kind {
     WK_START_STARTED,
     WK_START_FINISHED,  /* already finished: ack and skip */
     WK_START_EXHAUSTED, /* attempts used up: finished rejected by the script */
+    WK_START_MORE,      /* the short form was not enough: send the long form */
 };
 
 /* exec_start's reply; strings borrowed from the reply. */
