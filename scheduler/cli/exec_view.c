@@ -16,31 +16,7 @@
 #include <time.h>
 
 #include "peace/ident.h"
-
-/* Contract fields of the meta hash in their documented order (report aside). */
-static const char *const meta_fields[] = {
-    "id",
-    "cmd",
-    "app",
-    "profile",
-    "flow",
-    "queue",
-    "status",
-    "outcome",
-    "created_ms",
-    "started_ms",
-    "finished_ms",
-    "worker",
-    "attempt",
-    "block",
-    "block_index",
-    "blocks_total",
-    "items_total",
-    "items_done",
-    "interrupt_requested_ms",
-    "interrupt_reason",
-    "error",
-};
+#include "sched_meta.h"
 
 const char *const cli_list_fields[CLI_LIST_NFIELDS] = {
     "id",      "cmd",        "app",        "profile",     "flow",   "queue",  "status",
@@ -195,11 +171,11 @@ static int status_text(const char *id, const struct cli_record *meta,
     int rc = pc_buf_appendf(b, "execution %s\n", id);
 
     /* The id is the heading: the fields follow it. */
-    for (size_t i = 1; rc == 0 && i < sizeof(meta_fields) / sizeof(meta_fields[0]); i++) {
+    for (size_t i = 1; rc == 0 && i < SCHED_META_NFIELDS; i++) {
         char v[CLI_META_VALUE_MAX];
 
-        if (meta->ops->text(meta, meta_fields[i], v, sizeof(v)) > 0) {
-            rc = pc_buf_appendf(b, "  %s: %s\n", meta_fields[i], v);
+        if (meta->ops->text(meta, sched_meta_fields[i], v, sizeof(v)) > 0) {
+            rc = pc_buf_appendf(b, "  %s: %s\n", sched_meta_fields[i], v);
         }
     }
     if (rc == 0 && has_progress) {

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "peace/err.h"
+#include "sched_argv.h"
 
 #define PEACE_VERSION "0.1.0"
 
@@ -75,30 +76,6 @@ static const char *env_or(const char *name, const char *fallback)
     return v != NULL && v[0] != '\0' ? v : fallback;
 }
 
-/* Matches "--name VALUE" and "--name=VALUE"; *i advances past the value. */
-static int take_value(int argc, char **argv, int *i, const char *name, const char **out)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-
-    if (strncmp(a, name, n) != 0) {
-        return 0;
-    }
-    if (a[n] == '=') {
-        *out = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0') {
-        return 0;
-    }
-    if (*i + 1 >= argc) {
-        return -1;
-    }
-    *i += 1;
-    *out = argv[*i];
-    return 1;
-}
-
 static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
 {
     static const char *const value_flags[] = {"--cmd",   "--strategy", "--sync",   "--workdir",
@@ -125,7 +102,7 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
         return 0;
     }
     for (size_t k = 0; k < sizeof(value_flags) / sizeof(value_flags[0]); k++) {
-        int r = take_value(argc, argv, i, value_flags[k], &v);
+        int r = sched_argv_value(argc, argv, i, value_flags[k], &v);
 
         if (r < 0) {
             return bad("%s needs a value", value_flags[k]);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sched_argv.h"
 #include "sched_http.h"
 
 static const char usage_text[] =
@@ -99,30 +100,6 @@ int sched_listen_parse(const char *text, char *host, size_t host_size, uint16_t 
     return 0;
 }
 
-/* Matches "--name VALUE" and "--name=VALUE": 1 taken, 0 not this flag, -1 no value. */
-static int take_value(int argc, char **argv, int *i, const char *name, const char **out)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-
-    if (strncmp(a, name, n) != 0) {
-        return 0;
-    }
-    if (a[n] == '=') {
-        *out = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0') {
-        return 0;
-    }
-    if (*i + 1 >= argc) {
-        return -1;
-    }
-    *i += 1;
-    *out = argv[*i];
-    return 1;
-}
-
 enum flag_id {
     FLAG_LISTEN = 0,
     FLAG_TOKEN,
@@ -161,7 +138,7 @@ static int scan_argv(int argc, char **argv, struct raw_flags *raw, struct sched_
         }
         for (size_t f = 0; f < FLAG_COUNT && !matched; f++) {
             const char *v = NULL;
-            int r = take_value(argc, argv, &i, flag_names[f], &v);
+            int r = sched_argv_value(argc, argv, &i, flag_names[f], &v);
 
             if (r < 0) {
                 return pc_err_set(err, PC_EINVAL, "%s needs a value", flag_names[f]);

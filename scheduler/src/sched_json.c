@@ -21,30 +21,6 @@
 #include "peace/outcome.h"
 #include "peace/state.h"
 
-const char *const sched_meta_fields[SCHED_META_NFIELDS] = {
-    "id",
-    "cmd",
-    "app",
-    "profile",
-    "flow",
-    "queue",
-    "status",
-    "outcome",
-    "created_ms",
-    "started_ms",
-    "finished_ms",
-    "worker",
-    "attempt",
-    "block",
-    "block_index",
-    "blocks_total",
-    "items_total",
-    "items_done",
-    "interrupt_requested_ms",
-    "interrupt_reason",
-    "error",
-};
-
 /* ------------------------------------------------------------------------ */
 /* Strings                                                                   */
 

@@ -17,6 +17,7 @@
 #include "peace/buf.h"
 #include "peace/err.h"
 #include "sched_http.h"
+#include "sched_meta.h"
 
 /* A borrowed byte string; p == NULL means absent (a Redis nil). */
 struct sched_str {
@@ -33,11 +34,6 @@ int sched_json_error(struct pc_buf *b, enum sched_code code, const char *msg) PC
 /* The value of field name in a flat field/value list (HGETALL, a stream
  * entry), or NULL. kv holds n strings (n / 2 pairs). */
 const struct sched_str *sched_kv_find(const struct sched_str *kv, size_t n, const char *name);
-
-/* The contract fields of the meta hash (CONTRACT §3) in their documented
- * order, `report` excluded. */
-#define SCHED_META_NFIELDS 21
-extern const char *const sched_meta_fields[SCHED_META_NFIELDS];
 
 /* One execution's meta: v[i] is the value of sched_meta_fields[i] or absent. */
 struct sched_meta {
