@@ -215,7 +215,7 @@ static int run_loop(struct local_run *lr)
     struct event *tick = NULL;
     struct event *sigint = NULL;
     struct event *sigterm = NULL;
-    struct timeval tv = {0, TICK_MS * 1000};
+    struct timeval tv = {0, (suseconds_t)TICK_MS * 1000};
     int rc = 0;
 
     tick = event_new(lr->base, -1, EV_PERSIST, on_tick, lr);
