@@ -1,8 +1,10 @@
 /*
  * keys.c - the Redis key and channel names of CONTRACT §3.
  *
- * Every name is built by one bounded snprintf and checked for truncation, so
- * a caller gets either the whole name or PC_ELIMIT, never a prefix of it.
+ * Every name is built by one bounded formatting pass (only %s conversions:
+ * copying is all a name needs, and names are built for every script call)
+ * and checked for truncation, so a caller gets either the whole name or
+ * PC_ELIMIT, never a prefix of it.
  * Components that sit inside a hash tag (`{ID}`, `{APP:PROFILE}`, `{Q}`) must
  * not contain braces: a stray `{` or `}` would move the tag and so the slot,
  * which breaks the one-slot rule of every Lua script. Such components, and
@@ -13,7 +15,7 @@
 #include "peace/keys.h"
 
 #include <stdarg.h>
-#include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 static const char exec_tag_open[] = ":exec:{";
@@ -27,23 +29,43 @@ static int component_ok(const char *s)
 
 static int format_name(char *out, size_t out_size, const char *fmt, ...) PC_PRINTF(3, 4);
 
-/* snprintf into out; the length, or PC_ELIMIT when the name does not fit. */
+/* fmt with %s conversions only, into out; the length, or PC_ELIMIT when the
+ * name does not fit. */
 static int format_name(char *out, size_t out_size, const char *fmt, ...)
 {
     va_list ap;
-    int n;
+    size_t n = 0;
+    bool fits = true;
 
     if (out == NULL || out_size == 0) {
         return PC_ELIMIT;
     }
     va_start(ap, fmt);
-    n = vsnprintf(out, out_size, fmt, ap);
+    for (const char *f = fmt; *f != '\0' && fits; f++) {
+        if (f[0] == '%' && f[1] == 's') {
+            const char *arg = va_arg(ap, const char *);
+            size_t len = strlen(arg);
+
+            fits = len < out_size - n;
+            if (fits) {
+                memcpy(out + n, arg, len);
+                n += len;
+            }
+            f++;
+        } else {
+            fits = n + 1 < out_size;
+            if (fits) {
+                out[n++] = *f;
+            }
+        }
+    }
     va_end(ap);
-    if (n < 0 || (size_t)n >= out_size) {
+    if (!fits) {
         out[0] = '\0';
         return PC_ELIMIT;
     }
-    return n;
+    out[n] = '\0';
+    return (int)n;
 }
 
 int pc_key_queue(char *out, size_t out_size, const char *prefix, const char *queue)

@@ -241,22 +241,37 @@ static void push_progress_event(struct pc_recorder *r, size_t item,
     push_event(r, &ev);
 }
 
+/* ITEM.SUFFIX as one argument (no formatting: this runs for every dirty
+ * item of every flush). */
+static void add_field_name(struct pc_redis_args *a, const char *id, size_t id_len,
+                           const char *suffix, size_t suffix_len)
+{
+    char name[PC_ID_MAX + 16];
+
+    memcpy(name, id, id_len);
+    memcpy(name + id_len, suffix, suffix_len);
+    pc_redis_args_add(a, name, id_len + suffix_len);
+}
+
 static void add_progress_fields(struct pc_recorder *r, struct pc_redis_args *a, size_t item)
 {
     const struct pc_progress_tracker *t = &r->last[item];
     const char *id = r->flow->items[item].id.s;
+    size_t id_len = strnlen(id, PC_ID_MAX);
     char limit[48];
 
-    if (pc_limit_format(&t->limit, limit, sizeof(limit)) < 0) {
+    if (t->limit.kind == PC_LIMIT_UNKNOWN) {
+        memcpy(limit, "unknown", 8);
+    } else if (pc_limit_format(&t->limit, limit, sizeof(limit)) < 0) {
         (void)snprintf(limit, sizeof(limit), "unknown");
     }
-    pc_redis_args_addf(a, "%s.status", id);
+    add_field_name(a, id, id_len, ".status", 7);
     pc_redis_args_addz(a, pc_progress_status_name(t->status));
-    pc_redis_args_addf(a, "%s.limit", id);
+    add_field_name(a, id, id_len, ".limit", 6);
     pc_redis_args_addz(a, limit);
-    pc_redis_args_addf(a, "%s.done", id);
+    add_field_name(a, id, id_len, ".done", 5);
     pc_redis_args_addu64(a, t->done);
-    pc_redis_args_addf(a, "%s.msg", id);
+    add_field_name(a, id, id_len, ".msg", 4);
     pc_redis_args_addz(a, t->msg);
 }
 

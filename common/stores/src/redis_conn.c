@@ -28,6 +28,8 @@
  */
 #include "peace/redis_conn.h"
 
+#include "redis_conn_internal.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +80,7 @@ struct pc_redis_conn {
     char name[CONN_NAME_MAX + 1];
     uint32_t connect_timeout_ms;
     uint32_t cmd_timeout_ms;
+    const struct timeval *common_timeout; /* cmd_timeout_ms, as a common timeout */
     uint32_t backoff_min_ms;
     uint32_t backoff_max_ms;
     pc_redis_state_cb *on_state;
@@ -96,7 +99,17 @@ struct pc_redis_conn {
 
     struct req *reqs; /* every live request */
     struct sub *subs; /* every live subscription */
+
+    /* The command being sent, in RESP (hiredis copies it): formatting here
+     * instead of in hiredis avoids an argv array and sds growth per
+     * argument, the worker's largest cost per command. */
+    char *out;
+    size_t out_len;
+    size_t out_cap;
 };
+
+/* Kept between commands up to this size; a larger one is freed after use. */
+#define OUT_KEEP_MAX ((size_t)256 << 10)
 
 static void conn_connect(struct pc_redis_conn *c);
 static void conn_drop(struct pc_redis_conn *c, const char *why);
@@ -228,9 +241,7 @@ static void req_unlink_free(struct req *r)
     if (r->next != NULL) {
         r->next->prev = r->prev;
     }
-    if (r->timer != NULL) {
-        event_free(r->timer);
-    }
+    (void)event_del(r->timer); /* lives in r's own allocation */
     free(r);
 }
 
@@ -280,15 +291,18 @@ static void on_req_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* One allocation per request: the timer event lives right after the
+ * request (libevent's struct event is opaque, so its size is asked). */
 static struct req *req_new(struct pc_redis_conn *c, pc_redis_reply_cb *cb, void *arg)
 {
-    struct req *r = calloc(1, sizeof(*r));
+    size_t head = (sizeof(struct req) + 15u) & ~(size_t)15u;
+    struct req *r = calloc(1, head + event_get_struct_event_size());
 
     if (r == NULL) {
         return NULL;
     }
-    r->timer = evtimer_new(c->base, on_req_timer, r);
-    if (r->timer == NULL) {
+    r->timer = (struct event *)(void *)((char *)r + head);
+    if (evtimer_assign(r->timer, c->base, on_req_timer, r) != 0) {
         free(r);
         return NULL;
     }
@@ -303,12 +317,157 @@ static struct req *req_new(struct pc_redis_conn *c, pc_redis_reply_cb *cb, void 
     return r;
 }
 
-/* Sends on the current context regardless of state (handshake included). */
-static int send_raw(struct pc_redis_conn *c, int argc, const char *const *argv,
-                    const size_t *argvlen, uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
+/* ------------------------------------------------------------------------ */
+/* RESP formatting                                                           */
+
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n > 0) {
+        *p++ = tmp[--n];
+    }
+    return p;
+}
+
+/* Room for `more` bytes in c->out; false when out of memory or too large. */
+static bool out_reserve(struct pc_redis_conn *c, size_t more)
+{
+    size_t cap = c->out_cap == 0 ? 1024 : c->out_cap;
+    char *p = NULL;
+
+    if (more > (size_t)ARGS_MAX_BYTES * 2 - c->out_len) {
+        return false;
+    }
+    if (c->out_len + more <= c->out_cap) {
+        return true;
+    }
+    while (cap < c->out_len + more) {
+        cap *= 2;
+    }
+    p = realloc(c->out, cap);
+    if (p == NULL) {
+        return false;
+    }
+    c->out = p;
+    c->out_cap = cap;
+    return true;
+}
+
+static bool out_begin(struct pc_redis_conn *c, size_t nargs)
+{
+    c->out_len = 0;
+    if (!out_reserve(c, 24)) {
+        return false;
+    }
+    c->out[c->out_len++] = '*';
+    c->out_len = (size_t)(put_u64(c->out + c->out_len, nargs) - c->out);
+    c->out[c->out_len++] = '\r';
+    c->out[c->out_len++] = '\n';
+    return true;
+}
+
+static bool out_arg(struct pc_redis_conn *c, const void *p, size_t n)
+{
+    if (!out_reserve(c, n + 26)) {
+        return false;
+    }
+    c->out[c->out_len++] = '$';
+    c->out_len = (size_t)(put_u64(c->out + c->out_len, n) - c->out);
+    c->out[c->out_len++] = '\r';
+    c->out[c->out_len++] = '\n';
+    if (n > 0) {
+        memcpy(c->out + c->out_len, p, n);
+    }
+    c->out_len += n;
+    c->out[c->out_len++] = '\r';
+    c->out[c->out_len++] = '\n';
+    return true;
+}
+
+static void out_done(struct pc_redis_conn *c)
+{
+    if (c->out_cap > OUT_KEEP_MAX) {
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
+    c->out_len = 0;
+}
+
+/* Formats head then tail (either may be empty) into c->out. */
+static int format_cmd(struct pc_redis_conn *c, size_t n_head, const char *const *head,
+                      const size_t *head_lens, const struct pc_redis_args *tail)
+{
+    size_t n_tail = tail != NULL ? tail->n : 0;
+    bool ok = out_begin(c, n_head + n_tail);
+
+    for (size_t i = 0; ok && i < n_head; i++) {
+        ok = out_arg(c, head[i], head_lens[i]);
+    }
+    for (size_t i = 0; ok && i < n_tail; i++) {
+        ok = out_arg(c, tail->data + tail->off[i], tail->lens[i]);
+    }
+    if (!ok) {
+        out_done(c);
+        return PC_ENOMEM;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending                                                                   */
+
+/* Sends the command formatted in c->out on the current context regardless
+ * of state (handshake included); fails it (deferred) when there is none. */
+static int send_formatted(struct pc_redis_conn *c, uint32_t timeout_ms, pc_redis_reply_cb *cb,
+                          void *arg)
 {
     struct req *r = NULL;
     struct timeval tv;
+
+    if (c->state == CONN_CLOSING) {
+        out_done(c);
+        return PC_EREDIS;
+    }
+    r = req_new(c, cb, arg);
+    if (r == NULL) {
+        out_done(c);
+        return PC_ENOMEM;
+    }
+    if (c->ac != NULL && c->state != CONN_DOWN && c->state != CONN_CONNECTING &&
+        redisAsyncFormattedCommand(c->ac, on_hiredis_reply, r, c->out, c->out_len) == REDIS_OK) {
+        r->in_hiredis = true;
+        /* The default timeout is a libevent common timeout: O(1) to add. */
+        tv = timeout_ms == 0 && c->common_timeout != NULL
+                 ? *c->common_timeout
+                 : ms_tv(timeout_ms == 0 ? c->cmd_timeout_ms : timeout_ms);
+    } else {
+        tv = ms_tv(0);
+    }
+    out_done(c);
+    (void)evtimer_add(r->timer, &tv);
+    return 0;
+}
+
+static int send_raw(struct pc_redis_conn *c, int argc, const char *const *argv,
+                    const size_t *argvlen, uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
+{
+    int rc = format_cmd(c, (size_t)argc, argv, argvlen, NULL);
+
+    return rc != 0 ? rc : send_formatted(c, timeout_ms, cb, arg);
+}
+
+/* A command that is not sent: its callback runs (with NULL) from a timer. */
+static int defer_failure(struct pc_redis_conn *c, pc_redis_reply_cb *cb, void *arg)
+{
+    struct req *r = NULL;
+    struct timeval tv = {0, 0};
 
     if (c->state == CONN_CLOSING) {
         return PC_EREDIS;
@@ -316,14 +475,6 @@ static int send_raw(struct pc_redis_conn *c, int argc, const char *const *argv,
     r = req_new(c, cb, arg);
     if (r == NULL) {
         return PC_ENOMEM;
-    }
-    if (c->ac != NULL && c->state != CONN_DOWN && c->state != CONN_CONNECTING &&
-        redisAsyncCommandArgv(c->ac, on_hiredis_reply, r, argc, (const char **)argv, argvlen) ==
-            REDIS_OK) {
-        r->in_hiredis = true;
-        tv = ms_tv(timeout_ms == 0 ? c->cmd_timeout_ms : timeout_ms);
-    } else {
-        tv = ms_tv(0);
     }
     (void)evtimer_add(r->timer, &tv);
     return 0;
@@ -332,24 +483,34 @@ static int send_raw(struct pc_redis_conn *c, int argc, const char *const *argv,
 int pc_redis_cmd(struct pc_redis_conn *c, int argc, const char *const *argv, const size_t *argvlen,
                  uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
 {
-    struct req *r = NULL;
-    struct timeval tv = {0, 0};
-
     if (c == NULL || argc <= 0 || argv == NULL || argvlen == NULL || cb == NULL) {
         return PC_EINVAL;
     }
     if (c->state == CONN_READY) {
         return send_raw(c, argc, argv, argvlen, timeout_ms, cb, arg);
     }
-    if (c->state == CONN_CLOSING) {
-        return PC_EREDIS;
+    return defer_failure(c, cb, arg);
+}
+
+int pc_redis__cmd_head_args(struct pc_redis_conn *c, size_t n_head, const char *const *head,
+                            const size_t *head_lens, const struct pc_redis_args *tail,
+                            uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
+{
+    int rc;
+
+    if (c == NULL || cb == NULL || (n_head > 0 && (head == NULL || head_lens == NULL)) ||
+        (tail != NULL && tail->rc != 0)) {
+        return tail != NULL && tail->rc != 0 ? tail->rc : PC_EINVAL;
     }
-    r = req_new(c, cb, arg);
-    if (r == NULL) {
-        return PC_ENOMEM;
+    if (n_head + (tail != NULL ? tail->n : 0) == 0 ||
+        n_head + (tail != NULL ? tail->n : 0) > (size_t)INT32_MAX) {
+        return PC_EINVAL;
     }
-    (void)evtimer_add(r->timer, &tv);
-    return 0;
+    if (c->state != CONN_READY) {
+        return defer_failure(c, cb, arg);
+    }
+    rc = format_cmd(c, n_head, head, head_lens, tail);
+    return rc != 0 ? rc : send_formatted(c, timeout_ms, cb, arg);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -643,6 +804,11 @@ int pc_redis_conn_create(struct event_base *base, const struct pc_redis_url *url
     (void)snprintf(c->name, sizeof(c->name), "%s", opts->name != NULL ? opts->name : "redis");
     c->connect_timeout_ms = opts->connect_timeout_ms != 0 ? opts->connect_timeout_ms : 5000;
     c->cmd_timeout_ms = opts->cmd_timeout_ms != 0 ? opts->cmd_timeout_ms : 10000;
+    {
+        struct timeval tv = ms_tv(c->cmd_timeout_ms);
+
+        c->common_timeout = event_base_init_common_timeout(base, &tv); /* NULL: plain timers */
+    }
     c->backoff_min_ms = opts->backoff_min_ms != 0 ? opts->backoff_min_ms : 100;
     c->backoff_max_ms = opts->backoff_max_ms != 0 ? opts->backoff_max_ms : 5000;
     c->on_state = opts->on_state;
@@ -683,7 +849,7 @@ void pc_redis_conn_destroy(struct pc_redis_conn *c)
     for (struct req *r = c->reqs, *next = NULL; r != NULL; r = next) {
         next = r->next;
         req_complete(r, NULL);
-        event_free(r->timer);
+        (void)event_del(r->timer);
         free(r);
     }
     c->reqs = NULL;
@@ -701,6 +867,7 @@ void pc_redis_conn_destroy(struct pc_redis_conn *c)
     if (c->drop_timer != NULL) {
         event_free(c->drop_timer);
     }
+    free(c->out);
     free(c);
 }
 
@@ -796,9 +963,8 @@ void pc_redis_args_addz(struct pc_redis_args *a, const char *s)
 void pc_redis_args_addu64(struct pc_redis_args *a, uint64_t v)
 {
     char text[24];
-    int n = snprintf(text, sizeof(text), "%llu", (unsigned long long)v);
 
-    pc_redis_args_add(a, text, (size_t)n);
+    pc_redis_args_add(a, text, (size_t)(put_u64(text, v) - text));
 }
 
 void pc_redis_args_addf(struct pc_redis_args *a, const char *fmt, ...)
@@ -828,23 +994,11 @@ void pc_redis_args_move(struct pc_redis_args *dst, struct pc_redis_args *src)
 int pc_redis_cmd_args(struct pc_redis_conn *c, const struct pc_redis_args *a, uint32_t timeout_ms,
                       pc_redis_reply_cb *cb, void *arg)
 {
-    const char **argv = NULL;
-    int rc;
-
     if (a->rc != 0) {
         return a->rc;
     }
     if (a->n == 0 || a->n > (size_t)INT32_MAX) {
         return PC_EINVAL;
     }
-    argv = malloc(a->n * sizeof(*argv));
-    if (argv == NULL) {
-        return PC_ENOMEM;
-    }
-    for (size_t i = 0; i < a->n; i++) {
-        argv[i] = a->data + a->off[i];
-    }
-    rc = pc_redis_cmd(c, (int)a->n, argv, a->lens, timeout_ms, cb, arg);
-    free(argv);
-    return rc;
+    return pc_redis__cmd_head_args(c, 0, NULL, NULL, a, timeout_ms, cb, arg);
 }

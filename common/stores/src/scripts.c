@@ -19,6 +19,8 @@
  */
 #include "peace/scripts.h"
 
+#include "redis_conn_internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,36 +389,23 @@ static void on_call_reply(void *arg, const redisReply *reply)
 
 static int call_send(struct script_call *sc)
 {
-    size_t n = sc->args.n + 3;
-    const char **argv = malloc(n * sizeof(*argv));
-    size_t *lens = malloc(n * sizeof(*lens));
+    const char *head[3];
+    size_t lens[3];
     char nkeys[16];
     const char *sha = sc->scripts->sha[sc->id];
-    int rc;
 
-    if (argv == NULL || lens == NULL) {
-        free(argv);
-        free(lens);
-        return PC_ENOMEM;
-    }
     if (sha[0] == '\0') {
         sc->by_source = true;
     }
     (void)snprintf(nkeys, sizeof(nkeys), "%d", sc->nkeys);
-    argv[0] = sc->by_source ? "EVAL" : "EVALSHA";
-    lens[0] = strlen(argv[0]);
-    argv[1] = sc->by_source ? script_defs[sc->id].src : sha;
-    lens[1] = strlen(argv[1]);
-    argv[2] = nkeys;
+    head[0] = sc->by_source ? "EVAL" : "EVALSHA";
+    lens[0] = sc->by_source ? 4 : 7;
+    head[1] = sc->by_source ? script_defs[sc->id].src : sha;
+    lens[1] = strlen(head[1]);
+    head[2] = nkeys;
     lens[2] = strlen(nkeys);
-    for (size_t i = 0; i < sc->args.n; i++) {
-        argv[i + 3] = sc->args.data + sc->args.off[i];
-        lens[i + 3] = sc->args.lens[i];
-    }
-    rc = pc_redis_cmd(sc->conn, (int)n, argv, lens, sc->timeout_ms, on_call_reply, sc);
-    free(argv);
-    free(lens);
-    return rc;
+    return pc_redis__cmd_head_args(sc->conn, 3, head, lens, &sc->args, sc->timeout_ms,
+                                   on_call_reply, sc);
 }
 
 int pc_script_run(struct pc_scripts *s, struct pc_redis_conn *c, enum pc_script id, int nkeys,
