@@ -704,7 +704,7 @@ static int copy_text(char *dst, size_t size, const char *src)
     if (src == NULL || strlen(src) >= size) {
         return PC_EINVAL;
     }
-    (void)snprintf(dst, size, "%s", src);
+    memcpy(dst, src, strlen(src) + 1);
     return 0;
 }
 
@@ -763,7 +763,21 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     r->done_ctx = o->done_ctx;
     r->before_write = o->before_write;
     r->before_write_ctx = o->before_write_ctx;
-    (void)snprintf(r->epoch_text, sizeof(r->epoch_text), "%" PRIu64, o->epoch);
+    {
+        /* Decimal by hand (hot path: one recorder per execution). */
+        char tmp[24];
+        size_t k = 0;
+        uint64_t v = o->epoch;
+
+        do {
+            tmp[k++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        for (size_t j = 0; j < k; j++) {
+            r->epoch_text[j] = tmp[k - 1 - j];
+        }
+        r->epoch_text[k] = '\0';
+    }
     pc_redis_args_init(&r->events);
     pc_redis_args_init(&r->first_meta);
     for (size_t i = 0; i < o->n_first_meta; i++) {

@@ -397,7 +397,13 @@ static int call_send(struct script_call *sc)
     if (sha[0] == '\0') {
         sc->by_source = true;
     }
-    (void)snprintf(nkeys, sizeof(nkeys), "%d", sc->nkeys);
+    /* A script has a handful of keys: two digits are plenty. */
+    if (sc->nkeys < 10) {
+        nkeys[0] = (char)('0' + sc->nkeys);
+        nkeys[1] = '\0';
+    } else {
+        (void)snprintf(nkeys, sizeof(nkeys), "%d", sc->nkeys);
+    }
     head[0] = sc->by_source ? "EVAL" : "EVALSHA";
     lens[0] = sc->by_source ? 4 : 7;
     head[1] = sc->by_source ? script_defs[sc->id].src : sha;
