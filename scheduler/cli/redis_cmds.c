@@ -304,9 +304,10 @@ static bool numeric_field(const char *f)
     return false;
 }
 
+/* A JSON number as written by hand: digits only, no leading zero (but "0"). */
 static bool all_digits(const char *p, size_t n)
 {
-    if (n == 0 || n > 19) {
+    if (n == 0 || n > 19 || (n > 1 && p[0] == '0')) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
