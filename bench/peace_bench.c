@@ -537,7 +537,7 @@ static int latched_at(const char *log, const char *id, uint64_t *out)
 static int sc_interrupt(const struct kit_opts *o, const struct params *p)
 {
     size_t trials = param(p, "trials", 50);
-    size_t items = param(p, "items", 500);
+    size_t items = param(p, "items", 150);
     uint64_t us = param(p, "us", 200);
     struct kit_fleet f;
     struct pc_flow flow;

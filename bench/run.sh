@@ -160,7 +160,7 @@ if [ -n "$SCHED_ADDR" ]; then
 else
   emit "# latency_http skipped: peace-scheduler did not start (see $SCHED)"
 fi
-bench interrupt trials="$(q 50 5)" items=100 us=500
+bench interrupt trials="$(q 50 5)" items=150 us=200
 bench progress calls="$(q 200000000 20000000)"
 bench recovery trials="$(q 3 1)" lease_ms="$(q 3000 1000)" items=10 us=20000
 bench footprint n="$(q 2000 200)" items=10

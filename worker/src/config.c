@@ -22,6 +22,9 @@
 #define DEFAULT_GRACE_MS     30000u
 #define DEFAULT_MAX_ATTEMPTS 3u
 #define DEFAULT_RETENTION_S  604800u /* 7 days */
+#define DEFAULT_FLUSH_MS     40u
+#define FLUSH_MS_MIN         5u
+#define FLUSH_MS_MAX         10000u
 #define LEASE_MS_MIN         300u
 #define LEASE_MS_MAX         3600000u
 #define GRACE_MS_MAX         86400000u
@@ -43,6 +46,9 @@ static const char usage_text[] =
     "  --max-attempts N     give up on an execution after N starts (default 3)\n"
     "  --retention-s S      finished executions' keys expire after S seconds\n"
     "                       (default 604800 = 7 days; 0 = never)\n"
+    "  --progress-flush-ms MS  write a running execution's progress at most every MS,\n"
+    "                       5..10000 (default 40: what a dashboard shows is at most\n"
+    "                       this old; each flush is one script call per execution)\n"
     "  --plugin PATH.so     load custom item types (repeatable)\n"
     "  --log-level L        debug, info, warn or error (env PEACE_LOG_LEVEL; default info)\n"
     "  --help, --version\n";
@@ -90,8 +96,9 @@ static int set_text(const char *flag, const char *text, char *out, size_t size, 
 
 /* Flags that take a value. */
 static const char *const value_flags[] = {
-    "--redis",    "--prefix",       "--queue",       "--concurrency", "--threads",   "--lease-ms",
-    "--grace-ms", "--max-attempts", "--retention-s", "--plugin",      "--log-level",
+    "--redis",       "--prefix",   "--queue",     "--concurrency",
+    "--threads",     "--lease-ms", "--grace-ms",  "--max-attempts",
+    "--retention-s", "--plugin",   "--log-level", "--progress-flush-ms",
 };
 
 static bool takes_value(const char *name, size_t n)
@@ -147,6 +154,9 @@ static int apply_flag(struct parse_state *ps, const char *flag, const char *valu
     } else if (strcmp(flag, "--retention-s") == 0) {
         rc = set_number(flag, value, 0, RETENTION_S_MAX, &v, err);
         c->retention_s = v;
+    } else if (strcmp(flag, "--progress-flush-ms") == 0) {
+        rc = set_number(flag, value, FLUSH_MS_MIN, FLUSH_MS_MAX, &v, err);
+        c->progress_flush_ms = (uint32_t)v;
     } else if (strcmp(flag, "--plugin") == 0) {
         if (c->n_plugins == WK_PLUGINS_MAX) {
             return pc_err_set(err, PC_EINVAL, "--plugin: more than %d plugins", WK_PLUGINS_MAX);
@@ -276,6 +286,7 @@ int wk_config_parse(int argc, char **argv, wk_getenv_fn *getenv_fn, void *env_ct
     ps->c.grace_ms = DEFAULT_GRACE_MS;
     ps->c.max_attempts = DEFAULT_MAX_ATTEMPTS;
     ps->c.retention_s = DEFAULT_RETENTION_S;
+    ps->c.progress_flush_ms = DEFAULT_FLUSH_MS;
     ps->c.log_level = WK_LOG_INFO;
     rc = parse_args(ps, argc, argv, err);
     if (rc == 0 && !ps->c.help && !ps->c.version) {

@@ -428,7 +428,10 @@ long wk_tolerate(const struct pc_flow *flow, const struct wk_prev_attempt *prev,
 void wk_timing_from_lease(uint32_t lease_ms, struct wk_timing *out)
 {
     out->renew_ms = lease_ms / 3 > 0 ? lease_ms / 3 : 1;
-    out->claim_ms = lease_ms / 2 > 0 ? lease_ms / 2 : 1;
+    /* A dead worker's entries become claimable one lease after its last
+     * renewal; looking every 500 ms (lease/2 for short leases) takes them
+     * over within lease + 0.5 s. XAUTOCLAIM of nothing is cheap. */
+    out->claim_ms = lease_ms / 2 < 500 ? (lease_ms / 2 > 0 ? lease_ms / 2 : 1) : 500;
     /* A blocking read returns well within a renewal period, so a stopped
      * worker (SIGTERM) stops reading quickly. */
     out->read_block_ms = out->renew_ms < 2000 ? out->renew_ms : 2000;

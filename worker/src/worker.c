@@ -19,8 +19,8 @@
  * Renewal every lease/3 covers running and parked executions: exec_renew
  * (fenced; returns the interrupt marker, so a missed PUBLISH still counts),
  * then XCLAIM JUSTID (resets the entry's idle time so no other worker takes
- * it), and lock_renew for a held profile lock. Takeover (XAUTOCLAIM) and
- * parked retries run every lease/2.
+ * it), and lock_renew for a held profile lock. Takeover (XAUTOCLAIM) runs
+ * every min(lease/2, 500 ms); parked executions retry every lease/2.
  *
  * Bad input never stops the worker: an entry that cannot run is finished
  * `rejected` (when it names a usable execution), copied to the dead stream
@@ -833,6 +833,7 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
     ro.lock_value = x->has_lock ? x->lock_value : NULL;
     ro.events_maxlen = EVENTS_MAXLEN;
     ro.retention_s = w->cfg->retention_s;
+    ro.flush_ms = w->cfg->progress_flush_ms;
     ro.first_meta = first_meta;
     /* started_ms is when the engine starts: time parked behind another
      * execution's profile lock is queue time, not run time. */

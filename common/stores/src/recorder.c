@@ -36,7 +36,17 @@
 #include "peace/keys.h"
 #include "peace/msg.h"
 
-#define WHY_MAX        256
+#define WHY_MAX 256
+
+/* The progress hash fields of an item: only changed ones are written (on a
+ * hash of up to 512 fields Redis keeps a listpack, where each field written
+ * is a scan of the hash). An item's first write has them all. */
+#define FIELD_STATUS   1u
+#define FIELD_LIMIT    2u
+#define FIELD_DONE     4u
+#define FIELD_MSG      8u
+#define FIELD_ALL      15u
+#define FIELD_LISTED   16u /* in dirty_list (no field may have changed yet) */
 #define LOCK_VALUE_MAX 128
 #define ENTRY_ID_MAX   64
 #define GROUP_MAX      64
@@ -90,8 +100,9 @@ struct pc_recorder {
     void *before_write_ctx;
 
     struct pc_progress_tracker *last; /* per item: the tracker as last seen */
-    bool *dirty;                      /* per item: hash fields changed since the last flush */
+    uint8_t *dirty;                   /* per item: FIELD_* changed since the last flush */
     size_t *dirty_list;               /* the dirty items, in the order they became dirty */
+    bool *written;                    /* per item: its four fields are in the hash */
     size_t n_dirty;
     size_t n_done;               /* items whose status is success or fail */
     bool *ev_dirty;              /* per item: units or message changed without a status change */
@@ -253,26 +264,46 @@ static void add_field_name(struct pc_redis_args *a, const char *id, size_t id_le
     pc_redis_args_add(a, name, id_len + suffix_len);
 }
 
-static void add_progress_fields(struct pc_recorder *r, struct pc_redis_args *a, size_t item)
+static unsigned field_count(unsigned mask)
+{
+    return (mask & 1u) + (mask >> 1 & 1u) + (mask >> 2 & 1u) + (mask >> 3 & 1u);
+}
+
+static void add_progress_fields(struct pc_recorder *r, struct pc_redis_args *a, size_t item,
+                                unsigned mask)
 {
     const struct pc_progress_tracker *t = &r->last[item];
     const char *id = r->flow->items[item].id.s;
     size_t id_len = strnlen(id, PC_ID_MAX);
     char limit[48];
 
-    if (t->limit.kind == PC_LIMIT_UNKNOWN) {
-        memcpy(limit, "unknown", 8);
-    } else if (pc_limit_format(&t->limit, limit, sizeof(limit)) < 0) {
-        (void)snprintf(limit, sizeof(limit), "unknown");
+    if ((mask & FIELD_STATUS) != 0) {
+        add_field_name(a, id, id_len, ".status", 7);
+        pc_redis_args_addz(a, pc_progress_status_name(t->status));
     }
-    add_field_name(a, id, id_len, ".status", 7);
-    pc_redis_args_addz(a, pc_progress_status_name(t->status));
-    add_field_name(a, id, id_len, ".limit", 6);
-    pc_redis_args_addz(a, limit);
-    add_field_name(a, id, id_len, ".done", 5);
-    pc_redis_args_addu64(a, t->done);
-    add_field_name(a, id, id_len, ".msg", 4);
-    pc_redis_args_addz(a, t->msg);
+    if ((mask & FIELD_LIMIT) != 0) {
+        if (t->limit.kind == PC_LIMIT_UNKNOWN) {
+            memcpy(limit, "unknown", 8);
+        } else if (pc_limit_format(&t->limit, limit, sizeof(limit)) < 0) {
+            (void)snprintf(limit, sizeof(limit), "unknown");
+        }
+        add_field_name(a, id, id_len, ".limit", 6);
+        pc_redis_args_addz(a, limit);
+    }
+    if ((mask & FIELD_DONE) != 0) {
+        add_field_name(a, id, id_len, ".done", 5);
+        pc_redis_args_addu64(a, t->done);
+    }
+    if ((mask & FIELD_MSG) != 0) {
+        add_field_name(a, id, id_len, ".msg", 4);
+        pc_redis_args_addz(a, t->msg);
+    }
+}
+
+/* The fields of item to write: the changed ones, all four the first time. */
+static unsigned fields_to_write(const struct pc_recorder *r, size_t item)
+{
+    return r->written[item] ? r->dirty[item] & FIELD_ALL : FIELD_ALL;
 }
 
 static void append_args(struct pc_redis_args *dst, const struct pc_redis_args *src)
@@ -321,12 +352,20 @@ static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a)
             r->ev_dirty[i] = false;
         }
     }
-    pc_redis_args_addu64(a, 8 * (uint64_t)r->n_dirty);
+    {
+        uint64_t np = 0;
+
+        for (size_t k = 0; k < r->n_dirty; k++) {
+            np += 2 * (uint64_t)field_count(fields_to_write(r, r->dirty_list[k]));
+        }
+        pc_redis_args_addu64(a, np);
+    }
     for (size_t k = 0; k < r->n_dirty; k++) {
         size_t i = r->dirty_list[k];
 
-        add_progress_fields(r, a, i);
-        r->dirty[i] = false;
+        add_progress_fields(r, a, i, fields_to_write(r, i));
+        r->written[i] = true;
+        r->dirty[i] = 0;
     }
     r->n_dirty = 0;
     pc_redis_args_addu64(a, r->n_events);
@@ -428,12 +467,22 @@ static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracke
                          const struct pc_progress_update *u)
 {
     struct pc_recorder *r = ctx;
+    const struct pc_progress_tracker *o = NULL;
+    uint8_t mask = 0;
 
     if (item >= r->flow->n_items) {
         return;
     }
     (void)u;
-    if (t->status != r->last[item].status) {
+    o = &r->last[item];
+    mask |= o->status != t->status ? FIELD_STATUS : 0;
+    mask |= o->limit.kind != t->limit.kind || o->limit.n != t->limit.n ? FIELD_LIMIT : 0;
+    mask |= o->done != t->done ? FIELD_DONE : 0;
+    mask |= strncmp(o->msg, t->msg, sizeof(o->msg)) != 0 ? FIELD_MSG : 0;
+    if (mask == 0 && r->written[item]) {
+        return; /* nothing a reader sees changed */
+    }
+    if ((mask & FIELD_STATUS) != 0) {
         /* A status change is an event of its own, in order; it carries the
          * latest units and message, so a coalesced one is not needed. */
         if (!r->lost) {
@@ -443,14 +492,13 @@ static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracke
     } else {
         r->ev_dirty[item] = true;
     }
-    r->n_done -=
-        r->last[item].status == PC_PROGRESS_SUCCESS || r->last[item].status == PC_PROGRESS_FAIL;
+    r->n_done -= o->status == PC_PROGRESS_SUCCESS || o->status == PC_PROGRESS_FAIL;
     r->n_done += t->status == PC_PROGRESS_SUCCESS || t->status == PC_PROGRESS_FAIL;
     r->last[item] = *t;
-    if (!r->dirty[item]) {
-        r->dirty[item] = true;
+    if (r->dirty[item] == 0) {
         r->dirty_list[r->n_dirty++] = item;
     }
+    r->dirty[item] |= mask | FIELD_LISTED;
 }
 
 static void obs_interrupted(void *ctx)
@@ -790,11 +838,12 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     r->last = calloc(n + 1, sizeof(*r->last));
     r->dirty = calloc(n + 1, sizeof(*r->dirty));
     r->dirty_list = calloc(n + 1, sizeof(*r->dirty_list));
+    r->written = calloc(n + 1, sizeof(*r->written));
     r->ev_dirty = calloc(n + 1, sizeof(*r->ev_dirty));
     r->tick = event_new(o->base, -1, EV_PERSIST, on_tick, r);
     r->done_ev = evtimer_new(o->base, on_done_ev, r);
-    if (r->last == NULL || r->dirty == NULL || r->dirty_list == NULL || r->ev_dirty == NULL ||
-        r->tick == NULL || r->done_ev == NULL || r->first_meta.rc != 0) {
+    if (r->last == NULL || r->dirty == NULL || r->dirty_list == NULL || r->written == NULL ||
+        r->ev_dirty == NULL || r->tick == NULL || r->done_ev == NULL || r->first_meta.rc != 0) {
         pc_recorder_destroy(r);
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }
@@ -824,6 +873,7 @@ void pc_recorder_destroy(struct pc_recorder *r)
     free(r->last);
     free(r->dirty);
     free(r->dirty_list);
+    free(r->written);
     free(r->ev_dirty);
     free(r);
 }

@@ -62,6 +62,7 @@ static void defaults_without_flags_or_environment(void **state)
     assert_int_equal(c.lease_ms, 10000);
     assert_int_equal(c.max_attempts, 3);
     assert_int_equal(c.retention_s, 604800);
+    assert_int_equal(c.progress_flush_ms, 40);
     assert_int_equal(c.n_plugins, 0);
     assert_int_equal(c.log_level, WK_LOG_INFO);
 }
@@ -103,6 +104,8 @@ static void both_flag_spellings_and_repeated_plugins(void **state)
                           "--threads",
                           "7",
                           "--log-level=debug",
+                          "--progress-flush-ms",
+                          "25",
                           NULL};
     struct wk_config c;
     struct pc_err err;
@@ -119,6 +122,7 @@ static void both_flag_spellings_and_repeated_plugins(void **state)
     assert_int_equal(c.retention_s, 0);
     assert_int_equal(c.threads, 7);
     assert_int_equal(c.log_level, WK_LOG_DEBUG);
+    assert_int_equal(c.progress_flush_ms, 25);
 }
 
 static void help_and_version_skip_validation(void **state)
@@ -159,6 +163,8 @@ static void bad_values_are_one_line_errors_naming_the_flag(void **state)
         {{"--redis", "http://x", NULL}, "--redis"},
         {{"--log-level", "loud", NULL}, "--log-level"},
         {{"--plugin", "", NULL}, "--plugin"},
+        {{"--progress-flush-ms", "4", NULL}, "--progress-flush-ms"},
+        {{"--progress-flush-ms", "10001", NULL}, "--progress-flush-ms"},
         {{"--lease-ms", NULL}, "--lease-ms needs a value"},
         {{"--bogus", NULL}, "unknown option --bogus"},
         {{"positional", NULL}, "unknown option"},

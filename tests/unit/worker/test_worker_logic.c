@@ -540,11 +540,12 @@ static void timing_follows_the_lease(void **state)
     (void)state;
     wk_timing_from_lease(10000, &t);
     assert_int_equal(t.renew_ms, 3333);
-    assert_int_equal(t.claim_ms, 5000);
+    assert_int_equal(t.claim_ms, 500);
     assert_int_equal(t.read_block_ms, 2000);
     assert_int_equal(t.cmd_timeout_ms, 5000);
     wk_timing_from_lease(900, &t);
     assert_int_equal(t.renew_ms, 300);
+    assert_int_equal(t.claim_ms, 450);
     assert_int_equal(t.read_block_ms, 300);
     assert_int_equal(t.cmd_timeout_ms, 1000);
     assert_int_equal(wk_lease_until(1000, 10000), 11000);

@@ -32,6 +32,7 @@ struct wk_config {
     uint32_t grace_ms;                   /* SIGTERM drain; default 30000 */
     unsigned max_attempts;               /* default 3 */
     uint64_t retention_s;                /* finished keys' expiry; default 7 days; 0 = never */
+    uint32_t progress_flush_ms;          /* progress written at most this often; default 40 */
     const char *plugins[WK_PLUGINS_MAX]; /* borrowed from argv */
     size_t n_plugins;
     enum wk_log_level log_level; /* default info */

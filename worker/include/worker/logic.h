@@ -162,7 +162,7 @@ long wk_tolerate(const struct pc_flow *flow, const struct wk_prev_attempt *prev,
 
 struct wk_timing {
     uint32_t renew_ms;       /* lease / 3 */
-    uint32_t claim_ms;       /* lease / 2: XAUTOCLAIM, and parked retries at the latest */
+    uint32_t claim_ms;       /* min(lease / 2, 500): XAUTOCLAIM, and parked retries checked */
     uint32_t read_block_ms;  /* XREADGROUP BLOCK */
     uint32_t cmd_timeout_ms; /* per command: below the lease, so a stall is noticed in time */
 };
