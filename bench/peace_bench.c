@@ -539,6 +539,8 @@ static int sc_interrupt(const struct kit_opts *o, const struct params *p)
     size_t trials = param(p, "trials", 50);
     size_t items = param(p, "items", 150);
     uint64_t us = param(p, "us", 200);
+    uint64_t delay_min = param(p, "delay_min_ms", 5);
+    uint64_t delay_max = param(p, "delay_max_ms", 25);
     struct kit_fleet f;
     struct pc_flow flow;
     char params_json[64];
@@ -556,6 +558,7 @@ static int sc_interrupt(const struct kit_opts *o, const struct params *p)
     memset(&flow, 0, sizeof(flow));
     (void)snprintf(params_json, sizeof(params_json), "{\"us\":%" PRIu64 "}", us);
     if (ids == NULL || t_pub == NULL || to_outcome == NULL || to_latch == NULL ||
+        delay_max < delay_min ||
         kit_flow(&flow, "p0", items, "bench_sleep", params_json, true) != 0) {
         goto out;
     }
@@ -576,7 +579,7 @@ static int sc_interrupt(const struct kit_opts *o, const struct params *p)
             goto out;
         }
         /* Between items, at a random point (as the peer kit's cancel bench). */
-        kit_sleep_us(5000 + rand32() % 20000);
+        kit_sleep_us(1000 * delay_min + rand32() % (1000 * (delay_max - delay_min) + 1));
         t_pub[t] = kit_now_us();
         r = kit_cmd(c, "PUBLISH %s bench", channel);
         if (r == NULL) {
@@ -599,9 +602,10 @@ static int sc_interrupt(const struct kit_opts *o, const struct params *p)
         }
     }
     printf("bench=interrupt trials=%zu interrupted=%zu items=%zu item_us=%" PRIu64
+           " delay_ms=%" PRIu64 "-%" PRIu64
            " latched_p50_ms=%.3f latched_p99_ms=%.3f latched_max_ms=%.3f outcome_p50_ms=%.3f "
            "outcome_p99_ms=%.3f outcome_max_ms=%.3f\n",
-           trials, interrupted, items, us, kit_pct(to_latch, n_latch, 0.5),
+           trials, interrupted, items, us, delay_min, delay_max, kit_pct(to_latch, n_latch, 0.5),
            kit_pct(to_latch, n_latch, 0.99), kit_pct(to_latch, n_latch, 1.0),
            kit_pct(to_outcome, trials, 0.5), kit_pct(to_outcome, trials, 0.99),
            kit_pct(to_outcome, trials, 1.0));

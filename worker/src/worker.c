@@ -845,6 +845,7 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
     ro.done_ctx = x;
     ro.before_write = before_recorder_write;
     ro.before_write_ctx = x;
+    ro.progress_prefilled = true; /* exec_start wrote every item's initial fields */
     return pc_recorder_create(&ro, &x->rec, err);
 }
 
@@ -1168,6 +1169,7 @@ static void send_start(struct wexec *x)
     pc_redis_args_addu64(&a, w->cfg->max_attempts);
     pc_redis_args_addu64(&a, w->cfg->retention_s);
     pc_redis_args_addu64(&a, EVENTS_MAXLEN);
+    pc_recorder_initial_progress(&x->job.flow, &a);
     if (!x->start_long) {
         if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_START, 3, &a, 0, on_start_reply, x) ==
             0) {

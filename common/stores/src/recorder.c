@@ -300,6 +300,33 @@ static void add_progress_fields(struct pc_recorder *r, struct pc_redis_args *a, 
     }
 }
 
+void pc_recorder_initial_progress(const struct pc_flow *flow, struct pc_redis_args *a)
+{
+    struct pc_progress_tracker t;
+    const char *status = NULL;
+    char limit[48];
+
+    pc_progress_tracker_init(&t);
+    status = pc_progress_status_name(t.status);
+    if (pc_limit_format(&t.limit, limit, sizeof(limit)) < 0) {
+        (void)snprintf(limit, sizeof(limit), "unknown");
+    }
+    pc_redis_args_addu64(a, 8 * (uint64_t)flow->n_items);
+    for (size_t i = 0; i < flow->n_items; i++) {
+        const char *id = flow->items[i].id.s;
+        size_t id_len = strnlen(id, PC_ID_MAX);
+
+        add_field_name(a, id, id_len, ".status", 7);
+        pc_redis_args_addz(a, status);
+        add_field_name(a, id, id_len, ".limit", 6);
+        pc_redis_args_addz(a, limit);
+        add_field_name(a, id, id_len, ".done", 5);
+        pc_redis_args_addu64(a, t.done);
+        add_field_name(a, id, id_len, ".msg", 4);
+        pc_redis_args_addz(a, t.msg);
+    }
+}
+
 /* The fields of item to write: the changed ones, all four the first time. */
 static unsigned fields_to_write(const struct pc_recorder *r, size_t item)
 {
@@ -849,6 +876,7 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     }
     for (size_t i = 0; i < n; i++) {
         pc_progress_tracker_init(&r->last[i]);
+        r->written[i] = o->progress_prefilled;
     }
     *out = r;
     return 0;

@@ -51,32 +51,39 @@
 /*
  * One HMGET reads everything the start decides on, one HSET writes it: each
  * redis.call costs about a microsecond, each argument a fraction of one.
- * The short form (6 arguments) is enough when the meta is complete and an
- * attempt is left; otherwise the script writes nothing and answers "more",
- * and the caller sends the long form with the descriptive fields (set where
- * missing) and the report and error of an exhausted execution.
+ * ARGV[7] counts the progress fields that follow (every item's initial
+ * fields): written once the previous attempt's progress was read, so later
+ * writes only change fields (Redis keeps a hash of up to 512 fields as a
+ * listpack, where inserting is far dearer than replacing). The short form
+ * ends there and is enough when the meta is complete and an attempt is left;
+ * otherwise the script writes nothing and answers "more", and the caller
+ * sends the long form: the report and error of an exhausted execution, then
+ * the descriptive fields (set where missing).
  */
 static const char exec_start_lua[] =
     LUA_EXPIRE3
+    LUA_HSET_RANGE
     "local meta = KEYS[1]\n"
     "local m = redis.call('HMGET', meta, 'status', 'outcome', 'attempt', 'lease_epoch',\n"
     "  'interrupt_requested_ms', 'interrupt_reason', 'block', 'sync_tolerate', 'id', 'cmd',\n"
     "  'app', 'profile', 'flow', 'queue', 'created_ms', 'blocks_total', 'items_total')\n"
     "if m[1] == 'finished' then return {'finished', m[2] or ''} end\n"
+    "local np = tonumber(ARGV[7])\n"
+    "local x = 8 + np\n"
     "local attempt = (tonumber(m[3]) or 0) + 1\n"
     "local set = {'attempt', attempt}\n"
-    "if #ARGV < 8 then\n"
+    "if #ARGV < x then\n"
     "  for k = 9, 17 do if not m[k] then return {'more'} end end\n"
     "  if attempt > tonumber(ARGV[4]) then return {'more'} end\n"
     "else\n"
     "  local names = {}\n"
-    "  for i = 9, #ARGV - 1, 2 do names[#names + 1] = ARGV[i] end\n"
+    "  for i = x + 2, #ARGV - 1, 2 do names[#names + 1] = ARGV[i] end\n"
     "  if #names > 0 then\n"
     "    local have = redis.call('HMGET', meta, unpack(names))\n"
     "    for k = 1, #names do\n"
     "      if not have[k] then\n"
     "        set[#set + 1] = names[k]\n"
-    "        set[#set + 1] = ARGV[8 + 2 * k]\n"
+    "        set[#set + 1] = ARGV[x + 2 * k + 1]\n"
     "      end\n"
     "    end\n"
     "  end\n"
@@ -85,7 +92,7 @@ static const char exec_start_lua[] =
     "  local n = #set\n"
     "  set[n + 1] = 'status'; set[n + 2] = 'finished'; set[n + 3] = 'outcome'\n"
     "  set[n + 4] = 'rejected'; set[n + 5] = 'finished_ms'; set[n + 6] = ARGV[2]\n"
-    "  set[n + 7] = 'error'; set[n + 8] = ARGV[8]; set[n + 9] = 'report'; set[n + 10] = ARGV[7]\n"
+    "  set[n + 7] = 'error'; set[n + 8] = ARGV[x + 1]; set[n + 9] = 'report'; set[n + 10] = ARGV[x]\n"
     "  redis.call('HSET', meta, unpack(set))\n"
     "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*',\n"
     "             'kind', 'outcome', 'outcome', 'rejected')\n"
@@ -109,6 +116,7 @@ static const char exec_start_lua[] =
     "    end\n"
     "  end\n"
     "end\n"
+    "hset_range(KEYS[2], 8, 7 + np)\n"
     "return {'started', epoch, attempt, m[5] or '', m[6] or '', m[7] or '', m[8] or '', prog}\n";
 
 static const char exec_renew_lua[] =

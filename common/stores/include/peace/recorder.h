@@ -75,7 +75,18 @@ struct pc_recorder_opts {
      * then applies an item's states before the progress that reports it. */
     void (*before_write)(void *ctx);
     void *before_write_ctx;
+    /* The progress hash already holds every item's initial fields
+     * (pc_recorder_initial_progress, written by exec_start): only changes
+     * are written. false: an item's first write has all its fields. */
+    bool progress_prefilled;
 };
+
+/*
+ * Appends to a the count and the field/value pairs of every item's initial
+ * progress (ITEM.status/.limit/.done/.msg of a fresh tracker), as
+ * exec_start takes them. a's error (pc_redis_args_error) says if it failed.
+ */
+void pc_recorder_initial_progress(const struct pc_flow *flow, struct pc_redis_args *a);
 
 /* Returns owned. Nothing is written until pc_recorder_attach. */
 int pc_recorder_create(const struct pc_recorder_opts *opts, struct pc_recorder **out,

@@ -15,8 +15,10 @@
  * Arguments of each script (KEYS; ARGV), replies in brackets:
  *
  * exec_start     meta progress events; consumer now_ms lease_until_ms
- *                max_attempts retention_s events_maxlen [exhausted_report
- *                exhausted_error [field value]... (set only where missing)]
+ *                max_attempts retention_s events_maxlen np [field value]...
+ *                (every item's initial progress fields, written after the
+ *                previous ones were read) [exhausted_report exhausted_error
+ *                [field value]... (set only where missing)]
  *                -> {"finished", outcome} | {"exhausted", attempt}
  *                 | {"more"} (short form only: a descriptive field is
  *                    missing or no attempt is left; nothing written, send
