@@ -376,7 +376,7 @@ int kit_wait_outcome(redisContext *c, const char *id, char *last, size_t last_si
     return kit_follow(c, id, last, last_size, timeout_us, on_outcome_event, &w);
 }
 
-int kit_wait_drained(redisContext *c, const char *last_entry, uint64_t timeout_us)
+int kit_wait_drained(redisContext *c, const char *last_entry, uint64_t timeout_us, uint64_t poll_us)
 {
     char queue[PC_KEY_MAX];
     uint64_t deadline = kit_now_us() + timeout_us;
@@ -407,7 +407,7 @@ int kit_wait_drained(redisContext *c, const char *last_entry, uint64_t timeout_u
         if (done) {
             return 0;
         }
-        kit_sleep_us(2000);
+        kit_sleep_us(poll_us);
     }
     (void)fprintf(stderr, "bench: the queue did not drain in time\n");
     return -1;

@@ -102,8 +102,10 @@ int kit_wait_outcome(redisContext *c, const char *id, char *last, size_t last_si
 /* True when the entry's field equals value. */
 bool kit_field_is(const redisReply *fields, const char *field, const char *value);
 
-/* Waits until every entry of the queue was delivered and acknowledged. */
-int kit_wait_drained(redisContext *c, const char *last_entry, uint64_t timeout_us);
+/* Waits until every entry of the queue was delivered and acknowledged,
+ * looking every poll_us. */
+int kit_wait_drained(redisContext *c, const char *last_entry, uint64_t timeout_us,
+                     uint64_t poll_us);
 
 /* ---- Workers ------------------------------------------------------------- */
 

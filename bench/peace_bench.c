@@ -185,6 +185,7 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
     size_t items = param(p, "items", 1);
     size_t workers = param(p, "workers", 1);
     unsigned conc = (unsigned)param(p, "concurrency", 64);
+    uint64_t poll_ms = param(p, "poll_ms", 2);
     struct kit_fleet f;
     struct pc_flow flow;
     char(*ids)[KIT_ID_MAX] = calloc(n + 1, sizeof(*ids));
@@ -219,7 +220,8 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
         }
     }
     t2 = kit_now_us();
-    if (kit_redis_cpu_s(c, &redis_cpu0) != 0 || kit_wait_drained(c, last_entry, 900000000u) != 0) {
+    if (kit_redis_cpu_s(c, &redis_cpu0) != 0 ||
+        kit_wait_drained(c, last_entry, 900000000u, 1000 * poll_ms) != 0) {
         goto out;
     }
     t3 = kit_now_us();
@@ -927,7 +929,7 @@ static int sc_footprint(const struct kit_opts *o, const struct params *p)
         goto out;
     }
     if (submit_many(c, &flow, n, ids, false, profiles, last_entry, sizeof(last_entry)) != 0 ||
-        kit_wait_drained(c, last_entry, 900000000u) != 0) {
+        kit_wait_drained(c, last_entry, 900000000u, 2000) != 0) {
         goto out;
     }
     kit_fleet_stop(&f, false);
