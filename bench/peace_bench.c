@@ -898,6 +898,9 @@ static int sc_footprint(const struct kit_opts *o, const struct params *p)
     size_t n = param(p, "n", 2000);
     size_t items = param(p, "items", 10);
     size_t profiles = param(p, "profiles", 16);
+    uint64_t listpack_value = param(p, "listpack_value", 0); /* 0 = the server's setting */
+    char lpv_before[32] = "";
+    char lpv_text[32] = "default";
     struct kit_fleet f;
     struct pc_flow flow;
     char(*ids)[KIT_ID_MAX] = calloc(n + 1, sizeof(*ids));
@@ -925,7 +928,25 @@ static int sc_footprint(const struct kit_opts *o, const struct params *p)
         goto out;
     }
     c = setup(o, &f, 2, 16, 0, true);
-    if (c == NULL || kit_used_memory(c, &m0) != 0) {
+    if (c == NULL) {
+        goto out;
+    }
+    if (listpack_value != 0) {
+        /* What the server's hash-max-listpack-value does to the meta hash
+         * (its `report` is over the default 64 bytes). Restored below. */
+        redisReply *r = kit_cmd(c, "CONFIG GET hash-max-listpack-value");
+
+        if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+            r->element[1]->type == REDIS_REPLY_STRING) {
+            (void)snprintf(lpv_before, sizeof(lpv_before), "%s", r->element[1]->str);
+        }
+        freeReplyObject(r);
+        r = kit_cmd(c, "CONFIG SET hash-max-listpack-value %llu",
+                    (unsigned long long)listpack_value);
+        freeReplyObject(r);
+        (void)snprintf(lpv_text, sizeof(lpv_text), "%llu", (unsigned long long)listpack_value);
+    }
+    if (kit_used_memory(c, &m0) != 0) {
         goto out;
     }
     if (submit_many(c, &flow, n, ids, false, profiles, last_entry, sizeof(last_entry)) != 0 ||
@@ -964,13 +985,17 @@ static int sc_footprint(const struct kit_opts *o, const struct params *p)
         }
     }
     printf("bench=footprint items=%zu executions=%zu complete=%zu profiles=%zu "
-           "bytes_per_execution=%.0f meta_bytes=%" PRIu64 " progress_bytes=%" PRIu64
-           " events_bytes=%" PRIu64 " queue_bytes_per_execution=%.0f index_bytes_per_execution=%.0f"
+           "hash_max_listpack_value=%s bytes_per_execution=%.0f meta_bytes=%" PRIu64
+           " progress_bytes=%" PRIu64 " events_bytes=%" PRIu64
+           " queue_bytes_per_execution=%.0f index_bytes_per_execution=%.0f"
            " states_bytes_total=%" PRIu64 "\n",
-           items, n, complete, profiles, m1 > m0 ? (double)(m1 - m0) / (double)n : 0.0, meta,
-           progress, events, (double)queue / (double)n, (double)index / (double)n, states);
+           items, n, complete, profiles, lpv_text, m1 > m0 ? (double)(m1 - m0) / (double)n : 0.0,
+           meta, progress, events, (double)queue / (double)n, (double)index / (double)n, states);
     rc = complete == n ? 0 : 1;
 out:
+    if (c != NULL && lpv_before[0] != '\0') {
+        freeReplyObject(kit_cmd(c, "CONFIG SET hash-max-listpack-value %s", lpv_before));
+    }
     kit_fleet_stop(&f, false);
     pc_flow_cleanup(&flow);
     redisFree(c);

@@ -166,7 +166,11 @@ fi
 bench interrupt trials="$(q 50 5)" items=20 us=500 delay_min_ms=1 delay_max_ms=6
 bench progress calls="$(q 200000000 20000000)"
 bench recovery trials="$(q 3 1)" lease_ms="$(q 3000 1000)" items=10 us=20000
+[ "$QUICK" = 1 ] || bench recovery trials=1 lease_ms=10000 items=10 us=20000 # the default lease
 bench footprint n="$(q 2000 200)" items=10
+# The same with the server's hash-max-listpack-value at 128: the meta hash's
+# `report` (over 64 bytes) then no longer turns it into a hash table.
+bench footprint n="$(q 2000 200)" items=10 listpack_value=128
 bench rss n="$(q 256 32)" us="$(q 30000000 5000000)"
 # The engine alone (no Redis): what the worker's progress path costs on top
 # of an atomic add.
