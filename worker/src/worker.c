@@ -456,11 +456,14 @@ static void give_up(struct wk_worker *w, const struct wexec *x, const char *reas
 
 static void wexec_free(struct wexec *x)
 {
+    /* The store first: a states write it still queues (only when the worker
+     * is torn down in the very turn it was issued) fails at once, and its
+     * callback must find the engine alive. */
+    pc_store_redis_destroy(x->store);
     if (x->exec != NULL) {
         pc_exec_destroy(x->exec);
     }
     pc_recorder_destroy(x->rec);
-    pc_store_redis_destroy(x->store);
     msg_job_cleanup(&x->job);
     pc_buf_cleanup(&x->tolerate_list);
     free(x->tolerate);
