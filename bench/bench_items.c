@@ -32,7 +32,7 @@
 #include "peace/params.h"
 
 #define MILESTONES   100
-#define SLEEP_US_MAX (3600u * 1000000u)
+#define SLEEP_US_MAX (UINT64_C(3600) * 1000000u)
 #define CALLS_MAX    (UINT64_C(1) << 40)
 
 int peace_plugin_register(struct pc_registry *r, struct pc_err *err);

@@ -373,6 +373,10 @@ int kit_wait_outcome(redisContext *c, const char *id, char *last, size_t last_si
 {
     struct outcome_wait w = {outcome, outcome_size};
 
+    if (outcome_size > 0) {
+        outcome[0] = '\0';
+    }
+
     return kit_follow(c, id, last, last_size, timeout_us, on_outcome_event, &w);
 }
 

@@ -168,7 +168,7 @@ static int submit_many(redisContext *c, struct pc_flow *flow, size_t n, char (*i
         if (kit_submit(&s, flow, PC_CMD_DISCOVER, ids[i]) != 0) {
             return -1;
         }
-        if (s.pending >= 3 * 500 && kit_submit_sync(&s) != 0) {
+        if (s.pending >= (size_t)3 * 500 && kit_submit_sync(&s) != 0) {
             return -1;
         }
     }
@@ -893,29 +893,87 @@ static uint64_t key_bytes(redisContext *c, const char *key)
     return v;
 }
 
+/* MEMORY USAGE of one execution's keys (all are alike) and of the shared ones. */
+struct key_sizes {
+    uint64_t meta;
+    uint64_t progress;
+    uint64_t events;
+    uint64_t queue;
+    uint64_t index;
+    uint64_t states; /* every profile's two maps */
+};
+
+static void measure_keys(redisContext *c, const char *id, size_t profiles, struct key_sizes *k)
+{
+    char key[PC_KEY_MAX];
+
+    memset(k, 0, sizeof(*k));
+    if (pc_key_exec(key, sizeof(key), "peace", id) >= 0) {
+        k->meta = key_bytes(c, key);
+    }
+    if (pc_key_progress(key, sizeof(key), "peace", id) >= 0) {
+        k->progress = key_bytes(c, key);
+    }
+    if (pc_key_events(key, sizeof(key), "peace", id) >= 0) {
+        k->events = key_bytes(c, key);
+    }
+    if (pc_key_queue(key, sizeof(key), "peace", "default") >= 0) {
+        k->queue = key_bytes(c, key);
+    }
+    if (pc_key_execs(key, sizeof(key), "peace") >= 0) {
+        k->index = key_bytes(c, key);
+    }
+    for (size_t i = 0; i < profiles; i++) {
+        char pname[32];
+
+        (void)snprintf(pname, sizeof(pname), "p%zu", i);
+        if (pc_key_states(key, sizeof(key), "peace", "bench", pname, "f", PC_STATES_CURRENT) >= 0) {
+            k->states += key_bytes(c, key);
+        }
+        if (pc_key_states(key, sizeof(key), "peace", "bench", pname, "f", PC_STATES_GOAL) >= 0) {
+            k->states += key_bytes(c, key);
+        }
+    }
+}
+
+/* Sets hash-max-listpack-value to value (0: leaves it), keeping the old one
+ * in before (restored by the caller). */
+static void set_listpack_value(redisContext *c, uint64_t value, char *before, size_t size)
+{
+    redisReply *r = NULL;
+
+    if (value == 0) {
+        return;
+    }
+    r = kit_cmd(c, "CONFIG GET hash-max-listpack-value");
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[1]->type == REDIS_REPLY_STRING) {
+        (void)snprintf(before, size, "%s", r->element[1]->str);
+    }
+    freeReplyObject(r);
+    freeReplyObject(
+        kit_cmd(c, "CONFIG SET hash-max-listpack-value %llu", (unsigned long long)value));
+}
+
 static int sc_footprint(const struct kit_opts *o, const struct params *p)
 {
     size_t n = param(p, "n", 2000);
     size_t items = param(p, "items", 10);
     size_t profiles = param(p, "profiles", 16);
-    uint64_t listpack_value = param(p, "listpack_value", 0); /* 0 = the server's setting */
+    /* What the server's hash-max-listpack-value does to the meta hash (its
+     * `report` is over the default 64 bytes); 0 = the server's setting. */
+    uint64_t listpack_value = param(p, "listpack_value", 0);
     char lpv_before[32] = "";
     char lpv_text[32] = "default";
     struct kit_fleet f;
     struct pc_flow flow;
     char(*ids)[KIT_ID_MAX] = calloc(n + 1, sizeof(*ids));
     char last_entry[64];
-    char key[PC_KEY_MAX];
     char label[32];
     redisContext *c = NULL;
+    struct key_sizes k;
     uint64_t m0 = 0;
     uint64_t m1 = 0;
-    uint64_t meta = 0;
-    uint64_t progress = 0;
-    uint64_t events = 0;
-    uint64_t queue = 0;
-    uint64_t index = 0;
-    uint64_t states = 0;
     uint64_t first, last;
     size_t complete = 0;
     int rc = 1;
@@ -931,25 +989,12 @@ static int sc_footprint(const struct kit_opts *o, const struct params *p)
     if (c == NULL) {
         goto out;
     }
+    set_listpack_value(c, listpack_value, lpv_before, sizeof(lpv_before));
     if (listpack_value != 0) {
-        /* What the server's hash-max-listpack-value does to the meta hash
-         * (its `report` is over the default 64 bytes). Restored below. */
-        redisReply *r = kit_cmd(c, "CONFIG GET hash-max-listpack-value");
-
-        if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-            r->element[1]->type == REDIS_REPLY_STRING) {
-            (void)snprintf(lpv_before, sizeof(lpv_before), "%s", r->element[1]->str);
-        }
-        freeReplyObject(r);
-        r = kit_cmd(c, "CONFIG SET hash-max-listpack-value %llu",
-                    (unsigned long long)listpack_value);
-        freeReplyObject(r);
         (void)snprintf(lpv_text, sizeof(lpv_text), "%llu", (unsigned long long)listpack_value);
     }
-    if (kit_used_memory(c, &m0) != 0) {
-        goto out;
-    }
-    if (submit_many(c, &flow, n, ids, false, profiles, last_entry, sizeof(last_entry)) != 0 ||
+    if (kit_used_memory(c, &m0) != 0 ||
+        submit_many(c, &flow, n, ids, false, profiles, last_entry, sizeof(last_entry)) != 0 ||
         kit_wait_drained(c, last_entry, 900000000u, 2000) != 0) {
         goto out;
     }
@@ -957,40 +1002,15 @@ static int sc_footprint(const struct kit_opts *o, const struct params *p)
     if (kit_used_memory(c, &m1) != 0 || window_of(c, ids, n, &first, &last, &complete) != 0) {
         goto out;
     }
-    /* Per key, for the last execution (all are alike). */
-    if (pc_key_exec(key, sizeof(key), "peace", ids[n - 1]) >= 0) {
-        meta = key_bytes(c, key);
-    }
-    if (pc_key_progress(key, sizeof(key), "peace", ids[n - 1]) >= 0) {
-        progress = key_bytes(c, key);
-    }
-    if (pc_key_events(key, sizeof(key), "peace", ids[n - 1]) >= 0) {
-        events = key_bytes(c, key);
-    }
-    if (pc_key_queue(key, sizeof(key), "peace", "default") >= 0) {
-        queue = key_bytes(c, key);
-    }
-    if (pc_key_execs(key, sizeof(key), "peace") >= 0) {
-        index = key_bytes(c, key);
-    }
-    for (size_t i = 0; i < profiles && i < n; i++) {
-        char pname[32];
-
-        (void)snprintf(pname, sizeof(pname), "p%zu", i);
-        if (pc_key_states(key, sizeof(key), "peace", "bench", pname, "f", PC_STATES_CURRENT) >= 0) {
-            states += key_bytes(c, key);
-        }
-        if (pc_key_states(key, sizeof(key), "peace", "bench", pname, "f", PC_STATES_GOAL) >= 0) {
-            states += key_bytes(c, key);
-        }
-    }
+    measure_keys(c, ids[n - 1], profiles < n ? profiles : n, &k);
     printf("bench=footprint items=%zu executions=%zu complete=%zu profiles=%zu "
            "hash_max_listpack_value=%s bytes_per_execution=%.0f meta_bytes=%" PRIu64
            " progress_bytes=%" PRIu64 " events_bytes=%" PRIu64
            " queue_bytes_per_execution=%.0f index_bytes_per_execution=%.0f"
            " states_bytes_total=%" PRIu64 "\n",
            items, n, complete, profiles, lpv_text, m1 > m0 ? (double)(m1 - m0) / (double)n : 0.0,
-           meta, progress, events, (double)queue / (double)n, (double)index / (double)n, states);
+           k.meta, k.progress, k.events, (double)k.queue / (double)n, (double)k.index / (double)n,
+           k.states);
     rc = complete == n ? 0 : 1;
 out:
     if (c != NULL && lpv_before[0] != '\0') {

@@ -95,7 +95,7 @@ int pc_store_redis_create(const struct pc_store_redis_opts *opts, struct pc_stor
     }
     (void)snprintf(s->prefix, sizeof(s->prefix), "%s", opts->prefix);
     if (pc_store_redis_set_lock(s, opts->lock_value) != 0) {
-        free(s);
+        pc_store_redis_destroy(s);
         return pc_err_set(err, PC_ELIMIT, "redis store: lock value too long");
     }
     *out = s;
