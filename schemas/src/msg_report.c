@@ -4,9 +4,9 @@
  *
  * The report names blocks and outcomes by their contract text, never by enum
  * number, so readers in other languages need no table and a reordered enum
- * cannot change the meaning of stored reports. The encoder always writes
- * every key (empty lists where a list does not apply); the decoder only
- * requires "v" and "outcome", so a hand-written report can omit empty lists.
+ * cannot change the meaning of stored reports. Only "v" and "outcome" are
+ * required: the encoder leaves out empty lists and a nil error, the decoder
+ * defaults them.
  * Every count is bounded before anything is allocated.
  */
 #include "peace/msg.h"
@@ -127,37 +127,52 @@ static void write_ids(struct msg__wr *w, const struct pc_id *ids, size_t n)
 int msg_report_encode(const struct pc_outcome *o, struct pc_buf *out, struct pc_err *err)
 {
     struct msg__wr w;
+    size_t n_not_done = o->n_blocks - o->n_blocks_processed;
+    uint32_t keys = 2;
     int rc = check_outcome(o, err);
 
     if (rc != 0) {
         return rc;
     }
+    /* Empty lists and a nil error are left out (readers default them): a
+     * short report keeps the meta hash within Redis's compact encoding
+     * (hash-max-listpack-value, 64 bytes by default). */
+    keys += (o->n_blocks_processed > 0) + (n_not_done > 0) + (o->n_items_processed > 0) +
+            (o->n_items_not_processed > 0) + (o->n_errors > 0) + (o->error != NULL);
     msg__wr_init(&w, MSG_REPORT_MAX);
-    msg__wr_map(&w, 8);
+    msg__wr_map(&w, keys);
     msg__wr_cstr(&w, "v");
     msg__wr_uint(&w, MSG_VERSION);
     msg__wr_cstr(&w, "outcome");
     msg__wr_cstr(&w, pc_outcome_kind_name(o->kind));
-    msg__wr_cstr(&w, "blocks_processed");
-    write_blocks(&w, o->blocks, o->n_blocks_processed);
-    msg__wr_cstr(&w, "blocks_not_processed");
-    write_blocks(&w, o->blocks + o->n_blocks_processed, o->n_blocks - o->n_blocks_processed);
-    msg__wr_cstr(&w, "items_processed");
-    write_ids(&w, o->items_processed, o->n_items_processed);
-    msg__wr_cstr(&w, "items_not_processed");
-    write_ids(&w, o->items_not_processed, o->n_items_not_processed);
-    msg__wr_cstr(&w, "errors");
-    msg__wr_array(&w, (uint32_t)o->n_errors);
-    for (size_t i = 0; i < o->n_errors; i++) {
-        msg__wr_array(&w, 2);
-        msg__wr_cstr(&w, o->errors[i].item.s);
-        msg__wr_cstr(&w, o->errors[i].text != NULL ? o->errors[i].text : "");
+    if (o->n_blocks_processed > 0) {
+        msg__wr_cstr(&w, "blocks_processed");
+        write_blocks(&w, o->blocks, o->n_blocks_processed);
     }
-    msg__wr_cstr(&w, "error");
+    if (n_not_done > 0) {
+        msg__wr_cstr(&w, "blocks_not_processed");
+        write_blocks(&w, o->blocks + o->n_blocks_processed, n_not_done);
+    }
+    if (o->n_items_processed > 0) {
+        msg__wr_cstr(&w, "items_processed");
+        write_ids(&w, o->items_processed, o->n_items_processed);
+    }
+    if (o->n_items_not_processed > 0) {
+        msg__wr_cstr(&w, "items_not_processed");
+        write_ids(&w, o->items_not_processed, o->n_items_not_processed);
+    }
+    if (o->n_errors > 0) {
+        msg__wr_cstr(&w, "errors");
+        msg__wr_array(&w, (uint32_t)o->n_errors);
+        for (size_t i = 0; i < o->n_errors; i++) {
+            msg__wr_array(&w, 2);
+            msg__wr_cstr(&w, o->errors[i].item.s);
+            msg__wr_cstr(&w, o->errors[i].text != NULL ? o->errors[i].text : "");
+        }
+    }
     if (o->error != NULL) {
+        msg__wr_cstr(&w, "error");
         msg__wr_cstr(&w, o->error);
-    } else {
-        msg__wr_nil(&w);
     }
     return msg__wr_finish(&w, out, "report", err);
 }

@@ -120,6 +120,28 @@ static void test_item_error_report_round_trips(void **state)
     pc_outcome_cleanup(&o);
 }
 
+/* A complete discover's report leaves out its empty lists and nil error:
+ * {"v", "outcome", "blocks_processed"} only, within the 64 bytes that keep
+ * the meta hash in Redis's compact encoding. */
+static void test_complete_discover_report_is_compact(void **state)
+{
+    struct pc_outcome o;
+    struct pc_buf enc;
+    const uint8_t *b;
+
+    (void)state;
+    pc_outcome_init(&o);
+    o.n_blocks = pc_cmd_blocks(PC_CMD_DISCOVER, PC_SYNC_NONE, o.blocks);
+    o.n_blocks_processed = o.n_blocks;
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), 0);
+    b = (const uint8_t *)enc.data;
+    assert_int_equal(b[0], 0x83); /* fixmap of 3 keys */
+    assert_true(enc.len <= 64);
+    pc_buf_cleanup(&enc);
+    round_trip(&o);
+    pc_outcome_cleanup(&o);
+}
+
 static void test_complete_block_error_and_rejected_reports_round_trip(void **state)
 {
     struct pc_outcome o;
@@ -418,6 +440,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_item_error_report_round_trips),
         cmocka_unit_test(test_complete_block_error_and_rejected_reports_round_trip),
+        cmocka_unit_test(test_complete_discover_report_is_compact),
         cmocka_unit_test(test_every_outcome_kind_round_trips),
         cmocka_unit_test(test_longest_error_text_passes),
         cmocka_unit_test(test_encode_refuses_inconsistent_outcomes),
