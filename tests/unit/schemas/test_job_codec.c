@@ -248,6 +248,11 @@ enum fault {
     F_PARAMS_ARRAY,
     F_PARAMS_TOO_DEEP,
     F_PARAMS_BAD_BYTE,
+    F_ITEM_KEY_REPEATED,
+    F_ITEM_KEY_NUMBER,
+    F_ITEM_TYPE_NUMBER,
+    F_ITEM_TYPE_NOT_ID,
+    F_DEPS_NOT_ARRAY,
 };
 
 struct fault_case {
@@ -296,6 +301,11 @@ static const struct fault_case fault_cases[] = {
     {F_PARAMS_ARRAY, PC_ESCHEMA, "flow.items[2].params: expected a map"},
     {F_PARAMS_TOO_DEEP, PC_ELIMIT, "flow.items[2].params: nested too deep"},
     {F_PARAMS_BAD_BYTE, PC_ESCHEMA, "0xc1"},
+    {F_ITEM_KEY_REPEATED, PC_ESCHEMA, "job: flow.items[1]: key \"id\" repeated"},
+    {F_ITEM_KEY_NUMBER, PC_ESCHEMA, "job: flow.items[1]: key: expected a string"},
+    {F_ITEM_TYPE_NUMBER, PC_ESCHEMA, "job: flow.items[1].type: expected a string"},
+    {F_ITEM_TYPE_NOT_ID, PC_EINVAL, "job: flow.items[1].type \"t t\" is not an identifier"},
+    {F_DEPS_NOT_ARRAY, PC_ESCHEMA, "job: flow.items[1].deps: expected an array"},
 };
 
 static void pk_str(msgpack_packer *pk, const char *s)
@@ -370,17 +380,33 @@ static void pk_items(msgpack_packer *pk, enum fault f)
 
         memset(long_id, 'b', sizeof(long_id) - 1);
         long_id[sizeof(long_id) - 1] = '\0';
-        msgpack_pack_map(pk, f == F_ITEM_NO_TYPE ? 2 : 3);
+        msgpack_pack_map(pk, f == F_ITEM_NO_TYPE
+                                 ? 2
+                                 : (f == F_ITEM_KEY_REPEATED || f == F_ITEM_KEY_NUMBER ? 4 : 3));
         pk_kv(pk, "id", f == F_ITEM_ID_TOO_LONG ? long_id : (f == F_DUP_ITEM_ID ? "a" : "b"));
-        if (f != F_ITEM_NO_TYPE) {
-            pk_kv(pk, "type", "t");
+        if (f == F_ITEM_KEY_REPEATED) {
+            pk_kv(pk, "id", "b2");
+        }
+        if (f == F_ITEM_KEY_NUMBER) {
+            msgpack_pack_int(pk, 3);
+            pk_str(pk, "x");
+        }
+        if (f == F_ITEM_TYPE_NUMBER) {
+            pk_str(pk, "type");
+            msgpack_pack_int(pk, 1);
+        } else if (f != F_ITEM_NO_TYPE) {
+            pk_kv(pk, "type", f == F_ITEM_TYPE_NOT_ID ? "t t" : "t");
         }
         pk_str(pk, f == F_ITEM_UNKNOWN_KEY ? "dep" : "deps");
-        msgpack_pack_array(pk, 1);
-        if (f == F_DEP_NUMBER) {
-            msgpack_pack_int(pk, 0);
+        if (f == F_DEPS_NOT_ARRAY) {
+            pk_str(pk, "a");
         } else {
-            pk_str(pk, f == F_DEP_UNKNOWN ? "zz" : (f == F_DEP_SELF ? "b" : "a"));
+            msgpack_pack_array(pk, 1);
+            if (f == F_DEP_NUMBER) {
+                msgpack_pack_int(pk, 0);
+            } else {
+                pk_str(pk, f == F_DEP_UNKNOWN ? "zz" : (f == F_DEP_SELF ? "b" : "a"));
+            }
         }
     }
     /* c: deps [a, b], params */
