@@ -9,7 +9,10 @@
 #  3. an execution with no attempt left is finished `rejected` ("gave up"),
 #     dead-lettered and acknowledged (exec_start's long form);
 #  4. a discover writes both states maps (one states_write call) that decode
-#     to what the items discovered.
+#     to what the items discovered;
+#  5. a backlog of events does not wait for the flush timer: with a flush
+#     interval far longer than the run, a 60-item chain's events are in the
+#     stream while its last item still runs (the outcome write stays small).
 PEACE=${1:?usage: fleet_records.sh PATH/TO/peace PATH/TO/peace-worker}
 WORKER=${2:?}
 . "$(dirname "$0")/lib.sh"
@@ -82,5 +85,36 @@ check "4: current states as discovered" \
   test "$(fleet_states rec p1 f current)" = "$(local_discover "$T/f.json" current)"
 check "4: goal states as discovered" \
   test "$(fleet_states rec p1 f goal)" = "$(local_discover "$T/f.json" goal)"
+
+# 5. ---------------------------------------------------------------------------
+worker_stop w3
+worker_start w4 --concurrency 2 --progress-flush-ms 10000 --retention-s 3600
+wait_for 20 "worker w4" worker_ready w4 || fatal "worker w4 not ready"
+mkdir -p "$WORLD/backlog"
+{
+  printf '{"app":"rec","profile":"backlog","flow":"f","items":['
+  for i in $(seq 1 60); do
+    deps=
+    [ "$i" -gt 1 ] && deps=",\"deps\":[\"s$((i - 1))\"]"
+    printf '{"id":"s%d","type":"sleep"%s,"params":{"steps":1,"step_ms":1,"marker":"%s/s%d.done"}},' \
+      "$i" "$deps" "$WORLD/backlog" "$i"
+  done
+  printf '{"id":"last","type":"sleep","deps":["s60"],"params":{"steps":40,"step_ms":100,"marker":"%s/last.done"}}]}\n' \
+    "$WORLD/backlog"
+} >"$T/backlog.json"
+id5=$(submit "$T/backlog.json" --cmd discover)
+wait_finished 20 "$id5" || fatal "discover $id5 did not finish"
+id6=$(submit "$T/backlog.json" --cmd ensure)
+events_len() { rcli XLEN "peace:exec:{$id6}:events"; }
+# Each of the 60 items records queued, running and success: 180 events.
+wait_for 3 "the backlog of $id6 to be written" bash -c \
+  "test \$(redis-cli -p $REDIS_PORT XLEN 'peace:exec:{$id6}:events') -ge 128"
+check "5: the backlog is written while the last item runs" bash -c \
+  "test \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$id6}' status)\" = running &&
+   test \$(redis-cli -p $REDIS_PORT XLEN 'peace:exec:{$id6}:events') -ge 128"
+wait_finished 20 "$id6" || fatal "ensure $id6 did not finish"
+check "5: outcome last" test "$(kinds "$id6" | awk '{print $NF}')" = outcome
+check "5: every item's success in the stream" bash -c \
+  "redis-cli -p $REDIS_PORT XRANGE 'peace:exec:{$id6}:events' - + | grep -c '^success$' | grep -qx 61"
 
 finish

@@ -17,7 +17,11 @@
  * flush that reports it done. While a flush is in flight, ticks skip (more
  * coalescing under a slow Redis). A block start waits for the next tick, and
  * the end carries whatever is pending in the exec_finish call itself: a
- * short execution is one script call, however much it records.
+ * short execution is one script call, however much it records. A backlog of
+ * EVENTS_BACKLOG_MAX events does not wait for the tick: it goes out at the
+ * end of the current loop turn (after the engine's states writes of that
+ * turn), so the outcome write, and what a follower waits for after an
+ * interrupt, stays bounded whatever the flow's size.
  *
  * The end: exec_finish (fenced) and lock_release (which publishes the
  * release) go out together; XACK and XDEL once the finish succeeded. Its
@@ -48,6 +52,7 @@
 #define FIELD_ALL      15u
 #define FIELD_LISTED   16u /* in dirty_list (no field may have changed yet) */
 #define LOCK_VALUE_MAX 128
+#define EVENTS_BACKLOG_MAX 64
 #define ENTRY_ID_MAX   64
 #define GROUP_MAX      64
 
@@ -116,6 +121,7 @@ struct pc_recorder {
     char reason[MSG_EVENT_REASON_MAX + 1];
 
     struct event *tick;    /* flush timer */
+    struct event *soon;    /* flushes a backlog at the end of the loop turn */
     struct event *done_ev; /* delivers on_done */
     struct rec_call *calls;
     unsigned progress_in_flight;
@@ -217,6 +223,14 @@ static void mark_lost(struct pc_recorder *r, const char *why)
 /* ------------------------------------------------------------------------ */
 /* Events and progress                                                       */
 
+static void flush_backlog_soon(struct pc_recorder *r)
+{
+    if (r->n_events >= EVENTS_BACKLOG_MAX && !r->finishing && !r->lost &&
+        !event_pending(r->soon, EV_TIMEOUT, NULL)) {
+        event_active(r->soon, EV_TIMEOUT, 0);
+    }
+}
+
 static void push_event(struct pc_recorder *r, const struct msg_event *ev)
 {
     struct msg_event_fields f;
@@ -234,6 +248,7 @@ static void push_event(struct pc_recorder *r, const struct msg_event *ev)
         pc_redis_args_add(&r->events, f.argv[i], f.argvlen[i]);
     }
     r->n_events++;
+    flush_backlog_soon(r);
 }
 
 static void push_progress_event(struct pc_recorder *r, size_t item,
@@ -357,7 +372,9 @@ static void on_progress_reply(void *arg, const redisReply *reply)
         /* A fenced write means another attempt owns the execution; a lost
          * connection means this worker can no longer prove it does. */
         mark_lost(r, why);
+        return;
     }
+    flush_backlog_soon(r); /* what piled up while this call was in flight */
 }
 
 /*
@@ -721,6 +738,17 @@ const struct pc_exec_observer_ops *pc_recorder_observer(void)
 /* ------------------------------------------------------------------------ */
 /* Timer and life cycle                                                      */
 
+static void on_soon(evutil_socket_t fd, short what, void *arg)
+{
+    struct pc_recorder *r = arg;
+
+    (void)fd;
+    (void)what;
+    if (r->exec != NULL && !r->finishing && r->progress_in_flight == 0) {
+        flush(r);
+    }
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct pc_recorder *r = arg;
@@ -869,8 +897,9 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     r->ev_dirty = calloc(n + 1, sizeof(*r->ev_dirty));
     r->tick = event_new(o->base, -1, EV_PERSIST, on_tick, r);
     r->done_ev = evtimer_new(o->base, on_done_ev, r);
+    r->soon = event_new(o->base, -1, 0, on_soon, r);
     if (r->last == NULL || r->dirty == NULL || r->dirty_list == NULL || r->written == NULL ||
-        r->ev_dirty == NULL || r->tick == NULL || r->done_ev == NULL || r->first_meta.rc != 0) {
+        r->ev_dirty == NULL || r->tick == NULL || r->done_ev == NULL || r->soon == NULL || r->first_meta.rc != 0) {
         pc_recorder_destroy(r);
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }
@@ -892,6 +921,9 @@ void pc_recorder_destroy(struct pc_recorder *r)
     }
     if (r->tick != NULL) {
         event_free(r->tick);
+    }
+    if (r->soon != NULL) {
+        event_free(r->soon);
     }
     if (r->done_ev != NULL) {
         event_free(r->done_ev);
