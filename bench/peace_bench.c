@@ -193,7 +193,7 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
     char label[64];
     redisContext *c = NULL;
     uint64_t t0, t1, t2, t3, first, last;
-    double redis_cpu0 = 0, redis_cpu1 = 0, worker_cpu = 0;
+    double redis_cpu_enq = 0, redis_cpu0 = 0, redis_cpu1 = 0, worker_cpu = 0;
     size_t complete = 0;
     int rc = 1;
 
@@ -209,6 +209,9 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
         goto out;
     }
     /* Enqueue first, then start the workers (the peer kit's method). */
+    if (kit_redis_cpu_s(c, &redis_cpu_enq) != 0) {
+        goto out;
+    }
     t0 = kit_now_us();
     if (submit_many(c, &flow, n, ids, true, 0, last_entry, sizeof(last_entry)) != 0) {
         goto out;
@@ -242,11 +245,11 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
         printf("bench=throughput executions=%zu items=%zu workers=%zu concurrency=%u "
                "complete=%zu seconds=%.3f executions_per_s=%.0f items_per_s=%.0f "
                "wall_s=%.3f enqueue_per_s=%.0f redis_cpu_us_per_execution=%.1f "
-               "worker_cpu_us_per_execution=%.1f\n",
+               "worker_cpu_us_per_execution=%.1f enqueue_redis_cpu_us_per_execution=%.1f\n",
                n, items, workers, conc, complete, secs, (double)complete / secs,
                (double)(complete * items) / secs, (double)(t3 - t2) / 1e6,
                (double)n / ((double)(t1 - t0) / 1e6), (redis_cpu1 - redis_cpu0) * 1e6 / (double)n,
-               worker_cpu * 1e6 / (double)n);
+               worker_cpu * 1e6 / (double)n, (redis_cpu0 - redis_cpu_enq) * 1e6 / (double)n);
     }
     rc = complete == n ? 0 : 1;
 out:

@@ -191,12 +191,22 @@ bench footprint n="$(q 200 50)" items=100
 # ---- BullMQ, same redis-server, same run ---------------------------------------
 peers_src=${BENCH_PEERS_DIR:-$root/../shared/bench-peers}
 peers_work=${BENCH_PEERS_WORK:-$build_dir/bench-peers}
+redis_cpu_s() { rcli INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { print s }'; }
 peer() { # peer ARGS...: one bench.mjs run, RESULT lines re-emitted as peer=bullmq ...
-  local out
+  local out c0 c1 jobs
   rcli FLUSHALL >/dev/null
+  c0=$(redis_cpu_s)
   out=$(cd "$peers_work" && BENCH_REDIS_PORT=$PORT timeout -k 10 150 node bullmq/bench.mjs "$@" \
     2>>"$T/peers.log" | sed -n 's/^RESULT //p')
+  c1=$(redis_cpu_s)
   if [ -n "$out" ]; then emit "$out"; else emit "# FAILED: bullmq $* (see $T/peers.log)"; fi
+  # Redis CPU per job of a throughput run (its enqueue included): compare
+  # with ours, redis_cpu_us_per_execution + enqueue_redis_cpu_us_per_execution.
+  jobs=$(echo "$out" | grep -o 'bench=throughput jobs=[0-9]*' | cut -d= -f3)
+  if [ -n "$jobs" ] && [ -n "$c0" ] && [ -n "$c1" ]; then
+    emit "$(echo "$out" | grep -o '^peer=bullmq ver=[^ ]* bench=throughput jobs=[0-9]* workers=[0-9]*') $(
+      awk -v a="$c0" -v b="$c1" -v n="$jobs" 'BEGIN { printf "redis_cpu_us_per_job=%.1f includes=enqueue", (b - a) * 1e6 / n }')" | sed 's/bench=throughput/bench=throughput_redis_cpu/'
+  fi
 }
 if [ "$PEERS" = 1 ]; then
   if [ ! -f "$peers_src/bullmq/bench.mjs" ] || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
