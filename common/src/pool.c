@@ -2,12 +2,20 @@
  * pool.c - a fixed thread pool executor bound to a libevent loop.
  *
  * Submitted tasks wait in a FIFO guarded by a mutex and a condition variable;
- * the pool's threads pop them and call task->run. A finished task moves to a
- * completion list and its thread writes to an eventfd, which the loop watches
- * with a persistent EV_READ event; the loop callback takes the whole list and
- * calls task->done for each, in completion order. Only the completion list
- * crosses threads, so libevent needs no thread support (no evthread): every
- * libevent call happens on the loop thread.
+ * the pool's threads pop them and call task->run. A finished task is pushed
+ * on a lock-free completion stack, and the thread whose push found the stack
+ * empty writes to an eventfd, which the loop watches with a persistent
+ * EV_READ event; the loop callback takes the whole stack at once, reverses
+ * it and calls task->done for each, in completion order. Only the queue and
+ * the completion stack cross threads, so libevent needs no thread support
+ * (no evthread): every libevent call happens on the loop thread.
+ *
+ * The hand-off is where a pool of tiny tasks spends its time (futex and
+ * eventfd system calls, lock contention), hence: submit signals the
+ * condition variable after unlocking, so the woken thread does not block at
+ * once on the mutex the submitter still holds; completions take no lock; and
+ * one eventfd write covers every completion pushed before the loop takes the
+ * stack, instead of one write (and one loop wake-up) per task.
  *
  * The wake event is added only while tasks are pending, so a loop with
  * nothing else to do returns from event_base_dispatch once every done
@@ -15,9 +23,12 @@
  * task->run, belongs to the loop thread (the engine calls it there).
  *
  * Wake-ups cannot be lost: the loop callback resets the eventfd before it
- * takes the list, and a thread pushes its task before it writes the eventfd,
- * so a task pushed after the take is always followed by a fresh wake-up.
- * Spurious wake-ups (an empty list) are harmless.
+ * takes the stack, and a thread pushes its task before it writes the
+ * eventfd. A push that finds the stack empty writes; a push that finds it
+ * non-empty follows a push that found it empty after the loop's last take,
+ * and that push's write comes after the take, so after the reset: the
+ * eventfd is (or will be) readable while the stack holds tasks. Spurious
+ * wake-ups (an empty stack) are harmless.
  *
  * Destroy stops accepting work, wakes every thread, joins each after its
  * current task and drops the rest: queued tasks never run, finished ones are
@@ -27,6 +38,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,11 +60,13 @@ struct pc_pool {
     struct event *wake;      /* owned; EV_READ|EV_PERSIST on wake_fd */
     int wake_fd;             /* owned eventfd */
 
-    pthread_mutex_t lock; /* guards queued, finished, stopping */
+    pthread_mutex_t lock; /* guards queued, stopping */
     pthread_cond_t work;  /* signalled when queued grows or stopping is set */
     struct task_list queued;
-    struct task_list finished;
     bool stopping;
+
+    /* Finished tasks, newest first, linked through task->next. */
+    _Atomic(struct pc_task *) finished;
 
     pthread_t *threads; /* owned array of nthreads */
     unsigned nthreads;
@@ -90,7 +104,7 @@ static struct pc_task *list_pop(struct task_list *l)
     return t;
 }
 
-/* Tells the loop that the completion list grew. */
+/* Tells the loop that the completion stack is no longer empty. */
 static void wake_loop(struct pc_pool *p)
 {
     const uint64_t one = 1;
@@ -101,6 +115,36 @@ static void wake_loop(struct pc_pool *p)
     do {
         n = write(p->wake_fd, &one, sizeof(one));
     } while (n < 0 && errno == EINTR);
+}
+
+/* Pushes a finished task; wakes the loop when the stack was empty. */
+static void push_finished(struct pc_pool *p, struct pc_task *t)
+{
+    struct pc_task *head = atomic_load_explicit(&p->finished, memory_order_relaxed);
+
+    do {
+        t->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&p->finished, &head, t, memory_order_release,
+                                                    memory_order_relaxed));
+    if (head == NULL) {
+        wake_loop(p);
+    }
+}
+
+/* Takes every finished task, oldest first. */
+static struct pc_task *take_finished(struct pc_pool *p)
+{
+    struct pc_task *t = atomic_exchange_explicit(&p->finished, NULL, memory_order_acquire);
+    struct pc_task *oldest_first = NULL;
+
+    while (t != NULL) {
+        struct pc_task *next = t->next;
+
+        t->next = oldest_first;
+        oldest_first = t;
+        t = next;
+    }
+    return oldest_first;
 }
 
 static void *worker_main(void *arg)
@@ -123,11 +167,7 @@ static void *worker_main(void *arg)
         }
 
         t->run(t);
-
-        pthread_mutex_lock(&p->lock);
-        list_push(&p->finished, t);
-        pthread_mutex_unlock(&p->lock);
-        wake_loop(p);
+        push_finished(p, t);
     }
 }
 
@@ -159,12 +199,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 
     (void)what;
     drain_wake_fd(fd);
-
-    pthread_mutex_lock(&p->lock);
-    t = p->finished.head;
-    p->finished.head = NULL;
-    p->finished.tail = NULL;
-    pthread_mutex_unlock(&p->lock);
+    t = take_finished(p);
 
     p->dispatching = true;
     while (t != NULL && !p->destroy_requested) {
@@ -205,8 +240,10 @@ static int pool_submit(void *ctx, struct pc_task *t)
 
     pthread_mutex_lock(&p->lock);
     list_push(&p->queued, t);
-    pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);
+    /* After the unlock: a woken thread must not find the mutex still held.
+     * The pool cannot go away meanwhile (destroy runs on this thread). */
+    pthread_cond_signal(&p->work);
     p->pending++;
     return 0;
 }
@@ -259,6 +296,7 @@ static struct pc_pool *pool_alloc(unsigned nthreads)
     }
     p->nthreads = nthreads;
     p->wake_fd = -1;
+    atomic_init(&p->finished, NULL);
     return p;
 }
 
