@@ -191,22 +191,12 @@ bench footprint n="$(q 200 50)" items=100
 # ---- BullMQ, same redis-server, same run ---------------------------------------
 peers_src=${BENCH_PEERS_DIR:-$root/../shared/bench-peers}
 peers_work=${BENCH_PEERS_WORK:-$build_dir/bench-peers}
-redis_cpu_s() { rcli INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { print s }'; }
 peer() { # peer ARGS...: one bench.mjs run, RESULT lines re-emitted as peer=bullmq ...
-  local out c0 c1 jobs
+  local out
   rcli FLUSHALL >/dev/null
-  c0=$(redis_cpu_s)
   out=$(cd "$peers_work" && BENCH_REDIS_PORT=$PORT timeout -k 10 150 node bullmq/bench.mjs "$@" \
     2>>"$T/peers.log" | sed -n 's/^RESULT //p')
-  c1=$(redis_cpu_s)
   if [ -n "$out" ]; then emit "$out"; else emit "# FAILED: bullmq $* (see $T/peers.log)"; fi
-  # Redis CPU per job of a throughput run (its enqueue included): compare
-  # with ours, redis_cpu_us_per_execution + enqueue_redis_cpu_us_per_execution.
-  jobs=$(echo "$out" | grep -o 'bench=throughput jobs=[0-9]*' | cut -d= -f3)
-  if [ -n "$jobs" ] && [ -n "$c0" ] && [ -n "$c1" ]; then
-    emit "$(echo "$out" | grep -o '^peer=bullmq ver=[^ ]* bench=throughput jobs=[0-9]* workers=[0-9]*') $(
-      awk -v a="$c0" -v b="$c1" -v n="$jobs" 'BEGIN { printf "redis_cpu_us_per_job=%.1f includes=enqueue", (b - a) * 1e6 / n }')" | sed 's/bench=throughput/bench=throughput_redis_cpu/'
-  fi
 }
 if [ "$PEERS" = 1 ]; then
   if [ ! -f "$peers_src/bullmq/bench.mjs" ] || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -226,6 +216,18 @@ if [ "$PEERS" = 1 ]; then
       peer latency n="$(q 500 50)"
       peer cancel trials="$(q 50 5)"
       peer progress updates="$(q 10000 1000)" reps=3
+      # Like for like: BullMQ jobs that record what a peace execution does
+      # (bench/bullmq_like_for_like.mjs), and its no-op job in the same
+      # harness, both with the Redis CPU of their processing.
+      cp "$root/bench/bullmq_like_for_like.mjs" "$peers_work/"
+      for mode in like noop; do
+        for w in 1 2; do
+          rcli FLUSHALL >/dev/null
+          out=$(cd "$peers_work" && BENCH_REDIS_PORT=$PORT timeout -k 10 150 node bullmq_like_for_like.mjs \
+            mode=$mode jobs="$(q 20000 2000)" workers=$w concurrency=50 2>>"$T/peers.log")
+          if [ -n "$out" ]; then emit "$out"; else emit "# FAILED: bullmq like-for-like mode=$mode workers=$w"; fi
+        done
+      done
     else
       emit "# peers skipped: npm install failed (see $T/peers.log)"
     fi
@@ -249,13 +251,21 @@ ratio() { # ratio FIGURE OURS THEIRS BETTER
 if grep -q '^peer=bullmq' "$RESULTS"; then
   # The headline runs (N1 executions), not the scaling ones.
   ratio throughput_best "$(value "^bench=throughput executions=$N1 items=1 " executions_per_s)" \
-    "$(value '^peer=bullmq.*bench=throughput' jobs_per_s)" higher
+    "$(value '^peer=bullmq.*bench=throughput(_noop)? ' jobs_per_s)" higher
   ratio throughput_1worker \
     "$(value "^bench=throughput executions=$N1 items=1 workers=1 " executions_per_s)" \
     "$(value '^peer=bullmq.*bench=throughput .*workers=1 ' jobs_per_s)" higher
   ratio throughput_2workers \
     "$(value "^bench=throughput executions=$N1 items=1 workers=2 " executions_per_s)" \
     "$(value '^peer=bullmq.*bench=throughput .*workers=2 ' jobs_per_s)" higher
+  ratio throughput_like_for_like_best "$(value "^bench=throughput executions=$N1 items=1 " executions_per_s)" \
+    "$(value '^peer=bullmq.*bench=throughput_like_for_like ' jobs_per_s)" higher
+  ratio redis_cpu_us_per_execution_vs_noop_job \
+    "$(value "^bench=throughput executions=$N1 items=1 workers=1 " redis_cpu_us_per_execution)" \
+    "$(value '^peer=bullmq.*bench=throughput_noop .*workers=1 ' redis_cpu_us_per_job)" lower
+  ratio redis_cpu_us_per_execution_vs_like_for_like_job \
+    "$(value "^bench=throughput executions=$N1 items=1 workers=1 " redis_cpu_us_per_execution)" \
+    "$(value '^peer=bullmq.*bench=throughput_like_for_like .*workers=1 ' redis_cpu_us_per_job)" lower
   ratio latency_p50_ms "$(value '^bench=latency ' p50_ms)" "$(value '^peer=bullmq.*bench=latency' p50_ms)" lower
   ratio latency_p99_ms "$(value '^bench=latency ' p99_ms)" "$(value '^peer=bullmq.*bench=latency' p99_ms)" lower
   ratio interrupt_latched_p99_ms "$(value '^bench=interrupt .*items=20 ' latched_p99_ms)" \
