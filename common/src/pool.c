@@ -60,9 +60,11 @@ struct pc_pool {
     struct event *wake;      /* owned; EV_READ|EV_PERSIST on wake_fd */
     int wake_fd;             /* owned eventfd */
 
-    pthread_mutex_t lock; /* guards queued, stopping */
-    pthread_cond_t work;  /* signalled when queued grows or stopping is set */
+    pthread_mutex_t lock; /* guards queued, idle, waking, stopping */
+    pthread_cond_t work;  /* signalled when a thread should take work, or stop */
     struct task_list queued;
+    unsigned idle; /* threads waiting on work */
+    bool waking;   /* work was signalled and no waiting thread has woken since */
     bool stopping;
 
     /* Finished tasks, newest first, linked through task->next. */
@@ -147,21 +149,48 @@ static struct pc_task *take_finished(struct pc_pool *p)
     return oldest_first;
 }
 
+/*
+ * With p->lock held: true when a waiting thread should be woken for queued
+ * work, which the caller then signals after unlocking. At most one woken
+ * thread is on its way at a time; when it arrives it takes a task and wakes
+ * the next one if work remains. Threads that finish a task take the next
+ * without waiting, so a burst of short tasks wakes a few threads rather than
+ * one per task, and a burst of long ones still gets a thread each.
+ */
+static bool want_wake(struct pc_pool *p)
+{
+    if (p->queued.head == NULL || p->idle == 0 || p->waking) {
+        return false;
+    }
+    p->waking = true;
+    return true;
+}
+
 static void *worker_main(void *arg)
 {
     struct pc_pool *p = arg;
 
     for (;;) {
         struct pc_task *t = NULL;
+        bool wake = false;
 
         pthread_mutex_lock(&p->lock);
         while (!p->stopping && p->queued.head == NULL) {
+            p->idle++;
             pthread_cond_wait(&p->work, &p->lock);
+            p->idle--;
+            /* The signalled thread, or another that woke first: either way
+             * one has arrived, and it checks below whether to wake another. */
+            p->waking = false;
         }
         if (!p->stopping) {
             t = list_pop(&p->queued);
+            wake = want_wake(p);
         }
         pthread_mutex_unlock(&p->lock);
+        if (wake) {
+            pthread_cond_signal(&p->work);
+        }
         if (t == NULL) {
             return NULL;
         }
@@ -224,6 +253,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 static int pool_submit(void *ctx, struct pc_task *t)
 {
     struct pc_pool *p = ctx;
+    bool wake = false;
 
     if (t == NULL || t->run == NULL || t->done == NULL) {
         return PC_EINVAL;
@@ -240,10 +270,13 @@ static int pool_submit(void *ctx, struct pc_task *t)
 
     pthread_mutex_lock(&p->lock);
     list_push(&p->queued, t);
+    wake = want_wake(p);
     pthread_mutex_unlock(&p->lock);
     /* After the unlock: a woken thread must not find the mutex still held.
      * The pool cannot go away meanwhile (destroy runs on this thread). */
-    pthread_cond_signal(&p->work);
+    if (wake) {
+        pthread_cond_signal(&p->work);
+    }
     p->pending++;
     return 0;
 }

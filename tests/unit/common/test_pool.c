@@ -1,7 +1,8 @@
 /*
  * test_pool.c - the thread pool executor: every task runs once on a pool
  * thread and completes once on the loop thread, in completion order; done
- * callbacks may submit more work; destroy drops queued work.
+ * callbacks may submit more work; destroy drops queued work; a burst of
+ * blocking tasks gets a thread each, however the pool woke its threads before.
  *
  * The loop runs on the test's own thread with event_base_dispatch, which
  * returns once nothing is pending (the pool's wake event is only added while
@@ -294,6 +295,39 @@ static void test_tasks_run_in_parallel_on_every_thread(void **state)
     gate_cleanup(&all_running);
 }
 
+static void test_blocking_tasks_get_every_thread_after_a_burst_of_short_ones(void **state)
+{
+    struct fixture fx;
+    struct gate all_running;
+    const unsigned nthreads = 8;
+    const size_t n_short = 500;
+
+    (void)state;
+    gate_init(&all_running);
+    fixture_init(&fx, nthreads, n_short, n_short + nthreads);
+    submit_all(&fx);
+    run_loop(&fx);
+    assert_int_equal(fx.n_done, n_short);
+
+    /* Then blocking tasks in two bursts, the second while the first runs:
+     * every one must still get a thread of its own. */
+    fx.run_gate = &all_running;
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(fx.ex.ops->submit(fx.ex.ctx, &fx.tasks[i].task), 0);
+    }
+    assert_true(gate_wait_count(&all_running, 2));
+    for (size_t i = 2; i < nthreads; i++) {
+        assert_int_equal(fx.ex.ops->submit(fx.ex.ctx, &fx.tasks[i].task), 0);
+    }
+    assert_true(gate_wait_count(&all_running, nthreads));
+    gate_open(&all_running);
+    run_loop(&fx);
+    assert_int_equal(fx.n_done, n_short + nthreads);
+
+    fixture_cleanup(&fx);
+    gate_cleanup(&all_running);
+}
+
 static void test_one_thread_completes_in_submission_order(void **state)
 {
     struct fixture fx;
@@ -452,6 +486,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_many_tasks_each_run_once_off_loop_and_complete_once_on_loop),
         cmocka_unit_test(test_tasks_run_in_parallel_on_every_thread),
+        cmocka_unit_test(test_blocking_tasks_get_every_thread_after_a_burst_of_short_ones),
         cmocka_unit_test(test_one_thread_completes_in_submission_order),
         cmocka_unit_test(test_done_callback_can_submit_more_work),
         cmocka_unit_test(test_pending_counts_tasks_until_their_done_runs),
