@@ -85,8 +85,8 @@ static int scan_deps(struct job_dec *d, size_t i)
         return msg__fail(d->err, rc, &d->r, "job: flow.items[%zu].deps", i);
     }
     if (count > PC_FLOW_DEPS_MAX) {
-        return pc_err_set(d->err, PC_ELIMIT, "job: flow.items[%zu].deps: %u deps, more than %d",
-                          i, (unsigned)count, PC_FLOW_DEPS_MAX);
+        return pc_err_set(d->err, PC_ELIMIT, "job: flow.items[%zu].deps: %u deps, more than %d", i,
+                          (unsigned)count, PC_FLOW_DEPS_MAX);
     }
     for (uint32_t k = 0; k < count; k++) {
         const char *p = NULL;
