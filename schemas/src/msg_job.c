@@ -59,6 +59,7 @@ struct job_dec {
     struct msg__rd r;
     struct msg_job job;
     size_t *deps_off; /* per item: offset of its deps array, or NO_DEPS */
+    bool any_deps;    /* some item lists at least one dependency */
     struct pc_err *err;
 };
 
@@ -88,6 +89,7 @@ static int scan_deps(struct job_dec *d, size_t i)
         return pc_err_set(d->err, PC_ELIMIT, "job: flow.items[%zu].deps: %u deps, more than %d", i,
                           (unsigned)count, PC_FLOW_DEPS_MAX);
     }
+    d->any_deps = d->any_deps || count > 0;
     for (uint32_t k = 0; k < count; k++) {
         const char *p = NULL;
         size_t n = 0;
@@ -314,14 +316,18 @@ static int decode_flow(struct job_dec *d)
     return rc;
 }
 
-/* Validates ids, resolves deps, validates again (self-deps, cycles). */
+/*
+ * Validates ids, resolves deps, validates again (self-deps, cycles). A flow
+ * without deps is complete after the first validation: there is nothing to
+ * resolve, and validating the same flow again would give the same answer.
+ */
 static int link_flow(struct job_dec *d)
 {
     struct pc_flow *f = &d->job.flow;
     struct pc_flow_index ix = {0};
     int rc = pc_flow_validate(f, d->err);
 
-    if (rc == 0) {
+    if (rc == 0 && d->any_deps) {
         rc = pc_flow_index_init(&ix, f);
         if (rc != 0) {
             return pc_err_set(d->err, rc, "job: flow: out of memory");
