@@ -400,8 +400,15 @@ int pc_flow_parse_json(const char *text, size_t len, const char *source, struct 
     if (text == NULL) {
         return pc_err_set(err, PC_EINVAL, "%s: no text", source);
     }
+    memset(&jerr, 0, sizeof(jerr));
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
+        /* An allocation failure inside jansson is either json_error_out_of_memory
+         * or, where load.c returns NULL without a message (lexer set-up, a
+         * value or object member it cannot allocate), an empty record. */
+        if (json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0') {
+            return pc_err_set(err, PC_ENOMEM, "%s: out of memory parsing JSON", source);
+        }
         return pc_err_set(err, PC_EINVAL, "%s:%d:%d: invalid JSON: %s", source, jerr.line,
                           jerr.column, jerr.text);
     }
