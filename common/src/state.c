@@ -192,6 +192,7 @@ static int json_object(struct pc_buf *out, const msgpack_object *o, int depth)
 int pc_state_to_json(const struct pc_state *s, struct pc_buf *out)
 {
     msgpack_unpacked u;
+    msgpack_unpack_return ur;
     size_t off = 0;
     size_t start = out->len;
     int rc;
@@ -200,10 +201,10 @@ int pc_state_to_json(const struct pc_state *s, struct pc_buf *out)
         return pc_buf_puts(out, "null");
     }
     msgpack_unpacked_init(&u);
-    if (msgpack_unpack_next(&u, (const char *)s->data, s->len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        off != s->len) {
+    ur = msgpack_unpack_next(&u, (const char *)s->data, s->len, &off);
+    if (ur != MSGPACK_UNPACK_SUCCESS || off != s->len) {
         msgpack_unpacked_destroy(&u);
-        return PC_ESCHEMA;
+        return ur == MSGPACK_UNPACK_NOMEM_ERROR ? PC_ENOMEM : PC_ESCHEMA;
     }
     rc = json_object(out, &u.data, 0);
     msgpack_unpacked_destroy(&u);
