@@ -299,6 +299,7 @@ static int parse_params(struct pc_exec *e, size_t i, struct pc_err *err)
     const struct pc_flow_item *fi = &e->opts.flow->items[i];
     struct item_rt *it = &e->items[i];
     msgpack_unpacked u;
+    msgpack_unpack_return ur;
     size_t off = 0;
     int rc;
 
@@ -308,19 +309,28 @@ static int parse_params(struct pc_exec *e, size_t i, struct pc_err *err)
                           fi->type.s);
     }
     msgpack_unpacked_init(&u);
-    if (fi->params == NULL ||
-        msgpack_unpack_next(&u, (const char *)fi->params, fi->params_len, &off) !=
-            MSGPACK_UNPACK_SUCCESS ||
-        u.data.type != MSGPACK_OBJECT_MAP) {
+    ur = fi->params != NULL
+             ? msgpack_unpack_next(&u, (const char *)fi->params, fi->params_len, &off)
+             : MSGPACK_UNPACK_PARSE_ERROR;
+    if (ur != MSGPACK_UNPACK_SUCCESS || u.data.type != MSGPACK_OBJECT_MAP) {
         msgpack_unpacked_destroy(&u);
+        if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
+            return pc_err_set(err, PC_ENOMEM, "item %s: out of memory reading params", fi->id.s);
+        }
         return pc_err_set(err, PC_EINVAL, "item %s: params are not a map", fi->id.s);
     }
+    pc_err_clear(err);
     rc = it->type->params_create(&u.data, &it->params, err);
     msgpack_unpacked_destroy(&u);
     if (rc != 0) {
+        rc = rc < 0 ? rc : PC_EINVAL;
+        /* Item code may fail without a message (as task_run allows for): err still says why. */
+        if (err != NULL && err->code == 0) {
+            (void)pc_err_set(err, rc, "params rejected (%s)", pc_strerror(rc));
+        }
         pc_err_prefix(err, "item %s (%s)", fi->id.s, fi->type.s);
         it->params = NULL;
-        return rc < 0 ? rc : PC_EINVAL;
+        return rc;
     }
     return 0;
 }
