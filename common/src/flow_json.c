@@ -488,3 +488,21 @@ int pc_flow_load_file(const char *path, struct pc_flow *out, struct pc_err *err)
     pc_buf_cleanup(&text);
     return rc;
 }
+
+static void *json_alloc_or_abort(size_t n)
+{
+    void *p = malloc(n);
+
+    if (p == NULL) {
+        static const char msg[] = "out of memory while handling JSON\n";
+
+        (void)write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        abort();
+    }
+    return p;
+}
+
+void pc_json_abort_on_oom(void)
+{
+    json_set_alloc_funcs(json_alloc_or_abort, free);
+}

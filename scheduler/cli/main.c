@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "peace/err.h"
+#include "peace/flow.h"
 #include "sched_argv.h"
 
 #define PEACE_VERSION "0.1.0"
@@ -197,6 +198,7 @@ int main(int argc, char **argv)
 {
     struct cli_opts o;
 
+    pc_json_abort_on_oom(); /* see flow.h */
     /* A peer closing a socket (http_download) must be an error, not death. */
     (void)signal(SIGPIPE, SIG_IGN);
     memset(&o, 0, sizeof(o));

@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "peace/flow.h"
 #include "peace/item.h"
 #include "peace/items.h"
 #include "sched_config.h"
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
     struct pc_err err;
     int status = 1;
 
+    pc_json_abort_on_oom(); /* see flow.h */
     pc_err_clear(&err);
     if (sched_config_parse(argc, argv, real_getenv, NULL, &cfg, &err) != 0) {
         (void)fprintf(stderr, "peace-scheduler: %s (see peace-scheduler --help)\n", err.msg);

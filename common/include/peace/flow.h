@@ -51,6 +51,16 @@ struct pc_flow {
 int pc_flow_parse_json(const char *text, size_t len, const char *source, struct pc_flow *out,
                        struct pc_err *err) PC_NODISCARD;
 
+/*
+ * For a program's main() only, before any JSON is parsed: makes jansson's
+ * allocations abort the process when memory runs out. jansson 2.14's lexer
+ * ignores a failed growth of its token buffer and writes past it (jansson
+ * issue #362), so without this an out-of-memory while parsing untrusted JSON
+ * corrupts the heap instead of failing. It changes jansson's process-wide
+ * allocator (jansson's state, not ours), hence main() only.
+ */
+void pc_json_abort_on_oom(void);
+
 /* Reads path (at most PC_FLOW_FILE_MAX bytes) and parses it. */
 int pc_flow_load_file(const char *path, struct pc_flow *out, struct pc_err *err) PC_NODISCARD;
 
