@@ -1249,6 +1249,11 @@ static void build_outcome(struct pc_exec *e)
         o->n_blocks = e->n_blocks;
         o->n_blocks_processed = e->block;
         o->error = NULL;
+        /* The lists just freed make room for the text, most of the time;
+         * when they do not, the outcome stays a block_error without one. */
+        if (pc_outcome_set_error(o, "out of memory while building the outcome") != 0) {
+            o->error = NULL;
+        }
     }
 }
 
