@@ -99,7 +99,7 @@ mkdir -p "$WORLD/backlog"
     printf '{"id":"s%d","type":"sleep"%s,"params":{"steps":1,"step_ms":1,"marker":"%s/s%d.done"}},' \
       "$i" "$deps" "$WORLD/backlog" "$i"
   done
-  printf '{"id":"last","type":"sleep","deps":["s60"],"params":{"steps":40,"step_ms":100,"marker":"%s/last.done"}}]}\n' \
+  printf '{"id":"last","type":"sleep","deps":["s60"],"params":{"steps":60,"step_ms":100,"marker":"%s/last.done"}}]}\n' \
     "$WORLD/backlog"
 } >"$T/backlog.json"
 id5=$(submit "$T/backlog.json" --cmd discover)
@@ -107,7 +107,7 @@ wait_finished 20 "$id5" || fatal "discover $id5 did not finish"
 id6=$(submit "$T/backlog.json" --cmd ensure)
 events_len() { rcli XLEN "peace:exec:{$id6}:events"; }
 # Each of the 60 items records queued, running and success: 180 events.
-wait_for 3 "the backlog of $id6 to be written" bash -c \
+wait_for 5 "the backlog of $id6 to be written" bash -c \
   "test \$(redis-cli -p $REDIS_PORT XLEN 'peace:exec:{$id6}:events') -ge 128"
 check "5: the backlog is written while the last item runs" bash -c \
   "test \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$id6}' status)\" = running &&
