@@ -119,6 +119,40 @@ static void assert_enomem(int rc, const struct pc_err *err)
     assert_true(err->msg[0] != '\0');
 }
 
+/*
+ * One encode into a pc_buf with allocation n failing (and every later one
+ * when sticky): on failure the buf is untouched, otherwise it holds exactly
+ * `expected`. Returns whether a failure was injected.
+ */
+typedef int encode_call(const void *ctx, struct pc_buf *out, struct pc_err *err);
+
+static bool attempt_encode_into_buf(encode_call *call, const void *ctx,
+                                    const struct pc_buf *expected, long n, bool sticky)
+{
+    struct pc_buf out;
+    struct pc_buf sentinel;
+    struct pc_err err;
+    bool injected;
+    int rc;
+
+    memset(&sentinel, 0xa5, sizeof(sentinel));
+    out = sentinel;
+    pc_err_clear(&err);
+    oom_arm(n, sticky);
+    rc = call(ctx, &out, &err);
+    injected = oom_disarm();
+    if (injected) {
+        assert_enomem(rc, &err);
+        assert_memory_equal(&out, &sentinel, sizeof(out)); /* on failure the buf is untouched */
+        return true;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(out.len, expected->len);
+    assert_memory_equal(out.data, expected->data, out.len);
+    pc_buf_cleanup(&out);
+    return false;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Shared inputs                                                             */
 /* ------------------------------------------------------------------------ */
@@ -357,31 +391,18 @@ static void job_case_cleanup(struct job_case *c)
     pc_buf_cleanup(&c->sparse);
 }
 
+static int call_job_encode(const void *ctx, struct pc_buf *out, struct pc_err *err)
+{
+    const struct job_case *c = ctx;
+
+    return msg_job_encode(&c->job, out, err);
+}
+
 static bool attempt_job_encode(void *ctx, long n, bool sticky)
 {
     const struct job_case *c = ctx;
-    struct pc_buf out;
-    struct pc_buf sentinel;
-    struct pc_err err;
-    bool injected;
-    int rc;
 
-    memset(&sentinel, 0xa5, sizeof(sentinel));
-    out = sentinel;
-    pc_err_clear(&err);
-    oom_arm(n, sticky);
-    rc = msg_job_encode(&c->job, &out, &err);
-    injected = oom_disarm();
-    if (injected) {
-        assert_enomem(rc, &err);
-        assert_memory_equal(&out, &sentinel, sizeof(out)); /* on failure the buf is untouched */
-        return true;
-    }
-    assert_int_equal(rc, 0);
-    assert_int_equal(out.len, c->bytes.len);
-    assert_memory_equal(out.data, c->bytes.data, out.len);
-    pc_buf_cleanup(&out);
-    return false;
+    return attempt_encode_into_buf(call_job_encode, ctx, &c->bytes, n, sticky);
 }
 
 static bool job_decode_once(const struct pc_buf *in, long n, bool sticky, struct msg_job *out)
@@ -515,31 +536,18 @@ static void report_case_cleanup(struct report_case *c)
     }
 }
 
+static int call_report_encode(const void *ctx, struct pc_buf *out, struct pc_err *err)
+{
+    const struct report_case *c = ctx;
+
+    return msg_report_encode(&c->o[c->which], out, err);
+}
+
 static bool attempt_report_encode(void *ctx, long n, bool sticky)
 {
     const struct report_case *c = ctx;
-    struct pc_buf out;
-    struct pc_buf sentinel;
-    struct pc_err err;
-    bool injected;
-    int rc;
 
-    memset(&sentinel, 0xa5, sizeof(sentinel));
-    out = sentinel;
-    pc_err_clear(&err);
-    oom_arm(n, sticky);
-    rc = msg_report_encode(&c->o[c->which], &out, &err);
-    injected = oom_disarm();
-    if (injected) {
-        assert_enomem(rc, &err);
-        assert_memory_equal(&out, &sentinel, sizeof(out));
-        return true;
-    }
-    assert_int_equal(rc, 0);
-    assert_int_equal(out.len, c->bytes[c->which].len);
-    assert_memory_equal(out.data, c->bytes[c->which].data, out.len);
-    pc_buf_cleanup(&out);
-    return false;
+    return attempt_encode_into_buf(call_report_encode, ctx, &c->bytes[c->which], n, sticky);
 }
 
 static bool attempt_report_decode(void *ctx, long n, bool sticky)
@@ -734,31 +742,18 @@ static void states_case_cleanup(struct states_case *c)
     pc_state_clear(&c->rich);
 }
 
+static int call_states_encode(const void *ctx, struct pc_buf *out, struct pc_err *err)
+{
+    const struct states_case *c = ctx;
+
+    return msg_states_encode(&c->flow, PC_STATES_GOAL, &c->states, out, err);
+}
+
 static bool attempt_states_encode(void *ctx, long n, bool sticky)
 {
     const struct states_case *c = ctx;
-    struct pc_buf out;
-    struct pc_buf sentinel;
-    struct pc_err err;
-    bool injected;
-    int rc;
 
-    memset(&sentinel, 0xa5, sizeof(sentinel));
-    out = sentinel;
-    pc_err_clear(&err);
-    oom_arm(n, sticky);
-    rc = msg_states_encode(&c->flow, PC_STATES_GOAL, &c->states, &out, &err);
-    injected = oom_disarm();
-    if (injected) {
-        assert_enomem(rc, &err);
-        assert_memory_equal(&out, &sentinel, sizeof(out));
-        return true;
-    }
-    assert_int_equal(rc, 0);
-    assert_int_equal(out.len, c->bytes.len);
-    assert_memory_equal(out.data, c->bytes.data, out.len);
-    pc_buf_cleanup(&out);
-    return false;
+    return attempt_encode_into_buf(call_states_encode, ctx, &c->bytes, n, sticky);
 }
 
 static bool attempt_states_decode(void *ctx, long n, bool sticky)
