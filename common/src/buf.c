@@ -141,42 +141,73 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
-int pc_buf_append_json_str(struct pc_buf *b, const void *p, size_t n)
+/* The escape for byte c of a JSON string, or NULL when it is copied as it is. */
+static const char *json_escape(unsigned char c, char esc[6], size_t *len)
 {
     static const char hex[] = "0123456789abcdef";
+
+    *len = 2;
+    switch (c) {
+    case '"':
+        return "\\\"";
+    case '\\':
+        return "\\\\";
+    case '\n':
+        return "\\n";
+    case '\t':
+        return "\\t";
+    case '\r':
+        return "\\r";
+    default:
+        break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        esc[0] = '\\';
+        esc[1] = 'u';
+        esc[2] = '0';
+        esc[3] = '0';
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        *len = 6;
+        return esc;
+    }
+    return NULL;
+}
+
+int pc_buf_append_json_str(struct pc_buf *b, const void *p, size_t n)
+{
     const unsigned char *s = p;
     size_t start = b->len;
+    size_t run = 0; /* bytes to copy as they are, pending: one append per run */
     int rc = pc_buf_append(b, "\"", 1);
 
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        unsigned char c = s[i];
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+    for (size_t i = 0; rc == 0 && i < n;) {
+        char esc[6];
+        size_t rep_len = 0;
+        const char *rep = NULL;
+        /* JSON text must be UTF-8: bytes that are not (a script's raw
+         * output, say) become U+FFFD, one per invalid byte. */
+        size_t seq = utf8_seq_len(s + i, n - i);
 
-        if (c == '"' || c == '\\') {
-            char two[2] = {'\\', (char)c};
-            rc = pc_buf_append(b, two, 2);
-        } else if (c == '\n') {
-            rc = pc_buf_append(b, "\\n", 2);
-        } else if (c == '\t') {
-            rc = pc_buf_append(b, "\\t", 2);
-        } else if (c == '\r') {
-            rc = pc_buf_append(b, "\\r", 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            rc = pc_buf_append(b, esc, sizeof(esc));
-        } else if (c < 0x80) {
-            rc = pc_buf_append(b, &s[i], 1);
-        } else {
-            /* JSON text must be UTF-8: bytes that are not (a script's raw
-             * output, say) become U+FFFD, one per invalid byte. */
-            size_t len = utf8_seq_len(s + i, n - i);
-
-            if (len == 0) {
-                rc = pc_buf_append(b, "\\ufffd", 6);
-            } else {
-                rc = pc_buf_append(b, &s[i], len);
-                i += len - 1;
-            }
+        if (seq == 0) {
+            rep = "\\ufffd";
+            rep_len = 6;
+            seq = 1;
+        } else if (seq == 1) {
+            rep = json_escape(s[i], esc, &rep_len);
         }
+        if (rep == NULL) {
+            run += seq;
+            i += seq;
+            continue;
+        }
+        rc = run > 0 ? pc_buf_append(b, s + i - run, run) : 0;
+        run = 0;
+        rc = rc == 0 ? pc_buf_append(b, rep, rep_len) : rc;
+        i += seq;
+    }
+    if (rc == 0 && run > 0) {
+        rc = pc_buf_append(b, s + n - run, run);
     }
     if (rc == 0) {
         rc = pc_buf_append(b, "\"", 1);

@@ -24,102 +24,11 @@
 /* ------------------------------------------------------------------------ */
 /* Strings                                                                   */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-
-    if (c < 0x80) {
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    }
-    if (c >= 0xE0 && c <= 0xEF) {
-        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlong forms */
-        unsigned char hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
-
-        return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        unsigned char lo = c == 0xF0 ? 0x90 : 0x80;
-        unsigned char hi = c == 0xF4 ? 0x8F : 0xBF; /* at most U+10FFFF */
-
-        return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80
-                   ? 4
-                   : 0;
-    }
-    return 0;
-}
-
-int sched_json_str(struct pc_buf *b, const char *p, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)p;
-    size_t start = b->len;
-    size_t run = 0; /* bytes copied as they are, pending */
-    int rc = pc_buf_append(b, "\"", 1);
-
-    for (size_t i = 0; rc == 0 && i < n;) {
-        unsigned char c = s[i];
-        size_t seq = utf8_seq_len(s + i, n - i);
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        const char *rep = NULL;
-        size_t rep_len = 0;
-
-        if (seq > 1 || (seq == 1 && c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)) {
-            i += seq;
-            run += seq;
-            continue;
-        }
-        if (seq == 0) {
-            rep = "\xEF\xBF\xBD"; /* U+FFFD for a byte that starts no valid sequence */
-            rep_len = 3;
-        } else if (c == '"') {
-            rep = "\\\"";
-            rep_len = 2;
-        } else if (c == '\\') {
-            rep = "\\\\";
-            rep_len = 2;
-        } else if (c == '\n') {
-            rep = "\\n";
-            rep_len = 2;
-        } else if (c == '\r') {
-            rep = "\\r";
-            rep_len = 2;
-        } else if (c == '\t') {
-            rep = "\\t";
-            rep_len = 2;
-        } else {
-            rep = esc;
-            rep_len = sizeof(esc);
-        }
-        rc = run > 0 ? pc_buf_append(b, s + i - run, run) : 0;
-        run = 0;
-        rc = rc == 0 ? pc_buf_append(b, rep, rep_len) : rc;
-        i++;
-    }
-    if (rc == 0 && run > 0) {
-        rc = pc_buf_append(b, s + n - run, run);
-    }
-    if (rc == 0) {
-        rc = pc_buf_append(b, "\"", 1);
-    }
-    if (rc != 0) {
-        /* All or nothing, as pc_buf promises for single appends. */
-        b->len = start;
-        if (b->data != NULL) {
-            b->data[start] = '\0';
-        }
-    }
-    return rc;
-}
-
 int sched_json_error(struct pc_buf *b, enum sched_code code, const char *msg)
 {
     int rc = pc_buf_puts(b, "{\"error\":");
 
-    rc = rc == 0 ? sched_json_str(b, msg, strlen(msg)) : rc;
+    rc = rc == 0 ? pc_buf_append_json_str(b, msg, strlen(msg)) : rc;
     rc = rc == 0 ? pc_buf_puts(b, ",\"code\":\"") : rc;
     rc = rc == 0 ? pc_buf_puts(b, sched_code_name(code)) : rc;
     return rc == 0 ? pc_buf_puts(b, "\"}") : rc;
@@ -190,13 +99,13 @@ static bool decimal_number(const char *p, size_t n)
 /* "name":value, a number for counters that are numbers, else a string. */
 static int json_field(struct pc_buf *b, const char *name, size_t name_len, const char *p, size_t n)
 {
-    int rc = sched_json_str(b, name, name_len);
+    int rc = pc_buf_append_json_str(b, name, name_len);
 
     rc = rc == 0 ? pc_buf_append(b, ":", 1) : rc;
     if (rc == 0) {
         rc = sched_json_numeric_field(name, name_len) && decimal_number(p, n)
                  ? pc_buf_append(b, p, n)
-                 : sched_json_str(b, p, n);
+                 : pc_buf_append_json_str(b, p, n);
     }
     return rc;
 }
@@ -286,7 +195,7 @@ static int item_json(struct pc_buf *b, const char *id, size_t id_len, const stru
         v[f[i].part] = f[i].value; /* the last one wins, as HSET would */
     }
     rc = pc_buf_puts(b, "{\"id\":");
-    rc = rc == 0 ? sched_json_str(b, id, id_len) : rc;
+    rc = rc == 0 ? pc_buf_append_json_str(b, id, id_len) : rc;
     for (size_t p = 0; rc == 0 && p < PART_COUNT; p++) {
         rc = pc_buf_puts(b, ",");
         if (rc == 0 && p == PART_DONE && !decimal_number(v[p].p, v[p].n)) {
@@ -477,7 +386,7 @@ int sched_json_states(struct pc_buf *b, const struct sched_str *kv, size_t n, st
         }
         rc = first ? 0 : pc_buf_puts(b, ",");
         first = false;
-        rc = rc == 0 ? sched_json_str(b, name->p, name->n) : rc;
+        rc = rc == 0 ? pc_buf_append_json_str(b, name->p, name->n) : rc;
         rc = rc == 0 ? pc_buf_puts(b, ":") : rc;
         /* A borrowed view: pc_state_to_json only reads. */
         s.data = (uint8_t *)(uintptr_t)value->p;

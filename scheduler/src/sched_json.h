@@ -25,9 +25,6 @@ struct sched_str {
     size_t n;
 };
 
-/* Appends (p, n) as a JSON string literal; invalid UTF-8 becomes U+FFFD. */
-int sched_json_str(struct pc_buf *b, const char *p, size_t n) PC_NODISCARD;
-
 /* {"error": msg, "code": "<code>"} */
 int sched_json_error(struct pc_buf *b, enum sched_code code, const char *msg) PC_NODISCARD;
 

@@ -719,7 +719,7 @@ static void interrupt_reply(struct call *c, const char *status, bool requested)
 
     pc_buf_init(&b, 4096);
     rc = pc_buf_appendf(&b, "{\"id\":\"%s\",\"status\":", c->route.id);
-    rc = rc == 0 ? sched_json_str(&b, status, strlen(status)) : rc;
+    rc = rc == 0 ? pc_buf_append_json_str(&b, status, strlen(status)) : rc;
     rc = rc == 0 ? pc_buf_appendf(&b, ",\"requested\":%s}", requested ? "true" : "false") : rc;
     reply_built(c, 202, rc, &b);
     pc_buf_cleanup(&b);
@@ -903,7 +903,7 @@ static void healthz_unavailable(struct call *c, const char *why)
 
     pc_buf_init(&b, 4096);
     rc = pc_buf_puts(&b, "{\"status\":\"unavailable\",\"error\":");
-    rc = rc == 0 ? sched_json_str(&b, why, strlen(why)) : rc;
+    rc = rc == 0 ? pc_buf_append_json_str(&b, why, strlen(why)) : rc;
     rc = rc == 0 ? pc_buf_puts(&b, "}") : rc;
     if (rc == 0) {
         reply_json(c, 503, &b);

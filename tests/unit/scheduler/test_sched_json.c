@@ -55,7 +55,7 @@ static void strings_are_escaped_and_invalid_utf8_is_replaced(void **state)
 
     (void)state;
     pc_buf_init(&b, 1024);
-    assert_int_equal(sched_json_str(&b, in, sizeof(in) - 1), 0);
+    assert_int_equal(pc_buf_append_json_str(&b, in, sizeof(in) - 1), 0);
     j = parse(&b);
     assert_true(json_is_string(j));
     assert_memory_equal(json_string_value(j), "a\"b\\c\n\r\t\x01\x7f\xC3\xA9", 12);
@@ -77,7 +77,7 @@ static void a_string_that_does_not_fit_leaves_nothing_behind(void **state)
     (void)state;
     pc_buf_init(&b, 8);
     assert_int_equal(pc_buf_puts(&b, "ab"), 0);
-    assert_int_equal(sched_json_str(&b, "0123456789", 10), PC_ELIMIT);
+    assert_int_equal(pc_buf_append_json_str(&b, "0123456789", 10), PC_ELIMIT);
     assert_string_equal(pc_buf_str(&b), "ab");
     pc_buf_cleanup(&b);
 }
