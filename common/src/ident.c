@@ -42,3 +42,19 @@ int pc_id_set(struct pc_id *out, const char *p, size_t n, const char *what, stru
     out->s[n] = '\0';
     return 0;
 }
+
+bool pc_exec_id_valid(const char *p, size_t n)
+{
+    if (p == NULL || n == 0 || n > PC_EXEC_ID_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}

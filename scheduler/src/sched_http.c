@@ -190,22 +190,6 @@ int sched_query_get(const char *query, const char *name, char *out, size_t out_s
 /* ------------------------------------------------------------------------ */
 /* Checks                                                                    */
 
-bool sched_exec_id_valid(const char *p, size_t n)
-{
-    if (n == 0 || n > SCHED_EXEC_ID_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              c == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* A decimal number of 1..20 digits that fits 64 bits; *end is past it. */
 static bool u64_text(const char *s, const char **end)
 {
@@ -429,7 +413,7 @@ static int method_check(enum sched_method m, bool get_ok, bool post_ok, bool no_
 static int take_exec_id(const struct segments *s, size_t i, struct sched_route *r,
                         struct sched_fail *fail)
 {
-    if (!sched_exec_id_valid(s->text[i], s->len[i])) {
+    if (!pc_exec_id_valid(s->text[i], s->len[i])) {
         return sched_fail_set(fail, SCHED_BAD_REQUEST,
                               "an execution id has 1..%d characters of [A-Za-z0-9-]",
                               SCHED_EXEC_ID_MAX);

@@ -16,7 +16,7 @@
 #include "peace/ident.h"
 
 /* Longest execution id accepted in a path (ULID text is 26, UUID text 36). */
-#define SCHED_EXEC_ID_MAX 64
+#define SCHED_EXEC_ID_MAX PC_EXEC_ID_MAX
 /* Longest path (before decoding) the router looks at. */
 #define SCHED_PATH_MAX 2048
 /* Longest stream entry id ("<ms>-<seq>", two 20-digit numbers). */
@@ -118,10 +118,6 @@ int sched_pct_decode(const char *p, size_t n, bool plus_is_space, char *out, siz
  */
 int sched_query_get(const char *query, const char *name, char *out, size_t out_size,
                     bool *found) PC_NODISCARD;
-
-/* True when s is an execution id of the accepted form: 1..SCHED_EXEC_ID_MAX
- * characters of [A-Za-z0-9-]. */
-bool sched_exec_id_valid(const char *p, size_t n);
 
 /* True when s is a stream entry id Redis accepts: "<ms>" or "<ms>-<seq>",
  * each a decimal number that fits 64 bits. */

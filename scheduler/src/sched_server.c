@@ -460,7 +460,7 @@ static void run_hmget_each(struct call *c, const struct sched_flat *slots,
         struct pc_redis_args a;
         char key[PC_KEY_MAX];
 
-        if (ids->v[i].p == NULL || !sched_exec_id_valid(ids->v[i].p, ids->v[i].n) ||
+        if (ids->v[i].p == NULL || !pc_exec_id_valid(ids->v[i].p, ids->v[i].n) ||
             pc_key_exec(key, sizeof(key), c->srv->cfg->prefix, ids->v[i].p) < 0) {
             b->pending--;
             b->slots[i].kind = SCHED_FLAT_NIL;

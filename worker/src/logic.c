@@ -83,22 +83,6 @@ static void reply_text(const redisReply *r, const char **p, size_t *n)
 /* ------------------------------------------------------------------------ */
 /* Stream entries                                                            */
 
-bool wk_exec_id_usable(const char *p, size_t n)
-{
-    if (p == NULL || n == 0 || n > WK_EXEC_ID_MAX) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-              c == '-')) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool entry_id_usable(const redisReply *r)
 {
     if (!is_text(r) || r->len == 0 || r->len > WK_ENTRY_ID_MAX) {
@@ -137,7 +121,7 @@ int wk_entry_parse(const redisReply *entry, struct wk_entry *out)
         const redisReply *v = fields->element[i + 1];
 
         if (text_eq(k, "exec")) {
-            if (exec_seen || !is_text(v) || !wk_exec_id_usable(v->str, v->len)) {
+            if (exec_seen || !is_text(v) || !pc_exec_id_valid(v->str, v->len)) {
                 out->exec_id[0] = '\0';
                 exec_seen = true;
                 continue;

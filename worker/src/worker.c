@@ -1539,7 +1539,7 @@ static void on_interrupt_msg(void *arg, const redisReply *reply)
     if (channel->type != REDIS_REPLY_STRING || payload->type != REDIS_REPLY_STRING ||
         pc_key_parse_interrupt_channel(channel->str, channel->len, w->cfg->prefix, id,
                                        sizeof(id)) != 0 ||
-        !wk_exec_id_usable(id, strlen(id))) {
+        !pc_exec_id_valid(id, strlen(id))) {
         return;
     }
     mark_interrupt(w, id, payload->str, payload->len);

@@ -232,7 +232,7 @@ static void random_paths_and_queries_never_crash_the_router(void **state)
             assert_non_null(memchr(f.msg, '\0', sizeof(f.msg)));
         } else if (r.kind == SCHED_ROUTE_GET || r.kind == SCHED_ROUTE_EVENTS ||
                    r.kind == SCHED_ROUTE_INTERRUPT) {
-            assert_true(sched_exec_id_valid(r.id, strlen(r.id)));
+            assert_true(pc_exec_id_valid(r.id, strlen(r.id)));
         }
         if (sched_query_get(path, "limit", value, sizeof(value), &found) == 0 && found) {
             assert_true(strlen(value) < sizeof(value));
@@ -296,15 +296,15 @@ static void query_lookups_decode_and_refuse_bad_queries(void **state)
 static void execution_ids_have_one_form(void **state)
 {
     (void)state;
-    assert_true(sched_exec_id_valid(ID, strlen(ID)));
-    assert_true(sched_exec_id_valid("a-b-C-9", 7));
-    assert_false(sched_exec_id_valid("", 0));
-    assert_false(sched_exec_id_valid("a_b", 3));
-    assert_false(sched_exec_id_valid("a b", 3));
-    assert_false(sched_exec_id_valid("a\0b", 3));
-    assert_true(sched_exec_id_valid(
+    assert_true(pc_exec_id_valid(ID, strlen(ID)));
+    assert_true(pc_exec_id_valid("a-b-C-9", 7));
+    assert_false(pc_exec_id_valid("", 0));
+    assert_false(pc_exec_id_valid("a_b", 3));
+    assert_false(pc_exec_id_valid("a b", 3));
+    assert_false(pc_exec_id_valid("a\0b", 3));
+    assert_true(pc_exec_id_valid(
         "0123456789012345678901234567890123456789012345678901234567890123", 64));
-    assert_false(sched_exec_id_valid(
+    assert_false(pc_exec_id_valid(
         "01234567890123456789012345678901234567890123456789012345678901234", 65));
 }
 

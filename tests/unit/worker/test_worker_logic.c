@@ -120,7 +120,7 @@ static void entry_exec_with_key_breaking_characters_is_unusable(void **state)
         assert_string_equal(out.exec_id, "");
         rb_free(e);
     }
-    assert_true(wk_exec_id_usable("0190f0b6-7a3c-7d2e-9c4f-0123456789ab", 36));
+    assert_true(pc_exec_id_valid("0190f0b6-7a3c-7d2e-9c4f-0123456789ab", 36));
 }
 
 static void entry_repeated_fields_are_not_trusted(void **state)

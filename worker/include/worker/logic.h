@@ -18,12 +18,13 @@
 #include "peace/err.h"
 #include "peace/exec.h"
 #include "peace/flow.h"
+#include "peace/ident.h"
 #include "peace/item.h"
 #include "peace/msg.h"
 #include "peace/outcome.h"
 
 #define WK_ENTRY_ID_MAX 63
-#define WK_EXEC_ID_MAX  64
+#define WK_EXEC_ID_MAX  PC_EXEC_ID_MAX
 #define WK_REASON_MAX   512
 
 /* ------------------------------------------------------------------------ */
@@ -36,10 +37,6 @@ struct wk_entry {
     const char *job;                  /* NULL when missing */
     size_t job_len;
 };
-
-/* True for an execution id that can name Redis keys: 1..64 bytes of
- * [0-9A-Za-z-] (ULID or UUID text). */
-bool wk_exec_id_usable(const char *p, size_t n);
 
 /*
  * Reads one entry ([id, [field, value, ...]]) of an XREADGROUP / XAUTOCLAIM
