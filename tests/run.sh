@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it:
+#   0. install the Debian packages that are missing (scripts/install-deps:
+#      nothing to do on a machine that has them), so this works on a fresh
+#      machine by itself;
 #   1. configure build/ with -Werror, build, run every ctest test (unit,
 #      integration, lint);
 #   2. the same in build-asan/ under AddressSanitizer + UndefinedBehavior-
@@ -26,6 +29,7 @@ suite() {
   ctest --test-dir "$dir" --output-on-failure --no-tests=error
 }
 
+scripts/install-deps
 suite "$build_dir"
 
 export ASAN_OPTIONS=detect_leaks=1
