@@ -123,16 +123,26 @@ redis_up() { [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ]; }
 redis_up_or_gone() { redis_up "$1" || ! alive "$2"; }
 
 if [ "$mode" = mock ]; then
-  port=$(free_port)
   export PEACE_TOKEN=${PEACE_TOKEN-mock-$RANDOM$RANDOM}
   # The mock drops the first events stream of each execution after three
   # events: the page must resume it (Last-Event-ID), and the test checks the
   # mock saw that.
-  node "$here/mock-server.mjs" --port "$port" --token "$PEACE_TOKEN" --drop-sse-after 3 \
-    >"$T/mock.log" 2>&1 &
-  PIDS+=("$!")
+  started=0
+  for _ in $(seq 1 10); do
+    port=$(free_port)
+    node "$here/mock-server.mjs" --port "$port" --token "$PEACE_TOKEN" --drop-sse-after 3 \
+      >"$T/mock.log" 2>&1 &
+    mock_pid=$!
+    PIDS+=("$mock_pid")
+    # Healthy, or exited (its port was taken meanwhile: try another one).
+    if wait_for 10 "the mock scheduler" healthy_or_gone "$port" "$mock_pid" && healthy "$port"; then
+      started=1
+      break
+    fi
+    kill -KILL "$mock_pid" 2>/dev/null || true
+  done
+  [ $started -eq 1 ] || { echo "run.sh: could not start the mock scheduler" >&2; exit 1; }
   export PEACE_RESUME_LOG=$T/mock.log
-  wait_for 10 "the mock scheduler" healthy "$port"
 else
   mkdir -p "$T/redis" "$T/world" "$T/markers"
   started=0
