@@ -20,6 +20,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "peace/pct.h"
+
 #define MAX_SEGMENTS 6
 
 static const struct {
@@ -72,79 +74,13 @@ int sched_fail_set(struct sched_fail *f, enum sched_code code, const char *fmt, 
 /* ------------------------------------------------------------------------ */
 /* Decoding                                                                  */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* True when every '%' in (p, n) starts a two-hex-digit escape that is not NUL. */
-static bool pct_valid(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '\0') {
-            return false;
-        }
-        if (p[i] != '%') {
-            continue;
-        }
-        if (i + 2 >= n) {
-            return false;
-        }
-        if (hex_value(p[i + 1]) < 0 || hex_value(p[i + 2]) < 0 ||
-            (hex_value(p[i + 1]) == 0 && hex_value(p[i + 2]) == 0)) {
-            return false;
-        }
-        i += 2;
-    }
-    return true;
-}
-
-int sched_pct_decode(const char *p, size_t n, bool plus_is_space, char *out, size_t out_size,
-                     size_t *out_len)
-{
-    size_t o = 0;
-
-    if (!pct_valid(p, n)) {
-        return PC_EINVAL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-
-        if (c == '%') {
-            c = (char)(hex_value(p[i + 1]) * 16 + hex_value(p[i + 2]));
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            c = ' ';
-        }
-        if (o + 1 >= out_size) {
-            return PC_ELIMIT;
-        }
-        out[o++] = c;
-    }
-    if (out_size == 0) {
-        return PC_ELIMIT;
-    }
-    out[o] = '\0';
-    *out_len = o;
-    return 0;
-}
-
 /* True when the raw query key (p, n) decodes to name. */
 static bool key_is(const char *p, size_t n, const char *name)
 {
     char key[128];
     size_t len = 0;
 
-    return sched_pct_decode(p, n, true, key, sizeof(key), &len) == 0 && len == strlen(name) &&
+    return pc_pct_decode(p, n, true, key, sizeof(key), &len) == 0 && len == strlen(name) &&
            memcmp(key, name, len) == 0;
 }
 
@@ -158,7 +94,7 @@ int sched_query_get(const char *query, const char *name, char *out, size_t out_s
         return 0;
     }
     /* A malformed query is refused as a whole, whatever parameter is bad. */
-    if (!pct_valid(query, strlen(query))) {
+    if (!pc_pct_valid(query, strlen(query))) {
         return PC_EINVAL;
     }
     for (;;) {
@@ -169,9 +105,9 @@ int sched_query_get(const char *query, const char *name, char *out, size_t out_s
 
         if (!seen && len > 0 && key_is(p, key_len, name)) {
             size_t value_len = 0;
-            int rc = eq != NULL ? sched_pct_decode(eq + 1, len - key_len - 1, true, out, out_size,
-                                                   &value_len)
-                                : sched_pct_decode("", 0, true, out, out_size, &value_len);
+            int rc = eq != NULL
+                         ? pc_pct_decode(eq + 1, len - key_len - 1, true, out, out_size, &value_len)
+                         : pc_pct_decode("", 0, true, out, out_size, &value_len);
 
             if (rc != 0) {
                 return rc;
@@ -377,7 +313,7 @@ static int split_path(const char *path, struct segments *s, struct sched_fail *f
         if (s->n == MAX_SEGMENTS || n == 0) {
             return sched_fail_set(fail, SCHED_NOT_FOUND, "no such route");
         }
-        rc = sched_pct_decode(p, n, false, s->text[s->n], sizeof(s->text[s->n]), &s->len[s->n]);
+        rc = pc_pct_decode(p, n, false, s->text[s->n], sizeof(s->text[s->n]), &s->len[s->n]);
         if (rc != 0) {
             return sched_fail_set(fail, SCHED_BAD_REQUEST, "the path has a bad percent-encoding");
         }

@@ -102,15 +102,6 @@ int sched_route_match(enum sched_method method, const char *path, struct sched_r
                       struct sched_fail *fail) PC_NODISCARD;
 
 /*
- * Strict percent-decoding of (p, n) into out (out_size bytes, NUL-terminated):
- * '%' must be followed by two hex digits; a decoded NUL is refused. When
- * plus_is_space, '+' decodes to ' ' (query strings). *out_len is the decoded
- * length. Returns 0, PC_EINVAL (bad encoding) or PC_ELIMIT (does not fit).
- */
-int sched_pct_decode(const char *p, size_t n, bool plus_is_space, char *out, size_t out_size,
-                     size_t *out_len) PC_NODISCARD;
-
-/*
  * Looks up name in a raw query string ("a=1&b=2"; may be NULL) and decodes
  * its first value into out. *found says whether the name occurs. Returns 0,
  * PC_EINVAL (bad encoding anywhere in the query) or PC_ELIMIT (the value does

@@ -17,56 +17,26 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "peace/pct.h"
+
 #define REDIS_DEFAULT_PORT 6379
 #define REDIS_DB_MAX       1000000 /* far above any real server's `databases` */
 #define REDIS_URL_MAX      4096
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 /* Percent-decodes s[0..len) into out (out_size bytes incl. NUL). */
 static int decode_credential(const char *s, size_t len, char *out, size_t out_size,
                              const char *what, struct pc_err *err)
 {
     size_t n = 0;
+    int rc = pc_pct_decode(s, len, false, out, out_size, &n);
 
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-
-        if (c == '%') {
-            int h;
-            int l;
-
-            if (len - i < 3) {
-                return pc_err_set(err, PC_EINVAL, "Redis URL: bad %%-escape in the %s", what);
-            }
-            h = hex_value(s[i + 1]);
-            l = hex_value(s[i + 2]);
-            /* %00 would cut the C string short: refused. */
-            if (h < 0 || l < 0 || (h == 0 && l == 0)) {
-                return pc_err_set(err, PC_EINVAL, "Redis URL: bad %%-escape in the %s", what);
-            }
-            c = (char)(h * 16 + l);
-            i += 2;
-        }
-        if (n + 1 >= out_size) {
-            return pc_err_set(err, PC_ELIMIT, "Redis URL: the %s is longer than %zu bytes", what,
-                              out_size - 1);
-        }
-        out[n++] = c;
+    if (rc == PC_ELIMIT) {
+        return pc_err_set(err, PC_ELIMIT, "Redis URL: the %s is longer than %zu bytes", what,
+                          out_size - 1);
     }
-    out[n] = '\0';
+    if (rc != 0) {
+        return pc_err_set(err, PC_EINVAL, "Redis URL: bad %%-escape in the %s", what);
+    }
     return 0;
 }
 

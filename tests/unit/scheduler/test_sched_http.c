@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peace/pct.h"
 #include "sched_http.h"
 
 #define ID "01HZX3J8K2Q4M5N6P7R8S9T0VW"
@@ -247,25 +248,25 @@ static void percent_decoding_is_strict(void **state)
     size_t n = 99;
 
     (void)state;
-    assert_int_equal(sched_pct_decode("a%20b+c", 7, false, out, sizeof(out), &n), 0);
+    assert_int_equal(pc_pct_decode("a%20b+c", 7, false, out, sizeof(out), &n), 0);
     assert_string_equal(out, "a b+c");
     assert_int_equal(n, 5);
-    assert_int_equal(sched_pct_decode("a%20b+c", 7, true, out, sizeof(out), &n), 0);
+    assert_int_equal(pc_pct_decode("a%20b+c", 7, true, out, sizeof(out), &n), 0);
     assert_string_equal(out, "a b c");
-    assert_int_equal(sched_pct_decode("%C3%a9", 6, false, out, sizeof(out), &n), 0);
+    assert_int_equal(pc_pct_decode("%C3%a9", 6, false, out, sizeof(out), &n), 0);
     assert_string_equal(out, "\xC3\xA9");
-    assert_int_equal(sched_pct_decode("", 0, false, out, sizeof(out), &n), 0);
+    assert_int_equal(pc_pct_decode("", 0, false, out, sizeof(out), &n), 0);
     assert_int_equal(n, 0);
     assert_string_equal(out, "");
-    assert_int_equal(sched_pct_decode("%", 1, false, out, sizeof(out), &n), PC_EINVAL);
-    assert_int_equal(sched_pct_decode("%2", 2, false, out, sizeof(out), &n), PC_EINVAL);
-    assert_int_equal(sched_pct_decode("%g0", 3, false, out, sizeof(out), &n), PC_EINVAL);
-    assert_int_equal(sched_pct_decode("x%00", 4, false, out, sizeof(out), &n), PC_EINVAL);
+    assert_int_equal(pc_pct_decode("%", 1, false, out, sizeof(out), &n), PC_EINVAL);
+    assert_int_equal(pc_pct_decode("%2", 2, false, out, sizeof(out), &n), PC_EINVAL);
+    assert_int_equal(pc_pct_decode("%g0", 3, false, out, sizeof(out), &n), PC_EINVAL);
+    assert_int_equal(pc_pct_decode("x%00", 4, false, out, sizeof(out), &n), PC_EINVAL);
     /* The length bounds the read: "%41" cut to "%4" is incomplete. */
-    assert_int_equal(sched_pct_decode("%41", 2, false, out, sizeof(out), &n), PC_EINVAL);
-    assert_int_equal(sched_pct_decode("0123456789abcdef", 16, false, out, sizeof(out), &n),
+    assert_int_equal(pc_pct_decode("%41", 2, false, out, sizeof(out), &n), PC_EINVAL);
+    assert_int_equal(pc_pct_decode("0123456789abcdef", 16, false, out, sizeof(out), &n),
                      PC_ELIMIT);
-    assert_int_equal(sched_pct_decode("abc", 3, false, out, 0, &n), PC_ELIMIT);
+    assert_int_equal(pc_pct_decode("abc", 3, false, out, 0, &n), PC_ELIMIT);
 }
 
 static void query_lookups_decode_and_refuse_bad_queries(void **state)
