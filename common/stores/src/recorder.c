@@ -45,16 +45,16 @@
 /* The progress hash fields of an item: only changed ones are written (on a
  * hash of up to 512 fields Redis keeps a listpack, where each field written
  * is a scan of the hash). An item's first write has them all. */
-#define FIELD_STATUS   1u
-#define FIELD_LIMIT    2u
-#define FIELD_DONE     4u
-#define FIELD_MSG      8u
-#define FIELD_ALL      15u
-#define FIELD_LISTED   16u /* in dirty_list (no field may have changed yet) */
-#define LOCK_VALUE_MAX 128
+#define FIELD_STATUS       1u
+#define FIELD_LIMIT        2u
+#define FIELD_DONE         4u
+#define FIELD_MSG          8u
+#define FIELD_ALL          15u
+#define FIELD_LISTED       16u /* in dirty_list (no field may have changed yet) */
+#define LOCK_VALUE_MAX     128
 #define EVENTS_BACKLOG_MAX 64
-#define ENTRY_ID_MAX   64
-#define GROUP_MAX      64
+#define ENTRY_ID_MAX       64
+#define GROUP_MAX          64
 
 enum call_kind {
     CALL_PROGRESS,
@@ -899,7 +899,8 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     r->done_ev = evtimer_new(o->base, on_done_ev, r);
     r->soon = event_new(o->base, -1, 0, on_soon, r);
     if (r->last == NULL || r->dirty == NULL || r->dirty_list == NULL || r->written == NULL ||
-        r->ev_dirty == NULL || r->tick == NULL || r->done_ev == NULL || r->soon == NULL || r->first_meta.rc != 0) {
+        r->ev_dirty == NULL || r->tick == NULL || r->done_ev == NULL || r->soon == NULL ||
+        r->first_meta.rc != 0) {
         pc_recorder_destroy(r);
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }

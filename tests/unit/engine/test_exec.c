@@ -6,10 +6,11 @@
  * The fake executor runs an item task only when a test says so, which makes
  * "interrupt while item a is in flight" an exact, repeatable point.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdlib.h>
@@ -183,8 +184,8 @@ static void test_ensure_second_run_has_nothing_to_do(void **state)
     assert_string_equal(pc_exec_tracker(f->exec, 1)->msg, "nothing to do!");
 }
 
-static void test_interrupt_before_execution_ends_execution_interrupted_with_nothing_processed(
-    void **state)
+static void
+test_interrupt_before_execution_ends_execution_interrupted_with_nothing_processed(void **state)
 {
     struct fixture *f = *state;
     const char *ids[] = {"a", "b"};
@@ -307,7 +308,7 @@ static void test_interrupt_while_last_item_runs_completes(void **state)
     assert_true(fake_executor_run_at(&f->fx, 0)); /* prepare a */
     assert_true(fake_executor_run_at(&f->fx, 0)); /* apply a */
     assert_true(fake_executor_run_at(&f->fx, 0)); /* prepare b */
-    pc_exec_signal_interrupt(f->exec);           /* b's apply is in flight, nothing left */
+    pc_exec_signal_interrupt(f->exec);            /* b's apply is in flight, nothing left */
     fake_executor_drain(&f->fx);
     assert_int_equal(f->obs.outcome.kind, PC_OUTCOME_COMPLETE);
     assert_int_equal(f->world.items[1].value, 1);

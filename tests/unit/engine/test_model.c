@@ -3,10 +3,11 @@
  * state machine (semantics §6.3), the interrupt latch and strategies (§5.2),
  * command block sequences (§3.5), outcome renderings and exit statuses.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdlib.h>
@@ -48,9 +49,8 @@ static void test_limit_sets_exec_pending_not_running(void **state)
 
 static void test_interrupt_marks_only_waiting_items(void **state)
 {
-    static const enum pc_progress_status waiting[] = {PC_PROGRESS_INITIALIZED,
-                                                      PC_PROGRESS_EXEC_PENDING,
-                                                      PC_PROGRESS_USER_PENDING};
+    static const enum pc_progress_status waiting[] = {
+        PC_PROGRESS_INITIALIZED, PC_PROGRESS_EXEC_PENDING, PC_PROGRESS_USER_PENDING};
     static const enum pc_progress_status busy[] = {PC_PROGRESS_QUEUED, PC_PROGRESS_RUNNING,
                                                    PC_PROGRESS_SUCCESS, PC_PROGRESS_FAIL};
     struct pc_progress_tracker t;
@@ -170,8 +170,14 @@ static void test_strategy_parse_accepts_contract_forms_only(void **state)
     struct pc_strategy s;
     struct pc_err err;
     char text[40];
-    static const char *const bad[] = {"", "finish", "poll_next_n", "poll_next_n:", "poll_next_n:x",
-                                      "poll_next_n:-1", "poll_next_n:1x", "IGNORE",
+    static const char *const bad[] = {"",
+                                      "finish",
+                                      "poll_next_n",
+                                      "poll_next_n:",
+                                      "poll_next_n:x",
+                                      "poll_next_n:-1",
+                                      "poll_next_n:1x",
+                                      "IGNORE",
                                       "poll_next_n:123456789012345678901234"};
 
     (void)state;
@@ -260,20 +266,22 @@ static void test_json_strings_are_always_valid_utf8(void **state)
     struct pc_buf b;
     /* valid "é", "€", "😀"; then a lone continuation byte, an overlong "/",
      * a surrogate, a truncated sequence. */
-    static const char in[] = "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\x80|\xc0\xaf|\xed\xa0\x80|\xe2\x82";
+    static const char in[] =
+        "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\x80|\xc0\xaf|\xed\xa0\x80|\xe2\x82";
 
     (void)state;
     pc_buf_init(&b, 1024);
     assert_int_equal(pc_buf_append_json_str(&b, in, sizeof(in) - 1), 0);
     assert_string_equal(pc_buf_str(&b), "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\\ufffd|"
-                                         "\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd|\\ufffd\\ufffd\"");
+                                        "\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd|\\ufffd\\ufffd\"");
     pc_buf_cleanup(&b);
 }
 
 static void test_state_json_renders_msgpack(void **state)
 {
     /* {"a": [1, -2, true, nil], "b": "x\n"} */
-    static const uint8_t mp[] = {0x82, 0xa1, 'a', 0x94, 0x01, 0xfe, 0xc3, 0xc0, 0xa1, 'b', 0xa2, 'x', '\n'};
+    static const uint8_t mp[] = {0x82, 0xa1, 'a', 0x94, 0x01, 0xfe, 0xc3,
+                                 0xc0, 0xa1, 'b', 0xa2, 'x',  '\n'};
     struct pc_state s = {NULL, 0};
     struct pc_buf b;
 

@@ -14,10 +14,11 @@
  * the same in the sanitizer build). The run without injection must give the
  * normal result, so every case also proves it reached the code under test.
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <jansson.h>

@@ -264,8 +264,7 @@ static void percent_decoding_is_strict(void **state)
     assert_int_equal(pc_pct_decode("x%00", 4, false, out, sizeof(out), &n), PC_EINVAL);
     /* The length bounds the read: "%41" cut to "%4" is incomplete. */
     assert_int_equal(pc_pct_decode("%41", 2, false, out, sizeof(out), &n), PC_EINVAL);
-    assert_int_equal(pc_pct_decode("0123456789abcdef", 16, false, out, sizeof(out), &n),
-                     PC_ELIMIT);
+    assert_int_equal(pc_pct_decode("0123456789abcdef", 16, false, out, sizeof(out), &n), PC_ELIMIT);
     assert_int_equal(pc_pct_decode("abc", 3, false, out, 0, &n), PC_ELIMIT);
 }
 
@@ -303,10 +302,10 @@ static void execution_ids_have_one_form(void **state)
     assert_false(pc_exec_id_valid("a_b", 3));
     assert_false(pc_exec_id_valid("a b", 3));
     assert_false(pc_exec_id_valid("a\0b", 3));
-    assert_true(pc_exec_id_valid(
-        "0123456789012345678901234567890123456789012345678901234567890123", 64));
-    assert_false(pc_exec_id_valid(
-        "01234567890123456789012345678901234567890123456789012345678901234", 65));
+    assert_true(
+        pc_exec_id_valid("0123456789012345678901234567890123456789012345678901234567890123", 64));
+    assert_false(
+        pc_exec_id_valid("01234567890123456789012345678901234567890123456789012345678901234", 65));
 }
 
 static void stream_ids_are_checked_like_redis_does(void **state)

@@ -15,7 +15,7 @@
 #include "peace/store.h"
 
 #define PC_PREFIX_MAX 64
-#define PC_KEY_MAX 512
+#define PC_KEY_MAX    512
 
 int pc_key_queue(char *out, size_t out_size, const char *prefix, const char *queue);
 int pc_key_exec(char *out, size_t out_size, const char *prefix, const char *exec_id);

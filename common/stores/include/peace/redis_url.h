@@ -15,9 +15,9 @@
 
 struct pc_redis_url {
     bool unix_socket;
-    char host[PC_REDIS_HOST_MAX + 1]; /* tcp */
-    int port;                         /* tcp; default 6379 */
-    char path[PC_REDIS_PATH_MAX + 1]; /* unix */
+    char host[PC_REDIS_HOST_MAX + 1];     /* tcp */
+    int port;                             /* tcp; default 6379 */
+    char path[PC_REDIS_PATH_MAX + 1];     /* unix */
     char user[PC_REDIS_AUTH_MAX + 1];     /* "" = none (AUTH password only) */
     char password[PC_REDIS_AUTH_MAX + 1]; /* "" = no AUTH */
     int db;                               /* 0 = no SELECT */

@@ -13,7 +13,8 @@
 struct pc_store_dir;
 
 /* Returns owned. root is copied ("." for the working directory). */
-int pc_store_dir_create(const char *root, struct pc_store_dir **out, struct pc_err *err) PC_NODISCARD;
+int pc_store_dir_create(const char *root, struct pc_store_dir **out,
+                        struct pc_err *err) PC_NODISCARD;
 
 /* Accepts NULL. */
 void pc_store_dir_destroy(struct pc_store_dir *d);
