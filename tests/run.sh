@@ -5,13 +5,16 @@
 #      machine by itself;
 #   1. configure build/ with -Werror, build, run every ctest test (unit,
 #      integration, lint);
-#   2. the same in build-asan/ under AddressSanitizer + UndefinedBehavior-
+#   2. the fuzz targets (tests/fuzz/run.sh, clang + libFuzzer, in
+#      build-fuzz/), each run for FUZZ_SECONDS;
+#   3. the same as 1 in build-asan/ under AddressSanitizer + UndefinedBehavior-
 #      Sanitizer, leaks included.
 # Exits non-zero on any failure; ends with ctest's summary. A suite that finds
 # no test fails (--no-tests=error).
 #
 # Environment: JOBS (build parallelism, default 2), BUILD_DIR and
-# ASAN_BUILD_DIR (default build and build-asan under the repository root).
+# ASAN_BUILD_DIR (default build and build-asan under the repository root),
+# FUZZ_SECONDS (per fuzz target, default 5; 0 skips step 2).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +34,12 @@ suite() {
 
 scripts/install-deps
 suite "$build_dir"
+
+fuzz_seconds=${FUZZ_SECONDS:-5}
+if [ "$fuzz_seconds" != 0 ]; then
+  echo "== tests/run.sh: fuzz targets, $fuzz_seconds s each"
+  tests/fuzz/run.sh "$fuzz_seconds"
+fi
 
 export ASAN_OPTIONS=detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
