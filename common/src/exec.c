@@ -10,11 +10,14 @@
  * (peace's CmdExecution). Streaming blocks feed items through a ready queue:
  * roots (items without predecessors, or without successors for clean) are
  * preloaded in flow order; an item becomes ready when all its predecessors
- * (successors for clean) completed in this block. Before each item is taken
- * from the ready queue and started, the latch is polled again; when it says
- * "interrupted" the item is not taken (so it is neither started nor listed
- * as processed), nothing new starts, in-flight items finish, and the block
- * ends interrupted. In the apply block the first item error stops new items
+ * (successors for clean) completed in this block. The ready queue is polled
+ * as peace's interruptible stream is: one counting poll per "slot" (each
+ * next item, and the end of the stream), made as soon as the previous item
+ * was taken and a concurrency slot is free, plus a waiting poll when the
+ * item the slot waited for becomes ready. When a poll says "interrupted" the
+ * item is not taken (so it is neither started nor listed as processed),
+ * nothing new starts, in-flight items finish, and the block ends
+ * interrupted. In the apply block the first item error stops new items
  * from becoming ready (items already in the ready queue may still start).
  *
  * Per item there is at most one task in flight, so task structs are
@@ -121,8 +124,10 @@ struct pc_exec {
     size_t n_done; /* items completed in this block */
     size_t limit;  /* concurrency of this block */
     bool reverse;
-    bool stop_new_ready; /* apply: an item failed, nothing new becomes ready */
-    bool stop_all;       /* interrupted or block failure: nothing new starts */
+    bool stop_new_ready;   /* apply: an item failed, nothing new becomes ready */
+    bool stop_all;         /* interrupted or block failure: nothing new starts */
+    bool slot_open;        /* the counting poll for the next item (or end) was made */
+    bool slot_interrupted; /* ... and a poll of that slot said interrupted */
     bool interrupted;
     bool block_active;
     bool pumping; /* pump() is on the stack: nested calls only ask it to loop again */
@@ -250,10 +255,13 @@ static void interrupt_activated(struct pc_exec *e)
     }
 }
 
-static bool poll_interrupt(struct pc_exec *e)
+/* A counting poll (before a block, first poll of a stream slot), or a
+ * waiting one (the slot's item became ready later). */
+static bool poll_interrupt(struct pc_exec *e, bool counting)
 {
     bool first = false;
-    bool interrupted = pc_latch_poll(&e->latch, &first);
+    bool interrupted =
+        counting ? pc_latch_poll(&e->latch, &first) : pc_latch_poll_waiting(&e->latch, &first);
 
     if (first) {
         interrupt_activated(e);
@@ -679,6 +687,8 @@ static void stream_begin(struct pc_exec *e, size_t limit, bool reverse)
     e->n_done = 0;
     e->stop_new_ready = false;
     e->stop_all = false;
+    e->slot_open = false;
+    e->slot_interrupted = false;
     e->interrupted = false;
     e->block_active = true;
     for (size_t i = 0; i < e->n_items; i++) {
@@ -806,18 +816,40 @@ static void pump(struct pc_exec *e)
     e->pumping = true;
     do {
         e->repump = false;
-        while (!e->stop_all && e->n_running < e->limit && e->ready_len > 0) {
-            if (poll_interrupt(e)) {
+        while (!e->stop_all && e->n_running < e->limit) {
+            if (!e->slot_open) {
+                /* The stream is asked for its next item (or its end) as soon as
+                 * a concurrency slot is free: peace's counting poll. */
+                e->slot_open = true;
+                e->slot_interrupted = poll_interrupt(e, true);
+            }
+            if (e->ready_len == 0) {
+                break; /* the slot waits for an item to become ready */
+            }
+            if (!e->slot_interrupted) {
+                /* Same instant as the counting poll when the item was already
+                 * ready (nothing can arrive in between); otherwise the
+                 * waiting poll of a slot woken by a newly ready item. */
+                e->slot_interrupted = poll_interrupt(e, false);
+            }
+            if (e->slot_interrupted) {
                 /* The item that would be dequeued now is dropped, not listed. */
                 e->interrupted = true;
                 e->stop_all = true;
                 break;
             }
+            e->slot_open = false;
             start_item(e, ready_pop(e));
         }
     } while (e->repump);
     e->pumping = false;
     if (e->block_active && stream_exhausted(e)) {
+        if (!e->stop_all) {
+            /* The stream's end wakes its open slot: a waiting poll, which
+             * latches a signal that arrived meanwhile (so later polls count
+             * from here), with nothing left to stop. */
+            pc_latch_observe(&e->latch);
+        }
         stream_finish(e);
     }
 }
@@ -1300,7 +1332,7 @@ static void run_block(struct pc_exec *e)
             emit_kind(e, i, PC_UPDATE_RESET_TO_PENDING, PC_MSG_CLEAR, NULL);
         }
     }
-    if (poll_interrupt(e)) {
+    if (poll_interrupt(e, true)) {
         finish(e, BLOCK_OK, true);
         return;
     }

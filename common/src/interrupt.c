@@ -1,12 +1,13 @@
 /*
  * interrupt.c - interrupt strategies and the latch.
  *
- * Counting follows the interruptible crate's item_interrupt_poll(true): once
- * the signal is latched, every poll (including the one that first observes
- * it) increments the count, and poll_next_n:N interrupts when the count
- * reaches N. With one poll per block and one per item started, this
- * reproduces peace's own test in which an ensure of two dependent items with
- * poll_next_n:9 stops between the two items of the apply block.
+ * Counting follows the interruptible crate 0.2.4's item_interrupt_poll: once
+ * the signal is latched, every counting poll increments the count, except,
+ * for poll_next_n, the poll that first observes the signal; waiting polls
+ * never count. poll_next_n:N interrupts when the count reaches N. With the
+ * poll points of exec.c this reproduces peace 0.0.15's own tests, e.g. an
+ * ensure with poll_next_n:2 and the signal sent beforehand stops after
+ * read_current and read_goal.
  */
 #include "peace/interrupt.h"
 
@@ -77,21 +78,30 @@ void pc_latch_signal(struct pc_latch *l)
     }
 }
 
-bool pc_latch_poll(struct pc_latch *l, bool *first_activation)
+static bool latch_take(struct pc_latch *l)
+{
+    if (!l->signal_latched && l->signal_pending) {
+        l->signal_latched = true;
+        l->signal_pending = false;
+        return true;
+    }
+    return false;
+}
+
+static bool latch_poll(struct pc_latch *l, bool counting, bool *first_activation)
 {
     bool interrupted = false;
+    bool first_received;
 
     if (first_activation != NULL) {
         *first_activation = false;
     }
-    if (!l->signal_latched && l->signal_pending) {
-        l->signal_latched = true;
-        l->signal_pending = false;
-    }
+    first_received = latch_take(l);
     if (!l->signal_latched) {
         return false;
     }
-    if (l->polls_since < UINT64_MAX) {
+    if (counting && !(first_received && l->strategy.kind == PC_STRATEGY_POLL_NEXT_N) &&
+        l->polls_since < UINT64_MAX) {
         l->polls_since++;
     }
     switch (l->strategy.kind) {
@@ -113,4 +123,19 @@ bool pc_latch_poll(struct pc_latch *l, bool *first_activation)
         }
     }
     return interrupted;
+}
+
+bool pc_latch_poll(struct pc_latch *l, bool *first_activation)
+{
+    return latch_poll(l, true, first_activation);
+}
+
+bool pc_latch_poll_waiting(struct pc_latch *l, bool *first_activation)
+{
+    return latch_poll(l, false, first_activation);
+}
+
+void pc_latch_observe(struct pc_latch *l)
+{
+    (void)latch_take(l);
 }

@@ -42,7 +42,7 @@ struct pc_latch {
     bool signal_pending;  /* a signal arrived and no poll saw it yet */
     bool signal_latched;  /* a poll observed the signal */
     bool activated;       /* a poll reported interrupted */
-    uint64_t polls_since; /* polls made while latched (poll_next_n) */
+    uint64_t polls_since; /* counted polls since the signal was latched */
 };
 
 void pc_latch_init(struct pc_latch *l, const struct pc_strategy *strategy);
@@ -51,10 +51,26 @@ void pc_latch_init(struct pc_latch *l, const struct pc_strategy *strategy);
 void pc_latch_signal(struct pc_latch *l);
 
 /*
- * One poll. Returns true when the execution must stop starting work here.
- * *first_activation (may be NULL) is set true on the first poll that reports
- * interrupted, so callers can emit the interrupt event exactly once.
+ * One counting poll (peace's item_interrupt_poll(true)): before a block, and
+ * the first poll for each next item of a stream. Returns true when the
+ * execution must stop starting work here. *first_activation (may be NULL) is
+ * set true on the first poll that reports interrupted, so callers can emit
+ * the interrupt event exactly once.
  */
 bool pc_latch_poll(struct pc_latch *l, bool *first_activation);
+
+/*
+ * One waiting poll (item_interrupt_poll(false)): the stream polled again for
+ * an item it is still waiting for. Latches a pending signal, never counts;
+ * reports like pc_latch_poll.
+ */
+bool pc_latch_poll_waiting(struct pc_latch *l, bool *first_activation);
+
+/*
+ * Latches a pending signal without counting or reporting: the waiting poll
+ * that sees a stream end (its result never stops anything, as nothing is
+ * left to start). Later polls report as usual.
+ */
+void pc_latch_observe(struct pc_latch *l);
 
 #endif /* PEACE_INTERRUPT_H */

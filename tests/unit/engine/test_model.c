@@ -144,9 +144,11 @@ static void test_poll_next_n_counts_polls_after_signal(void **state)
     pc_latch_init(&l, &s);
     assert_false(pc_latch_poll(&l, &first)); /* before the signal: not counted */
     pc_latch_signal(&l);
-    assert_false(pc_latch_poll(&l, &first)); /* 1 */
-    assert_false(pc_latch_poll(&l, &first)); /* 2 */
-    assert_true(pc_latch_poll(&l, &first));  /* 3 */
+    assert_false(pc_latch_poll(&l, &first));         /* observes the signal: not counted */
+    assert_false(pc_latch_poll_waiting(&l, &first)); /* waiting: not counted */
+    assert_false(pc_latch_poll(&l, &first));         /* 1 */
+    assert_false(pc_latch_poll(&l, &first));         /* 2 */
+    assert_true(pc_latch_poll(&l, &first));          /* 3 */
     assert_true(first);
     assert_true(pc_latch_poll(&l, &first));
     assert_false(first);

@@ -166,8 +166,10 @@ static int fk_clean(const void *params, struct pc_state *out, struct pc_err *err
 {
     const struct fake_params *p = params;
 
-    (void)err;
     logf_(p->world, "clean", p->id);
+    if (p->world->items[p->slot].fail_clean) {
+        return pc_err_set(err, PC_EITEM, "clean of %s failed", p->id);
+    }
     return fake_state_int(out, 0);
 }
 
@@ -175,9 +177,13 @@ static int fk_check(const void *params, const struct pc_state *current,
                     const struct pc_state *target, const struct pc_state *diff,
                     struct pc_apply_check *out, struct pc_err *err)
 {
-    (void)params;
+    const struct fake_params *p = params;
+
     (void)diff;
-    (void)err;
+    logf_(p->world, "check", p->id);
+    if (p->world->items[p->slot].fail_check) {
+        return pc_err_set(err, PC_EITEM, "apply_check of %s failed", p->id);
+    }
     out->exec_required = !pc_state_bytes_eq(current, target);
     out->limit.kind = PC_LIMIT_STEPS;
     out->limit.n = 1;
@@ -193,8 +199,10 @@ static int fk_apply_dry(struct pc_item_ctx *ctx, const void *params, const struc
     (void)ctx;
     (void)current;
     (void)diff;
-    (void)err;
     logf_(p->world, "apply_dry", p->id);
+    if (p->world->items[p->slot].fail_apply_dry) {
+        return pc_err_set(err, PC_EITEM, "apply_dry of %s failed", p->id);
+    }
     return pc_state_copy(out, target);
 }
 

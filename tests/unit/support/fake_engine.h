@@ -24,6 +24,9 @@ struct fake_item_world {
     bool fail_goal;
     bool fail_diff;
     bool fail_apply;
+    bool fail_check;     /* apply_check fails */
+    bool fail_apply_dry; /* apply_dry fails */
+    bool fail_clean;     /* state_clean fails */
 };
 
 struct fake_world {
