@@ -30,12 +30,13 @@
 
 #include "peace/item.h"
 #include "peace/params.h"
+#include "peace/plugin.h"
 
 #define MILESTONES   100
 #define SLEEP_US_MAX (UINT64_C(3600) * 1000000u)
 #define CALLS_MAX    (UINT64_C(1) << 40)
 
-int peace_plugin_register(struct pc_registry *r, struct pc_err *err);
+PEACE_PLUGIN_API_DEFINE;
 
 struct bench_params {
     uint64_t us;
@@ -291,10 +292,11 @@ static const struct pc_item_type spin_type = {
     .apply = apply,
 };
 
-int peace_plugin_register(struct pc_registry *r, struct pc_err *err)
+int peace_plugin_register(uint32_t api_version, struct pc_registry *r, struct pc_err *err)
 {
     int rc = pc_registry_add(r, &noop_type, err);
 
+    (void)api_version;
     if (rc == 0) {
         rc = pc_registry_add(r, &sleep_type, err);
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "peace/ident.h"
+#include "peace/plugin.h"
 
 #define REGISTRY_TYPES_MAX 256
 
@@ -80,18 +81,56 @@ int pc_registry_check_flow(const struct pc_registry *r, const struct pc_flow *f,
     return 0;
 }
 
-typedef int plugin_register_fn(struct pc_registry *r, struct pc_err *err);
+typedef int plugin_register_fn(uint32_t api_version, struct pc_registry *r, struct pc_err *err);
+
+int pc_plugin_api_check(uint32_t host_version, uint32_t plugin_version, struct pc_err *err)
+{
+    unsigned hmaj = PC_PLUGIN_API_VERSION_MAJOR(host_version);
+    unsigned hmin = PC_PLUGIN_API_VERSION_MINOR(host_version);
+    unsigned pmaj = PC_PLUGIN_API_VERSION_MAJOR(plugin_version);
+    unsigned pmin = PC_PLUGIN_API_VERSION_MINOR(plugin_version);
+
+    if (pmaj != hmaj) {
+        return pc_err_set(err, PC_EINVAL,
+                          "built for plugin API %u.%u, this program provides %u.%u (another major "
+                          "version): rebuild the plugin against this version's SDK",
+                          pmaj, pmin, hmaj, hmin);
+    }
+    if (pmin > hmin) {
+        return pc_err_set(err, PC_EINVAL,
+                          "built for plugin API %u.%u, this program provides only %u.%u: upgrade "
+                          "the program or rebuild the plugin against its SDK",
+                          pmaj, pmin, hmaj, hmin);
+    }
+    return 0;
+}
 
 int pc_registry_load_plugin(struct pc_registry *r, const char *path, struct pc_err *err)
 {
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     plugin_register_fn *fn = NULL;
+    const uint32_t *version = NULL;
     void *sym = NULL;
     int rc;
 
     if (handle == NULL) {
         const char *why = dlerror();
         return pc_err_set(err, PC_EINVAL, "plugin %s: %s", path, why != NULL ? why : "cannot load");
+    }
+    sym = dlsym(handle, "peace_plugin_api_version");
+    if (sym == NULL) {
+        dlclose(handle);
+        return pc_err_set(err, PC_EINVAL,
+                          "plugin %s: no peace_plugin_api_version symbol (built without the plugin "
+                          "API version): rebuild it against the peace SDK, plugin API %u.%u",
+                          path, (unsigned)PC_PLUGIN_API_MAJOR, (unsigned)PC_PLUGIN_API_MINOR);
+    }
+    version = sym;
+    rc = pc_plugin_api_check(PC_PLUGIN_API_VERSION, *version, err);
+    if (rc != 0) {
+        dlclose(handle);
+        pc_err_prefix(err, "plugin %s", path);
+        return rc;
     }
     sym = dlsym(handle, "peace_plugin_register");
     if (sym == NULL) {
@@ -100,7 +139,7 @@ int pc_registry_load_plugin(struct pc_registry *r, const char *path, struct pc_e
     }
     /* POSIX guarantees function pointers round-trip through void *. */
     memcpy(&fn, &sym, sizeof(fn));
-    rc = fn(r, err);
+    rc = fn(PC_PLUGIN_API_VERSION, r, err);
     if (rc != 0) {
         pc_err_prefix(err, "plugin %s", path);
         /* Types may already be registered: keep the object loaded. */

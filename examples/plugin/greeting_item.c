@@ -5,9 +5,10 @@
  *   params  {"path": "...", "name": "..."}
  *   state   {"text": "<file content>" | nil when the file is absent}
  *
- * Build it as a shared object and load it with `--plugin PATH.so` (peace
- * run --local, peace-worker, peace-scheduler). The programs export the pc_*
- * functions the plugin calls; the plugin only exports peace_plugin_register.
+ * Build it against the installed SDK (CMakeLists.txt here: find_package(peace)
+ * and libpeace) and load it with `--plugin PATH.so` (peace run --local,
+ * peace-worker, peace-scheduler). It defines the two symbols of plugin.h: the
+ * API version it is built for and peace_plugin_register.
  */
 #include <errno.h>
 #include <msgpack.h>
@@ -17,10 +18,11 @@
 
 #include "peace/item.h"
 #include "peace/params.h"
+#include "peace/plugin.h"
 
 #define GREETING_MAX 4096
 
-int peace_plugin_register(struct pc_registry *r, struct pc_err *err);
+PEACE_PLUGIN_API_DEFINE;
 
 struct greeting_params {
     char *path;
@@ -219,7 +221,8 @@ static const struct pc_item_type greeting_type = {
     .apply = apply,
 };
 
-int peace_plugin_register(struct pc_registry *r, struct pc_err *err)
+int peace_plugin_register(uint32_t api_version, struct pc_registry *r, struct pc_err *err)
 {
+    (void)api_version;
     return pc_registry_add(r, &greeting_type, err);
 }

@@ -127,9 +127,10 @@ int pc_registry_check_flow(const struct pc_registry *r, const struct pc_flow *f,
                            struct pc_err *err) PC_NODISCARD;
 
 /*
- * Loads a plugin: a shared object exporting
- *   int peace_plugin_register(struct pc_registry *r, struct pc_err *err);
- * which adds its types. The object stays loaded for the process's life.
+ * Loads a plugin (see plugin.h): a shared object exporting
+ * peace_plugin_api_version and peace_plugin_register. A plugin built for
+ * another plugin API major version is refused before peace_plugin_register is called.
+ * The object stays loaded for the process's life.
  */
 int pc_registry_load_plugin(struct pc_registry *r, const char *path,
                             struct pc_err *err) PC_NODISCARD;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "peace/items.h"
+#include "peace/plugin.h"
 
 static void builtin_types_register_under_their_names(void **state)
 {
@@ -33,10 +34,35 @@ static void builtin_types_register_under_their_names(void **state)
     pc_registry_destroy(r);
 }
 
+#define V(maj, min) (((uint32_t)(maj) << 16) | (uint32_t)(min))
+
+static void plugin_api_versions_are_checked(void **state)
+{
+    struct pc_err err = {0};
+
+    (void)state;
+    assert_int_equal(PC_PLUGIN_API_VERSION_MAJOR(PC_PLUGIN_API_VERSION), PC_PLUGIN_API_MAJOR);
+    assert_int_equal(PC_PLUGIN_API_VERSION_MINOR(PC_PLUGIN_API_VERSION), PC_PLUGIN_API_MINOR);
+    /* Same version, and an older minor of the same major: loaded. */
+    assert_int_equal(pc_plugin_api_check(V(3, 2), V(3, 2), &err), 0);
+    assert_int_equal(pc_plugin_api_check(V(3, 2), V(3, 0), &err), 0);
+    /* Another major, older or newer: refused, naming both versions. */
+    assert_int_equal(pc_plugin_api_check(V(3, 2), V(4, 0), &err), PC_EINVAL);
+    assert_string_equal(err.msg, "built for plugin API 4.0, this program provides 3.2 (another "
+                                 "major version): rebuild the plugin against this version's SDK");
+    assert_int_equal(pc_plugin_api_check(V(3, 2), V(2, 9), &err), PC_EINVAL);
+    assert_non_null(strstr(err.msg, "plugin API 2.9, this program provides 3.2"));
+    /* A newer minor may use what this program lacks: refused. */
+    assert_int_equal(pc_plugin_api_check(V(3, 2), V(3, 3), &err), PC_EINVAL);
+    assert_non_null(strstr(err.msg, "built for plugin API 3.3, this program provides only 3.2"));
+    assert_int_equal(pc_plugin_api_check(V(0, 0), V(0xffff, 0xffff), &err), PC_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(builtin_types_register_under_their_names),
+        cmocka_unit_test(plugin_api_versions_are_checked),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

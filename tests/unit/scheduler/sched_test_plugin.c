@@ -10,8 +10,9 @@
 #include <string.h>
 
 #include "peace/item.h"
+#include "peace/plugin.h"
 
-int peace_plugin_register(struct pc_registry *r, struct pc_err *err);
+PEACE_PLUGIN_API_DEFINE;
 
 static int params_create(const msgpack_object *params, void **out, struct pc_err *err)
 {
@@ -103,7 +104,8 @@ static const struct pc_item_type noop_type = {
     .apply = apply,
 };
 
-int peace_plugin_register(struct pc_registry *r, struct pc_err *err)
+int peace_plugin_register(uint32_t api_version, struct pc_registry *r, struct pc_err *err)
 {
+    (void)api_version;
     return pc_registry_add(r, &noop_type, err);
 }
