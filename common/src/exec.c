@@ -383,6 +383,7 @@ int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out, struct
         it->ctx.ops_ctx = e;
         it->ctx.item = i;
         it->ctx.item_id = opts->flow->items[i].id.s;
+        it->ctx.file_root = opts->file_root;
         it->task.e = e;
         it->task.item = i;
         rc = parse_params(e, i, err);

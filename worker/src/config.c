@@ -50,6 +50,11 @@ static const char usage_text[] =
     "                       5..10000 (default 40: what a dashboard shows is at most\n"
     "                       this old; each flush is one script call per execution)\n"
     "  --plugin PATH.so     load custom item types (repeatable)\n"
+    "  --item-types T,...   the only item types this worker runs; a job with another\n"
+    "                       type is rejected (env PEACE_ITEM_TYPES; default all registered)\n"
+    "  --file-root DIR      paths of file and http_download items must stay inside DIR\n"
+    "                       (no '..', no symlink escape); others are rejected\n"
+    "                       (env PEACE_FILE_ROOT; default no confinement)\n"
     "  --log-level L        debug, info, warn or error (env PEACE_LOG_LEVEL; default info)\n"
     "  --help, --version\n";
 
@@ -96,9 +101,10 @@ static int set_text(const char *flag, const char *text, char *out, size_t size, 
 
 /* Flags that take a value. */
 static const char *const value_flags[] = {
-    "--redis",       "--prefix",   "--queue",     "--concurrency",
-    "--threads",     "--lease-ms", "--grace-ms",  "--max-attempts",
-    "--retention-s", "--plugin",   "--log-level", "--progress-flush-ms",
+    "--redis",       "--prefix",    "--queue",     "--concurrency",
+    "--threads",     "--lease-ms",  "--grace-ms",  "--max-attempts",
+    "--retention-s", "--plugin",    "--log-level", "--progress-flush-ms",
+    "--item-types",  "--file-root",
 };
 
 static bool takes_value(const char *name, size_t n)
@@ -157,6 +163,10 @@ static int apply_flag(struct parse_state *ps, const char *flag, const char *valu
     } else if (strcmp(flag, "--progress-flush-ms") == 0) {
         rc = set_number(flag, value, FLUSH_MS_MIN, FLUSH_MS_MAX, &v, err);
         c->progress_flush_ms = (uint32_t)v;
+    } else if (strcmp(flag, "--item-types") == 0) {
+        c->item_types = value;
+    } else if (strcmp(flag, "--file-root") == 0) {
+        c->file_root = value;
     } else if (strcmp(flag, "--plugin") == 0) {
         if (c->n_plugins == WK_PLUGINS_MAX) {
             return pc_err_set(err, PC_EINVAL, "--plugin: more than %d plugins", WK_PLUGINS_MAX);
@@ -264,6 +274,8 @@ static int finish(struct parse_state *ps, wk_getenv_fn *fn, void *ctx, struct pc
     if (level != NULL && wk_log_level_parse(level, &c->log_level) != 0) {
         return pc_err_set(err, PC_EINVAL, "--log-level: expected debug, info, warn or error");
     }
+    c->item_types = env_or(fn, ctx, "PEACE_ITEM_TYPES", c->item_types);
+    c->file_root = env_or(fn, ctx, "PEACE_FILE_ROOT", c->file_root);
     if (!ps->threads_set) {
         unsigned t = c->concurrency * 8u;
 

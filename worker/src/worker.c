@@ -45,6 +45,7 @@
 #include "peace/scripts.h"
 #include "peace/store_redis.h"
 #include "worker/logic.h"
+#include "worker/policy.h"
 
 #define GROUP          "workers"
 #define CONSUMER_MAX   128
@@ -107,6 +108,7 @@ struct wk_worker {
     char released_channel[PC_KEY_MAX];
 
     struct pc_registry *reg;
+    struct wk_policy policy; /* --item-types, --file-root */
     struct pc_pool *pool;
     struct pc_scripts *scripts;
     struct pc_redis_conn *cmd;
@@ -1243,6 +1245,7 @@ static int wexec_setup(struct wexec *x, char *reason, size_t reason_size)
     env.executor = pc_pool_executor(w->pool);
     env.observer = &wexec_observer;
     env.observer_ctx = x;
+    env.file_root = w->policy.file_root[0] != '\0' ? w->policy.file_root : NULL;
     return wk_exec_setup(&x->job, &env, x->tolerate, &x->exec, reason, reason_size);
 }
 
@@ -1282,6 +1285,13 @@ static void handle_entry(struct wk_worker *w, const redisReply *entry)
     (void)snprintf(x->id, sizeof(x->id), "%s", e.exec_id);
     if (wk_job_accept(&e, w->reg, &x->job, reason, sizeof(reason)) != 0) {
         reject(w, &e, e.exec_id, NULL, reason);
+        wexec_free(x);
+        return;
+    }
+    if (wk_policy_check(&w->policy, &x->job.flow, reason, sizeof(reason)) != 0) {
+        wk_log(w->log, WK_LOG_WARN, "job_refused", "exec=%s entry=%s reason=\"%s\"", e.exec_id,
+               e.id, quote(reason, q));
+        reject(w, &e, e.exec_id, &x->job, reason);
         wexec_free(x);
         return;
     }
@@ -1607,9 +1617,12 @@ static void on_cmd_state(void *ctx, bool ready, const char *why)
     w->cmd_down = false;
     if (!w->cmd_was_ready) {
         wk_log(w->log, WK_LOG_INFO, "worker_started",
-               "consumer=%s redis=%s prefix=%s queue=%s concurrency=%u threads=%u lease_ms=%u",
+               "consumer=%s redis=%s prefix=%s queue=%s concurrency=%u threads=%u lease_ms=%u "
+               "item_types=%s file_root=\"%s\"",
                w->consumer, w->redis_where, w->cfg->prefix, w->cfg->queue, w->cfg->concurrency,
-               w->cfg->threads, (unsigned)w->cfg->lease_ms);
+               w->cfg->threads, (unsigned)w->cfg->lease_ms,
+               w->policy.all_types ? "all" : w->policy.item_types_text,
+               quote(w->policy.file_root, q));
     } else {
         wk_log(w->log, WK_LOG_INFO, "redis_up", "conn=cmd");
     }
@@ -1838,6 +1851,9 @@ int wk_worker_create(const struct wk_worker_opts *o, struct wk_worker **out, str
         goto fail;
     }
     rc = load_types(w, err);
+    if (rc == 0) {
+        rc = wk_policy_init(&w->policy, w->cfg->item_types, w->cfg->file_root, w->reg, err);
+    }
     if (rc == 0) {
         rc = pc_pool_create(w->base, w->cfg->threads, &w->pool, err);
     }

@@ -63,6 +63,9 @@ struct pc_exec_opts {
      * the item its previous attempt had in flight). Borrowed.
      */
     const bool *sync_tolerate;
+    /* Optional: the file root handed to every item (pc_item_ctx.file_root);
+     * borrowed for the exec's life. */
+    const char *file_root;
 };
 
 /*

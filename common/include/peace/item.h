@@ -46,6 +46,11 @@ struct pc_item_ctx {
     const char *item_id; /* borrowed, NUL-terminated */
     const struct pc_state
         *stored_current; /* borrowed; the item's last stored current state, or NULL */
+    /* Borrowed; NULL = no confinement. The canonical directory that items
+     * writing files (file, http_download) must stay inside (peace-worker
+     * --file-root): they check and hold the path's directory before every
+     * operation (peace/items.h pc_items_path_confined). */
+    const char *file_root;
 };
 
 /* Reports `units` more units done; msg (NUL-terminated, may be NULL) replaces the message. */

@@ -270,8 +270,9 @@ static int hash_fd(int fd, const char *path, char hex[PC_SHA256_HEX_LEN + 1], ui
     return 0;
 }
 
-/* Discovers the state of the file at path. */
-static int file_discover(const char *path, struct pc_state *out, struct pc_err *err)
+/* Discovers the state of the file at path (the operation path of a
+ * pc__where). */
+static int discover_at(const char *path, struct pc_state *out, struct pc_err *err)
 {
     struct stat st;
     char hex[PC_SHA256_HEX_LEN + 1];
@@ -308,13 +309,27 @@ static int file_discover(const char *path, struct pc_state *out, struct pc_err *
     return file_state_pack(true, size, hex, mode, out, err);
 }
 
+/* Discovers the state of the file at path, inside root when root is set. */
+static int file_discover(const char *root, const char *path, struct pc_state *out,
+                         struct pc_err *err)
+{
+    struct pc__where wh;
+    int rc = pc__where_open(root, path, false, &wh, err);
+
+    if (rc < 0) {
+        return rc;
+    }
+    rc = wh.absent ? file_state_pack(false, 0, "", "", out, err) : discover_at(wh.path, out, err);
+    pc__where_close(&wh);
+    return rc;
+}
+
 static int file_state_current(struct pc_item_ctx *ctx, const void *params, struct pc_state *out,
                               struct pc_err *err)
 {
     const struct file_params *fp = params;
 
-    (void)ctx;
-    return file_discover(fp->path, out, err);
+    return file_discover(ctx->file_root, fp->path, out, err);
 }
 
 static int file_state_goal(struct pc_item_ctx *ctx, const void *params, struct pc_state *out,
@@ -428,13 +443,15 @@ static int file_apply_check(const void *params, const struct pc_state *current,
     return 0;
 }
 
-/* Writes the params content to path atomically, reporting bytes written. */
-static int file_write(struct pc_item_ctx *ctx, const struct file_params *fp, struct pc_err *err)
+/* Writes the params content to path (an operation path) atomically,
+ * reporting bytes written. */
+static int file_write(struct pc_item_ctx *ctx, const struct file_params *fp, const char *path,
+                      struct pc_err *err)
 {
     char *tmp_path = NULL;
     int fd = -1;
     size_t off = 0;
-    int rc = pc__tmp_open(fp->path, &tmp_path, &fd, err);
+    int rc = pc__tmp_open(path, &tmp_path, &fd, err);
 
     if (rc < 0) {
         return rc;
@@ -451,7 +468,7 @@ static int file_write(struct pc_item_ctx *ctx, const struct file_params *fp, str
         off += n;
         pc_item_progress_inc(ctx, n, NULL);
     }
-    rc = pc__tmp_commit(fd, tmp_path, fp->path, fp->mode, err);
+    rc = pc__tmp_commit(fd, tmp_path, path, fp->mode, err);
     if (rc == 0 && fp->content_len == 0) {
         /* An empty file was sized as one step rather than zero bytes. */
         pc_item_progress_inc(ctx, 1, NULL);
@@ -479,46 +496,85 @@ static int check_target_matches(const struct file_params *fp, const struct file_
     return 0;
 }
 
+/* Sets the permission bits of the regular file at path (never through a
+ * symlink). */
+static int set_mode(const char *path, const char *shown, unsigned mode, struct pc_err *err)
+{
+    int rc = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+    if (fd < 0) {
+        return pc__err_sys(err, -errno, "cannot open %s", shown);
+    }
+    if (fchmod(fd, (mode_t)mode) != 0) {
+        rc = pc__err_sys(err, -errno, "cannot set mode %04o on %s", mode, shown);
+    }
+    close(fd);
+    return rc;
+}
+
+/* Apply's change, on the operation path of a pc__where. */
+static int apply_at(struct pc_item_ctx *ctx, const struct file_params *fp, const char *path,
+                    const struct pc_state *current, const struct file_state *tgt,
+                    struct pc_err *err)
+{
+    struct file_state cur = {0};
+    int rc = 0;
+
+    if (!tgt->exists) {
+        rc = pc__unlink_if_exists(path, err);
+        if (rc == 0) {
+            pc_item_progress_inc(ctx, 1, NULL);
+        }
+        return rc;
+    }
+    /* Same bytes already in place: only the permission bits need fixing. An
+     * unreadable current state just means a full rewrite. */
+    if (file_state_decode(current, "current state", &cur, NULL) == 0 && cur.exists &&
+        cur.size == tgt->size && strcmp(cur.sha256, tgt->sha256) == 0) {
+        rc = set_mode(path, fp->path, fp->mode, err);
+        if (rc == 0) {
+            pc_item_progress_inc(ctx, 1, NULL);
+        }
+        return rc;
+    }
+    return file_write(ctx, fp, path, err);
+}
+
 static int file_apply(struct pc_item_ctx *ctx, const void *params, const struct pc_state *current,
                       const struct pc_state *target, const struct pc_state *diff,
                       struct pc_state *out, struct pc_err *err)
 {
     const struct file_params *fp = params;
     struct file_state tgt = {0};
-    struct file_state cur = {0};
+    struct pc__where wh;
     int rc = file_state_decode(target, "target state", &tgt, err);
 
     (void)diff;
     if (rc < 0) {
         return rc;
     }
-    if (!tgt.exists) {
-        rc = pc__unlink_if_exists(fp->path, err);
+    if (tgt.exists) {
+        rc = check_target_matches(fp, &tgt, err);
         if (rc < 0) {
             return rc;
         }
-        pc_item_progress_inc(ctx, 1, NULL);
-        return file_discover(fp->path, out, err);
     }
-    rc = check_target_matches(fp, &tgt, err);
+    rc = pc__where_open(ctx->file_root, fp->path, tgt.exists, &wh, err);
     if (rc < 0) {
         return rc;
     }
-    /* Same bytes already in place: only the permission bits need fixing. An
-     * unreadable current state just means a full rewrite. */
-    if (file_state_decode(current, "current state", &cur, NULL) == 0 && cur.exists &&
-        cur.size == tgt.size && strcmp(cur.sha256, tgt.sha256) == 0) {
-        if (chmod(fp->path, (mode_t)fp->mode) != 0) {
-            return pc__err_sys(err, -errno, "cannot set mode %04o on %s", fp->mode, fp->path);
-        }
-        pc_item_progress_inc(ctx, 1, NULL);
+    if (!wh.absent) {
+        rc = apply_at(ctx, fp, wh.path, current, &tgt, err);
     } else {
-        rc = file_write(ctx, fp, err);
-        if (rc < 0) {
-            return rc;
-        }
+        pc_item_progress_inc(ctx, 1, NULL); /* nothing to remove */
     }
-    return file_discover(fp->path, out, err);
+    if (rc == 0) {
+        rc = wh.absent ? file_state_pack(false, 0, "", "", out, err)
+                       : discover_at(wh.path, out, err);
+    }
+    pc__where_close(&wh);
+    return rc;
 }
 
 static int file_apply_dry(struct pc_item_ctx *ctx, const void *params,

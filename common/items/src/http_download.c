@@ -292,13 +292,19 @@ static int http_state_current(struct pc_item_ctx *ctx, const void *params, struc
     struct pc__mpr r;
     struct http_state stored;
     struct stat st;
-    int rc = 0;
+    struct pc__where wh;
+    int rc = pc__where_open(ctx != NULL ? ctx->file_root : NULL, hp->path, false, &wh, err);
 
-    if (lstat(hp->path, &st) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR) {
+    if (rc < 0) {
+        return rc;
+    }
+    rc = wh.absent ? -ENOENT : lstat(wh.path, &st) != 0 ? -errno : 0;
+    pc__where_close(&wh);
+    if (rc != 0) {
+        if (rc == -ENOENT || rc == -ENOTDIR) {
             return http_state_pack(false, true, 0, NULL, 0, out, err);
         }
-        return pc__err_sys(err, -errno, "cannot stat %s", hp->path);
+        return pc__err_sys(err, rc, "cannot stat %s", hp->path);
     }
     if (!S_ISREG(st.st_mode)) {
         return pc_err_set(err, PC_EINVAL, "%s exists and is not a regular file", hp->path);
@@ -801,15 +807,16 @@ static int http_state_goal(struct pc_item_ctx *ctx, const void *params, struct p
                            x.etag_known ? strlen(x.etag) : 0, out, err);
 }
 
-/* Downloads into a temp file and renames it over path. */
-static int http_fetch(struct pc_item_ctx *ctx, const struct http_params *hp,
+/* Downloads into a temp file and renames it over path (the operation path
+ * of a pc__where). */
+static int http_fetch(struct pc_item_ctx *ctx, const struct http_params *hp, const char *path,
                       const char *if_none_match, const struct pc_state *current,
                       struct pc_state *out, struct pc_err *err)
 {
     struct http_xfer x;
     char *tmp_path = NULL;
     int fd = -1;
-    int rc = pc__tmp_open(hp->path, &tmp_path, &fd, err);
+    int rc = pc__tmp_open(path, &tmp_path, &fd, err);
 
     if (rc < 0) {
         return rc;
@@ -828,7 +835,7 @@ static int http_fetch(struct pc_item_ctx *ctx, const struct http_params *hp,
         rc = pc_state_copy(out, current);
         return rc < 0 ? pc_err_set(err, rc, "cannot copy the current state") : 0;
     }
-    rc = pc__tmp_commit(fd, tmp_path, hp->path, 0644, err);
+    rc = pc__tmp_commit(fd, tmp_path, path, 0644, err);
     free(tmp_path);
     if (rc < 0) {
         return rc;
@@ -847,6 +854,7 @@ static int http_apply(struct pc_item_ctx *ctx, const void *params, const struct 
     struct http_state cur;
     char etag[HTTP_ETAG_MAX + 1];
     bool have_etag = false;
+    struct pc__where wh;
     int rc = http_state_decode(&r, target, "target state", &tgt, err);
 
     (void)diff;
@@ -854,8 +862,13 @@ static int http_apply(struct pc_item_ctx *ctx, const void *params, const struct 
         return rc;
     }
     pc__mpr_close(&r);
+    rc = pc__where_open(ctx->file_root, hp->path, tgt.exists, &wh, err);
+    if (rc < 0) {
+        return rc;
+    }
     if (!tgt.exists) {
-        rc = pc__unlink_if_exists(hp->path, err);
+        rc = wh.absent ? 0 : pc__unlink_if_exists(wh.path, err);
+        pc__where_close(&wh);
         if (rc < 0) {
             return rc;
         }
@@ -872,7 +885,9 @@ static int http_apply(struct pc_item_ctx *ctx, const void *params, const struct 
         }
         pc__mpr_close(&r);
     }
-    return http_fetch(ctx, hp, have_etag ? etag : NULL, current, out, err);
+    rc = http_fetch(ctx, hp, wh.path, have_etag ? etag : NULL, current, out, err);
+    pc__where_close(&wh);
+    return rc;
 }
 
 static int http_apply_dry(struct pc_item_ctx *ctx, const void *params,

@@ -16,10 +16,10 @@
 
 #include "peace/err.h"
 #include "peace/item.h"
+#include "peace/items.h"
 #include "peace/state.h"
 
-/* Longest path accepted in params (bytes, without the NUL). */
-#define PC_ITEMS_PATH_MAX 4096
+/* PC_ITEMS_PATH_MAX: peace/items.h. */
 
 /* ------------------------------------------------------------------------ */
 /* Writing state maps                                                        */
@@ -162,5 +162,31 @@ int pc__write_all(int fd, const void *p, size_t n) PC_NODISCARD;
 
 /* Removes path; a missing file is success. Returns 0 or -errno. */
 int pc__unlink_if_exists(const char *path, struct pc_err *err) PC_NODISCARD;
+
+/* ------------------------------------------------------------------------ */
+/* Confinement (confine.c)                                                   */
+
+/*
+ * Where an item's operations on its path go. Not confined (root NULL): path
+ * itself. Confined: "/proc/self/fd/N/NAME", N being the path's parent
+ * directory, opened and checked to be inside the root, and held open until
+ * pc__where_close (a later symlink swap cannot redirect the operation).
+ */
+struct pc__where {
+    int dirfd;   /* the held parent directory; -1 when not confined */
+    bool absent; /* confined, and the parent directory does not exist */
+    char path[PC_ITEMS_PATH_MAX + 64];
+};
+
+/*
+ * Opens w for path. root: the canonical file root, or NULL (no
+ * confinement). create_parents: create missing parent directories first (an
+ * apply); otherwise a missing parent sets w->absent. Returns 0 or a negative
+ * code with the reason (outside the root, "..", a symlink escape) in err.
+ * Close w on success (pc__where_close); nothing to close on failure.
+ */
+int pc__where_open(const char *root, const char *path, bool create_parents, struct pc__where *w,
+                   struct pc_err *err) PC_NODISCARD;
+void pc__where_close(struct pc__where *w);
 
 #endif /* PEACE_ITEMS_INTERNAL_H */

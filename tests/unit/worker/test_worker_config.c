@@ -200,6 +200,25 @@ static void password_never_appears_in_errors(void **state)
     assert_null(strstr(err.msg, "s3cret"));
 }
 
+static void item_types_and_file_root_from_flags_or_environment(void **state)
+{
+    static const char *const flags[] = {"--item-types", "file,sleep", "--file-root=/srv", NULL};
+    static const char *const env[] = {"PEACE_ITEM_TYPES", "sh_cmd", "PEACE_FILE_ROOT", "/e", NULL};
+    struct wk_config c;
+    struct pc_err err;
+
+    (void)state;
+    assert_int_equal(parse(NULL, NULL, &c, &err), 0);
+    assert_null(c.item_types);
+    assert_null(c.file_root);
+    assert_int_equal(parse(flags, env, &c, &err), 0);
+    assert_string_equal(c.item_types, "file,sleep");
+    assert_string_equal(c.file_root, "/srv");
+    assert_int_equal(parse(NULL, env, &c, &err), 0);
+    assert_string_equal(c.item_types, "sh_cmd");
+    assert_string_equal(c.file_root, "/e");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +228,7 @@ int main(void)
         cmocka_unit_test(help_and_version_skip_validation),
         cmocka_unit_test(bad_values_are_one_line_errors_naming_the_flag),
         cmocka_unit_test(password_never_appears_in_errors),
+        cmocka_unit_test(item_types_and_file_root_from_flags_or_environment),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,13 +26,15 @@ struct wk_config {
     struct pc_redis_url redis;
     char prefix[PC_PREFIX_MAX + 1];
     char queue[PC_ID_MAX + 1];
-    unsigned concurrency;                /* executions at once; default 4 */
-    unsigned threads;                    /* item threads; default 8 x concurrency, at most 256 */
-    uint32_t lease_ms;                   /* default 10000 */
-    uint32_t grace_ms;                   /* SIGTERM drain; default 30000 */
-    unsigned max_attempts;               /* default 3 */
-    uint64_t retention_s;                /* finished keys' expiry; default 7 days; 0 = never */
-    uint32_t progress_flush_ms;          /* progress written at most this often; default 40 */
+    unsigned concurrency;       /* executions at once; default 4 */
+    unsigned threads;           /* item threads; default 8 x concurrency, at most 256 */
+    uint32_t lease_ms;          /* default 10000 */
+    uint32_t grace_ms;          /* SIGTERM drain; default 30000 */
+    unsigned max_attempts;      /* default 3 */
+    uint64_t retention_s;       /* finished keys' expiry; default 7 days; 0 = never */
+    uint32_t progress_flush_ms; /* progress written at most this often; default 40 */
+    const char *item_types;     /* --item-types T,... (NULL = every registered type); borrowed */
+    const char *file_root;      /* --file-root DIR (NULL = none); borrowed */
     const char *plugins[WK_PLUGINS_MAX]; /* borrowed from argv */
     size_t n_plugins;
     enum wk_log_level log_level; /* default info */

@@ -65,6 +65,7 @@ struct wk_exec_env {
     struct pc_executor executor;
     const struct pc_exec_observer_ops *observer;
     void *observer_ctx;
+    const char *file_root; /* NULL = no confinement (pc_exec_opts.file_root) */
 };
 
 /*

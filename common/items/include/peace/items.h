@@ -29,6 +29,9 @@
 #include "peace/err.h"
 #include "peace/item.h"
 
+/* Longest path accepted in params (bytes, without the NUL). */
+#define PC_ITEMS_PATH_MAX 4096
+
 extern const struct pc_item_type pc_item_file;
 extern const struct pc_item_type pc_item_sh_cmd;
 extern const struct pc_item_type pc_item_sleep;
@@ -40,5 +43,22 @@ extern const struct pc_item_type pc_item_http_download;
  * duplicate name when called twice on one registry).
  */
 int pc_items_register_builtin(struct pc_registry *r, struct pc_err *err) PC_NODISCARD;
+
+/*
+ * Path confinement (peace-worker --file-root, CONTRACT §1): 0 when path
+ * stays inside root, else PC_EINVAL (or a system error) with the reason in
+ * err. root must be canonical (realpath of an existing directory); a
+ * relative path is taken from the working directory. Refused: a ".."
+ * component anywhere, and a path whose deepest existing ancestor resolves
+ * (every symlink followed) outside root. The items repeat this check right
+ * before they touch the path, then go through the held parent directory
+ * (pc_item_ctx.file_root): see common/items/src/confine.c for what that
+ * guarantees against concurrent changes.
+ */
+int pc_items_path_confined(const char *root, const char *path, struct pc_err *err) PC_NODISCARD;
+
+/* The params key holding the path that --file-root confines, for the
+ * built-in type named type ("path" for file and http_download), or NULL. */
+const char *pc_items_confined_param(const char *type);
 
 #endif /* PEACE_ITEMS_H */
