@@ -276,3 +276,12 @@ int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ct
     free(c);
     return rc;
 }
+
+void sched_guard_from_config(const struct sched_config *cfg, struct sched_guard *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->tokens[SCHED_SCOPE_ALL].p = cfg->token;
+    g->tokens[SCHED_SCOPE_ALL].n = cfg->token_len;
+    g->no_auth = cfg->token_len == 0;
+    g->listen_host = cfg->listen_host;
+}

@@ -13,6 +13,8 @@
 #include "peace/ident.h"
 #include "peace/keys.h"
 #include "peace/redis_url.h"
+#include "sched_guard.h"
+#include "sched_http.h"
 
 #define SCHED_VERSION "0.1.0"
 
@@ -25,7 +27,6 @@
 #define SCHED_MAX_BODY_LIMIT   (64u << 20)
 #define SCHED_MAX_SSE_LIMIT    65536u
 #define SCHED_PLUGINS_MAX      32
-#define SCHED_TOKEN_MAX        4096
 #define SCHED_HOST_MAX         255
 
 struct sched_config {
@@ -61,6 +62,9 @@ int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ct
 /* Parses "host:port", "[v6]:port" or ":port" (host 0.0.0.0). Returns 0 or PC_EINVAL. */
 int sched_listen_parse(const char *text, char *host, size_t host_size, uint16_t *port,
                        struct pc_err *err) PC_NODISCARD;
+
+/* The guard's view of cfg (sched_guard.h): g borrows from cfg. */
+void sched_guard_from_config(const struct sched_config *cfg, struct sched_guard *g);
 
 /* The --help text. */
 const char *sched_usage(void);

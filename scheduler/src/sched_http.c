@@ -1,7 +1,9 @@
 /*
  * sched_http.c - error codes, routing, bearer tokens and URL decoding.
  *
- * Design. The router splits the raw path on '/' and percent-decodes each
+ * Design. Every route is one row of route_table, with its method and its
+ * permission (sched_guard.c decides access from that row, never from the
+ * path). The router splits the raw path on '/' and percent-decodes each
  * segment on its own, so an encoded slash ("%2F") stays inside its segment
  * and can never create a route. Every segment is decoded strictly (a bad
  * escape is a 400, never a guess) and identifiers are checked here, before
@@ -34,6 +36,10 @@ static const struct {
     [SCHED_UNKNOWN_ITEM_TYPE] = {"unknown_item_type", 400},
     [SCHED_BODY_TOO_LARGE] = {"body_too_large", 413},
     [SCHED_UNAUTHORIZED] = {"unauthorized", 401},
+    [SCHED_FORBIDDEN] = {"forbidden", 403},
+    [SCHED_HOST_NOT_ALLOWED] = {"host_not_allowed", 403},
+    [SCHED_ORIGIN_NOT_ALLOWED] = {"origin_not_allowed", 403},
+    [SCHED_UNSUPPORTED_MEDIA] = {"unsupported_media_type", 415},
     [SCHED_EXECUTION_NOT_FOUND] = {"execution_not_found", 404},
     [SCHED_NOT_FOUND] = {"not_found", 404},
     [SCHED_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
@@ -270,13 +276,20 @@ void sched_log_target(const char *uri, char *out, size_t out_size)
     }
 }
 
-bool sched_path_needs_auth(const char *path)
+void sched_request_path(const char *target, const char *parsed_path, char *out, size_t out_size)
 {
-    if (path == NULL) {
-        return false;
+    bool origin_form = target != NULL && target[0] == '/';
+    const char *src = origin_form ? target : parsed_path;
+    size_t n = src == NULL ? 0 : origin_form ? strcspn(src, "?#") : strlen(src);
+
+    if (out_size == 0) {
+        return;
     }
-    return strcmp(path, "/v1") == 0 || strncmp(path, "/v1/", 4) == 0 ||
-           strcmp(path, "/metrics") == 0 || strncmp(path, "/metrics/", 9) == 0;
+    n = n < out_size - 1 ? n : out_size - 1;
+    if (n > 0) {
+        memcpy(out, src, n);
+    }
+    out[n] = '\0';
 }
 
 /* ------------------------------------------------------------------------ */
@@ -326,24 +339,81 @@ static int split_path(const char *path, struct segments *s, struct sched_fail *f
     return 0;
 }
 
-static bool seg_is(const struct segments *s, size_t i, const char *word)
+/*
+ * The route table: every route, its method and its permission. A route
+ * that is not here does not exist; a permission is never decided elsewhere.
+ */
+static const struct sched_route_def route_table[] = {
+    {SCHED_METHOD_GET, "/", SCHED_ROUTE_PAGE, SCHED_PERM_PUBLIC, false},
+    {SCHED_METHOD_GET, "/healthz", SCHED_ROUTE_HEALTHZ, SCHED_PERM_PUBLIC, false},
+    {SCHED_METHOD_GET, "/metrics", SCHED_ROUTE_METRICS, SCHED_PERM_READ, false},
+    {SCHED_METHOD_POST, "/v1/executions", SCHED_ROUTE_SUBMIT, SCHED_PERM_ADMIN, false},
+    {SCHED_METHOD_GET, "/v1/executions", SCHED_ROUTE_LIST, SCHED_PERM_READ, false},
+    {SCHED_METHOD_GET, "/v1/executions/{id}", SCHED_ROUTE_GET, SCHED_PERM_READ, false},
+    {SCHED_METHOD_GET, "/v1/executions/{id}/events", SCHED_ROUTE_EVENTS, SCHED_PERM_READ, true},
+    {SCHED_METHOD_POST, "/v1/executions/{id}/interrupt", SCHED_ROUTE_INTERRUPT,
+     SCHED_PERM_INTERRUPT, false},
+    {SCHED_METHOD_GET, "/v1/states/{app}/{profile}/{flow}", SCHED_ROUTE_STATES, SCHED_PERM_READ,
+     false},
+};
+
+#define ROUTE_COUNT (sizeof(route_table) / sizeof(route_table[0]))
+
+const struct sched_route_def *sched_routes(size_t *n)
 {
-    return i < s->n && s->len[i] == strlen(word) && memcmp(s->text[i], word, s->len[i]) == 0;
+    *n = ROUTE_COUNT;
+    return route_table;
 }
 
-/* Route found: the method decides. get_ok: GET (and HEAD unless no_head). */
-static int method_check(enum sched_method m, bool get_ok, bool post_ok, bool no_head,
-                        struct sched_fail *fail)
+const char *sched_perm_name(enum sched_perm p)
 {
-    if ((m == SCHED_METHOD_GET && get_ok) || (m == SCHED_METHOD_HEAD && get_ok && !no_head) ||
-        (m == SCHED_METHOD_POST && post_ok)) {
-        return 0;
+    static const char *const names[] = {"public", "read", "interrupt", "admin"};
+
+    return (unsigned)p < sizeof(names) / sizeof(names[0]) ? names[p] : "?";
+}
+
+/* True when the decoded segments s are the pattern's, placeholders
+ * matching any segment. */
+static bool pattern_matches(const char *pattern, const struct segments *s)
+{
+    const char *p = pattern + 1;
+    size_t i = 0;
+
+    if (pattern[1] == '\0') {
+        return s->n == 0;
     }
-    return sched_fail_set(fail, SCHED_METHOD_NOT_ALLOWED, "method not allowed here (allowed: %s)",
-                          get_ok && post_ok ? "GET, POST"
-                          : post_ok         ? "POST"
-                          : no_head         ? "GET"
-                                            : "GET, HEAD");
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+
+        if (i == s->n) {
+            return false;
+        }
+        if (!(p[0] == '{' && p[n - 1] == '}') &&
+            (s->len[i] != n || memcmp(s->text[i], p, n) != 0)) {
+            return false;
+        }
+        i++;
+        if (slash == NULL) {
+            return i == s->n;
+        }
+        p = slash + 1;
+    }
+}
+
+static bool method_serves(const struct sched_route_def *d, enum sched_method m)
+{
+    return d->method == m ||
+           (m == SCHED_METHOD_HEAD && d->method == SCHED_METHOD_GET && !d->no_head);
+}
+
+/* The methods of the rows matching the path, for a 405's message. */
+static const char *allowed_text(bool get, bool head, bool post)
+{
+    return get && post    ? (head ? "GET, HEAD, POST" : "GET, POST")
+           : post         ? "POST"
+           : get && !head ? "GET"
+                          : "GET, HEAD";
 }
 
 static int take_exec_id(const struct segments *s, size_t i, struct sched_route *r,
@@ -370,62 +440,96 @@ static int take_ident(const struct segments *s, size_t i, const char *what, stru
     return 0;
 }
 
-int sched_route_match(enum sched_method method, const char *path, struct sched_route *out,
-                      struct sched_fail *fail)
+/* Checks and copies the placeholders of pattern from s into r. */
+static int bind_params(const char *pattern, const struct segments *s, struct sched_route *r,
+                       struct sched_fail *fail)
+{
+    const char *p = pattern + 1;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < s->n; i++) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+
+        if (n == 4 && memcmp(p, "{id}", 4) == 0) {
+            rc = take_exec_id(s, i, r, fail);
+        } else if (n == 5 && memcmp(p, "{app}", 5) == 0) {
+            rc = take_ident(s, i, "app", &r->app, fail);
+        } else if (n == 9 && memcmp(p, "{profile}", 9) == 0) {
+            rc = take_ident(s, i, "profile", &r->profile, fail);
+        } else if (n == 6 && memcmp(p, "{flow}", 6) == 0) {
+            rc = take_ident(s, i, "flow", &r->flow, fail);
+        }
+        if (slash == NULL) {
+            break;
+        }
+        p = slash + 1;
+    }
+    return rc;
+}
+
+int sched_route_find(enum sched_method method, const char *path, struct sched_route *out,
+                     enum sched_perm *perm, struct sched_fail *fail)
 {
     struct segments *s = calloc(1, sizeof(*s));
+    const struct sched_route_def *hit = NULL;
+    enum sched_perm strictest = SCHED_PERM_PUBLIC;
+    bool any = false;
+    bool get = false;
+    bool head = false;
+    bool post = false;
     struct sched_route r;
     int rc;
 
+    if (perm != NULL) {
+        *perm = SCHED_PERM_ADMIN;
+    }
     if (s == NULL) {
         return sched_fail_set(fail, SCHED_INTERNAL, "out of memory");
     }
     memset(&r, 0, sizeof(r));
     rc = split_path(path != NULL ? path : "", s, fail);
-    if (rc != 0) {
-        goto out;
-    }
-    if (s->n == 0) {
-        r.kind = SCHED_ROUTE_PAGE;
-        rc = method_check(method, true, false, false, fail);
-    } else if (s->n == 1 && seg_is(s, 0, "healthz")) {
-        r.kind = SCHED_ROUTE_HEALTHZ;
-        rc = method_check(method, true, false, false, fail);
-    } else if (s->n == 1 && seg_is(s, 0, "metrics")) {
-        r.kind = SCHED_ROUTE_METRICS;
-        rc = method_check(method, true, false, false, fail);
-    } else if (s->n >= 2 && seg_is(s, 0, "v1") && seg_is(s, 1, "executions")) {
-        if (s->n == 2) {
-            r.kind = method == SCHED_METHOD_POST ? SCHED_ROUTE_SUBMIT : SCHED_ROUTE_LIST;
-            rc = method_check(method, true, true, false, fail);
-        } else if (s->n == 3) {
-            r.kind = SCHED_ROUTE_GET;
-            rc = method_check(method, true, false, false, fail);
-            rc = rc == 0 ? take_exec_id(s, 2, &r, fail) : rc;
-        } else if (s->n == 4 && seg_is(s, 3, "events")) {
-            r.kind = SCHED_ROUTE_EVENTS;
-            rc = method_check(method, true, false, true, fail);
-            rc = rc == 0 ? take_exec_id(s, 2, &r, fail) : rc;
-        } else if (s->n == 4 && seg_is(s, 3, "interrupt")) {
-            r.kind = SCHED_ROUTE_INTERRUPT;
-            rc = method_check(method, false, true, false, fail);
-            rc = rc == 0 ? take_exec_id(s, 2, &r, fail) : rc;
-        } else {
-            rc = sched_fail_set(fail, SCHED_NOT_FOUND, "no such route");
+    for (size_t i = 0; rc == 0 && i < ROUTE_COUNT; i++) {
+        const struct sched_route_def *d = &route_table[i];
+
+        if (!pattern_matches(d->pattern, s)) {
+            continue;
         }
-    } else if (s->n == 5 && seg_is(s, 0, "v1") && seg_is(s, 1, "states")) {
-        r.kind = SCHED_ROUTE_STATES;
-        rc = method_check(method, true, false, false, fail);
-        rc = rc == 0 ? take_ident(s, 2, "app", &r.app, fail) : rc;
-        rc = rc == 0 ? take_ident(s, 3, "profile", &r.profile, fail) : rc;
-        rc = rc == 0 ? take_ident(s, 4, "flow", &r.flow, fail) : rc;
-    } else {
-        rc = sched_fail_set(fail, SCHED_NOT_FOUND, "no such route");
+        any = true;
+        strictest = d->perm > strictest ? d->perm : strictest;
+        get = get || d->method == SCHED_METHOD_GET;
+        head = head || (d->method == SCHED_METHOD_GET && !d->no_head);
+        post = post || d->method == SCHED_METHOD_POST;
+        if (hit == NULL && method_serves(d, method)) {
+            hit = d;
+        }
+    }
+    if (rc == 0 && hit == NULL) {
+        if (any && perm != NULL) {
+            *perm = strictest;
+        }
+        rc = any ? sched_fail_set(fail, SCHED_METHOD_NOT_ALLOWED,
+                                  "method not allowed here (allowed: %s)",
+                                  allowed_text(get, head, post))
+                 : sched_fail_set(fail, SCHED_NOT_FOUND, "no such route");
+    }
+    if (rc == 0) {
+        if (perm != NULL) {
+            *perm = hit->perm;
+        }
+        r.kind = hit->kind;
+        r.perm = hit->perm;
+        rc = bind_params(hit->pattern, s, &r, fail);
     }
     if (rc == 0) {
         *out = r;
     }
-out:
     free(s);
     return rc;
+}
+
+int sched_route_match(enum sched_method method, const char *path, struct sched_route *out,
+                      struct sched_fail *fail)
+{
+    return sched_route_find(method, path, out, NULL, fail);
 }

@@ -19,6 +19,8 @@
 #define SCHED_EXEC_ID_MAX PC_EXEC_ID_MAX
 /* Longest path (before decoding) the router looks at. */
 #define SCHED_PATH_MAX 2048
+/* Longest bearer token accepted (it travels in a header or a query). */
+#define SCHED_TOKEN_MAX 4096
 /* Longest stream entry id ("<ms>-<seq>", two 20-digit numbers). */
 #define SCHED_STREAM_ID_MAX 41
 
@@ -30,6 +32,10 @@ enum sched_code {
     SCHED_UNKNOWN_ITEM_TYPE,   /* 400 */
     SCHED_BODY_TOO_LARGE,      /* 413 */
     SCHED_UNAUTHORIZED,        /* 401 */
+    SCHED_FORBIDDEN,           /* 403: the token's scope does not cover the route */
+    SCHED_HOST_NOT_ALLOWED,    /* 403: the Host header is not an allowed name */
+    SCHED_ORIGIN_NOT_ALLOWED,  /* 403: the Origin header is not an allowed origin */
+    SCHED_UNSUPPORTED_MEDIA,   /* 415: a request that changes something is not JSON */
     SCHED_EXECUTION_NOT_FOUND, /* 404 */
     SCHED_NOT_FOUND,           /* 404 */
     SCHED_METHOD_NOT_ALLOWED,  /* 405 */
@@ -37,7 +43,7 @@ enum sched_code {
     SCHED_TOO_MANY_STREAMS,    /* 503: the --max-sse event streams are all in use */
     SCHED_INTERNAL,            /* 500 */
 };
-#define SCHED_CODE_COUNT 12
+#define SCHED_CODE_COUNT 16
 
 /* The code's text ("invalid_json"); "internal" for a value out of range. */
 const char *sched_code_name(enum sched_code c);
@@ -77,29 +83,79 @@ enum sched_route_kind {
     SCHED_ROUTE_STATES,    /* GET /v1/states/{app}/{profile}/{flow} */
 };
 
+/*
+ * What a route needs, in increasing order: a token whose scope is at least
+ * this (enum sched_scope in sched_guard.h) passes.
+ */
+enum sched_perm {
+    SCHED_PERM_PUBLIC = 0, /* no token: the page and the liveness check */
+    SCHED_PERM_READ,       /* reading: every GET of the API and /metrics */
+    SCHED_PERM_INTERRUPT,  /* interrupting an execution */
+    SCHED_PERM_ADMIN,      /* everything else that changes something: starting executions */
+};
+
+/* "public", "read", "interrupt", "admin"; "?" out of range. */
+const char *sched_perm_name(enum sched_perm p);
+
+/*
+ * One row of the route table: method and path pattern -> route and
+ * permission. A pattern is literal segments and placeholders: {id} (an
+ * execution id), {app}, {profile}, {flow} (identifiers). A GET row also
+ * serves HEAD unless no_head.
+ */
+struct sched_route_def {
+    enum sched_method method; /* GET or POST */
+    const char *pattern;
+    enum sched_route_kind kind;
+    enum sched_perm perm;
+    bool no_head;
+};
+
+/* The route table (static storage): every route the scheduler serves, with
+ * its permission. *n is its length. */
+const struct sched_route_def *sched_routes(size_t *n);
+
 /* A matched route: a plain value. Only the parameters of kind are set. */
 struct sched_route {
     enum sched_route_kind kind;
+    enum sched_perm perm;
     char id[SCHED_EXEC_ID_MAX + 1]; /* GET, EVENTS, INTERRUPT */
     struct pc_id app;               /* STATES */
     struct pc_id profile;
     struct pc_id flow;
 };
 
-/* True when a request for this raw path needs the bearer token (when one is
- * configured): everything under /v1 and /metrics. */
-bool sched_path_needs_auth(const char *path);
-
 /*
- * Matches method and the raw (percent-encoded, query-less) path. On success
- * fills out. Failures (fail->code): not_found (no such route),
- * method_not_allowed (the route exists, the method does not), bad_request
- * (bad percent-encoding, an execution id or identifier of the wrong form).
+ * Finds the route of method and the raw (percent-encoded, query-less)
+ * path in the route table and checks its parameters. The path is split on
+ * '/' and each segment is percent-decoded on its own; decoded segments are
+ * compared with the pattern exactly (no case folding, no removal of dot or
+ * empty segments), so every spelling of a route reaches that route and its
+ * permission, and no other. On success out gets kind, perm and parameters.
+ * Failures (fail->code): not_found (no such route), method_not_allowed (the
+ * route exists, the method does not), bad_request (bad percent-encoding, an
+ * execution id or identifier of the wrong form). When the pattern matched,
+ * *perm (may be NULL) is the route's permission whatever happened after
+ * (a 405 gets the strictest permission of the path); else SCHED_PERM_ADMIN.
  * HEAD matches wherever GET does, except the event stream.
  * Returns 0 or PC_EINVAL.
  */
+int sched_route_find(enum sched_method method, const char *path, struct sched_route *out,
+                     enum sched_perm *perm, struct sched_fail *fail) PC_NODISCARD;
+
+/* sched_route_find without the permission of a failure. */
 int sched_route_match(enum sched_method method, const char *path, struct sched_route *out,
                       struct sched_fail *fail) PC_NODISCARD;
+
+/*
+ * The raw path of a request target into out: for the origin form
+ * ("/a/b?q") everything before '?' or '#', exactly as sent (so "//x" is the
+ * path "//x", not a host "x"); for any other form (absolute "http://h/p",
+ * "*") parsed_path (the URI parser's path; may be NULL). A path longer than
+ * SCHED_PATH_MAX is cut to SCHED_PATH_MAX + 1 bytes, which the router
+ * refuses. out_size must be at least SCHED_PATH_MAX + 2.
+ */
+void sched_request_path(const char *target, const char *parsed_path, char *out, size_t out_size);
 
 /*
  * Looks up name in a raw query string ("a=1&b=2"; may be NULL) and decodes

@@ -11,9 +11,10 @@
  * callback of redis_conn runs exactly once, so every call is answered, also
  * when Redis goes away (503 redis_unavailable) or the server shuts down.
  *
- * Order of checks for every request: bearer token (for /v1 and /metrics),
- * route and method, body size, then the handler's own validation; nothing
- * reaches Redis before all of them passed. Submitting is the sequence of
+ * Order of checks for every request: the guard (sched_guard.h: Host,
+ * Origin, route and method, token scope, media type, parameters), body
+ * size, then the handler's own validation; nothing reaches Redis before
+ * all of them passed. Submitting is the sequence of
  * docs/fleet.md (HSET meta, ZADD index, XADD job) pipelined on the one
  * connection, so Redis applies it in that order.
  *
@@ -1183,37 +1184,17 @@ static void handle_events(struct call *c, const char *query)
 /* ------------------------------------------------------------------------ */
 /* Dispatch                                                                  */
 
-/*
- * The bearer token of the Authorization header; for the event stream also
- * ?access_token=, because a browser's EventSource cannot set headers.
- */
-static bool authorized(const struct sched_server *s, struct evhttp_request *req,
-                       const struct sched_route *route, const char *query)
-{
-    char given[SCHED_TOKEN_MAX + 1];
-    bool found = false;
-
-    if (sched_auth_ok(evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
-                      s->cfg->token, s->cfg->token_len)) {
-        return true;
-    }
-    if (route == NULL || route->kind != SCHED_ROUTE_EVENTS ||
-        sched_query_get(query, "access_token", given, sizeof(given), &found) != 0 || !found) {
-        return false;
-    }
-    return sched_token_eq(given, strlen(given), s->cfg->token, s->cfg->token_len);
-}
-
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct sched_server *s = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+    char path[SCHED_PATH_MAX + 2];
     const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     struct call *c = calloc(1, sizeof(*c));
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    struct sched_request rq;
     struct sched_fail fail;
-    bool routed = false;
     size_t body_len;
 
     if (c == NULL) {
@@ -1226,17 +1207,19 @@ static void on_request(struct evhttp_request *req, void *arg)
     c->t0 = sched__mono_ms();
     (void)snprintf(c->method, sizeof(c->method), "%s", method_text(cmd));
     sched_log_target(evhttp_request_get_uri(req), c->log_path, sizeof(c->log_path));
-    if (path == NULL || path[0] == '\0') {
-        path = "/";
-    }
-    routed = sched_route_match(method_kind(cmd), path, &c->route, &fail) == 0;
-    /* Authentication comes first: without the token, no route is revealed. */
-    if (s->cfg->token_len > 0 && sched_path_needs_auth(path) &&
-        !authorized(s, req, routed ? &c->route : NULL, query)) {
-        reply_code(c, SCHED_UNAUTHORIZED, "missing or wrong bearer token");
-        return;
-    }
-    if (!routed) {
+    /* The path as sent: the URI parser reads "//x" as a host. */
+    sched_request_path(evhttp_request_get_uri(req), uri != NULL ? evhttp_uri_get_path(uri) : NULL,
+                       path, sizeof(path));
+    memset(&rq, 0, sizeof(rq));
+    rq.method = method_kind(cmd);
+    rq.path = path;
+    rq.query = query;
+    rq.authorization = evhttp_find_header(in, "Authorization");
+    rq.content_type = evhttp_find_header(in, "Content-Type");
+    rq.host = evhttp_find_header(in, "Host");
+    rq.origin = evhttp_find_header(in, "Origin");
+    /* Route, permission, token, Host, Origin and media type: one decision. */
+    if (sched_guard_decide(&s->guard, &rq, &c->route, NULL, &fail) != 0) {
         reply_fail(c, &fail);
         return;
     }
@@ -1327,6 +1310,7 @@ int sched_server_create(struct event_base *base, const struct sched_config *cfg,
     s->base = base;
     s->cfg = cfg;
     s->registry = reg;
+    sched_guard_from_config(cfg, &s->guard);
     pc_ulid_gen_init(&s->ulid, NULL, NULL, NULL, NULL);
     (void)pc_redis_url_describe(&cfg->redis, s->redis_where, sizeof(s->redis_where));
     event_set_log_callback(on_libevent_log);

@@ -16,6 +16,7 @@
 #include "peace/scripts.h"
 #include "peace/ulid.h"
 #include "sched_config.h"
+#include "sched_guard.h"
 #include "sched_http.h"
 #include "sched_metrics.h"
 
@@ -27,6 +28,7 @@ struct sched_server {
     struct event_base *base;            /* borrowed */
     const struct sched_config *cfg;     /* borrowed */
     const struct pc_registry *registry; /* borrowed */
+    struct sched_guard guard;           /* borrows from cfg */
     struct evhttp *http;                /* owned */
     struct evhttp_bound_socket *bound;  /* owned by http; NULL when not listening */
     uint16_t port;

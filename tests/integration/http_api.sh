@@ -53,7 +53,7 @@ req() {
 api() {
   local name=$1 method=$2 path=$3
   shift 3
-  req "$name" "$method" "$path" -H "Authorization: Bearer $TOKEN" "$@"
+  req "$name" "$method" "$path" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"
 }
 status_is() { [ "$STATUS" = "$1" ] || { echo "# status $STATUS, expected $1: $BODY"; return 1; }; }
 code_is() { [ "$(jq -r .code <<<"$BODY" 2>/dev/null)" = "$1" ] || { echo "# body: $BODY"; return 1; }; }
@@ -108,6 +108,69 @@ check "/metrics without the token is 401" status_is 401
 api s1 GET /metrics
 check "/metrics with the token is Prometheus text" \
   eval 'status_is 200 && grep -q "^peace_queue_length{queue=\"default\"} 0$" "$T/body"'
+
+# ---- the bypass table: every spelling of every protected route is 401 -------
+# curl --path-as-is sends the path exactly as written (no dot-segment or
+# slash clean-up), so the scheduler sees what a hostile client would send.
+ID0=01ARZ3NDEKTSV4RRFFQ69G5FAV
+bypass_paths() {
+  local p
+  for p in /v1/executions "/v1/executions/$ID0" "/v1/executions/$ID0/events" \
+    "/v1/executions/$ID0/interrupt" /v1/states/a/b/c /metrics; do
+    printf '%s\n' "$p" "$p/" "/$p" "${p/\/v1\//\/v1\/\/}" "${p/\/v1\//\/v1\/.\/}" \
+      "${p/\/v1\//\/x\/..\/v1\/}" "${p/\/v1\//\/%76%31\/}" "${p/\/v1\//\/v%31\/}" \
+      "${p/\/v1\//\/V1\/}" "${p/\/v1\//\/%2576%2531\/}" "${p/\/v1\//\/v1%2F}" \
+      "${p/\/v1\//\/.\/v1\/}" "${p/\/v1\//\/%2e\/v1\/}" "${p/executions/%65xecutions}" \
+      "${p/executions/Executions}" "${p/metrics/%6detrics}" "${p/metrics/%6Detrics}" \
+      "${p/metrics/METRICS}" "$p;x" "$p%00" "$p%20" "$p/." "$p/.."
+  done
+}
+bypass_ok=1
+bypass_n=0
+while IFS= read -r p; do
+  for m in GET HEAD POST POST_TEXT PUT DELETE; do
+    case $m in
+      HEAD) how=(--head) ;;
+      POST) how=(-X POST -H 'Content-Type: application/json' -d '{"cmd":"discover","flow":{}}') ;;
+      POST_TEXT) how=(-X POST -H 'Content-Type: text/plain' -d '{"cmd":"discover","flow":{}}') ;;
+      *) how=(-X "$m") ;;
+    esac
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --path-as-is "${how[@]}" \
+      "http://127.0.0.1:${SCHED_PORT[s1]}$p")
+    bypass_n=$((bypass_n + 1))
+    if [ "$code" != 401 ]; then
+      echo "# $m $p without a token: $code"
+      bypass_ok=0
+    fi
+  done
+done < <(bypass_paths)
+check "bypass table: $bypass_n spellings x methods of protected routes are all 401 without a token" \
+  test "$bypass_ok" = 1
+check "bypass table: nothing was queued" queued_nothing 0
+req s1 GET "/v1/executions?access_token=$TOKEN" -H 'Authorization: Bearer wrong'
+check "a wrong header and a right query token on the list is 401" status_is 401
+
+# ---- Host, Origin, media type ----------------------------------------------------
+api s1 GET /v1/executions -H 'Host: evil.example:7117'
+check "a foreign Host (DNS rebinding) is 403 host_not_allowed, even with the token" \
+  eval 'status_is 403 && code_is host_not_allowed'
+req s1 GET / -H 'Host: evil.example'
+check "a foreign Host does not even get the page" status_is 403
+req s1 GET / -H 'Host: localhost:1234'
+check "Host localhost is served" status_is 200
+req s1 POST /v1/executions -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/plain' \
+  -H 'Origin: http://evil.example' --data-binary '{"cmd":"discover","flow":{}}'
+check "a cross-site text/plain POST is 403 origin_not_allowed" \
+  eval 'status_is 403 && code_is origin_not_allowed'
+req s1 POST /v1/executions -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/plain' \
+  --data-binary '{"cmd":"discover","flow":{}}'
+check "a text/plain POST is 415 unsupported_media_type" \
+  eval 'status_is 415 && code_is unsupported_media_type'
+req s1 POST /v1/executions -H "Authorization: Bearer $TOKEN" --data 'cmd=discover'
+check "a form POST is 415" status_is 415
+api s1 GET /v1/executions -H "Origin: http://127.0.0.1:${SCHED_PORT[s1]}"
+check "the dashboard's own origin is served" status_is 200
+check "nothing was queued by the refused requests" queued_nothing 0
 
 # ---- routing errors -----------------------------------------------------------
 check "an unknown path is 404 not_found" expect_error s1 GET /nope 404 not_found

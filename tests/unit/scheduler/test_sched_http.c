@@ -31,6 +31,10 @@ static void every_code_has_its_documented_name_and_status(void **state)
         {"unknown_item_type", SCHED_UNKNOWN_ITEM_TYPE, 400},
         {"body_too_large", SCHED_BODY_TOO_LARGE, 413},
         {"unauthorized", SCHED_UNAUTHORIZED, 401},
+        {"forbidden", SCHED_FORBIDDEN, 403},
+        {"host_not_allowed", SCHED_HOST_NOT_ALLOWED, 403},
+        {"origin_not_allowed", SCHED_ORIGIN_NOT_ALLOWED, 403},
+        {"unsupported_media_type", SCHED_UNSUPPORTED_MEDIA, 415},
         {"execution_not_found", SCHED_EXECUTION_NOT_FOUND, 404},
         {"not_found", SCHED_NOT_FOUND, 404},
         {"method_not_allowed", SCHED_METHOD_NOT_ALLOWED, 405},
@@ -408,17 +412,80 @@ static void log_targets_are_printable_bounded_and_hide_tokens(void **state)
     assert_string_equal(out, "");
 }
 
-static void the_api_and_metrics_need_the_token_the_page_and_health_do_not(void **state)
+static void every_route_has_its_permission_in_the_table(void **state)
 {
+    static const struct {
+        enum sched_method method;
+        const char *path;
+        enum sched_perm perm;
+    } want[] = {
+        {SCHED_METHOD_GET, "/", SCHED_PERM_PUBLIC},
+        {SCHED_METHOD_HEAD, "/", SCHED_PERM_PUBLIC},
+        {SCHED_METHOD_GET, "/healthz", SCHED_PERM_PUBLIC},
+        {SCHED_METHOD_GET, "/metrics", SCHED_PERM_READ},
+        {SCHED_METHOD_GET, "/v1/executions", SCHED_PERM_READ},
+        {SCHED_METHOD_POST, "/v1/executions", SCHED_PERM_ADMIN},
+        {SCHED_METHOD_GET, "/v1/executions/X", SCHED_PERM_READ},
+        {SCHED_METHOD_GET, "/v1/executions/X/events", SCHED_PERM_READ},
+        {SCHED_METHOD_POST, "/v1/executions/X/interrupt", SCHED_PERM_INTERRUPT},
+        {SCHED_METHOD_GET, "/v1/states/a/b/c", SCHED_PERM_READ},
+    };
+    size_t n = 0;
+    const struct sched_route_def *t = sched_routes(&n);
+
     (void)state;
-    assert_true(sched_path_needs_auth("/v1"));
-    assert_true(sched_path_needs_auth("/v1/executions"));
-    assert_true(sched_path_needs_auth("/v1/nope"));
-    assert_true(sched_path_needs_auth("/metrics"));
-    assert_false(sched_path_needs_auth("/"));
-    assert_false(sched_path_needs_auth("/healthz"));
-    assert_false(sched_path_needs_auth("/v10"));
-    assert_false(sched_path_needs_auth(NULL));
+    assert_int_equal(n, 9);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        struct sched_route r;
+        enum sched_perm p = SCHED_PERM_PUBLIC;
+        struct sched_fail f;
+
+        assert_int_equal(sched_route_find(want[i].method, want[i].path, &r, &p, &f), 0);
+        assert_int_equal(p, want[i].perm);
+        assert_int_equal(r.perm, want[i].perm);
+    }
+    /* Only the page and the liveness check are public. */
+    for (size_t i = 0; i < n; i++) {
+        assert_true(t[i].perm != SCHED_PERM_PUBLIC || t[i].kind == SCHED_ROUTE_PAGE ||
+                    t[i].kind == SCHED_ROUTE_HEALTHZ);
+        assert_true(t[i].method == SCHED_METHOD_GET || t[i].perm >= SCHED_PERM_INTERRUPT);
+    }
+    assert_string_equal(sched_perm_name(SCHED_PERM_INTERRUPT), "interrupt");
+    assert_string_equal(sched_perm_name((enum sched_perm)9), "?");
+}
+
+static void the_path_is_the_target_as_sent(void **state)
+{
+    char out[SCHED_PATH_MAX + 2];
+    char *longer = malloc(SCHED_PATH_MAX + 100);
+
+    (void)state;
+    assert_non_null(longer);
+    sched_request_path("//metrics", "", out, sizeof(out));
+    assert_string_equal(out, "//metrics");
+    sched_request_path("/v1/executions?limit=1#x", "/v1/executions", out, sizeof(out));
+    assert_string_equal(out, "/v1/executions");
+    sched_request_path("/a#b?c", NULL, out, sizeof(out));
+    assert_string_equal(out, "/a");
+    sched_request_path("http://h/v1/executions?x", "/v1/executions", out, sizeof(out));
+    assert_string_equal(out, "/v1/executions");
+    sched_request_path("*", NULL, out, sizeof(out));
+    assert_string_equal(out, "");
+    sched_request_path(NULL, NULL, out, sizeof(out));
+    assert_string_equal(out, "");
+    memset(longer, 'a', SCHED_PATH_MAX + 99);
+    longer[0] = '/';
+    longer[SCHED_PATH_MAX + 99] = '\0';
+    sched_request_path(longer, NULL, out, sizeof(out));
+    assert_int_equal(strlen(out), SCHED_PATH_MAX + 1);
+    {
+        struct sched_route r;
+        struct sched_fail f;
+
+        assert_int_not_equal(sched_route_match(SCHED_METHOD_GET, out, &r, &f), 0);
+        assert_int_equal(f.code, SCHED_NOT_FOUND);
+    }
+    free(longer);
 }
 
 int main(void)
@@ -440,7 +507,8 @@ int main(void)
         cmocka_unit_test(only_the_exact_bearer_token_passes),
         cmocka_unit_test(token_comparison_is_exact),
         cmocka_unit_test(log_targets_are_printable_bounded_and_hide_tokens),
-        cmocka_unit_test(the_api_and_metrics_need_the_token_the_page_and_health_do_not),
+        cmocka_unit_test(every_route_has_its_permission_in_the_table),
+        cmocka_unit_test(the_path_is_the_target_as_sent),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
