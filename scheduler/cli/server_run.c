@@ -155,8 +155,10 @@ static void on_end(void *arg, int rc, const struct cli_http_response *resp,
         stream_failed(f, err);
         return;
     }
-    if (resp->status == 200) {
-        f->stopped = true; /* ended without the outcome event: follow() asks why */
+    if (resp->status == 200 || resp->status == 204) {
+        /* Ended without the outcome event, or (204, resuming) nothing more
+         * will come: follow() asks why. */
+        f->stopped = true;
         return;
     }
     pc_err_clear(&why);

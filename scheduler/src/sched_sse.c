@@ -18,6 +18,14 @@
  *          reads slowly: once its output drained below 256 KiB, or the
  *          stream ends after 60 s of not reading)
  *
+ * A client that resumes (Last-Event-ID or ?last_event_id=) is answered only
+ * after a first, non-blocking read: when nothing follows its id and the
+ * execution is over (status finished, the execution gone, or the stream's
+ * last entry is the `outcome` event) the answer is 204 No Content, which makes
+ * a standard EventSource stop instead of reconnecting every `retry` ms
+ * forever; otherwise the 200 stream starts as usual. The keepalive timer
+ * starts a response that Redis keeps waiting.
+ *
  * The end of a stream has two origins: ours (outcome, execution gone,
  * shutdown), where the response is ended and the close callback removed
  * first; and the client's (evhttp's close callback, which evhttp calls after
@@ -48,6 +56,8 @@
 #define SSE_STALL_MAX_MS   60000u
 #define SSE_FRAMES_MAX     (16u << 20)
 #define SSE_FIELDS_MAX     64
+/* The `retry:` field of every stream: how long a client waits to reconnect. */
+#define SSE_CLIENT_RETRY_MS "2000"
 
 struct sched_sse {
     struct sched_server *srv;
@@ -68,11 +78,14 @@ struct sched_sse {
     bool draining;          /* finished: read what is left, then end */
     bool ended;             /* no more writes */
     bool dying;             /* the reaper is scheduled or running */
+    bool started;           /* the 200 response is started */
+    bool probing;           /* resuming: the first read decides 200 or 204 */
     struct sched_sse *prev;
     struct sched_sse *next;
 };
 
 static void pump(struct sched_sse *c);
+static void start_response(struct sched_sse *c);
 
 static void arm(struct event *ev, unsigned ms)
 {
@@ -96,6 +109,7 @@ static void end_stream(struct sched_sse *c, const char *why)
         schedule_reap(c);
         return;
     }
+    start_response(c); /* a probe cut short: an empty stream, not no answer */
     c->ended = true;
     if (c->evcon != NULL) {
         /* The connection may outlive this response: it must not call us. */
@@ -108,6 +122,24 @@ static void end_stream(struct sched_sse *c, const char *why)
         sched_log("events of %s: %s", c->exec_id, why);
     }
     sched__request_done(c->srv, "GET", c->log_path, 200, c->t0);
+    schedule_reap(c);
+}
+
+/* A resuming client whose execution is over: 204, so its EventSource stops. */
+static void end_no_content(struct sched_sse *c)
+{
+    struct evkeyvalq *h = NULL;
+
+    c->ended = true;
+    if (c->evcon != NULL) {
+        evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+        h = evhttp_request_get_output_headers(c->req);
+        (void)evhttp_add_header(h, "Cache-Control", "no-store");
+        evhttp_send_reply(c->req, 204, "No Content", NULL);
+        c->req = NULL;
+        c->evcon = NULL;
+    }
+    sched__request_done(c->srv, "GET", c->log_path, 204, c->t0);
     schedule_reap(c);
 }
 
@@ -131,7 +163,7 @@ static void send_text(struct sched_sse *c, const char *p, size_t n)
 {
     struct evbuffer *b = NULL;
 
-    if (c->ended || c->evcon == NULL || n == 0) {
+    if (c->ended || !c->started || c->evcon == NULL || n == 0) {
         return;
     }
     b = evbuffer_new();
@@ -144,6 +176,27 @@ static void send_text(struct sched_sse *c, const char *p, size_t n)
     }
     evhttp_send_reply_chunk(c->req, b);
     evbuffer_free(b);
+}
+
+/* The 200 event-stream response, and the reconnection delay clients use. */
+static void start_response(struct sched_sse *c)
+{
+    static const char hello[] = "retry: " SSE_CLIENT_RETRY_MS "\n\n";
+    struct evkeyvalq *h = NULL;
+
+    if (c->started || c->ended || c->evcon == NULL) {
+        return;
+    }
+    h = evhttp_request_get_output_headers(c->req);
+    (void)evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
+    (void)evhttp_add_header(h, "Cache-Control", "no-store");
+    (void)evhttp_add_header(h, "X-Accel-Buffering", "no");
+    /* One response per connection: the connection closes with the stream. */
+    (void)evhttp_add_header(h, "Connection", "close");
+    evhttp_send_reply_start(c->req, 200, "OK");
+    c->started = true;
+    c->probing = false;
+    send_text(c, hello, sizeof(hello) - 1);
 }
 
 static size_t backlog(const struct sched_sse *c)
@@ -190,6 +243,61 @@ static int frame_entry(struct sched_sse *c, const redisReply *e, struct pc_buf *
     return sched_sse_frame(frames, id, kv, n, outcome);
 }
 
+static bool is_outcome_entry(const redisReply *e)
+{
+    const redisReply *f = NULL;
+
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[1]->type != REDIS_REPLY_ARRAY) {
+        return false;
+    }
+    f = e->element[1];
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+        const redisReply *k = f->element[i];
+        const redisReply *v = f->element[i + 1];
+
+        if (k->type == REDIS_REPLY_STRING && k->len == 4 && memcmp(k->str, "kind", 4) == 0) {
+            return v->type == REDIS_REPLY_STRING && v->len == 7 &&
+                   memcmp(v->str, "outcome", 7) == 0;
+        }
+    }
+    return false;
+}
+
+/* Probing, the execution not finished: was the client's last event the outcome? */
+static void on_last_entry(void *arg, const redisReply *reply)
+{
+    struct sched_sse *c = arg;
+
+    c->in_flight = false;
+    if (c->dying || c->ended) {
+        return;
+    }
+    if (reply == NULL) {
+        arm(c->wake, SSE_RETRY_MS);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
+        is_outcome_entry(reply->element[0])) {
+        end_no_content(c);
+        return;
+    }
+    start_response(c);
+    pump(c);
+}
+
+static void check_last_entry(struct sched_sse *c)
+{
+    const char *argv[6] = {"XREVRANGE", c->events_key, "+", "-", "COUNT", "1"};
+    size_t lens[6] = {9, strlen(c->events_key), 1, 1, 5, 1};
+
+    c->in_flight = true;
+    if (pc_redis_cmd(c->redis, 6, argv, lens, 0, on_last_entry, c) != 0) {
+        c->in_flight = false;
+        arm(c->wake, SSE_RETRY_MS);
+    }
+}
+
 static void on_status(void *arg, const redisReply *reply)
 {
     struct sched_sse *c = arg;
@@ -203,12 +311,24 @@ static void on_status(void *arg, const redisReply *reply)
         return;
     }
     if (reply->type == REDIS_REPLY_NIL) {
+        if (c->probing) {
+            end_no_content(c);
+            return;
+        }
         end_stream(c, "the execution is gone (expired or deleted)");
         return;
     }
     if (reply->type == REDIS_REPLY_STRING && reply->len == 8 &&
         memcmp(reply->str, "finished", 8) == 0) {
+        if (c->probing) {
+            end_no_content(c);
+            return;
+        }
         c->draining = true;
+    }
+    if (c->probing) {
+        check_last_entry(c);
+        return;
     }
     pump(c);
 }
@@ -253,13 +373,14 @@ static void on_xread(void *arg, const redisReply *reply)
         entries = reply->element[0]->element[1];
     }
     if (entries == NULL || entries->elements == 0) {
-        if (c->draining) {
+        if (c->draining && !c->probing) {
             end_stream(c, NULL);
         } else {
             check_status(c);
         }
         return;
     }
+    start_response(c); /* a resuming client has events to get */
     pc_buf_init(&frames, SSE_FRAMES_MAX);
     for (size_t i = 0; rc == 0 && i < entries->elements && !outcome; i++) {
         rc = frame_entry(c, entries->element[i], &frames, &outcome);
@@ -309,7 +430,7 @@ static void pump(struct sched_sse *c)
     argv[argc++] = "XREAD";
     argv[argc++] = "COUNT";
     argv[argc++] = SSE_READ_COUNT;
-    if (!c->draining) {
+    if (!c->draining && !c->probing) {
         argv[argc++] = "BLOCK";
         argv[argc++] = block;
     }
@@ -339,6 +460,7 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    start_response(arg); /* a probe Redis keeps waiting: the stream starts anyway */
     send_text(arg, comment, sizeof(comment) - 1);
 }
 
@@ -413,10 +535,8 @@ int sched__sse_start(struct sched_server *s, struct evhttp_request *req, const c
                      const char *last_id, uint64_t t0_ms, const char *log_path,
                      struct sched_fail *fail)
 {
-    static const char hello[] = "retry: 2000\n\n";
     struct sched_sse *c = NULL;
     struct pc_redis_conn_opts opts;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     struct timeval ka = {SSE_KEEPALIVE_S, 0};
     struct pc_err err;
 
@@ -457,16 +577,14 @@ int sched__sse_start(struct sched_server *s, struct evhttp_request *req, const c
     }
     s->streams = c;
     s->n_streams++;
-    (void)evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
-    (void)evhttp_add_header(h, "Cache-Control", "no-store");
-    (void)evhttp_add_header(h, "X-Accel-Buffering", "no");
-    /* One response per connection: the connection closes with the stream. */
-    (void)evhttp_add_header(h, "Connection", "close");
-    evhttp_send_reply_start(req, 200, "OK");
     if (c->evcon != NULL) {
         evhttp_connection_set_closecb(c->evcon, on_client_close, c);
     }
-    send_text(c, hello, sizeof(hello) - 1);
+    /* From the start ("0-0"): the stream starts now. Resuming: after a probe. */
+    c->probing = strcmp(last_id, "0-0") != 0;
+    if (!c->probing) {
+        start_response(c);
+    }
     (void)event_add(c->keepalive, &ka);
     pump(c); /* nothing yet: the connection reports "ready" soon */
     return 0;

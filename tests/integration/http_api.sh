@@ -313,12 +313,28 @@ curl -s -N --max-time 20 -H "Authorization: Bearer $TOKEN" \
 FOLLOWER=$!
 PIDS+=("$FOLLOWER")
 wait_for 5 "the follower to get the stream" grep -q '^retry:' "$T/ev_live.txt"
-rcli XADD "peace:exec:{$ID2}:events" '*' kind progress item s1 status running done 1 limit steps:2 msg '' >/dev/null
-rcli XADD "peace:exec:{$ID2}:events" '*' kind outcome outcome complete >/dev/null
+P2=$(rcli XADD "peace:exec:{$ID2}:events" '*' kind progress item s1 status running done 1 limit steps:2 msg '')
+O2=$(rcli XADD "peace:exec:{$ID2}:events" '*' kind outcome outcome complete)
 follower_done() { ! kill -0 "$FOLLOWER" 2>/dev/null; }
 check "a live stream ends after the outcome event" wait_for 10 "the follower to end" follower_done
 check "the live stream carried both events" \
   eval "grep -qx 'event: progress' '$T/ev_live.txt' && grep -qx 'event: outcome' '$T/ev_live.txt'"
+check "the stream tells clients when to reconnect (retry)" grep -qx 'retry: 2000' "$T/ev_live.txt"
+# An EventSource reconnects after the end with the outcome's id: 204 makes it stop.
+sse_status() { # PORT ID LAST_EVENT_ID -> the status code
+  curl -s -o "$T/ev_probe.txt" -w '%{http_code}' --max-time 3 -H "Authorization: Bearer $TOKEN" \
+    -H "Last-Event-ID: $3" "http://127.0.0.1:$1/v1/executions/$2/events"
+}
+check "a reconnect after the outcome event is 204 No Content" \
+  test "$(sse_status "${SCHED_PORT[s1]}" "$ID2" "$O2")" = 204
+check "the 204 has no body" test ! -s "$T/ev_probe.txt"
+check "a reconnect before the outcome gets the rest, outcome included (200)" \
+  eval "test \"\$(sse_status ${SCHED_PORT[s1]} $ID2 $P2)\" = 200 && grep -qx 'id: $O2' '$T/ev_probe.txt'"
+rcli HSET "peace:exec:{$ID2}" status finished outcome complete >/dev/null
+check "a reconnect to a finished execution with nothing left is 204" \
+  test "$(sse_status "${SCHED_PORT[s1]}" "$ID2" "$O2")" = 204
+check "a reconnect to an unfinished execution with nothing new keeps the 200 stream" \
+  eval "test \"\$(sse_status ${SCHED_PORT[s1]} $ID1 $E2)\" = 200 && grep -qx 'retry: 2000' '$T/ev_probe.txt'"
 
 # ---- event-stream limit and clean-up on disconnect (s2 has --max-sse 1) -------
 curl -s -N --max-time 60 -H "Authorization: Bearer $TOKEN" \
