@@ -38,8 +38,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <msgpack.h>
+
+#include "peace/report_rec.h"
 
 /* ------------------------------------------------------------------------ */
 /* Types                                                                     */
@@ -134,6 +137,7 @@ struct pc_exec {
     bool repump;
 
     struct pc_outcome outcome;
+    struct pc_report_rec rec;         /* records the report's blocks into outcome */
     struct pc_outcome pending_errors; /* item errors of the current block */
     char block_error[PC_OUTCOME_ERROR_TEXT_MAX];
     bool has_block_error;
@@ -150,6 +154,20 @@ static void run_block(struct pc_exec *e);
 static void block_done(struct pc_exec *e, enum block_result r);
 static void pump(struct pc_exec *e);
 static void item_completed(struct pc_exec *e, size_t item, bool ok);
+
+/* ------------------------------------------------------------------------ */
+/* Report clock                                                              */
+
+static uint64_t now_ms(const struct pc_exec *e)
+{
+    struct timespec ts;
+
+    if (e->opts.now_ms != NULL) {
+        return e->opts.now_ms(e->opts.clock_ctx);
+    }
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Progress                                                                  */
@@ -247,6 +265,7 @@ static void running_remove(struct pc_exec *e, size_t item)
 
 static void interrupt_activated(struct pc_exec *e)
 {
+    e->outcome.interrupted_ms = now_ms(e);
     if (e->opts.observer != NULL && e->opts.observer->interrupted != NULL) {
         e->opts.observer->interrupted(e->opts.observer_ctx);
     }
@@ -363,7 +382,8 @@ int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out, struct
     e->ready = calloc(n + 1, sizeof(size_t));
     e->started_order = calloc(n + 1, sizeof(size_t));
     e->running = calloc(n + 1, sizeof(size_t));
-    if (e->items == NULL || e->ready == NULL || e->started_order == NULL || e->running == NULL) {
+    if (e->items == NULL || e->ready == NULL || e->started_order == NULL || e->running == NULL ||
+        pc_report_rec_init(&e->rec, &e->outcome, opts->flow) != 0) {
         rc = pc_err_set(err, PC_ENOMEM, "out of memory");
         goto out;
     }
@@ -419,6 +439,7 @@ void pc_exec_destroy(struct pc_exec *e)
     for (size_t m = 0; m < PC_EXEC_MAP_COUNT; m++) {
         pc_states_cleanup(&e->maps[m]);
     }
+    pc_report_rec_cleanup(&e->rec);
     pc_outcome_cleanup(&e->outcome);
     pc_outcome_cleanup(&e->pending_errors);
     pthread_mutex_destroy(&e->slot_lock);
@@ -786,6 +807,7 @@ static void start_item(struct pc_exec *e, size_t i)
     it->in_flight = true;
     e->started_order[e->n_started++] = i;
     e->running[e->n_running++] = i;
+    pc_report_rec_item_begin(&e->rec, i, now_ms(e));
     it->ctx.stored_current = stored_current(e, i);
     if (is_apply(b)) {
         emit_kind(e, i, PC_UPDATE_QUEUED, PC_MSG_NO_CHANGE, NULL);
@@ -859,6 +881,7 @@ static void item_error(struct pc_exec *e, size_t item, const struct pc_err *err)
 {
     const char *text = err->msg[0] != '\0' ? err->msg : pc_strerror(err->code);
 
+    pc_report_rec_item_error(&e->rec, item, text);
     if (pc_outcome_add_error(&e->pending_errors, &e->opts.flow->items[item].id, text) != 0) {
         record_block_error(e, "out of memory recording an item error");
         e->stop_all = true;
@@ -962,6 +985,7 @@ static void done_prepare(struct pc_exec *e, struct item_task *t)
         apply_item_finished(e, t, false, t->err.msg);
         return;
     }
+    pc_report_rec_item_apply(&e->rec, i, t->check.exec_required);
     if (!t->check.exec_required) {
         pc_state_move(&e->maps[PC_MAP_APPLIED].v[i], &t->current);
         apply_item_finished(e, t, true, "nothing to do!");
@@ -1026,6 +1050,7 @@ static void item_completed(struct pc_exec *e, size_t item, bool ok)
     const struct pc_flow_item *fi = &e->opts.flow->items[item];
 
     it->in_flight = false;
+    pc_report_rec_item_end(&e->rec, item, now_ms(e));
     running_remove(e, item);
     e->n_done++;
     if (ok && !e->stop_new_ready && !e->stop_all) {
@@ -1202,6 +1227,8 @@ static void run_sync_check(struct pc_exec *e, bool current, bool goal)
     }
     for (size_t i = 0; i < e->n_items; i++) {
         if (item_stale[i]) {
+            pc_report_rec_item_stale(&e->rec, i,
+                                     strcmp(which, "goal") == 0 ? PC_STALE_GOAL : PC_STALE_CURRENT);
             emit_kind(e, i, PC_UPDATE_FAIL, PC_MSG_SET, "stored state out of sync");
         } else {
             emit_kind(e, i, PC_UPDATE_TICK, PC_MSG_SET, "state in sync");
@@ -1276,7 +1303,12 @@ static void build_outcome(struct pc_exec *e)
         o->n_blocks_processed = e->n_blocks;
     }
     if (rc != 0) {
+        uint64_t created = o->created_ms;
+        uint64_t started = o->started_ms;
+
         pc_outcome_cleanup(o);
+        o->created_ms = created;
+        o->started_ms = started;
         o->kind = PC_OUTCOME_BLOCK_ERROR;
         memcpy(o->blocks, e->blocks, sizeof(o->blocks));
         o->n_blocks = e->n_blocks;
@@ -1296,7 +1328,9 @@ static void maybe_deliver(struct pc_exec *e)
         return;
     }
     e->finished = true;
+    pc_report_rec_block_end(&e->rec, now_ms(e));
     build_outcome(e);
+    e->outcome.finished_ms = now_ms(e);
     if (e->opts.observer != NULL && e->opts.observer->finished != NULL) {
         e->opts.observer->finished(e->opts.observer_ctx, &e->outcome);
     }
@@ -1312,6 +1346,8 @@ static void finish(struct pc_exec *e, enum block_result r, bool execution_interr
 
 static void block_done(struct pc_exec *e, enum block_result r)
 {
+    pc_report_rec_block_values(&e->rec, e->maps);
+    pc_report_rec_block_end(&e->rec, now_ms(e));
     if (r != BLOCK_OK) {
         finish(e, r, false);
         return;
@@ -1340,6 +1376,7 @@ static void run_block(struct pc_exec *e)
     if (e->opts.observer != NULL && e->opts.observer->block_start != NULL) {
         e->opts.observer->block_start(e->opts.observer_ctx, e->block, b);
     }
+    pc_report_rec_block_begin(&e->rec, b, now_ms(e));
     switch (b) {
     case PC_BLOCK_READ_CURRENT:
         run_read(e, PC_STATES_CURRENT, PC_MAP_STORED_CURRENT);
@@ -1399,6 +1436,8 @@ void pc_exec_start(struct pc_exec *e)
     }
     e->started = true;
     e->block = 0;
+    e->outcome.started_ms = now_ms(e);
+    e->outcome.created_ms = e->opts.created_ms != 0 ? e->opts.created_ms : e->outcome.started_ms;
     if (e->n_blocks == 0) {
         finish(e, BLOCK_OK, false);
         return;

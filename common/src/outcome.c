@@ -51,8 +51,30 @@ void pc_outcome_init(struct pc_outcome *o)
     o->kind = PC_OUTCOME_COMPLETE;
 }
 
+void pc_report_item_cleanup(struct pc_report_item *it)
+{
+    for (size_t v = 0; v < PC_RV_COUNT; v++) {
+        pc_state_clear(&it->values[v].state);
+    }
+    free(it->error);
+    memset(it, 0, sizeof(*it));
+}
+
+void pc_report_block_cleanup(struct pc_report_block *b)
+{
+    for (size_t i = 0; i < b->n_items; i++) {
+        pc_report_item_cleanup(&b->items[i]);
+    }
+    free(b->items);
+    memset(b, 0, sizeof(*b));
+}
+
 void pc_outcome_cleanup(struct pc_outcome *o)
 {
+    for (size_t i = 0; i < o->n_run; i++) {
+        pc_report_block_cleanup(&o->run[i]);
+    }
+    free(o->run);
     for (size_t i = 0; i < o->n_errors; i++) {
         free(o->errors[i].text);
     }
@@ -61,6 +83,99 @@ void pc_outcome_cleanup(struct pc_outcome *o)
     free(o->items_not_processed);
     free(o->error);
     pc_outcome_init(o);
+}
+
+static const char *const rv_names[PC_RV_COUNT] = {
+    [PC_RV_CURRENT] = "current", [PC_RV_GOAL] = "goal",   [PC_RV_DIFF] = "diff",
+    [PC_RV_CLEAN] = "clean",     [PC_RV_STATE] = "state",
+};
+
+const char *pc_rv_name(enum pc_rv v)
+{
+    return (unsigned)v < PC_RV_COUNT ? rv_names[v] : NULL;
+}
+
+int pc_rvalue_set(struct pc_rvalue *v, const struct pc_state *s, size_t *budget)
+{
+    struct pc_rvalue n;
+
+    memset(&n, 0, sizeof(n));
+    n.set = true;
+    if (pc_state_present(s)) {
+        bool over = s->len > PC_REPORT_VALUE_MAX ||
+                    (budget != NULL && *budget + s->len > PC_REPORT_VALUES_BUDGET);
+
+        if (over) {
+            n.truncated = true;
+            n.size = s->len;
+            pc_sha256_hex_of(s->data, s->len, n.sha256);
+        } else if (pc_state_copy(&n.state, s) != 0) {
+            return PC_ENOMEM;
+        } else if (budget != NULL) {
+            *budget += s->len;
+        }
+    }
+    pc_state_clear(&v->state);
+    *v = n;
+    return 0;
+}
+
+static char *dup_bounded(const char *s);
+
+static int copy_item(struct pc_report_item *dst, const struct pc_report_item *src)
+{
+    *dst = *src;
+    dst->error = NULL;
+    for (size_t v = 0; v < PC_RV_COUNT; v++) {
+        dst->values[v].state.data = NULL;
+        dst->values[v].state.len = 0;
+    }
+    for (size_t v = 0; v < PC_RV_COUNT; v++) {
+        if (pc_state_copy(&dst->values[v].state, &src->values[v].state) != 0) {
+            return PC_ENOMEM;
+        }
+    }
+    if (src->error != NULL) {
+        dst->error = dup_bounded(src->error);
+        if (dst->error == NULL) {
+            return PC_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int copy_run(struct pc_outcome *dst, const struct pc_outcome *src)
+{
+    if (src->n_run == 0) {
+        return 0;
+    }
+    dst->run = calloc(src->n_run, sizeof(*dst->run));
+    if (dst->run == NULL) {
+        return PC_ENOMEM;
+    }
+    for (size_t b = 0; b < src->n_run; b++) {
+        const struct pc_report_block *sb = &src->run[b];
+        struct pc_report_block *db = &dst->run[b];
+
+        dst->n_run = b + 1;
+        db->kind = sb->kind;
+        db->start_ms = sb->start_ms;
+        db->duration_ms = sb->duration_ms;
+        if (sb->n_items == 0) {
+            continue;
+        }
+        db->items = calloc(sb->n_items, sizeof(*db->items));
+        if (db->items == NULL) {
+            return PC_ENOMEM;
+        }
+        for (size_t i = 0; i < sb->n_items; i++) {
+            db->n_items = i + 1;
+            if (copy_item(&db->items[i], &sb->items[i]) != 0) {
+                return PC_ENOMEM;
+            }
+        }
+    }
+    return 0;
 }
 
 static char *dup_bounded(const char *s)
@@ -113,6 +228,14 @@ int pc_outcome_copy(struct pc_outcome *dst, const struct pc_outcome *src)
     if (rc == 0 && src->error != NULL) {
         rc = pc_outcome_set_error(dst, src->error);
     }
+    if (rc == 0) {
+        dst->created_ms = src->created_ms;
+        dst->started_ms = src->started_ms;
+        dst->finished_ms = src->finished_ms;
+        dst->interrupted_ms = src->interrupted_ms;
+        dst->partial = src->partial;
+        rc = copy_run(dst, src);
+    }
     if (rc != 0) {
         pc_outcome_cleanup(dst);
     }
@@ -148,140 +271,4 @@ int pc_outcome_set_error(struct pc_outcome *o, const char *text)
     free(o->error);
     o->error = t;
     return 0;
-}
-
-static bool lists_items(enum pc_outcome_kind k)
-{
-    return k == PC_OUTCOME_BLOCK_INTERRUPTED || k == PC_OUTCOME_ITEM_ERROR;
-}
-
-static int text_ids(struct pc_buf *out, const char *label, const struct pc_id *ids, size_t n)
-{
-    int rc = pc_buf_appendf(out, "  %s:", label);
-
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = pc_buf_appendf(out, "%s %s", i == 0 ? "" : ",", ids[i].s);
-    }
-    if (rc == 0 && n == 0) {
-        rc = pc_buf_puts(out, " (none)");
-    }
-    return rc != 0 ? rc : pc_buf_puts(out, "\n");
-}
-
-static int text_blocks(struct pc_buf *out, const char *label, const enum pc_block_kind *b, size_t n)
-{
-    int rc = pc_buf_appendf(out, "  %s:", label);
-
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = pc_buf_appendf(out, "%s %s", i == 0 ? "" : ",", pc_block_name(b[i]));
-    }
-    if (rc == 0 && n == 0) {
-        rc = pc_buf_puts(out, " (none)");
-    }
-    return rc != 0 ? rc : pc_buf_puts(out, "\n");
-}
-
-int pc_outcome_format_text(const struct pc_outcome *o, struct pc_buf *out)
-{
-    int rc = pc_buf_appendf(out, "outcome: %s\n", pc_outcome_kind_name(o->kind));
-
-    if (rc == 0 && o->kind != PC_OUTCOME_REJECTED) {
-        rc = text_blocks(out, "blocks processed", o->blocks, o->n_blocks_processed);
-        if (rc == 0) {
-            rc = text_blocks(out, "blocks not processed", o->blocks + o->n_blocks_processed,
-                             o->n_blocks - o->n_blocks_processed);
-        }
-    }
-    if (rc == 0 && lists_items(o->kind)) {
-        rc = text_ids(out, "items processed", o->items_processed, o->n_items_processed);
-        if (rc == 0) {
-            rc = text_ids(out, "items not processed", o->items_not_processed,
-                          o->n_items_not_processed);
-        }
-    }
-    for (size_t i = 0; rc == 0 && i < o->n_errors; i++) {
-        rc = pc_buf_appendf(out, "  error: %s: %s\n", o->errors[i].item.s, o->errors[i].text);
-    }
-    if (rc == 0 && o->error != NULL) {
-        rc = pc_buf_appendf(out, "  error: %s\n", o->error);
-    }
-    return rc;
-}
-
-static int json_ids(struct pc_buf *out, const char *key, const struct pc_id *ids, size_t n)
-{
-    int rc = pc_buf_appendf(out, ",\"%s\":[", key);
-
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (i > 0) {
-            rc = pc_buf_puts(out, ",");
-        }
-        if (rc == 0) {
-            rc = pc_buf_append_json_str(out, ids[i].s, strlen(ids[i].s));
-        }
-    }
-    return rc != 0 ? rc : pc_buf_puts(out, "]");
-}
-
-static int json_blocks(struct pc_buf *out, const char *key, const enum pc_block_kind *b, size_t n)
-{
-    int rc = pc_buf_appendf(out, ",\"%s\":[", key);
-
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = pc_buf_appendf(out, "%s\"%s\"", i == 0 ? "" : ",", pc_block_name(b[i]));
-    }
-    return rc != 0 ? rc : pc_buf_puts(out, "]");
-}
-
-int pc_outcome_format_json(const struct pc_outcome *o, struct pc_buf *out)
-{
-    size_t start = out->len;
-    int rc = pc_buf_appendf(out, "{\"outcome\":\"%s\"", pc_outcome_kind_name(o->kind));
-
-    if (rc == 0 && o->kind != PC_OUTCOME_REJECTED) {
-        rc = json_blocks(out, "blocks_processed", o->blocks, o->n_blocks_processed);
-        if (rc == 0) {
-            rc = json_blocks(out, "blocks_not_processed", o->blocks + o->n_blocks_processed,
-                             o->n_blocks - o->n_blocks_processed);
-        }
-    }
-    if (rc == 0 && lists_items(o->kind)) {
-        rc = json_ids(out, "items_processed", o->items_processed, o->n_items_processed);
-        if (rc == 0) {
-            rc = json_ids(out, "items_not_processed", o->items_not_processed,
-                          o->n_items_not_processed);
-        }
-    }
-    if (rc == 0 && o->kind == PC_OUTCOME_ITEM_ERROR) {
-        rc = pc_buf_puts(out, ",\"errors\":[");
-        for (size_t i = 0; rc == 0 && i < o->n_errors; i++) {
-            rc = pc_buf_appendf(out, "%s{\"item\":\"%s\",\"error\":", i == 0 ? "" : ",",
-                                o->errors[i].item.s);
-            if (rc == 0) {
-                rc = pc_buf_append_json_str(out, o->errors[i].text, strlen(o->errors[i].text));
-            }
-            if (rc == 0) {
-                rc = pc_buf_puts(out, "}");
-            }
-        }
-        if (rc == 0) {
-            rc = pc_buf_puts(out, "]");
-        }
-    }
-    if (rc == 0 && o->error != NULL) {
-        rc = pc_buf_puts(out, ",\"error\":");
-        if (rc == 0) {
-            rc = pc_buf_append_json_str(out, o->error, strlen(o->error));
-        }
-    }
-    if (rc == 0) {
-        rc = pc_buf_puts(out, "}");
-    }
-    if (rc != 0) {
-        out->len = start;
-        if (out->data != NULL) {
-            out->data[start] = '\0';
-        }
-    }
-    return rc;
 }

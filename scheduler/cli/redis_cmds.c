@@ -165,7 +165,34 @@ int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
     return 0;
 }
 
-int cli_exec_outcome(const redisReply *meta, struct pc_outcome *out, struct pc_err *err)
+/* The full report: 0 and *found, or 0 and !*found when there is none. */
+static int full_report(struct cli_redis *r, const char *id, struct pc_outcome *out, bool *found,
+                       struct pc_err *err)
+{
+    char key[PC_KEY_MAX];
+    redisReply *rep = NULL;
+    int rc;
+
+    *found = false;
+    if (pc_key_report(key, sizeof(key), cli_redis_prefix(r), id) < 0) {
+        return pc_err_set(err, PC_EINVAL, "execution id %s makes no key", id);
+    }
+    rc = cli_redis_cmd(r, &rep, err, "GET", key, (char *)NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    if (rep != NULL && rep->type == REDIS_REPLY_STRING && rep->len > 0) {
+        rc = msg_report_decode(rep->str, rep->len, out, err);
+        *found = rc == 0;
+    }
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+int cli_exec_outcome(struct cli_redis *r, const char *id, const redisReply *meta,
+                     struct pc_outcome *out, struct pc_err *err)
 {
     const redisReply *report = cli_reply_field(meta, "report");
     char kind_text[64];
@@ -174,7 +201,15 @@ int cli_exec_outcome(const redisReply *meta, struct pc_outcome *out, struct pc_e
     struct pc_outcome o;
     const char *p;
     size_t n;
+    bool found = false;
 
+    if (r != NULL && id != NULL) {
+        int rc = full_report(r, id, out, &found, err);
+
+        if (rc != 0 || found) {
+            return rc;
+        }
+    }
     if (cli_reply_str(report, &p, &n) && n > 0) {
         return msg_report_decode(p, n, out, err);
     }
@@ -584,7 +619,7 @@ int cli_redis_status(const struct cli_opts *o)
         goto out;
     }
     pc_err_clear(&err);
-    rc = cli_exec_outcome(meta, &outcome, &err);
+    rc = cli_exec_outcome(r, o->args[0], meta, &outcome, &err);
     have_outcome = rc == 0;
     if (rc != 0 && rc != PC_ENOTFOUND) {
         cli_print_err(&err);
@@ -813,7 +848,7 @@ int cli_redis_report(const struct cli_opts *o)
         cli_print_err(&err);
         goto out;
     }
-    rc = cli_exec_outcome(meta, &outcome, &err);
+    rc = cli_exec_outcome(r, o->args[0], meta, &outcome, &err);
     {
         struct cli_record meta_rec = {&meta_ops, meta, NULL, 0};
 

@@ -43,14 +43,15 @@ int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
                        enum cli_interrupt_result *result, struct pc_err *err) PC_NODISCARD;
 
 /*
- * The outcome of a finished execution from its meta: the `report` field
- * (msgpack) when present, else the `outcome` and `error` fields (a job
- * rejected before it could be reported in full). out is uninitialised and
- * owned by the caller on success (pc_outcome_cleanup). PC_ENOTFOUND when
- * there is no outcome yet.
+ * The outcome of a finished execution: its full report
+ * (`peace:exec:{ID}:report`) when r is not NULL and the key exists, else
+ * from its meta: the `report` field (the summary) when present, else the
+ * `outcome` and `error` fields (a job rejected before it could be reported
+ * in full). out is uninitialised and owned by the caller on success
+ * (pc_outcome_cleanup). PC_ENOTFOUND when there is no outcome yet.
  */
-int cli_exec_outcome(const redisReply *meta, struct pc_outcome *out,
-                     struct pc_err *err) PC_NODISCARD;
+int cli_exec_outcome(struct cli_redis *r, const char *id, const redisReply *meta,
+                     struct pc_outcome *out, struct pc_err *err) PC_NODISCARD;
 
 /*
  * Appends the states hash of (app, profile, flow, kind) to out as a JSON

@@ -289,7 +289,7 @@ static int finish(struct follower *f, enum pc_cmd cmd)
     pc_err_clear(&err);
     cli_follow_end(&f->view);
     if (cli_exec_meta(f->r, f->view.id, &meta, &err) != 0 ||
-        cli_exec_outcome(meta, &outcome, &err) != 0) {
+        cli_exec_outcome(f->r, f->view.id, meta, &outcome, &err) != 0) {
         (void)fprintf(stderr, "peace: execution %s: %s\n", f->view.id, err.msg);
         if (meta != NULL) {
             freeReplyObject(meta);

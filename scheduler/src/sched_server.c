@@ -653,6 +653,8 @@ static void get_done(struct call *c, struct sched_flat *slots, size_t n)
 {
     const struct sched_flat *meta = &slots[0];
     const struct sched_flat *prog = &slots[1];
+    const struct sched_flat *full = &slots[2];
+    const struct sched_str *report = NULL;
     struct sched_meta m;
     struct pc_buf b;
     int rc;
@@ -675,9 +677,12 @@ static void get_done(struct call *c, struct sched_flat *slots, size_t n)
                               prog->kind == SCHED_FLAT_ARRAY ? prog->n : 0);
     }
     rc = rc == 0 ? pc_buf_puts(&b, ",\"report\":") : rc;
+    /* The full report when there is one, else the meta hash's summary. */
+    report = full->kind == SCHED_FLAT_STR && full->n > 0 && full->v[0].n > 0
+                 ? &full->v[0]
+                 : sched_kv_find(meta->v, meta->n, "report");
     if (rc == 0) {
-        rc = sched_json_report(&b, sched_kv_find(meta->v, meta->n, "report"),
-                               sched_kv_find(meta->v, meta->n, "outcome"),
+        rc = sched_json_report(&b, report, sched_kv_find(meta->v, meta->n, "outcome"),
                                sched_kv_find(meta->v, meta->n, "error"));
     }
     rc = rc == 0 ? pc_buf_puts(&b, "}") : rc;
@@ -688,16 +693,16 @@ static void get_done(struct call *c, struct sched_flat *slots, size_t n)
 static void handle_get(struct call *c)
 {
     const char *prefix = c->srv->cfg->prefix;
-    struct pc_redis_args a[2];
+    struct pc_redis_args a[3];
     char key[PC_KEY_MAX];
 
     if (!pc_redis_conn_ready(c->srv->redis)) {
         reply_unavailable(c);
         return;
     }
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 3; i++) {
         pc_redis_args_init(&a[i]);
-        pc_redis_args_addz(&a[i], "HGETALL");
+        pc_redis_args_addz(&a[i], i < 2 ? "HGETALL" : "GET");
     }
     if (pc_key_exec(key, sizeof(key), prefix, c->route.id) < 0) {
         a[0].rc = PC_ELIMIT;
@@ -707,7 +712,11 @@ static void handle_get(struct call *c)
         a[1].rc = PC_ELIMIT;
     }
     pc_redis_args_addz(&a[1], key);
-    run_batch(c, a, 2, get_done, "cannot build the Redis commands");
+    if (pc_key_report(key, sizeof(key), prefix, c->route.id) < 0) {
+        a[2].rc = PC_ELIMIT;
+    }
+    pc_redis_args_addz(&a[2], key);
+    run_batch(c, a, 3, get_done, "cannot build the Redis commands");
 }
 
 /* ------------------------------------------------------------------------ */

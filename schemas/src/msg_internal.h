@@ -56,6 +56,9 @@ int msg__rd_uint(struct msg__rd *r, uint64_t *v);
 /* Consumes a nil and returns true when the next value is nil. */
 bool msg__rd_nil(struct msg__rd *r);
 
+/* Reads a boolean. */
+int msg__rd_bool(struct msg__rd *r, bool *v);
+
 /* True when the next value is a map (nothing consumed). */
 bool msg__rd_peek_map(const struct msg__rd *r);
 
@@ -91,6 +94,10 @@ int msg__require(const char *const *names, size_t n_names, uint32_t required_mas
  */
 int msg__check_version(const void *p, size_t n, size_t max, const char *what, struct pc_err *err);
 
+/* The same for a message read in versions vmin..vmax; *version gets "v". */
+int msg__check_version_in(const void *p, size_t n, size_t max, uint64_t vmin, uint64_t vmax,
+                          const char *what, uint64_t *version, struct pc_err *err);
+
 /* True when (p, n) holds a NUL byte (strings we keep as C strings must not). */
 bool msg__has_nul(const char *p, size_t n);
 
@@ -120,6 +127,7 @@ void msg__wr_str(struct msg__wr *w, const char *p, size_t n);
 void msg__wr_cstr(struct msg__wr *w, const char *s);
 void msg__wr_uint(struct msg__wr *w, uint64_t v);
 void msg__wr_nil(struct msg__wr *w);
+void msg__wr_bool(struct msg__wr *w, bool v);
 /* Appends bytes that already are one msgpack value. */
 void msg__wr_raw(struct msg__wr *w, const void *p, size_t n);
 

@@ -255,6 +255,17 @@ bool msg__rd_nil(struct msg__rd *r)
     return false;
 }
 
+int msg__rd_bool(struct msg__rd *r, bool *v)
+{
+    if (left(r) >= 1 && (r->p[r->off] == 0xc2 || r->p[r->off] == 0xc3)) {
+        *v = r->p[r->off] == 0xc3;
+        r->off++;
+        return 0;
+    }
+    r->why = "expected a boolean";
+    return PC_ESCHEMA;
+}
+
 bool msg__rd_peek_map(const struct msg__rd *r)
 {
     uint8_t b = left(r) >= 1 ? r->p[r->off] : 0;
@@ -365,6 +376,14 @@ static int find_version(struct msg__rd *r, uint32_t count, uint64_t *v, const ch
 
 int msg__check_version(const void *p, size_t n, size_t max, const char *what, struct pc_err *err)
 {
+    uint64_t v = 0;
+
+    return msg__check_version_in(p, n, max, MSG_VERSION, MSG_VERSION, what, &v, err);
+}
+
+int msg__check_version_in(const void *p, size_t n, size_t max, uint64_t vmin, uint64_t vmax,
+                          const char *what, uint64_t *version, struct pc_err *err)
+{
     struct msg__rd r;
     uint32_t count = 0;
     uint64_t v = 0;
@@ -380,10 +399,12 @@ int msg__check_version(const void *p, size_t n, size_t max, const char *what, st
         return msg__fail(err, rc, &r, "%s", what);
     }
     rc = find_version(&r, count, &v, what, err);
-    if (rc == 0 && v != MSG_VERSION) {
-        rc = pc_err_set(err, PC_ESCHEMA, "%s: unknown version %llu (this program reads version %d)",
-                        what, (unsigned long long)v, MSG_VERSION);
+    if (rc == 0 && (v < vmin || v > vmax)) {
+        rc = pc_err_set(err, PC_ESCHEMA,
+                        "%s: unknown version %llu (this program reads versions %llu to %llu)", what,
+                        (unsigned long long)v, (unsigned long long)vmin, (unsigned long long)vmax);
     }
+    *version = v;
     return rc;
 }
 
@@ -491,6 +512,13 @@ void msg__wr_nil(struct msg__wr *w)
 {
     if (w->rc == 0) {
         w->rc = msgpack_pack_nil(&w->pk);
+    }
+}
+
+void msg__wr_bool(struct msg__wr *w, bool v)
+{
+    if (w->rc == 0) {
+        w->rc = v ? msgpack_pack_true(&w->pk) : msgpack_pack_false(&w->pk);
     }
 }
 

@@ -92,6 +92,14 @@ int pc_key_progress(char *out, size_t out_size, const char *prefix, const char *
     return format_name(out, out_size, "%s:exec:{%s}:progress", prefix, exec_id);
 }
 
+int pc_key_report(char *out, size_t out_size, const char *prefix, const char *exec_id)
+{
+    if (!component_ok(prefix) || !component_ok(exec_id)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:exec:{%s}:report", prefix, exec_id);
+}
+
 int pc_key_events(char *out, size_t out_size, const char *prefix, const char *exec_id)
 {
     if (!component_ok(prefix) || !component_ok(exec_id)) {

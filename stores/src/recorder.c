@@ -86,6 +86,7 @@ struct pc_recorder {
     char progress_key[PC_KEY_MAX];
     char events_key[PC_KEY_MAX];
     char scratch_key[PC_KEY_MAX + 16]; /* events_key:compact (exec_finish) */
+    char report_key[PC_KEY_MAX];       /* the full report (exec_finish) */
     char queue_key[PC_KEY_MAX];
     char lock_key[PC_KEY_MAX];
     char released_channel[PC_KEY_MAX];
@@ -446,6 +447,7 @@ static void add_exec_keys(struct pc_recorder *r, struct pc_redis_args *a, bool s
     pc_redis_args_addz(a, r->events_key);
     if (scratch) {
         pc_redis_args_addz(a, r->scratch_key);
+        pc_redis_args_addz(a, r->report_key);
     }
     pc_redis_args_addz(a, r->epoch_text);
     pc_redis_args_addu64(a, r->events_maxlen);
@@ -671,6 +673,7 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
 {
     struct pc_recorder *r = ctx;
     struct pc_buf report;
+    struct pc_buf summary;
     struct pc_redis_args a;
     struct msg_event ev;
     struct msg_event_fields f;
@@ -688,6 +691,12 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     ev.kind = MSG_EVENT_OUTCOME;
     ev.outcome = o->kind;
     rc = msg_report_encode(o, &report, NULL);
+    if (rc == 0) {
+        rc = msg_report_summary_encode(o, &summary, NULL);
+        if (rc != 0) {
+            pc_buf_cleanup(&report);
+        }
+    }
     if (rc != 0) {
         schedule_done(r, PC_EREDIS, "cannot encode the outcome report");
         return;
@@ -701,17 +710,19 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     add_progress_section(r, &a);
     pc_redis_args_addu64(&a, r->now_ms(r->clock_ctx));
     pc_redis_args_addz(&a, pc_outcome_kind_name(o->kind));
-    pc_redis_args_add(&a, report.data != NULL ? report.data : "", report.len);
+    pc_redis_args_add(&a, summary.data != NULL ? summary.data : "", summary.len);
     pc_redis_args_addz(&a, outcome_error_text(o, errbuf, sizeof(errbuf)));
     pc_redis_args_addu64(&a, r->retention_s);
+    pc_redis_args_add(&a, report.data != NULL ? report.data : "", report.len);
     if (msg_event_to_fields(&ev, &f, NULL) == 0) {
         for (size_t i = 0; i < f.n; i++) {
             pc_redis_args_add(&a, f.argv[i], f.argvlen[i]);
         }
     }
     pc_buf_cleanup(&report);
+    pc_buf_cleanup(&summary);
     c = call_new(r, CALL_FINISH);
-    if (c == NULL || pc_script_run(r->scripts, r->conn, PC_SCRIPT_EXEC_FINISH, 4, &a, 0,
+    if (c == NULL || pc_script_run(r->scripts, r->conn, PC_SCRIPT_EXEC_FINISH, 5, &a, 0,
                                    on_finish_reply, c) != 0) {
         if (c != NULL) {
             (void)call_end(c);
@@ -818,6 +829,7 @@ static int build_names(struct pc_recorder *r, const struct pc_recorder_opts *o)
     if (pc_key_exec(r->meta_key, sizeof(r->meta_key), o->prefix, o->exec_id) < 0 ||
         pc_key_progress(r->progress_key, sizeof(r->progress_key), o->prefix, o->exec_id) < 0 ||
         pc_key_events(r->events_key, sizeof(r->events_key), o->prefix, o->exec_id) < 0 ||
+        pc_key_report(r->report_key, sizeof(r->report_key), o->prefix, o->exec_id) < 0 ||
         pc_key_queue(r->queue_key, sizeof(r->queue_key), o->prefix, o->queue) < 0 ||
         pc_key_lock(r->lock_key, sizeof(r->lock_key), o->prefix, f->app.s, f->profile.s) < 0 ||
         pc_key_profiles_released(r->released_channel, sizeof(r->released_channel), o->prefix) < 0) {

@@ -203,6 +203,7 @@ int wk_exec_setup(const struct msg_job *job, const struct wk_exec_env *env, cons
     eo.observer_ctx = env->observer_ctx;
     eo.sync_tolerate = tolerate;
     eo.file_root = env->file_root;
+    eo.created_ms = job->created_ms;
     pc_err_clear(&err);
     rc = pc_exec_create(&eo, out, &err);
     if (rc == PC_ENOMEM) {

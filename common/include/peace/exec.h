@@ -8,7 +8,9 @@
  * executor, polls the interrupt latch exactly where peace does (before every
  * block, before each item is started in streaming blocks), keeps one progress
  * tracker per item, writes states through the store and reports everything
- * to an observer. reference/peace-semantics.md is the specification.
+ * to an observer. reference/peace-semantics.md is the specification. The
+ * outcome carries the report (outcome.h): every block's times and value,
+ * recorded at block and item boundaries (report_rec.h).
  *
  * All functions must be called on the loop thread.
  */
@@ -17,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "peace/cmd.h"
 #include "peace/err.h"
@@ -66,6 +69,10 @@ struct pc_exec_opts {
     /* Optional: the file root handed to every item (pc_item_ctx.file_root);
      * borrowed for the exec's life. */
     const char *file_root;
+    /* Clock of the report's times (Unix ms); NULL = CLOCK_REALTIME. */
+    uint64_t (*now_ms)(void *ctx);
+    void *clock_ctx;
+    uint64_t created_ms; /* the execution's creation (job), 0 = its start */
 };
 
 /*

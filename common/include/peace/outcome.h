@@ -5,6 +5,15 @@
  * `block_interrupted` and `item_error` also list item ids processed (start
  * order) / not processed (flow order); `item_error` lists each failing item
  * with its error text; `block_error` and `rejected` carry `error`.
+ *
+ * The report (version 2, schemas/README.md) adds the execution's times and,
+ * per block run, its start, duration and outcome value: one entry per item
+ * in flow order with the states read or discovered, the diff, the stale
+ * stored state of the sync check, and for apply blocks whether the item
+ * changed, its resulting (dry: would-be) state, its time and its error.
+ * Values are bounded: a state over PC_REPORT_VALUE_MAX bytes, or any state
+ * once the report holds PC_REPORT_VALUES_BUDGET bytes of states, is replaced
+ * by its size and sha256 and marked truncated.
  */
 #ifndef PEACE_OUTCOME_H
 #define PEACE_OUTCOME_H
@@ -16,6 +25,8 @@
 #include "peace/cmd.h"
 #include "peace/err.h"
 #include "peace/ident.h"
+#include "peace/sha256.h"
+#include "peace/state.h"
 
 enum pc_outcome_kind {
     PC_OUTCOME_COMPLETE = 0,
@@ -39,6 +50,65 @@ struct pc_item_error {
     char *text; /* owned */
 };
 
+/* Bounds of the values a report carries (see above). */
+#define PC_REPORT_VALUE_MAX     (4u << 10)
+#define PC_REPORT_VALUES_BUDGET (4u << 20)
+
+/* The named values of a report item entry. */
+enum pc_rv {
+    PC_RV_CURRENT = 0, /* read / discover: current state */
+    PC_RV_GOAL,        /* read / discover: goal state */
+    PC_RV_DIFF,        /* diff: the item's state diff */
+    PC_RV_CLEAN,       /* clean states: the state clean leads to */
+    PC_RV_STATE,       /* apply: the state now in effect (dry: would-be) */
+};
+#define PC_RV_COUNT 5
+
+/* Contract name of a value ("current", ...), or NULL. */
+const char *pc_rv_name(enum pc_rv v);
+
+/* A state in a report: the value itself, or its size and digest. */
+struct pc_rvalue {
+    bool set;              /* the entry has this value */
+    bool truncated;        /* state absent; size and sha256 describe it */
+    struct pc_state state; /* owned; absent = JSON null (no state) */
+    uint64_t size;
+    char sha256[PC_SHA256_HEX_LEN + 1];
+};
+
+enum pc_apply_mark {
+    PC_APPLY_NONE = 0,  /* no apply_check result (not an apply block, or it failed) */
+    PC_APPLY_CHANGED,   /* apply_check asked for an apply (dry: would apply) */
+    PC_APPLY_UNCHANGED, /* already in the goal state */
+};
+
+enum pc_stale_mark {
+    PC_STALE_NONE = 0,
+    PC_STALE_CURRENT, /* sync check: stored current differs from the discovered one */
+    PC_STALE_GOAL,
+};
+
+/* One item's entry in a block. */
+struct pc_report_item {
+    struct pc_id item;
+    bool timed; /* start_ms / duration_ms are meaningful (the item ran in this block) */
+    uint64_t start_ms;
+    uint64_t duration_ms;
+    enum pc_apply_mark apply;
+    enum pc_stale_mark stale;
+    struct pc_rvalue values[PC_RV_COUNT];
+    char *error; /* owned; the item's error in this block, or NULL */
+};
+
+/* One block run (processed, or cut short by an interrupt or an error). */
+struct pc_report_block {
+    enum pc_block_kind kind;
+    uint64_t start_ms;
+    uint64_t duration_ms;
+    struct pc_report_item *items; /* owned; flow order */
+    size_t n_items;
+};
+
 struct pc_outcome {
     enum pc_outcome_kind kind;
     enum pc_block_kind blocks[PC_BLOCKS_MAX]; /* the command's blocks */
@@ -51,6 +121,15 @@ struct pc_outcome {
     struct pc_item_error *errors; /* owned; arrival order */
     size_t n_errors;
     char *error; /* owned; block_error / rejected reason, else NULL */
+
+    /* Report v2; all zero / empty in a v1 report. Times are Unix ms, 0 = unknown. */
+    uint64_t created_ms;
+    uint64_t started_ms;
+    uint64_t finished_ms;
+    uint64_t interrupted_ms;     /* the interrupt took effect */
+    struct pc_report_block *run; /* owned; the blocks run, in order */
+    size_t n_run;
+    bool partial; /* a value could not be recorded (out of memory): entries are missing */
 };
 
 /* Zeroes o (kind complete, nothing listed). */
@@ -69,6 +148,20 @@ int pc_outcome_add_error(struct pc_outcome *o, const struct pc_id *item,
 /* Sets o->error (copied, truncated). */
 int pc_outcome_set_error(struct pc_outcome *o, const char *text) PC_NODISCARD;
 
+/* Frees what b owns (not b itself). */
+void pc_report_block_cleanup(struct pc_report_block *b);
+
+/* Frees what it owns and zeroes it. */
+void pc_report_item_cleanup(struct pc_report_item *it);
+
+/*
+ * Sets v from state s (absent: null), applying the bounds: a state over
+ * PC_REPORT_VALUE_MAX bytes, or any once *budget (bytes of states kept so
+ * far; NULL = no budget) would pass PC_REPORT_VALUES_BUDGET, is replaced by
+ * its size and sha256. Returns 0 or PC_ENOMEM (v unchanged).
+ */
+int pc_rvalue_set(struct pc_rvalue *v, const struct pc_state *s, size_t *budget) PC_NODISCARD;
+
 /* Appends the human-readable report (several lines) to out. */
 int pc_outcome_format_text(const struct pc_outcome *o, struct pc_buf *out) PC_NODISCARD;
 
@@ -76,8 +169,13 @@ int pc_outcome_format_text(const struct pc_outcome *o, struct pc_buf *out) PC_NO
  * Appends the report as one JSON object to out:
  * {"outcome","blocks_processed":[..],"blocks_not_processed":[..],
  *  "items_processed":[..],"items_not_processed":[..],
- *  "errors":[{"item","error"}],"error"}
- * (keys that do not apply to the outcome are omitted).
+ *  "errors":[{"item","error"}],"error",
+ *  "created_ms","started_ms","finished_ms","interrupted_ms","partial",
+ *  "blocks":[{"block","start_ms","duration_ms","items":[{"item","start_ms",
+ *   "duration_ms","changed","stale","current","goal","diff","clean","state",
+ *   "error"}]}]}
+ * (keys that do not apply are omitted; a truncated value is
+ * {"truncated":true,"size":N,"sha256":"..."}). schemas/README.md has it all.
  */
 int pc_outcome_format_json(const struct pc_outcome *o, struct pc_buf *out) PC_NODISCARD;
 

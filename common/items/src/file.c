@@ -236,7 +236,7 @@ static int file_state_decode(const struct pc_state *s, const char *what, struct 
 static int hash_fd(int fd, const char *path, char hex[PC_SHA256_HEX_LEN + 1], uint64_t *size,
                    struct pc_err *err)
 {
-    struct pc__sha256 c;
+    struct pc_sha256 c;
     uint8_t digest[PC_SHA256_LEN];
     uint8_t *buf = malloc(FILE_CHUNK);
     uint64_t total = 0;
@@ -244,7 +244,7 @@ static int hash_fd(int fd, const char *path, char hex[PC_SHA256_HEX_LEN + 1], ui
     if (buf == NULL) {
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }
-    pc__sha256_init(&c);
+    pc_sha256_init(&c);
     for (;;) {
         ssize_t n = read(fd, buf, FILE_CHUNK);
 
@@ -260,12 +260,12 @@ static int hash_fd(int fd, const char *path, char hex[PC_SHA256_HEX_LEN + 1], ui
         if (n == 0) {
             break;
         }
-        pc__sha256_update(&c, buf, (size_t)n);
+        pc_sha256_update(&c, buf, (size_t)n);
         total += (uint64_t)n;
     }
     free(buf);
-    pc__sha256_final(&c, digest);
-    pc__sha256_hex(digest, hex);
+    pc_sha256_final(&c, digest);
+    pc_sha256_hex(digest, hex);
     *size = total;
     return 0;
 }
@@ -340,7 +340,7 @@ static int file_state_goal(struct pc_item_ctx *ctx, const void *params, struct p
     char mode[8];
 
     (void)ctx;
-    pc__sha256_hex_of(fp->content, fp->content_len, hex);
+    pc_sha256_hex_of(fp->content, fp->content_len, hex);
     snprintf(mode, sizeof(mode), "%04o", fp->mode);
     return file_state_pack(true, fp->content_len, hex, mode, out, err);
 }
@@ -486,7 +486,7 @@ static int check_target_matches(const struct file_params *fp, const struct file_
     char hex[PC_SHA256_HEX_LEN + 1];
     char mode[8];
 
-    pc__sha256_hex_of(fp->content, fp->content_len, hex);
+    pc_sha256_hex_of(fp->content, fp->content_len, hex);
     snprintf(mode, sizeof(mode), "%04o", fp->mode);
     if (tgt->size != fp->content_len || strcmp(tgt->sha256, hex) != 0 ||
         strcmp(tgt->mode, mode) != 0) {

@@ -17,6 +17,7 @@
 #include "peace/err.h"
 #include "peace/item.h"
 #include "peace/items.h"
+#include "peace/sha256.h"
 #include "peace/state.h"
 
 /* PC_ITEMS_PATH_MAX: peace/items.h. */
@@ -90,27 +91,6 @@ int pc__mpr_str(const struct pc__mpr *r, const char *key, bool allow_nil, const 
 
 /* True when (ap, an) and (bp, bn) hold the same bytes; NULL equals only NULL. */
 bool pc__bytes_eq_opt(const char *ap, size_t an, const char *bp, size_t bn);
-
-/* ------------------------------------------------------------------------ */
-/* SHA-256 (FIPS 180-4)                                                      */
-
-#define PC_SHA256_LEN     32
-#define PC_SHA256_HEX_LEN 64
-
-struct pc__sha256 {
-    uint32_t h[8];
-    uint64_t total;    /* bytes hashed so far */
-    uint8_t block[64]; /* pending partial block */
-    size_t block_len;
-};
-
-void pc__sha256_init(struct pc__sha256 *c);
-void pc__sha256_update(struct pc__sha256 *c, const void *p, size_t n);
-void pc__sha256_final(struct pc__sha256 *c, uint8_t digest[PC_SHA256_LEN]);
-/* Writes 64 lowercase hex digits and a NUL into hex. */
-void pc__sha256_hex(const uint8_t digest[PC_SHA256_LEN], char hex[PC_SHA256_HEX_LEN + 1]);
-/* One-shot: hex digest of (p, n). */
-void pc__sha256_hex_of(const void *p, size_t n, char hex[PC_SHA256_HEX_LEN + 1]);
 
 /* ------------------------------------------------------------------------ */
 /* base64 (RFC 4648, standard alphabet, padding required)                    */

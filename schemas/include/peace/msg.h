@@ -42,8 +42,12 @@
 #include "peace/store.h"
 #include "peace/ulid.h"
 
-/* The version every message of this header writes and the only one it reads. */
+/* The version every message of this header writes and the only one it reads,
+ * except the report (MSG_REPORT_VERSION). */
 #define MSG_VERSION 1
+
+/* The report's version: written 2; read 1 (no times, no blocks) and 2. */
+#define MSG_REPORT_VERSION 2
 
 /* Maximum encoded size of each message. */
 #define MSG_JOB_MAX    (8u << 20)
@@ -124,16 +128,26 @@ int msg_state_check(const void *p, size_t n, struct pc_err *err) PC_NODISCARD;
 /* ------------------------------------------------------------------------ */
 
 /*
- * Encodes o into out (uninitialised). o->n_blocks_processed <= o->n_blocks
- * <= PC_BLOCKS_MAX. Returns 0, PC_EINVAL, PC_ELIMIT or PC_ENOMEM.
+ * Encodes o into out (uninitialised): version MSG_REPORT_VERSION, or 1 when
+ * o has no times, blocks or partial flag.
+ * o->n_blocks_processed <= o->n_blocks <= PC_BLOCKS_MAX; the blocks run
+ * (o->run) hold valid ids and values within PC_REPORT_VALUE_MAX. Returns 0,
+ * PC_EINVAL, PC_ELIMIT or PC_ENOMEM.
  */
 int msg_report_encode(const struct pc_outcome *o, struct pc_buf *out,
                       struct pc_err *err) PC_NODISCARD;
 
 /*
- * Decodes (p, n) into out (uninitialised; on success owned by the caller,
- * freed with pc_outcome_cleanup). Returns 0, PC_ESCHEMA, PC_EINVAL,
- * PC_ELIMIT or PC_ENOMEM.
+ * The summary of o (the meta hash's `report` field): version 1, without the
+ * times, the blocks and the partial flag. Same checks and errors.
+ */
+int msg_report_summary_encode(const struct pc_outcome *o, struct pc_buf *out,
+                              struct pc_err *err) PC_NODISCARD;
+
+/*
+ * Decodes a version 1 or 2 report (p, n) into out (uninitialised; on success
+ * owned by the caller, freed with pc_outcome_cleanup). Returns 0,
+ * PC_ESCHEMA, PC_EINVAL, PC_ELIMIT or PC_ENOMEM.
  */
 int msg_report_decode(const void *p, size_t n, struct pc_outcome *out,
                       struct pc_err *err) PC_NODISCARD;

@@ -21,6 +21,8 @@ int pc_key_queue(char *out, size_t out_size, const char *prefix, const char *que
 int pc_key_exec(char *out, size_t out_size, const char *prefix, const char *exec_id);
 int pc_key_progress(char *out, size_t out_size, const char *prefix, const char *exec_id);
 int pc_key_events(char *out, size_t out_size, const char *prefix, const char *exec_id);
+/* The full report of an execution (a string; schemas/README.md "outcome report"). */
+int pc_key_report(char *out, size_t out_size, const char *prefix, const char *exec_id);
 int pc_key_interrupt_channel(char *out, size_t out_size, const char *prefix, const char *exec_id);
 /* Pattern matching every execution's interrupt channel (PSUBSCRIBE). */
 int pc_key_interrupt_pattern(char *out, size_t out_size, const char *prefix);

@@ -34,10 +34,12 @@
  *                ne [nf [field value]...]... nm [field value]...  -> "OK"
  * exec_mark_interrupt  meta; now_ms reason -> 1 marked, 2 already marked,
  *                0 unknown or finished execution
- * exec_finish    meta progress events events_scratch; epoch events_maxlen np [field value]...
- *                ne [nf [field value]...]... nm [field value]... (the last
- *                progress, as exec_progress) now_ms outcome report error
- *                retention_s [event field value]...  -> "OK" (a short events
+ * exec_finish    meta progress events events_scratch report; epoch events_maxlen
+ *                np [field value]... ne [nf [field value]...]... nm [field value]...
+ *                (the last progress, as exec_progress) now_ms outcome summary
+ *                error retention_s full_report [event field value]...  -> "OK"
+ *                (summary: the meta `report` field; full_report, when not
+ *                empty, is SET at `report` with the retention; a short events
  *                stream is rewritten at its exact size: COPY to
  *                events_scratch, RENAME back)
  * exec_reject    meta events; now_ms error report retention_s events_maxlen

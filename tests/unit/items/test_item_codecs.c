@@ -20,7 +20,7 @@ static void expect_sha256(const char *msg, size_t len, const char *hex)
 {
     char got[PC_SHA256_HEX_LEN + 1];
 
-    pc__sha256_hex_of(msg, len, got);
+    pc_sha256_hex_of(msg, len, got);
     assert_string_equal(got, hex);
 }
 
@@ -39,19 +39,19 @@ static void sha256_matches_fips_180_4_examples(void **state)
 
 static void sha256_of_one_million_a_streamed_in_pieces(void **state)
 {
-    struct pc__sha256 c;
+    struct pc_sha256 c;
     uint8_t digest[PC_SHA256_LEN];
     char hex[PC_SHA256_HEX_LEN + 1];
     char piece[1000];
 
     (void)state;
     memset(piece, 'a', sizeof(piece));
-    pc__sha256_init(&c);
+    pc_sha256_init(&c);
     for (int i = 0; i < 1000; i++) {
-        pc__sha256_update(&c, piece, sizeof(piece));
+        pc_sha256_update(&c, piece, sizeof(piece));
     }
-    pc__sha256_final(&c, digest);
-    pc__sha256_hex(digest, hex);
+    pc_sha256_final(&c, digest);
+    pc_sha256_hex(digest, hex);
     assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
@@ -75,18 +75,18 @@ static void sha256_pads_correctly_around_block_boundaries(void **state)
     (void)state;
     memset(buf, 'a', sizeof(buf));
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct pc__sha256 c;
+        struct pc_sha256 c;
         uint8_t digest[PC_SHA256_LEN];
         char hex[PC_SHA256_HEX_LEN + 1];
 
         expect_sha256(buf, cases[i].n, cases[i].hex);
         /* Byte by byte must give the same digest as one update. */
-        pc__sha256_init(&c);
+        pc_sha256_init(&c);
         for (size_t j = 0; j < cases[i].n; j++) {
-            pc__sha256_update(&c, buf + j, 1);
+            pc_sha256_update(&c, buf + j, 1);
         }
-        pc__sha256_final(&c, digest);
-        pc__sha256_hex(digest, hex);
+        pc_sha256_final(&c, digest);
+        pc_sha256_hex(digest, hex);
         assert_string_equal(hex, cases[i].hex);
     }
 }

@@ -18,6 +18,7 @@
 
 #include "codec_fuzz.h"
 #include "peace/msg.h"
+#include "report_v1_bytes.h"
 
 static struct pc_id id_of(const char *s)
 {
@@ -435,6 +436,180 @@ static void test_malformed_reports_never_crash_or_leak(void **state)
     free(big);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Version 2 and version 1                                                   */
+
+static void set_int_state(struct pc_rvalue *v, uint8_t n)
+{
+    v->set = true;
+    assert_int_equal(pc_state_set(&v->state, &n, 1), 0); /* positive fixint */
+}
+
+/* An item_error ensure with times and every kind of entry. */
+static void make_v2(struct pc_outcome *o)
+{
+    struct pc_report_block *b = NULL;
+
+    make_item_error(o);
+    o->n_blocks_processed = 4;
+    o->created_ms = 1700000000000;
+    o->started_ms = 1700000000100;
+    o->finished_ms = 1700000000900;
+    o->interrupted_ms = 1700000000500;
+    o->partial = true;
+    o->run = calloc(5, sizeof(*o->run));
+    assert_non_null(o->run);
+    o->n_run = 5;
+    for (size_t i = 0; i < 5; i++) {
+        o->run[i].kind = o->blocks[i];
+        o->run[i].start_ms = o->started_ms + 10 * i;
+        o->run[i].duration_ms = 5;
+    }
+    b = &o->run[0]; /* read_current: a value and a null */
+    b->items = calloc(2, sizeof(*b->items));
+    assert_non_null(b->items);
+    b->n_items = 2;
+    b->items[0].item = id_of("a");
+    set_int_state(&b->items[0].values[PC_RV_CURRENT], 7);
+    b->items[1].item = id_of("b");
+    b->items[1].values[PC_RV_CURRENT].set = true;
+    b = &o->run[3]; /* sync check: a stale goal */
+    b->items = calloc(1, sizeof(*b->items));
+    assert_non_null(b->items);
+    b->n_items = 1;
+    b->items[0].item = id_of("b");
+    b->items[0].stale = PC_STALE_GOAL;
+    b = &o->run[4]; /* apply: changed with an error, unchanged, truncated */
+    b->items = calloc(3, sizeof(*b->items));
+    assert_non_null(b->items);
+    b->n_items = 3;
+    b->items[0].item = id_of("a");
+    b->items[0].timed = true;
+    b->items[0].start_ms = o->started_ms + 41;
+    b->items[0].duration_ms = 0;
+    b->items[0].apply = PC_APPLY_CHANGED;
+    b->items[0].error = malloc(8);
+    assert_non_null(b->items[0].error);
+    memcpy(b->items[0].error, "failed!", 8);
+    set_int_state(&b->items[0].values[PC_RV_STATE], 3);
+    b->items[1].item = id_of("b");
+    b->items[1].apply = PC_APPLY_UNCHANGED;
+    set_int_state(&b->items[1].values[PC_RV_STATE], 1);
+    b->items[2].item = id_of("c");
+    b->items[2].values[PC_RV_STATE].set = true;
+    b->items[2].values[PC_RV_STATE].truncated = true;
+    b->items[2].values[PC_RV_STATE].size = 99999;
+    memset(b->items[2].values[PC_RV_STATE].sha256, 'a', 64);
+}
+
+static void json_of(const struct pc_outcome *o, struct pc_buf *b)
+{
+    pc_buf_init(b, 1u << 20);
+    assert_int_equal(pc_outcome_format_json(o, b), 0);
+}
+
+static void test_v2_report_round_trips_with_blocks_and_times(void **state)
+{
+    struct pc_outcome o;
+    struct pc_outcome back;
+    struct pc_buf enc;
+    struct pc_buf enc2;
+    struct pc_buf j1;
+    struct pc_buf j2;
+
+    (void)state;
+    make_v2(&o);
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), 0);
+    assert_int_equal(((const uint8_t *)enc.data)[3], MSG_REPORT_VERSION);
+    assert_int_equal(msg_report_decode(enc.data, enc.len, &back, NULL), 0);
+    assert_same_outcome(&o, &back);
+    assert_int_equal(back.n_run, 5);
+    assert_int_equal(back.run[4].items[0].start_ms, o.started_ms + 41);
+    assert_true(back.run[4].items[0].timed);
+    assert_string_equal(back.run[4].items[0].error, "failed!");
+    assert_true(back.run[4].items[2].values[PC_RV_STATE].truncated);
+    assert_true(back.run[0].items[1].values[PC_RV_CURRENT].set);
+    assert_null(back.run[0].items[1].values[PC_RV_CURRENT].state.data);
+    /* Everything survives: the same bytes and the same JSON again. */
+    assert_int_equal(msg_report_encode(&back, &enc2, NULL), 0);
+    assert_int_equal(enc.len, enc2.len);
+    assert_memory_equal(enc.data, enc2.data, enc.len);
+    json_of(&o, &j1);
+    json_of(&back, &j2);
+    assert_string_equal(pc_buf_str(&j1), pc_buf_str(&j2));
+    assert_non_null(strstr(pc_buf_str(&j1),
+                           "{\"item\":\"a\",\"start_ms\":1700000000141,\"duration_ms\":0,"
+                           "\"changed\":true,\"state\":3,\"error\":\"failed!\"}"));
+    assert_non_null(strstr(pc_buf_str(&j1), "\"truncated\":{\"state\":{\"size\":99999,"));
+    assert_non_null(strstr(pc_buf_str(&j1), "{\"item\":\"b\",\"stale\":\"goal\"}"));
+    pc_buf_cleanup(&j1);
+    pc_buf_cleanup(&j2);
+    pc_buf_cleanup(&enc);
+    pc_buf_cleanup(&enc2);
+    pc_outcome_cleanup(&back);
+    pc_outcome_cleanup(&o);
+}
+
+static void test_v1_reports_of_the_previous_release_still_read(void **state)
+{
+    struct pc_outcome o;
+    struct pc_buf b;
+
+    (void)state;
+    assert_int_equal(msg_report_decode(v1_item_error, sizeof(v1_item_error), &o, NULL), 0);
+    assert_int_equal(o.n_run, 0);
+    assert_int_equal(o.started_ms, 0);
+    pc_buf_init(&b, 1u << 16);
+    assert_int_equal(pc_outcome_format_text(&o, &b), 0);
+    assert_string_equal(pc_buf_str(&b),
+                        "outcome: item_error\n"
+                        "  blocks processed: read_current, read_goal, discover, sync_check\n"
+                        "  blocks not processed: apply_ensure\n"
+                        "  items processed: a\n"
+                        "  items not processed: c\n"
+                        "  error: a: apply failed: permission denied\n");
+    pc_buf_reset(&b);
+    assert_int_equal(pc_outcome_format_json(&o, &b), 0);
+    assert_string_equal(pc_buf_str(&b),
+                        "{\"outcome\":\"item_error\",\"blocks_processed\":[\"read_current\","
+                        "\"read_goal\",\"discover\",\"sync_check\"],\"blocks_not_processed\":["
+                        "\"apply_ensure\"],\"items_processed\":[\"a\"],\"items_not_processed\":["
+                        "\"c\"],\"errors\":[{\"item\":\"a\",\"error\":\"apply failed: "
+                        "permission denied\"}]}");
+    pc_outcome_cleanup(&o);
+    assert_int_equal(msg_report_decode(v1_complete_diff, sizeof(v1_complete_diff), &o, NULL), 0);
+    pc_buf_reset(&b);
+    assert_int_equal(pc_outcome_format_text(&o, &b), 0);
+    assert_string_equal(pc_buf_str(&b), "outcome: complete\n"
+                                        "  blocks processed: read_current, read_goal, diff\n"
+                                        "  blocks not processed: (none)\n");
+    pc_buf_cleanup(&b);
+    pc_outcome_cleanup(&o);
+}
+
+static void test_malformed_v2_reports_never_crash_or_leak(void **state)
+{
+    struct pc_outcome o;
+    struct pc_buf enc;
+
+    (void)state;
+    make_v2(&o);
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), 0);
+    fuzz_truncations((const uint8_t *)enc.data, enc.len, try_decode, PC_ESCHEMA);
+    fuzz_mutations((const uint8_t *)enc.data, enc.len, try_decode);
+    pc_buf_cleanup(&enc);
+    /* The encoder refuses what the decoder would: a bad id, an oversized value. */
+    o.run[4].items[1].item = id_of("not an id");
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), PC_EINVAL);
+    o.run[4].items[1].item = id_of("b");
+    pc_state_clear(&o.run[4].items[1].values[PC_RV_STATE].state);
+    o.run[4].items[1].values[PC_RV_STATE].state.data = calloc(1, PC_REPORT_VALUE_MAX + 1);
+    assert_non_null(o.run[4].items[1].values[PC_RV_STATE].state.data);
+    o.run[4].items[1].values[PC_RV_STATE].state.len = PC_REPORT_VALUE_MAX + 1;
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), PC_EINVAL);
+    pc_outcome_cleanup(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +623,9 @@ int main(void)
         cmocka_unit_test(test_minimal_report_has_empty_lists),
         cmocka_unit_test(test_unknown_version_is_a_schema_error),
         cmocka_unit_test(test_malformed_reports_never_crash_or_leak),
+        cmocka_unit_test(test_v2_report_round_trips_with_blocks_and_times),
+        cmocka_unit_test(test_v1_reports_of_the_previous_release_still_read),
+        cmocka_unit_test(test_malformed_v2_reports_never_crash_or_leak),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

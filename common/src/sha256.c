@@ -1,6 +1,5 @@
 /*
- * sha256.c - SHA-256 as specified by FIPS 180-4, for the `file` item's
- * content digest.
+ * sha256.c - SHA-256 as specified by FIPS 180-4 (peace/sha256.h).
  *
  * A small streaming implementation so the items need no crypto library:
  * bytes are buffered into 64-byte blocks, each block runs the 64-round
@@ -8,7 +7,7 @@
  * 64-bit big-endian bit length. Digests are not secrets here (they identify
  * file contents), so no constant-time care is needed.
  */
-#include "items_internal.h"
+#include "peace/sha256.h"
 
 #include <string.h>
 
@@ -70,7 +69,7 @@ static void sha256_block(uint32_t h[8], const uint8_t block[64])
     h[7] += hh;
 }
 
-void pc__sha256_init(struct pc__sha256 *c)
+void pc_sha256_init(struct pc_sha256 *c)
 {
     /* FIPS 180-4 §5.3.3: the initial hash value. */
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -81,7 +80,7 @@ void pc__sha256_init(struct pc__sha256 *c)
     c->block_len = 0;
 }
 
-void pc__sha256_update(struct pc__sha256 *c, const void *p, size_t n)
+void pc_sha256_update(struct pc_sha256 *c, const void *p, size_t n)
 {
     const uint8_t *in = p;
 
@@ -103,7 +102,7 @@ void pc__sha256_update(struct pc__sha256 *c, const void *p, size_t n)
     }
 }
 
-void pc__sha256_final(struct pc__sha256 *c, uint8_t digest[PC_SHA256_LEN])
+void pc_sha256_final(struct pc_sha256 *c, uint8_t digest[PC_SHA256_LEN])
 {
     uint64_t bits = c->total * 8u;
 
@@ -127,7 +126,7 @@ void pc__sha256_final(struct pc__sha256 *c, uint8_t digest[PC_SHA256_LEN])
     }
 }
 
-void pc__sha256_hex(const uint8_t digest[PC_SHA256_LEN], char hex[PC_SHA256_HEX_LEN + 1])
+void pc_sha256_hex(const uint8_t digest[PC_SHA256_LEN], char hex[PC_SHA256_HEX_LEN + 1])
 {
     static const char digits[] = "0123456789abcdef";
 
@@ -138,13 +137,13 @@ void pc__sha256_hex(const uint8_t digest[PC_SHA256_LEN], char hex[PC_SHA256_HEX_
     hex[PC_SHA256_HEX_LEN] = '\0';
 }
 
-void pc__sha256_hex_of(const void *p, size_t n, char hex[PC_SHA256_HEX_LEN + 1])
+void pc_sha256_hex_of(const void *p, size_t n, char hex[PC_SHA256_HEX_LEN + 1])
 {
-    struct pc__sha256 c;
+    struct pc_sha256 c;
     uint8_t digest[PC_SHA256_LEN];
 
-    pc__sha256_init(&c);
-    pc__sha256_update(&c, p, n);
-    pc__sha256_final(&c, digest);
-    pc__sha256_hex(digest, hex);
+    pc_sha256_init(&c);
+    pc_sha256_update(&c, p, n);
+    pc_sha256_final(&c, digest);
+    pc_sha256_hex(digest, hex);
 }
