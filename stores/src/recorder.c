@@ -66,6 +66,8 @@ enum call_kind {
 struct rec_call {
     struct pc_recorder *r; /* NULL once the recorder is gone */
     enum call_kind kind;
+    pc_recorder_sync_cb *sync_cb; /* CALL_PROGRESS of pc_recorder_sync */
+    void *sync_ctx;
     struct rec_call *prev;
     struct rec_call *next;
 };
@@ -104,6 +106,8 @@ struct pc_recorder {
     void *done_ctx;
     void (*before_write)(void *ctx);
     void *before_write_ctx;
+    void (*on_write_failed)(void *ctx, const char *why);
+    void *on_write_failed_ctx;
 
     struct pc_progress_tracker *last; /* per item: the tracker as last seen */
     uint8_t *dirty;                   /* per item: FIELD_* changed since the last flush */
@@ -218,6 +222,18 @@ static void mark_lost(struct pc_recorder *r, const char *why)
     if (!r->lost) {
         r->lost = true;
         (void)snprintf(r->done_why, sizeof(r->done_why), "%s", why);
+    }
+}
+
+/* A progress write failed: nothing more is written, and the owner hears it
+ * at once (it stops the execution starting items). */
+static void write_failed(struct pc_recorder *r, const char *why)
+{
+    bool first = !r->lost;
+
+    mark_lost(r, why);
+    if (first && r->on_write_failed != NULL) {
+        r->on_write_failed(r->on_write_failed_ctx, why);
     }
 }
 
@@ -359,23 +375,29 @@ static void append_args(struct pc_redis_args *dst, const struct pc_redis_args *s
 static void on_progress_reply(void *arg, const redisReply *reply)
 {
     struct rec_call *c = arg;
+    pc_recorder_sync_cb *sync_cb = c->sync_cb;
+    void *sync_ctx = c->sync_ctx;
     struct pc_recorder *r = call_end(c);
     char text[160];
     char why[WHY_MAX];
+    bool failed = reply == NULL || reply->type == REDIS_REPLY_ERROR;
 
     if (r == NULL) {
         return;
     }
     r->progress_in_flight--;
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+    if (failed) {
         pc_redis_reply_text(reply, text, sizeof(text));
         (void)snprintf(why, sizeof(why), "progress write failed: %s", text);
         /* A fenced write means another attempt owns the execution; a lost
          * connection means this worker can no longer prove it does. */
-        mark_lost(r, why);
-        return;
+        write_failed(r, why);
+    } else {
+        flush_backlog_soon(r); /* what piled up while this call was in flight */
     }
-    flush_backlog_soon(r); /* what piled up while this call was in flight */
+    if (sync_cb != NULL) {
+        sync_cb(sync_ctx, failed ? PC_EREDIS : 0);
+    }
 }
 
 /*
@@ -453,17 +475,20 @@ static void add_exec_keys(struct pc_recorder *r, struct pc_redis_args *a, bool s
     pc_redis_args_addu64(a, r->events_maxlen);
 }
 
-/* Sends one exec_progress call with everything pending. */
-static void flush(struct pc_recorder *r)
+/* Sends one exec_progress call with everything pending; sync_cb (may be
+ * NULL) hears its reply. Returns 0 when sent (or nothing was pending and
+ * sync_cb is NULL), else non-zero (the recorder is lost). */
+static int flush_call(struct pc_recorder *r, pc_recorder_sync_cb *sync_cb, void *sync_ctx)
 {
     struct pc_redis_args a;
     struct rec_call *c = NULL;
 
     if (r->lost) {
-        return;
+        return PC_EFENCED;
     }
-    if (r->n_dirty == 0 && r->n_events == 0 && !r->meta_dirty && r->first_meta_sent) {
-        return;
+    if (sync_cb == NULL && r->n_dirty == 0 && r->n_events == 0 && !r->meta_dirty &&
+        r->first_meta_sent) {
+        return 0;
     }
     if (r->before_write != NULL) {
         r->before_write(r->before_write_ctx);
@@ -474,16 +499,32 @@ static void flush(struct pc_recorder *r)
     c = call_new(r, CALL_PROGRESS);
     if (c == NULL) {
         pc_redis_args_cleanup(&a);
-        mark_lost(r, "progress write failed: out of memory");
-        return;
+        write_failed(r, "progress write failed: out of memory");
+        return PC_ENOMEM;
     }
+    c->sync_cb = sync_cb;
+    c->sync_ctx = sync_ctx;
     if (pc_script_run(r->scripts, r->conn, PC_SCRIPT_EXEC_PROGRESS, 3, &a, 0, on_progress_reply,
                       c) != 0) {
         (void)call_end(c);
-        mark_lost(r, "progress write failed: cannot send");
-        return;
+        write_failed(r, "progress write failed: cannot send");
+        return PC_EREDIS;
     }
     r->progress_in_flight++;
+    return 0;
+}
+
+static void flush(struct pc_recorder *r)
+{
+    (void)flush_call(r, NULL, NULL);
+}
+
+int pc_recorder_sync(struct pc_recorder *r, pc_recorder_sync_cb *cb, void *ctx)
+{
+    if (cb == NULL || r->finishing) {
+        return PC_EINVAL;
+    }
+    return flush_call(r, cb, ctx);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -878,6 +919,8 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     r->done_ctx = o->done_ctx;
     r->before_write = o->before_write;
     r->before_write_ctx = o->before_write_ctx;
+    r->on_write_failed = o->on_write_failed;
+    r->on_write_failed_ctx = o->on_write_failed_ctx;
     {
         /* Decimal by hand (hot path: one recorder per execution). */
         char tmp[24];

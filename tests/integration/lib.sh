@@ -156,6 +156,15 @@ redis_stop() {
   wait_for 10 "redis-server to exit" redis_gone || kill -KILL "$REDIS_PID" 2>/dev/null
 }
 
+# redis_crash_restart: kill -9 (what the append-only file holds is what
+# survives), then start again on the same port and directory.
+redis_crash_restart() {
+  kill -KILL "$REDIS_PID" 2>/dev/null
+  wait "$REDIS_PID" 2>/dev/null # reaped here: no "Killed" line from the shell
+  wait_for 10 "redis-server to die" redis_gone
+  redis_launch || fatal "could not restart redis-server on port $REDIS_PORT"
+}
+
 # redis_restart: stop, then start again on the same port and directory.
 redis_restart() {
   redis_stop

@@ -308,47 +308,24 @@ int wk_lock_parse(const redisReply *reply, bool *acquired, const char **holder, 
 /* ------------------------------------------------------------------------ */
 /* Takeover                                                                  */
 
-static bool in_flight(const struct wk_kv *progress, size_t n_progress, const char *id)
+/* True when the progress fields record item id as `success` (its state was
+ * stored: the states write is sent before the progress that reports it). */
+static bool recorded_success(const struct wk_kv *progress, size_t n_progress, const char *id)
 {
     size_t id_len = strlen(id);
-    enum pc_progress_status st = PC_PROGRESS_INITIALIZED;
-    bool have_status = false;
-    bool limit_known = false;
-    bool has_msg = false;
+    bool success = false;
 
     for (size_t i = 0; i < n_progress; i++) {
         const struct wk_kv *kv = &progress[i];
-        const char *suffix = NULL;
-        size_t sn;
+        enum pc_progress_status st;
 
-        if (kv->kn <= id_len + 1 || memcmp(kv->k, id, id_len) != 0 || kv->k[id_len] != '.') {
-            continue;
-        }
-        suffix = kv->k + id_len + 1;
-        sn = kv->kn - id_len - 1;
-        if (sn == 6 && memcmp(suffix, "status", 6) == 0) {
-            have_status = pc_progress_status_parse(kv->v, kv->vn, &st) == 0;
-        } else if (sn == 5 && memcmp(suffix, "limit", 5) == 0) {
-            limit_known = !(kv->vn == 7 && memcmp(kv->v, "unknown", 7) == 0) && kv->vn > 0;
-        } else if (sn == 3 && memcmp(suffix, "msg", 3) == 0) {
-            has_msg = kv->vn > 0;
+        if (kv->kn == id_len + 7 && memcmp(kv->k, id, id_len) == 0 && kv->k[id_len] == '.' &&
+            memcmp(kv->k + id_len + 1, "status", 6) == 0) {
+            success =
+                pc_progress_status_parse(kv->v, kv->vn, &st) == 0 && st == PC_PROGRESS_SUCCESS;
         }
     }
-    if (!have_status) {
-        return false;
-    }
-    switch (st) {
-    case PC_PROGRESS_QUEUED:
-    case PC_PROGRESS_RUNNING:
-    case PC_PROGRESS_RUNNING_STALLED:
-    case PC_PROGRESS_USER_PENDING:
-    case PC_PROGRESS_FAIL:
-        return true;
-    case PC_PROGRESS_EXEC_PENDING:
-        return limit_known || has_msg;
-    default:
-        return false;
-    }
+    return success;
 }
 
 static bool listed(const char *list, size_t list_len, const char *id)
@@ -387,7 +364,7 @@ long wk_tolerate(const struct pc_flow *flow, const struct wk_prev_attempt *prev,
     for (size_t i = 0; i < flow->n_items; i++) {
         const char *id = flow->items[i].id.s;
         bool t = (prev->list != NULL && listed(prev->list, prev->list_len, id)) ||
-                 (apply && in_flight(prev->progress, prev->n_progress, id));
+                 (apply && !recorded_success(prev->progress, prev->n_progress, id));
         int rc = 0;
 
         tolerate[i] = t;

@@ -44,6 +44,7 @@
 #include "peace/redis_conn.h"
 #include "peace/scripts.h"
 #include "peace/store_redis.h"
+#include "worker/gate.h"
 #include "worker/logic.h"
 #include "worker/policy.h"
 
@@ -73,7 +74,9 @@ struct wexec {
     struct pc_exec *exec;
     struct pc_store_redis *store;
     struct pc_recorder *rec;
-    bool *tolerate; /* borrowed by the engine */
+    struct wk_gate *gate;     /* the engine's executor: the pool, gated */
+    struct event *release_ev; /* delivers the gate's held completions */
+    bool *tolerate;           /* borrowed by the engine */
     struct pc_buf tolerate_list;
     uint64_t epoch;
     uint64_t attempt;
@@ -466,6 +469,10 @@ static void wexec_free(struct wexec *x)
         pc_exec_destroy(x->exec);
     }
     pc_recorder_destroy(x->rec);
+    wk_gate_destroy(x->gate);
+    if (x->release_ev != NULL) {
+        event_free(x->release_ev);
+    }
     msg_job_cleanup(&x->job);
     pc_buf_cleanup(&x->tolerate_list);
     free(x->tolerate);
@@ -558,11 +565,17 @@ static void lose(struct wexec *x, const char *why)
     wk_log(x->w->log, WK_LOG_WARN, "exec_lost", "exec=%s entry=%s epoch=%llu err=\"%s\"", x->id,
            x->entry_id, (unsigned long long)x->epoch, quote(why, q));
     if (x->state == WX_RUNNING && x->rec != NULL) {
-        /* The engine finishes by itself (its writes are refused); the
-         * recorder then reports the loss and the wexec is dropped. The
-         * interrupt stops it starting new items meanwhile (strategy
-         * permitting): the new owner runs them. */
+        /* The engine finishes by itself; the recorder then reports the loss
+         * and the wexec is dropped, never acknowledged. Nothing is written
+         * from now on, so nothing it does after can pass for done. It
+         * starts no item any more: the gate refuses every task (whatever
+         * the strategy), the interrupt ends the block early, and held
+         * completions are delivered from the loop (this may run inside an
+         * engine callback). The next attempt tolerates every item of the
+         * apply block not recorded `success`. */
         pc_recorder_abandon(x->rec);
+        wk_gate_refuse(x->gate);
+        (void)event_active(x->release_ev, EV_TIMEOUT, 0);
         pc_exec_signal_interrupt(x->exec);
         return;
     }
@@ -680,9 +693,15 @@ static void on_renew_reply(void *arg, const redisReply *reply)
         return;
     }
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR || wk_renew_parse(reply, &r, NULL) != 0) {
-        /* Retried next period; a whole lease without success loses it. */
         pc_redis_reply_text(reply, text, sizeof(text));
         wk_log(x->w->log, WK_LOG_WARN, "renew_failed", "exec=%s err=\"%s\"", x->id, text);
+        if (x->state == WX_RUNNING) {
+            /* A running execution cannot prove it still owns the execution:
+             * it stops here rather than go on changing the world. */
+            lose(x, "the lease renewal failed");
+        }
+        /* Otherwise retried next period; a whole lease without success
+         * loses it. */
         return;
     }
     if (r.fenced) {
@@ -739,13 +758,56 @@ static void on_renew_timer(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------------ */
 /* Running                                                                   */
 
+static void on_apply_recorded(void *ctx, int rc)
+{
+    struct wexec *x = ctx;
+
+    if (!call_returned(x)) {
+        return;
+    }
+    if (rc != 0 || x->lost) {
+        lose(x, "the start of the apply block could not be recorded");
+        return;
+    }
+    wk_gate_open(x->gate);
+    (void)event_active(x->release_ev, EV_TIMEOUT, 0);
+}
+
 static void ob_block_start(void *ctx, size_t index, enum pc_block_kind kind)
 {
     struct wexec *x = ctx;
 
-    if (x->rec != NULL) {
-        pc_recorder_observer()->block_start(x->rec, index, kind);
+    if (x->rec == NULL) {
+        return;
     }
+    pc_recorder_observer()->block_start(x->rec, index, kind);
+    if ((kind != PC_BLOCK_APPLY_ENSURE && kind != PC_BLOCK_APPLY_CLEAN) || x->lost) {
+        return;
+    }
+    /* No item applies before Redis holds the block start: the next
+     * attempt's guard relies on it (wk_tolerate). The checks run meanwhile;
+     * their completions, which submit the applies, wait at the gate. */
+    wk_gate_close(x->gate);
+    if (pc_recorder_sync(x->rec, on_apply_recorded, x) == 0) {
+        x->inflight++;
+    } else {
+        lose(x, "the start of the apply block could not be sent");
+    }
+}
+
+static void on_release(evutil_socket_t fd, short what, void *arg)
+{
+    struct wexec *x = arg;
+
+    (void)fd;
+    (void)what;
+    wk_gate_release(x->gate);
+}
+
+/* The recorder's first failed write: possibly inside an engine callback. */
+static void on_recorder_write_failed(void *ctx, const char *why)
+{
+    lose(ctx, why);
 }
 
 static void ob_progress(void *ctx, size_t item, const struct pc_progress_tracker *t,
@@ -850,6 +912,8 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
     ro.done_ctx = x;
     ro.before_write = before_recorder_write;
     ro.before_write_ctx = x;
+    ro.on_write_failed = on_recorder_write_failed;
+    ro.on_write_failed_ctx = x;
     ro.progress_prefilled = true; /* exec_start wrote every item's initial fields */
     return pc_recorder_create(&ro, &x->rec, err);
 }
@@ -1230,6 +1294,11 @@ static int wexec_setup(struct wexec *x, char *reason, size_t reason_size)
     struct pc_err err;
 
     x->tolerate = calloc(x->job.flow.n_items + 1, sizeof(bool));
+    x->release_ev = event_new(w->base, -1, 0, on_release, x);
+    if (x->release_ev == NULL || wk_gate_create(pc_pool_executor(w->pool), &x->gate) != 0) {
+        (void)snprintf(reason, reason_size, "out of memory");
+        return PC_ENOMEM;
+    }
     memset(&so, 0, sizeof(so));
     so.conn = w->cmd;
     so.scripts = w->scripts;
@@ -1242,7 +1311,7 @@ static int wexec_setup(struct wexec *x, char *reason, size_t reason_size)
     }
     env.reg = w->reg;
     env.store = pc_store_redis_store(x->store);
-    env.executor = pc_pool_executor(w->pool);
+    env.executor = wk_gate_executor(x->gate);
     env.observer = &wexec_observer;
     env.observer_ctx = x;
     env.file_root = w->policy.file_root[0] != '\0' ? w->policy.file_root : NULL;
@@ -1592,6 +1661,19 @@ static void subscribe_all(struct wk_worker *w)
 /* ------------------------------------------------------------------------ */
 /* Connection states                                                         */
 
+/* Every running execution stops: its writes may be lost from here on. */
+static void lose_running(struct wk_worker *w, const char *why)
+{
+    struct wexec *next = NULL;
+
+    for (struct wexec *x = w->execs; x != NULL; x = next) {
+        next = x->next; /* lose may drop x */
+        if (x->state == WX_RUNNING) {
+            lose(x, why);
+        }
+    }
+}
+
 static void on_cmd_state(void *ctx, bool ready, const char *why)
 {
     struct wk_worker *w = ctx;
@@ -1612,6 +1694,7 @@ static void on_cmd_state(void *ctx, bool ready, const char *why)
         wk_log(w->log, w->cmd_down ? WK_LOG_DEBUG : WK_LOG_WARN, "redis_down",
                "conn=cmd err=\"%s\"", quote(why, q));
         w->cmd_down = true;
+        lose_running(w, "the connection to Redis was lost");
         return;
     }
     w->cmd_down = false;

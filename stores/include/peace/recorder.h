@@ -46,6 +46,10 @@ typedef void pc_recorder_done_cb(void *ctx, int rc, const char *why);
 
 typedef uint64_t pc_recorder_clock_fn(void *ctx);
 
+/* pc_recorder_sync's answer: rc 0 once Redis applied the call, else
+ * PC_EREDIS (refused, or the connection went away). */
+typedef void pc_recorder_sync_cb(void *ctx, int rc);
+
 struct pc_recorder_opts {
     struct event_base *base;    /* borrowed */
     struct pc_redis_conn *conn; /* borrowed; outlives the recorder */
@@ -75,6 +79,13 @@ struct pc_recorder_opts {
      * then applies an item's states before the progress that reports it. */
     void (*before_write)(void *ctx);
     void *before_write_ctx;
+    /* May be NULL: called once, at the first progress write that fails (an
+     * error reply, a lost connection, cannot send), possibly from inside an
+     * engine callback: the owner should only latch it (stop starting
+     * items, as the worker does) and act from the loop. Not called for
+     * pc_recorder_abandon. Nothing is written after it. */
+    void (*on_write_failed)(void *ctx, const char *why);
+    void *on_write_failed_ctx;
     /* The progress hash already holds every item's initial fields
      * (pc_recorder_initial_progress, written by exec_start): only changes
      * are written. false: an item's first write has all its fields. */
@@ -101,6 +112,16 @@ void pc_recorder_attach(struct pc_recorder *r, struct pc_exec *e);
 
 /* Reason carried by the `interrupt` event when the interrupt takes effect. */
 void pc_recorder_set_interrupt_reason(struct pc_recorder *r, const char *reason, size_t len);
+
+/*
+ * Sends everything pending now, in one exec_progress call even when nothing
+ * is (the meta's block fields are always in it), and calls cb with its
+ * reply: Redis answers in order on the connection, so rc 0 means every
+ * write sent before, states included, was applied too. Returns 0 (cb runs
+ * exactly once, later, unless the recorder is destroyed first) or non-zero
+ * without calling cb (lost, or the outcome is being written).
+ */
+int pc_recorder_sync(struct pc_recorder *r, pc_recorder_sync_cb *cb, void *ctx) PC_NODISCARD;
 
 /* Stops all writes: the execution belongs to someone else now. The done
  * callback still runs once the engine finishes, with PC_EFENCED. */

@@ -142,10 +142,12 @@ struct wk_prev_attempt {
  * (docs/fleet.md "Takeover and the guard"): the items the earlier attempts
  * may have changed without storing their state. Those are the items listed
  * in prev->list (carried over from earlier attempts), plus, when the
- * previous attempt was in an apply block (prev->block names it), the items
- * whose progress shows work in flight or failed: queued, running,
- * running_stalled, user_pending, fail, or exec_pending with a limit or a
- * message (set once apply_check asked for the apply).
+ * previous attempt was in an apply block (prev->block names it), every item
+ * whose progress does not record `success`. A worker records an apply
+ * block's start before any of its items may apply, and stops starting items
+ * at its first failed write, so an item without a recorded success may have
+ * run with its states write lost; one recorded `success` had its state
+ * stored first.
  *
  * tolerate has flow->n_items slots (all written). list receives the
  * comma-separated ids tolerated (for the meta field sync_tolerate), in flow
