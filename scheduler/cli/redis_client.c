@@ -1,13 +1,14 @@
 /*
- * redis_client.c - the CLI's synchronous hiredis connection and the one place
- * where hiredis's error model becomes ours.
+ * redis_client.c - the CLI's blocking Redis connection (pc_redis_sync: the
+ * fleet's one Redis layer, standalone or Redis Cluster) and the one place
+ * where its error model becomes the CLI's.
  *
- * A NULL reply or REDIS_ERR means the connection is unusable (c->err and
- * c->errstr say why): PC_EREDIS, and the context is kept so that
- * cli_redis_reconnect can dial again with the same settings. An error reply
- * is PC_EREDIS too, with the server's text; the connection stays usable.
- * Commands time out after CLI_REDIS_TIMEOUT_MS, so a hung server cannot hang
- * the CLI (the blocking reads of a follower use much shorter BLOCK times).
+ * A command that did not complete means the connection is unusable:
+ * PC_EREDIS, and cli_redis_reconnect can dial again with the same settings.
+ * An error reply is PC_EREDIS too, with the server's text; the connection
+ * stays usable. Commands time out after CLI_REDIS_TIMEOUT_MS, so a hung
+ * server cannot hang the CLI (the blocking reads of a follower use much
+ * shorter BLOCK times).
  */
 #include "redis_client.h"
 
@@ -15,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "peace/keys.h"
+#include "peace/redis_sync.h"
 #include "peace/redis_url.h"
 
 #define CLI_REDIS_CONNECT_TIMEOUT_MS 3000
@@ -25,32 +26,11 @@
 #define CLI_REDIS_ARGS_MAX           32
 
 struct cli_redis {
-    redisContext *ctx; /* owned */
+    struct pc_redis_sync *sync; /* owned; NULL until connected */
     struct pc_redis_url url;
-    char where[PC_REDIS_HOST_MAX + 16]; /* "host:port" for messages */
+    char where[PC_REDIS_HOST_MAX + 32]; /* "host:port" for messages */
     char prefix[PC_PREFIX_MAX + 1];
 };
-
-static struct timeval ms_to_tv(long ms)
-{
-    struct timeval tv;
-
-    tv.tv_sec = ms / 1000;
-    tv.tv_usec = (ms % 1000) * 1000;
-    return tv;
-}
-
-/* Records the failure of a context-level call and returns PC_EREDIS. */
-static int context_error(struct cli_redis *r, const char *what, struct pc_err *err)
-{
-    const char *reason = r->ctx != NULL && r->ctx->err != 0 ? r->ctx->errstr : "no reply";
-
-    if (r->ctx != NULL && r->ctx->err == 0) {
-        /* Make cli_redis_broken() true: the reply stream is out of step now. */
-        r->ctx->err = REDIS_ERR_OTHER;
-    }
-    return pc_err_set(err, PC_EREDIS, "Redis at %s: %s: %s", r->where, what, reason);
-}
 
 /* Turns an error reply into PC_EREDIS (the reply is freed). */
 static int reply_error(struct cli_redis *r, redisReply *rep, const char *what, struct pc_err *err)
@@ -64,48 +44,11 @@ static int reply_error(struct cli_redis *r, redisReply *rep, const char *what, s
 
 static int dial(struct cli_redis *r, struct pc_err *err)
 {
-    struct timeval connect_tv = ms_to_tv(CLI_REDIS_CONNECT_TIMEOUT_MS);
-    redisReply *rep = NULL;
-    char db_text[16];
-    int rc;
-
-    if (r->ctx != NULL) {
-        redisFree(r->ctx);
-        r->ctx = NULL;
+    if (r->sync != NULL) {
+        return pc_redis_sync_reconnect(r->sync, err);
     }
-    r->ctx = r->url.unix_socket ? redisConnectUnixWithTimeout(r->url.path, connect_tv)
-                                : redisConnectWithTimeout(r->url.host, r->url.port, connect_tv);
-    if (r->ctx == NULL) {
-        return pc_err_set(err, PC_ENOMEM, "Redis at %s: cannot allocate a connection", r->where);
-    }
-    if (r->ctx->err != 0) {
-        return pc_err_set(err, PC_EREDIS, "cannot connect to Redis at %s: %s", r->where,
-                          r->ctx->errstr);
-    }
-    if (redisSetTimeout(r->ctx, ms_to_tv(CLI_REDIS_TIMEOUT_MS)) != REDIS_OK) {
-        return context_error(r, "setting the timeout", err);
-    }
-    if (r->url.password[0] != '\0') {
-        if (r->url.user[0] != '\0') {
-            rc = cli_redis_cmd(r, &rep, err, "AUTH", r->url.user, r->url.password, (char *)NULL);
-        } else {
-            rc = cli_redis_cmd(r, &rep, err, "AUTH", r->url.password, (char *)NULL);
-        }
-        if (rc != 0) {
-            /* The server's text never holds the password; ours says what failed. */
-            return rc;
-        }
-        freeReplyObject(rep);
-    }
-    if (r->url.db != 0) {
-        (void)snprintf(db_text, sizeof(db_text), "%d", r->url.db);
-        rc = cli_redis_cmd(r, &rep, err, "SELECT", db_text, (char *)NULL);
-        if (rc != 0) {
-            return rc;
-        }
-        freeReplyObject(rep);
-    }
-    return 0;
+    return pc_redis_sync_connect(&r->url, CLI_REDIS_CONNECT_TIMEOUT_MS, CLI_REDIS_TIMEOUT_MS,
+                                 &r->sync, err);
 }
 
 int cli_redis_connect(const char *url, const char *prefix, struct cli_redis **out,
@@ -145,9 +88,7 @@ void cli_redis_destroy(struct cli_redis *r)
     if (r == NULL) {
         return;
     }
-    if (r->ctx != NULL) {
-        redisFree(r->ctx);
-    }
+    pc_redis_sync_destroy(r->sync);
     /* The password does not outlive the connection in our memory. */
     memset(&r->url, 0, sizeof(r->url));
     free(r);
@@ -160,7 +101,7 @@ const char *cli_redis_prefix(const struct cli_redis *r)
 
 bool cli_redis_broken(const struct cli_redis *r)
 {
-    return r->ctx == NULL || r->ctx->err != 0;
+    return pc_redis_sync_broken(r->sync);
 }
 
 int cli_redis_reconnect(struct cli_redis *r, struct pc_err *err)
@@ -171,14 +112,14 @@ int cli_redis_reconnect(struct cli_redis *r, struct pc_err *err)
 int cli_redis_command(struct cli_redis *r, int argc, const char **argv, const size_t *lens,
                       redisReply **reply, struct pc_err *err)
 {
-    redisReply *rep;
+    redisReply *rep = NULL;
+    int rc = cli_redis_append(r, argc, argv, lens, err);
 
-    if (cli_redis_broken(r)) {
-        return pc_err_set(err, PC_EREDIS, "Redis at %s: not connected", r->where);
+    if (rc == 0) {
+        rc = cli_redis_get_reply(r, &rep, err);
     }
-    rep = redisCommandArgv(r->ctx, argc, argv, lens);
-    if (rep == NULL) {
-        return context_error(r, argv[0], err);
+    if (rc != 0) {
+        return rc;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
         return reply_error(r, rep, argv[0], err);
@@ -218,24 +159,15 @@ int cli_redis_append(struct cli_redis *r, int argc, const char **argv, const siz
     if (cli_redis_broken(r)) {
         return pc_err_set(err, PC_EREDIS, "Redis at %s: not connected", r->where);
     }
-    if (redisAppendCommandArgv(r->ctx, argc, argv, lens) != REDIS_OK) {
-        return context_error(r, argv[0], err);
-    }
-    return 0;
+    return pc_redis_sync_append(r->sync, argc, argv, lens, err);
 }
 
 int cli_redis_get_reply(struct cli_redis *r, redisReply **reply, struct pc_err *err)
 {
-    void *rep = NULL;
-
-    if (cli_redis_broken(r)) {
+    if (r->sync == NULL) {
         return pc_err_set(err, PC_EREDIS, "Redis at %s: not connected", r->where);
     }
-    if (redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
-        return context_error(r, "reading a reply", err);
-    }
-    *reply = rep;
-    return 0;
+    return pc_redis_sync_get_reply(r->sync, reply, err);
 }
 
 bool cli_reply_str(const redisReply *rep, const char **p, size_t *n)

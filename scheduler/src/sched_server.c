@@ -1348,6 +1348,7 @@ int sched_server_create(struct event_base *base, const struct sched_config *cfg,
     evhttp_set_gencb(s->http, on_request, s);
     memset(&opts, 0, sizeof(opts));
     opts.name = "scheduler";
+    opts.ordered = true; /* a submit's meta is written before its job is queued */
     opts.on_state = on_redis_state;
     opts.state_ctx = s;
     rc = pc_redis_conn_create(base, &cfg->redis, &opts, &s->redis, err);

@@ -1,185 +1,142 @@
 /*
- * redis_conn.c - an asynchronous hiredis connection on libevent that keeps
- * itself connected.
+ * redis_conn.c - a Redis connection that routes: one node on a standalone
+ * Redis, one node per master on a Redis Cluster (redis_node.c holds each).
  *
- * Design. hiredis 0.14 gives an async context with connect/disconnect
- * callbacks and nothing else: no timeouts, no reconnection, and a context
- * must never be freed from inside one of its own callbacks. So this file
- * owns one context at a time and wraps every command in a request that has
- * its own libevent timer:
+ * Standalone (redis://, unix://): every call goes straight to the one node;
+ * nothing is copied or looked at on the way.
  *
- *   - the request's callback runs exactly once: from hiredis (a reply, or
- *     NULL when the context is torn down) or from the timer (a timeout, or a
- *     deferred failure when the command was sent while not connected);
- *   - a timeout breaks the connection (every later reply would be stale);
- *   - teardown (timeouts, AUTH/SELECT failures, pc_redis_conn_reset) always
- *     happens from a timer callback, never inside a hiredis callback, so
- *     redisAsyncFree never runs under hiredis's own frames;
- *   - after a failure, a reconnect timer fires after an exponential backoff
- *     with jitter; the disconnect callback only arms that timer.
- *
- * Connection states: DOWN (waiting for the reconnect timer), CONNECTING
- * (TCP/unix connect in progress, bounded by the connect timer), HANDSHAKE
- * (AUTH, SELECT and a PING in flight, same timer), READY, and CLOSING while
- * destroyed. Only READY accepts commands; others fail them (deferred).
- *
- * This is the only file that includes the hiredis libevent adapter: the
- * adapter defines static functions, and one copy is enough.
+ * Cluster (redis+cluster://). Design:
+ *   - a "boot" node dials the seeds in turn and asks CLUSTER SLOTS; the reply
+ *     (pc_cluster_parse_slots) gives the masters and the slot table. A node
+ *     (one async context) exists per master named by the table or by a
+ *     redirect, created when first named, removed (from a timer, never
+ *     inside a callback) once no table names it and nothing waits on it;
+ *   - a command is copied into a request, routed by the slot of its key
+ *     (pc_cluster_cmd_key, pc_cluster_key_slot) or, keyless, to any ready
+ *     master, and its reply classified (pc_cluster_classify): MOVED patches
+ *     the slot and resends there (and asks for one throttled full refresh),
+ *     ASK sends ASKING and the command back to back to the named node
+ *     without touching the table, TRYAGAIN and CLUSTERDOWN retry after a
+ *     growing delay (CLUSTERDOWN also refreshes). At most REDIRECTS_MAX
+ *     redirects and RETRIES_MAX retries: then the caller gets the error;
+ *   - a request whose node is not connected yet waits for it, up to its
+ *     timeout, then completes with NULL like a broken connection;
+ *   - the table is refreshed every REFRESH_MS, and soon (at most once per
+ *     REFRESH_MIN_MS) after a redirect, a failed command or a node going
+ *     down;
+ *   - the connection is ready when the table is known and every master in
+ *     it is connected. A master going down makes it not ready (the owner
+ *     sees what it sees when a standalone Redis goes away) until it comes
+ *     back or a refresh replaces it (failover).
+ * With opts.ordered, commands also run in the order they were sent across
+ * masters (as on one server): a command waits until the commands in flight
+ * on another master have replied; commands to one master still pipeline.
+ * Redirects and retries can reorder commands while slots migrate.
+ * Subscriptions go to the master of the channel's slot: with classic
+ * PUBLISH, Redis Cluster forwards every message to every node, so any node
+ * would do; the slot only spreads subscribers. NOSCRIPT needs no per-node
+ * state here: scripts.c resends with EVAL, which loads the script on the
+ * node that lacked it.
  */
 #include "peace/redis_conn.h"
 
 #include "redis_conn_internal.h"
+#include "redis_node.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/random.h>
-#include <sys/time.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <hiredis/adapters/libevent.h>
-#include <hiredis/async.h>
+#include "peace/redis_cluster.h"
 
-#define CONN_NAME_MAX  31
-#define WHY_MAX        200
-#define ARGS_MAX_BYTES ((size_t)1 << 30) /* Redis' own bulk limit is 512 MiB */
+#define WHY_MAX          200
+#define REDIRECTS_MAX    8
+#define RETRIES_MAX      10
+#define REFRESH_MS       5000
+#define REFRESH_MIN_MS   250
+#define WAIT_STEP_MS     10
+#define ARGV_STACK       16
+#define SLOTS_TIMEOUT_MS 5000
 
-enum conn_state {
-    CONN_DOWN,
-    CONN_CONNECTING,
-    CONN_HANDSHAKE,
-    CONN_READY,
-    CONN_CLOSING,
+struct cnode {
+    struct pc_redis_conn *c;
+    struct pc_redis_addr addr;
+    struct pc_redis_node *node; /* owned */
+    bool in_table;              /* the table (or a MOVED) names it a master */
+    bool subscribed;            /* holds subscriptions: no commands */
+    unsigned inflight;          /* requests waiting on its replies */
 };
 
-struct req {
+struct creq {
     struct pc_redis_conn *c;
+    struct pc_redis_args args; /* the whole command, owned */
+    int key;                   /* argument index, or -1 */
+    unsigned slot;
     pc_redis_reply_cb *cb;
     void *arg;
-    struct event *timer; /* timeout, or the deferred failure */
-    bool in_hiredis;     /* hiredis holds a callback pointing here */
-    bool done;           /* cb has run */
-    struct req *prev;
-    struct req *next;
-};
-
-struct sub {
-    struct pc_redis_conn *c;
-    pc_redis_reply_cb *cb;
-    void *arg;
-    struct sub *prev;
-    struct sub *next;
+    uint32_t timeout_ms;
+    uint32_t wait_ms;     /* how long it may wait for a node */
+    uint64_t deadline_ms; /* waiting for a node ends here */
+    unsigned redirects;
+    unsigned retries;
+    bool asking;
+    bool released; /* ordered: counted in ord_inflight */
+    struct pc_redis_addr ask_addr;
+    struct cnode *sent_to; /* NULL unless a reply is awaited */
+    struct creq *onext;    /* ordered: the FIFO of requests not released yet */
+    struct event *timer;   /* wait / retry */
+    struct creq *prev;
+    struct creq *next;
 };
 
 struct pc_redis_conn {
     struct event_base *base; /* borrowed */
     struct pc_redis_url url;
-    char name[CONN_NAME_MAX + 1];
-    uint32_t connect_timeout_ms;
-    uint32_t cmd_timeout_ms;
-    const struct timeval *common_timeout; /* cmd_timeout_ms, as a common timeout */
-    uint32_t backoff_min_ms;
-    uint32_t backoff_max_ms;
+    struct pc_redis_conn_opts opts;
+    char name[32];
     pc_redis_state_cb *on_state;
     void *state_ctx;
 
-    enum conn_state state;
-    redisAsyncContext *ac; /* owned; NULL unless CONNECTING/HANDSHAKE/READY */
-    unsigned attempt;      /* failed attempts since the last READY */
-    unsigned handshake_pending;
-    uint64_t rng;
+    struct pc_redis_node *single; /* standalone: the one node */
 
-    struct event *connect_timer;   /* bounds CONNECTING + HANDSHAKE */
-    struct event *reconnect_timer; /* DOWN -> CONNECTING */
-    struct event *drop_timer;      /* deferred teardown */
-    char drop_why[WHY_MAX];
+    /* Cluster. */
+    struct pc_redis_node *boot;
+    unsigned boot_failures; /* before the first ready */
+    struct cnode **nodes;   /* owned */
+    size_t nnodes;
+    size_t ncap;
+    uint16_t slot_node[PC_CLUSTER_SLOTS]; /* index into nodes */
+    bool have_table;
+    bool ready; /* as last reported */
+    bool ever_ready;
+    bool closing;
+    bool refreshing;
+    uint64_t last_refresh_ms;
+    unsigned rr;
+    struct event *refresh_timer;
+    struct event *gc_timer;
+    struct creq *reqs;
 
-    struct req *reqs; /* every live request */
-    struct sub *subs; /* every live subscription */
-
-    /* The command being sent, in RESP (hiredis copies it): formatting here
-     * instead of in hiredis avoids an argv array and sds growth per
-     * argument, the worker's largest cost per command. */
-    char *out;
-    size_t out_len;
-    size_t out_cap;
+    /* opts.ordered: requests wait in a FIFO and are released while they go
+     * to the node of those in flight (or nothing is in flight). */
+    struct creq *ord_head;
+    struct creq *ord_tail;
+    size_t ord_inflight;
+    struct cnode *ord_node;
+    struct event *ord_ev;
 };
 
-/* Kept between commands up to this size; a larger one is freed after use. */
-#define OUT_KEEP_MAX ((size_t)256 << 10)
+static void creq_send(struct creq *r);
+static void refresh_soon(struct pc_redis_conn *c);
+static void on_ord_ev(evutil_socket_t fd, short what, void *arg);
 
-static void conn_connect(struct pc_redis_conn *c);
-static void conn_drop(struct pc_redis_conn *c, const char *why);
-
-/* ------------------------------------------------------------------------ */
-/* Pure helpers                                                              */
-
-uint32_t pc_redis_backoff_ms(unsigned attempt, uint32_t min_ms, uint32_t max_ms, uint32_t rand32)
+static uint64_t mono_ms(void)
 {
-    uint64_t d = min_ms == 0 ? 1 : min_ms;
-    uint64_t half;
+    struct timespec ts;
 
-    if (max_ms < d) {
-        max_ms = (uint32_t)d;
-    }
-    for (unsigned i = 0; i < attempt && d < max_ms; i++) {
-        d *= 2;
-    }
-    if (d > max_ms) {
-        d = max_ms;
-    }
-    /* Jitter into [d/2, d]: workers that lost Redis together do not all
-     * come back in the same millisecond. */
-    half = d / 2;
-    d = half + (uint64_t)rand32 % (d - half + 1);
-    return d == 0 ? 1 : (uint32_t)d;
-}
-
-bool pc_redis_reply_is_error(const redisReply *reply, const char *prefix)
-{
-    size_t n = strlen(prefix);
-
-    return reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->str != NULL &&
-           reply->len >= n && memcmp(reply->str, prefix, n) == 0;
-}
-
-void pc_redis_reply_text(const redisReply *reply, char *out, size_t out_size)
-{
-    size_t n;
-
-    if (out_size == 0) {
-        return;
-    }
-    if (reply == NULL) {
-        (void)snprintf(out, out_size, "no reply");
-        return;
-    }
-    if (reply->str == NULL ||
-        (reply->type != REDIS_REPLY_ERROR && reply->type != REDIS_REPLY_STATUS &&
-         reply->type != REDIS_REPLY_STRING)) {
-        (void)snprintf(out, out_size, "reply of type %d", reply->type);
-        return;
-    }
-    n = reply->len < out_size - 1 ? reply->len : out_size - 1;
-    memcpy(out, reply->str, n);
-    out[n] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        if (out[i] == '\r' || out[i] == '\n' || out[i] == '\0') {
-            out[i] = ' ';
-        }
-    }
-}
-
-static uint32_t conn_rand(struct pc_redis_conn *c)
-{
-    /* xorshift64*: jitter only, no need for more. */
-    c->rng ^= c->rng >> 12;
-    c->rng ^= c->rng << 25;
-    c->rng ^= c->rng >> 27;
-    return (uint32_t)((c->rng * UINT64_C(2685821657736338717)) >> 32);
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static struct timeval ms_tv(uint32_t ms)
@@ -190,49 +147,370 @@ static struct timeval ms_tv(uint32_t ms)
 }
 
 /* ------------------------------------------------------------------------ */
-/* State reporting                                                           */
+/* State                                                                     */
 
-static void notify(struct pc_redis_conn *c, bool ready, const char *why)
+static void report(struct pc_redis_conn *c, bool ready, const char *why)
 {
-    if (c->on_state != NULL && c->state != CONN_CLOSING) {
+    if (c->closing) {
+        return;
+    }
+    if (ready) {
+        c->ever_ready = true;
+    }
+    c->ready = ready;
+    if (c->on_state != NULL) {
         c->on_state(c->state_ctx, ready, why != NULL ? why : "");
     }
 }
 
-static void schedule_reconnect(struct pc_redis_conn *c)
+static bool all_masters_ready(const struct pc_redis_conn *c)
 {
-    struct timeval tv;
-
-    if (c->state == CONN_CLOSING) {
-        return;
+    if (!c->have_table) {
+        return false;
     }
-    tv = ms_tv(pc_redis_backoff_ms(c->attempt, c->backoff_min_ms, c->backoff_max_ms, conn_rand(c)));
-    if (c->attempt < 64) {
-        c->attempt++;
+    for (size_t i = 0; i < c->nnodes; i++) {
+        if (c->nodes[i]->in_table && !pc_redis_node_ready(c->nodes[i]->node)) {
+            return false;
+        }
     }
-    (void)evtimer_add(c->reconnect_timer, &tv);
+    return true;
 }
 
-/* A failure ended the current context (already freed or being freed by
- * hiredis): report it and arm the reconnect timer. */
-static void conn_failed(struct pc_redis_conn *c, const char *why)
+/* Reports a change of the cluster-wide readiness. */
+static void update_ready(struct pc_redis_conn *c, const char *why)
 {
-    (void)evtimer_del(c->connect_timer);
-    if (c->state == CONN_CLOSING) {
+    bool now = all_masters_ready(c);
+
+    if (now != c->ready) {
+        report(c, now, now ? "" : why);
+    }
+}
+
+static void on_node_state(void *ctx, bool ready, const char *why)
+{
+    struct cnode *n = ctx;
+    struct pc_redis_conn *c = n->c;
+    char text[WHY_MAX];
+
+    if (!ready) {
+        n->subscribed = false; /* subscriptions end with the connection */
+        (void)snprintf(text, sizeof(text), "%.64s:%d: %.100s", n->addr.host, n->addr.port, why);
+        refresh_soon(c);
+        update_ready(c, text);
         return;
     }
-    c->state = CONN_DOWN;
-    notify(c, false, why);
-    schedule_reconnect(c);
+    update_ready(c, "");
+}
+
+static void on_single_state(void *ctx, bool ready, const char *why)
+{
+    struct pc_redis_conn *c = ctx;
+
+    report(c, ready, why);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Nodes                                                                     */
+
+static struct cnode *node_find(struct pc_redis_conn *c, const struct pc_redis_addr *a, size_t *idx)
+{
+    for (size_t i = 0; i < c->nnodes; i++) {
+        if (c->nodes[i]->addr.port == a->port && strcmp(c->nodes[i]->addr.host, a->host) == 0) {
+            if (idx != NULL) {
+                *idx = i;
+            }
+            return c->nodes[i];
+        }
+    }
+    return NULL;
+}
+
+/* The node for a (created, connecting, when new); NULL when out of memory
+ * or when the table is full. */
+static struct cnode *node_get(struct pc_redis_conn *c, const struct pc_redis_addr *a, size_t *idx)
+{
+    struct cnode *n = node_find(c, a, idx);
+    struct pc_redis_url u;
+    struct pc_redis_conn_opts o;
+
+    if (n != NULL) {
+        return n;
+    }
+    if (c->nnodes >= PC_CLUSTER_NODES_MAX) {
+        return NULL;
+    }
+    if (c->nnodes == c->ncap) {
+        size_t cap = c->ncap == 0 ? 8 : c->ncap * 2;
+        struct cnode **p = realloc(c->nodes, cap * sizeof(*p));
+
+        if (p == NULL) {
+            return NULL;
+        }
+        c->nodes = p;
+        c->ncap = cap;
+    }
+    n = calloc(1, sizeof(*n));
+    if (n == NULL) {
+        return NULL;
+    }
+    n->c = c;
+    n->addr = *a;
+    u = c->url;
+    u.cluster = false;
+    memcpy(u.host, a->host, sizeof(u.host));
+    u.port = a->port;
+    u.seeds[0] = *a;
+    u.nseeds = 1;
+    o = c->opts;
+    o.name = c->name;
+    o.on_state = on_node_state;
+    o.state_ctx = n;
+    if (pc_redis_node_create(c->base, &u, &o, &n->node, NULL) != 0) {
+        memset(&u, 0, sizeof(u));
+        free(n);
+        return NULL;
+    }
+    memset(&u, 0, sizeof(u));
+    if (idx != NULL) {
+        *idx = c->nnodes;
+    }
+    c->nodes[c->nnodes++] = n;
+    return n;
+}
+
+/* Removes nodes no table names and nothing waits on (from a timer only:
+ * never under one of their callbacks). Indexes in slot_node are rebuilt. */
+static void on_gc_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct pc_redis_conn *c = arg;
+    size_t *map = NULL;
+    size_t kept = 0;
+
+    (void)fd;
+    (void)what;
+    map = calloc(c->nnodes + 1, sizeof(*map));
+    if (map == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < c->nnodes; i++) {
+        struct cnode *n = c->nodes[i];
+
+        if (n->in_table || n->inflight > 0 || n->subscribed) {
+            map[i] = kept;
+            c->nodes[kept++] = n;
+        } else {
+            map[i] = SIZE_MAX;
+            pc_redis_node_destroy(n->node);
+            free(n);
+        }
+    }
+    for (size_t s = 0; s < PC_CLUSTER_SLOTS; s++) {
+        if (c->slot_node[s] != PC_CLUSTER_NO_NODE) {
+            size_t m = map[c->slot_node[s]];
+
+            c->slot_node[s] = m == SIZE_MAX ? PC_CLUSTER_NO_NODE : (uint16_t)m;
+        }
+    }
+    c->nnodes = kept;
+    free(map);
+    update_ready(c, "a master left the cluster");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Topology                                                                  */
+
+struct slots_call {
+    struct pc_redis_conn *c;
+    struct pc_redis_addr asked;
+    struct cnode *via; /* NULL: boot */
+};
+
+static void apply_topology(struct pc_redis_conn *c, const struct pc_cluster_topo *t)
+{
+    size_t *idx = calloc(t->nnodes + 1, sizeof(*idx));
+    struct timeval now = {0, 0};
+
+    if (idx == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < t->nnodes; i++) {
+        if (node_get(c, &t->nodes[i], &idx[i]) == NULL) {
+            free(idx);
+            return; /* out of memory: keep the old table, retry later */
+        }
+    }
+    for (size_t i = 0; i < c->nnodes; i++) {
+        c->nodes[i]->in_table = false;
+    }
+    for (size_t i = 0; i < t->nnodes; i++) {
+        c->nodes[idx[i]]->in_table = true;
+    }
+    for (size_t s = 0; s < PC_CLUSTER_SLOTS; s++) {
+        c->slot_node[s] = t->slot_node[s] == PC_CLUSTER_NO_NODE ? PC_CLUSTER_NO_NODE
+                                                                : (uint16_t)idx[t->slot_node[s]];
+    }
+    free(idx);
+    c->have_table = true;
+    (void)evtimer_add(c->gc_timer, &now);
+    update_ready(c, "a master is not connected");
+}
+
+static void on_slots_reply(void *arg, const redisReply *reply)
+{
+    struct slots_call *sc = arg;
+    struct pc_redis_conn *c = sc->c;
+    struct pc_cluster_topo *t = NULL;
+    struct pc_err err;
+    char text[WHY_MAX];
+
+    if (sc->via != NULL && sc->via->inflight > 0) {
+        sc->via->inflight--;
+    }
+    c->refreshing = false;
+    if (c->closing) {
+        free(sc);
+        return;
+    }
+    pc_err_clear(&err);
+    if (reply == NULL) {
+        free(sc);
+        return; /* the node's own state reports the failure */
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        pc_redis_reply_text(reply, text, sizeof(text) - 40);
+        (void)pc_err_set(&err, PC_EREDIS, "CLUSTER SLOTS refused (%s)", text);
+    } else {
+        t = malloc(sizeof(*t));
+        if (t == NULL) {
+            (void)pc_err_set(&err, PC_ENOMEM, "out of memory");
+        } else if (pc_cluster_parse_slots(reply, &sc->asked, t, &err) == 0) {
+            if (t->covered == 0) {
+                (void)pc_err_set(&err, PC_EREDIS, "the cluster serves no slot yet");
+            } else {
+                apply_topology(c, t);
+            }
+        }
+    }
+    free(t);
+    free(sc);
+    if (err.code != 0 && !c->ever_ready) {
+        (void)snprintf(text, sizeof(text), "not a usable Redis Cluster: %.150s", err.msg);
+        report(c, false, text);
+    }
+}
+
+static void refresh_now(struct pc_redis_conn *c)
+{
+    static const char *const argv[2] = {"CLUSTER", "SLOTS"};
+    static const size_t lens[2] = {7, 5};
+    struct slots_call *sc = NULL;
+    struct cnode *via = NULL;
+    int rc;
+
+    if (c->refreshing || c->closing) {
+        return;
+    }
+    if (!pc_redis_node_ready(c->boot)) {
+        /* Any connected master can answer while the seeds are away. */
+        for (size_t i = 0; i < c->nnodes && via == NULL; i++) {
+            if (!c->nodes[i]->subscribed && pc_redis_node_ready(c->nodes[i]->node)) {
+                via = c->nodes[i];
+            }
+        }
+        if (via == NULL) {
+            return; /* the boot node's ready state triggers the next one */
+        }
+    }
+    sc = calloc(1, sizeof(*sc));
+    if (sc == NULL) {
+        return;
+    }
+    sc->c = c;
+    sc->via = via;
+    sc->asked = *(via != NULL ? &via->addr : pc_redis_node_addr(c->boot));
+    rc = pc_redis_node_cmd(via != NULL ? via->node : c->boot, 2, argv, lens, SLOTS_TIMEOUT_MS,
+                           on_slots_reply, sc);
+    if (rc != 0) {
+        free(sc);
+        return;
+    }
+    if (via != NULL) {
+        via->inflight++;
+    }
+    c->refreshing = true;
+    c->last_refresh_ms = mono_ms();
+}
+
+/* The periodic refresh, and the throttled one redirects ask for. */
+static void on_refresh_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct pc_redis_conn *c = arg;
+    struct timeval tv = ms_tv(REFRESH_MS);
+
+    (void)fd;
+    (void)what;
+    refresh_now(c);
+    (void)evtimer_add(c->refresh_timer, &tv);
+}
+
+static void refresh_soon(struct pc_redis_conn *c)
+{
+    uint64_t now = mono_ms();
+    uint64_t next = c->last_refresh_ms + REFRESH_MIN_MS;
+    struct timeval tv = ms_tv(next > now ? (uint32_t)(next - now) : 0);
+    struct timeval left;
+
+    if (c->closing || c->single != NULL) {
+        return;
+    }
+    /* Only ever brings the periodic timer forward. */
+    if (evtimer_pending(c->refresh_timer, &left)) {
+        struct timeval now_tv;
+        struct timeval due;
+
+        (void)event_base_gettimeofday_cached(c->base, &now_tv);
+        evutil_timeradd(&now_tv, &tv, &due);
+        if (evutil_timercmp(&left, &due, <=)) {
+            return;
+        }
+    }
+    (void)evtimer_add(c->refresh_timer, &tv);
+}
+
+static void on_boot_state(void *ctx, bool ready, const char *why)
+{
+    struct pc_redis_conn *c = ctx;
+
+    if (ready) {
+        c->boot_failures = 0;
+        refresh_now(c);
+        return;
+    }
+    /* Before the first ready, every seed gets its try before the owner
+     * hears that the cluster cannot be reached. */
+    c->boot_failures++;
+    if (!c->ever_ready &&
+        c->boot_failures % (unsigned)(c->url.nseeds > 0 ? c->url.nseeds : 1) == 0) {
+        report(c, false, why);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
 /* Requests                                                                  */
 
-static void req_unlink_free(struct req *r)
+static void creq_free(struct creq *r)
 {
     struct pc_redis_conn *c = r->c;
 
+    if (r->released) {
+        /* The next requests may go now (from the loop: never nested). */
+        struct timeval now = {0, 0};
+
+        c->ord_inflight--;
+        if (c->ord_head != NULL && !c->closing) {
+            (void)evtimer_add(c->ord_ev, &now);
+        }
+    }
     if (r->prev != NULL) {
         r->prev->next = r->next;
     } else {
@@ -241,556 +519,314 @@ static void req_unlink_free(struct req *r)
     if (r->next != NULL) {
         r->next->prev = r->prev;
     }
-    (void)event_del(r->timer); /* lives in r's own allocation */
+    (void)event_del(r->timer);
+    pc_redis_args_cleanup(&r->args);
     free(r);
 }
 
-static void req_complete(struct req *r, const redisReply *reply)
+static void creq_complete(struct creq *r, const redisReply *reply)
 {
-    if (!r->done) {
-        r->done = true;
-        (void)evtimer_del(r->timer);
-        r->cb(r->arg, reply);
-    }
+    pc_redis_reply_cb *cb = r->cb;
+    void *arg = r->arg;
+
+    creq_free(r);
+    cb(arg, reply);
 }
 
-static void on_hiredis_reply(redisAsyncContext *ac, void *reply, void *privdata)
+static void creq_later(struct creq *r, uint32_t ms)
 {
-    struct req *r = privdata;
-    struct pc_redis_conn *c = r->c;
+    struct timeval tv = ms_tv(ms);
 
-    r->in_hiredis = false;
-    if (reply == NULL && c->ac == ac && c->state == CONN_READY) {
-        /* The context is going away: refuse new commands from here on. */
-        c->state = CONN_HANDSHAKE;
-    }
-    req_complete(r, reply);
-    req_unlink_free(r);
+    (void)evtimer_add(r->timer, &tv);
 }
 
-static void on_req_timer(evutil_socket_t fd, short what, void *arg)
+static void on_creq_reply(void *arg, const redisReply *reply)
 {
-    struct req *r = arg;
+    struct creq *r = arg;
     struct pc_redis_conn *c = r->c;
-    char why[WHY_MAX];
+    struct cnode *n = r->sent_to;
+    struct pc_cluster_redirect d;
+    size_t idx = 0;
 
-    (void)fd;
-    (void)what;
-    if (!r->in_hiredis) {
-        /* Deferred failure: the command was never sent. */
-        req_complete(r, NULL);
-        req_unlink_free(r);
+    r->sent_to = NULL;
+    if (n->inflight > 0) {
+        n->inflight--;
+    }
+    if (reply == NULL || c->closing) {
+        if (!c->closing) {
+            refresh_soon(c);
+        }
+        creq_complete(r, reply);
         return;
     }
-    /* Timed out. hiredis still points at r: r is freed when the context
-     * is torn down below (its callback then sees done == true). */
-    req_complete(r, NULL);
-    (void)snprintf(why, sizeof(why), "a command timed out");
-    if (c->ac != NULL) {
-        conn_drop(c, why);
+    d = pc_cluster_classify(reply, &n->addr);
+    switch (d.kind) {
+    case PC_CLUSTER_MOVED:
+    case PC_CLUSTER_ASK:
+        if (++r->redirects > REDIRECTS_MAX) {
+            break;
+        }
+        if (d.kind == PC_CLUSTER_ASK) {
+            r->asking = true;
+            r->ask_addr = d.addr;
+        } else {
+            n = node_get(c, &d.addr, &idx);
+            if (n == NULL) {
+                break;
+            }
+            n->in_table = true;
+            c->slot_node[d.slot] = (uint16_t)idx;
+            refresh_soon(c);
+        }
+        creq_send(r);
+        return;
+    case PC_CLUSTER_TRYAGAIN:
+    case PC_CLUSTER_CLUSTERDOWN:
+        if (r->retries >= RETRIES_MAX) {
+            break;
+        }
+        if (d.kind == PC_CLUSTER_CLUSTERDOWN) {
+            refresh_soon(c);
+        }
+        creq_later(r, pc_cluster_retry_delay_ms(r->retries++));
+        return;
+    case PC_CLUSTER_REPLY:
+        break;
+    }
+    creq_complete(r, reply);
+}
+
+static void on_ignore(void *arg, const redisReply *reply)
+{
+    (void)arg;
+    (void)reply;
+}
+
+/* The node a request goes to now, or NULL to wait. */
+static struct cnode *creq_target(struct creq *r)
+{
+    struct pc_redis_conn *c = r->c;
+
+    if (r->asking) {
+        return node_get(c, &r->ask_addr, NULL);
+    }
+    if (r->key >= 0) {
+        uint16_t i = c->have_table ? c->slot_node[r->slot] : PC_CLUSTER_NO_NODE;
+
+        return i == PC_CLUSTER_NO_NODE ? NULL : c->nodes[i];
+    }
+    for (size_t k = 0; k < c->nnodes; k++) {
+        struct cnode *n = c->nodes[(c->rr + k) % c->nnodes];
+
+        if (n->in_table && !n->subscribed && pc_redis_node_ready(n->node)) {
+            c->rr = (unsigned)((c->rr + k + 1) % c->nnodes);
+            return n;
+        }
+    }
+    return NULL;
+}
+
+static void creq_send(struct creq *r)
+{
+    struct pc_redis_conn *c = r->c;
+    struct cnode *n = creq_target(r);
+    static const char *const asking[1] = {"ASKING"};
+    static const size_t asking_len[1] = {6};
+    int rc;
+
+    if (n == NULL || !pc_redis_node_ready(n->node) || n->subscribed) {
+        if (mono_ms() >= r->deadline_ms) {
+            creq_complete(r, NULL);
+            return;
+        }
+        if (n == NULL) {
+            refresh_soon(c);
+        }
+        creq_later(r, WAIT_STEP_MS);
+        return;
+    }
+    if (r->asking) {
+        /* Back to back on one connection: ASKING covers the next command only. */
+        r->asking = false;
+        if (pc_redis_node_cmd(n->node, 1, asking, asking_len, r->timeout_ms, on_ignore, NULL) !=
+            0) {
+            creq_complete(r, NULL);
+            return;
+        }
+    }
+    rc = pc_redis_node_cmd_head_args(n->node, 0, NULL, NULL, &r->args, r->timeout_ms, on_creq_reply,
+                                     r);
+    if (rc != 0) {
+        creq_complete(r, NULL);
+        return;
+    }
+    r->sent_to = n;
+    n->inflight++;
+}
+
+static void on_creq_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    creq_send(arg);
+}
+
+/* The routing key of r's command, read from its arguments. */
+static void creq_route(struct creq *r)
+{
+    const char *argv_s[ARGV_STACK];
+    size_t lens_s[ARGV_STACK];
+    size_t n = r->args.n;
+    const char **argv = argv_s;
+    size_t *lens = lens_s;
+    bool heap = false;
+
+    if (n > ARGV_STACK) {
+        argv = malloc(n * sizeof(*argv));
+        lens = malloc(n * sizeof(*lens));
+        heap = true;
+        if (argv == NULL || lens == NULL) {
+            /* Route by the first argument: a wrong guess costs one MOVED. */
+            free(argv);
+            free(lens);
+            r->key = n > 1 ? 1 : -1;
+            if (r->key == 1) {
+                r->slot = pc_cluster_key_slot(r->args.data + r->args.off[1], r->args.lens[1]);
+            }
+            return;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        argv[i] = r->args.data + r->args.off[i];
+        lens[i] = r->args.lens[i];
+    }
+    r->key = pc_cluster_cmd_key((int)n, argv, lens);
+    if (r->key >= 0) {
+        r->slot = pc_cluster_key_slot(argv[r->key], lens[r->key]);
+    }
+    if (heap) {
+        free(argv);
+        free(lens);
     }
 }
 
-/* One allocation per request: the timer event lives right after the
- * request (libevent's struct event is opaque, so its size is asked). */
-static struct req *req_new(struct pc_redis_conn *c, pc_redis_reply_cb *cb, void *arg)
+static int cluster_send(struct pc_redis_conn *c, size_t n_head, const char *const *head,
+                        const size_t *head_lens, const struct pc_redis_args *tail,
+                        uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
 {
-    size_t head = (sizeof(struct req) + 15u) & ~(size_t)15u;
-    struct req *r = calloc(1, head + event_get_struct_event_size());
+    size_t head_event = (sizeof(struct creq) + 15u) & ~(size_t)15u;
+    struct creq *r = NULL;
+    int rc;
 
-    if (r == NULL) {
-        return NULL;
+    if (c->closing) {
+        return PC_EREDIS;
     }
-    r->timer = (struct event *)(void *)((char *)r + head);
-    if (evtimer_assign(r->timer, c->base, on_req_timer, r) != 0) {
+    r = calloc(1, head_event + event_get_struct_event_size());
+    if (r == NULL) {
+        return PC_ENOMEM;
+    }
+    r->timer = (struct event *)(void *)((char *)r + head_event);
+    if (evtimer_assign(r->timer, c->base, on_creq_timer, r) != 0) {
         free(r);
-        return NULL;
+        return PC_ENOMEM;
+    }
+    pc_redis_args_init(&r->args);
+    for (size_t i = 0; i < n_head; i++) {
+        pc_redis_args_add(&r->args, head[i], head_lens[i]);
+    }
+    for (size_t i = 0; tail != NULL && i < tail->n; i++) {
+        pc_redis_args_add(&r->args, tail->data + tail->off[i], tail->lens[i]);
+    }
+    rc = pc_redis_args_error(&r->args);
+    if (rc != 0) {
+        pc_redis_args_cleanup(&r->args);
+        free(r);
+        return rc;
     }
     r->c = c;
     r->cb = cb;
     r->arg = arg;
+    r->timeout_ms = timeout_ms;
+    r->wait_ms = timeout_ms != 0 ? timeout_ms
+                                 : (c->opts.cmd_timeout_ms != 0 ? c->opts.cmd_timeout_ms : 10000);
+    r->deadline_ms = mono_ms() + r->wait_ms;
+    creq_route(r);
     r->next = c->reqs;
     if (c->reqs != NULL) {
         c->reqs->prev = r;
     }
     c->reqs = r;
-    return r;
-}
+    if (c->opts.ordered) {
+        struct timeval now = {0, 0};
 
-/* ------------------------------------------------------------------------ */
-/* RESP formatting                                                           */
-
-static char *put_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0) {
-        *p++ = tmp[--n];
-    }
-    return p;
-}
-
-/* Room for `more` bytes in c->out; false when out of memory or too large. */
-static bool out_reserve(struct pc_redis_conn *c, size_t more)
-{
-    size_t cap = c->out_cap == 0 ? 1024 : c->out_cap;
-    char *p = NULL;
-
-    if (more > (size_t)ARGS_MAX_BYTES * 2 - c->out_len) {
-        return false;
-    }
-    if (c->out_len + more <= c->out_cap) {
-        return true;
-    }
-    while (cap < c->out_len + more) {
-        cap *= 2;
-    }
-    p = realloc(c->out, cap);
-    if (p == NULL) {
-        return false;
-    }
-    c->out = p;
-    c->out_cap = cap;
-    return true;
-}
-
-static bool out_begin(struct pc_redis_conn *c, size_t nargs)
-{
-    c->out_len = 0;
-    if (!out_reserve(c, 24)) {
-        return false;
-    }
-    c->out[c->out_len++] = '*';
-    c->out_len = (size_t)(put_u64(c->out + c->out_len, nargs) - c->out);
-    c->out[c->out_len++] = '\r';
-    c->out[c->out_len++] = '\n';
-    return true;
-}
-
-static bool out_arg(struct pc_redis_conn *c, const void *p, size_t n)
-{
-    if (!out_reserve(c, n + 26)) {
-        return false;
-    }
-    c->out[c->out_len++] = '$';
-    c->out_len = (size_t)(put_u64(c->out + c->out_len, n) - c->out);
-    c->out[c->out_len++] = '\r';
-    c->out[c->out_len++] = '\n';
-    if (n > 0) {
-        memcpy(c->out + c->out_len, p, n);
-    }
-    c->out_len += n;
-    c->out[c->out_len++] = '\r';
-    c->out[c->out_len++] = '\n';
-    return true;
-}
-
-static void out_done(struct pc_redis_conn *c)
-{
-    if (c->out_cap > OUT_KEEP_MAX) {
-        free(c->out);
-        c->out = NULL;
-        c->out_cap = 0;
-    }
-    c->out_len = 0;
-}
-
-/* Formats head then tail (either may be empty) into c->out. */
-static int format_cmd(struct pc_redis_conn *c, size_t n_head, const char *const *head,
-                      const size_t *head_lens, const struct pc_redis_args *tail)
-{
-    size_t n_tail = tail != NULL ? tail->n : 0;
-    bool ok = out_begin(c, n_head + n_tail);
-
-    for (size_t i = 0; ok && i < n_head; i++) {
-        ok = out_arg(c, head[i], head_lens[i]);
-    }
-    for (size_t i = 0; ok && i < n_tail; i++) {
-        ok = out_arg(c, tail->data + tail->off[i], tail->lens[i]);
-    }
-    if (!ok) {
-        out_done(c);
-        return PC_ENOMEM;
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Sending                                                                   */
-
-/* Sends the command formatted in c->out on the current context regardless
- * of state (handshake included); fails it (deferred) when there is none. */
-static int send_formatted(struct pc_redis_conn *c, uint32_t timeout_ms, pc_redis_reply_cb *cb,
-                          void *arg)
-{
-    struct req *r = NULL;
-    struct timeval tv;
-
-    if (c->state == CONN_CLOSING) {
-        out_done(c);
-        return PC_EREDIS;
-    }
-    r = req_new(c, cb, arg);
-    if (r == NULL) {
-        out_done(c);
-        return PC_ENOMEM;
-    }
-    if (c->ac != NULL && c->state != CONN_DOWN && c->state != CONN_CONNECTING &&
-        redisAsyncFormattedCommand(c->ac, on_hiredis_reply, r, c->out, c->out_len) == REDIS_OK) {
-        r->in_hiredis = true;
-        /* The default timeout is a libevent common timeout: O(1) to add. */
-        tv = timeout_ms == 0 && c->common_timeout != NULL
-                 ? *c->common_timeout
-                 : ms_tv(timeout_ms == 0 ? c->cmd_timeout_ms : timeout_ms);
-    } else {
-        tv = ms_tv(0);
-    }
-    out_done(c);
-    (void)evtimer_add(r->timer, &tv);
-    return 0;
-}
-
-static int send_raw(struct pc_redis_conn *c, int argc, const char *const *argv,
-                    const size_t *argvlen, uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
-{
-    int rc = format_cmd(c, (size_t)argc, argv, argvlen, NULL);
-
-    return rc != 0 ? rc : send_formatted(c, timeout_ms, cb, arg);
-}
-
-/* A command that is not sent: its callback runs (with NULL) from a timer. */
-static int defer_failure(struct pc_redis_conn *c, pc_redis_reply_cb *cb, void *arg)
-{
-    struct req *r = NULL;
-    struct timeval tv = {0, 0};
-
-    if (c->state == CONN_CLOSING) {
-        return PC_EREDIS;
-    }
-    r = req_new(c, cb, arg);
-    if (r == NULL) {
-        return PC_ENOMEM;
-    }
-    (void)evtimer_add(r->timer, &tv);
-    return 0;
-}
-
-int pc_redis_cmd(struct pc_redis_conn *c, int argc, const char *const *argv, const size_t *argvlen,
-                 uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
-{
-    if (c == NULL || argc <= 0 || argv == NULL || argvlen == NULL || cb == NULL) {
-        return PC_EINVAL;
-    }
-    if (c->state == CONN_READY) {
-        return send_raw(c, argc, argv, argvlen, timeout_ms, cb, arg);
-    }
-    return defer_failure(c, cb, arg);
-}
-
-int pc_redis__cmd_head_args(struct pc_redis_conn *c, size_t n_head, const char *const *head,
-                            const size_t *head_lens, const struct pc_redis_args *tail,
-                            uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
-{
-    int rc;
-
-    if (c == NULL || cb == NULL || (n_head > 0 && (head == NULL || head_lens == NULL)) ||
-        (tail != NULL && tail->rc != 0)) {
-        return tail != NULL && tail->rc != 0 ? tail->rc : PC_EINVAL;
-    }
-    if (n_head + (tail != NULL ? tail->n : 0) == 0 ||
-        n_head + (tail != NULL ? tail->n : 0) > (size_t)INT32_MAX) {
-        return PC_EINVAL;
-    }
-    if (c->state != CONN_READY) {
-        return defer_failure(c, cb, arg);
-    }
-    rc = format_cmd(c, n_head, head, head_lens, tail);
-    return rc != 0 ? rc : send_formatted(c, timeout_ms, cb, arg);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Subscriptions                                                             */
-
-static void sub_unlink_free(struct sub *s)
-{
-    struct pc_redis_conn *c = s->c;
-
-    if (s->prev != NULL) {
-        s->prev->next = s->next;
-    } else {
-        c->subs = s->next;
-    }
-    if (s->next != NULL) {
-        s->next->prev = s->prev;
-    }
-    free(s);
-}
-
-static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
-{
-    struct sub *s = privdata;
-
-    (void)ac;
-    s->cb(s->arg, reply);
-    if (reply == NULL) {
-        sub_unlink_free(s);
-    }
-}
-
-int pc_redis_subscribe(struct pc_redis_conn *c, int argc, const char *const *argv,
-                       const size_t *argvlen, pc_redis_reply_cb *cb, void *arg)
-{
-    struct sub *s = NULL;
-
-    /* hiredis keeps one callback per channel: one name per call, so the
-     * final NULL callback runs exactly once per record. */
-    if (c == NULL || argc != 2 || argv == NULL || argvlen == NULL || cb == NULL) {
-        return PC_EINVAL;
-    }
-    if (c->state != CONN_READY || c->ac == NULL) {
-        return PC_EREDIS;
-    }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        return PC_ENOMEM;
-    }
-    s->c = c;
-    s->cb = cb;
-    s->arg = arg;
-    if (redisAsyncCommandArgv(c->ac, on_sub_reply, s, argc, (const char **)argv, argvlen) !=
-        REDIS_OK) {
-        free(s);
-        return PC_EREDIS;
-    }
-    s->next = c->subs;
-    if (c->subs != NULL) {
-        c->subs->prev = s;
-    }
-    c->subs = s;
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Connection life cycle                                                     */
-
-/* Tears the current context down. Only from timer callbacks or destroy. */
-static void conn_drop(struct pc_redis_conn *c, const char *why)
-{
-    redisAsyncContext *ac = c->ac;
-    char text[WHY_MAX];
-
-    (void)snprintf(text, sizeof(text), "%s", why);
-    (void)evtimer_del(c->drop_timer);
-    c->ac = NULL;
-    if (c->state != CONN_CLOSING) {
-        c->state = CONN_DOWN;
-    }
-    if (ac != NULL) {
-        /* Pending callbacks run with NULL; our disconnect callback sees
-         * ac != c->ac and does nothing. */
-        redisAsyncFree(ac);
-    }
-    conn_failed(c, text);
-}
-
-static void on_drop_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct pc_redis_conn *c = arg;
-
-    (void)fd;
-    (void)what;
-    if (c->ac != NULL) {
-        conn_drop(c, c->drop_why);
-    }
-}
-
-void pc_redis_conn_reset(struct pc_redis_conn *c, const char *why)
-{
-    struct timeval tv = {0, 0};
-
-    if (c == NULL || c->ac == NULL || evtimer_pending(c->drop_timer, NULL)) {
-        return;
-    }
-    (void)snprintf(c->drop_why, sizeof(c->drop_why), "%s", why != NULL ? why : "reset");
-    (void)evtimer_add(c->drop_timer, &tv);
-}
-
-static void on_handshake_reply(void *arg, const redisReply *reply)
-{
-    struct pc_redis_conn *c = arg;
-    char text[WHY_MAX - 40];
-    char why[WHY_MAX];
-
-    if (c->state != CONN_HANDSHAKE) {
-        return; /* an old context's reply, or the teardown's NULL */
-    }
-    if (reply == NULL) {
-        return; /* the drop path reports the cause */
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        pc_redis_reply_text(reply, text, sizeof(text));
-        (void)snprintf(why, sizeof(why), "connection set-up refused: %s", text);
-        pc_redis_conn_reset(c, why);
-        c->handshake_pending = 0;
-        return;
-    }
-    if (c->handshake_pending > 0 && --c->handshake_pending == 0) {
-        (void)evtimer_del(c->connect_timer);
-        c->state = CONN_READY;
-        c->attempt = 0;
-        notify(c, true, "");
-    }
-}
-
-static void start_handshake(struct pc_redis_conn *c)
-{
-    char db[16];
-    const char *argv[3];
-    size_t lens[3];
-    int argc = 0;
-    int rc = 0;
-
-    c->state = CONN_HANDSHAKE;
-    c->handshake_pending = 0;
-    if (c->url.password[0] != '\0') {
-        argv[argc] = "AUTH";
-        lens[argc++] = 4;
-        if (c->url.user[0] != '\0') {
-            argv[argc] = c->url.user;
-            lens[argc] = strlen(c->url.user);
-            argc++;
+        if (c->ord_tail != NULL) {
+            c->ord_tail->onext = r;
+        } else {
+            c->ord_head = r;
         }
-        argv[argc] = c->url.password;
-        lens[argc] = strlen(c->url.password);
-        argc++;
-        rc = send_raw(c, argc, argv, lens, c->connect_timeout_ms, on_handshake_reply, c);
-        c->handshake_pending += rc == 0;
+        c->ord_tail = r;
+        (void)evtimer_add(c->ord_ev, &now);
+        return 0;
     }
-    if (rc == 0 && c->url.db > 0) {
-        (void)snprintf(db, sizeof(db), "%d", c->url.db);
-        argv[0] = "SELECT";
-        lens[0] = 6;
-        argv[1] = db;
-        lens[1] = strlen(db);
-        rc = send_raw(c, 2, argv, lens, c->connect_timeout_ms, on_handshake_reply, c);
-        c->handshake_pending += rc == 0;
+    /* The callback never runs before the caller gets 0: send from a timer
+     * when no node can take it now (creq_send would complete it at once). */
+    {
+        struct cnode *n = creq_target(r);
+
+        if (n != NULL && pc_redis_node_ready(n->node) && !n->subscribed && !r->asking) {
+            creq_send(r);
+        } else {
+            creq_later(r, 0);
+        }
     }
-    if (rc == 0) {
-        /* PING: the server answers commands (not LOADING, not wedged). */
-        argv[0] = "PING";
-        lens[0] = 4;
-        rc = send_raw(c, 1, argv, lens, c->connect_timeout_ms, on_handshake_reply, c);
-        c->handshake_pending += rc == 0;
-    }
-    if (rc != 0) {
-        pc_redis_conn_reset(c, "out of memory during connection set-up");
-    }
+    return 0;
 }
 
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-    struct pc_redis_conn *c = ac->data;
-    char why[WHY_MAX];
-
-    if (c == NULL || c->ac != ac) {
-        return;
-    }
-    if (status != REDIS_OK) {
-        /* hiredis frees ac after this returns. */
-        (void)snprintf(why, sizeof(why), "cannot connect: %s",
-                       ac->errstr != NULL && ac->errstr[0] != '\0' ? ac->errstr : "unknown error");
-        c->ac = NULL;
-        conn_failed(c, why);
-        return;
-    }
-    (void)redisEnableKeepAlive((redisContext *)&ac->c);
-    start_handshake(c);
-}
-
-static void on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct pc_redis_conn *c = ac->data;
-    char why[WHY_MAX];
-
-    if (c == NULL || c->ac != ac) {
-        return; /* we dropped it ourselves */
-    }
-    /* hiredis frees ac after this returns: forget it, reconnect later. */
-    (void)snprintf(why, sizeof(why), "connection lost: %s",
-                   status == REDIS_OK                            ? "closed"
-                   : ac->errstr != NULL && ac->errstr[0] != '\0' ? ac->errstr
-                                                                 : "server closed the connection");
-    c->ac = NULL;
-    conn_failed(c, why);
-}
-
-static void conn_connect(struct pc_redis_conn *c)
-{
-    redisAsyncContext *ac = NULL;
-    struct timeval tv;
-    char why[WHY_MAX];
-
-    if (c->state == CONN_CLOSING || c->ac != NULL) {
-        return;
-    }
-    ac = c->url.unix_socket ? redisAsyncConnectUnix(c->url.path)
-                            : redisAsyncConnect(c->url.host, c->url.port);
-    if (ac == NULL) {
-        conn_failed(c, "cannot connect: out of memory");
-        return;
-    }
-    if (ac->err != 0) {
-        (void)snprintf(why, sizeof(why), "cannot connect: %s", ac->errstr);
-        redisAsyncFree(ac);
-        conn_failed(c, why);
-        return;
-    }
-    ac->data = c;
-    if (redisLibeventAttach(ac, c->base) != REDIS_OK ||
-        redisAsyncSetConnectCallback(ac, on_connect) != REDIS_OK ||
-        redisAsyncSetDisconnectCallback(ac, on_disconnect) != REDIS_OK) {
-        redisAsyncFree(ac);
-        conn_failed(c, "cannot connect: event set-up failed");
-        return;
-    }
-    c->ac = ac;
-    c->state = CONN_CONNECTING;
-    tv = ms_tv(c->connect_timeout_ms);
-    (void)evtimer_add(c->connect_timer, &tv);
-}
-
-static void on_connect_timer(evutil_socket_t fd, short what, void *arg)
+/* Releases the FIFO's head requests that may go now: while nothing is in
+ * flight, or they go to the node of those in flight. A request without a
+ * node yet goes alone. */
+static void on_ord_ev(evutil_socket_t fd, short what, void *arg)
 {
     struct pc_redis_conn *c = arg;
-    char why[WHY_MAX];
 
     (void)fd;
     (void)what;
-    if (c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE) {
-        (void)snprintf(why, sizeof(why), "cannot connect: no answer within %u ms",
-                       (unsigned)c->connect_timeout_ms);
-        conn_drop(c, why);
+    while (c->ord_head != NULL && !c->closing) {
+        struct creq *r = c->ord_head;
+        struct cnode *n =
+            r->key >= 0 && c->have_table && c->slot_node[r->slot] != PC_CLUSTER_NO_NODE
+                ? c->nodes[c->slot_node[r->slot]]
+                : NULL;
+
+        if (c->ord_inflight > 0 && (n == NULL || n != c->ord_node)) {
+            return;
+        }
+        c->ord_head = r->onext;
+        if (c->ord_head == NULL) {
+            c->ord_tail = NULL;
+        }
+        r->onext = NULL;
+        r->released = true;
+        c->ord_inflight++;
+        c->ord_node = n;
+        r->deadline_ms = mono_ms() + r->wait_ms; /* from the release */
+        creq_later(r, 0);
+        if (n == NULL) {
+            return;
+        }
     }
 }
 
-static void on_reconnect_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    conn_connect(arg);
-}
+/* ------------------------------------------------------------------------ */
+/* Public calls                                                              */
 
 int pc_redis_conn_create(struct event_base *base, const struct pc_redis_url *url,
                          const struct pc_redis_conn_opts *opts, struct pc_redis_conn **out,
                          struct pc_err *err)
 {
     struct pc_redis_conn *c = NULL;
-    struct timeval now;
+    struct pc_redis_conn_opts o;
+    int rc;
 
     if (base == NULL || url == NULL || opts == NULL || out == NULL) {
         return pc_err_set(err, PC_EINVAL, "redis connection: missing argument");
@@ -801,194 +837,142 @@ int pc_redis_conn_create(struct event_base *base, const struct pc_redis_url *url
     }
     c->base = base;
     c->url = *url;
+    c->opts = *opts;
     (void)snprintf(c->name, sizeof(c->name), "%s", opts->name != NULL ? opts->name : "redis");
-    c->connect_timeout_ms = opts->connect_timeout_ms != 0 ? opts->connect_timeout_ms : 5000;
-    c->cmd_timeout_ms = opts->cmd_timeout_ms != 0 ? opts->cmd_timeout_ms : 10000;
-    {
-        struct timeval tv = ms_tv(c->cmd_timeout_ms);
-
-        c->common_timeout = event_base_init_common_timeout(base, &tv); /* NULL: plain timers */
-    }
-    c->backoff_min_ms = opts->backoff_min_ms != 0 ? opts->backoff_min_ms : 100;
-    c->backoff_max_ms = opts->backoff_max_ms != 0 ? opts->backoff_max_ms : 5000;
+    c->opts.name = c->name;
     c->on_state = opts->on_state;
     c->state_ctx = opts->state_ctx;
-    c->state = CONN_DOWN;
-    if (getrandom(&c->rng, sizeof(c->rng), GRND_NONBLOCK) != (ssize_t)sizeof(c->rng)) {
-        (void)gettimeofday(&now, NULL);
-        c->rng = (uint64_t)now.tv_usec ^ ((uint64_t)getpid() << 20) ^ (uint64_t)(uintptr_t)c;
+    for (size_t s = 0; s < PC_CLUSTER_SLOTS; s++) {
+        c->slot_node[s] = PC_CLUSTER_NO_NODE;
     }
-    c->rng |= 1u;
-    c->connect_timer = evtimer_new(base, on_connect_timer, c);
-    c->reconnect_timer = evtimer_new(base, on_reconnect_timer, c);
-    c->drop_timer = evtimer_new(base, on_drop_timer, c);
-    if (c->connect_timer == NULL || c->reconnect_timer == NULL || c->drop_timer == NULL) {
+    o = c->opts;
+    if (!url->cluster) {
+        o.on_state = on_single_state;
+        o.state_ctx = c;
+        rc = pc_redis_node_create(base, url, &o, &c->single, err);
+        if (rc != 0) {
+            free(c);
+            return rc;
+        }
+        *out = c;
+        return 0;
+    }
+    c->refresh_timer = evtimer_new(base, on_refresh_timer, c);
+    c->gc_timer = evtimer_new(base, on_gc_timer, c);
+    c->ord_ev = evtimer_new(base, on_ord_ev, c);
+    if (c->refresh_timer == NULL || c->gc_timer == NULL || c->ord_ev == NULL) {
         pc_redis_conn_destroy(c);
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }
+    o.on_state = on_boot_state;
+    o.state_ctx = c;
+    rc = pc_redis_node_create(base, url, &o, &c->boot, err);
+    if (rc != 0) {
+        pc_redis_conn_destroy(c);
+        return rc;
+    }
+    {
+        struct timeval tv = ms_tv(REFRESH_MS);
+
+        (void)evtimer_add(c->refresh_timer, &tv);
+    }
     *out = c;
-    conn_connect(c);
     return 0;
 }
 
 void pc_redis_conn_destroy(struct pc_redis_conn *c)
 {
-    redisAsyncContext *ac = NULL;
-
     if (c == NULL) {
         return;
     }
-    c->state = CONN_CLOSING;
-    ac = c->ac;
-    c->ac = NULL;
-    if (ac != NULL) {
-        redisAsyncFree(ac); /* in-flight requests and subscriptions end with NULL */
+    c->closing = true;
+    pc_redis_node_destroy(c->single);
+    pc_redis_node_destroy(c->boot);
+    /* Nodes first: their pending replies complete the requests with NULL. */
+    for (size_t i = 0; i < c->nnodes; i++) {
+        pc_redis_node_destroy(c->nodes[i]->node);
+        c->nodes[i]->node = NULL;
     }
-    /* Requests never handed to hiredis (deferred failures) remain; CLOSING
-     * refuses new ones, so the detached list cannot grow. */
-    for (struct req *r = c->reqs, *next = NULL; r != NULL; r = next) {
-        next = r->next;
-        req_complete(r, NULL);
-        (void)event_del(r->timer);
-        free(r);
+    c->ord_head = NULL; /* its requests are in reqs too */
+    c->ord_tail = NULL;
+    while (c->reqs != NULL) {
+        creq_complete(c->reqs, NULL);
     }
-    c->reqs = NULL;
-    for (struct sub *s = c->subs, *next = NULL; s != NULL; s = next) {
-        next = s->next; /* only records hiredis never owned */
-        free(s);
+    for (size_t i = 0; i < c->nnodes; i++) {
+        free(c->nodes[i]);
     }
-    c->subs = NULL;
-    if (c->connect_timer != NULL) {
-        event_free(c->connect_timer);
+    free(c->nodes);
+    if (c->refresh_timer != NULL) {
+        event_free(c->refresh_timer);
     }
-    if (c->reconnect_timer != NULL) {
-        event_free(c->reconnect_timer);
+    if (c->gc_timer != NULL) {
+        event_free(c->gc_timer);
     }
-    if (c->drop_timer != NULL) {
-        event_free(c->drop_timer);
+    if (c->ord_ev != NULL) {
+        event_free(c->ord_ev);
     }
-    free(c->out);
+    memset(&c->url, 0, sizeof(c->url));
     free(c);
 }
 
 bool pc_redis_conn_ready(const struct pc_redis_conn *c)
 {
-    return c != NULL && c->state == CONN_READY;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Argument lists                                                            */
-
-static bool args_reserve(struct pc_redis_args *a, size_t more)
-{
-    if (a->rc != 0) {
+    if (c == NULL) {
         return false;
     }
-    if (a->n == a->ncap) {
-        size_t ncap = a->ncap == 0 ? 16 : a->ncap * 2;
-        size_t *off = realloc(a->off, ncap * sizeof(*off));
-        size_t *lens = NULL;
-
-        if (off == NULL) {
-            a->rc = PC_ENOMEM;
-            return false;
-        }
-        a->off = off;
-        lens = realloc(a->lens, ncap * sizeof(*lens));
-        if (lens == NULL) {
-            a->rc = PC_ENOMEM;
-            return false;
-        }
-        a->lens = lens;
-        a->ncap = ncap;
-    }
-    if (more > (size_t)ARGS_MAX_BYTES - a->len) {
-        a->rc = PC_ELIMIT;
-        return false;
-    }
-    if (a->len + more + 1 > a->cap) {
-        size_t cap = a->cap == 0 ? 256 : a->cap;
-        char *data = NULL;
-
-        while (cap < a->len + more + 1) {
-            cap *= 2;
-        }
-        data = realloc(a->data, cap);
-        if (data == NULL) {
-            a->rc = PC_ENOMEM;
-            return false;
-        }
-        a->data = data;
-        a->cap = cap;
-    }
-    return true;
+    return c->single != NULL ? pc_redis_node_ready(c->single) : c->ready && !c->closing;
 }
 
-void pc_redis_args_init(struct pc_redis_args *a)
+bool pc_redis_conn_is_cluster(const struct pc_redis_conn *c)
 {
-    memset(a, 0, sizeof(*a));
+    return c != NULL && c->single == NULL;
 }
 
-void pc_redis_args_cleanup(struct pc_redis_args *a)
+void pc_redis_conn_reset(struct pc_redis_conn *c, const char *why)
 {
-    if (a == NULL) {
+    if (c == NULL) {
         return;
     }
-    free(a->data);
-    free(a->off);
-    free(a->lens);
-    memset(a, 0, sizeof(*a));
-}
-
-void pc_redis_args_add(struct pc_redis_args *a, const void *p, size_t n)
-{
-    if (!args_reserve(a, n)) {
+    if (c->single != NULL) {
+        pc_redis_node_reset(c->single, why);
         return;
     }
-    if (n > 0) {
-        memcpy(a->data + a->len, p, n);
+    for (size_t i = 0; i < c->nnodes; i++) {
+        pc_redis_node_reset(c->nodes[i]->node, why);
     }
-    a->off[a->n] = a->len;
-    a->lens[a->n] = n;
-    a->n++;
-    a->len += n;
-    a->data[a->len] = '\0';
 }
 
-void pc_redis_args_addz(struct pc_redis_args *a, const char *s)
+int pc_redis_cmd(struct pc_redis_conn *c, int argc, const char *const *argv, const size_t *argvlen,
+                 uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
 {
-    pc_redis_args_add(a, s, strlen(s));
-}
-
-void pc_redis_args_addu64(struct pc_redis_args *a, uint64_t v)
-{
-    char text[24];
-
-    pc_redis_args_add(a, text, (size_t)(put_u64(text, v) - text));
-}
-
-void pc_redis_args_addf(struct pc_redis_args *a, const char *fmt, ...)
-{
-    char text[512];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(text)) {
-        if (a->rc == 0) {
-            a->rc = PC_ELIMIT;
-        }
-        return;
+    if (c == NULL || argc <= 0 || argv == NULL || argvlen == NULL || cb == NULL) {
+        return PC_EINVAL;
     }
-    pc_redis_args_add(a, text, (size_t)n);
+    if (c->single != NULL) {
+        return pc_redis_node_cmd(c->single, argc, argv, argvlen, timeout_ms, cb, arg);
+    }
+    return cluster_send(c, (size_t)argc, argv, argvlen, NULL, timeout_ms, cb, arg);
 }
 
-void pc_redis_args_move(struct pc_redis_args *dst, struct pc_redis_args *src)
+int pc_redis__cmd_head_args(struct pc_redis_conn *c, size_t n_head, const char *const *head,
+                            const size_t *head_lens, const struct pc_redis_args *tail,
+                            uint32_t timeout_ms, pc_redis_reply_cb *cb, void *arg)
 {
-    *dst = *src;
-    memset(src, 0, sizeof(*src));
+    size_t total;
+
+    if (c == NULL || cb == NULL || (n_head > 0 && (head == NULL || head_lens == NULL)) ||
+        (tail != NULL && tail->rc != 0)) {
+        return tail != NULL && tail->rc != 0 ? tail->rc : PC_EINVAL;
+    }
+    if (c->single != NULL) {
+        return pc_redis_node_cmd_head_args(c->single, n_head, head, head_lens, tail, timeout_ms, cb,
+                                           arg);
+    }
+    total = n_head + (tail != NULL ? tail->n : 0);
+    if (total == 0 || total > (size_t)INT32_MAX) {
+        return PC_EINVAL;
+    }
+    return cluster_send(c, n_head, head, head_lens, tail, timeout_ms, cb, arg);
 }
 
 int pc_redis_cmd_args(struct pc_redis_conn *c, const struct pc_redis_args *a, uint32_t timeout_ms,
@@ -1001,4 +985,32 @@ int pc_redis_cmd_args(struct pc_redis_conn *c, const struct pc_redis_args *a, ui
         return PC_EINVAL;
     }
     return pc_redis__cmd_head_args(c, 0, NULL, NULL, a, timeout_ms, cb, arg);
+}
+
+int pc_redis_subscribe(struct pc_redis_conn *c, int argc, const char *const *argv,
+                       const size_t *argvlen, pc_redis_reply_cb *cb, void *arg)
+{
+    struct cnode *n = NULL;
+    uint16_t i;
+    int rc;
+
+    if (c == NULL || argc != 2 || argv == NULL || argvlen == NULL || cb == NULL) {
+        return PC_EINVAL;
+    }
+    if (c->single != NULL) {
+        return pc_redis_node_subscribe(c->single, argc, argv, argvlen, cb, arg);
+    }
+    if (!c->ready) {
+        return PC_EREDIS;
+    }
+    i = c->slot_node[pc_cluster_key_slot(argv[1], argvlen[1])];
+    if (i == PC_CLUSTER_NO_NODE) {
+        return PC_EREDIS;
+    }
+    n = c->nodes[i];
+    rc = pc_redis_node_subscribe(n->node, argc, argv, argvlen, cb, arg);
+    if (rc == 0) {
+        n->subscribed = true;
+    }
+    return rc;
 }

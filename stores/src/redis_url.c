@@ -4,6 +4,9 @@
  * Accepted forms:
  *   redis://[[user]:password@]host[:port][/db]
  *   unix://path[?db=N]
+ *   redis+cluster://[[user]:password@]host[:port][,host[:port]...][/]
+ * A cluster URL lists seed nodes (any nodes of the cluster; the topology is
+ * read from them) and has no db: a Redis Cluster has database 0 only.
  * The host may be a name, an IPv4 address or a bracketed IPv6 address
  * ("[::1]"). A userinfo without ':' is the password alone, as redis-cli
  * reads it. User and password may be percent-encoded (%XX), so they can hold
@@ -163,6 +166,39 @@ static int parse_hostport(const char *s, size_t len, struct pc_redis_url *u, str
     return 0;
 }
 
+/* host[:port] list separated by ',' (cluster seeds) in s[0..len). */
+static int parse_seeds(const char *s, size_t len, struct pc_redis_url *u, struct pc_err *err)
+{
+    size_t start = 0;
+    int rc;
+
+    u->nseeds = 0;
+    while (start <= len) {
+        const char *comma = memchr(s + start, ',', len - start);
+        size_t n = comma != NULL ? (size_t)(comma - (s + start)) : len - start;
+
+        if (u->nseeds == PC_REDIS_SEEDS_MAX) {
+            return pc_err_set(err, PC_ELIMIT, "Redis URL: more than %d cluster nodes",
+                              PC_REDIS_SEEDS_MAX);
+        }
+        rc = parse_hostport(s + start, n, u, err);
+        if (rc != 0) {
+            return rc;
+        }
+        memcpy(u->seeds[u->nseeds].host, u->host, sizeof(u->host));
+        u->seeds[u->nseeds].port = u->port;
+        u->nseeds++;
+        if (comma == NULL) {
+            break;
+        }
+        start += n + 1;
+    }
+    /* host/port name the first seed. */
+    memcpy(u->host, u->seeds[0].host, sizeof(u->host));
+    u->port = u->seeds[0].port;
+    return 0;
+}
+
 static int parse_tcp(const char *rest, struct pc_redis_url *u, struct pc_err *err)
 {
     size_t authority_len = strcspn(rest, "/?#");
@@ -187,7 +223,8 @@ static int parse_tcp(const char *rest, struct pc_redis_url *u, struct pc_err *er
         hostport = at + 1;
         hostport_len = authority_len - (size_t)(hostport - rest);
     }
-    rc = parse_hostport(hostport, hostport_len, u, err);
+    rc = u->cluster ? parse_seeds(hostport, hostport_len, u, err)
+                    : parse_hostport(hostport, hostport_len, u, err);
     if (rc != 0) {
         return rc;
     }
@@ -198,10 +235,19 @@ static int parse_tcp(const char *rest, struct pc_redis_url *u, struct pc_err *er
         if (db_len > 0 && parse_number(rest + 1, db_len, 0, REDIS_DB_MAX, &db) != 0) {
             return pc_err_set(err, PC_EINVAL, "Redis URL: db must be a number 0..%d", REDIS_DB_MAX);
         }
+        if (u->cluster && db != 0) {
+            return pc_err_set(err, PC_EINVAL,
+                              "Redis URL: a Redis Cluster has database 0 only (no /db)");
+        }
     } else if (rest[0] != '\0') {
         return pc_err_set(err, PC_EINVAL, "Redis URL: unexpected '%c' after the host", rest[0]);
     }
     u->db = (int)db;
+    if (!u->cluster) {
+        memcpy(u->seeds[0].host, u->host, sizeof(u->host));
+        u->seeds[0].port = u->port;
+        u->nseeds = 1;
+    }
     return 0;
 }
 
@@ -209,6 +255,7 @@ int pc_redis_url_parse(const char *url, struct pc_redis_url *out, struct pc_err 
 {
     static const char redis_scheme[] = "redis://";
     static const char unix_scheme[] = "unix://";
+    static const char cluster_scheme[] = "redis+cluster://";
     struct pc_redis_url u;
     size_t len;
     int rc;
@@ -224,12 +271,15 @@ int pc_redis_url_parse(const char *url, struct pc_redis_url *out, struct pc_err 
     u.port = REDIS_DEFAULT_PORT;
     if (strncmp(url, redis_scheme, sizeof(redis_scheme) - 1) == 0) {
         rc = parse_tcp(url + sizeof(redis_scheme) - 1, &u, err);
+    } else if (strncmp(url, cluster_scheme, sizeof(cluster_scheme) - 1) == 0) {
+        u.cluster = true;
+        rc = parse_tcp(url + sizeof(cluster_scheme) - 1, &u, err);
     } else if (strncmp(url, unix_scheme, sizeof(unix_scheme) - 1) == 0) {
         rc = parse_unix(url + sizeof(unix_scheme) - 1, &u, err);
     } else {
         return pc_err_set(err, PC_EINVAL,
-                          "Redis URL must start with redis:// or unix:// (rediss:// is not "
-                          "supported)");
+                          "Redis URL must start with redis://, redis+cluster:// or unix:// "
+                          "(rediss:// is not supported)");
     }
     if (rc != 0) {
         return rc;
@@ -247,6 +297,10 @@ int pc_redis_url_describe(const struct pc_redis_url *u, char *out, size_t out_si
     }
     if (u->unix_socket) {
         n = snprintf(out, out_size, "unix:%s", u->path);
+    } else if (u->cluster) {
+        n = snprintf(out, out_size,
+                     strchr(u->host, ':') != NULL ? "cluster [%s]:%d%s" : "cluster %s:%d%s",
+                     u->host, u->port, u->nseeds > 1 ? ",..." : "");
     } else if (strchr(u->host, ':') != NULL) {
         n = snprintf(out, out_size, "[%s]:%d", u->host, u->port);
     } else {

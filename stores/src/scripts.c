@@ -388,8 +388,10 @@ static void on_call_reply(void *arg, const redisReply *reply)
     struct script_call *sc = arg;
 
     if (pc_redis_reply_is_error(reply, "NOSCRIPT") && !sc->by_source) {
-        /* The server lost its script cache: forget the digest, resend. */
-        sc->scripts->sha[sc->id][0] = '\0';
+        /* This server lacks the script (a restart, SCRIPT FLUSH, or another
+         * cluster node than the one SCRIPT LOAD reached): resend this call
+         * with EVAL, which caches it there. The digest stays: it is the
+         * same on every server. */
         sc->by_source = true;
         if (call_send(sc) == 0) {
             return;

@@ -38,6 +38,8 @@ struct store_op {
     struct pc_states *out; /* read only */
     pc_store_done_cb *done;
     void *arg;
+    pc_store_redis_fenced_cb *on_fenced; /* writes: the store's hook, copied */
+    void *fenced_ctx;
     struct store_op *next; /* in a batch of writes */
 };
 
@@ -55,6 +57,8 @@ struct pc_store_redis {
     char prefix[PC_PREFIX_MAX + 1];
     char lock_value[LOCK_VALUE_MAX + 1]; /* "" = none */
     uint32_t timeout_ms;
+    pc_store_redis_fenced_cb *on_fenced;
+    void *fenced_ctx;
     struct event *send_ev; /* NULL: every write is sent at once */
     struct write_batch batch;
 };
@@ -85,6 +89,8 @@ int pc_store_redis_create(const struct pc_store_redis_opts *opts, struct pc_stor
     s->conn = opts->conn;
     s->scripts = opts->scripts;
     s->timeout_ms = opts->timeout_ms;
+    s->on_fenced = opts->on_fenced;
+    s->fenced_ctx = opts->fenced_ctx;
     pc_redis_args_init(&s->batch.groups);
     if (opts->base != NULL) {
         s->send_ev = event_new(opts->base, -1, 0, on_send_ev, s);
@@ -269,6 +275,11 @@ static void on_write_reply(void *arg, const redisReply *reply)
     } else if (pc_redis_reply_is_error(reply, "FENCED")) {
         pc_redis_reply_text(reply, text, sizeof(text));
         rc = pc_err_set(&err, PC_EFENCED, "%s", text);
+        /* Before the writers hear of it: the owner stops treating the
+         * execution as its own before the engine reports the failure. */
+        if (op != NULL && op->on_fenced != NULL) {
+            op->on_fenced(op->fenced_ctx, text);
+        }
     } else if (reply->type == REDIS_REPLY_ERROR) {
         pc_redis_reply_text(reply, text, sizeof(text));
         rc = pc_err_set(&err, PC_EREDIS, "Redis: %s", text);
@@ -394,6 +405,8 @@ static int write_states(struct pc_store_redis *s, enum pc_states_kind kind,
     op->flow = flow;
     op->kind = kind;
     op->done = done;
+    op->on_fenced = s->on_fenced;
+    op->fenced_ctx = s->fenced_ctx;
     op->arg = arg;
     if (b->head != NULL && !same_flow(b->flow, flow)) {
         batch_send(s);

@@ -6,7 +6,10 @@
 # for a condition with a deadline (wait_for), never a bare sleep.
 #
 # The caller sets PEACE (the CLI) and, for fleet tests, WORKER (peace-worker)
-# before sourcing. Logs of a failed test are printed at exit, then removed
+# before sourcing. PEACE_TEST_BACKEND=cluster runs the same test on a Redis
+# Cluster of 3 masters (PEACE_TEST_REPLICAS=1: 3 masters + 3 replicas) that
+# redis_start builds in $T (cluster_lib.sh); the default is one standalone
+# redis-server. Logs of a failed test are printed at exit, then removed
 # (KEEP=1 keeps the directory).
 set -u
 
@@ -22,6 +25,7 @@ REDIS_PORT=
 REDIS_PID=
 REDIS_DIR=$T/redis
 REDIS_PERSIST=0
+BACKEND=${PEACE_TEST_BACKEND:-standalone}
 fails=0
 checks=0
 export PEACE_PREFIX=peace
@@ -45,7 +49,7 @@ lib_cleanup() {
   wait 2>/dev/null
   if [ "$fails" -ne 0 ]; then
     local f
-    for f in "$T"/*.log "$REDIS_DIR"/redis.log; do
+    for f in "$T"/*.log "$REDIS_DIR"/redis.log "$T"/cluster/*/redis.log; do
       [ -f "$f" ] || continue
       echo "---- $(basename "$f") (last 40 lines)"
       tail -n 40 "$f"
@@ -133,6 +137,10 @@ redis_up_or_dead() { redis_up || ! kill -0 "$REDIS_PID" 2>/dev/null; }
 # restarts (redis_restart).
 redis_start() {
   [ "${1:-}" = persist ] && REDIS_PERSIST=1
+  if [ "$BACKEND" = cluster ]; then
+    cluster_start "${PEACE_TEST_REPLICAS:-0}"
+    return
+  fi
   mkdir -p "$REDIS_DIR"
   local attempt
   for attempt in $(seq 1 20); do
@@ -152,6 +160,10 @@ redis_gone() { ! kill -0 "$REDIS_PID" 2>/dev/null && ! port_busy "$REDIS_PORT"; 
 
 # redis_stop: SHUTDOWN (the AOF, if any, is complete) and wait until the port is free.
 redis_stop() {
+  [ "$BACKEND" = cluster ] && {
+    cluster_stop
+    return
+  }
   rcli SHUTDOWN >/dev/null 2>&1
   wait_for 10 "redis-server to exit" redis_gone || kill -KILL "$REDIS_PID" 2>/dev/null
 }
@@ -167,9 +179,15 @@ redis_crash_restart() {
 
 # redis_restart: stop, then start again on the same port and directory.
 redis_restart() {
+  [ "$BACKEND" = cluster ] && {
+    cluster_restart
+    return
+  }
   redis_stop
   redis_launch || fatal "could not restart redis-server on port $REDIS_PORT"
 }
+
+. "$(dirname "${BASH_SOURCE[0]}")/cluster_lib.sh"
 
 # ---- keys and executions -------------------------------------------------
 

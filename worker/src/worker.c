@@ -1285,6 +1285,18 @@ static void send_start(struct wexec *x)
     drop(x);
 }
 
+/* The profile lock was lost under a states write: the execution is no
+ * longer ours (another attempt finishes it), whatever the engine reports. */
+static void on_store_fenced(void *ctx, const char *why)
+{
+    struct wexec *x = ctx;
+
+    /* Only a running engine writes states; lose() then never frees x. */
+    if (x->state == WX_RUNNING && x->rec != NULL) {
+        lose(x, why);
+    }
+}
+
 /* Builds the store and the engine for a decoded job. */
 static int wexec_setup(struct wexec *x, char *reason, size_t reason_size)
 {
@@ -1304,6 +1316,8 @@ static int wexec_setup(struct wexec *x, char *reason, size_t reason_size)
     so.scripts = w->scripts;
     so.prefix = w->cfg->prefix;
     so.base = w->base;
+    so.on_fenced = on_store_fenced;
+    so.fenced_ctx = x;
     pc_err_clear(&err);
     if (x->tolerate == NULL || pc_store_redis_create(&so, &x->store, &err) != 0) {
         (void)snprintf(reason, reason_size, "out of memory");

@@ -1,6 +1,14 @@
 /*
  * redis_conn.h - one asynchronous Redis connection on a libevent loop, that
- * keeps itself connected.
+ * keeps itself connected: to a standalone Redis (redis://, unix://) or to a
+ * Redis Cluster (redis+cluster://), the same calls for both.
+ *
+ * On a cluster, the connection reads the topology (CLUSTER SLOTS) from the
+ * seeds, keeps one connection per master and sends each command to the
+ * master of its key's slot, following MOVED and ASK redirects and retrying
+ * TRYAGAIN and CLUSTERDOWN by itself; the caller sees the final reply only.
+ * Commands must keep their keys in one slot (hash tags). It is "ready" when
+ * the topology is known and every master is connected. See redis_conn.c.
  *
  * A connection connects, authenticates (AUTH [user] password) and selects
  * its database from a struct pc_redis_url, then reports "ready" to its owner.
@@ -56,6 +64,12 @@ struct pc_redis_conn_opts {
     uint32_t backoff_max_ms;     /* 0 = 5000 */
     pc_redis_state_cb *on_state; /* may be NULL */
     void *state_ctx;
+    /* Cluster: commands to different masters run in the order they were
+     * sent, as on one server (a command waits for the replies of those in
+     * flight on another master). Off, only commands to one master keep
+     * their order (a caller chains on replies where order matters). A
+     * standalone connection is always ordered. */
+    bool ordered;
 };
 
 /*
@@ -77,6 +91,9 @@ void pc_redis_conn_destroy(struct pc_redis_conn *c);
 /* True when commands can be sent now. */
 bool pc_redis_conn_ready(const struct pc_redis_conn *c);
 
+/* True for a redis+cluster:// connection. */
+bool pc_redis_conn_is_cluster(const struct pc_redis_conn *c);
+
 /* Breaks the connection on purpose (it reconnects after the backoff). Safe
  * from callbacks: the drop happens on the next loop iteration. */
 void pc_redis_conn_reset(struct pc_redis_conn *c, const char *why);
@@ -90,7 +107,9 @@ int pc_redis_cmd(struct pc_redis_conn *c, int argc, const char *const *argv, con
 
 /*
  * Subscribes (SUBSCRIBE / PSUBSCRIBE argv): cb runs for each pushed reply
- * and once with NULL at the end. Returns PC_EREDIS when not connected.
+ * and once with NULL at the end. Returns PC_EREDIS when not connected. On a
+ * cluster the subscription is made on one master (classic PUBLISH reaches
+ * every node of a cluster).
  */
 int pc_redis_subscribe(struct pc_redis_conn *c, int argc, const char *const *argv,
                        const size_t *argvlen, pc_redis_reply_cb *cb, void *arg) PC_NODISCARD;

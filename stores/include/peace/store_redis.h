@@ -26,6 +26,11 @@
 
 struct pc_store_redis;
 
+/* A states write was refused because the profile lock is no longer this
+ * execution's (FENCED): another attempt may own the profile now. why is the
+ * server's text, borrowed for the call. */
+typedef void pc_store_redis_fenced_cb(void *ctx, const char *why);
+
 struct pc_store_redis_opts {
     struct pc_redis_conn *conn; /* borrowed: outlives the store and its operations */
     struct pc_scripts *scripts; /* borrowed: likewise */
@@ -36,6 +41,10 @@ struct pc_store_redis_opts {
      * out as one script call (from a zero-delay event); without, each write
      * is sent at once. */
     struct event_base *base;
+    /* May be NULL; runs before the refused write completes. fenced_ctx must
+     * outlive every write (as the writes' own callback arguments). */
+    pc_store_redis_fenced_cb *on_fenced;
+    void *fenced_ctx;
 };
 
 /* Returns owned. */

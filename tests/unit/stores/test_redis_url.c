@@ -151,6 +151,17 @@ static void malformed_urls_are_refused_without_echoing_the_password(void **state
         "unix:///s?db=",
         "unix:///s?x=1",
         "unix:///s?db=9999999",
+        "redis+cluster://",
+        "redis+cluster://u:pw@",
+        "redis+cluster://h:1,",
+        "redis+cluster://,h:1",
+        "redis+cluster://h:1,,h:2",
+        "redis+cluster://h:1,h:0",
+        "redis+cluster://h:1/3",
+        "redis+cluster://h:1?x",
+        "redis+cluster://h:1,h:2,h:3,h:4,h:5,h:6,h:7,h:8,h:9,h:10,h:11,h:12,h:13,h:14,h:15,h:16,"
+        "h:17",
+        "rediss+cluster://h",
     };
     struct pc_redis_url u;
     struct pc_redis_url before;
@@ -170,6 +181,41 @@ static void malformed_urls_are_refused_without_echoing_the_password(void **state
         assert_memory_equal(&u, &before, sizeof(u));
     }
     assert_int_not_equal(pc_redis_url_parse(NULL, &u, NULL), 0);
+}
+
+static void cluster_urls_list_seed_nodes(void **state)
+{
+    struct pc_redis_url u = parse_ok("redis+cluster://alice:s3cret@10.0.0.1:7000,[::1]:7001,h3");
+    char text[128];
+
+    (void)state;
+    assert_true(u.cluster);
+    assert_int_equal(u.nseeds, 3);
+    assert_string_equal(u.seeds[0].host, "10.0.0.1");
+    assert_int_equal(u.seeds[0].port, 7000);
+    assert_string_equal(u.seeds[1].host, "::1");
+    assert_int_equal(u.seeds[1].port, 7001);
+    assert_string_equal(u.seeds[2].host, "h3");
+    assert_int_equal(u.seeds[2].port, 6379);
+    /* host:port name the first seed; credentials apply to every node. */
+    assert_string_equal(u.host, "10.0.0.1");
+    assert_int_equal(u.port, 7000);
+    assert_string_equal(u.user, "alice");
+    assert_string_equal(u.password, "s3cret");
+    assert_int_equal(u.db, 0);
+    assert_true(pc_redis_url_describe(&u, text, sizeof(text)) > 0);
+    assert_string_equal(text, "cluster 10.0.0.1:7000,...");
+    u = parse_ok("redis+cluster://127.0.0.1:7000/");
+    assert_true(u.cluster);
+    assert_int_equal(u.nseeds, 1);
+    u = parse_ok("redis+cluster://127.0.0.1:7000/0");
+    assert_int_equal(u.db, 0);
+    /* A plain URL is one seed, not a cluster. */
+    u = parse_ok("redis://h:5");
+    assert_false(u.cluster);
+    assert_int_equal(u.nseeds, 1);
+    assert_string_equal(u.seeds[0].host, "h");
+    assert_int_equal(u.seeds[0].port, 5);
 }
 
 static void oversize_parts_are_limits(void **state)
@@ -211,6 +257,7 @@ int main(void)
         cmocka_unit_test(unix_sockets_take_a_path_and_an_optional_db),
         cmocka_unit_test(describe_has_no_credentials_and_refuses_to_truncate),
         cmocka_unit_test(malformed_urls_are_refused_without_echoing_the_password),
+        cmocka_unit_test(cluster_urls_list_seed_nodes),
         cmocka_unit_test(oversize_parts_are_limits),
     };
 
