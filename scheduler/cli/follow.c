@@ -29,13 +29,14 @@ uint64_t cli_mono_ms(void)
 
 int cli_render_open(const struct cli_opts *o, const struct pc_flow *flow, struct cli_render **out)
 {
+    struct cli_term term;
+
     *out = NULL;
     if (!o->progress) {
         return 0;
     }
-    return cli_render_create(flow, o->json ? stderr : stdout,
-                             isatty(o->json ? STDERR_FILENO : STDOUT_FILENO) == 1, cli_mono_ms(),
-                             out) != 0
+    cli_term_detect(o->json ? STDERR_FILENO : STDOUT_FILENO, &term);
+    return cli_render_create(flow, o->json ? stderr : stdout, &term, cli_mono_ms(), out) != 0
                ? PC_ENOMEM
                : 0;
 }

@@ -6,6 +6,7 @@
  * with a one-line reason.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,40 @@
 #include "sched_argv.h"
 
 #define PEACE_VERSION "0.1.0"
+
+/* The options of `peace run`, in `peace --help` and `peace run --help`. */
+#define RUN_OPTIONS                                                                                \
+    "  --local              run in this process; states under "                                    \
+    "<workdir>/.peace/<app>/<profile>/<flow>/\n"                                                   \
+    "  --cmd C              discover, discover_current, discover_goal, read_current, read_goal,\n" \
+    "                       diff, ensure (default), ensure_dry, clean, clean_dry\n"                \
+    "  --strategy S         finish_current (default), poll_next_n:N, ignore\n"                     \
+    "  --sync X             apply_stored_state_sync: both (default), current, goal, none\n"        \
+    "  --workdir DIR        working directory of a local run (default: current directory)\n"       \
+    "  --plugin PATH.so     load custom item types (repeatable)\n"                                 \
+    "  --json               print the outcome report as JSON\n"                                    \
+    "  --no-progress        no progress bars\n"                                                    \
+    "  --redis URL          the fleet's Redis (PEACE_REDIS_URL, default redis://127.0.0.1:6379)\n" \
+    "  --prefix P           key prefix (PEACE_PREFIX, default peace)\n"                            \
+    "  --queue Q            queue (PEACE_QUEUE, default default)\n"                                \
+    "  --detach             print the execution id and exit once it is queued\n"                   \
+    "  --server URL         talk to peace-scheduler at http://HOST:PORT instead of Redis\n"        \
+    "                       (PEACE_SERVER_URL)\n"                                                  \
+    "  --token T            the scheduler's bearer token (PEACE_TOKEN)\n"
+
+static const char run_usage[] =
+    "usage: peace run FLOW.json [options]\n"
+    "\n"
+    "Runs a flow's command (on the fleet, or in this process with --local) and follows it\n"
+    "with one progress bar per item (status, units, message, elapsed), then prints the\n"
+    "outcome report. Ctrl-C interrupts it.\n"
+    "\n"
+    "options:\n" RUN_OPTIONS "\n"
+    "The bars fit the terminal's width (messages are cut, never wrapped). With TERM=dumb or\n"
+    "when stdout is not a terminal, one line per status change instead. NO_COLOR turns\n"
+    "colour off; a locale that is not UTF-8 (LC_ALL, LC_CTYPE, LANG) gets ASCII only.\n"
+    "\n"
+    "exit status: 0 complete, 2 interrupted, 1 otherwise\n";
 
 static const char usage[] =
     "usage: peace <command> [options]\n"
@@ -30,25 +65,7 @@ static const char usage[] =
     "  report ID            the outcome report of a finished execution\n"
     "  --help, --version\n"
     "\n"
-    "run options:\n"
-    "  --local              run in this process; states under "
-    "<workdir>/.peace/<app>/<profile>/<flow>/\n"
-    "  --cmd C              discover, discover_current, discover_goal, read_current, read_goal,\n"
-    "                       diff, ensure (default), ensure_dry, clean, clean_dry\n"
-    "  --strategy S         finish_current (default), poll_next_n:N, ignore\n"
-    "  --sync X             apply_stored_state_sync: both (default), current, goal, none\n"
-    "  --workdir DIR        working directory of a local run (default: current directory)\n"
-    "  --plugin PATH.so     load custom item types (repeatable)\n"
-    "  --json               print the outcome report as JSON\n"
-    "  --no-progress        no progress bars\n"
-    "  --redis URL          the fleet's Redis (PEACE_REDIS_URL, default redis://127.0.0.1:6379)\n"
-    "  --prefix P           key prefix (PEACE_PREFIX, default peace)\n"
-    "  --queue Q            queue (PEACE_QUEUE, default default)\n"
-    "  --detach             print the execution id and exit once it is queued\n"
-    "  --server URL         talk to peace-scheduler at http://HOST:PORT instead of Redis\n"
-    "                       (PEACE_SERVER_URL)\n"
-    "  --token T            the scheduler's bearer token (PEACE_TOKEN)\n"
-    "\n"
+    "run options:\n" RUN_OPTIONS "\n"
     "Without --local, run and the other commands talk to the fleet's Redis, or\n"
     "to a scheduler with --server;\n"
     "--json gives machine-readable output for each.\n"
@@ -213,7 +230,10 @@ int main(int argc, char **argv)
     o.server_url = env_or("PEACE_SERVER_URL", NULL);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            (void)fputs(usage, stdout);
+            /* `peace run --help` is the run command's help. */
+            bool run = o.subcommand != NULL && strcmp(o.subcommand, "run") == 0;
+
+            (void)fputs(run ? run_usage : usage, stdout);
             return 0;
         }
         if (strcmp(argv[i], "--version") == 0) {

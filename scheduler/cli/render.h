@@ -1,7 +1,7 @@
 /*
  * render.h - live progress of an execution on a terminal: one bar per item
  * (status, units, message, elapsed), redrawn in place on a TTY, or one line
- * per status change otherwise (logs, pipes, CI).
+ * per status change otherwise (logs, pipes, CI, TERM=dumb).
  *
  * The renderer owns copies of what it shows; callers feed it trackers (from
  * the in-process engine, or decoded from the Redis events stream) and the
@@ -16,12 +16,18 @@
 
 #include "peace/flow.h"
 #include "peace/progress.h"
+#include "term.h"
 
 struct cli_render;
 
-/* Returns owned. item ids are copied from flow. out is borrowed. */
-int cli_render_create(const struct pc_flow *flow, FILE *out, bool tty, uint64_t now_ms,
-                      struct cli_render **r);
+/*
+ * Returns owned. item ids are copied from flow, term is copied. out is
+ * borrowed. term->live: bars redrawn in place, each line cut to the
+ * terminal's width (measured again at every redraw); else one line per
+ * change.
+ */
+int cli_render_create(const struct pc_flow *flow, FILE *out, const struct cli_term *term,
+                      uint64_t now_ms, struct cli_render **r);
 void cli_render_destroy(struct cli_render *r);
 
 /* A block starts (index of total). */
