@@ -229,10 +229,28 @@ bool sched_auth_ok(const char *header, const char *token, size_t token_len)
     return sched_token_eq(p, given_len, token, token_len);
 }
 
+/* True when the query parameter at p (up to '&' or the end) has a value and
+ * is named access_token once its name is percent-decoded, as sched_query_get
+ * reads names (so "access%5Ftoken=" counts); *value is where the value starts. */
+static bool token_param(const char *p, const char **value)
+{
+    size_t len = strcspn(p, "=&");
+    char key[sizeof("access_token")];
+    size_t key_len = 0;
+
+    if (p[len] != '=' || pc_pct_decode(p, len, true, key, sizeof(key), &key_len) != 0 ||
+        strcmp(key, "access_token") != 0) {
+        return false;
+    }
+    *value = p + len + 1;
+    return true;
+}
+
 void sched_log_target(const char *uri, char *out, size_t out_size)
 {
     static const char secret[] = "access_token=";
     const char *query = NULL;
+    const char *v = NULL;
     size_t n = 0;
     bool cut = false;
 
@@ -251,10 +269,7 @@ void sched_log_target(const char *uri, char *out, size_t out_size)
         }
         out[n++] = (char)(c > 0x20 && c < 0x7f ? c : '?');
         /* A token in the query never reaches the log. */
-        if (query != NULL && (uri[i] == '?' || uri[i] == '&') &&
-            strncmp(uri + i + 1, secret, sizeof(secret) - 1) == 0) {
-            const char *v = uri + i + sizeof(secret);
-
+        if (query != NULL && (uri[i] == '?' || uri[i] == '&') && token_param(uri + i + 1, &v)) {
             if (n + sizeof(secret) - 1 + 3 + 1 >= out_size) {
                 cut = true;
                 break;

@@ -183,7 +183,8 @@ bool sched_token_eq(const char *given, size_t given_len, const char *token, size
 
 /*
  * Writes the request target for a log line into out: printable ASCII only,
- * the value of an access_token query parameter replaced by "***", cut to
+ * the value of an access_token query parameter (its name compared after
+ * percent-decoding, as sched_query_get reads it) replaced by "***", cut to
  * out_size - 1 bytes (ending in "..." when cut).
  */
 void sched_log_target(const char *uri, char *out, size_t out_size);

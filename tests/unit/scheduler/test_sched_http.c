@@ -397,6 +397,9 @@ static void log_targets_are_printable_bounded_and_hide_tokens(void **state)
     assert_string_equal(out, "/e?a=1&access_token=***");
     sched_log_target("/e?access_token=", out, sizeof(out));
     assert_string_equal(out, "/e?access_token=***");
+    /* The name as the server reads it, percent-decoded: found by fuzzing. */
+    sched_log_target("/e?a=1&access%5Ftoken=s3cret", out, sizeof(out));
+    assert_string_equal(out, "/e?a=1&access_token=***");
     /* Only a parameter named exactly so, and only in the query. */
     sched_log_target("/access_token=x?my_access_token=y", out, sizeof(out));
     assert_string_equal(out, "/access_token=x?my_access_token=y");
