@@ -152,7 +152,8 @@ try {
   const id = decodeURIComponent((await page.evaluate(() => location.hash)).split('/').pop());
   check('Start selects the new execution in the URL hash', id.length >= 26, `id: ${id}`);
   check('the form error is cleared', (await page.textContent('#form-error')).trim() === '');
-  await page.waitForFunction((x) => document.getElementById('d-id').textContent === x, id);
+  await page.waitForFunction((x) => document.getElementById('d-id').textContent === x &&
+    document.getElementById('d-cmd').textContent !== '', id);
   check('the header shows cmd and app/profile/flow',
     (await page.textContent('#d-cmd')) === 'ensure' &&
     (await page.textContent('#d-target')) === `dashboard_test / ${profile} / sleepers`);
