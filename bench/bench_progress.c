@@ -219,7 +219,8 @@ static int null_write_all(void *ctx, enum pc_states_kind kind, const struct pc_f
     return 0;
 }
 
-static const struct pc_store_ops null_store = {null_read, null_write_item, null_write_all};
+static const struct pc_store_ops null_store = {
+    .read = null_read, .write_item = null_write_item, .write_all = null_write_all};
 
 static void on_progress(void *ctx, size_t item, const struct pc_progress_tracker *t,
                         const struct pc_progress_update *u)

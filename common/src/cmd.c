@@ -41,6 +41,8 @@ static const char *const block_names[PC_BLOCK_KIND_COUNT] = {
     [PC_BLOCK_APPLY_ENSURE_DRY] = "apply_ensure_dry",
     [PC_BLOCK_APPLY_CLEAN] = "apply_clean",
     [PC_BLOCK_APPLY_CLEAN_DRY] = "apply_clean_dry",
+    [PC_BLOCK_CLEAN_OBSOLETE] = "clean_obsolete",
+    [PC_BLOCK_CLEAN_OBSOLETE_DRY] = "clean_obsolete_dry",
 };
 
 static int lookup(const char *const *names, size_t count, const char *p, size_t n)
@@ -184,10 +186,35 @@ bool pc_block_is_streaming(enum pc_block_kind b)
     case PC_BLOCK_APPLY_ENSURE_DRY:
     case PC_BLOCK_APPLY_CLEAN:
     case PC_BLOCK_APPLY_CLEAN_DRY:
+    case PC_BLOCK_CLEAN_OBSOLETE:
+    case PC_BLOCK_CLEAN_OBSOLETE_DRY:
         return true;
     default:
         return false;
     }
+}
+
+bool pc_cmd_obsolete_block(enum pc_cmd c, enum pc_block_kind *out)
+{
+    switch (c) {
+    case PC_CMD_ENSURE:
+    case PC_CMD_CLEAN:
+        *out = PC_BLOCK_CLEAN_OBSOLETE;
+        return true;
+    case PC_CMD_ENSURE_DRY:
+    case PC_CMD_CLEAN_DRY:
+        *out = PC_BLOCK_CLEAN_OBSOLETE_DRY;
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool pc_cmd_sees_obsolete(enum pc_cmd c)
+{
+    enum pc_block_kind b;
+
+    return c == PC_CMD_DIFF || pc_cmd_obsolete_block(c, &b);
 }
 
 bool pc_cmd_needs_profile_lock(enum pc_cmd c)

@@ -95,6 +95,7 @@ struct item_rt {
     size_t waiting; /* predecessors not yet completed in this block */
     bool started;
     bool in_flight;
+    bool member; /* takes part in the current streaming block */
 };
 
 enum block_result {
@@ -106,6 +107,14 @@ enum block_result {
 
 struct pc_exec {
     struct pc_exec_opts opts;
+    /* The flow the engine runs: opts.flow, or (once obsolete items were
+     * found) xflow, a copy of it with the obsolete items appended. Items
+     * [n_flow, n_items) are obsolete. */
+    const struct pc_flow *flow;
+    struct pc_flow xflow;
+    size_t n_flow;
+    struct pc_stored_items stored; /* read_obsolete's answer */
+    bool obsolete_read;            /* read_obsolete done (or not needed) */
     struct pc_latch latch;
     enum pc_block_kind blocks[PC_BLOCKS_MAX];
     size_t n_blocks;
@@ -293,7 +302,7 @@ static bool poll_interrupt(struct pc_exec *e, bool counting)
 
 static int build_graph(struct pc_exec *e, struct pc_err *err)
 {
-    const struct pc_flow *f = e->opts.flow;
+    const struct pc_flow *f = e->flow;
     size_t *count = calloc(e->n_items + 1, sizeof(*count));
 
     if (count == NULL) {
@@ -323,7 +332,7 @@ static int build_graph(struct pc_exec *e, struct pc_err *err)
 
 static int parse_params(struct pc_exec *e, size_t i, struct pc_err *err)
 {
-    const struct pc_flow_item *fi = &e->opts.flow->items[i];
+    const struct pc_flow_item *fi = &e->flow->items[i];
     struct item_rt *it = &e->items[i];
     msgpack_unpacked u;
     msgpack_unpack_return ur;
@@ -372,6 +381,8 @@ int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out, struct
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }
     e->opts = *opts;
+    e->flow = opts->flow;
+    e->n_flow = n;
     e->n_items = n;
     pc_latch_init(&e->latch, &opts->strategy);
     pc_outcome_init(&e->outcome);
@@ -402,7 +413,7 @@ int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out, struct
         it->ctx.ops = &slot_ops;
         it->ctx.ops_ctx = e;
         it->ctx.item = i;
-        it->ctx.item_id = opts->flow->items[i].id.s;
+        it->ctx.item_id = e->flow->items[i].id.s;
         it->ctx.file_root = opts->file_root;
         it->task.e = e;
         it->task.item = i;
@@ -442,6 +453,8 @@ void pc_exec_destroy(struct pc_exec *e)
     pc_report_rec_cleanup(&e->rec);
     pc_outcome_cleanup(&e->outcome);
     pc_outcome_cleanup(&e->pending_errors);
+    pc_flow_cleanup(&e->xflow);
+    pc_stored_items_cleanup(&e->stored);
     pthread_mutex_destroy(&e->slot_lock);
     free(e->items);
     free(e->ready);
@@ -499,6 +512,16 @@ static void run_prepare_clean(struct item_task *t, struct item_rt *it)
 {
     const struct pc_item_type *ty = it->type;
 
+    /* Obsolete items cleaned by ensure had no clean_insertion block. */
+    if (t->goal.data == NULL) {
+        t->rc = ty->state_clean(it->params, &t->goal, &t->err);
+        if (t->rc == 0) {
+            t->rc = require_state(&t->goal, "state_clean", &t->err);
+        }
+        if (t->rc != 0) {
+            return;
+        }
+    }
     /* No state discovered: the item is treated as already clean (peace's
      * clean_prepare substitutes state_clean, so diff is clean -> clean). */
     if (t->current.data == NULL) {
@@ -625,8 +648,43 @@ static void store_write_item(struct pc_exec *e, enum pc_states_kind kind, size_t
 
     pc_err_clear(&err);
     e->pending_writes++;
-    rc = e->opts.store.ops->write_item(e->opts.store.ctx, kind, e->opts.flow, item, s, write_done,
-                                       e);
+    rc = e->opts.store.ops->write_item(e->opts.store.ctx, kind, e->flow, item, s, write_done, e);
+    if (rc != 0) {
+        (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
+        write_done(e, rc, &err);
+    }
+}
+
+/* The item's type, params and deps as applied: what cleans it once it leaves
+ * the flow. Stores without records skip it. */
+static void store_write_record(struct pc_exec *e, size_t item)
+{
+    struct pc_err err;
+    int rc;
+
+    if (e->opts.store.ops->write_record == NULL) {
+        return;
+    }
+    pc_err_clear(&err);
+    e->pending_writes++;
+    rc = e->opts.store.ops->write_record(e->opts.store.ctx, e->flow, item, write_done, e);
+    if (rc != 0) {
+        (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
+        write_done(e, rc, &err);
+    }
+}
+
+static void store_remove_item(struct pc_exec *e, size_t item)
+{
+    struct pc_err err;
+    int rc;
+
+    if (e->opts.store.ops->remove_item == NULL) {
+        return;
+    }
+    pc_err_clear(&err);
+    e->pending_writes++;
+    rc = e->opts.store.ops->remove_item(e->opts.store.ctx, e->flow, item, write_done, e);
     if (rc != 0) {
         (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
         write_done(e, rc, &err);
@@ -640,7 +698,7 @@ static void store_write_all(struct pc_exec *e, enum pc_states_kind kind, const s
 
     pc_err_clear(&err);
     e->pending_writes++;
-    rc = e->opts.store.ops->write_all(e->opts.store.ctx, kind, e->opts.flow, m, write_done, e);
+    rc = e->opts.store.ops->write_all(e->opts.store.ctx, kind, e->flow, m, write_done, e);
     if (rc != 0) {
         (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
         write_done(e, rc, &err);
@@ -658,12 +716,42 @@ static enum pc_block_kind cur_block(const struct pc_exec *e)
 static bool is_apply(enum pc_block_kind b)
 {
     return b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_APPLY_ENSURE_DRY ||
-           b == PC_BLOCK_APPLY_CLEAN || b == PC_BLOCK_APPLY_CLEAN_DRY;
+           b == PC_BLOCK_APPLY_CLEAN || b == PC_BLOCK_APPLY_CLEAN_DRY ||
+           b == PC_BLOCK_CLEAN_OBSOLETE || b == PC_BLOCK_CLEAN_OBSOLETE_DRY;
+}
+
+static bool is_obsolete_block(enum pc_block_kind b)
+{
+    return b == PC_BLOCK_CLEAN_OBSOLETE || b == PC_BLOCK_CLEAN_OBSOLETE_DRY;
+}
+
+static bool is_obsolete(const struct pc_exec *e, size_t i)
+{
+    return i >= e->n_flow;
+}
+
+/* Which items a streaming block runs: obsolete items are discovered (their
+ * current state, with their stored params), get their clean state, and are
+ * cleaned in their own block; everything else is for the flow's items. */
+static bool in_block(const struct pc_exec *e, enum pc_block_kind b, size_t i)
+{
+    switch (b) {
+    case PC_BLOCK_CLEAN_OBSOLETE:
+    case PC_BLOCK_CLEAN_OBSOLETE_DRY:
+        return is_obsolete(e, i);
+    case PC_BLOCK_DISCOVER:
+    case PC_BLOCK_DISCOVER_CURRENT:
+    case PC_BLOCK_CLEAN_INSERTION:
+        return true;
+    default:
+        return !is_obsolete(e, i);
+    }
 }
 
 static bool is_dry(enum pc_block_kind b)
 {
-    return b == PC_BLOCK_APPLY_ENSURE_DRY || b == PC_BLOCK_APPLY_CLEAN_DRY;
+    return b == PC_BLOCK_APPLY_ENSURE_DRY || b == PC_BLOCK_APPLY_CLEAN_DRY ||
+           b == PC_BLOCK_CLEAN_OBSOLETE_DRY;
 }
 
 static bool is_ensure(enum pc_block_kind b)
@@ -688,7 +776,7 @@ static size_t ready_pop(struct pc_exec *e)
 
 static size_t n_predecessors(const struct pc_exec *e, size_t i)
 {
-    return e->reverse ? e->items[i].n_succ : e->opts.flow->items[i].n_deps;
+    return e->reverse ? e->items[i].n_succ : e->flow->items[i].n_deps;
 }
 
 static size_t max_concurrency(const struct pc_exec *e)
@@ -716,14 +804,16 @@ static void stream_begin(struct pc_exec *e, size_t limit, bool reverse)
     for (size_t i = 0; i < e->n_items; i++) {
         e->items[i].started = false;
         e->items[i].in_flight = false;
+        e->items[i].member = in_block(e, cur_block(e), i);
         e->items[i].waiting = n_predecessors(e, i);
     }
     /* Roots are preloaded in flow order (reverse flow order for clean, so the
-     * last leaves are torn down first, as peace's reversed graph does). */
+     * last leaves are torn down first, as peace's reversed graph does). The
+     * flow's items and the obsolete ones never depend on each other. */
     for (size_t k = 0; k < e->n_items; k++) {
         size_t i = reverse ? e->n_items - 1 - k : k;
 
-        if (e->items[i].waiting == 0) {
+        if (e->items[i].member && e->items[i].waiting == 0) {
             ready_push(e, i);
         }
     }
@@ -812,7 +902,8 @@ static void start_item(struct pc_exec *e, size_t i)
     if (is_apply(b)) {
         emit_kind(e, i, PC_UPDATE_QUEUED, PC_MSG_NO_CHANGE, NULL);
     }
-    task_reset(t, first_task_kind(b));
+    task_reset(t, b == PC_BLOCK_DISCOVER && is_obsolete(e, i) ? TASK_DISCOVER_CURRENT
+                                                              : first_task_kind(b));
     prepare_task_inputs(e, t);
     if (t->rc != 0 || t->skip) {
         task_done(&t->base);
@@ -882,7 +973,7 @@ static void item_error(struct pc_exec *e, size_t item, const struct pc_err *err)
     const char *text = err->msg[0] != '\0' ? err->msg : pc_strerror(err->code);
 
     pc_report_rec_item_error(&e->rec, item, text);
-    if (pc_outcome_add_error(&e->pending_errors, &e->opts.flow->items[item].id, text) != 0) {
+    if (pc_outcome_add_error(&e->pending_errors, &e->flow->items[item].id, text) != 0) {
         record_block_error(e, "out of memory recording an item error");
         e->stop_all = true;
     }
@@ -937,8 +1028,8 @@ static void done_local(struct pc_exec *e, struct item_task *t)
             char text[PC_ERR_MSG_MAX + PC_ID_MAX + 32];
 
             /* peace's diff block is a try-fold: the first error fails the block. */
-            (void)snprintf(text, sizeof(text), "diff of item %s failed: %s",
-                           e->opts.flow->items[i].id.s, t->err.msg);
+            (void)snprintf(text, sizeof(text), "diff of item %s failed: %s", e->flow->items[i].id.s,
+                           t->err.msg);
             record_block_error(e, text);
             e->stop_all = true;
         } else {
@@ -956,11 +1047,15 @@ static void apply_item_finished(struct pc_exec *e, struct item_task *t, bool ok,
     size_t i = t->item;
     enum pc_block_kind b = cur_block(e);
 
-    if (ok && !is_dry(b)) {
+    if (ok && !is_dry(b) && is_obsolete_block(b)) {
+        /* Cleaned: its stored state goes now, and only now. */
+        store_remove_item(e, i);
+    } else if (ok && !is_dry(b)) {
         store_write_item(e, PC_STATES_CURRENT, i, &e->maps[PC_MAP_APPLIED].v[i]);
         if (is_ensure(b)) {
             store_write_item(e, PC_STATES_GOAL, i, &e->maps[PC_MAP_GOAL].v[i]);
         }
+        store_write_record(e, i);
     }
     if (!ok) {
         item_error(e, i, &t->err);
@@ -1047,7 +1142,7 @@ static void task_done(struct pc_task *base)
 static void item_completed(struct pc_exec *e, size_t item, bool ok)
 {
     struct item_rt *it = &e->items[item];
-    const struct pc_flow_item *fi = &e->opts.flow->items[item];
+    const struct pc_flow_item *fi = &e->flow->items[item];
 
     it->in_flight = false;
     pc_report_rec_item_end(&e->rec, item, now_ms(e));
@@ -1134,14 +1229,248 @@ static void read_done(void *arg, int rc, const struct pc_err *err)
     block_done(e, BLOCK_OK);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Obsolete items                                                            */
+
+static int add_id(struct pc_id **list, size_t *n, const struct pc_id *id)
+{
+    struct pc_id *v = realloc(*list, (*n + 1) * sizeof(*v));
+
+    if (v == NULL) {
+        return PC_ENOMEM;
+    }
+    v[*n] = *id;
+    *list = v;
+    (*n)++;
+    return 0;
+}
+
+/* Grows every per-item array to the extended flow's size. Only before the
+ * first read: nothing runs and every map is still empty. */
+static int grow_items(struct pc_exec *e, struct pc_err *err)
+{
+    size_t n = e->flow->n_items;
+    struct item_rt *items = realloc(e->items, (n + 1) * sizeof(*items));
+    size_t *ready = NULL;
+    size_t *started = NULL;
+    size_t *running = NULL;
+    int rc = 0;
+
+    if (items == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    e->items = items;
+    memset(&e->items[e->n_items], 0, (n + 1 - e->n_items) * sizeof(*items));
+    ready = realloc(e->ready, (n + 1) * sizeof(size_t));
+    if (ready != NULL) {
+        e->ready = ready;
+        started = realloc(e->started_order, (n + 1) * sizeof(size_t));
+    }
+    if (started != NULL) {
+        e->started_order = started;
+        running = realloc(e->running, (n + 1) * sizeof(size_t));
+    }
+    if (running == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    e->running = running;
+    for (size_t m = 0; m < PC_EXEC_MAP_COUNT; m++) {
+        pc_states_cleanup(&e->maps[m]);
+        if (pc_states_init(&e->maps[m], n) != 0) {
+            return pc_err_set(err, PC_ENOMEM, "out of memory");
+        }
+    }
+    for (size_t i = 0; i < e->n_items; i++) {
+        free(e->items[i].succ);
+        e->items[i].succ = NULL;
+        e->items[i].n_succ = 0;
+    }
+    for (size_t i = e->n_items; i < n; i++) {
+        struct item_rt *it = &e->items[i];
+
+        pc_progress_tracker_init(&it->tracker);
+        it->ctx.ops = &slot_ops;
+        it->ctx.ops_ctx = e;
+        it->ctx.item = i;
+        it->ctx.file_root = e->opts.file_root;
+        it->task.e = e;
+        it->task.item = i;
+    }
+    e->n_items = n;
+    for (size_t i = 0; i < n; i++) {
+        e->items[i].ctx.item_id = e->flow->items[i].id.s; /* the copy's ids */
+    }
+    rc = build_graph(e, err);
+    for (size_t i = e->n_flow; rc == 0 && i < n; i++) {
+        rc = parse_params(e, i, err);
+        if (rc != 0) {
+            pc_err_prefix(err, "obsolete item, stored params");
+        }
+    }
+    return rc;
+}
+
+/* Appends obsolete item si to xflow (deps: other obsolete items only). */
+static int xflow_add(struct pc_flow *x, const struct pc_stored_item *si)
+{
+    struct pc_flow_item *it = &x->items[x->n_items];
+
+    memset(it, 0, sizeof(*it));
+    it->id = si->id;
+    it->type = si->type;
+    it->params = malloc(si->params_len > 0 ? si->params_len : 1);
+    it->deps = calloc(si->n_deps + 1, sizeof(size_t));
+    if (it->params == NULL || it->deps == NULL) {
+        free(it->params);
+        free(it->deps);
+        return PC_ENOMEM;
+    }
+    memcpy(it->params, si->params, si->params_len);
+    it->params_len = si->params_len;
+    x->n_items++;
+    return 0;
+}
+
+/* Deps of the obsolete items, resolved among them once all are in xflow. */
+static void xflow_link(struct pc_exec *e, const bool *chosen)
+{
+    struct pc_flow *x = &e->xflow;
+    size_t k = e->n_flow;
+
+    for (size_t s = 0; s < e->stored.n; s++) {
+        const struct pc_stored_item *si = &e->stored.v[s];
+        struct pc_flow_item *it = NULL;
+
+        if (!chosen[s]) {
+            continue;
+        }
+        it = &x->items[k++];
+        for (size_t d = 0; d < si->n_deps; d++) {
+            long at = pc_flow_find(x, si->deps[d].s, strlen(si->deps[d].s));
+
+            if (at >= (long)e->n_flow && (size_t)at != k - 1) {
+                it->deps[it->n_deps++] = (size_t)at;
+            }
+        }
+    }
+}
+
+/*
+ * Sorts what the store holds about items no longer in the flow: manageable
+ * ones (a record with a registered type) are cleaned, or only listed with
+ * keep_obsolete; the others are listed as unmanaged and left stored.
+ */
+static int obsolete_plan(struct pc_exec *e, struct pc_err *err)
+{
+    struct pc_outcome *o = &e->outcome;
+    bool *chosen = calloc(e->stored.n + 1, sizeof(bool));
+    size_t n_chosen = 0;
+    enum pc_block_kind ob;
+    int rc = chosen != NULL ? 0 : PC_ENOMEM;
+
+    for (size_t s = 0; rc == 0 && s < e->stored.n; s++) {
+        const struct pc_stored_item *si = &e->stored.v[s];
+        bool known = si->has_record &&
+                     pc_registry_find(e->opts.registry, si->type.s, strlen(si->type.s)) != NULL;
+
+        if (!known) {
+            rc = add_id(&o->items_obsolete_unmanaged, &o->n_items_obsolete_unmanaged, &si->id);
+            continue;
+        }
+        rc = add_id(&o->items_obsolete, &o->n_items_obsolete, &si->id);
+        chosen[s] = !e->opts.keep_obsolete;
+        n_chosen += chosen[s];
+    }
+    o->obsolete_kept = e->opts.keep_obsolete && o->n_items_obsolete > 0;
+    if (rc == 0 && n_chosen > 0) {
+        rc = pc_flow_copy(&e->xflow, e->opts.flow);
+    }
+    if (rc == 0 && n_chosen > 0) {
+        struct pc_flow_item *items =
+            realloc(e->xflow.items, (e->n_flow + n_chosen) * sizeof(*items));
+
+        rc = items != NULL ? 0 : PC_ENOMEM;
+        if (rc == 0) {
+            e->xflow.items = items;
+        }
+        for (size_t s = 0; rc == 0 && s < e->stored.n; s++) {
+            if (chosen[s]) {
+                rc = xflow_add(&e->xflow, &e->stored.v[s]);
+            }
+        }
+    }
+    if (rc != 0) {
+        free(chosen);
+        return pc_err_set(err, rc, "out of memory planning the obsolete items");
+    }
+    if (n_chosen > 0) {
+        xflow_link(e, chosen);
+        e->flow = &e->xflow;
+        rc = grow_items(e, err);
+        if (rc == 0 && pc_cmd_obsolete_block(e->opts.cmd, &ob) && e->n_blocks < PC_BLOCKS_MAX) {
+            e->blocks[e->n_blocks++] = ob;
+        }
+    }
+    free(chosen);
+    return rc;
+}
+
+static void run_read(struct pc_exec *e, enum pc_states_kind kind, enum pc_exec_map map);
+
+static void read_obsolete_done(void *arg, int rc, const struct pc_err *err)
+{
+    struct pc_exec *e = arg;
+    struct pc_err perr;
+    char text[PC_ERR_MSG_MAX + 96];
+
+    e->obsolete_read = true;
+    pc_err_clear(&perr);
+    if (rc == 0) {
+        rc = obsolete_plan(e, &perr);
+        err = &perr;
+    }
+    if (rc != 0) {
+        (void)snprintf(text, sizeof(text), "reading the stored items failed: %s",
+                       err != NULL && err->msg[0] != '\0' ? err->msg : pc_strerror(rc));
+        record_block_error(e, text);
+        block_done(e, BLOCK_FAILED);
+        return;
+    }
+    run_read(e, PC_STATES_CURRENT, PC_MAP_STORED_CURRENT);
+}
+
+/* read_current of a command that sees obsolete items first asks the store
+ * which items it holds that the flow no longer has. */
+static bool read_obsolete_first(struct pc_exec *e)
+{
+    struct pc_err err;
+    int rc;
+
+    if (e->obsolete_read || !pc_cmd_sees_obsolete(e->opts.cmd) ||
+        e->opts.store.ops->read_obsolete == NULL) {
+        return false;
+    }
+    pc_err_clear(&err);
+    rc = e->opts.store.ops->read_obsolete(e->opts.store.ctx, e->opts.flow, &e->stored,
+                                          read_obsolete_done, e);
+    if (rc != 0) {
+        (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
+        read_obsolete_done(e, rc, &err);
+    }
+    return true;
+}
+
 static void run_read(struct pc_exec *e, enum pc_states_kind kind, enum pc_exec_map map)
 {
     struct pc_err err;
     int rc;
 
+    if (kind == PC_STATES_CURRENT && read_obsolete_first(e)) {
+        return;
+    }
+
     pc_err_clear(&err);
-    rc =
-        e->opts.store.ops->read(e->opts.store.ctx, kind, e->opts.flow, &e->maps[map], read_done, e);
+    rc = e->opts.store.ops->read(e->opts.store.ctx, kind, e->flow, &e->maps[map], read_done, e);
     if (rc != 0) {
         (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
         read_done(e, rc, &err);
@@ -1191,13 +1520,16 @@ static size_t sync_compare(struct pc_exec *e, enum pc_exec_map stored, enum pc_e
         if ((!ps && !pd) || (ps && pd && states_eq(e, i, s, d))) {
             continue;
         }
-        if (e->opts.sync_tolerate != NULL && e->opts.sync_tolerate[i]) {
+        if (found == PC_MAP_GOAL && is_obsolete(e, i)) {
+            continue; /* an obsolete item has no goal: it is going away */
+        }
+        if (e->opts.sync_tolerate != NULL && i < e->n_flow && e->opts.sync_tolerate[i]) {
             continue;
         }
         item_stale[i] = true;
         stale++;
         /* The message is bounded: once full, later items are only counted. */
-        if (pc_buf_appendf(msg, "%s%s:", stale == 1 ? "" : ";", e->opts.flow->items[i].id.s) == 0 &&
+        if (pc_buf_appendf(msg, "%s%s:", stale == 1 ? "" : ";", e->flow->items[i].id.s) == 0 &&
             describe_state(msg, "stored", s) == 0 && describe_state(msg, "discovered", d) == 0) {
             continue;
         }
@@ -1256,16 +1588,16 @@ static int list_items(struct pc_exec *e)
     struct pc_outcome *o = &e->outcome;
 
     o->items_processed = calloc(e->n_started + 1, sizeof(struct pc_id));
-    o->items_not_processed = calloc(e->n_items - e->n_started + 1, sizeof(struct pc_id));
+    o->items_not_processed = calloc(e->n_items + 1, sizeof(struct pc_id));
     if (o->items_processed == NULL || o->items_not_processed == NULL) {
         return PC_ENOMEM;
     }
     for (size_t k = 0; k < e->n_started; k++) {
-        o->items_processed[o->n_items_processed++] = e->opts.flow->items[e->started_order[k]].id;
+        o->items_processed[o->n_items_processed++] = e->flow->items[e->started_order[k]].id;
     }
     for (size_t i = 0; i < e->n_items; i++) {
-        if (!e->items[i].started) {
-            o->items_not_processed[o->n_items_not_processed++] = e->opts.flow->items[i].id;
+        if (e->items[i].member && !e->items[i].started) {
+            o->items_not_processed[o->n_items_not_processed++] = e->flow->items[i].id;
         }
     }
     return 0;
@@ -1411,7 +1743,12 @@ static void run_block(struct pc_exec *e)
         break;
     case PC_BLOCK_APPLY_CLEAN:
     case PC_BLOCK_APPLY_CLEAN_DRY:
+    case PC_BLOCK_CLEAN_OBSOLETE:
+    case PC_BLOCK_CLEAN_OBSOLETE_DRY:
         for (size_t i = 0; i < e->n_items; i++) {
+            if (is_obsolete_block(b) != is_obsolete(e, i)) {
+                continue; /* the applied map keeps what the previous block made */
+            }
             if (pc_state_copy(&e->maps[PC_MAP_APPLIED].v[i], &e->maps[PC_MAP_CURRENT].v[i]) != 0) {
                 record_block_error(e, "out of memory");
                 block_done(e, BLOCK_FAILED);
@@ -1465,6 +1802,11 @@ const struct pc_outcome *pc_exec_outcome(const struct pc_exec *e)
 const struct pc_progress_tracker *pc_exec_tracker(const struct pc_exec *e, size_t item)
 {
     return item < e->n_items ? &e->items[item].tracker : NULL;
+}
+
+const struct pc_flow *pc_exec_flow(const struct pc_exec *e)
+{
+    return e->flow;
 }
 
 const struct pc_states *pc_exec_map(const struct pc_exec *e, enum pc_exec_map which)

@@ -81,6 +81,8 @@ void pc_outcome_cleanup(struct pc_outcome *o)
     free(o->errors);
     free(o->items_processed);
     free(o->items_not_processed);
+    free(o->items_obsolete);
+    free(o->items_obsolete_unmanaged);
     free(o->error);
     pc_outcome_init(o);
 }
@@ -221,6 +223,16 @@ int pc_outcome_copy(struct pc_outcome *dst, const struct pc_outcome *src)
     }
     if (rc == 0) {
         dst->n_items_not_processed = src->n_items_not_processed;
+        rc = dup_ids(&dst->items_obsolete, src->items_obsolete, src->n_items_obsolete);
+    }
+    if (rc == 0) {
+        dst->n_items_obsolete = src->n_items_obsolete;
+        rc = dup_ids(&dst->items_obsolete_unmanaged, src->items_obsolete_unmanaged,
+                     src->n_items_obsolete_unmanaged);
+    }
+    if (rc == 0) {
+        dst->n_items_obsolete_unmanaged = src->n_items_obsolete_unmanaged;
+        dst->obsolete_kept = src->obsolete_kept;
     }
     for (size_t i = 0; rc == 0 && i < src->n_errors; i++) {
         rc = pc_outcome_add_error(dst, &src->errors[i].item, src->errors[i].text);

@@ -269,6 +269,16 @@ int pc_outcome_format_text(const struct pc_outcome *o, struct pc_buf *out)
                           o->n_items_not_processed);
         }
     }
+    if (rc == 0 && o->n_items_obsolete > 0) {
+        rc = text_ids(out,
+                      o->obsolete_kept ? "obsolete items kept (--keep-obsolete)"
+                                       : "obsolete items (removed from the flow; cleaned)",
+                      o->items_obsolete, o->n_items_obsolete);
+    }
+    if (rc == 0 && o->n_items_obsolete_unmanaged > 0) {
+        rc = text_ids(out, "obsolete items left stored (no stored type and params to clean them)",
+                      o->items_obsolete_unmanaged, o->n_items_obsolete_unmanaged);
+    }
     for (size_t i = 0; rc == 0 && i < o->n_errors; i++) {
         rc = pc_buf_appendf(out, "  error: %s: %s\n", o->errors[i].item.s, o->errors[i].text);
     }
@@ -419,6 +429,16 @@ int pc_outcome_format_json(const struct pc_outcome *o, struct pc_buf *out)
             rc = json_ids(out, "items_not_processed", o->items_not_processed,
                           o->n_items_not_processed);
         }
+    }
+    if (rc == 0 && o->n_items_obsolete > 0) {
+        rc = json_ids(out, "items_obsolete", o->items_obsolete, o->n_items_obsolete);
+        if (rc == 0 && o->obsolete_kept) {
+            rc = pc_buf_puts(out, ",\"obsolete_kept\":true");
+        }
+    }
+    if (rc == 0 && o->n_items_obsolete_unmanaged > 0) {
+        rc = json_ids(out, "items_obsolete_unmanaged", o->items_obsolete_unmanaged,
+                      o->n_items_obsolete_unmanaged);
     }
     if (rc == 0 && o->kind == PC_OUTCOME_ITEM_ERROR) {
         rc = pc_buf_puts(out, ",\"errors\":[");

@@ -6,6 +6,7 @@
  * bin values as base64 text.
  */
 #include "peace/state.h"
+#include "peace/store.h"
 
 #include <msgpack.h>
 #include <stdlib.h>
@@ -251,4 +252,18 @@ void pc_states_cleanup(struct pc_states *m)
     free(m->v);
     m->v = NULL;
     m->n = 0;
+}
+
+void pc_stored_items_cleanup(struct pc_stored_items *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].params);
+        free(s->v[i].deps);
+    }
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
 }

@@ -19,7 +19,8 @@ struct cli_opts {
     bool local;
     bool json;
     bool detach;
-    bool progress; /* false with --no-progress */
+    bool progress;      /* false with --no-progress */
+    bool keep_obsolete; /* --keep-obsolete: leave items removed from the flow */
     enum pc_cmd cmd;
     enum pc_sync sync;
     struct pc_strategy strategy;

@@ -277,6 +277,7 @@ int cli_local_run(const struct cli_opts *o)
     }
     eo.cmd = o->cmd;
     eo.sync = o->sync;
+    eo.keep_obsolete = o->keep_obsolete;
     eo.strategy = o->strategy;
     eo.flow = &flow;
     eo.registry = reg;

@@ -26,6 +26,8 @@
     "                       diff, ensure (default), ensure_dry, clean, clean_dry\n"                \
     "  --strategy S         finish_current (default), poll_next_n:N, ignore\n"                     \
     "  --sync X             apply_stored_state_sync: both (default), current, goal, none\n"        \
+    "  --keep-obsolete      leave items removed from the flow (stored, no longer in it)\n"        \
+    "                       instead of cleaning them (ensure, clean)\n"                            \
     "  --workdir DIR        working directory of a local run (default: current directory)\n"       \
     "  --plugin PATH.so     load custom item types (repeatable)\n"                                 \
     "  --json               print the outcome report as JSON\n"                                    \
@@ -117,6 +119,10 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
     }
     if (strcmp(a, "--no-progress") == 0) {
         o->progress = false;
+        return 0;
+    }
+    if (strcmp(a, "--keep-obsolete") == 0) {
+        o->keep_obsolete = true;
         return 0;
     }
     for (size_t k = 0; k < sizeof(value_flags) / sizeof(value_flags[0]); k++) {

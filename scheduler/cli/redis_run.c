@@ -464,6 +464,7 @@ int cli_redis_run(const struct cli_opts *o)
     }
     job.cmd = o->cmd;
     job.sync = o->sync;
+    job.keep_obsolete = o->keep_obsolete;
     job.strategy = o->strategy;
     job.created_ms = pc_ulid_time_ms(job.id, PC_ULID_LEN);
     if (msg_job_encode(&job, &job_bytes, &err) != 0) {

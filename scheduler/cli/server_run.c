@@ -472,6 +472,7 @@ static int submit_body(const struct cli_opts *o, const struct pc_buf *flow_text,
                    body, ",\"apply_stored_state_sync\":\"%s\",\"queue\":", pc_sync_name(o->sync))
              : rc;
     rc = rc == 0 ? pc_buf_append_json_str(body, o->queue, strlen(o->queue)) : rc;
+    rc = rc == 0 && o->keep_obsolete ? pc_buf_puts(body, ",\"keep_obsolete\":true") : rc;
     rc = rc == 0 ? pc_buf_puts(body, ",\"flow\":") : rc;
     rc = rc == 0 ? pc_buf_append(body, flow_text->data, flow_text->len) : rc;
     return rc == 0 ? pc_buf_puts(body, "}") : rc;

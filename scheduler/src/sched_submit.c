@@ -203,6 +203,16 @@ static int parse_options(json_t *root, const char *default_queue, struct msg_job
     if (rc == 0 && p != NULL && pc_sync_parse(p, n, &job->sync, &err) != 0) {
         rc = sched_fail_set(fail, SCHED_BAD_REQUEST, "\"apply_stored_state_sync\": %s", err.msg);
     }
+    if (rc == 0 && json_object_get(root, "keep_obsolete") != NULL) {
+        json_t *k = json_object_get(root, "keep_obsolete");
+
+        if (!json_is_boolean(k)) {
+            rc = sched_fail_set(fail, SCHED_BAD_REQUEST,
+                                "\"keep_obsolete\": expected true or false");
+        } else {
+            job->keep_obsolete = json_is_true(k);
+        }
+    }
     rc = rc == 0 ? opt_string(root, "queue", &p, &n, fail) : rc;
     if (rc == 0 && p == NULL) {
         p = default_queue;

@@ -37,9 +37,19 @@
 /* Longest strategy text accepted ("poll_next_n:" and 20 digits fit). */
 #define STRATEGY_TEXT_MAX 40
 
-enum job_key { JOB_V, JOB_ID, JOB_CMD, JOB_SYNC, JOB_STRATEGY, JOB_QUEUE, JOB_CREATED, JOB_FLOW };
-static const char *const job_keys[] = {"v",        "id",    "cmd",        "sync",
-                                       "strategy", "queue", "created_ms", "flow"};
+enum job_key {
+    JOB_V,
+    JOB_ID,
+    JOB_CMD,
+    JOB_SYNC,
+    JOB_STRATEGY,
+    JOB_QUEUE,
+    JOB_CREATED,
+    JOB_FLOW,
+    JOB_KEEP_OBSOLETE
+};
+static const char *const job_keys[] = {"v",     "id",         "cmd",  "sync",         "strategy",
+                                       "queue", "created_ms", "flow", "keep_obsolete"};
 #define JOB_REQUIRED                                                                               \
     ((1u << JOB_V) | (1u << JOB_ID) | (1u << JOB_CMD) | (1u << JOB_QUEUE) | (1u << JOB_CREATED) |  \
      (1u << JOB_FLOW))
@@ -419,6 +429,12 @@ static int decode_field(struct job_dec *d, size_t key)
         return 0;
     case JOB_FLOW:
         return decode_flow(d);
+    case JOB_KEEP_OBSOLETE:
+        if (d->r.off < d->r.n && (d->r.p[d->r.off] == 0xc2 || d->r.p[d->r.off] == 0xc3)) {
+            d->job.keep_obsolete = d->r.p[d->r.off++] == 0xc3;
+            return 0;
+        }
+        return pc_err_set(d->err, PC_ESCHEMA, "job: keep_obsolete: expected a bool");
     default:
         return decode_text_field(d, key);
     }
@@ -577,7 +593,11 @@ int msg_job_encode(const struct msg_job *job, struct pc_buf *out, struct pc_err 
         return rc;
     }
     msg__wr_init(&w, MSG_JOB_MAX);
-    msg__wr_map(&w, 8);
+    msg__wr_map(&w, job->keep_obsolete ? 9 : 8);
+    if (job->keep_obsolete) {
+        msg__wr_cstr(&w, "keep_obsolete");
+        msgpack_pack_true(&w.pk);
+    }
     msg__wr_cstr(&w, "v");
     msg__wr_uint(&w, MSG_VERSION);
     msg__wr_cstr(&w, "id");

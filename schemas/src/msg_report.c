@@ -39,6 +39,9 @@ enum rep_key {
     REP_INTERRUPTED_MS,
     REP_PARTIAL,
     REP_BLOCKS,
+    REP_ITEMS_OBSOLETE,
+    REP_ITEMS_OBSOLETE_UNMANAGED,
+    REP_OBSOLETE_KEPT,
 };
 static const char *const rep_keys[] = {"v",
                                        "outcome",
@@ -53,7 +56,10 @@ static const char *const rep_keys[] = {"v",
                                        "finished_ms",
                                        "interrupted_ms",
                                        "partial",
-                                       "blocks"};
+                                       "blocks",
+                                       "items_obsolete",
+                                       "items_obsolete_unmanaged",
+                                       "obsolete_kept"};
 
 /* Keys of one block of "blocks", and of one item entry of a block. */
 enum blk_key { BLK_BLOCK, BLK_START_MS, BLK_DURATION_MS, BLK_ITEMS };
@@ -296,7 +302,8 @@ static void write_block(struct msg__wr *w, const struct pc_report_block *b)
 static bool needs_v2(const struct pc_outcome *o)
 {
     return o->created_ms != 0 || o->started_ms != 0 || o->finished_ms != 0 ||
-           o->interrupted_ms != 0 || o->partial || o->n_run > 0;
+           o->interrupted_ms != 0 || o->partial || o->n_run > 0 || o->n_items_obsolete > 0 ||
+           o->n_items_obsolete_unmanaged > 0 || o->obsolete_kept;
 }
 
 /* full = false: the summary, version 1 keys only. */
@@ -318,7 +325,8 @@ static int encode(const struct pc_outcome *o, bool full, struct pc_buf *out, str
             (o->n_items_not_processed > 0) + (o->n_errors > 0) + (o->error != NULL);
     if (full) {
         keys += (o->created_ms != 0) + (o->started_ms != 0) + (o->finished_ms != 0) +
-                (o->interrupted_ms != 0) + o->partial + (o->n_run > 0);
+                (o->interrupted_ms != 0) + o->partial + (o->n_run > 0) +
+                (o->n_items_obsolete > 0) + (o->n_items_obsolete_unmanaged > 0) + o->obsolete_kept;
     }
     msg__wr_init(&w, MSG_REPORT_MAX);
     msg__wr_map(&w, keys);
@@ -372,6 +380,18 @@ static int encode(const struct pc_outcome *o, bool full, struct pc_buf *out, str
         for (size_t b = 0; b < o->n_run; b++) {
             write_block(&w, &o->run[b]);
         }
+    }
+    if (o->n_items_obsolete > 0) {
+        msg__wr_cstr(&w, "items_obsolete");
+        write_ids(&w, o->items_obsolete, o->n_items_obsolete);
+    }
+    if (o->n_items_obsolete_unmanaged > 0) {
+        msg__wr_cstr(&w, "items_obsolete_unmanaged");
+        write_ids(&w, o->items_obsolete_unmanaged, o->n_items_obsolete_unmanaged);
+    }
+    if (o->obsolete_kept) {
+        msg__wr_cstr(&w, "obsolete_kept");
+        msg__wr_bool(&w, true);
     }
     return msg__wr_finish(&w, out, "report", err);
 }
@@ -805,6 +825,13 @@ static int read_field(struct rep_dec *d, size_t key)
         return read_ids(d, key, &d->o.items_not_processed, &d->o.n_items_not_processed);
     case REP_ERRORS:
         return read_errors(d);
+    case REP_ITEMS_OBSOLETE:
+        return read_ids(d, key, &d->o.items_obsolete, &d->o.n_items_obsolete);
+    case REP_ITEMS_OBSOLETE_UNMANAGED:
+        return read_ids(d, key, &d->o.items_obsolete_unmanaged, &d->o.n_items_obsolete_unmanaged);
+    case REP_OBSOLETE_KEPT:
+        rc = msg__rd_bool(&d->r, &d->o.obsolete_kept);
+        return rc == 0 ? 0 : msg__fail(d->err, rc, &d->r, "report: obsolete_kept");
     case REP_ERROR:
         return msg__rd_nil(&d->r) ? 0
                                   : msg__rd_text(&d->r, PC_OUTCOME_ERROR_TEXT_MAX, &d->o.error,

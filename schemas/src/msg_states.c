@@ -35,6 +35,8 @@ const char *msg_states_kind_name(enum pc_states_kind kind)
         return "current";
     case PC_STATES_GOAL:
         return "goal";
+    case PC_STATES_RECORDS:
+        return "items";
     }
     return NULL;
 }
@@ -65,6 +67,15 @@ int msg_state_check(const void *p, size_t n, struct pc_err *err)
 int msg_states_encode(const struct pc_flow *flow, enum pc_states_kind kind,
                       const struct pc_states *states, struct pc_buf *out, struct pc_err *err)
 {
+    return msg_states_encode_ex(flow, kind, states, NULL, out, err);
+}
+
+int msg_states_encode_ex(const struct pc_flow *flow, enum pc_states_kind kind,
+                         const struct pc_states *states, const struct msg_states_extra *extra,
+                         struct pc_buf *out, struct pc_err *err)
+{
+    size_t n_extra = extra != NULL ? extra->n : 0;
+
     const char *kind_name = msg_states_kind_name(kind);
     struct msg__wr w;
 
@@ -96,8 +107,12 @@ int msg_states_encode(const struct pc_flow *flow, enum pc_states_kind kind,
     msg__wr_cstr(&w, flow->flow.s);
     msg__wr_cstr(&w, "kind");
     msg__wr_cstr(&w, kind_name);
+    if (states->n + n_extra > PC_FLOW_ITEMS_MAX) {
+        msg__wr_cleanup(&w);
+        return pc_err_set(err, PC_ELIMIT, "states: more than %d entries", PC_FLOW_ITEMS_MAX);
+    }
     msg__wr_cstr(&w, "states");
-    msg__wr_array(&w, (uint32_t)states->n);
+    msg__wr_array(&w, (uint32_t)(states->n + n_extra));
     for (size_t i = 0; i < states->n; i++) {
         const struct pc_state *s = &states->v[i];
 
@@ -105,6 +120,15 @@ int msg_states_encode(const struct pc_flow *flow, enum pc_states_kind kind,
         msg__wr_cstr(&w, flow->items[i].id.s);
         if (s->data != NULL) {
             msg__wr_raw(&w, s->data, s->len);
+        } else {
+            msg__wr_raw(&w, msgpack_nil, sizeof(msgpack_nil));
+        }
+    }
+    for (size_t i = 0; i < n_extra; i++) {
+        msg__wr_array(&w, 2);
+        msg__wr_cstr(&w, extra->ids[i].s);
+        if (extra->v[i].data != NULL) {
+            msg__wr_raw(&w, extra->v[i].data, extra->v[i].len);
         } else {
             msg__wr_raw(&w, msgpack_nil, sizeof(msgpack_nil));
         }
@@ -120,10 +144,68 @@ struct states_dec {
     struct msg__rd r;
     const struct pc_flow *flow;
     struct pc_flow_index ix;
-    struct pc_states tmp; /* the result, moved into out on success */
-    bool *seen;           /* per flow item: an entry was read */
+    struct pc_states tmp;           /* the result, moved into out on success */
+    bool *seen;                     /* per flow item: an entry was read */
+    struct msg_states_extra *extra; /* NULL: entries not in the flow are skipped */
+    size_t extra_cap;
     struct pc_err *err;
 };
+
+void msg_states_extra_cleanup(struct msg_states_extra *x)
+{
+    if (x == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        pc_state_clear(&x->v[i]);
+    }
+    free(x->ids);
+    free(x->v);
+    memset(x, 0, sizeof(*x));
+}
+
+/* Keeps an entry whose id is not in the flow (nil kept as absent). */
+static int extra_add(struct states_dec *d, const char *id, size_t id_len, const uint8_t *p,
+                     size_t n, uint32_t k)
+{
+    struct msg_states_extra *x = d->extra;
+    int rc;
+
+    for (size_t i = 0; i < x->n; i++) {
+        if (strlen(x->ids[i].s) == id_len && memcmp(x->ids[i].s, id, id_len) == 0) {
+            return pc_err_set(d->err, PC_ESCHEMA, "states: states[%u]: item '%s' repeated",
+                              (unsigned)k, x->ids[i].s);
+        }
+    }
+    if (x->n == d->extra_cap) {
+        size_t cap = d->extra_cap == 0 ? 8 : d->extra_cap * 2;
+        struct pc_id *ids = realloc(x->ids, cap * sizeof(*ids));
+        struct pc_state *v = NULL;
+
+        if (ids == NULL) {
+            return pc_err_set(d->err, PC_ENOMEM, "states: out of memory");
+        }
+        x->ids = ids;
+        v = realloc(x->v, cap * sizeof(*v));
+        if (v == NULL) {
+            return pc_err_set(d->err, PC_ENOMEM, "states: out of memory");
+        }
+        x->v = v;
+        d->extra_cap = cap;
+    }
+    rc = pc_id_set(&x->ids[x->n], id, id_len, "item id", d->err);
+    if (rc != 0) {
+        pc_err_prefix(d->err, "states: states[%u]", (unsigned)k);
+        return rc;
+    }
+    x->v[x->n].data = NULL;
+    x->v[x->n].len = 0;
+    if (p != NULL && pc_state_set(&x->v[x->n], p, n) != 0) {
+        return pc_err_set(d->err, PC_ENOMEM, "states: out of memory");
+    }
+    x->n++;
+    return 0;
+}
 
 /* Reads a str that must equal the flow's identifier `want`. */
 static int expect_name(struct states_dec *d, const char *key, const struct pc_id *want)
@@ -151,7 +233,8 @@ static int read_kind(struct states_dec *d)
     if (rc != 0) {
         return msg__fail(d->err, rc, &d->r, "states: kind");
     }
-    if ((n == 7 && memcmp(p, "current", 7) == 0) || (n == 4 && memcmp(p, "goal", 4) == 0)) {
+    if ((n == 7 && memcmp(p, "current", 7) == 0) || (n == 4 && memcmp(p, "goal", 4) == 0) ||
+        (n == 5 && memcmp(p, "items", 5) == 0)) {
         return 0;
     }
     return pc_err_set(d->err, PC_ESCHEMA, "states: kind: unknown kind \"%.*s\"",
@@ -187,7 +270,8 @@ static int read_entry(struct states_dec *d, uint32_t k)
         d->seen[item] = true;
     }
     if (msg__rd_nil(&d->r)) {
-        return 0; /* a stored nil is "no state": the slot stays absent */
+        /* a stored nil is "no state": the slot stays absent */
+        return item < 0 && d->extra != NULL ? extra_add(d, id, id_len, NULL, 0, k) : 0;
     }
     start = d->r.off;
     rc = msg__rd_skip(&d->r, MSG_DEPTH_MAX);
@@ -199,7 +283,8 @@ static int read_entry(struct states_dec *d, uint32_t k)
                           (unsigned)k, d->r.off - start, PC_STATE_MAX);
     }
     if (item < 0) {
-        return 0; /* no longer in the flow */
+        /* no longer in the flow: kept only when the caller asked for it */
+        return d->extra != NULL ? extra_add(d, id, id_len, d->r.p + start, d->r.off - start, k) : 0;
     }
     rc = pc_state_set(&d->tmp.v[item], d->r.p + start, d->r.off - start);
     return rc == 0 ? 0 : pc_err_set(d->err, rc, "states: states[%u]: out of memory", (unsigned)k);
@@ -280,6 +365,12 @@ static int decode_envelope(struct states_dec *d)
 int msg_states_decode(const void *p, size_t n, const struct pc_flow *flow, struct pc_states *out,
                       struct pc_err *err)
 {
+    return msg_states_decode_ex(p, n, flow, out, NULL, err);
+}
+
+int msg_states_decode_ex(const void *p, size_t n, const struct pc_flow *flow, struct pc_states *out,
+                         struct msg_states_extra *extra, struct pc_err *err)
+{
     struct states_dec d;
     int rc = msg__check_version(p, n, MSG_STATES_MAX, "states", err);
 
@@ -293,6 +384,10 @@ int msg_states_decode(const void *p, size_t n, const struct pc_flow *flow, struc
     msg__rd_init(&d.r, p, n);
     d.flow = flow;
     d.err = err;
+    d.extra = extra;
+    if (extra != NULL) {
+        memset(extra, 0, sizeof(*extra));
+    }
     rc = pc_states_init(&d.tmp, flow->n_items);
     if (rc == 0) {
         d.seen = calloc(flow->n_items > 0 ? flow->n_items : 1, sizeof(*d.seen));
@@ -309,5 +404,146 @@ int msg_states_decode(const void *p, size_t n, const struct pc_flow *flow, struc
     pc_states_cleanup(&d.tmp);
     pc_flow_index_cleanup(&d.ix);
     free(d.seen);
+    if (rc != 0) {
+        msg_states_extra_cleanup(extra);
+    }
     return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Item records                                                             */
+/* ------------------------------------------------------------------------ */
+
+enum rec_key { REC_V, REC_TYPE, REC_PARAMS, REC_DEPS };
+static const char *const rec_keys[] = {"v", "type", "params", "deps"};
+#define REC_REQUIRED 0x7u
+
+int msg_record_encode(const struct pc_flow *flow, size_t item, struct pc_buf *out,
+                      struct pc_err *err)
+{
+    const struct pc_flow_item *it = NULL;
+    struct msg__wr w;
+
+    if (item >= flow->n_items) {
+        return pc_err_set(err, PC_EINVAL, "record: no item %zu", item);
+    }
+    it = &flow->items[item];
+    msg__wr_init(&w, PC_STATE_MAX);
+    msg__wr_map(&w, 4);
+    msg__wr_cstr(&w, "v");
+    msg__wr_uint(&w, MSG_VERSION);
+    msg__wr_cstr(&w, "type");
+    msg__wr_cstr(&w, it->type.s);
+    msg__wr_cstr(&w, "params");
+    msg__wr_raw(&w, it->params, it->params_len);
+    msg__wr_cstr(&w, "deps");
+    msg__wr_array(&w, (uint32_t)it->n_deps);
+    for (size_t d = 0; d < it->n_deps; d++) {
+        msg__wr_cstr(&w, flow->items[it->deps[d]].id.s);
+    }
+    return msg__wr_finish(&w, out, "record", err);
+}
+
+static int record_params(struct msg__rd *r, struct pc_stored_item *out, struct pc_err *err)
+{
+    size_t start = r->off;
+    int rc;
+
+    if (!msg__rd_peek_map(r)) {
+        return pc_err_set(err, PC_ESCHEMA, "record: params: expected a map");
+    }
+    rc = msg__rd_skip(r, MSG_DEPTH_MAX);
+    if (rc != 0) {
+        return msg__fail(err, rc, r, "record: params");
+    }
+    out->params = malloc(r->off - start);
+    if (out->params == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "record: out of memory");
+    }
+    memcpy(out->params, r->p + start, r->off - start);
+    out->params_len = r->off - start;
+    return 0;
+}
+
+static int record_deps(struct msg__rd *r, struct pc_stored_item *out, struct pc_err *err)
+{
+    uint32_t count = 0;
+    int rc = msg__rd_array(r, &count);
+
+    if (rc != 0) {
+        return msg__fail(err, rc, r, "record: deps");
+    }
+    if (count > PC_FLOW_DEPS_MAX) {
+        return pc_err_set(err, PC_ELIMIT, "record: deps: %u, more than %d", (unsigned)count,
+                          PC_FLOW_DEPS_MAX);
+    }
+    out->deps = calloc(count + 1, sizeof(*out->deps));
+    if (out->deps == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "record: out of memory");
+    }
+    for (uint32_t i = 0; rc == 0 && i < count; i++) {
+        rc = msg__rd_id(r, &out->deps[i], "record: deps", err);
+        if (rc == 0) {
+            out->n_deps++;
+        }
+    }
+    return rc;
+}
+
+int msg_record_decode(const void *p, size_t n, struct pc_stored_item *out, struct pc_err *err)
+{
+    struct msg__rd r;
+    uint32_t count = 0;
+    uint32_t seen = 0;
+    int rc = msg__check_version(p, n, PC_STATE_MAX, "record", err);
+
+    if (rc != 0) {
+        return rc;
+    }
+    msg__rd_init(&r, p, n);
+    rc = msg__rd_map(&r, &count);
+    if (rc != 0) {
+        return msg__fail(err, rc, &r, "record");
+    }
+    for (uint32_t k = 0; rc == 0 && k < count; k++) {
+        uint64_t v = 0;
+        size_t key = 0;
+
+        rc = msg__rd_key(&r, rec_keys, COUNT_OF(rec_keys), &seen, &key, "record", err);
+        if (rc != 0) {
+            break;
+        }
+        switch ((enum rec_key)key) {
+        case REC_V:
+            rc = msg__rd_uint(&r, &v);
+            rc = rc != 0 ? msg__fail(err, rc, &r, "record: v") : 0;
+            break;
+        case REC_TYPE:
+            rc = msg__rd_id(&r, &out->type, "record: type", err);
+            break;
+        case REC_PARAMS:
+            rc = record_params(&r, out, err);
+            break;
+        case REC_DEPS:
+            rc = record_deps(&r, out, err);
+            break;
+        }
+    }
+    if (rc == 0) {
+        rc = msg__require(rec_keys, COUNT_OF(rec_keys), REC_REQUIRED, seen, "record", err);
+    }
+    if (rc == 0 && !msg__rd_done(&r)) {
+        rc = pc_err_set(err, PC_ESCHEMA, "record: %zu bytes after the message", r.n - r.off);
+    }
+    if (rc != 0) {
+        free(out->params);
+        free(out->deps);
+        out->params = NULL;
+        out->deps = NULL;
+        out->params_len = 0;
+        out->n_deps = 0;
+        return rc;
+    }
+    out->has_record = true;
+    return 0;
 }

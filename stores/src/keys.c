@@ -142,6 +142,9 @@ int pc_key_states(char *out, size_t out_size, const char *prefix, const char *ap
     case PC_STATES_GOAL:
         suffix = "goal";
         break;
+    case PC_STATES_RECORDS:
+        suffix = "items";
+        break;
     default:
         return PC_EINVAL;
     }

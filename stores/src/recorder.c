@@ -539,6 +539,11 @@ static void obs_block_start(void *ctx, size_t index, enum pc_block_kind kind)
     ev.kind = MSG_EVENT_BLOCK_START;
     ev.block = kind;
     ev.block_index = index;
+    if (index == r->n_blocks && index < PC_BLOCKS_MAX) {
+        /* A block the engine appended (clean_obsolete, when it found
+         * obsolete items): the command's list grows by it. */
+        r->blocks[r->n_blocks++] = kind;
+    }
     r->block_index = index < r->n_blocks ? index : r->n_blocks - 1;
     r->block_known = r->n_blocks > 0;
     r->meta_dirty = true;

@@ -260,8 +260,10 @@ static const char lock_release_lua[] =
     "end\n"
     "return 0\n";
 
-/* Several writes (current and goal, whole maps or items) in one call, in
- * the order given: one fence check for all of them. */
+/* Several writes (current, goal and item records; whole maps, items or
+ * removals) in one call, in the order given: one fence check for all of
+ * them. A whole-map write leaves fields of other items alone: they are
+ * obsolete items, removed ('del') only once cleaned. */
 static const char states_write_lua[] =
     LUA_HSET_RANGE
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n"
@@ -271,8 +273,11 @@ static const char states_write_lua[] =
     "while i + 2 <= #ARGV do\n"
     "  local key = KEYS[tonumber(ARGV[i])]\n"
     "  local n = tonumber(ARGV[i + 2])\n"
-    "  if ARGV[i + 1] == 'all' then redis.call('DEL', key) end\n"
-    "  hset_range(key, i + 3, i + 2 + n)\n"
+    "  if ARGV[i + 1] == 'del' then\n"
+    "    redis.call('HDEL', key, unpack(ARGV, i + 3, i + 2 + n))\n"
+    "  else\n"
+    "    hset_range(key, i + 3, i + 2 + n)\n"
+    "  end\n"
     "  i = i + 3 + n\n"
     "end\n"
     "return 'OK'\n";

@@ -2,8 +2,11 @@
  * store_dir.c - the local-directory states store of the local runner.
  *
  * Each (app, profile, flow) has a directory `<root>/.peace/<app>/<profile>/
- * <flow>/` holding `states_current.msgpack` and `states_goal.msgpack`, each
- * one states envelope of schemas/ (msg_states_encode / msg_states_decode).
+ * <flow>/` holding `states_current.msgpack`, `states_goal.msgpack` and
+ * `states_items.msgpack` (the item records), each one states envelope of
+ * schemas/ (msg_states_encode_ex / msg_states_decode_ex). Entries of ids the
+ * flow does not know (obsolete items) are kept by every write: only
+ * remove_item drops them, once they were cleaned.
  * The envelope names its flow, so a file copied to the wrong place is
  * refused instead of being read as someone else's states.
  *
@@ -310,7 +313,8 @@ out:
 
 /* Reads and decodes the kind's file into out (unchanged on failure). */
 static int load_states(const struct pc_store_dir *d, enum pc_states_kind kind,
-                       const struct pc_flow *flow, struct pc_states *out, struct pc_err *err)
+                       const struct pc_flow *flow, struct pc_states *out,
+                       struct msg_states_extra *extra, struct pc_err *err)
 {
     struct pc_buf dir;
     struct pc_buf file;
@@ -328,7 +332,7 @@ static int load_states(const struct pc_store_dir *d, enum pc_states_kind kind,
     if (rc != 0) {
         goto out;
     }
-    rc = msg_states_decode(data, len, flow, out, err);
+    rc = msg_states_decode_ex(data, len, flow, out, extra, err);
     if (rc != 0) {
         pc_err_prefix(err, "%s", pc_buf_str(&file));
     }
@@ -339,9 +343,31 @@ out:
     return rc;
 }
 
+/* The entries of ids not in flow, from the kind's file (none when absent). */
+static int load_extra(const struct pc_store_dir *d, enum pc_states_kind kind,
+                      const struct pc_flow *flow, struct msg_states_extra *extra,
+                      struct pc_err *err)
+{
+    struct pc_states m = {0};
+    int rc = pc_states_init(&m, flow->n_items);
+
+    memset(extra, 0, sizeof(*extra));
+    if (rc != 0) {
+        return pc_err_set(err, rc, "states dir: out of memory");
+    }
+    rc = load_states(d, kind, flow, &m, extra, err);
+    if (rc == PC_ENOTFOUND) {
+        pc_err_clear(err);
+        rc = 0;
+    }
+    pc_states_cleanup(&m);
+    return rc;
+}
+
 /* Encodes m and replaces the kind's file with it. */
 static int store_states(const struct pc_store_dir *d, enum pc_states_kind kind,
-                        const struct pc_flow *flow, const struct pc_states *m, struct pc_err *err)
+                        const struct pc_flow *flow, const struct pc_states *m,
+                        const struct msg_states_extra *extra, struct pc_err *err)
 {
     struct pc_buf dir;
     struct pc_buf file;
@@ -354,7 +380,7 @@ static int store_states(const struct pc_store_dir *d, enum pc_states_kind kind,
     if (rc != 0) {
         goto out;
     }
-    rc = msg_states_encode(flow, kind, m, &bytes, err);
+    rc = msg_states_encode_ex(flow, kind, m, extra, &bytes, err);
     if (rc != 0) {
         pc_err_prefix(err, "%s", pc_buf_str(&file));
         goto out;
@@ -373,13 +399,14 @@ static int store_item(const struct pc_store_dir *d, enum pc_states_kind kind,
                       struct pc_err *err)
 {
     struct pc_states m = {0};
+    struct msg_states_extra extra = {0};
     int rc = 0;
 
     rc = pc_states_init(&m, flow->n_items);
     if (rc != 0) {
         return pc_err_set(err, rc, "states dir: out of memory");
     }
-    rc = load_states(d, kind, flow, &m, err);
+    rc = load_states(d, kind, flow, &m, &extra, err);
     if (rc == PC_ENOTFOUND) {
         pc_err_clear(err);
         rc = 0;
@@ -391,9 +418,114 @@ static int store_item(const struct pc_store_dir *d, enum pc_states_kind kind,
         }
     }
     if (rc == 0) {
-        rc = store_states(d, kind, flow, &m, err);
+        rc = store_states(d, kind, flow, &m, &extra, err);
     }
+    msg_states_extra_cleanup(&extra);
     pc_states_cleanup(&m);
+    return rc;
+}
+
+/* Rewrites the kind's file without flow item `item` (no file: nothing to do). */
+static int drop_item(const struct pc_store_dir *d, enum pc_states_kind kind,
+                     const struct pc_flow *flow, size_t item, struct pc_err *err)
+{
+    struct pc_states m = {0};
+    struct msg_states_extra extra = {0};
+    struct pc_flow view = *flow; /* shallow: the encoder only reads ids */
+    struct pc_states rest = {0};
+    int rc = pc_states_init(&m, flow->n_items);
+
+    view.items = NULL;
+    if (rc == 0) {
+        rc = load_states(d, kind, flow, &m, &extra, err);
+    } else {
+        rc = pc_err_set(err, rc, "states dir: out of memory");
+    }
+    if (rc == PC_ENOTFOUND) {
+        pc_err_clear(err);
+        rc = 0;
+        goto out;
+    }
+    if (rc == 0) {
+        view.items = calloc(flow->n_items + 1, sizeof(*view.items));
+        rest.v = calloc(flow->n_items + 1, sizeof(*rest.v));
+        rc = view.items != NULL && rest.v != NULL ? 0 : pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    if (rc == 0) {
+        view.n_items = 0;
+        for (size_t i = 0; i < flow->n_items; i++) {
+            if (i != item) {
+                view.items[view.n_items] = flow->items[i];
+                rest.v[view.n_items++] = m.v[i]; /* borrowed */
+            }
+        }
+        rest.n = view.n_items;
+        rc = store_states(d, kind, &view, &rest, &extra, err);
+    }
+out:
+    free(view.items);
+    free(rest.v);
+    msg_states_extra_cleanup(&extra);
+    pc_states_cleanup(&m);
+    return rc;
+}
+
+static int add_stored(struct pc_stored_items *out, const struct pc_id *id, size_t *at)
+{
+    struct pc_stored_item *v = NULL;
+
+    for (size_t i = 0; i < out->n; i++) {
+        if (strcmp(out->v[i].id.s, id->s) == 0) {
+            *at = i;
+            return 0;
+        }
+    }
+    v = realloc(out->v, (out->n + 1) * sizeof(*v));
+    if (v == NULL) {
+        return PC_ENOMEM;
+    }
+    out->v = v;
+    memset(&v[out->n], 0, sizeof(v[out->n]));
+    v[out->n].id = *id;
+    *at = out->n++;
+    return 0;
+}
+
+static int read_obsolete(const struct pc_store_dir *d, const struct pc_flow *flow,
+                         struct pc_stored_items *out, struct pc_err *err)
+{
+    struct msg_states_extra cur = {0};
+    struct msg_states_extra rec = {0};
+    size_t at = 0;
+    int rc = load_extra(d, PC_STATES_CURRENT, flow, &cur, err);
+
+    if (rc == 0) {
+        rc = load_extra(d, PC_STATES_RECORDS, flow, &rec, err);
+    }
+    for (size_t i = 0; rc == 0 && i < cur.n; i++) {
+        if (pc_state_present(&cur.v[i])) {
+            rc = add_stored(out, &cur.ids[i], &at);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < rec.n; i++) {
+        if (rec.v[i].data == NULL) {
+            continue;
+        }
+        rc = add_stored(out, &rec.ids[i], &at);
+        /* An unreadable record leaves the item without one (reported as
+         * obsolete but not manageable, never dropped). */
+        if (rc == 0 && msg_record_decode(rec.v[i].data, rec.v[i].len, &out->v[at], NULL) != 0) {
+            out->v[at].has_record = false;
+        }
+    }
+    if (rc == PC_ENOMEM) {
+        rc = pc_err_set(err, rc, "states dir: out of memory");
+    }
+    if (rc != 0) {
+        pc_stored_items_cleanup(out);
+    }
+    msg_states_extra_cleanup(&cur);
+    msg_states_extra_cleanup(&rec);
     return rc;
 }
 
@@ -415,7 +547,7 @@ static int dir_read(void *ctx, enum pc_states_kind kind, const struct pc_flow *f
     if (flow == NULL || out == NULL || done == NULL || out->n != flow->n_items) {
         return PC_EINVAL;
     }
-    complete(done, arg, load_states(ctx, kind, flow, out, &err), &err);
+    complete(done, arg, load_states(ctx, kind, flow, out, NULL, &err), &err);
     return 0;
 }
 
@@ -436,10 +568,68 @@ static int dir_write_all(void *ctx, enum pc_states_kind kind, const struct pc_fl
 {
     struct pc_err err = {0};
 
+    struct msg_states_extra extra = {0};
+    int rc;
+
     if (flow == NULL || m == NULL || done == NULL || m->n != flow->n_items) {
         return PC_EINVAL;
     }
-    complete(done, arg, store_states(ctx, kind, flow, m, &err), &err);
+    rc = load_extra(ctx, kind, flow, &extra, &err);
+    if (rc == 0) {
+        rc = store_states(ctx, kind, flow, m, &extra, &err);
+    }
+    msg_states_extra_cleanup(&extra);
+    complete(done, arg, rc, &err);
+    return 0;
+}
+
+static int dir_read_obsolete(void *ctx, const struct pc_flow *flow, struct pc_stored_items *out,
+                             pc_store_done_cb *done, void *arg)
+{
+    struct pc_err err = {0};
+
+    if (flow == NULL || out == NULL || done == NULL) {
+        return PC_EINVAL;
+    }
+    complete(done, arg, read_obsolete(ctx, flow, out, &err), &err);
+    return 0;
+}
+
+static int dir_write_record(void *ctx, const struct pc_flow *flow, size_t item,
+                            pc_store_done_cb *done, void *arg)
+{
+    struct pc_err err = {0};
+    struct pc_buf rec = {0};
+    struct pc_state st;
+    int rc;
+
+    if (flow == NULL || done == NULL || item >= flow->n_items) {
+        return PC_EINVAL;
+    }
+    rc = msg_record_encode(flow, item, &rec, &err);
+    if (rc == 0) {
+        st.data = (uint8_t *)rec.data;
+        st.len = rec.len;
+        rc = store_item(ctx, PC_STATES_RECORDS, flow, item, &st, &err);
+    }
+    pc_buf_cleanup(&rec);
+    complete(done, arg, rc, &err);
+    return 0;
+}
+
+static int dir_remove_item(void *ctx, const struct pc_flow *flow, size_t item,
+                           pc_store_done_cb *done, void *arg)
+{
+    struct pc_err err = {0};
+    int rc = 0;
+
+    if (flow == NULL || done == NULL || item >= flow->n_items) {
+        return PC_EINVAL;
+    }
+    for (int k = PC_STATES_CURRENT; rc == 0 && k <= PC_STATES_RECORDS; k++) {
+        rc = drop_item(ctx, (enum pc_states_kind)k, flow, item, &err);
+    }
+    complete(done, arg, rc, &err);
     return 0;
 }
 
@@ -447,6 +637,9 @@ static const struct pc_store_ops store_dir_ops = {
     .read = dir_read,
     .write_item = dir_write_item,
     .write_all = dir_write_all,
+    .read_obsolete = dir_read_obsolete,
+    .write_record = dir_write_record,
+    .remove_item = dir_remove_item,
 };
 
 int pc_store_dir_create(const char *root, struct pc_store_dir **out, struct pc_err *err)

@@ -2,12 +2,16 @@
  * store_redis.c - the states store over Redis hashes.
  *
  * Design. A flow's states are two hashes in the profile's slot, item id ->
- * msgpack state. Reading is one HGETALL, decoded against the flow (ids the
- * flow does not know are ignored, nil means "no state"). Writing is the
- * `states_write` script: it checks the profile lock first, so a worker that
- * lost its lock (its execution was taken over) cannot overwrite what the new
- * owner wrote; a whole-map write replaces the hash atomically (DEL + HSET in
- * one script), so readers never see a mix of two maps.
+ * msgpack state, and a third, item id -> item record (type, params, deps as
+ * last applied, schemas/). Reading is one HGETALL, decoded against the flow
+ * (ids the flow does not know are ignored, nil means "no state");
+ * read_obsolete reads the current and records hashes for the ids the flow
+ * does not know. Writing is the `states_write` script: it checks the profile
+ * lock first, so a worker that lost its lock (its execution was taken over)
+ * cannot overwrite what the new owner wrote; a whole-map write sets every
+ * item of the flow in one script (so readers never see a mix of two maps)
+ * and leaves other ids alone: they are obsolete items, removed only once
+ * cleaned.
  *
  * Each operation carries what its reply needs (flow, out map, callback) in
  * its own allocation; the store object only provides the names and the lock
@@ -23,6 +27,7 @@
  */
 #include "peace/store_redis.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,6 +342,7 @@ static void batch_send(struct pc_store_redis *s)
     char lock[PC_KEY_MAX];
     char current[PC_KEY_MAX];
     char goal[PC_KEY_MAX];
+    char records[PC_KEY_MAX];
     struct pc_redis_args a;
     int rc;
 
@@ -353,7 +359,9 @@ static void batch_send(struct pc_store_redis *s)
         pc_key_states(current, sizeof(current), s->prefix, b.flow->app.s, b.flow->profile.s,
                       b.flow->flow.s, PC_STATES_CURRENT) < 0 ||
         pc_key_states(goal, sizeof(goal), s->prefix, b.flow->app.s, b.flow->profile.s,
-                      b.flow->flow.s, PC_STATES_GOAL) < 0) {
+                      b.flow->flow.s, PC_STATES_GOAL) < 0 ||
+        pc_key_states(records, sizeof(records), s->prefix, b.flow->app.s, b.flow->profile.s,
+                      b.flow->flow.s, PC_STATES_RECORDS) < 0) {
         batch_fail(&b, b.groups.rc != 0 ? b.groups.rc : PC_EINVAL, "cannot build the write");
         pc_redis_args_cleanup(&b.groups);
         return;
@@ -362,13 +370,14 @@ static void batch_send(struct pc_store_redis *s)
     pc_redis_args_addz(&a, lock);
     pc_redis_args_addz(&a, current);
     pc_redis_args_addz(&a, goal);
+    pc_redis_args_addz(&a, records);
     /* No lock value: a value no lock ever holds, so the script refuses. */
     pc_redis_args_addz(&a, s->lock_value[0] != '\0' ? s->lock_value : "-");
     for (size_t i = 0; i < b.groups.n; i++) {
         pc_redis_args_add(&a, b.groups.data + b.groups.off[i], b.groups.lens[i]);
     }
     pc_redis_args_cleanup(&b.groups);
-    rc = pc_script_run(s->scripts, s->conn, PC_SCRIPT_STATES_WRITE, 3, &a, s->timeout_ms,
+    rc = pc_script_run(s->scripts, s->conn, PC_SCRIPT_STATES_WRITE, 4, &a, s->timeout_ms,
                        on_write_reply, b.head);
     if (rc != 0) {
         batch_fail(&b, rc, "cannot send the states write");
@@ -380,6 +389,50 @@ static void on_send_ev(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     batch_send(arg);
+}
+
+static const char *kind_key_index(enum pc_states_kind kind)
+{
+    /* KEYS[2] current, KEYS[3] goal, KEYS[4] item records. */
+    return kind == PC_STATES_CURRENT ? "2" : kind == PC_STATES_GOAL ? "3" : "4";
+}
+
+/* Queues op (its group already appended) and schedules the send. */
+static void batch_queue(struct pc_store_redis *s, struct store_op *op)
+{
+    struct write_batch *b = &s->batch;
+
+    if (b->tail != NULL) {
+        b->tail->next = op;
+    } else {
+        b->head = op;
+    }
+    b->tail = op;
+    if (s->send_ev == NULL) {
+        batch_send(s);
+    } else if (!event_pending(s->send_ev, EV_TIMEOUT, NULL)) {
+        event_active(s->send_ev, EV_TIMEOUT, 0);
+    }
+}
+
+static struct store_op *batch_op(struct pc_store_redis *s, const struct pc_flow *flow,
+                                 pc_store_done_cb *done, void *arg)
+{
+    struct store_op *op = calloc(1, sizeof(*op));
+
+    if (op == NULL) {
+        return NULL;
+    }
+    op->flow = flow;
+    op->done = done;
+    op->on_fenced = s->on_fenced;
+    op->fenced_ctx = s->fenced_ctx;
+    op->arg = arg;
+    if (s->batch.head != NULL && !same_flow(s->batch.flow, flow)) {
+        batch_send(s);
+    }
+    s->batch.flow = flow;
+    return op;
 }
 
 static int write_states(struct pc_store_redis *s, enum pc_states_kind kind,
@@ -398,22 +451,12 @@ static int write_states(struct pc_store_redis *s, enum pc_states_kind kind,
     } else if (check_state(one) != 0) {
         return PC_ESCHEMA;
     }
-    op = calloc(1, sizeof(*op));
+    op = batch_op(s, flow, done, arg);
     if (op == NULL) {
         return PC_ENOMEM;
     }
-    op->flow = flow;
     op->kind = kind;
-    op->done = done;
-    op->on_fenced = s->on_fenced;
-    op->fenced_ctx = s->fenced_ctx;
-    op->arg = arg;
-    if (b->head != NULL && !same_flow(b->flow, flow)) {
-        batch_send(s);
-    }
-    b->flow = flow;
-    /* KEYS[2] is the current hash, KEYS[3] the goal hash. */
-    pc_redis_args_addz(&b->groups, kind == PC_STATES_CURRENT ? "2" : "3");
+    pc_redis_args_addz(&b->groups, kind_key_index(kind));
     if (m != NULL) {
         pc_redis_args_addz(&b->groups, "all");
         pc_redis_args_addu64(&b->groups, 2 * (uint64_t)flow->n_items);
@@ -427,17 +470,7 @@ static int write_states(struct pc_store_redis *s, enum pc_states_kind kind,
         pc_redis_args_addz(&b->groups, flow->items[item].id.s);
         add_state(&b->groups, one);
     }
-    if (b->tail != NULL) {
-        b->tail->next = op;
-    } else {
-        b->head = op;
-    }
-    b->tail = op;
-    if (s->send_ev == NULL) {
-        batch_send(s);
-    } else if (!event_pending(s->send_ev, EV_TIMEOUT, NULL)) {
-        event_active(s->send_ev, EV_TIMEOUT, 0);
-    }
+    batch_queue(s, op);
     return 0;
 }
 
@@ -460,10 +493,245 @@ static int store_write_all(void *ctx, enum pc_states_kind kind, const struct pc_
     return write_states(ctx, kind, flow, m, 0, NULL, done, arg);
 }
 
+static int store_write_record(void *ctx, const struct pc_flow *flow, size_t item,
+                              pc_store_done_cb *done, void *arg)
+{
+    struct pc_store_redis *s = ctx;
+    struct pc_buf rec = {0};
+    struct pc_state st;
+    int rc;
+
+    if (item >= flow->n_items) {
+        return PC_EINVAL;
+    }
+    rc = msg_record_encode(flow, item, &rec, NULL);
+    if (rc != 0) {
+        pc_buf_cleanup(&rec);
+        return rc;
+    }
+    st.data = (uint8_t *)rec.data;
+    st.len = rec.len;
+    rc = write_states(s, PC_STATES_RECORDS, flow, NULL, item, &st, done, arg);
+    pc_buf_cleanup(&rec);
+    return rc;
+}
+
+static int store_remove_item(void *ctx, const struct pc_flow *flow, size_t item,
+                             pc_store_done_cb *done, void *arg)
+{
+    struct pc_store_redis *s = ctx;
+    struct store_op *op = NULL;
+
+    if (item >= flow->n_items) {
+        return PC_EINVAL;
+    }
+    op = batch_op(s, flow, done, arg);
+    if (op == NULL) {
+        return PC_ENOMEM;
+    }
+    for (int k = PC_STATES_CURRENT; k <= PC_STATES_RECORDS; k++) {
+        pc_redis_args_addz(&s->batch.groups, kind_key_index((enum pc_states_kind)k));
+        pc_redis_args_addz(&s->batch.groups, "del");
+        pc_redis_args_addz(&s->batch.groups, "1");
+        pc_redis_args_addz(&s->batch.groups, flow->items[item].id.s);
+    }
+    batch_queue(s, op);
+    return 0;
+}
+
+/* ---- read_obsolete: HGETALL current, then HGETALL records ---------------- */
+
+struct obsolete_op {
+    struct pc_store_redis *s;
+    const struct pc_flow *flow;
+    struct pc_stored_items *out;
+    pc_store_done_cb *done;
+    void *arg;
+    char records_key[PC_KEY_MAX];
+    size_t records_key_len;
+};
+
+static bool stored_has(const struct pc_stored_items *out, const char *p, size_t n, size_t *at)
+{
+    for (size_t i = 0; i < out->n; i++) {
+        if (strlen(out->v[i].id.s) == n && memcmp(out->v[i].id.s, p, n) == 0) {
+            *at = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Adds id (if new and not in the flow); *at is its slot, or SIZE_MAX when in the flow. */
+static int stored_add(struct obsolete_op *o, const char *p, size_t n, size_t *at,
+                      struct pc_err *err)
+{
+    struct pc_stored_items *out = o->out;
+    struct pc_stored_item *v = NULL;
+
+    *at = SIZE_MAX;
+    if (pc_flow_find(o->flow, p, n) >= 0 || stored_has(out, p, n, at)) {
+        return 0;
+    }
+    if (out->n >= PC_FLOW_ITEMS_MAX) {
+        return pc_err_set(err, PC_ELIMIT, "states: more than %d stored items", PC_FLOW_ITEMS_MAX);
+    }
+    v = realloc(out->v, (out->n + 1) * sizeof(*v));
+    if (v == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    out->v = v;
+    memset(&v[out->n], 0, sizeof(v[out->n]));
+    if (pc_id_set(&v[out->n].id, p, n, "stored item id", err) != 0) {
+        return PC_ESCHEMA;
+    }
+    *at = out->n++;
+    return 0;
+}
+
+static int reply_check(const redisReply *reply, struct pc_err *err)
+{
+    char text[160];
+
+    if (reply == NULL) {
+        return pc_err_set(err, PC_EREDIS, "Redis did not answer (connection lost or timed out)");
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        pc_redis_reply_text(reply, text, sizeof(text));
+        return pc_err_set(err, PC_EREDIS, "Redis: %s", text);
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
+        return pc_err_set(err, PC_ESCHEMA, "states: unexpected reply from Redis");
+    }
+    return 0;
+}
+
+static void obsolete_finish(struct obsolete_op *o, int rc, struct pc_err *err)
+{
+    if (rc != 0) {
+        pc_stored_items_cleanup(o->out);
+    }
+    o->done(o->arg, rc, err);
+    free(o);
+}
+
+static void on_records_reply(void *arg, const redisReply *reply)
+{
+    struct obsolete_op *o = arg;
+    struct pc_err err;
+    int rc;
+
+    pc_err_clear(&err);
+    rc = reply_check(reply, &err);
+    for (size_t i = 0; rc == 0 && i + 1 < reply->elements; i += 2) {
+        const redisReply *k = reply->element[i];
+        const redisReply *v = reply->element[i + 1];
+        struct pc_stored_item *it = NULL;
+        size_t at = 0;
+
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            rc = pc_err_set(&err, PC_ESCHEMA, "states: record %zu is not a string pair", i / 2);
+            break;
+        }
+        rc = stored_add(o, k->str, k->len, &at, &err);
+        if (rc != 0 || at == SIZE_MAX) {
+            continue;
+        }
+        it = &o->out->v[at];
+        /* An unreadable record leaves the item without one: reported as
+         * obsolete but not manageable, never dropped. */
+        if (msg_record_decode(v->str, v->len, it, NULL) != 0) {
+            it->has_record = false;
+        }
+    }
+    obsolete_finish(o, rc, &err);
+}
+
+static void on_current_reply(void *arg, const redisReply *reply)
+{
+    struct obsolete_op *o = arg;
+    const char *argv[2] = {"HGETALL", o->records_key};
+    size_t lens[2] = {7, o->records_key_len};
+    struct pc_err err;
+    int rc;
+
+    pc_err_clear(&err);
+    rc = reply_check(reply, &err);
+    for (size_t i = 0; rc == 0 && i + 1 < reply->elements; i += 2) {
+        const redisReply *k = reply->element[i];
+        const redisReply *v = reply->element[i + 1];
+        size_t at = 0;
+
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            rc = pc_err_set(&err, PC_ESCHEMA, "states: entry %zu is not a string pair", i / 2);
+            break;
+        }
+        if (v->len == 1 && (uint8_t)v->str[0] == msgpack_nil) {
+            continue; /* no state: nothing to clean */
+        }
+        rc = stored_add(o, k->str, k->len, &at, &err);
+    }
+    if (rc == 0) {
+        rc = pc_redis_cmd(o->s->conn, 2, argv, lens, o->s->timeout_ms, on_records_reply, o);
+        if (rc == 0) {
+            return;
+        }
+        (void)pc_err_set(&err, rc, "cannot read the item records");
+    }
+    obsolete_finish(o, rc, &err);
+}
+
+static int store_read_obsolete(void *ctx, const struct pc_flow *flow, struct pc_stored_items *out,
+                               pc_store_done_cb *done, void *arg)
+{
+    struct pc_store_redis *s = ctx;
+    char key[PC_KEY_MAX];
+    const char *argv[2];
+    size_t lens[2];
+    struct obsolete_op *o = NULL;
+    int n = pc_key_states(key, sizeof(key), s->prefix, flow->app.s, flow->profile.s, flow->flow.s,
+                          PC_STATES_CURRENT);
+    int m;
+    int rc;
+
+    if (n < 0) {
+        return n;
+    }
+    o = calloc(1, sizeof(*o));
+    if (o == NULL) {
+        return PC_ENOMEM;
+    }
+    m = pc_key_states(o->records_key, sizeof(o->records_key), s->prefix, flow->app.s,
+                      flow->profile.s, flow->flow.s, PC_STATES_RECORDS);
+    if (m < 0) {
+        free(o);
+        return m;
+    }
+    batch_send(s); /* writes issued before this read go first */
+    o->s = s;
+    o->flow = flow;
+    o->out = out;
+    o->done = done;
+    o->arg = arg;
+    o->records_key_len = (size_t)m;
+    argv[0] = "HGETALL";
+    lens[0] = 7;
+    argv[1] = key;
+    lens[1] = (size_t)n;
+    rc = pc_redis_cmd(s->conn, 2, argv, lens, s->timeout_ms, on_current_reply, o);
+    if (rc != 0) {
+        free(o);
+    }
+    return rc;
+}
+
 static const struct pc_store_ops store_redis_ops = {
     .read = store_read,
     .write_item = store_write_item,
     .write_all = store_write_all,
+    .read_obsolete = store_read_obsolete,
+    .write_record = store_write_record,
+    .remove_item = store_remove_item,
 };
 
 struct pc_store pc_store_redis_store(struct pc_store_redis *s)

@@ -194,6 +194,7 @@ int wk_exec_setup(const struct msg_job *job, const struct wk_exec_env *env, cons
     memset(&eo, 0, sizeof(eo));
     eo.cmd = job->cmd;
     eo.sync = job->sync;
+    eo.keep_obsolete = job->keep_obsolete;
     eo.strategy = job->strategy;
     eo.flow = &job->flow;
     eo.registry = env->reg;

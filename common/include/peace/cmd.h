@@ -49,8 +49,13 @@ enum pc_block_kind {
     PC_BLOCK_APPLY_ENSURE_DRY,
     PC_BLOCK_APPLY_CLEAN, /* streaming, reverse dependency order */
     PC_BLOCK_APPLY_CLEAN_DRY,
+    /* streaming, reverse dependency order: cleans obsolete items (stored,
+     * no longer in the flow); appended to ensure / clean (and their dry
+     * variants) when there are such items */
+    PC_BLOCK_CLEAN_OBSOLETE,
+    PC_BLOCK_CLEAN_OBSOLETE_DRY,
 };
-#define PC_BLOCK_KIND_COUNT 14
+#define PC_BLOCK_KIND_COUNT 16
 
 const char *pc_cmd_name(enum pc_cmd c);
 int pc_cmd_parse(const char *p, size_t n, enum pc_cmd *out, struct pc_err *err) PC_NODISCARD;
@@ -66,6 +71,13 @@ size_t pc_cmd_blocks(enum pc_cmd c, enum pc_sync sync, enum pc_block_kind out[PC
 
 /* True for blocks that stream items (and so poll interrupts per item). */
 bool pc_block_is_streaming(enum pc_block_kind b);
+
+/* The block cleaning obsolete items that command c appends when it finds
+ * some (ensure, clean and their dry variants); false for other commands. */
+bool pc_cmd_obsolete_block(enum pc_cmd c, enum pc_block_kind *out);
+
+/* True for commands that look for obsolete items (those above and diff). */
+bool pc_cmd_sees_obsolete(enum pc_cmd c);
 
 /* True for commands that write a profile's states, and so run under the
  * profile lock: ensure, clean and the discover commands. */

@@ -73,6 +73,14 @@ struct pc_exec_opts {
     uint64_t (*now_ms)(void *ctx);
     void *clock_ctx;
     uint64_t created_ms; /* the execution's creation (job), 0 = its start */
+    /*
+     * Obsolete items (stored, no longer in the flow: read_current of ensure,
+     * clean, their dry variants and diff asks the store) are cleaned in a
+     * last block `clean_obsolete` (dry: `clean_obsolete_dry`) appended to
+     * ensure and clean; with keep_obsolete they are only listed
+     * (pc_outcome.items_obsolete, obsolete_kept).
+     */
+    bool keep_obsolete;
 };
 
 /*
@@ -116,6 +124,13 @@ enum pc_exec_map {
 };
 #define PC_EXEC_MAP_COUNT 7
 const struct pc_states *pc_exec_map(const struct pc_exec *e, enum pc_exec_map which);
+
+/*
+ * The flow the execution runs: opts.flow, followed by the obsolete items it
+ * cleans (indices from opts.flow->n_items on; the observer's progress
+ * callback reports them with those indices). Borrowed while e lives.
+ */
+const struct pc_flow *pc_exec_flow(const struct pc_exec *e);
 
 /* Index of the block running now (or last run). */
 size_t pc_exec_block_index(const struct pc_exec *e);

@@ -130,6 +130,15 @@ struct pc_outcome {
     struct pc_report_block *run; /* owned; the blocks run, in order */
     size_t n_run;
     bool partial; /* a value could not be recorded (out of memory): entries are missing */
+    /* Obsolete items (stored, no longer in the flow): those the execution
+     * cleans (or, dry / diff, would clean; with keep_obsolete, leaves), in
+     * stored order, and those it cannot manage (no stored type and params,
+     * or an unknown type), which stay stored. */
+    struct pc_id *items_obsolete; /* owned */
+    size_t n_items_obsolete;
+    struct pc_id *items_obsolete_unmanaged; /* owned */
+    size_t n_items_obsolete_unmanaged;
+    bool obsolete_kept; /* keep_obsolete: items_obsolete were left alone */
 };
 
 /* Zeroes o (kind complete, nothing listed). */

@@ -69,6 +69,7 @@ struct msg_job {
     struct pc_id queue;
     uint64_t created_ms; /* Unix ms */
     struct pc_flow flow; /* owned; item params are msgpack maps */
+    bool keep_obsolete;  /* leave obsolete items (written only when true) */
 };
 
 /*
@@ -114,6 +115,36 @@ int msg_states_encode(const struct pc_flow *flow, enum pc_states_kind kind,
  * PC_ELIMIT. On failure out is unchanged.
  */
 int msg_states_decode(const void *p, size_t n, const struct pc_flow *flow, struct pc_states *out,
+                      struct pc_err *err) PC_NODISCARD;
+
+/* Entries of ids not in the flow (obsolete items), kept across writes. */
+struct msg_states_extra {
+    struct pc_id *ids;  /* owned */
+    struct pc_state *v; /* owned; absent = stored nil */
+    size_t n;
+};
+void msg_states_extra_cleanup(struct msg_states_extra *x);
+
+/* msg_states_encode, then the extra entries (may be NULL) after the flow's. */
+int msg_states_encode_ex(const struct pc_flow *flow, enum pc_states_kind kind,
+                         const struct pc_states *states, const struct msg_states_extra *extra,
+                         struct pc_buf *out, struct pc_err *err) PC_NODISCARD;
+
+/* msg_states_decode that also returns (in extra, owned, zeroed on entry;
+ * may be NULL) the entries of ids not in flow, in stored order. */
+int msg_states_decode_ex(const void *p, size_t n, const struct pc_flow *flow, struct pc_states *out,
+                         struct msg_states_extra *extra, struct pc_err *err) PC_NODISCARD;
+
+/*
+ * An item record (the value of `peace:states:{APP:PROFILE}:FLOW:items`, and
+ * of the local `states_items.msgpack` envelope): the type, params and deps
+ * of flow item `item` as it is applied. msg_record_decode fills out's type,
+ * params, deps and sets has_record (out zeroed but for its id; on failure
+ * nothing is left allocated).
+ */
+int msg_record_encode(const struct pc_flow *flow, size_t item, struct pc_buf *out,
+                      struct pc_err *err) PC_NODISCARD;
+int msg_record_decode(const void *p, size_t n, struct pc_stored_item *out,
                       struct pc_err *err) PC_NODISCARD;
 
 /*

@@ -385,7 +385,8 @@ static void test_encode_refuses_bad_state_bytes_and_kinds(void **state)
     pc_states_cleanup(&m);
     assert_string_equal(msg_states_kind_name(PC_STATES_CURRENT), "current");
     assert_string_equal(msg_states_kind_name(PC_STATES_GOAL), "goal");
-    assert_null(msg_states_kind_name((enum pc_states_kind)2));
+    assert_string_equal(msg_states_kind_name(PC_STATES_RECORDS), "items");
+    assert_null(msg_states_kind_name((enum pc_states_kind)3));
 }
 
 static void test_state_check_accepts_exactly_one_bounded_value(void **state)

@@ -352,6 +352,7 @@ void fake_store_init(struct fake_store *s)
 
 void fake_store_cleanup(struct fake_store *s)
 {
+    pc_stored_items_cleanup(&s->obsolete);
     pc_states_cleanup(&s->maps[0]);
     pc_states_cleanup(&s->maps[1]);
 }
@@ -359,9 +360,10 @@ void fake_store_cleanup(struct fake_store *s)
 static int ensure_map(struct fake_store *s, enum pc_states_kind kind, size_t n)
 {
     if (s->maps[kind].v == NULL) {
-        return pc_states_init(&s->maps[kind], n);
+        /* Room for obsolete items after the flow's. */
+        return pc_states_init(&s->maps[kind], n > FAKE_ITEMS_MAX ? n : FAKE_ITEMS_MAX);
     }
-    return 0;
+    return n <= s->maps[kind].n ? 0 : PC_ELIMIT;
 }
 
 static int fs_read(void *ctx, enum pc_states_kind kind, const struct pc_flow *flow,
@@ -430,10 +432,111 @@ static int fs_write_all(void *ctx, enum pc_states_kind kind, const struct pc_flo
     return 0;
 }
 
+static int fs_read_obsolete(void *ctx, const struct pc_flow *flow, struct pc_stored_items *out,
+                            pc_store_done_cb *done, void *arg)
+{
+    struct fake_store *s = ctx;
+    struct pc_err err;
+
+    (void)flow;
+    pc_err_clear(&err);
+    out->v = calloc(s->obsolete.n + 1, sizeof(*out->v));
+    if (out->v == NULL) {
+        return PC_ENOMEM;
+    }
+    for (size_t i = 0; i < s->obsolete.n; i++) {
+        const struct pc_stored_item *src = &s->obsolete.v[i];
+        struct pc_stored_item *d = &out->v[out->n++];
+
+        *d = *src;
+        d->params = NULL;
+        d->deps = NULL;
+        if (src->has_record) {
+            d->params = malloc(src->params_len);
+            d->deps = calloc(src->n_deps + 1, sizeof(*d->deps));
+            if (d->params == NULL || d->deps == NULL) {
+                return PC_ENOMEM;
+            }
+            memcpy(d->params, src->params, src->params_len);
+            memcpy(d->deps, src->deps, src->n_deps * sizeof(*d->deps));
+        }
+    }
+    done(arg, 0, &err);
+    return 0;
+}
+
+static int fs_write_record(void *ctx, const struct pc_flow *flow, size_t item,
+                           pc_store_done_cb *done, void *arg)
+{
+    struct fake_store *s = ctx;
+    struct pc_err err;
+
+    (void)flow;
+    (void)item;
+    pc_err_clear(&err);
+    s->record_writes++;
+    done(arg, 0, &err);
+    return 0;
+}
+
+static int fs_remove_item(void *ctx, const struct pc_flow *flow, size_t item,
+                          pc_store_done_cb *done, void *arg)
+{
+    struct fake_store *s = ctx;
+    struct pc_err err;
+
+    pc_err_clear(&err);
+    if (s->n_removed < FAKE_ITEMS_MAX) {
+        (void)snprintf(s->removed[s->n_removed++], sizeof(s->removed[0]), "%s",
+                       flow->items[item].id.s);
+    }
+    for (int k = 0; k < 2; k++) {
+        if (item < s->maps[k].n) {
+            pc_state_clear(&s->maps[k].v[item]);
+        }
+    }
+    done(arg, 0, &err);
+    return 0;
+}
+
+void fake_store_add_obsolete(struct fake_store *s, const struct pc_flow *f, size_t from,
+                             bool with_record, const char *const *deps, size_t n_deps)
+{
+    struct pc_stored_item *v = realloc(s->obsolete.v, (s->obsolete.n + 1) * sizeof(*v));
+    struct pc_stored_item *it = NULL;
+
+    if (v == NULL) {
+        abort();
+    }
+    s->obsolete.v = v;
+    it = &v[s->obsolete.n++];
+    memset(it, 0, sizeof(*it));
+    it->id = f->items[from].id;
+    if (!with_record) {
+        return;
+    }
+    it->has_record = true;
+    it->type = f->items[from].type;
+    it->params = malloc(f->items[from].params_len);
+    it->deps = calloc(n_deps + 1, sizeof(*it->deps));
+    if (it->params == NULL || it->deps == NULL) {
+        abort();
+    }
+    memcpy(it->params, f->items[from].params, f->items[from].params_len);
+    it->params_len = f->items[from].params_len;
+    for (size_t d = 0; d < n_deps; d++) {
+        (void)snprintf(it->deps[d].s, sizeof(it->deps[d].s), "%s", deps[d]);
+    }
+    it->n_deps = n_deps;
+}
+
 static const struct pc_store_ops fs_ops = {
     .read = fs_read,
     .write_item = fs_write_item,
     .write_all = fs_write_all,
+    .read_obsolete = fs_read_obsolete,
+    .write_record = fs_write_record,
+    .remove_item = fs_remove_item,
 };
 
 struct pc_store fake_store_get(struct fake_store *s)

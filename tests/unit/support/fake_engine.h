@@ -67,6 +67,11 @@ struct fake_store {
     size_t item_writes[2];
     size_t all_writes[2];
     int fail_writes; /* non-zero: writes complete with this code */
+    /* Obsolete items: what read_obsolete answers (set by the test, owned). */
+    struct pc_stored_items obsolete;
+    size_t record_writes;
+    char removed[FAKE_ITEMS_MAX][PC_ID_MAX + 1]; /* remove_item calls, in order */
+    size_t n_removed;
 };
 void fake_store_init(struct fake_store *s);
 void fake_store_cleanup(struct fake_store *s);
@@ -74,6 +79,10 @@ struct pc_store fake_store_get(struct fake_store *s);
 /* Seeds stored states with ints for every item (has = true). */
 void fake_store_seed(struct fake_store *s, enum pc_states_kind kind, const int64_t *values,
                      size_t n);
+/* Adds an obsolete item (id, with a record of type "fake" whose params are
+ * those of item `from` of flow f, and deps) to what read_obsolete answers. */
+void fake_store_add_obsolete(struct fake_store *s, const struct pc_flow *f, size_t from,
+                             bool with_record, const char *const *deps, size_t n_deps);
 /* The stored int of an item: true and *v when present. */
 bool fake_store_int(const struct fake_store *s, enum pc_states_kind kind, size_t item, int64_t *v);
 
