@@ -325,8 +325,8 @@ static int encode(const struct pc_outcome *o, bool full, struct pc_buf *out, str
             (o->n_items_not_processed > 0) + (o->n_errors > 0) + (o->error != NULL);
     if (full) {
         keys += (o->created_ms != 0) + (o->started_ms != 0) + (o->finished_ms != 0) +
-                (o->interrupted_ms != 0) + o->partial + (o->n_run > 0) +
-                (o->n_items_obsolete > 0) + (o->n_items_obsolete_unmanaged > 0) + o->obsolete_kept;
+                (o->interrupted_ms != 0) + o->partial + (o->n_run > 0) + (o->n_items_obsolete > 0) +
+                (o->n_items_obsolete_unmanaged > 0) + o->obsolete_kept;
     }
     msg__wr_init(&w, MSG_REPORT_MAX);
     msg__wr_map(&w, keys);
