@@ -26,7 +26,7 @@
     "                       diff, ensure (default), ensure_dry, clean, clean_dry\n"                \
     "  --strategy S         finish_current (default), poll_next_n:N, ignore\n"                     \
     "  --sync X             apply_stored_state_sync: both (default), current, goal, none\n"        \
-    "  --keep-obsolete      leave items removed from the flow (stored, no longer in it)\n"        \
+    "  --keep-obsolete      leave items removed from the flow (stored, no longer in it)\n"         \
     "                       instead of cleaning them (ensure, clean)\n"                            \
     "  --workdir DIR        working directory of a local run (default: current directory)\n"       \
     "  --plugin PATH.so     load custom item types (repeatable)\n"                                 \
