@@ -108,6 +108,8 @@ const char *pc_strerror(int code)
         return "ENOMEM";
     case PC_EIO:
         return "EIO";
+    case PC_ECANCELED:
+        return "ECANCELED";
     case -ENOENT:
         return "ENOENT";
     case -EACCES:

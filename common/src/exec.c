@@ -74,6 +74,7 @@ struct item_task {
     struct pc_state out; /* state_clean, diff result, applied state */
     struct pc_apply_check check;
     bool skip; /* nothing to run (diff with a side absent): complete at once */
+    bool cut;  /* failed after its cancel token was raised: interrupted, not an error */
 };
 
 struct progress_slot {
@@ -90,12 +91,14 @@ struct item_rt {
     struct pc_progress_tracker tracker;
     struct progress_slot slot;
     struct item_task task;
-    size_t *succ; /* dependents (items that list this one in deps) */
+    struct pc_cancel cancel; /* raised by cancel/kill while the item runs */
+    size_t *succ;            /* dependents (items that list this one in deps) */
     size_t n_succ;
     size_t waiting; /* predecessors not yet completed in this block */
     bool started;
     bool in_flight;
     bool member; /* takes part in the current streaming block */
+    bool cut;    /* cut short by cancel/kill (listed in items_interrupted) */
 };
 
 enum block_result {
@@ -116,6 +119,9 @@ struct pc_exec {
     struct pc_stored_items stored; /* read_obsolete's answer */
     bool obsolete_read;            /* read_obsolete done (or not needed) */
     struct pc_latch latch;
+    enum pc_interrupt_mode mode; /* highest mode honoured so far */
+    size_t n_cut;                /* items cut short (it->cut) */
+    size_t n_cancel_ready;       /* items whose cancel token is initialised */
     enum pc_block_kind blocks[PC_BLOCKS_MAX];
     size_t n_blocks;
     size_t block; /* current block index */
@@ -405,6 +411,10 @@ int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out, struct
         rc = pc_err_set(err, PC_ENOMEM, "out of memory");
         goto out;
     }
+    for (size_t i = 0; i < n; i++) {
+        pc_cancel_init(&e->items[i].cancel);
+        e->n_cancel_ready++;
+    }
     rc = build_graph(e, err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         struct item_rt *it = &e->items[i];
@@ -415,6 +425,7 @@ int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out, struct
         it->ctx.item = i;
         it->ctx.item_id = e->flow->items[i].id.s;
         it->ctx.file_root = opts->file_root;
+        it->ctx.cancel = &it->cancel;
         it->task.e = e;
         it->task.item = i;
         rc = parse_params(e, i, err);
@@ -445,6 +456,9 @@ void pc_exec_destroy(struct pc_exec *e)
             pc_state_clear(&it->task.goal);
             pc_state_clear(&it->task.diff);
             pc_state_clear(&it->task.out);
+        }
+        for (size_t i = 0; i < e->n_cancel_ready; i++) {
+            pc_cancel_cleanup(&e->items[i].cancel);
         }
     }
     for (size_t m = 0; m < PC_EXEC_MAP_COUNT; m++) {
@@ -537,6 +551,29 @@ static void run_prepare_clean(struct item_task *t, struct item_rt *it)
     }
 }
 
+/*
+ * After a cut apply the world is unknown: the current state is discovered
+ * again (into t->out, result in rc_goal/err_goal) so the truth is stored.
+ * This call has no cancel token: the cut is over, and discovery is meant to
+ * be short.
+ */
+static void rediscover(struct item_task *t, struct item_rt *it)
+{
+    struct pc_item_ctx ctx = it->ctx;
+
+    ctx.cancel = NULL;
+    pc_state_clear(&t->out);
+    pc_err_clear(&t->err_goal);
+    t->rc_goal = it->type->state_current(&ctx, it->params, &t->out, &t->err_goal);
+    if (t->rc_goal == 0 && t->out.data == NULL) {
+        t->rc_goal = pc_err_set(&t->err_goal, PC_EITEM, "state_current returned no state");
+    }
+    if (t->rc_goal != 0 && t->err_goal.msg[0] == '\0') {
+        (void)pc_err_set(&t->err_goal, t->rc_goal < 0 ? t->rc_goal : PC_EITEM, "failed (%s)",
+                         pc_strerror(t->rc_goal < 0 ? t->rc_goal : PC_EITEM));
+    }
+}
+
 static void task_run(struct pc_task *base)
 {
     struct item_task *t =
@@ -586,6 +623,12 @@ static void task_run(struct pc_task *base)
     if (t->rc != 0 && t->err.msg[0] == '\0') {
         (void)pc_err_set(&t->err, t->rc, "failed (%s)", pc_strerror(t->rc));
     }
+    if (t->rc != 0 && pc_cancel_level(&it->cancel) != PC_MODE_FINISH) {
+        t->cut = true;
+        if (t->kind == TASK_APPLY) {
+            rediscover(t, it);
+        }
+    }
 }
 
 static void task_done(struct pc_task *base);
@@ -601,6 +644,7 @@ static void task_reset(struct item_task *t, enum task_kind kind)
     t->check.limit.kind = PC_LIMIT_UNKNOWN;
     t->check.limit.n = 0;
     t->skip = false;
+    t->cut = false;
     t->base.run = task_run;
     t->base.done = task_done;
     t->base.next = NULL;
@@ -899,6 +943,7 @@ static void start_item(struct pc_exec *e, size_t i)
     e->running[e->n_running++] = i;
     pc_report_rec_item_begin(&e->rec, i, now_ms(e));
     it->ctx.stored_current = stored_current(e, i);
+    pc_cancel_reset(&it->cancel);
     if (is_apply(b)) {
         emit_kind(e, i, PC_UPDATE_QUEUED, PC_MSG_NO_CHANGE, NULL);
     }
@@ -985,6 +1030,35 @@ static void finish_item_progress(struct pc_exec *e, size_t item, bool ok, const 
     emit_kind(e, item, ok ? PC_UPDATE_SUCCESS : PC_UPDATE_FAIL, PC_MSG_SET, msg);
 }
 
+/*
+ * An item cut short by cancel/kill: `interrupted` in progress, listed in
+ * items_interrupted, not an error; its dependents do not become ready and
+ * its block ends interrupted.
+ */
+static void item_cut(struct pc_exec *e, size_t item)
+{
+    struct item_rt *it = &e->items[item];
+    enum pc_interrupt_mode m = pc_cancel_level(&it->cancel);
+    struct pc_progress_update u = {.kind = PC_UPDATE_CUT, .msg_update = PC_MSG_SET};
+
+    if (!it->cut) {
+        it->cut = true;
+        e->n_cut++;
+    }
+    flush_item(e, item);
+    u.msg = m == PC_MODE_KILL ? "interrupted (kill)" : "interrupted (cancel)";
+    u.msg_len = strlen(u.msg);
+    emit(e, item, &u);
+    /* A cut means the interrupt is in effect: where the strategy stops at
+     * the first poll, stop now (nothing else would poll when this was the
+     * last item running). */
+    if (e->latch.strategy.kind == PC_STRATEGY_FINISH_CURRENT && poll_interrupt(e, false)) {
+        e->interrupted = true;
+        e->stop_all = true;
+    }
+    item_completed(e, item, false);
+}
+
 static void done_discover(struct pc_exec *e, struct item_task *t)
 {
     size_t i = t->item;
@@ -992,6 +1066,10 @@ static void done_discover(struct pc_exec *e, struct item_task *t)
                       e->opts.cmd == PC_CMD_DISCOVER_GOAL;
     bool ok;
 
+    if (t->cut) {
+        item_cut(e, i);
+        return;
+    }
     /* States that were obtained are kept even when the other one failed. */
     if (t->kind != TASK_DISCOVER_GOAL && t->rc == 0) {
         pc_state_move(&e->maps[PC_MAP_CURRENT].v[i], &t->current);
@@ -1076,6 +1154,10 @@ static void done_prepare(struct pc_exec *e, struct item_task *t)
         pc_state_copy(&e->maps[PC_MAP_GOAL].v[i], &t->goal) != 0) {
         t->rc = pc_err_set(&t->err, PC_ENOMEM, "out of memory");
     }
+    if (t->cut) {
+        item_cut(e, i); /* nothing was changed yet: the stored state stays */
+        return;
+    }
     if (t->rc != 0) {
         apply_item_finished(e, t, false, t->err.msg);
         return;
@@ -1102,6 +1184,23 @@ static void done_prepare(struct pc_exec *e, struct item_task *t)
 
 static void done_apply(struct pc_exec *e, struct item_task *t)
 {
+    size_t i = t->item;
+
+    if (t->cut) {
+        if (t->kind == TASK_APPLY && t->rc_goal == 0) {
+            /* The re-discovered state is the truth: stored now, and again
+             * with the block's states. */
+            pc_state_move(&e->maps[PC_MAP_APPLIED].v[i], &t->out);
+            store_write_item(e, PC_STATES_CURRENT, i, &e->maps[PC_MAP_APPLIED].v[i]);
+        } else if (t->kind == TASK_APPLY) {
+            struct pc_err err = t->err_goal;
+
+            pc_err_prefix(&err, "interrupted, then re-discovering its current state failed");
+            item_error(e, i, &err);
+        }
+        item_cut(e, i);
+        return;
+    }
     if (t->rc != 0) {
         apply_item_finished(e, t, false, t->err.msg);
         return;
@@ -1176,7 +1275,7 @@ static void stream_finish(struct pc_exec *e)
         r = BLOCK_FAILED;
     } else if (e->pending_errors.n_errors > 0) {
         r = BLOCK_ITEM_ERROR;
-    } else if (e->interrupted) {
+    } else if (e->interrupted || e->n_cut > 0) {
         r = BLOCK_INTERRUPTED;
     }
     /* States of the block that yields the command's value are written on
@@ -1589,8 +1688,15 @@ static int list_items(struct pc_exec *e)
 
     o->items_processed = calloc(e->n_started + 1, sizeof(struct pc_id));
     o->items_not_processed = calloc(e->n_items + 1, sizeof(struct pc_id));
-    if (o->items_processed == NULL || o->items_not_processed == NULL) {
+    o->items_interrupted = calloc(e->n_cut + 1, sizeof(struct pc_id));
+    if (o->items_processed == NULL || o->items_not_processed == NULL ||
+        o->items_interrupted == NULL) {
         return PC_ENOMEM;
+    }
+    for (size_t i = 0; i < e->n_items; i++) {
+        if (e->items[i].cut && o->n_items_interrupted < e->n_cut) {
+            o->items_interrupted[o->n_items_interrupted++] = e->opts.flow->items[i].id;
+        }
     }
     for (size_t k = 0; k < e->n_started; k++) {
         o->items_processed[o->n_items_processed++] = e->flow->items[e->started_order[k]].id;
@@ -1787,6 +1893,33 @@ void pc_exec_signal_interrupt(struct pc_exec *e)
     if (!e->finished) {
         pc_latch_signal(&e->latch);
     }
+}
+
+void pc_exec_interrupt(struct pc_exec *e, enum pc_interrupt_mode mode)
+{
+    if (e->finished) {
+        return;
+    }
+    if (!pc_interrupt_honoured(&e->opts.strategy, mode) || mode == PC_MODE_FINISH) {
+        pc_latch_signal(&e->latch);
+        return;
+    }
+    if (mode == PC_MODE_KILL) {
+        pc_latch_force(&e->latch);
+    } else {
+        pc_latch_signal(&e->latch);
+    }
+    if (mode > e->mode) {
+        e->mode = mode;
+    }
+    for (size_t k = 0; k < e->n_running; k++) {
+        pc_cancel_raise(&e->items[e->running[k]].cancel, mode);
+    }
+}
+
+size_t pc_exec_running(const struct pc_exec *e)
+{
+    return e->finished ? 0 : e->n_running;
 }
 
 bool pc_exec_finished(const struct pc_exec *e)

@@ -19,3 +19,32 @@ void pc_item_progress_tick(struct pc_item_ctx *ctx, const char *msg)
         ctx->ops->report(ctx->ops_ctx, ctx->item, 0, true, msg, msg != NULL ? strlen(msg) : 0);
     }
 }
+
+bool pc_item_cancelled(const struct pc_item_ctx *ctx)
+{
+    return pc_item_cancel_mode(ctx) != PC_MODE_FINISH;
+}
+
+enum pc_interrupt_mode pc_item_cancel_mode(const struct pc_item_ctx *ctx)
+{
+    if (ctx == NULL || ctx->cancel == NULL) {
+        return PC_MODE_FINISH;
+    }
+    return pc_cancel_level(ctx->cancel);
+}
+
+int pc_item_cancel_fd(struct pc_item_ctx *ctx)
+{
+    if (ctx == NULL || ctx->cancel == NULL) {
+        return -1;
+    }
+    return pc_cancel_fd(ctx->cancel);
+}
+
+enum pc_interrupt_mode pc_item_cancel_ack(struct pc_item_ctx *ctx)
+{
+    if (ctx == NULL || ctx->cancel == NULL) {
+        return PC_MODE_FINISH;
+    }
+    return pc_cancel_ack(ctx->cancel);
+}

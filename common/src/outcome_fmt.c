@@ -268,6 +268,9 @@ int pc_outcome_format_text(const struct pc_outcome *o, struct pc_buf *out)
             rc = text_ids(out, "items not processed", o->items_not_processed,
                           o->n_items_not_processed);
         }
+        if (rc == 0 && o->n_items_interrupted > 0) {
+            rc = text_ids(out, "items interrupted", o->items_interrupted, o->n_items_interrupted);
+        }
     }
     if (rc == 0 && o->n_items_obsolete > 0) {
         rc = text_ids(out,
@@ -428,6 +431,9 @@ int pc_outcome_format_json(const struct pc_outcome *o, struct pc_buf *out)
         if (rc == 0) {
             rc = json_ids(out, "items_not_processed", o->items_not_processed,
                           o->n_items_not_processed);
+        }
+        if (rc == 0 && o->n_items_interrupted > 0) {
+            rc = json_ids(out, "items_interrupted", o->items_interrupted, o->n_items_interrupted);
         }
     }
     if (rc == 0 && o->n_items_obsolete > 0) {

@@ -195,6 +195,9 @@ bool pc_progress_apply(struct pc_progress_tracker *t, const struct pc_progress_u
     case PC_UPDATE_FAIL:
         set_status(t, PC_PROGRESS_FAIL, &changed);
         break;
+    case PC_UPDATE_CUT:
+        set_status(t, PC_PROGRESS_INTERRUPTED, &changed);
+        break;
     default:
         return false;
     }

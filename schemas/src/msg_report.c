@@ -42,6 +42,7 @@ enum rep_key {
     REP_ITEMS_OBSOLETE,
     REP_ITEMS_OBSOLETE_UNMANAGED,
     REP_OBSOLETE_KEPT,
+    REP_ITEMS_INTERRUPTED,
 };
 static const char *const rep_keys[] = {"v",
                                        "outcome",
@@ -59,7 +60,8 @@ static const char *const rep_keys[] = {"v",
                                        "blocks",
                                        "items_obsolete",
                                        "items_obsolete_unmanaged",
-                                       "obsolete_kept"};
+                                       "obsolete_kept",
+                                       "items_interrupted"};
 
 /* Keys of one block of "blocks", and of one item entry of a block. */
 enum blk_key { BLK_BLOCK, BLK_START_MS, BLK_DURATION_MS, BLK_ITEMS };
@@ -172,6 +174,9 @@ static int check_outcome(const struct pc_outcome *o, struct pc_err *err)
     if (rc == 0) {
         rc =
             check_ids(o->items_not_processed, o->n_items_not_processed, "items_not_processed", err);
+    }
+    if (rc == 0) {
+        rc = check_ids(o->items_interrupted, o->n_items_interrupted, "items_interrupted", err);
     }
     if (rc != 0) {
         return rc;
@@ -322,7 +327,8 @@ static int encode(const struct pc_outcome *o, bool full, struct pc_buf *out, str
      * (hash-max-listpack-value, 64 bytes by default). */
     full = full && needs_v2(o);
     keys += (o->n_blocks_processed > 0) + (n_not_done > 0) + (o->n_items_processed > 0) +
-            (o->n_items_not_processed > 0) + (o->n_errors > 0) + (o->error != NULL);
+            (o->n_items_not_processed > 0) + (o->n_items_interrupted > 0) + (o->n_errors > 0) +
+            (o->error != NULL);
     if (full) {
         keys += (o->created_ms != 0) + (o->started_ms != 0) + (o->finished_ms != 0) +
                 (o->interrupted_ms != 0) + o->partial + (o->n_run > 0) + (o->n_items_obsolete > 0) +
@@ -349,6 +355,10 @@ static int encode(const struct pc_outcome *o, bool full, struct pc_buf *out, str
     if (o->n_items_not_processed > 0) {
         msg__wr_cstr(&w, "items_not_processed");
         write_ids(&w, o->items_not_processed, o->n_items_not_processed);
+    }
+    if (o->n_items_interrupted > 0) {
+        msg__wr_cstr(&w, "items_interrupted");
+        write_ids(&w, o->items_interrupted, o->n_items_interrupted);
     }
     if (o->n_errors > 0) {
         msg__wr_cstr(&w, "errors");
@@ -823,6 +833,8 @@ static int read_field(struct rep_dec *d, size_t key)
         return read_ids(d, key, &d->o.items_processed, &d->o.n_items_processed);
     case REP_ITEMS_NOT_PROCESSED:
         return read_ids(d, key, &d->o.items_not_processed, &d->o.n_items_not_processed);
+    case REP_ITEMS_INTERRUPTED:
+        return read_ids(d, key, &d->o.items_interrupted, &d->o.n_items_interrupted);
     case REP_ERRORS:
         return read_errors(d);
     case REP_ITEMS_OBSOLETE:

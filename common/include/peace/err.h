@@ -32,6 +32,7 @@ enum pc_errcode {
     PC_EINTERNAL = -1009, /* a broken invariant (a bug) */
     PC_ENOMEM = -1010,    /* allocation failed */
     PC_EIO = -1011,       /* an I/O failure without a usable errno */
+    PC_ECANCELED = -1012, /* an item stopped early: its cancel token asked it to */
 };
 
 #define PC_ERR_MSG_MAX 256

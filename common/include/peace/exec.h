@@ -103,6 +103,22 @@ void pc_exec_signal_interrupt(struct pc_exec *e);
  * observer (the host calls this on a timer; framework updates flush first). */
 void pc_exec_progress_flush(struct pc_exec *e);
 
+/*
+ * An interrupt in a mode (interrupt.h). finish is pc_exec_signal_interrupt.
+ * cancel also raises the cancel token of every item running now (items
+ * started later under poll_next_n get a fresh one); kill raises them to kill
+ * and stops the execution at the next poll whatever the strategy. The
+ * strategy `ignore` ignores finish and cancel (pc_interrupt_honoured). A
+ * higher mode may follow a lower one (escalation). An item that fails after
+ * its token was raised is cut: `interrupted`, listed in the outcome's
+ * items_interrupted, its block ends interrupted, and after a cut apply its
+ * current state is discovered again and stored.
+ */
+void pc_exec_interrupt(struct pc_exec *e, enum pc_interrupt_mode mode);
+
+/* Items in flight now (0 once finished). */
+size_t pc_exec_running(const struct pc_exec *e);
+
 bool pc_exec_finished(const struct pc_exec *e);
 
 /* The outcome once finished, else NULL. Borrowed while e lives. */

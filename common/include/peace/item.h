@@ -23,6 +23,7 @@
 
 #include "peace/err.h"
 #include "peace/flow.h"
+#include "peace/interrupt.h"
 #include "peace/progress.h"
 #include "peace/state.h"
 
@@ -51,6 +52,7 @@ struct pc_item_ctx {
      * --file-root): they check and hold the path's directory before every
      * operation (peace/items.h pc_items_path_confined). */
     const char *file_root;
+    struct pc_cancel *cancel; /* borrowed; NULL = this call is never cancelled */
 };
 
 /* Reports `units` more units done; msg (NUL-terminated, may be NULL) replaces the message. */
@@ -58,6 +60,45 @@ void pc_item_progress_inc(struct pc_item_ctx *ctx, uint64_t units, const char *m
 
 /* Reports activity without units; msg as above. */
 void pc_item_progress_tick(struct pc_item_ctx *ctx, const char *msg);
+
+/* ------------------------------------------------------------------------ */
+/* Item context: the cancel token                                            */
+
+/*
+ * An interrupt in mode `cancel` or `kill` (interrupt.h) asks the items that
+ * are running to stop. For plugin authors:
+ *
+ *  - Loops: check pc_item_cancelled(ctx) between steps (an atomic load).
+ *  - Blocking waits: add pc_item_cancel_fd(ctx) to your poll set (POLLIN);
+ *    it becomes readable each time the request rises (cancel, then kill).
+ *    When it does, call pc_item_cancel_ack(ctx): it clears the fd and
+ *    returns the mode asked (PC_MODE_CANCEL: stop cleanly, e.g. SIGTERM;
+ *    PC_MODE_KILL: stop at once). A negative fd means no fd is available
+ *    (ctx without a token, or the system refused one): poll with a timeout
+ *    and check pc_item_cancelled instead.
+ *  - Stopping early: undo what can be undone (remove partial files), then
+ *    return PC_ECANCELED with a message. The engine lists the item as
+ *    `interrupted` (not as an error), re-discovers its current state and
+ *    stores that, so the next ensure starts from the truth.
+ *  - Items that finish anyway (atomic and short, like `file`) may ignore
+ *    the token: returning success is always allowed.
+ *  - An item that ignores the token keeps its thread until it returns: the
+ *    engine cannot stop C code from outside. `kill` cuts what it can (item
+ *    processes) and the execution ends when the item returns.
+ */
+
+/* True once a cancel or kill was asked of this call. Cheap; any thread. */
+bool pc_item_cancelled(const struct pc_item_ctx *ctx);
+
+/* The mode asked: PC_MODE_FINISH (nothing asked), PC_MODE_CANCEL, PC_MODE_KILL. */
+enum pc_interrupt_mode pc_item_cancel_mode(const struct pc_item_ctx *ctx);
+
+/* An fd readable (POLLIN) when the request rises; owned by the engine, do
+ * not close it. Negative when none is available (see above). */
+int pc_item_cancel_fd(struct pc_item_ctx *ctx);
+
+/* Clears the fd's readiness; returns pc_item_cancel_mode. */
+enum pc_interrupt_mode pc_item_cancel_ack(struct pc_item_ctx *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Item types                                                                */

@@ -118,6 +118,10 @@ struct pc_outcome {
     size_t n_items_processed;
     struct pc_id *items_not_processed; /* owned; flow order */
     size_t n_items_not_processed;
+    /* owned; flow order: items cut short by a cancel or kill (also listed
+     * as processed); listed with items_processed, only when non-empty */
+    struct pc_id *items_interrupted;
+    size_t n_items_interrupted;
     struct pc_item_error *errors; /* owned; arrival order */
     size_t n_errors;
     char *error; /* owned; block_error / rejected reason, else NULL */
@@ -177,7 +181,7 @@ int pc_outcome_format_text(const struct pc_outcome *o, struct pc_buf *out) PC_NO
 /*
  * Appends the report as one JSON object to out:
  * {"outcome","blocks_processed":[..],"blocks_not_processed":[..],
- *  "items_processed":[..],"items_not_processed":[..],
+ *  "items_processed":[..],"items_not_processed":[..],"items_interrupted":[..],
  *  "errors":[{"item","error"}],"error",
  *  "created_ms","started_ms","finished_ms","interrupted_ms","partial",
  *  "blocks":[{"block","start_ms","duration_ms","items":[{"item","start_ms",

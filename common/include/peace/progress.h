@@ -54,6 +54,7 @@ enum pc_progress_update_kind {
     PC_UPDATE_INC,       /* units += inc, -> running */
     PC_UPDATE_SUCCESS,   /* -> success */
     PC_UPDATE_FAIL,      /* -> fail */
+    PC_UPDATE_CUT,       /* -> interrupted from any status: cut short by cancel/kill */
 };
 
 enum pc_msg_update {

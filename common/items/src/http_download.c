@@ -32,6 +32,10 @@
  * bounds connecting and each idle read/write. All callbacks only record
  * into struct http_xfer and break the loop; the connection is freed after
  * the loop returns, outside every libevent callback.
+ *
+ * Cancel token (item.h): a cancel or kill aborts the request at once (an
+ * event on the token's fd in the private base); the call fails with
+ * PC_ECANCELED and the temporary file is removed, so no partial file stays.
  */
 #include "peace/items.h"
 
@@ -713,12 +717,47 @@ static struct evhttp_request *make_request(struct http_xfer *x)
     return req;
 }
 
+/* The item's cancel token rose: abort the transfer (the caller removes the
+ * temporary file, so no partial file stays). */
+static void on_cancel(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_xfer *x = arg;
+
+    (void)fd;
+    (void)what;
+    if (!pc_item_cancelled(x->ctx)) {
+        return;
+    }
+    xfer_finish(x, pc_err_set(x->err, PC_ECANCELED, "%s %s: cancelled after %llu bytes",
+                              method_name(x), x->hp->url, (unsigned long long)x->received));
+}
+
+/* Watches the cancel token: its fd, or without one a 20 ms timer. */
+static struct event *watch_cancel(struct http_xfer *x)
+{
+    int cfd = pc_item_cancel_fd(x->ctx);
+    struct timeval every = {.tv_sec = 0, .tv_usec = 20000};
+    struct event *ev = NULL;
+
+    if (x->ctx == NULL || x->ctx->cancel == NULL) {
+        return NULL;
+    }
+    ev = event_new(x->base, cfd >= 0 ? cfd : -1, cfd >= 0 ? EV_READ | EV_PERSIST : EV_PERSIST,
+                   on_cancel, x);
+    if (ev != NULL && event_add(ev, cfd >= 0 ? NULL : &every) != 0) {
+        event_free(ev);
+        ev = NULL;
+    }
+    return ev;
+}
+
 /* Runs one request to completion on a private event_base. */
 static int http_run(struct http_xfer *x)
 {
     struct evhttp_connection *evcon = NULL;
     struct evhttp_request *req = NULL;
     struct event *timer = NULL;
+    struct event *cancel = NULL;
     struct timeval overall = ms_to_tv(x->hp->timeout_ms);
     struct timeval idle = ms_to_tv(x->hp->timeout_ms < HTTP_IDLE_TIMEOUT_MS ? x->hp->timeout_ms
                                                                             : HTTP_IDLE_TIMEOUT_MS);
@@ -734,6 +773,12 @@ static int http_run(struct http_xfer *x)
         rc = pc_err_set(x->err, PC_ENOMEM, "cannot set up a connection to %s", x->hp->host_header);
         goto out;
     }
+    if (pc_item_cancelled(x->ctx)) {
+        rc = pc_err_set(x->err, PC_ECANCELED, "%s %s: cancelled before it started", method_name(x),
+                        x->hp->url);
+        goto out;
+    }
+    cancel = watch_cancel(x);
     evhttp_connection_set_timeout_tv(evcon, &idle);
     evhttp_connection_set_retries(evcon, 0);
     evhttp_connection_set_max_headers_size(evcon, HTTP_HEADERS_MAX);
@@ -765,6 +810,9 @@ out:
     }
     if (timer != NULL) {
         event_free(timer);
+    }
+    if (cancel != NULL) {
+        event_free(cancel);
     }
     event_base_free(x->base);
     x->base = NULL;

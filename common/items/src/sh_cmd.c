@@ -28,6 +28,11 @@
  * on a non-zero exit of apply_exec: the re-read current state is the judge;
  * the exit code is shown as the item's progress message.
  *
+ * Cancel token (item.h): a cancel sends SIGTERM to the running program's
+ * process group and a kill SIGKILL; the call then fails with PC_ECANCELED
+ * and whatever is left of the group is killed. A program that ignores
+ * SIGTERM runs until the cancel escalates to kill at its deadline.
+ *
  * State equality compares stdout, stderr and exit_code (peace compares the
  * logical stdout/stderr plus only the exit code of its execution record; this
  * state has no timestamps, so all three fields are the whole state).
@@ -195,12 +200,43 @@ static int drain_stream(struct sh_stream *s)
     return 1;
 }
 
-/* Reads both pipes until both are at end of file; stops at the first failure. */
-static int capture(struct pc_item_ctx *ctx, struct sh_stream streams[2], struct pc_err *err,
-                   const char *what)
+/*
+ * Acts on the cancel token: cancel sends SIGTERM to the child's process
+ * group (once), kill sends SIGKILL. Returns the level acted on.
+ */
+static enum pc_interrupt_mode act_on_cancel(struct pc_item_ctx *ctx, pid_t pid,
+                                            enum pc_interrupt_mode *sent)
 {
-    struct pollfd pfd[2];
+    enum pc_interrupt_mode m = pc_item_cancel_mode(ctx);
+
+    if (m == PC_MODE_KILL && *sent != PC_MODE_KILL) {
+        kill(-pid, SIGKILL);
+        *sent = PC_MODE_KILL;
+    } else if (m == PC_MODE_CANCEL && *sent == PC_MODE_FINISH) {
+        kill(-pid, SIGTERM);
+        *sent = PC_MODE_CANCEL;
+    }
+    return m;
+}
+
+/* Without a cancel fd the token is checked this often while waiting. */
+#define SH_CANCEL_POLL_MS 20
+
+/*
+ * Reads both pipes until both are at end of file; stops at the first
+ * failure. A cancel sends SIGTERM to the process group and keeps reading
+ * (the programs end by themselves); a kill sends SIGKILL and stops reading
+ * at once (a process that left the group may still hold a pipe). Either
+ * way the result is PC_ECANCELED.
+ */
+static int capture(struct pc_item_ctx *ctx, pid_t pid, struct sh_stream streams[2],
+                   struct pc_err *err, const char *what)
+{
+    struct pollfd pfd[3];
     bool open_[2] = {true, true};
+    int cfd = pc_item_cancel_fd(ctx);
+    enum pc_interrupt_mode sent = PC_MODE_FINISH;
+    int timeout = cfd < 0 && ctx != NULL && ctx->cancel != NULL ? SH_CANCEL_POLL_MS : -1;
 
     while (open_[0] || open_[1]) {
         for (int i = 0; i < 2; i++) {
@@ -208,11 +244,23 @@ static int capture(struct pc_item_ctx *ctx, struct sh_stream streams[2], struct 
             pfd[i].events = POLLIN;
             pfd[i].revents = 0;
         }
-        if (poll(pfd, 2, -1) < 0) {
+        pfd[2].fd = cfd;
+        pfd[2].events = POLLIN;
+        pfd[2].revents = 0;
+        if (pc_item_cancelled(ctx)) {
+            (void)act_on_cancel(ctx, pid, &sent);
+        }
+        if (sent == PC_MODE_KILL) {
+            break;
+        }
+        if (poll(pfd, 3, timeout) < 0) {
             if (errno == EINTR) {
                 continue;
             }
             return pc__err_sys(err, -errno, "%s: poll", what);
+        }
+        if (pfd[2].revents != 0) {
+            (void)pc_item_cancel_ack(ctx);
         }
         for (int i = 0; i < 2; i++) {
             int rc = 0;
@@ -233,6 +281,12 @@ static int capture(struct pc_item_ctx *ctx, struct sh_stream streams[2], struct 
                 tick_lines(ctx, &streams[0]);
             }
         }
+    }
+    if (sent != PC_MODE_FINISH || pc_item_cancelled(ctx)) {
+        return pc_err_set(err, PC_ECANCELED, "%s: %s", what,
+                          sent == PC_MODE_KILL || pc_item_cancel_mode(ctx) == PC_MODE_KILL
+                              ? "killed (SIGKILL to its process group)"
+                              : "cancelled (SIGTERM to its process group)");
     }
     return 0;
 }
@@ -331,6 +385,10 @@ static int sh_run(struct pc_item_ctx *ctx, const char *what, char *const *argv,
     }
     streams[0].data[0] = '\0';
     streams[1].data[0] = '\0';
+    if (pc_item_cancelled(ctx)) {
+        rc = pc_err_set(err, PC_ECANCELED, "%s: cancelled before it started", what);
+        goto out;
+    }
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
         rc = pc__err_sys(err, -errno, "%s: cannot create pipes", what);
         goto out;
@@ -353,7 +411,7 @@ static int sh_run(struct pc_item_ctx *ctx, const char *what, char *const *argv,
     err_pipe[1] = -1;
     streams[0].fd = out_pipe[0];
     streams[1].fd = err_pipe[0];
-    rc = capture(ctx, streams, err, what);
+    rc = capture(ctx, pid, streams, err, what);
     wait_rc = wait_child(pid, rc < 0, &status);
     if (wait_rc < 0 && rc == 0) {
         rc = pc__err_sys(err, wait_rc, "%s: waitpid", what);

@@ -11,6 +11,8 @@
  * Apply towards done spends steps x step_ms, one progress unit per step
  * (limit steps:N), then writes the marker; with fail_at_step it fails when
  * that step would start, after fail_at_step - 1 units, leaving no marker.
+ * A cancel or kill (the item's cancel token) stops the apply at once, during
+ * a step or between two, with PC_ECANCELED and no marker written.
  * Apply towards not done removes the marker (limit steps:1). The state holds
  * one boolean in a fixed encoding, so byte equality is the right equality.
  */
@@ -18,6 +20,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -216,6 +220,50 @@ static void sleep_ms(uint64_t ms)
     }
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * Sleeps ms milliseconds unless the item is cancelled first: waits on the
+ * cancel fd, or (without one) in slices of SLEEP_SLICE_MS checking the
+ * token. Returns true when cancelled.
+ */
+#define SLEEP_SLICE_MS 20u
+static bool sleep_cancellable(struct pc_item_ctx *ctx, uint64_t ms)
+{
+    int fd = pc_item_cancel_fd(ctx);
+    uint64_t end = mono_ms() + ms;
+
+    for (;;) {
+        uint64_t now = mono_ms();
+        uint64_t left = now >= end ? 0 : end - now;
+
+        if (pc_item_cancelled(ctx)) {
+            return true;
+        }
+        if (left == 0) {
+            return false;
+        }
+        if (fd < 0) {
+            sleep_ms(left < SLEEP_SLICE_MS ? left : SLEEP_SLICE_MS);
+            continue;
+        }
+        {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            int timeout = left > INT32_MAX ? INT32_MAX : (int)left;
+
+            if (poll(&p, 1, timeout) > 0) {
+                (void)pc_item_cancel_ack(ctx);
+            }
+        }
+    }
+}
+
 static int write_marker(const char *marker, struct pc_err *err)
 {
     static const char text[] = "done\n";
@@ -269,7 +317,11 @@ static int sleep_apply(struct pc_item_ctx *ctx, const void *params, const struct
                               "failing at step %llu of %llu as configured (fail_at_step)",
                               (unsigned long long)step, (unsigned long long)sp->steps);
         }
-        sleep_ms(sp->step_ms);
+        /* The cancel token is honoured between steps and during one. */
+        if (sleep_cancellable(ctx, sp->step_ms)) {
+            return pc_err_set(err, PC_ECANCELED, "cancelled during step %llu of %llu",
+                              (unsigned long long)step, (unsigned long long)sp->steps);
+        }
         snprintf(msg, sizeof(msg), "step %llu/%llu", (unsigned long long)step,
                  (unsigned long long)sp->steps);
         pc_item_progress_inc(ctx, 1, msg);

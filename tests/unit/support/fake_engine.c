@@ -120,10 +120,12 @@ static int fk_current(struct pc_item_ctx *ctx, const void *params, struct pc_sta
     const struct fake_params *p = params;
     struct fake_item_world *it = &p->world->items[p->slot];
 
-    (void)ctx;
     logf_(p->world, "current", p->id);
     if (it->fail_current) {
         return pc_err_set(err, PC_EITEM, "current of %s failed", p->id);
+    }
+    if (it->honour_cancel && pc_item_cancelled(ctx)) {
+        return pc_err_set(err, PC_ECANCELED, "current of %s cancelled", p->id);
     }
     if (it->unknown_current) {
         return 0;
@@ -220,6 +222,10 @@ static int fk_apply(struct pc_item_ctx *ctx, const void *params, const struct pc
     pc_item_progress_inc(ctx, 1, "applying");
     if (it->fail_apply) {
         return pc_err_set(err, PC_EITEM, "apply of %s failed", p->id);
+    }
+    if (it->honour_cancel && pc_item_cancelled(ctx)) {
+        it->value = it->cut_value; /* cut halfway: the world moved */
+        return pc_err_set(err, PC_ECANCELED, "apply of %s cancelled", p->id);
     }
     if (!fake_state_get_int(target, &v)) {
         return pc_err_set(err, PC_EITEM, "target of %s is not an int", p->id);

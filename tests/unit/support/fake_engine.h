@@ -27,6 +27,8 @@ struct fake_item_world {
     bool fail_check;     /* apply_check fails */
     bool fail_apply_dry; /* apply_dry fails */
     bool fail_clean;     /* state_clean fails */
+    bool honour_cancel;  /* apply stops with PC_ECANCELED when cancelled ... */
+    int64_t cut_value;   /* ... leaving the world at this value */
 };
 
 struct fake_world {
