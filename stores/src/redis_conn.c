@@ -24,10 +24,12 @@
  *   - the table is refreshed every REFRESH_MS, and soon (at most once per
  *     REFRESH_MIN_MS) after a redirect, a failed command or a node going
  *     down;
- *   - the connection is ready when the table is known and every master in
- *     it is connected. A master going down makes it not ready (the owner
- *     sees what it sees when a standalone Redis goes away) until it comes
- *     back or a refresh replaces it (failover).
+ *   - the connection is first ready when the table is known and every
+ *     master in it is connected. A master's connection breaking makes it
+ *     not ready (the owner sees what it sees when a standalone Redis goes
+ *     away: commands in flight may be lost) until it comes back or a
+ *     refresh replaces it (failover); a master met for the first time
+ *     while ready does not (nothing was lost; requests wait for it).
  * With opts.ordered, commands also run in the order they were sent across
  * masters (as on one server): a command waits until the commands in flight
  * on another master have replied; commands to one master still pipeline.
@@ -65,6 +67,7 @@ struct cnode {
     struct pc_redis_node *node; /* owned */
     bool in_table;              /* the table (or a MOVED) names it a master */
     bool subscribed;            /* holds subscriptions: no commands */
+    bool failed;                /* went down (or never came up) since last ready */
     unsigned inflight;          /* requests waiting on its replies */
 };
 
@@ -163,13 +166,22 @@ static void report(struct pc_redis_conn *c, bool ready, const char *why)
     }
 }
 
+/*
+ * Before the first ready: the table is known and every master connected.
+ * After: no master of the table has failed. A master met for the first time
+ * (after a failover or a resharding to a new node) is still connecting:
+ * requests wait for it, and nothing sent was lost, so the owner need not
+ * hear "down" (the worker gives up its running executions on "down").
+ */
 static bool all_masters_ready(const struct pc_redis_conn *c)
 {
     if (!c->have_table) {
         return false;
     }
     for (size_t i = 0; i < c->nnodes; i++) {
-        if (c->nodes[i]->in_table && !pc_redis_node_ready(c->nodes[i]->node)) {
+        const struct cnode *n = c->nodes[i];
+
+        if (n->in_table && (c->ever_ready ? n->failed : !pc_redis_node_ready(n->node))) {
             return false;
         }
     }
@@ -192,6 +204,7 @@ static void on_node_state(void *ctx, bool ready, const char *why)
     struct pc_redis_conn *c = n->c;
     char text[WHY_MAX];
 
+    n->failed = !ready;
     if (!ready) {
         n->subscribed = false; /* subscriptions end with the connection */
         (void)snprintf(text, sizeof(text), "%.64s:%d: %.100s", n->addr.host, n->addr.port, why);
@@ -1008,6 +1021,18 @@ int pc_redis_subscribe(struct pc_redis_conn *c, int argc, const char *const *arg
         return PC_EREDIS;
     }
     n = c->nodes[i];
+    if (!pc_redis_node_ready(n->node)) {
+        /* Still connecting: any connected master hears every PUBLISH too. */
+        n = NULL;
+        for (size_t k = 0; k < c->nnodes && n == NULL; k++) {
+            if (c->nodes[k]->in_table && pc_redis_node_ready(c->nodes[k]->node)) {
+                n = c->nodes[k];
+            }
+        }
+        if (n == NULL) {
+            return PC_EREDIS;
+        }
+    }
     rc = pc_redis_node_subscribe(n->node, argc, argv, argvlen, cb, arg);
     if (rc == 0) {
         n->subscribed = true;

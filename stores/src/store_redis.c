@@ -277,6 +277,12 @@ static void on_write_reply(void *arg, const redisReply *reply)
     pc_err_clear(&err);
     if (reply == NULL) {
         rc = pc_err_set(&err, PC_EREDIS, "Redis did not answer (connection lost or timed out)");
+        /* Stored or not, nobody knows: the owner gives the execution up
+         * (another attempt redoes it) rather than finish it on this error,
+         * which on a cluster the meta's master would still accept. */
+        if (op != NULL && op->on_fenced != NULL) {
+            op->on_fenced(op->fenced_ctx, err.msg);
+        }
     } else if (pc_redis_reply_is_error(reply, "FENCED")) {
         pc_redis_reply_text(reply, text, sizeof(text));
         rc = pc_err_set(&err, PC_EFENCED, "%s", text);

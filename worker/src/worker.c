@@ -1285,8 +1285,9 @@ static void send_start(struct wexec *x)
     drop(x);
 }
 
-/* The profile lock was lost under a states write: the execution is no
- * longer ours (another attempt finishes it), whatever the engine reports. */
+/* A states write was fenced (the profile lock was lost) or got no reply:
+ * the execution is no longer ours (another attempt finishes it), whatever
+ * the engine reports. */
 static void on_store_fenced(void *ctx, const char *why)
 {
     struct wexec *x = ctx;

@@ -27,8 +27,10 @@
 struct pc_store_redis;
 
 /* A states write was refused because the profile lock is no longer this
- * execution's (FENCED): another attempt may own the profile now. why is the
- * server's text, borrowed for the call. */
+ * execution's (FENCED: another attempt may own the profile now), or did not
+ * complete (no reply: stored or not, nobody knows). Either way the
+ * execution must not be finished on this error. why is borrowed for the
+ * call. */
 typedef void pc_store_redis_fenced_cb(void *ctx, const char *why);
 
 struct pc_store_redis_opts {
