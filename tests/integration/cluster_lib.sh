@@ -73,6 +73,14 @@ cluster_ok() {
   ! "$REAL_REDIS_CLI" --cluster check "127.0.0.1:${CLUSTER_PORTS[0]}" 2>/dev/null | grep -q '\[ERR\]\|\[WARNING\]'
 }
 
+# Every node sees CLUSTER_REPLICAS replicas, each attached to a master.
+cluster_replicas_ok() {
+  local p
+  for p in "${CLUSTER_PORTS[@]}"; do
+    [ "$(ccli "$p" CLUSTER NODES | awk '$3 ~ /slave/ && $4 != "-"' | wc -l)" -eq "${CLUSTER_REPLICAS:-0}" ] || return 1
+  done
+}
+
 # The ports of the current masters.
 cluster_masters() {
   ccli "${1:-${CLUSTER_PORTS[0]}}" CLUSTER NODES | awk '$3 ~ /master/ && $3 !~ /fail/ {split($2, a, "[:@]"); print a[2]}'
@@ -95,6 +103,8 @@ cluster_start() {
     fatal "redis-cli --cluster create failed"
   }
   wait_for 30 "the cluster to be ok" cluster_ok || fatal "the cluster did not converge"
+  CLUSTER_REPLICAS=$((3 * replicas))
+  wait_for 30 "every replica to be attached" cluster_replicas_ok || fatal "the replicas did not attach"
   REDIS_PORT=${CLUSTER_PORTS[0]}
   REDIS_PID=${CLUSTER_PID[$REDIS_PORT]}
   local seeds=
