@@ -3,8 +3,9 @@
  * states file), for a fixed four-item flow, then what readers do with each
  * state (msg_state_check, the JSON rendering of the dashboard and CLI).
  *
- * Properties: every decoded state passes msg_state_check; the decoded
- * states encode again (as current) and decode to the same bytes.
+ * Properties: every decoded state passes msg_state_check and renders as
+ * JSON (or hits the renderer's documented limit); the decoded states encode
+ * again (as current) and decode to the same bytes.
  */
 #include <string.h>
 
@@ -28,7 +29,12 @@ static void check_states(const struct pc_flow *flow, const struct pc_states *st)
     for (size_t i = 0; i < st->n; i++) {
         if (st->v[i].data != NULL) {
             FUZZ_CHECK(msg_state_check(st->v[i].data, st->v[i].len, &err) == 0);
-            FUZZ_CHECK(pc_state_to_json(&st->v[i], &json) == 0);
+            int rc = pc_state_to_json(&st->v[i], &json);
+
+            /* PC_ELIMIT: a non-string map key whose JSON text is over 4 KiB
+             * (keys of keys are escaped again at each level, so the text
+             * grows exponentially with their nesting: the limit bounds it). */
+            FUZZ_CHECK(rc == 0 || rc == PC_ELIMIT);
         }
     }
     pc_buf_cleanup(&json);

@@ -17,9 +17,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 seconds=${1:?usage: tests/fuzz/run.sh SECONDS [TARGET...]}
 shift
+# (libFuzzer reads a time limit of 0 as "no limit")
 case $seconds in
-'' | *[!0-9]*)
-  echo "fuzz: SECONDS must be a whole number, got '$seconds'" >&2
+'' | *[!0-9]* | 0*)
+  echo "fuzz: SECONDS must be a whole number from 1, got '$seconds'" >&2
   exit 2
   ;;
 esac
