@@ -98,9 +98,11 @@ int sched_metrics_render(struct sched_metrics *m, struct pc_buf *out)
         rc = pc_buf_appendf(out, "peace_queue_pending{queue=\"%s\"} %llu\n", m->queues[q].name.s,
                             (unsigned long long)m->queues[q].pending);
     }
-    rc = rc == 0 ? family(out, "peace_workers_live", "gauge",
-                          "Workers of the queue's consumer group seen in the last 30 s.")
-                 : rc;
+    rc = rc == 0
+             ? family(
+                   out, "peace_workers_live", "gauge",
+                   "Workers of the queue whose heartbeat has not expired (a beat lives one lease).")
+             : rc;
     for (size_t q = 0; rc == 0 && q < m->n_queues; q++) {
         rc = pc_buf_appendf(out, "peace_workers_live{queue=\"%s\"} %llu\n", m->queues[q].name.s,
                             (unsigned long long)m->queues[q].workers_live);

@@ -37,7 +37,7 @@ struct sched_queue_stats {
     struct pc_id name;
     uint64_t length;       /* XLEN */
     uint64_t pending;      /* XPENDING: delivered, not acknowledged */
-    uint64_t workers_live; /* consumers of group `workers` seen recently */
+    uint64_t workers_live; /* workers whose heartbeat has not expired (docs/fleet.md) */
 };
 
 /* Requests answered by this scheduler, by status. */

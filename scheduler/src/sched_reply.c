@@ -134,36 +134,6 @@ bool sched_error_is_unavailable(const char *p, size_t n)
     return false;
 }
 
-uint64_t sched_live_consumers(const redisReply *reply, uint64_t max_idle_ms)
-{
-    uint64_t live = 0;
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        return 0;
-    }
-    for (size_t i = 0; i < reply->elements; i++) {
-        const redisReply *c = reply->element[i];
-
-        if (c == NULL || c->type != REDIS_REPLY_ARRAY) {
-            continue;
-        }
-        /* [name, N, pending, N, idle, N, ...]: fields are looked up by name. */
-        for (size_t k = 0; k + 1 < c->elements; k += 2) {
-            const redisReply *key = c->element[k];
-            const redisReply *val = c->element[k + 1];
-
-            if (key->type == REDIS_REPLY_STRING && key->len == 4 &&
-                memcmp(key->str, "idle", 4) == 0 && val->type == REDIS_REPLY_INTEGER) {
-                if (val->integer >= 0 && (uint64_t)val->integer < max_idle_ms) {
-                    live++;
-                }
-                break;
-            }
-        }
-    }
-    return live;
-}
-
 bool sched_str_u64(const struct sched_str *s, uint64_t *out)
 {
     char text[24];

@@ -54,13 +54,6 @@ void sched_flat_cleanup(struct sched_flat *f);
  */
 bool sched_error_is_unavailable(const char *p, size_t n);
 
-/*
- * Counts the consumers of an XINFO CONSUMERS reply (borrowed) whose idle
- * time is below max_idle_ms. An error or nil reply (no stream, no group)
- * counts 0.
- */
-uint64_t sched_live_consumers(const redisReply *reply, uint64_t max_idle_ms);
-
 /* Reads a decimal text of at most 20 digits as an unsigned integer; false
  * when it is not one. */
 bool sched_str_u64(const struct sched_str *s, uint64_t *out);

@@ -51,7 +51,6 @@
 #define HTTP_TIMEOUT_S  60
 #define LIST_DEFAULT    50
 #define LIST_MAX        1000
-#define WORKER_LIVE_MS  30000u
 #define STOP_GRACE_MS   200
 #define DEFAULT_REASON  "requested with the HTTP API"
 #define QUERY_VALUE_MAX 64
@@ -64,7 +63,6 @@ typedef void batch_done_fn(struct call *c, struct sched_flat *slots, size_t n);
 struct slot_ref {
     struct batch *batch;
     size_t index;
-    bool live_consumers; /* reduce an XINFO CONSUMERS reply to a count */
 };
 
 /* Commands sent together; done runs once, when every reply is in. */
@@ -309,11 +307,7 @@ static void on_slot_reply(void *arg, const redisReply *reply)
     struct batch *b = ref->batch;
     struct sched_flat *slot = &b->slots[ref->index];
 
-    if (ref->live_consumers && reply != NULL && reply->type != REDIS_REPLY_ERROR) {
-        /* No stream or no group yet is simply "no worker". */
-        slot->kind = SCHED_FLAT_INT;
-        slot->integer = (long long)sched_live_consumers(reply, WORKER_LIVE_MS);
-    } else if (sched_flat_from_reply(reply, slot) != 0) {
+    if (sched_flat_from_reply(reply, slot) != 0) {
         slot->kind = SCHED_FLAT_NONE; /* out of memory: treated as no answer */
     }
     batch_settle(b);
@@ -1053,7 +1047,8 @@ static void metrics_count(struct call *c, const struct sched_flat *f)
     }
 }
 
-/* XLEN, XPENDING and XINFO CONSUMERS of every reported queue. */
+/* XLEN, XPENDING and the live workers (their heartbeats, docs/fleet.md) of every
+ * reported queue. */
 static void metrics_send_queues(struct call *c)
 {
     struct sched_metrics *m = &c->metrics;
@@ -1066,7 +1061,10 @@ static void metrics_send_queues(struct call *c)
     for (size_t q = 0; q < m->n_queues; q++) {
         struct pc_redis_args a[3];
         char key[PC_KEY_MAX];
-        bool bad = pc_key_queue(key, sizeof(key), c->srv->cfg->prefix, m->queues[q].name.s) < 0;
+        char workers[PC_KEY_MAX];
+        bool bad =
+            pc_key_queue(key, sizeof(key), c->srv->cfg->prefix, m->queues[q].name.s) < 0 ||
+            pc_key_workers(workers, sizeof(workers), c->srv->cfg->prefix, m->queues[q].name.s) < 0;
 
         for (size_t k = 0; k < 3; k++) {
             pc_redis_args_init(&a[k]);
@@ -1076,11 +1074,11 @@ static void metrics_send_queues(struct call *c)
         pc_redis_args_addz(&a[1], "XPENDING");
         pc_redis_args_addz(&a[1], key);
         pc_redis_args_addz(&a[1], "workers");
-        pc_redis_args_addz(&a[2], "XINFO");
-        pc_redis_args_addz(&a[2], "CONSUMERS");
-        pc_redis_args_addz(&a[2], key);
-        pc_redis_args_addz(&a[2], "workers");
-        b->refs[3 * q + 2].live_consumers = true;
+        /* A beat's score is when it expires: those still in the future. */
+        pc_redis_args_addz(&a[2], "ZCOUNT");
+        pc_redis_args_addz(&a[2], workers);
+        pc_redis_args_addf(&a[2], "(%llu", (unsigned long long)sched__unix_ms());
+        pc_redis_args_addz(&a[2], "+inf");
         for (size_t k = 0; k < 3; k++) {
             if (bad) {
                 pc_redis_args_cleanup(&a[k]);

@@ -185,6 +185,22 @@ int pc_key_dead(char *out, size_t out_size, const char *prefix)
     return format_name(out, out_size, "%s:dead", prefix);
 }
 
+int pc_key_worker(char *out, size_t out_size, const char *prefix, const char *consumer)
+{
+    if (!component_ok(prefix) || !component_ok(consumer)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:worker:{%s}", prefix, consumer);
+}
+
+int pc_key_workers(char *out, size_t out_size, const char *prefix, const char *queue)
+{
+    if (!component_ok(prefix) || !component_ok(queue)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:workers:{%s}", prefix, queue);
+}
+
 int pc_key_parse_interrupt_channel(const char *channel, size_t len, const char *prefix,
                                    char *id_out, size_t id_out_size)
 {

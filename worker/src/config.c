@@ -56,6 +56,8 @@ static const char usage_text[] =
     "                       (no '..', no symlink escape); others are rejected\n"
     "                       (env PEACE_FILE_ROOT; default no confinement)\n"
     "  --log-level L        debug, info, warn or error (env PEACE_LOG_LEVEL; default info)\n"
+    "  --metrics-listen HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
+    "                       (env PEACE_METRICS_LISTEN; default off; docs/metrics.md)\n"
     "  --help, --version\n";
 
 const char *wk_config_usage(void)
@@ -101,10 +103,10 @@ static int set_text(const char *flag, const char *text, char *out, size_t size, 
 
 /* Flags that take a value. */
 static const char *const value_flags[] = {
-    "--redis",       "--prefix",    "--queue",     "--concurrency",
-    "--threads",     "--lease-ms",  "--grace-ms",  "--max-attempts",
-    "--retention-s", "--plugin",    "--log-level", "--progress-flush-ms",
-    "--item-types",  "--file-root",
+    "--redis",       "--prefix",    "--queue",          "--concurrency",
+    "--threads",     "--lease-ms",  "--grace-ms",       "--max-attempts",
+    "--retention-s", "--plugin",    "--log-level",      "--progress-flush-ms",
+    "--item-types",  "--file-root", "--metrics-listen",
 };
 
 static bool takes_value(const char *name, size_t n)
@@ -167,6 +169,8 @@ static int apply_flag(struct parse_state *ps, const char *flag, const char *valu
         c->item_types = value;
     } else if (strcmp(flag, "--file-root") == 0) {
         c->file_root = value;
+    } else if (strcmp(flag, "--metrics-listen") == 0) {
+        c->metrics_listen = value[0] != '\0' ? value : NULL;
     } else if (strcmp(flag, "--plugin") == 0) {
         if (c->n_plugins == WK_PLUGINS_MAX) {
             return pc_err_set(err, PC_EINVAL, "--plugin: more than %d plugins", WK_PLUGINS_MAX);
@@ -276,6 +280,7 @@ static int finish(struct parse_state *ps, wk_getenv_fn *fn, void *ctx, struct pc
     }
     c->item_types = env_or(fn, ctx, "PEACE_ITEM_TYPES", c->item_types);
     c->file_root = env_or(fn, ctx, "PEACE_FILE_ROOT", c->file_root);
+    c->metrics_listen = env_or(fn, ctx, "PEACE_METRICS_LISTEN", c->metrics_listen);
     if (!ps->threads_set) {
         unsigned t = c->concurrency * 8u;
 

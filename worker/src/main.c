@@ -63,6 +63,7 @@ int main(int argc, char **argv)
     wo.log = &log;
     wo.base = base;
     wo.handle_signals = true;
+    wo.version = PEACE_VERSION;
     if (wk_worker_create(&wo, &w, &err) != 0) {
         (void)fprintf(stderr, "peace-worker: %s\n", err.msg);
         event_base_free(base);

@@ -46,6 +46,7 @@
 #include "peace/store_redis.h"
 #include "worker/gate.h"
 #include "worker/logic.h"
+#include "worker/ops.h"
 #include "worker/policy.h"
 
 #define GROUP          "workers"
@@ -133,6 +134,8 @@ struct wk_worker {
     char claim_cursor[WK_ENTRY_ID_MAX + 1];
     bool draining;
     bool stopping; /* tearing down: send nothing */
+
+    struct wk_ops *ops; /* heartbeat and metrics (ops.h) */
 
     struct event *renew_timer;
     struct event *claim_timer;
@@ -328,6 +331,10 @@ static void on_reject_reply(void *arg, const redisReply *reply)
 {
     struct rejection *rj = arg;
     char text[160];
+
+    if (reply != NULL && reply->type != REDIS_REPLY_ERROR) {
+        wk_ops_exec_finished(rj->w->ops, PC_CMD_COUNT, PC_OUTCOME_REJECTED);
+    }
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         pc_redis_reply_text(reply, text, sizeof(text));
@@ -853,6 +860,9 @@ static void on_recorded(void *ctx, int rc, const char *why)
     char q[QUOTE_MAX];
 
     x->engine_running = false;
+    if (rc == 0 && o != NULL) {
+        wk_ops_exec_finished(w->ops, (unsigned)x->job.cmd, o->kind);
+    }
     if (rc == 0) {
         wk_log(w->log, WK_LOG_INFO, "exec_finished", "exec=%s entry=%s attempt=%llu outcome=%s",
                x->id, x->entry_id, (unsigned long long)x->attempt,
@@ -949,6 +959,7 @@ static void run_exec(struct wexec *x)
            x->has_lock ? "yes" : "no");
     pc_recorder_attach(x->rec, x->exec);
     pc_exec_start(x->exec);
+    wk_ops_exec_started(w->ops, x->job.cmd);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1780,9 +1791,18 @@ static bool engines_running(const struct wk_worker *w)
 
 static void check_drained(struct wk_worker *w)
 {
-    if (w->draining && !engines_running(w)) {
+    if (w->draining && !engines_running(w) && wk_ops_left(w->ops)) {
         wk_log(w->log, WK_LOG_INFO, "worker_stopped", "consumer=%s", w->consumer);
         (void)event_base_loopexit(w->base, NULL);
+    }
+}
+
+static void on_ops_left(void *ctx)
+{
+    struct wk_worker *w = ctx;
+
+    if (!w->stopping) {
+        check_drained(w);
     }
 }
 
@@ -1795,6 +1815,7 @@ void wk_worker_stop(struct wk_worker *w)
         return;
     }
     w->draining = true;
+    wk_ops_stop(w->ops, on_ops_left, w); /* no longer a live worker */
     wk_log(w->log, WK_LOG_INFO, "worker_draining", "running=%u grace_ms=%u", w->n_active,
            (unsigned)w->cfg->grace_ms);
     /* Executions not running yet stay pending for other workers. */
@@ -1923,6 +1944,36 @@ static int make_events(struct wk_worker *w, bool signals)
     return 0;
 }
 
+static void ops_gauges(void *ctx, struct wk_ops_gauges *out)
+{
+    const struct wk_worker *w = ctx;
+    unsigned long pending = pc_pool_pending(w->pool);
+
+    out->running = 0;
+    for (const struct wexec *x = w->execs; x != NULL; x = x->next) {
+        out->running += x->engine_running ? 1u : 0u;
+    }
+    out->threads_busy = pending < w->cfg->threads ? pending : w->cfg->threads;
+}
+
+static int make_ops(struct wk_worker *w, const struct wk_worker_opts *o, struct pc_err *err)
+{
+    struct wk_ops_opts oo;
+
+    memset(&oo, 0, sizeof(oo));
+    oo.base = w->base;
+    oo.cfg = w->cfg;
+    oo.conn = w->cmd;
+    oo.consumer = w->consumer;
+    oo.version = o->version;
+    oo.log = w->log;
+    oo.now_ms = w->clock.now_ms;
+    oo.clock_ctx = w->clock.ctx;
+    oo.gauges = ops_gauges;
+    oo.gauges_ctx = w;
+    return wk_ops_create(&oo, &w->ops, err);
+}
+
 int wk_worker_create(const struct wk_worker_opts *o, struct wk_worker **out, struct pc_err *err)
 {
     struct wk_worker *w = NULL;
@@ -1969,6 +2020,9 @@ int wk_worker_create(const struct wk_worker_opts *o, struct wk_worker **out, str
     }
     if (rc == 0) {
         rc = make_conn(w, "sub", on_sub_state, &w->sub, err);
+    }
+    if (rc == 0) {
+        rc = make_ops(w, o, err);
     }
     if (rc != 0) {
         goto fail;
@@ -2034,6 +2088,7 @@ void wk_worker_destroy(struct wk_worker *w)
     pc_redis_conn_destroy(w->sub);
     pc_redis_conn_destroy(w->read);
     pc_redis_conn_destroy(w->cmd);
+    wk_ops_destroy(w->ops);
     free_all(w->execs);
     w->execs = NULL;
     free_all(w->zombies);

@@ -34,6 +34,11 @@ int pc_key_lock(char *out, size_t out_size, const char *prefix, const char *app,
 int pc_key_profiles_released(char *out, size_t out_size, const char *prefix);
 int pc_key_execs(char *out, size_t out_size, const char *prefix);
 int pc_key_dead(char *out, size_t out_size, const char *prefix);
+/* A worker's heartbeat (a hash with expiry, docs/fleet.md): PREFIX:worker:{CONSUMER}. */
+int pc_key_worker(char *out, size_t out_size, const char *prefix, const char *consumer);
+/* The live workers of a queue: a sorted set of consumers scored by heartbeat
+ * expiry (ms): PREFIX:workers:{Q}, in the queue's slot. */
+int pc_key_workers(char *out, size_t out_size, const char *prefix, const char *queue);
 
 /* Extracts the execution id from an interrupt channel name; 0 or PC_EINVAL. */
 int pc_key_parse_interrupt_channel(const char *channel, size_t len, const char *prefix,

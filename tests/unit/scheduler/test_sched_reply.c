@@ -136,32 +136,6 @@ static void transient_errors_mean_unavailable(void **state)
     assert_false(sched_error_is_unavailable(NULL, 0));
 }
 
-static void live_consumers_are_those_seen_recently(void **state)
-{
-    redisReply name = str_reply(REDIS_REPLY_STRING, "name");
-    redisReply idle = str_reply(REDIS_REPLY_STRING, "idle");
-    redisReply pending = str_reply(REDIS_REPLY_STRING, "pending");
-    redisReply w1 = str_reply(REDIS_REPLY_STRING, "host:1:a");
-    redisReply w2 = str_reply(REDIS_REPLY_STRING, "host:2:b");
-    redisReply zero = int_reply(0);
-    redisReply fresh = int_reply(1500);
-    redisReply stale = int_reply(3600000);
-    redisReply *c1e[6] = {&name, &w1, &pending, &zero, &idle, &fresh};
-    redisReply *c2e[6] = {&name, &w2, &pending, &zero, &idle, &stale};
-    redisReply c1 = array_reply(c1e, 6);
-    redisReply c2 = array_reply(c2e, 6);
-    redisReply *all[3] = {&c1, &c2, &c1};
-    redisReply consumers = array_reply(all, 3);
-    redisReply err = str_reply(REDIS_REPLY_ERROR, "ERR no such key");
-
-    (void)state;
-    assert_int_equal(sched_live_consumers(&consumers, 30000), 2);
-    assert_int_equal(sched_live_consumers(&consumers, 1000), 0);
-    assert_int_equal(sched_live_consumers(&consumers, 4000000), 3);
-    assert_int_equal(sched_live_consumers(&err, 30000), 0);
-    assert_int_equal(sched_live_consumers(NULL, 30000), 0);
-}
-
 static void decimal_texts(void **state)
 {
     struct sched_str ok = {"18446744073709551615", 20};
@@ -185,7 +159,6 @@ int main(void)
         cmocka_unit_test(scalars_are_copied_with_their_kind),
         cmocka_unit_test(arrays_keep_positions_with_nil_and_nested_elements_absent),
         cmocka_unit_test(transient_errors_mean_unavailable),
-        cmocka_unit_test(live_consumers_are_those_seen_recently),
         cmocka_unit_test(decimal_texts),
     };
 

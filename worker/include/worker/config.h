@@ -35,6 +35,7 @@ struct wk_config {
     uint32_t progress_flush_ms; /* progress written at most this often; default 40 */
     const char *item_types;     /* --item-types T,... (NULL = every registered type); borrowed */
     const char *file_root;      /* --file-root DIR (NULL = none); borrowed */
+    const char *metrics_listen; /* --metrics-listen HOST:PORT (NULL = none); borrowed */
     const char *plugins[WK_PLUGINS_MAX]; /* borrowed from argv */
     size_t n_plugins;
     enum wk_log_level log_level; /* default info */

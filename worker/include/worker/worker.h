@@ -34,6 +34,7 @@ struct wk_worker_opts {
     struct wk_clock clock;       /* now_ms NULL = CLOCK_REALTIME */
     const char *consumer;        /* NULL = "<host>:<pid>:<random>" */
     bool handle_signals;         /* SIGTERM/SIGINT drain (the daemon), off in tests */
+    const char *version;         /* the program's version, for heartbeats and metrics */
 };
 
 /*
