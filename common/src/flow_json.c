@@ -30,6 +30,7 @@
 
 #include "peace/buf.h"
 #include "peace/flow_index.h"
+#include "peace/state.h"
 
 /* Room for "items[9999].deps[255]" and similar paths. */
 #define PATH_MAX_LEN 48
@@ -421,6 +422,29 @@ int pc_flow_parse_json(const char *text, size_t len, const char *source, struct 
     }
     *out = f;
     return 0;
+}
+
+int pc_state_from_json(struct pc_state *s, const char *text, size_t len)
+{
+    struct packer pk;
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+    int rc;
+
+    if (v == NULL) {
+        return PC_EINVAL;
+    }
+    memset(&pk, 0, sizeof(pk));
+    pc_buf_init(&pk.buf, PC_STATE_MAX);
+    msgpack_packer_init(&pk.pk, &pk.buf, write_to_buf);
+    rc = pack_json(&pk, v, 0);
+    json_decref(v);
+    if (rc == 0) {
+        rc = pc_state_set(s, pk.buf.data, pk.buf.len);
+    } else {
+        rc = pk.too_deep ? PC_ELIMIT : (rc < 0 ? rc : PC_ENOMEM);
+    }
+    pc_buf_cleanup(&pk.buf);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -214,6 +214,202 @@ static int errors_from_json(const json_t *report, struct pc_outcome *o, struct p
     return 0;
 }
 
+/* A non-negative integer member (0 when absent). */
+static int ms_from_json(const json_t *obj, const char *name, uint64_t *out, const char *path,
+                        struct pc_err *err)
+{
+    const json_t *v = json_object_get(obj, name);
+
+    *out = 0;
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        return pc_err_set(err, PC_ESCHEMA, "%s: %s is not a time in ms", path, name);
+    }
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+static int value_from_json(const json_t *v, struct pc_rvalue *rv, const char *path,
+                           struct pc_err *err)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    int rc;
+
+    if (text == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    rv->set = true;
+    rc = json_is_null(v) ? 0 : pc_state_from_json(&rv->state, text, strlen(text));
+    free(text);
+    if (rc == 0 && rv->state.len > PC_REPORT_VALUE_MAX) {
+        rc = PC_ELIMIT;
+    }
+    return rc == 0 ? 0 : pc_err_set(err, rc == PC_ENOMEM ? rc : PC_ESCHEMA, "%s: bad value", path);
+}
+
+static int truncated_from_json(const json_t *t, struct pc_report_item *it, const char *path,
+                               struct pc_err *err)
+{
+    const char *key = NULL;
+    const json_t *d = NULL;
+
+    if (!json_is_object(t)) {
+        return pc_err_set(err, PC_ESCHEMA, "%s: truncated is not an object", path);
+    }
+    json_object_foreach((json_t *)t, key, d)
+    {
+        const char *sha = cli_json_str(d, "sha256");
+        const json_t *size = json_is_object(d) ? json_object_get(d, "size") : NULL;
+        size_t v = 0;
+
+        while (v < PC_RV_COUNT && strcmp(pc_rv_name((enum pc_rv)v), key) != 0) {
+            v++;
+        }
+        if (v == PC_RV_COUNT || it->values[v].set || sha == NULL ||
+            strlen(sha) != PC_SHA256_HEX_LEN || !json_is_integer(size) ||
+            json_integer_value(size) < 0) {
+            return pc_err_set(err, PC_ESCHEMA, "%s: truncated.%s is not {size, sha256}", path, key);
+        }
+        it->values[v].set = true;
+        it->values[v].truncated = true;
+        it->values[v].size = (uint64_t)json_integer_value(size);
+        memcpy(it->values[v].sha256, sha, PC_SHA256_HEX_LEN + 1);
+    }
+    return 0;
+}
+
+static int entry_from_json(const json_t *e, struct pc_report_item *it, const char *path,
+                           struct pc_err *err)
+{
+    const char *id = cli_json_str(e, "item");
+    const char *stale = cli_json_str(e, "stale");
+    const json_t *changed = json_is_object(e) ? json_object_get(e, "changed") : NULL;
+    const json_t *error = json_is_object(e) ? json_object_get(e, "error") : NULL;
+    const json_t *t = json_is_object(e) ? json_object_get(e, "truncated") : NULL;
+    int rc = 0;
+
+    if (id == NULL || pc_id_set(&it->item, id, strlen(id), "item id", NULL) != 0) {
+        return pc_err_set(err, PC_ESCHEMA, "%s: item is not an item id", path);
+    }
+    it->timed = json_object_get(e, "start_ms") != NULL;
+    rc = ms_from_json(e, "start_ms", &it->start_ms, path, err);
+    rc = rc != 0 ? rc : ms_from_json(e, "duration_ms", &it->duration_ms, path, err);
+    if (rc == 0 && changed != NULL) {
+        if (!json_is_boolean(changed)) {
+            return pc_err_set(err, PC_ESCHEMA, "%s: changed is not a boolean", path);
+        }
+        it->apply = json_is_true(changed) ? PC_APPLY_CHANGED : PC_APPLY_UNCHANGED;
+    }
+    if (rc == 0 && stale != NULL) {
+        if (strcmp(stale, "current") != 0 && strcmp(stale, "goal") != 0) {
+            return pc_err_set(err, PC_ESCHEMA, "%s: stale is not current or goal", path);
+        }
+        it->stale = stale[0] == 'g' ? PC_STALE_GOAL : PC_STALE_CURRENT;
+    }
+    if (rc == 0 && error != NULL) {
+        if (!json_is_string(error)) {
+            return pc_err_set(err, PC_ESCHEMA, "%s: error is not a string", path);
+        }
+        it->error = strndup(json_string_value(error), PC_OUTCOME_ERROR_TEXT_MAX);
+        if (it->error == NULL) {
+            return pc_err_set(err, PC_ENOMEM, "out of memory");
+        }
+    }
+    for (size_t v = 0; rc == 0 && v < PC_RV_COUNT; v++) {
+        const json_t *val = json_object_get(e, pc_rv_name((enum pc_rv)v));
+
+        if (val != NULL) {
+            rc = value_from_json(val, &it->values[v], path, err);
+        }
+    }
+    if (rc == 0 && t != NULL) {
+        rc = truncated_from_json(t, it, path, err);
+    }
+    return rc;
+}
+
+static int block_from_json(const json_t *jb, struct pc_report_block *b, size_t bi,
+                           struct pc_err *err)
+{
+    char path[96];
+    const char *name = cli_json_str(jb, "block");
+    const json_t *items = json_is_object(jb) ? json_object_get(jb, "items") : NULL;
+    const json_t *e = NULL;
+    size_t i = 0;
+    int rc;
+
+    (void)snprintf(path, sizeof(path), "report: blocks[%zu]", bi);
+    if (name == NULL || pc_block_parse(name, strlen(name), &b->kind) != 0) {
+        return pc_err_set(err, PC_ESCHEMA, "%s: block is not a block name", path);
+    }
+    rc = ms_from_json(jb, "start_ms", &b->start_ms, path, err);
+    rc = rc != 0 ? rc : ms_from_json(jb, "duration_ms", &b->duration_ms, path, err);
+    if (rc != 0 || items == NULL || json_array_size(items) == 0) {
+        return rc;
+    }
+    if (!json_is_array(items) || json_array_size(items) > PC_FLOW_ITEMS_MAX) {
+        return pc_err_set(err, PC_ESCHEMA, "%s: items is not an array of at most %d", path,
+                          PC_FLOW_ITEMS_MAX);
+    }
+    b->items = calloc(json_array_size(items), sizeof(*b->items));
+    if (b->items == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    json_array_foreach(items, i, e)
+    {
+        (void)snprintf(path, sizeof(path), "report: blocks[%zu].items[%zu]", bi, i);
+        b->n_items = i + 1;
+        rc = entry_from_json(e, &b->items[i], path, err);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* The report v2 members: times, partial, blocks. */
+static int run_from_json(const json_t *report, struct pc_outcome *o, struct pc_err *err)
+{
+    const json_t *blocks = json_object_get(report, "blocks");
+    const json_t *partial = json_object_get(report, "partial");
+    const json_t *jb = NULL;
+    size_t i = 0;
+    int rc = ms_from_json(report, "created_ms", &o->created_ms, "report", err);
+
+    rc = rc != 0 ? rc : ms_from_json(report, "started_ms", &o->started_ms, "report", err);
+    rc = rc != 0 ? rc : ms_from_json(report, "finished_ms", &o->finished_ms, "report", err);
+    rc = rc != 0 ? rc : ms_from_json(report, "interrupted_ms", &o->interrupted_ms, "report", err);
+    if (rc != 0) {
+        return rc;
+    }
+    if (partial != NULL && !json_is_boolean(partial)) {
+        return pc_err_set(err, PC_ESCHEMA, "report: partial is not a boolean");
+    }
+    o->partial = partial != NULL && json_is_true(partial);
+    if (blocks == NULL || json_array_size(blocks) == 0) {
+        return 0;
+    }
+    if (!json_is_array(blocks) || json_array_size(blocks) > PC_BLOCKS_MAX) {
+        return pc_err_set(err, PC_ESCHEMA, "report: blocks is not an array of at most %d",
+                          PC_BLOCKS_MAX);
+    }
+    o->run = calloc(json_array_size(blocks), sizeof(*o->run));
+    if (o->run == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    json_array_foreach(blocks, i, jb)
+    {
+        o->n_run = i + 1;
+        rc = block_from_json(jb, &o->run[i], i, err);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int cli_outcome_from_json(const json_t *report, struct pc_outcome *out, struct pc_err *err)
 {
     const char *kind = cli_json_str(report, "outcome");
@@ -247,6 +443,9 @@ int cli_outcome_from_json(const json_t *report, struct pc_outcome *out, struct p
     }
     if (rc == 0) {
         rc = errors_from_json(report, &o, err);
+    }
+    if (rc == 0) {
+        rc = run_from_json(report, &o, err);
     }
     if (rc == 0 && error != NULL && !json_is_null(error)) {
         if (!json_is_string(error)) {

@@ -60,6 +60,14 @@ bool pc_state_bytes_eq(const struct pc_state *a, const struct pc_state *b);
  */
 int pc_state_to_json(const struct pc_state *s, struct pc_buf *out) PC_NODISCARD;
 
+/*
+ * The reverse of pc_state_to_json: one JSON value (text, len bytes) packed
+ * as msgpack into s (replacing its content; JSON null gives msgpack nil).
+ * At most PC_FLOW_JSON_DEPTH_MAX deep and PC_STATE_MAX bytes. Returns 0,
+ * PC_EINVAL (not JSON), PC_ELIMIT or PC_ENOMEM.
+ */
+int pc_state_from_json(struct pc_state *s, const char *text, size_t len) PC_NODISCARD;
+
 /* A states map: one slot per flow item, indexed like pc_flow.items. */
 struct pc_states {
     struct pc_state *v; /* owned array of n slots */

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The report (schemas/README.md "outcome report", version 2) the same in
+# every mode, end to end: a private redis-server, one worker, a scheduler.
+#  1. one flow's diff, ensure_dry, ensure and clean run with --local,
+#     --redis and --server: the three `run --json` reports are equal apart
+#     from times, and name the changed items, the diffs and the would-be
+#     states; `report ID --json` and `status ID --json` carry the same report;
+#  2. a Python client that knows only schemas/README.md (redis-py, msgpack)
+#     decodes the full report of an ensure from `peace:exec:{ID}:report`;
+#  3. an item_error report has the error on the item's apply entry;
+#  4. an interrupted ensure's report has per-block times, the in-flight
+#     item's time and the interrupt time.
+SCHED=${1:?usage: report_modes.sh PATH/TO/peace-scheduler PATH/TO/peace PATH/TO/peace-worker}
+PEACE=${2:?}
+WORKER=${3:?}
+HERE=$(realpath "$(dirname "$0")")
+. "$HERE/lib.sh"
+SCHED=$(realpath "$SCHED")
+
+redis_start
+worker_start w1 --lease-ms 5000
+wait_for 10 "the worker to join" worker_ready w1 || fatal "the worker did not start"
+export PEACE_TOKEN=report-modes-test-token
+"$SCHED" --redis "$PEACE_REDIS_URL" --listen 127.0.0.1:0 >"$T/scheduler.log" 2>&1 &
+PIDS+=("$!")
+wait_for 10 "the scheduler to listen" grep -q 'listening on' "$T/scheduler.log" ||
+  fatal "the scheduler did not start"
+SERVER=http://127.0.0.1:$(sed -nE 's/.*listening on [^ ]*:([0-9]+) .*/\1/p' "$T/scheduler.log" | head -n 1)
+log "scheduler at $SERVER"
+
+# flow_for MODE: two file items (b depends on a) and a third already in its
+# goal state, under $T/MODE, profile MODE (each mode has its own States).
+flow_for() {
+  local d=$T/files-$1
+  mkdir -p "$d"
+  printf 'same\n' >"$d/c.txt"
+  chmod 0644 "$d/c.txt"
+  cat >"$T/flow-$1.json" <<JSON
+{"app":"rep","profile":"$1","flow":"f","items":[
+ {"id":"a","type":"file","params":{"path":"$d/a.txt","content":"alpha\n","mode":"0644"}},
+ {"id":"b","type":"file","deps":["a"],"params":{"path":"$d/b.txt","content":"beta\n","mode":"0600"}},
+ {"id":"c","type":"file","params":{"path":"$d/c.txt","content":"same\n","mode":"0644"}}]}
+JSON
+}
+
+# strip: the report of a `run --json` / `report --json` line without its times.
+strip() { jq -S 'def s: walk(if type == "object" then with_entries(select(.key | test("_ms$") | not)) else . end); (.report // .) | s'; }
+
+run_mode() { # MODE CMD -> $T/MODE-CMD.json (the report, times removed)
+  local mode=$1 cmd=$2 out=$T/$1-$2.out
+  case $mode in
+  local) (cd "$T" && "$PEACE" run "$T/flow-$mode.json" --local --cmd "$cmd" --json) >"$out" 2>"$out.err" ;;
+  redis) "$PEACE" run "$T/flow-$mode.json" --redis "$PEACE_REDIS_URL" --cmd "$cmd" --json >"$out" 2>"$out.err" ;;
+  server) "$PEACE" run "$T/flow-$mode.json" --server "$SERVER" --cmd "$cmd" --json >"$out" 2>"$out.err" ;;
+  esac
+  tail -n 1 "$out" | strip >"$T/$mode-$cmd.json"
+}
+
+# 1. ---------------------------------------------------------------------------
+for mode in local redis server; do
+  flow_for "$mode"
+  for cmd in discover diff ensure_dry ensure clean; do
+    run_mode "$mode" "$cmd"
+  done
+done
+for cmd in diff ensure_dry ensure clean; do
+  check "$cmd: --local and --redis give the same report" \
+    diff "$T/local-$cmd.json" "$T/redis-$cmd.json"
+  check "$cmd: --redis and --server give the same report" \
+    diff "$T/redis-$cmd.json" "$T/server-$cmd.json"
+done
+check "diff: the report has each item's diff, in flow order" \
+  test "$(jq -c '[.blocks[] | select(.block == "diff") | .items[] | [.item, .diff.change]]' "$T/redis-diff.json")" = \
+  '[["a","create"],["b","create"],["c","none"]]'
+check "ensure_dry: would change a and b, c already in its goal, would-be states" \
+  test "$(jq -c '[.blocks[-1] | .block, (.items[] | [.item, .changed, .state.exists])]' "$T/redis-ensure_dry.json")" = \
+  '["apply_ensure_dry",["a",true,true],["b",true,true],["c",false,true]]'
+check "ensure: changed a and b, not c; the resulting states" \
+  test "$(jq -c '[.blocks[-1] | .block, (.items[] | [.item, .changed, .state.mode])]' "$T/redis-ensure.json")" = \
+  '["apply_ensure",["a",true,"0644"],["b",true,"0600"],["c",false,"0644"]]'
+check "ensure: every block has a start and a duration, in order" \
+  bash -c "tail -n 1 '$T/redis-ensure.out' | jq -e '(.report // .) as \$r | [\$r.blocks[].block] == \$r.blocks_processed and all(\$r.blocks[]; .start_ms >= \$r.started_ms and .duration_ms >= 0) and \$r.created_ms <= \$r.started_ms and \$r.started_ms <= \$r.finished_ms' >/dev/null"
+check "clean: removed b before a (reverse order), all three changed" \
+  test "$(jq -c '[.blocks[-1] | .block, (.items[] | [.item, .changed, .state.exists])]' "$T/redis-clean.json")" = \
+  '["apply_clean",["a",true,false],["b",true,false],["c",true,false]]'
+id=$(tail -n 1 "$T/redis-ensure.out" | jq -r '.id // empty')
+if [ -z "$id" ]; then id=$(sed -n 's/.*execution \([0-9A-Z]\{26\}\).*/\1/p' "$T/redis-ensure.out.err" | head -n 1); fi
+"$PEACE" report "$id" --redis "$PEACE_REDIS_URL" --json | strip >"$T/report-redis.json"
+"$PEACE" report "$id" --server "$SERVER" --json | strip >"$T/report-server.json"
+check "report ID --json: the run's report (--redis)" diff "$T/redis-ensure.json" "$T/report-redis.json"
+check "report ID --json: the run's report (--server)" diff "$T/redis-ensure.json" "$T/report-server.json"
+curl -s -H "Authorization: Bearer $PEACE_TOKEN" "$SERVER/v1/executions/$id" | jq '.report' | strip >"$T/api.json"
+check "GET /v1/executions/{id}: the same report" diff "$T/redis-ensure.json" "$T/api.json"
+
+# 2. ---------------------------------------------------------------------------
+check "a Python client decodes the full report (redis-py + msgpack, schemas/README.md only)" \
+  /usr/bin/python3 "$HERE/report_client.py" "$REDIS_PORT" "$id"
+
+# 3. ---------------------------------------------------------------------------
+cat >"$T/flow-err.json" <<JSON
+{"app":"rep","profile":"err","flow":"f","items":[
+ {"id":"ok","type":"file","params":{"path":"$T/ok.txt","content":"x"}},
+ {"id":"bad","type":"sleep","params":{"steps":3,"step_ms":1,"marker":"$T/bad.done","fail_at_step":2}}]}
+JSON
+"$PEACE" run "$T/flow-err.json" --redis "$PEACE_REDIS_URL" --cmd discover >/dev/null 2>&1
+"$PEACE" run "$T/flow-err.json" --redis "$PEACE_REDIS_URL" --cmd ensure --json >"$T/err.out" 2>&1
+tail -n 1 "$T/err.out" | jq '.report // .' >"$T/err.json"
+check "item_error: the outcome" test "$(jq -r .outcome "$T/err.json")" = item_error
+check "item_error: the error is on the item's apply entry, with its time" \
+  jq -e '.blocks[-1].items[] | select(.item == "bad") | (.error | length > 0) and .changed == true and (.duration_ms >= 0)' "$T/err.json"
+check "item_error: the other item's entry has no error" \
+  jq -e '.blocks[-1].items[] | select(.item == "ok") | has("error") | not' "$T/err.json"
+
+# 4. ---------------------------------------------------------------------------
+sleep_flow "$T/flow-int.json" rep int f 40 50 3
+"$PEACE" run "$T/flow-int.json" --redis "$PEACE_REDIS_URL" --cmd discover >/dev/null 2>&1
+"$PEACE" run "$T/flow-int.json" --redis "$PEACE_REDIS_URL" --cmd ensure --detach >"$T/int.out" 2>&1
+iid=$(sed -n 's/.*\([0-9A-Z]\{26\}\).*/\1/p' "$T/int.out" | head -n 1)
+s1_running() { [ "$(rcli HGET "peace:exec:{$iid}:progress" s1.status)" = running ]; }
+wait_for 20 "s1 to run" s1_running || fatal "s1 never ran"
+"$PEACE" interrupt "$iid" --redis "$PEACE_REDIS_URL" >/dev/null 2>&1
+wait_for 30 "the interrupted ensure to finish" finished "$iid" || fatal "it did not finish"
+"$PEACE" report "$iid" --redis "$PEACE_REDIS_URL" --json >"$T/int.json"
+check "interrupted: block_interrupted" test "$(jq -r '.report.outcome // .outcome' "$T/int.json")" = block_interrupted
+check "interrupted: every block run has its times; the interrupt time is inside the last" \
+  jq -e '(.report // .) as $r | ($r.blocks | length) == 5 and all($r.blocks[]; has("start_ms") and has("duration_ms")) and $r.interrupted_ms >= $r.blocks[-1].start_ms and $r.interrupted_ms <= $r.finished_ms' "$T/int.json"
+check "interrupted: the in-flight item s1 ran to its end (its time), s2 and s3 have no entry" \
+  jq -e '(.report // .) as $r | [$r.blocks[-1].items[].item] == ["s1"] and $r.blocks[-1].items[0].duration_ms >= 1000 and $r.blocks[-1].items[0].changed == true' "$T/int.json"
+"$PEACE" report "$iid" --redis "$PEACE_REDIS_URL" >"$T/int.txt"
+check "interrupted: the text report shows the block timeline and the interrupt" \
+  bash -c "grep -q 'block apply_ensure: +' '$T/int.txt' && grep -q 'interrupted at +' '$T/int.txt' && grep -q 's1: changed (' '$T/int.txt'"
+
+finish
