@@ -136,8 +136,11 @@ check "the header names the execution and the queue" \
 check "one progress line per change, to the last step" \
   eval 'grep -q "block 5/5: apply_ensure" "$T/o3e" && grep -q "warmup: running 4/8" "$T/o3e" &&
         grep -q "warmup: success 8/8" "$T/o3e"'
-check "the report ends the output" \
-  eval 'tail -n 3 "$T/o3e" | head -n 1 | grep -qx "outcome: complete"'
+# The report ends the output: its first line, then only its indented lines.
+report_ends() {
+  awk '/^outcome: / { seen = 1; bad = 0; next } seen && !/^  / { bad = 1 } END { exit !(seen && !bad) }' "$1"
+}
+check "the report ends the output" eval 'report_ends "$T/o3e" && grep -qx "outcome: complete" "$T/o3e"'
 check "the worker made the files" \
   eval '[ -f "$WORLD/deploy/app.conf" ] && [ -f "$WORLD/deploy/www/index.html" ] &&
         [ "$(cat "$WORLD/deploy/build.stamp")" = "built from app.conf" ]'
