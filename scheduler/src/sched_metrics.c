@@ -10,6 +10,7 @@
  */
 #include "sched_metrics.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static const char *const status_names[SCHED_STATUS_COUNT] = {"queued", "running", "finished"};
@@ -58,6 +59,110 @@ double sched_quantile(const double *sorted, size_t n, double q)
 static int family(struct pc_buf *b, const char *name, const char *type, const char *help)
 {
     return pc_buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static const double buckets[SCHED_BUCKETS_COUNT] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                    1,     2.5,  5,     10,   30,  60,   300};
+
+static int timing_cmp(const void *a, const void *b)
+{
+    const struct sched_timing *x = a;
+    const struct sched_timing *y = b;
+
+    if (x->cmd != y->cmd) {
+        return x->cmd < y->cmd ? -1 : 1;
+    }
+    if (x->label != y->label) {
+        return x->label < y->label ? -1 : 1;
+    }
+    return x->s < y->s ? -1 : x->s > y->s;
+}
+
+/* The bucket lines, _sum and _count of one label set ("cmd=\"x\",block=\"y\"" or ""). */
+static int series(struct pc_buf *out, const char *name, const char *labels, const double *s,
+                  size_t stride, size_t n)
+{
+    const char *sep = labels[0] != '\0' ? "," : "";
+    double sum = 0.0;
+    size_t k = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        sum += *(const double *)(const void *)((const char *)s + i * stride);
+    }
+    for (size_t bkt = 0; rc == 0 && bkt < SCHED_BUCKETS_COUNT; bkt++) {
+        while (k < n &&
+               *(const double *)(const void *)((const char *)s + k * stride) <= buckets[bkt]) {
+            k++;
+        }
+        rc = pc_buf_appendf(out, "%s_bucket{%s%sle=\"%g\"} %zu\n", name, labels, sep, buckets[bkt],
+                            k);
+    }
+    rc = rc != 0 ? rc
+                 : pc_buf_appendf(out, "%s_bucket{%s%sle=\"+Inf\"} %zu\n", name, labels, sep, n);
+    if (labels[0] != '\0') {
+        rc = rc != 0 ? rc
+                     : pc_buf_appendf(out, "%s_sum{%s} %.3f\n%s_count{%s} %zu\n", name, labels, sum,
+                                      name, labels, n);
+    } else {
+        rc = rc != 0 ? rc : pc_buf_appendf(out, "%s_sum %.3f\n%s_count %zu\n", name, sum, name, n);
+    }
+    return rc;
+}
+
+/* One histogram per (command, label) present in t (sorted here). */
+static int histograms(struct pc_buf *out, const char *name, const char *label,
+                      struct sched_timing *t, size_t n, bool blocks)
+{
+    char labels[128];
+    size_t i = 0;
+    int rc = 0;
+
+    if (n > 0) {
+        qsort(t, n, sizeof(*t), timing_cmp);
+    }
+    while (rc == 0 && i < n) {
+        size_t j = i;
+
+        while (j < n && t[j].cmd == t[i].cmd && t[j].label == t[i].label) {
+            j++;
+        }
+        (void)snprintf(labels, sizeof(labels), "cmd=\"%s\",%s=\"%s\"",
+                       pc_cmd_name((enum pc_cmd)t[i].cmd), label,
+                       blocks ? pc_block_name((enum pc_block_kind)t[i].label)
+                              : pc_outcome_kind_name((enum pc_outcome_kind)t[i].label));
+        rc = series(out, name, labels, &t[i].s, sizeof(*t), j - i);
+        i = j;
+    }
+    return rc;
+}
+
+static int timings(struct sched_metrics *m, struct pc_buf *out)
+{
+    int rc = family(out, "peace_execution_duration_seconds", "histogram",
+                    "Finished executions' run time (started to finished) by command and outcome, "
+                    "over the sampled executions.");
+
+    rc = rc != 0 ? rc
+                 : histograms(out, "peace_execution_duration_seconds", "outcome", m->exec_t,
+                              m->n_exec, false);
+    rc = rc != 0 ? rc
+                 : family(out, "peace_block_duration_seconds", "histogram",
+                          "Blocks' run time by command and block, over the sampled finished "
+                          "executions.");
+    rc = rc != 0 ? rc
+                 : histograms(out, "peace_block_duration_seconds", "block", m->block_t, m->n_block,
+                              true);
+    rc = rc != 0 ? rc
+                 : family(out, "peace_queue_wait_seconds", "histogram",
+                          "Time from creation to start (waiting in the queue), over the sampled "
+                          "started executions.");
+    if (rc == 0 && m->n_wait > 0) {
+        qsort(m->wait_s, m->n_wait, sizeof(*m->wait_s), double_cmp);
+    }
+    return rc != 0
+               ? rc
+               : series(out, "peace_queue_wait_seconds", "", m->wait_s, sizeof(double), m->n_wait);
 }
 
 int sched_metrics_render(struct sched_metrics *m, struct pc_buf *out)
@@ -126,6 +231,7 @@ int sched_metrics_render(struct sched_metrics *m, struct pc_buf *out)
     rc = rc == 0
              ? pc_buf_appendf(out, "peace_interrupt_to_outcome_seconds_count %zu\n", m->n_interrupt)
              : rc;
+    rc = rc == 0 ? timings(m, out) : rc;
     rc = rc == 0 ? family(out, "peace_scheduler_http_requests_total", "counter",
                           "Requests this scheduler answered, by HTTP status.")
                  : rc;

@@ -48,6 +48,16 @@ struct sched_http_counts {
 /* Counts one answer with status (out-of-range statuses are ignored). */
 void sched_http_count(struct sched_http_counts *c, int status);
 
+/* One timed sample of a histogram: a command, a second label, seconds. */
+struct sched_timing {
+    uint8_t cmd;   /* enum pc_cmd */
+    uint8_t label; /* enum pc_outcome_kind (executions) or enum pc_block_kind (blocks) */
+    double s;
+};
+
+/* Upper bounds (seconds) of the histograms' buckets, +Inf aside. */
+#define SCHED_BUCKETS_COUNT 14
+
 struct sched_metrics {
     size_t sampled; /* executions looked at */
     uint64_t by_status[SCHED_STATUS_COUNT];
@@ -58,6 +68,15 @@ struct sched_metrics {
     size_t n_interrupt;
     const struct sched_http_counts *http; /* borrowed; may be NULL */
     uint64_t sse_streams;                 /* event streams open now */
+    /* Borrowed, sorted in place by render: finished executions' durations
+     * (started -> finished) by command and outcome, their blocks' durations
+     * by command and block, and queue waits (created -> started). */
+    struct sched_timing *exec_t;
+    size_t n_exec;
+    struct sched_timing *block_t;
+    size_t n_block;
+    double *wait_s;
+    size_t n_wait;
 };
 
 /* The status's text ("queued"), or NULL. */

@@ -91,6 +91,8 @@ struct call {
     size_t metrics_ids; /* metrics: executions sampled */
     struct sched_metrics metrics;
     double *interrupt_s;
+    struct sched_timing *timings; /* metrics: exec_t and block_t storage */
+    double *wait_s;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -163,6 +165,8 @@ static void call_free(struct call *c)
         sched_submission_cleanup(&c->sub);
     }
     free(c->interrupt_s);
+    free(c->timings);
+    free(c->wait_s);
     free(c);
 }
 
@@ -956,10 +960,70 @@ static void handle_healthz(struct call *c)
 /* ------------------------------------------------------------------------ */
 /* GET /metrics                                                              */
 
-enum { M_STATUS = 0, M_OUTCOME, M_QUEUE, M_INTERRUPT_MS, M_FINISHED_MS, M_NFIELDS };
+enum {
+    M_STATUS = 0,
+    M_OUTCOME,
+    M_QUEUE,
+    M_INTERRUPT_MS,
+    M_FINISHED_MS,
+    M_CMD,
+    M_CREATED_MS,
+    M_STARTED_MS,
+    M_BLOCK_MS,
+    M_REPORT,
+    M_NFIELDS
+};
 
-static const char *const metrics_fields[M_NFIELDS] = {"status", "outcome", "queue",
-                                                      "interrupt_requested_ms", "finished_ms"};
+static const char *const metrics_fields[M_NFIELDS] = {
+    "status",     "outcome",  "queue", "interrupt_requested_ms", "finished_ms", "cmd", "created_ms",
+    "started_ms", "block_ms", "report"};
+
+/* The timings of one sampled execution: queue wait, run time, block times. */
+static void metrics_timings(struct call *c, const struct sched_flat *f, enum pc_outcome_kind kind,
+                            bool finished)
+{
+    struct sched_metrics *m = &c->metrics;
+    const struct sched_str *bm = &f->v[M_BLOCK_MS];
+    const struct sched_str *rep = &f->v[M_REPORT];
+    uint64_t created = 0;
+    uint64_t started = 0;
+    uint64_t done = 0;
+    enum pc_cmd cmd;
+    struct pc_outcome o;
+
+    if (!sched_str_u64(&f->v[M_CREATED_MS], &created) ||
+        !sched_str_u64(&f->v[M_STARTED_MS], &started) || started < created) {
+        return;
+    }
+    m->wait_s[m->n_wait++] = (double)(started - created) / 1000.0;
+    if (!finished || f->v[M_CMD].p == NULL ||
+        pc_cmd_parse(f->v[M_CMD].p, f->v[M_CMD].n, &cmd, NULL) != 0 ||
+        !sched_str_u64(&f->v[M_FINISHED_MS], &done) || done < started) {
+        return;
+    }
+    m->exec_t[m->n_exec++] = (struct sched_timing){
+        .cmd = (uint8_t)cmd, .label = (uint8_t)kind, .s = (done - started) / 1000.0};
+    /* block_ms lists the blocks run in the command's order (the summary's block list). */
+    if (bm->p == NULL || bm->n == 0 || rep->p == NULL ||
+        msg_report_decode(rep->p, rep->n, &o, NULL) != 0) {
+        return;
+    }
+    for (size_t b = 0, i = 0; b < o.n_blocks && i < bm->n; b++) {
+        uint64_t ms = 0;
+        bool digit = false;
+
+        while (i < bm->n && bm->p[i] >= '0' && bm->p[i] <= '9' && ms < UINT64_MAX / 20) {
+            ms = ms * 10 + (uint64_t)(bm->p[i++] - '0');
+            digit = true;
+        }
+        if (!digit || (i < bm->n && bm->p[i++] != ',')) {
+            break;
+        }
+        m->block_t[m->n_block++] = (struct sched_timing){
+            .cmd = (uint8_t)cmd, .label = (uint8_t)o.blocks[b], .s = (double)ms / 1000.0};
+    }
+    pc_outcome_cleanup(&o);
+}
 
 static void metrics_queues_done(struct call *c, struct sched_flat *slots, size_t n)
 {
@@ -1037,6 +1101,9 @@ static void metrics_count(struct call *c, const struct sched_flat *f)
         pc_outcome_kind_parse(f->v[M_OUTCOME].p, f->v[M_OUTCOME].n, &kind) == 0 &&
         (unsigned)kind < SCHED_OUTCOME_COUNT) {
         m->by_outcome[kind]++;
+        metrics_timings(c, f, kind, true);
+    } else {
+        metrics_timings(c, f, PC_OUTCOME_COMPLETE, false);
     }
     if (f->v[M_QUEUE].p != NULL) {
         metrics_add_queue(m, f->v[M_QUEUE].p, f->v[M_QUEUE].n);
@@ -1098,7 +1165,12 @@ static void metrics_metas_done(struct call *c, struct sched_flat *slots, size_t 
         return;
     }
     c->interrupt_s = calloc(n + 1, sizeof(*c->interrupt_s));
-    if (c->interrupt_s == NULL) {
+    c->wait_s = calloc(n + 1, sizeof(*c->wait_s));
+    c->timings = calloc((n + 1) * (PC_BLOCKS_MAX + 1), sizeof(*c->timings));
+    c->metrics.wait_s = c->wait_s;
+    c->metrics.exec_t = c->timings;
+    c->metrics.block_t = c->timings != NULL ? c->timings + n + 1 : NULL;
+    if (c->interrupt_s == NULL || c->wait_s == NULL || c->timings == NULL) {
         reply_code(c, SCHED_INTERNAL, "out of memory");
         return;
     }

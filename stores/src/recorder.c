@@ -715,6 +715,25 @@ static const char *outcome_error_text(const struct pc_outcome *o, char *buf, siz
     return "";
 }
 
+/* The meta field block_ms: each block run's duration in ms, comma-separated. */
+static const char *block_ms_text(const struct pc_outcome *o, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t b = 0; b < o->n_run && b < PC_BLOCKS_MAX; b++) {
+        int k = snprintf(buf + len, size - len, "%s%llu", b == 0 ? "" : ",",
+                         (unsigned long long)o->run[b].duration_ms);
+
+        if (k < 0 || (size_t)k >= size - len) {
+            buf[len] = '\0';
+            break;
+        }
+        len += (size_t)k;
+    }
+    return buf;
+}
+
 static void obs_finished(void *ctx, const struct pc_outcome *o)
 {
     struct pc_recorder *r = ctx;
@@ -725,6 +744,7 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     struct msg_event_fields f;
     struct rec_call *c = NULL;
     char errbuf[PC_OUTCOME_ERROR_TEXT_MAX + PC_ID_MAX + 4];
+    char block_ms[PC_BLOCKS_MAX * 21 + 1];
     int rc;
 
     r->finishing = true;
@@ -760,6 +780,7 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     pc_redis_args_addz(&a, outcome_error_text(o, errbuf, sizeof(errbuf)));
     pc_redis_args_addu64(&a, r->retention_s);
     pc_redis_args_add(&a, report.data != NULL ? report.data : "", report.len);
+    pc_redis_args_addz(&a, block_ms_text(o, block_ms, sizeof(block_ms)));
     if (msg_event_to_fields(&ev, &f, NULL) == 0) {
         for (size_t i = 0; i < f.n; i++) {
             pc_redis_args_add(&a, f.argv[i], f.argvlen[i]);

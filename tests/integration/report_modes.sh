@@ -9,7 +9,8 @@
 #     decodes the full report of an ensure from `peace:exec:{ID}:report`;
 #  3. an item_error report has the error on the item's apply entry;
 #  4. an interrupted ensure's report has per-block times, the in-flight
-#     item's time and the interrupt time.
+#     item's time and the interrupt time;
+#  5. /metrics has the block, execution and queue-wait histograms.
 SCHED=${1:?usage: report_modes.sh PATH/TO/peace-scheduler PATH/TO/peace PATH/TO/peace-worker}
 PEACE=${2:?}
 WORKER=${3:?}
@@ -91,6 +92,13 @@ check "report ID --json: the run's report (--redis)" diff "$T/redis-ensure.json"
 check "report ID --json: the run's report (--server)" diff "$T/redis-ensure.json" "$T/report-server.json"
 curl -s -H "Authorization: Bearer $PEACE_TOKEN" "$SERVER/v1/executions/$id" | jq '.report' | strip >"$T/api.json"
 check "GET /v1/executions/{id}: the same report" diff "$T/redis-ensure.json" "$T/api.json"
+
+curl -s -H "Authorization: Bearer $PEACE_TOKEN" "$SERVER/metrics" >"$T/metrics.txt"
+check "/metrics: block durations by command and block (two ensures through the fleet)" \
+  grep -q '^peace_block_duration_seconds_count{cmd="ensure",block="apply_ensure"} 2$' "$T/metrics.txt"
+check "/metrics: execution durations by command and outcome, queue waits" \
+  bash -c "grep -q '^peace_execution_duration_seconds_count{cmd=\"clean\",outcome=\"complete\"} 2\$' '$T/metrics.txt' &&
+           grep -q '^peace_queue_wait_seconds_count 10\$' '$T/metrics.txt'"
 
 # 2. ---------------------------------------------------------------------------
 check "a Python client decodes the full report (redis-py + msgpack, schemas/README.md only)" \

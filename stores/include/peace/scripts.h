@@ -37,9 +37,10 @@
  * exec_finish    meta progress events events_scratch report; epoch events_maxlen
  *                np [field value]... ne [nf [field value]...]... nm [field value]...
  *                (the last progress, as exec_progress) now_ms outcome summary
- *                error retention_s full_report [event field value]...  -> "OK"
- *                (summary: the meta `report` field; full_report, when not
- *                empty, is SET at `report` with the retention; a short events
+ *                error retention_s full_report block_ms [event field value]...
+ *                -> "OK" (summary: the meta `report` field; full_report, when
+ *                not empty, is SET at `report` with the retention; block_ms,
+ *                when not empty, is the meta field of that name; a short events
  *                stream is rewritten at its exact size: COPY to
  *                events_scratch, RENAME back)
  * exec_reject    meta events; now_ms error report retention_s events_maxlen

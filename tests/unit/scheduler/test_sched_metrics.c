@@ -116,6 +116,9 @@ static void empty_numbers_still_name_every_family(void **state)
         "peace_workers_live",
         "peace_interrupt_to_outcome_seconds",
         "peace_scheduler_http_requests_total",
+        "peace_execution_duration_seconds",
+        "peace_block_duration_seconds",
+        "peace_queue_wait_seconds",
     };
     struct sched_metrics m;
     struct pc_buf b;
@@ -131,6 +134,56 @@ static void empty_numbers_still_name_every_family(void **state)
         assert_non_null(strstr(pc_buf_str(&b), help));
     }
     has_line(&b, "peace_interrupt_to_outcome_seconds_count 0");
+    pc_buf_cleanup(&b);
+}
+
+static void timings_are_histograms_by_command_and_label(void **state)
+{
+    struct sched_timing exec_t[] = {
+        {PC_CMD_ENSURE, PC_OUTCOME_COMPLETE, 2.0},
+        {PC_CMD_DIFF, PC_OUTCOME_COMPLETE, 0.02},
+        {PC_CMD_ENSURE, PC_OUTCOME_COMPLETE, 0.04},
+        {PC_CMD_ENSURE, PC_OUTCOME_ITEM_ERROR, 400.0},
+    };
+    struct sched_timing block_t[] = {
+        {PC_CMD_ENSURE, PC_BLOCK_APPLY_ENSURE, 1.5},
+        {PC_CMD_ENSURE, PC_BLOCK_DISCOVER, 0.003},
+        {PC_CMD_ENSURE, PC_BLOCK_APPLY_ENSURE, 0.2},
+    };
+    double wait[] = {0.5, 0.001};
+    struct sched_metrics m;
+    struct pc_buf b;
+
+    (void)state;
+    memset(&m, 0, sizeof(m));
+    m.exec_t = exec_t;
+    m.n_exec = 4;
+    m.block_t = block_t;
+    m.n_block = 3;
+    m.wait_s = wait;
+    m.n_wait = 2;
+    pc_buf_init(&b, 1u << 20);
+    assert_int_equal(sched_metrics_render(&m, &b), 0);
+    assert_non_null(strstr(pc_buf_str(&b), "# TYPE peace_execution_duration_seconds histogram\n"));
+    has_line(&b, "peace_execution_duration_seconds_bucket{cmd=\"ensure\",outcome=\"complete\","
+                 "le=\"0.05\"} 1");
+    has_line(&b, "peace_execution_duration_seconds_bucket{cmd=\"ensure\",outcome=\"complete\","
+                 "le=\"2.5\"} 2");
+    has_line(&b, "peace_execution_duration_seconds_count{cmd=\"ensure\",outcome=\"complete\"} 2");
+    has_line(&b, "peace_execution_duration_seconds_sum{cmd=\"ensure\",outcome=\"complete\"} 2.040");
+    has_line(&b, "peace_execution_duration_seconds_bucket{cmd=\"ensure\",outcome=\"item_error\","
+                 "le=\"300\"} 0");
+    has_line(&b, "peace_execution_duration_seconds_bucket{cmd=\"ensure\",outcome=\"item_error\","
+                 "le=\"+Inf\"} 1");
+    has_line(&b, "peace_execution_duration_seconds_count{cmd=\"diff\",outcome=\"complete\"} 1");
+    has_line(&b, "peace_block_duration_seconds_bucket{cmd=\"ensure\",block=\"apply_ensure\","
+                 "le=\"0.25\"} 1");
+    has_line(&b, "peace_block_duration_seconds_count{cmd=\"ensure\",block=\"apply_ensure\"} 2");
+    has_line(&b, "peace_block_duration_seconds_bucket{cmd=\"ensure\",block=\"discover\","
+                 "le=\"0.005\"} 1");
+    has_line(&b, "peace_queue_wait_seconds_bucket{le=\"0.005\"} 1");
+    has_line(&b, "peace_queue_wait_seconds_bucket{le=\"+Inf\"} 2");
+    has_line(&b, "peace_queue_wait_seconds_count 2");
     pc_buf_cleanup(&b);
 }
 
@@ -152,6 +205,7 @@ int main(void)
         cmocka_unit_test(nearest_rank_quantiles),
         cmocka_unit_test(every_family_is_rendered_with_its_samples),
         cmocka_unit_test(empty_numbers_still_name_every_family),
+        cmocka_unit_test(timings_are_histograms_by_command_and_label),
         cmocka_unit_test(a_full_buffer_fails_with_elimit),
     };
 
