@@ -174,6 +174,15 @@ size_t pc_cmd_blocks(enum pc_cmd c, enum pc_sync sync, enum pc_block_kind out[PC
     return n;
 }
 
+size_t pc_cmd_blocks_diff(bool current_discovered, bool goal_discovered,
+                          enum pc_block_kind out[PC_BLOCKS_MAX])
+{
+    out[0] = current_discovered ? PC_BLOCK_DISCOVER_CURRENT : PC_BLOCK_READ_CURRENT;
+    out[1] = goal_discovered ? PC_BLOCK_DISCOVER_GOAL : PC_BLOCK_READ_GOAL;
+    out[2] = PC_BLOCK_DIFF;
+    return 3;
+}
+
 bool pc_block_is_streaming(enum pc_block_kind b)
 {
     switch (b) {

@@ -394,7 +394,10 @@ int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out, struct
     pc_outcome_init(&e->outcome);
     pc_outcome_init(&e->pending_errors);
     pthread_mutex_init(&e->slot_lock, NULL);
-    e->n_blocks = pc_cmd_blocks(opts->cmd, opts->sync, e->blocks);
+    e->n_blocks = opts->cmd == PC_CMD_DIFF
+                      ? pc_cmd_blocks_diff(opts->diff_current_discovered,
+                                           opts->diff_goal_discovered, e->blocks)
+                      : pc_cmd_blocks(opts->cmd, opts->sync, e->blocks);
     e->items = calloc(n + 1, sizeof(*e->items));
     e->ready = calloc(n + 1, sizeof(size_t));
     e->started_order = calloc(n + 1, sizeof(size_t));
@@ -876,13 +879,21 @@ static void prepare_task_inputs(struct pc_exec *e, struct item_task *t)
     switch (t->kind) {
     case TASK_DIFF:
         /* A side without a state (normal before a predecessor exists) has no diff. */
-        t->skip = !pc_state_present(&e->maps[PC_MAP_STORED_CURRENT].v[i]) ||
-                  !pc_state_present(&e->maps[PC_MAP_STORED_GOAL].v[i]);
-        if (!t->skip) {
-            rc = pc_state_copy(&t->current, &e->maps[PC_MAP_STORED_CURRENT].v[i]);
-        }
-        if (rc == 0 && !t->skip) {
-            rc = pc_state_copy(&t->goal, &e->maps[PC_MAP_STORED_GOAL].v[i]);
+        {
+            /* Each side stored or discovered in this execution (diff options). */
+            const struct pc_state *cur =
+                &e->maps[e->opts.diff_current_discovered ? PC_MAP_CURRENT : PC_MAP_STORED_CURRENT]
+                     .v[i];
+            const struct pc_state *goal =
+                &e->maps[e->opts.diff_goal_discovered ? PC_MAP_GOAL : PC_MAP_STORED_GOAL].v[i];
+
+            t->skip = !pc_state_present(cur) || !pc_state_present(goal);
+            if (!t->skip) {
+                rc = pc_state_copy(&t->current, cur);
+            }
+            if (rc == 0 && !t->skip) {
+                rc = pc_state_copy(&t->goal, goal);
+            }
         }
         break;
     case TASK_PREPARE_CLEAN:
@@ -1282,13 +1293,16 @@ static void stream_finish(struct pc_exec *e)
      * completion and on partial completion (item error, interruption), so
      * applied items are never forgotten (semantics §4.4). */
     if (r != BLOCK_FAILED || is_apply(b)) {
-        if (b == PC_BLOCK_DISCOVER || b == PC_BLOCK_DISCOVER_CURRENT) {
-            if (e->opts.cmd == PC_CMD_DISCOVER || e->opts.cmd == PC_CMD_DISCOVER_CURRENT) {
-                store_write_all(e, PC_STATES_CURRENT, &e->maps[PC_MAP_CURRENT]);
-            }
+        /* Only the discover commands save what they discovered, and not
+         * with no_save; diff's discovered sides are never saved. */
+        bool save = !e->opts.no_save;
+
+        if (save && (b == PC_BLOCK_DISCOVER || b == PC_BLOCK_DISCOVER_CURRENT) &&
+            (e->opts.cmd == PC_CMD_DISCOVER || e->opts.cmd == PC_CMD_DISCOVER_CURRENT)) {
+            store_write_all(e, PC_STATES_CURRENT, &e->maps[PC_MAP_CURRENT]);
         }
-        if ((b == PC_BLOCK_DISCOVER && e->opts.cmd == PC_CMD_DISCOVER) ||
-            b == PC_BLOCK_DISCOVER_GOAL) {
+        if (save && (b == PC_BLOCK_DISCOVER || b == PC_BLOCK_DISCOVER_GOAL) &&
+            (e->opts.cmd == PC_CMD_DISCOVER || e->opts.cmd == PC_CMD_DISCOVER_GOAL)) {
             store_write_all(e, PC_STATES_GOAL, &e->maps[PC_MAP_GOAL]);
         }
         if (b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_APPLY_CLEAN) {

@@ -19,8 +19,11 @@ struct cli_opts {
     bool local;
     bool json;
     bool detach;
-    bool progress;      /* false with --no-progress */
-    bool keep_obsolete; /* --keep-obsolete: leave items removed from the flow */
+    bool progress;                /* false with --no-progress */
+    bool keep_obsolete;           /* --keep-obsolete: leave items removed from the flow */
+    bool diff_current_discovered; /* --current discovered */
+    bool diff_goal_discovered;    /* --goal discovered */
+    bool no_save;                 /* --no-save (discover) */
     enum pc_cmd cmd;
     enum pc_sync sync;
     struct pc_strategy strategy;

@@ -146,7 +146,13 @@ static void print_value(const struct cli_opts *o, const struct pc_flow *flow, st
         (void)print_map(flow, pc_exec_map(e, PC_MAP_STORED_GOAL), "stored goal states");
         break;
     case PC_CMD_DIFF:
-        (void)print_map(flow, pc_exec_map(e, PC_MAP_DIFF), "diff (stored current -> stored goal)");
+        (void)print_map(flow, pc_exec_map(e, PC_MAP_DIFF),
+                        o->diff_current_discovered
+                            ? (o->diff_goal_discovered
+                                   ? "diff (discovered current -> discovered goal)"
+                                   : "diff (discovered current -> stored goal)")
+                            : (o->diff_goal_discovered ? "diff (stored current -> discovered goal)"
+                                                       : "diff (stored current -> stored goal)"));
         break;
     case PC_CMD_DISCOVER:
     case PC_CMD_DISCOVER_CURRENT:
@@ -278,6 +284,9 @@ int cli_local_run(const struct cli_opts *o)
     eo.cmd = o->cmd;
     eo.sync = o->sync;
     eo.keep_obsolete = o->keep_obsolete;
+    eo.diff_current_discovered = o->diff_current_discovered;
+    eo.diff_goal_discovered = o->diff_goal_discovered;
+    eo.no_save = o->no_save;
     eo.strategy = o->strategy;
     eo.flow = &flow;
     eo.registry = reg;

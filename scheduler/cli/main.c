@@ -28,6 +28,8 @@
     "  --sync X             apply_stored_state_sync: both (default), current, goal, none\n"        \
     "  --keep-obsolete      leave items removed from the flow (stored, no longer in it)\n"         \
     "                       instead of cleaning them (ensure, clean)\n"                            \
+    "  --current X, --goal X  diff: each side stored (default) or discovered (not saved)\n"        \
+    "  --no-save            discover without saving the discovered states\n"                       \
     "  --workdir DIR        working directory of a local run (default: current directory)\n"       \
     "  --plugin PATH.so     load custom item types (repeatable)\n"                                 \
     "  --json               print the outcome report as JSON\n"                                    \
@@ -98,9 +100,9 @@ static const char *env_or(const char *name, const char *fallback)
 
 static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
 {
-    static const char *const value_flags[] = {"--cmd",   "--strategy", "--sync",   "--workdir",
-                                              "--redis", "--server",   "--prefix", "--queue",
-                                              "--token", "--reason",   "--plugin", "--limit"};
+    static const char *const value_flags[] = {
+        "--cmd",   "--strategy", "--sync",   "--workdir", "--redis", "--server",  "--prefix",
+        "--queue", "--token",    "--reason", "--plugin",  "--limit", "--current", "--goal"};
     const char *a = argv[*i];
     const char *v = NULL;
     struct pc_err err;
@@ -123,6 +125,10 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
     }
     if (strcmp(a, "--keep-obsolete") == 0) {
         o->keep_obsolete = true;
+        return 0;
+    }
+    if (strcmp(a, "--no-save") == 0) {
+        o->no_save = true;
         return 0;
     }
     for (size_t k = 0; k < sizeof(value_flags) / sizeof(value_flags[0]); k++) {
@@ -181,7 +187,23 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
             o->limit = (size_t)n;
             return 0;
         }
-        default:
+        case 12:
+        case 13: {
+            bool discovered = strcmp(v, "discovered") == 0;
+
+            if (!discovered && strcmp(v, "stored") != 0) {
+                return bad(k == 12 ? "--current %s: give stored or discovered"
+                                   : "--goal %s: give stored or discovered",
+                           v);
+            }
+            if (k == 12) {
+                o->diff_current_discovered = discovered;
+            } else {
+                o->diff_goal_discovered = discovered;
+            }
+            return 0;
+        }
+        case 10:
             if (o->n_plugins == CLI_PLUGINS_MAX) {
                 return bad("%s", "too many --plugin flags");
             }

@@ -465,6 +465,9 @@ int cli_redis_run(const struct cli_opts *o)
     job.cmd = o->cmd;
     job.sync = o->sync;
     job.keep_obsolete = o->keep_obsolete;
+    job.diff_current_discovered = o->diff_current_discovered;
+    job.diff_goal_discovered = o->diff_goal_discovered;
+    job.no_save = o->no_save;
     job.strategy = o->strategy;
     job.created_ms = pc_ulid_time_ms(job.id, PC_ULID_LEN);
     if (msg_job_encode(&job, &job_bytes, &err) != 0) {

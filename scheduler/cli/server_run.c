@@ -473,6 +473,12 @@ static int submit_body(const struct cli_opts *o, const struct pc_buf *flow_text,
              : rc;
     rc = rc == 0 ? pc_buf_append_json_str(body, o->queue, strlen(o->queue)) : rc;
     rc = rc == 0 && o->keep_obsolete ? pc_buf_puts(body, ",\"keep_obsolete\":true") : rc;
+    rc = rc == 0 && o->diff_current_discovered
+             ? pc_buf_puts(body, ",\"diff_current\":\"discovered\"")
+             : rc;
+    rc = rc == 0 && o->diff_goal_discovered ? pc_buf_puts(body, ",\"diff_goal\":\"discovered\"")
+                                            : rc;
+    rc = rc == 0 && o->no_save ? pc_buf_puts(body, ",\"no_save\":true") : rc;
     rc = rc == 0 ? pc_buf_puts(body, ",\"flow\":") : rc;
     rc = rc == 0 ? pc_buf_append(body, flow_text->data, flow_text->len) : rc;
     return rc == 0 ? pc_buf_puts(body, "}") : rc;

@@ -178,7 +178,39 @@ static int items_csv(const struct pc_flow *flow, struct pc_buf *out)
     return rc == 0 ? pc_buf_append(out, "", 0) : rc;
 }
 
-/* cmd (required), interrupt_strategy, apply_stored_state_sync, queue. */
+static int opt_bool(json_t *root, const char *key, bool *out, struct sched_fail *fail)
+{
+    json_t *v = json_object_get(root, key);
+
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_boolean(v)) {
+        return sched_fail_set(fail, SCHED_BAD_REQUEST, "\"%s\": expected true or false", key);
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* "stored" (default) or "discovered". */
+static int opt_side(json_t *root, const char *key, bool *discovered, struct sched_fail *fail)
+{
+    const char *p = NULL;
+    size_t n = 0;
+    int rc = opt_string(root, key, &p, &n, fail);
+
+    if (rc != 0 || p == NULL) {
+        return rc;
+    }
+    *discovered = n == 10 && memcmp(p, "discovered", 10) == 0;
+    if (!*discovered && !(n == 6 && memcmp(p, "stored", 6) == 0)) {
+        return sched_fail_set(fail, SCHED_BAD_REQUEST, "\"%s\": \"stored\" or \"discovered\"", key);
+    }
+    return 0;
+}
+
+/* cmd (required), interrupt_strategy, apply_stored_state_sync, queue, and
+ * keep_obsolete, no_save, diff_current, diff_goal. */
 static int parse_options(json_t *root, const char *default_queue, struct msg_job *job,
                          struct sched_fail *fail)
 {
@@ -203,16 +235,10 @@ static int parse_options(json_t *root, const char *default_queue, struct msg_job
     if (rc == 0 && p != NULL && pc_sync_parse(p, n, &job->sync, &err) != 0) {
         rc = sched_fail_set(fail, SCHED_BAD_REQUEST, "\"apply_stored_state_sync\": %s", err.msg);
     }
-    if (rc == 0 && json_object_get(root, "keep_obsolete") != NULL) {
-        json_t *k = json_object_get(root, "keep_obsolete");
-
-        if (!json_is_boolean(k)) {
-            rc = sched_fail_set(fail, SCHED_BAD_REQUEST,
-                                "\"keep_obsolete\": expected true or false");
-        } else {
-            job->keep_obsolete = json_is_true(k);
-        }
-    }
+    rc = rc == 0 ? opt_bool(root, "keep_obsolete", &job->keep_obsolete, fail) : rc;
+    rc = rc == 0 ? opt_bool(root, "no_save", &job->no_save, fail) : rc;
+    rc = rc == 0 ? opt_side(root, "diff_current", &job->diff_current_discovered, fail) : rc;
+    rc = rc == 0 ? opt_side(root, "diff_goal", &job->diff_goal_discovered, fail) : rc;
     rc = rc == 0 ? opt_string(root, "queue", &p, &n, fail) : rc;
     if (rc == 0 && p == NULL) {
         p = default_queue;

@@ -46,10 +46,14 @@ enum job_key {
     JOB_QUEUE,
     JOB_CREATED,
     JOB_FLOW,
-    JOB_KEEP_OBSOLETE
+    JOB_KEEP_OBSOLETE,
+    JOB_DIFF_CURRENT,
+    JOB_DIFF_GOAL,
+    JOB_NO_SAVE
 };
-static const char *const job_keys[] = {"v",     "id",         "cmd",  "sync",         "strategy",
-                                       "queue", "created_ms", "flow", "keep_obsolete"};
+static const char *const job_keys[] = {
+    "v",          "id",   "cmd",           "sync",         "strategy",  "queue",
+    "created_ms", "flow", "keep_obsolete", "diff_current", "diff_goal", "no_save"};
 #define JOB_REQUIRED                                                                               \
     ((1u << JOB_V) | (1u << JOB_ID) | (1u << JOB_CMD) | (1u << JOB_QUEUE) | (1u << JOB_CREATED) |  \
      (1u << JOB_FLOW))
@@ -430,11 +434,28 @@ static int decode_field(struct job_dec *d, size_t key)
     case JOB_FLOW:
         return decode_flow(d);
     case JOB_KEEP_OBSOLETE:
-        if (d->r.off < d->r.n && (d->r.p[d->r.off] == 0xc2 || d->r.p[d->r.off] == 0xc3)) {
-            d->job.keep_obsolete = d->r.p[d->r.off++] == 0xc3;
-            return 0;
+    case JOB_NO_SAVE:
+        rc = msg__rd_bool(&d->r, key == JOB_NO_SAVE ? &d->job.no_save : &d->job.keep_obsolete);
+        return rc == 0 ? 0 : msg__fail(d->err, rc, &d->r, "job: %s", job_keys[key]);
+    case JOB_DIFF_CURRENT:
+    case JOB_DIFF_GOAL: {
+        const char *p = NULL;
+        size_t n = 0;
+        bool discovered;
+
+        rc = msg__rd_str(&d->r, &p, &n);
+        if (rc != 0) {
+            return msg__fail(d->err, rc, &d->r, "job: %s", job_keys[key]);
         }
-        return pc_err_set(d->err, PC_ESCHEMA, "job: keep_obsolete: expected a bool");
+        discovered = n == 10 && memcmp(p, "discovered", 10) == 0;
+        if (!discovered && !(n == 6 && memcmp(p, "stored", 6) == 0)) {
+            return pc_err_set(d->err, PC_EINVAL, "job: %s: \"stored\" or \"discovered\"",
+                              job_keys[key]);
+        }
+        *(key == JOB_DIFF_CURRENT ? &d->job.diff_current_discovered
+                                  : &d->job.diff_goal_discovered) = discovered;
+        return 0;
+    }
     default:
         return decode_text_field(d, key);
     }
@@ -593,10 +614,23 @@ int msg_job_encode(const struct msg_job *job, struct pc_buf *out, struct pc_err 
         return rc;
     }
     msg__wr_init(&w, MSG_JOB_MAX);
-    msg__wr_map(&w, job->keep_obsolete ? 9 : 8);
+    msg__wr_map(&w, 8 + (uint32_t)job->keep_obsolete + (uint32_t)job->diff_current_discovered +
+                        (uint32_t)job->diff_goal_discovered + (uint32_t)job->no_save);
     if (job->keep_obsolete) {
         msg__wr_cstr(&w, "keep_obsolete");
-        msgpack_pack_true(&w.pk);
+        msg__wr_bool(&w, true);
+    }
+    if (job->diff_current_discovered) {
+        msg__wr_cstr(&w, "diff_current");
+        msg__wr_cstr(&w, "discovered");
+    }
+    if (job->diff_goal_discovered) {
+        msg__wr_cstr(&w, "diff_goal");
+        msg__wr_cstr(&w, "discovered");
+    }
+    if (job->no_save) {
+        msg__wr_cstr(&w, "no_save");
+        msg__wr_bool(&w, true);
     }
     msg__wr_cstr(&w, "v");
     msg__wr_uint(&w, MSG_VERSION);

@@ -539,10 +539,12 @@ static void obs_block_start(void *ctx, size_t index, enum pc_block_kind kind)
     ev.kind = MSG_EVENT_BLOCK_START;
     ev.block = kind;
     ev.block_index = index;
-    if (index == r->n_blocks && index < PC_BLOCKS_MAX) {
-        /* A block the engine appended (clean_obsolete, when it found
-         * obsolete items): the command's list grows by it. */
-        r->blocks[r->n_blocks++] = kind;
+    if (index < PC_BLOCKS_MAX && index <= r->n_blocks) {
+        /* The block the engine runs: diff's sides may be discovered rather
+         * than read, and clean_obsolete is appended when there are obsolete
+         * items, so the command's own list is only the default. */
+        r->blocks[index] = kind;
+        r->n_blocks = index == r->n_blocks ? index + 1 : r->n_blocks;
     }
     r->block_index = index < r->n_blocks ? index : r->n_blocks - 1;
     r->block_known = r->n_blocks > 0;

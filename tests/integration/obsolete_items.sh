@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Obsolete items: an item removed from the flow is cleaned by the next ensure
+# Obsolete items, and diff / discover on demand without saving.
+# An item removed from the flow is cleaned by the next ensure
 # (in a last block, clean_obsolete), and its stored state goes with it.
 # Local runner and fleet alike:
 #  1. ensure {a, b, c} (files); drop c: diff lists c as obsolete, ensure_dry
 #     too (and changes nothing), --keep-obsolete leaves c and says so, ensure
 #     deletes c's file and its stored state, a second ensure has nothing
 #     obsolete left;
+#  3. diff --current discovered --goal discovered on a new profile completes
+#     and stores nothing; discover --no-save stores nothing (local and fleet);
 #  2. fleet: kill -9 of the worker while it cleans an obsolete item (a slow
 #     sh_cmd); another worker takes the execution over and finishes it: the
 #     item is gone from the world and from the stored States.
@@ -61,6 +64,18 @@ check "local: c's stored state is gone" grep -q '^  c: null$' "$T/l7"
 lrun "$T/ab.json" --cmd ensure >"$T/l8" 2>&1
 check "local: the next ensure has nothing obsolete" bash -c "! grep -q obsolete '$T/l8'"
 
+files_flow "$T/fresh.json" fresh a
+lrun "$T/fresh.json" --cmd diff --current discovered --goal discovered >"$T/l9" 2>&1; rc=$?
+check "local: diff discovered/discovered on a new profile completes" test $rc -eq 0
+check "local: it ran discover_current, discover_goal, diff" \
+  grep -q "blocks processed: discover_current, discover_goal, diff" "$T/l9"
+check "local: it shows a's diff" grep -q '^  a: {"change":"create"' "$T/l9"
+lrun "$T/fresh.json" --cmd discover --no-save >"$T/l10" 2>&1; rc=$?
+check "local: discover --no-save completes" test $rc -eq 0
+check "local: neither stored anything" test ! -e "$L/.peace/ob/fresh"
+lrun "$T/fresh.json" --cmd diff --current stored >"$T/l11" 2>&1
+check "local: a stored side still needs stored states" grep -q "run discover first" "$T/l11"
+
 # ---- 1. fleet ---------------------------------------------------------------
 redis_start
 worker_start a --lease-ms "$LEASE"
@@ -89,6 +104,16 @@ check "fleet: c's goal state is gone" \
 check "fleet: c's record is gone" \
   test "$(rcli HEXISTS 'peace:states:{ob:fleet}:files:items' c)" = 0
 check "fleet: a's state stays" test "$(rcli HEXISTS 'peace:states:{ob:fleet}:files:current' a)" = 1
+
+files_flow "$T/ffresh.json" ffresh a
+frun "$T/ffresh.json" --cmd diff --current discovered --goal discovered >"$T/f6" 2>&1; rc=$?
+check "fleet: diff discovered/discovered on a new profile completes" test $rc -eq 0
+check "fleet: it ran discover_current, discover_goal, diff" \
+  grep -q "blocks processed: discover_current, discover_goal, diff" "$T/f6"
+frun "$T/ffresh.json" --cmd discover --no-save >"$T/f7" 2>&1; rc=$?
+check "fleet: discover --no-save completes" test $rc -eq 0
+check "fleet: neither stored anything" \
+  test -z "$(rcli --scan --pattern 'peace:states:{ob:ffresh}*')"
 
 # ---- 2. kill -9 inside the obsolete block ----------------------------------
 # slow_flow FILE WITH_SLOW: file item k, plus (WITH_SLOW=1) sh_cmd item slow

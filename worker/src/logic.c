@@ -195,6 +195,9 @@ int wk_exec_setup(const struct msg_job *job, const struct wk_exec_env *env, cons
     eo.cmd = job->cmd;
     eo.sync = job->sync;
     eo.keep_obsolete = job->keep_obsolete;
+    eo.diff_current_discovered = job->diff_current_discovered;
+    eo.diff_goal_discovered = job->diff_goal_discovered;
+    eo.no_save = job->no_save;
     eo.strategy = job->strategy;
     eo.flow = &job->flow;
     eo.registry = env->reg;

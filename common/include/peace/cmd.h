@@ -69,6 +69,11 @@ int pc_block_parse(const char *p, size_t n, enum pc_block_kind *out);
 /* Fills out with the command's blocks in order; returns their number. */
 size_t pc_cmd_blocks(enum pc_cmd c, enum pc_sync sync, enum pc_block_kind out[PC_BLOCKS_MAX]);
 
+/* diff's blocks: each side read stored (read_current / read_goal) or
+ * discovered (discover_current / discover_goal), then diff. */
+size_t pc_cmd_blocks_diff(bool current_discovered, bool goal_discovered,
+                          enum pc_block_kind out[PC_BLOCKS_MAX]);
+
 /* True for blocks that stream items (and so poll interrupts per item). */
 bool pc_block_is_streaming(enum pc_block_kind b);
 

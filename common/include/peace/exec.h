@@ -81,6 +81,13 @@ struct pc_exec_opts {
      * (pc_outcome.items_obsolete, obsolete_kept).
      */
     bool keep_obsolete;
+    /* diff: take current / goal from discovery in this execution instead of
+     * the stored states (blocks discover_current / discover_goal instead of
+     * read_current / read_goal); discovered states are never saved. */
+    bool diff_current_discovered;
+    bool diff_goal_discovered;
+    /* discover, discover_current, discover_goal: discover without saving. */
+    bool no_save;
 };
 
 /*

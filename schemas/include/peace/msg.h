@@ -67,9 +67,12 @@ struct msg_job {
     enum pc_sync sync;
     struct pc_strategy strategy;
     struct pc_id queue;
-    uint64_t created_ms; /* Unix ms */
-    struct pc_flow flow; /* owned; item params are msgpack maps */
-    bool keep_obsolete;  /* leave obsolete items (written only when true) */
+    uint64_t created_ms;          /* Unix ms */
+    struct pc_flow flow;          /* owned; item params are msgpack maps */
+    bool keep_obsolete;           /* leave obsolete items (written only when true) */
+    bool diff_current_discovered; /* diff: "diff_current": "discovered" */
+    bool diff_goal_discovered;    /* diff: "diff_goal": "discovered" */
+    bool no_save;                 /* discover*: do not save (written only when true) */
 };
 
 /*

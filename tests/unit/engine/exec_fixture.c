@@ -83,6 +83,29 @@ void run_cmd(struct fixture *f, enum pc_cmd cmd, enum pc_sync sync, const char *
     assert_int_equal(f->obs.finished_calls, 1);
 }
 
+void run_opts(struct fixture *f, struct pc_exec_opts *o, bool signal)
+{
+    struct pc_err err;
+
+    o->flow = &f->flow;
+    o->registry = f->reg;
+    o->store = fake_store_get(&f->store);
+    o->executor = fake_executor_get(&f->fx);
+    o->observer = &fake_observer_ops;
+    o->observer_ctx = &f->obs;
+    pc_exec_destroy(f->exec);
+    f->exec = NULL;
+    fake_observer_cleanup(&f->obs);
+    fake_observer_init(&f->obs);
+    assert_int_equal(pc_exec_create(o, &f->exec, &err), 0);
+    if (signal) {
+        pc_exec_signal_interrupt(f->exec);
+    }
+    pc_exec_start(f->exec);
+    fake_executor_drain(&f->fx);
+    assert_true(f->obs.finished);
+}
+
 void seed_in_sync(struct fixture *f, size_t n)
 {
     int64_t cur[FAKE_ITEMS_MAX];

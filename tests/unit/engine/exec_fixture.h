@@ -35,6 +35,10 @@ void make_exec(struct fixture *f, enum pc_cmd cmd, enum pc_sync sync, const char
 void run_cmd(struct fixture *f, enum pc_cmd cmd, enum pc_sync sync, const char *strategy,
              bool signal);
 
+/* Runs an execution with the options in o (cmd, sync, strategy, the option
+ * flags); the fixture fills in flow, registry, store, executor, observer. */
+void run_opts(struct fixture *f, struct pc_exec_opts *o, bool signal);
+
 /* World: every item at 0, goal 1; stored states match the world. */
 void seed_in_sync(struct fixture *f, size_t n);
 /* Runs queued tasks until the execution reaches block index `block`. */
