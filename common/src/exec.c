@@ -1363,12 +1363,19 @@ static int add_id(struct pc_id **list, size_t *n, const struct pc_id *id)
 static int grow_items(struct pc_exec *e, struct pc_err *err)
 {
     size_t n = e->flow->n_items;
-    struct item_rt *items = realloc(e->items, (n + 1) * sizeof(*items));
+    struct item_rt *items = NULL;
     size_t *ready = NULL;
     size_t *started = NULL;
     size_t *running = NULL;
     int rc = 0;
 
+    /* Cancel tokens hold a mutex and the item contexts point at them: they
+     * are made again after the move (nothing runs yet). */
+    for (size_t i = 0; i < e->n_cancel_ready; i++) {
+        pc_cancel_cleanup(&e->items[i].cancel);
+    }
+    e->n_cancel_ready = 0;
+    items = realloc(e->items, (n + 1) * sizeof(*items));
     if (items == NULL) {
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }
@@ -1412,6 +1419,9 @@ static int grow_items(struct pc_exec *e, struct pc_err *err)
     e->n_items = n;
     for (size_t i = 0; i < n; i++) {
         e->items[i].ctx.item_id = e->flow->items[i].id.s; /* the copy's ids */
+        pc_cancel_init(&e->items[i].cancel);
+        e->n_cancel_ready++;
+        e->items[i].ctx.cancel = &e->items[i].cancel;
     }
     rc = build_graph(e, err);
     for (size_t i = e->n_flow; rc == 0 && i < n; i++) {
