@@ -230,6 +230,34 @@ try {
   await page.waitForSelector(`#exec-list a[data-exec-id="${id}"][data-outcome="block_interrupted"]`, { timeout: 10000 });
   check('the list shows the outcome badge', true);
 
+  // The report's timeline and changes table (report v2; the mock serves v1 reports).
+  if (!process.env.PEACE_REPORT_V1) {
+    const blocks = Array.isArray(report.blocks) ? report.blocks : [];
+    const rows = await page.$$eval('#timeline .tl-row', (l) => l.map((r) => ({
+      kind: r.classList.contains('tl-block') ? 'block' : 'item', name: r.dataset.name,
+      left: parseFloat(r.querySelector('.tl-bar').style.left), width: parseFloat(r.querySelector('.tl-bar').style.width) })));
+    const blockRows = rows.filter((r) => r.kind === 'block');
+    check('the timeline has one bar per block run, in order, as the API report',
+      blocks.length === 5 && same(blockRows.map((r) => r.name), blocks.map((b) => b.block)), JSON.stringify(rows));
+    check('the timeline bars lie on the time axis (0..100%), blocks left to right',
+      rows.every((r) => r.left >= 0 && r.left + r.width <= 100.5) &&
+      blockRows.every((r, i) => i === 0 || r.left >= blockRows[i - 1].left), JSON.stringify(rows));
+    const applied = (blocks[4] && blocks[4].items || []).map((it) => it.item);
+    const lastItems = rows.slice(rows.findIndex((r) => r.name === 'apply_ensure') + 1).map((r) => r.name);
+    check('the apply block shows a bar per item it started (the in-flight one too)',
+      applied.length > 0 && same(lastItems, applied) && same(applied, shown.processed), JSON.stringify({ lastItems, applied }));
+    check('the interrupt is marked on the time axis',
+      (await page.$$('#timeline .tl-interrupt')).length > 0 && report.interrupted_ms >= blocks[4].start_ms);
+    const changes = await page.$$eval('#changes tbody tr', (l) => l.map((r) => ({
+      item: r.dataset.item, cls: r.className, cells: [...r.cells].map((c) => c.textContent) })));
+    const doneRows = changes.filter((r) => r.cells[2] === 'done');
+    check('the changes table: each applied item changed, done false → true, highlighted',
+      (await page.textContent('#changes-title')).startsWith('Changes (apply_ensure)') &&
+      same(doneRows.map((r) => r.item), applied) &&
+      doneRows.every((r) => r.cls === 'changed' && r.cells[3] === 'false' && r.cells[4] === '→ true') &&
+      changes.filter((r) => r.cells[0] !== '').every((r) => r.cells[1] === 'changed'), JSON.stringify(changes));
+  }
+
   mkdirSync(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`# screenshot: ${screenshot}`);
