@@ -901,6 +901,7 @@ struct key_sizes {
     uint64_t meta;
     uint64_t progress;
     uint64_t events;
+    uint64_t report; /* the full report (peace:exec:{ID}:report) */
     uint64_t queue;
     uint64_t index;
     uint64_t states; /* every profile's two maps */
@@ -919,6 +920,9 @@ static void measure_keys(redisContext *c, const char *id, size_t profiles, struc
     }
     if (pc_key_events(key, sizeof(key), "peace", id) >= 0) {
         k->events = key_bytes(c, key);
+    }
+    if (pc_key_report(key, sizeof(key), "peace", id) >= 0) {
+        k->report = key_bytes(c, key);
     }
     if (pc_key_queue(key, sizeof(key), "peace", "default") >= 0) {
         k->queue = key_bytes(c, key);
@@ -1008,12 +1012,12 @@ static int sc_footprint(const struct kit_opts *o, const struct params *p)
     measure_keys(c, ids[n - 1], profiles < n ? profiles : n, &k);
     printf("bench=footprint items=%zu executions=%zu complete=%zu profiles=%zu "
            "hash_max_listpack_value=%s bytes_per_execution=%.0f meta_bytes=%" PRIu64
-           " progress_bytes=%" PRIu64 " events_bytes=%" PRIu64
+           " progress_bytes=%" PRIu64 " events_bytes=%" PRIu64 " report_bytes=%" PRIu64
            " queue_bytes_per_execution=%.0f index_bytes_per_execution=%.0f"
            " states_bytes_total=%" PRIu64 "\n",
            items, n, complete, profiles, lpv_text, m1 > m0 ? (double)(m1 - m0) / (double)n : 0.0,
-           k.meta, k.progress, k.events, (double)k.queue / (double)n, (double)k.index / (double)n,
-           k.states);
+           k.meta, k.progress, k.events, k.report, (double)k.queue / (double)n,
+           (double)k.index / (double)n, k.states);
     rc = complete == n ? 0 : 1;
 out:
     if (c != NULL && lpv_before[0] != '\0') {
