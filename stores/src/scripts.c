@@ -121,10 +121,11 @@ static const char exec_start_lua[] =
 
 static const char exec_renew_lua[] =
     "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status',\n"
-    "                     'interrupt_requested_ms', 'interrupt_reason')\n"
+    "                     'interrupt_requested_ms', 'interrupt_reason', 'interrupt_mode',\n"
+    "                     'interrupt_deadline_ms')\n"
     "if m[1] ~= ARGV[1] or m[2] == 'finished' then return {'fenced'} end\n"
     "redis.call('HSET', KEYS[1], 'lease_until_ms', ARGV[2])\n"
-    "return {'ok', m[3] or '', m[4] or ''}\n";
+    "return {'ok', m[3] or '', m[4] or '', m[5] or '', m[6] or ''}\n";
 
 /*
  * The progress section shared by exec_progress and exec_finish, from ARGV[i]:
@@ -172,6 +173,17 @@ static const char exec_park_lua[] =
 static const char exec_mark_interrupt_lua[] =
     "local st = redis.call('HGET', KEYS[1], 'status')\n"
     "if (not st) or st == 'finished' then return 0 end\n"
+    "local rank = {finish = 0, cancel = 1, kill = 2}\n"
+    "if ARGV[3] and rank[ARGV[3]] then\n"
+    "  local cur = redis.call('HGET', KEYS[1], 'interrupt_mode')\n"
+    "  if rank[ARGV[3]] > (rank[cur or 'finish'] or 0) or not cur then\n"
+    "    redis.call('HSET', KEYS[1], 'interrupt_mode', ARGV[3], 'interrupt_deadline_ms', ARGV[4])\n"
+    "  end\n"
+    "end\n"
+    "if ARGV[5] then\n"
+    "  redis.call('HSETNX', KEYS[1], 'interrupt_latched_ms', ARGV[5])\n"
+    "  redis.call('HSET', KEYS[1], 'interrupt_escalations', ARGV[6])\n"
+    "end\n"
     "if redis.call('HSETNX', KEYS[1], 'interrupt_requested_ms', ARGV[1]) == 1 then\n"
     "  redis.call('HSET', KEYS[1], 'interrupt_reason', ARGV[2])\n"
     "  return 1\n"

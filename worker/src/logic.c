@@ -283,8 +283,16 @@ int wk_renew_parse(const redisReply *reply, struct wk_renew *out, struct pc_err 
         *out = r;
         return 0;
     }
-    if (!text_eq(reply->element[0], "ok") || reply->elements != 3) {
+    if (!text_eq(reply->element[0], "ok") || (reply->elements != 3 && reply->elements != 5)) {
         return pc_err_set(err, PC_ESCHEMA, "exec_renew: unexpected reply");
+    }
+    if (reply->elements == 5) {
+        uint64_t d = 0;
+
+        reply_text(reply->element[3], &r.interrupt_mode, &r.interrupt_mode_len);
+        if (is_text(reply->element[4]) && reply_u64(reply->element[4], &d) == 0) {
+            r.interrupt_deadline_ms = d;
+        }
     }
     if (is_text(reply->element[1]) && reply->element[1]->len > 0 &&
         reply_u64(reply->element[1], &r.interrupt_requested_ms) != 0) {

@@ -56,6 +56,7 @@
 #define LOCK_VALUE_MAX 128
 #define READ_RETRY_MS  1000
 #define QUOTE_MAX      300
+#define GRACE_KILL_MS  500 /* after a drain gives up: time for items to act on the kill */
 
 enum wx_state {
     WX_STARTING,
@@ -87,6 +88,7 @@ struct wexec {
     bool start_long; /* exec_start asked for its long form */
     bool interrupted;
     char reason[MSG_EVENT_REASON_MAX + 1];
+    struct pc_escalation esc; /* the interrupt's mode, escalations, deadline */
     uint64_t last_renewed_ms;
     uint64_t last_lock_try_ms;
     unsigned inflight;
@@ -141,6 +143,8 @@ struct wk_worker {
     struct event *claim_timer;
     struct event *read_retry_timer;
     struct event *grace_timer;
+    bool grace_killed;            /* the drain gave up: running items were killed */
+    struct event *escalate_timer; /* the next cancel deadline of any execution */
     struct event *sigterm;
     struct event *sigint;
     unsigned signals;
@@ -621,7 +625,108 @@ static void latch_interrupt(struct wexec *x, const char *reason, size_t len)
     }
 }
 
-static void mark_interrupt(struct wk_worker *w, const char *id, const char *reason, size_t len)
+static void mark_interrupt(struct wk_worker *w, const char *id, const char *reason, size_t len,
+                           const struct pc_interrupt_req *r, const struct pc_escalation *esc);
+
+static void arm_escalation(struct wk_worker *w)
+{
+    uint64_t next = 0;
+    uint64_t now = now_ms(w);
+    struct timeval tv;
+
+    for (struct wexec *x = w->execs; x != NULL; x = x->next) {
+        if (x->esc.requests > 0 && x->esc.mode == PC_MODE_CANCEL && x->esc.kill_at_ms != 0 &&
+            (next == 0 || x->esc.kill_at_ms < next)) {
+            next = x->esc.kill_at_ms;
+        }
+    }
+    if (next == 0 || w->escalate_timer == NULL) {
+        return;
+    }
+    tv = ms_tv(next > now ? (unsigned)(next - now < 86400000u ? next - now : 86400000u) : 0);
+    (void)evtimer_add(w->escalate_timer, &tv);
+}
+
+/* The mode in effect rose (a request, the marker, or a deadline): the
+ * engine acts on it, the meta hash records it. */
+static void mode_rose(struct wexec *x, const struct pc_interrupt_req *r)
+{
+    struct wk_worker *w = x->w;
+
+    if (x->esc.mode != PC_MODE_FINISH) {
+        pc_exec_interrupt(x->exec, x->esc.mode);
+    }
+    wk_log(w->log, WK_LOG_INFO, "interrupt_mode", "exec=%s mode=%s escalations=%u latched_ms=%llu",
+           x->id, pc_interrupt_mode_name(x->esc.mode), x->esc.escalations,
+           (unsigned long long)x->esc.latched_ms);
+    mark_interrupt(w, x->id, x->reason, strlen(x->reason), r, &x->esc);
+    arm_escalation(w);
+    /* A kill stops whatever the strategy: a parked execution ends now. */
+    if (x->state == WX_PARKED && x->esc.mode == PC_MODE_KILL) {
+        run_exec(x);
+    }
+}
+
+/* A request heard on the channel (each message is one request). */
+static void interrupt_request(struct wexec *x, const char *payload, size_t len)
+{
+    struct pc_interrupt_req r;
+    bool rose = false;
+
+    pc_interrupt_payload_parse(payload, len, &r);
+    rose = pc_escalation_request(&x->esc, &r, now_ms(x->w));
+    latch_interrupt(x, r.reason, r.reason_len);
+    if (rose && !x->dropped) {
+        mode_rose(x, &r);
+    }
+}
+
+/* The durable marker (start, renewal): at least its mode, never a new request. */
+static void interrupt_marker(struct wexec *x, const char *reason, size_t len, const char *mode,
+                             size_t mode_len, uint64_t deadline_ms)
+{
+    struct pc_interrupt_req r = {
+        .mode = PC_MODE_FINISH, .has_deadline = deadline_ms != 0, .deadline_ms = deadline_ms};
+    bool rose = false;
+
+    if (mode != NULL && pc_interrupt_mode_parse(mode, mode_len, &r.mode, NULL) != 0) {
+        r.mode = PC_MODE_FINISH;
+    }
+    rose = pc_escalation_at_least(&x->esc, r.mode, r.has_deadline, r.deadline_ms, now_ms(x->w));
+    latch_interrupt(x, reason, len);
+    if (rose && !x->dropped) {
+        mode_rose(x, &r);
+    }
+}
+
+static void on_escalate_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct wk_worker *w = arg;
+    uint64_t now = now_ms(w);
+    struct wexec *next = NULL;
+
+    (void)fd;
+    (void)what;
+    for (struct wexec *x = w->execs; x != NULL; x = next) {
+        next = x->next; /* mode_rose may run a parked execution */
+        if (pc_escalation_due(&x->esc, now)) {
+            struct pc_interrupt_req r = {.mode = PC_MODE_KILL};
+
+            pc_escalation_deadline(&x->esc);
+            wk_log(w->log, WK_LOG_INFO, "interrupt_deadline", "exec=%s", x->id);
+            mode_rose(x, &r);
+        }
+    }
+    arm_escalation(w);
+}
+
+/*
+ * Records the request on the meta hash (the durable marker): the first
+ * request's time and reason, the highest mode and its deadline; the owner
+ * (esc != NULL) also records when it latched and how often it escalated.
+ */
+static void mark_interrupt(struct wk_worker *w, const char *id, const char *reason, size_t len,
+                           const struct pc_interrupt_req *r, const struct pc_escalation *esc)
 {
     struct pc_redis_args a;
 
@@ -632,6 +737,12 @@ static void mark_interrupt(struct wk_worker *w, const char *id, const char *reas
     add_exec_keys(&a, w, id, false, false);
     pc_redis_args_addu64(&a, now_ms(w));
     pc_redis_args_add(&a, reason, len < MSG_EVENT_REASON_MAX ? len : MSG_EVENT_REASON_MAX);
+    pc_redis_args_addz(&a, pc_interrupt_mode_name(esc != NULL ? esc->mode : r->mode));
+    pc_redis_args_addu64(&a, r->has_deadline ? r->deadline_ms : PC_INTERRUPT_DEADLINE_DEFAULT_MS);
+    if (esc != NULL) {
+        pc_redis_args_addu64(&a, esc->latched_ms);
+        pc_redis_args_addu64(&a, esc->escalations);
+    }
     if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_MARK_INTERRUPT, 1, &a, 0, on_ignored_reply,
                       w) != 0) {
         wk_log(w->log, WK_LOG_WARN, "mark_failed", "exec=%s err=\"cannot send\"", id);
@@ -718,7 +829,8 @@ static void on_renew_reply(void *arg, const redisReply *reply)
     x->last_renewed_ms = now_ms(x->w);
     after_renewed(x);
     if (r.interrupt_requested_ms != 0 && !x->dropped) {
-        latch_interrupt(x, r.interrupt_reason, r.interrupt_reason_len);
+        interrupt_marker(x, r.interrupt_reason, r.interrupt_reason_len, r.interrupt_mode,
+                         r.interrupt_mode_len, r.interrupt_deadline_ms);
     }
 }
 
@@ -1647,11 +1759,17 @@ static void on_interrupt_msg(void *arg, const redisReply *reply)
         !pc_exec_id_valid(id, strlen(id))) {
         return;
     }
-    mark_interrupt(w, id, payload->str, payload->len);
     x = find_exec(w, id, NULL);
     if (x != NULL) {
         /* Latched even while starting: the engine holds it until it starts. */
-        latch_interrupt(x, payload->str, payload->len);
+        interrupt_request(x, payload->str, payload->len);
+        return; /* the owner marks it, with the mode in effect */
+    }
+    {
+        struct pc_interrupt_req r;
+
+        pc_interrupt_payload_parse(payload->str, payload->len, &r);
+        mark_interrupt(w, id, r.reason, r.reason_len, &r, NULL);
     }
 }
 
@@ -1836,7 +1954,22 @@ static void on_grace_timer(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    wk_log(w->log, WK_LOG_WARN, "grace_expired", "running=%u", w->n_active);
+    if (!w->grace_killed) {
+        struct timeval tv = ms_tv(GRACE_KILL_MS);
+
+        /* The drain gives up: kill what is left (sh_cmd process groups),
+         * give the items a moment to act on it, then leave. */
+        w->grace_killed = true;
+        wk_log(w->log, WK_LOG_WARN, "grace_expired", "running=%u action=kill", w->n_active);
+        for (struct wexec *x = w->execs; x != NULL; x = x->next) {
+            if (x->engine_running) {
+                pc_exec_interrupt(x->exec, PC_MODE_KILL);
+            }
+        }
+        (void)evtimer_add(w->grace_timer, &tv);
+        return;
+    }
+    wk_log(w->log, WK_LOG_WARN, "grace_kill_expired", "running=%u", w->n_active);
     (void)event_base_loopexit(w->base, NULL);
 }
 
@@ -1929,8 +2062,9 @@ static int make_events(struct wk_worker *w, bool signals)
     w->claim_timer = event_new(w->base, -1, EV_PERSIST, on_claim_timer, w);
     w->read_retry_timer = evtimer_new(w->base, on_read_retry, w);
     w->grace_timer = evtimer_new(w->base, on_grace_timer, w);
+    w->escalate_timer = evtimer_new(w->base, on_escalate_timer, w);
     if (w->renew_timer == NULL || w->claim_timer == NULL || w->read_retry_timer == NULL ||
-        w->grace_timer == NULL) {
+        w->grace_timer == NULL || w->escalate_timer == NULL) {
         return PC_ENOMEM;
     }
     if (signals) {
@@ -2100,6 +2234,7 @@ void wk_worker_destroy(struct wk_worker *w)
     free_event(w->claim_timer);
     free_event(w->read_retry_timer);
     free_event(w->grace_timer);
+    free_event(w->escalate_timer);
     free_event(w->sigterm);
     free_event(w->sigint);
     free(w);

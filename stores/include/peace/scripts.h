@@ -29,11 +29,16 @@
  * exec_park      meta; epoch -> 1 (status back to queued, started_ms
  *                removed: the execution waits for its profile lock) | 0
  * exec_renew     meta; epoch lease_until_ms
- *                -> {"ok", interrupt_requested_ms, interrupt_reason} | {"fenced"}
+ *                -> {"ok", interrupt_requested_ms, interrupt_reason, interrupt_mode,
+ *                    interrupt_deadline_ms} | {"fenced"}
  * exec_progress  meta progress events; epoch events_maxlen np [field value]...
  *                ne [nf [field value]...]... nm [field value]...  -> "OK"
- * exec_mark_interrupt  meta; now_ms reason -> 1 marked, 2 already marked,
- *                0 unknown or finished execution
+ * exec_mark_interrupt  meta; now_ms reason [mode deadline_ms [latched_ms
+ *                escalations]] -> 1 marked, 2 already marked, 0 unknown or
+ *                finished execution. The first request's time and reason stay;
+ *                interrupt_mode (with interrupt_deadline_ms) only rises
+ *                (finish < cancel < kill); the owner adds interrupt_latched_ms
+ *                (first only) and interrupt_escalations.
  * exec_finish    meta progress events events_scratch report; epoch events_maxlen
  *                np [field value]... ne [nf [field value]...]... nm [field value]...
  *                (the last progress, as exec_progress) now_ms outcome summary

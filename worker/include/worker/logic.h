@@ -116,6 +116,9 @@ struct wk_renew {
     uint64_t interrupt_requested_ms; /* 0 = none */
     const char *interrupt_reason;
     size_t interrupt_reason_len;
+    const char *interrupt_mode; /* the marker's mode ("" or NULL = finish) */
+    size_t interrupt_mode_len;
+    uint64_t interrupt_deadline_ms; /* 0 = none recorded */
 };
 
 int wk_renew_parse(const redisReply *reply, struct wk_renew *out, struct pc_err *err) PC_NODISCARD;

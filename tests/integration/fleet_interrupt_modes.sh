@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Interrupt modes on the fleet (CONTRACT §2 "Interrupt mode", §3 channel
+# payload): every payload form published raw with redis-cli; cancel and kill
+# of a running sh_cmd (its whole process group gone, the item `interrupted`
+# and listed in items_interrupted, its re-discovered state stored, the next
+# ensure completing with no manual step); escalation by a second request
+# and by the cancel's deadline; the meta hash's receipt fields.
+PEACE=${1:?usage: fleet_interrupt_modes.sh PATH/TO/peace PATH/TO/peace-worker}
+WORKER=${2:?}
+. "$(dirname "$0")/lib.sh"
+
+report_is() { # ID JQ-EXPR EXPECTED
+  local got
+  got=$(report_json "$1" | jq -c "$2")
+  [ "$got" = "$3" ] || {
+    echo "# $1: $2 is $got, expected $3"
+    return 1
+  }
+}
+# gone PID: no such process, or a zombie (nobody may reap orphans here)
+gone() {
+  local st
+  st=$(awk '{ sub(/.*\) /, ""); print substr($0, 1, 1) }' "/proc/$1/stat" 2>/dev/null) || return 0
+  [ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+}
+progress_status() { rcli HGET "peace:exec:{$1}:progress" "$2.status"; }
+
+# long_flow FILE PROFILE TRAP: one sh_cmd item `long` whose apply records its
+# pid and its child's, then sleeps 600 s while $dir/hold exists; its state
+# is the content of $dir/state. TRAP '' makes the group ignore SIGTERM.
+long_flow() {
+  local dir=$WORLD/modes/$2
+  mkdir -p "$dir"
+  cat >"$1" <<EOF
+{"app":"modes","profile":"$2","flow":"long","items":[
+ {"id":"long","type":"sh_cmd","params":{
+   "state_current":["sh","-c","cat $dir/state 2>/dev/null || echo absent"],
+   "state_goal":["echo","applied"],
+   "apply_exec":["sh","-c","$3 echo \$\$ > $dir/sh.pid; echo started > $dir/state; if [ -e $dir/hold ]; then sleep 600 & echo \$! > $dir/child.pid; wait; fi; echo applied > $dir/state"]}}]}
+EOF
+  touch "$dir/hold"
+}
+
+# start_long PROFILE TRAP: discover then ensure; prints the ensure's id once
+# the apply's process group is complete.
+start_long() {
+  local dir=$WORLD/modes/$1 id
+  long_flow "$T/$1.json" "$1" "$2"
+  "$PEACE" run "$T/$1.json" --cmd discover --no-progress >/dev/null 2>&1 || fatal "discover of $1 failed"
+  id=$(submit "$T/$1.json" --cmd ensure)
+  wait_for 30 "the apply of $1 to run" test -s "$dir/child.pid" || fatal "apply of $1 never ran"
+  echo "$id"
+}
+
+group_gone() {
+  local dir=$WORLD/modes/$1
+  gone "$(cat "$dir/sh.pid")" && gone "$(cat "$dir/child.pid")"
+}
+
+redis_start
+worker_start w1 --concurrency 8
+wait_for 20 "worker w1 to read the queue" worker_ready w1 || fatal "worker w1 not ready"
+
+# 1. cancel: SIGTERM to the group -------------------------------------------
+id=$(start_long cancel "")
+rcli PUBLISH "peace:exec:{$id}:interrupt" '!cancel operator said stop' >/dev/null
+wait_finished 20 "$id"
+check "cancel: block_interrupted" meta_is "$id" outcome block_interrupted
+check "cancel: the item is listed as interrupted" report_is "$id" '.items_interrupted' '["long"]'
+check "cancel: ... and as processed, with no error" report_is "$id" '[.items_processed, (.errors // [])]' '[["long"],[]]'
+check "cancel: its progress status is interrupted" test "$(progress_status "$id" long)" = interrupted
+check "cancel: the reason is the payload's" meta_is "$id" interrupt_reason 'operator said stop'
+check "cancel: the meta records the mode" meta_is "$id" interrupt_mode cancel
+check "cancel: the meta records when it was latched" test -n "$(meta "$id" interrupt_latched_ms)"
+check "cancel: the sh and its child are gone" wait_for 5 "the group to die" group_gone cancel
+check "cancel: the re-discovered state is stored (started, not the stale absent)" \
+  bash -c "'$PEACE' states modes cancel long --json | jq -e '.current.long.stdout == \"started\n\"' >/dev/null"
+rm -f "$WORLD/modes/cancel/hold"
+"$PEACE" run "$T/cancel.json" --cmd ensure --no-progress >"$T/next.out" 2>&1
+check "cancel: the next ensure completes with no manual step" test $? -eq 0
+
+# 2. kill of a group that ignores SIGTERM -----------------------------------
+id=$(start_long kill "trap '' TERM;")
+t0=$(now_ms)
+rcli PUBLISH "peace:exec:{$id}:interrupt" '!kill' >/dev/null
+wait_finished 20 "$id"
+check "kill: the outcome came at once (under 3 s)" test $(($(now_ms) - t0)) -lt 3000
+check "kill: the item is listed as interrupted" report_is "$id" '.items_interrupted' '["long"]'
+check "kill: the whole group is gone" wait_for 5 "the group to die" group_gone kill
+check "kill: meta mode kill" meta_is "$id" interrupt_mode kill
+rm -f "$WORLD/modes/kill/hold"
+"$PEACE" run "$T/kill.json" --cmd ensure --no-progress >"$T/next.out" 2>&1
+check "kill: the next ensure after a killed apply completes" test $? -eq 0
+
+# 3. escalation by the deadline ----------------------------------------------
+id=$(start_long deadline "trap '' TERM;")
+t0=$(now_ms)
+rcli PUBLISH "peace:exec:{$id}:interrupt" '!cancel 700 slow down' >/dev/null
+sleep 0.3
+check "deadline: SIGTERM ignored, still running before the deadline" meta_is "$id" status running
+wait_finished 20 "$id"
+el=$(($(now_ms) - t0))
+log "deadline: outcome after ${el} ms (deadline 700 ms)"
+check "deadline: the outcome came after the deadline" test "$el" -ge 650
+check "deadline: ... and soon after it" test "$el" -lt 5000
+check "deadline: the cancel became a kill" meta_is "$id" interrupt_mode kill
+check "deadline: one escalation recorded" meta_is "$id" interrupt_escalations 1
+check "deadline: the group is gone" wait_for 5 "the group to die" group_gone deadline
+
+# 4. escalation by a second request ------------------------------------------
+id=$(start_long second "")
+rcli PUBLISH "peace:exec:{$id}:interrupt" 'first: finish' >/dev/null
+sleep 0.3
+check "second: a finish lets the running item go on" meta_is "$id" status running
+rcli PUBLISH "peace:exec:{$id}:interrupt" 'second: escalate' >/dev/null
+wait_finished 20 "$id"
+check "second: the second request cancelled the item" report_is "$id" '.items_interrupted' '["long"]'
+check "second: meta mode cancel, one escalation" \
+  bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$id}' interrupt_mode)\" = cancel ] && [ \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$id}' interrupt_escalations)\" = 1 ]"
+check "second: the first request's reason stays" meta_is "$id" interrupt_reason 'first: finish'
+
+# 5. every payload form, raw from redis-cli -----------------------------------
+# FORM|expected reason|expected items_interrupted (a 30 x 100 ms sleep item)
+forms=(
+  '||[]'
+  'plain reason|plain reason|[]'
+  '!finish||[]'
+  '!finish a reason|a reason|[]'
+  '!finish 500 r|r|[]'
+  '!cancel||["s1"]'
+  '!cancel 5000||["s1"]'
+  '!cancel 5000 with reason|with reason|["s1"]'
+  '!cancel only reason|only reason|["s1"]'
+  '!kill||["s1"]'
+  '!kill now|now|["s1"]'
+  '!CANCEL|!CANCEL|[]'
+  '!cancelx y|!cancelx y|[]'
+  '!|!|[]'
+  '!cancel 99999999999999999999 huge|huge|["s1"]'
+)
+declare -a ids
+for k in "${!forms[@]}"; do
+  # s1 then s2, 20 x 100 ms each: a finish lets s1 end and never starts s2.
+  sleep_flow "$T/form$k.json" forms "f$k" f 20 100 2
+  "$PEACE" run "$T/form$k.json" --cmd discover --no-progress >/dev/null 2>&1 || fatal "discover f$k failed"
+  ids[$k]=$(submit "$T/form$k.json" --cmd ensure)
+  wait_for 20 "form $k to apply" bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{${ids[$k]}}:progress' s1.status)\" = running ]"
+  IFS='|' read -r payload _ _ <<<"${forms[$k]}"
+  rcli PUBLISH "peace:exec:{${ids[$k]}}:interrupt" "$payload" >/dev/null
+done
+for k in "${!forms[@]}"; do
+  IFS='|' read -r payload reason cut <<<"${forms[$k]}"
+  wait_finished 20 "${ids[$k]}"
+  check "payload '$payload': reason '$reason'" meta_is "${ids[$k]}" interrupt_reason "$reason"
+  check "payload '$payload': items_interrupted $cut" report_is "${ids[$k]}" '(.items_interrupted // [])' "$cut"
+  check "payload '$payload': block_interrupted" meta_is "${ids[$k]}" outcome block_interrupted
+done
+
+finish
