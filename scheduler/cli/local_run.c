@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "follow.h"
+#include "local_history.h"
 #include "peace/exec.h"
 #include "peace/items.h"
 #include "peace/pool.h"
@@ -312,6 +313,17 @@ int cli_local_run(const struct cli_opts *o)
     }
     if (lr.render != NULL) {
         cli_render_finish(lr.render, cli_mono_ms());
+    }
+    if (pc_exec_outcome(lr.exec) != NULL) {
+        char id[PC_ULID_LEN + 1];
+
+        /* Kept for `peace list --local` / `peace report ID --local`; a failure
+         * to keep it does not change the run's result. */
+        if (cli_history_save(".", &flow, o->cmd, pc_exec_outcome(lr.exec), id, &err) != 0) {
+            (void)fprintf(stderr, "peace: the report was not kept: %s\n", err.msg);
+        } else if (!o->json) {
+            (void)printf("execution %s (peace report %s --local)\n", id, id);
+        }
     }
     status = report(o, &flow, lr.exec);
 out:

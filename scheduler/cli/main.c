@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "local_history.h"
 #include "peace/err.h"
 #include "peace/flow.h"
 #include "sched_argv.h"
@@ -67,6 +68,7 @@ static const char usage[] =
     "  list                 executions, newest first (--limit N, default 20)\n"
     "  states APP PROFILE FLOW  stored current and goal states\n"
     "  report ID            the outcome report of a finished execution\n"
+    "  list --local, report ID --local  the reports local runs kept under .peace/\n"
     "  --help, --version\n"
     "\n"
     "run options:\n" RUN_OPTIONS "\n"
@@ -291,8 +293,14 @@ int main(int argc, char **argv)
         if (o.local) {
             return cli_local_run(&o);
         }
+    } else if (o.local && strcmp(o.subcommand, "list") == 0) {
+        return o.n_args == 0 ? cli_history_list(o.json, o.limit)
+                             : bad("%s", "list takes no arguments");
+    } else if (o.local && strcmp(o.subcommand, "report") == 0) {
+        return o.n_args == 1 ? cli_history_report(o.args[0], o.json)
+                             : bad("%s", "report needs exactly one execution id");
     } else if (o.local) {
-        return bad("--local only applies to run, not to %s", o.subcommand);
+        return bad("--local only applies to run, list and report, not to %s", o.subcommand);
     }
     return dispatch_fleet(&o);
 }

@@ -10,7 +10,8 @@
 #  3. an item_error report has the error on the item's apply entry;
 #  4. an interrupted ensure's report has per-block times, the in-flight
 #     item's time and the interrupt time;
-#  5. /metrics has the block, execution and queue-wait histograms.
+#  5. /metrics has the block, execution and queue-wait histograms;
+#  6. local runs keep their reports (newest 50): list --local, report ID --local.
 SCHED=${1:?usage: report_modes.sh PATH/TO/peace-scheduler PATH/TO/peace PATH/TO/peace-worker}
 PEACE=${2:?}
 WORKER=${3:?}
@@ -99,6 +100,22 @@ check "/metrics: block durations by command and block (two ensures through the f
 check "/metrics: execution durations by command and outcome, queue waits" \
   bash -c "grep -q '^peace_execution_duration_seconds_count{cmd=\"clean\",outcome=\"complete\"} 2\$' '$T/metrics.txt' &&
            grep -q '^peace_queue_wait_seconds_count 10\$' '$T/metrics.txt'"
+
+# Local history: every --local run above kept its report under .peace.
+(cd "$T" && "$PEACE" list --local --json) >"$T/local-list.json"
+check "list --local: the five local runs, newest first" \
+  test "$(jq -c '[.[] | .cmd]' "$T/local-list.json")" = '["clean","ensure","ensure_dry","diff","discover"]'
+lid=$(jq -r '.[1].id' "$T/local-list.json")
+(cd "$T" && "$PEACE" report "$lid" --local --json) | strip >"$T/local-report.json"
+check "report ID --local --json: the local ensure's report, as the run printed it" \
+  diff "$T/local-ensure.json" "$T/local-report.json"
+(cd "$T" && "$PEACE" report 01ARZ3NDEKTSV4RRFFQ69G5FAV --local) >/dev/null 2>&1
+check "report ID --local: an unknown id exits 1" test $? -eq 1
+for _ in $(seq 1 52); do
+  (cd "$T" && "$PEACE" run "$T/flow-local.json" --local --cmd read_current --json) >/dev/null 2>&1
+done
+check "local history is bounded: the newest 50 kept" \
+  test "$(ls "$T/.peace/rep/local/f/executions" | wc -l) $(cd "$T" && "$PEACE" list --local --json | jq -r '[.[] | .cmd] | unique | join(",")')" = "50 read_current"
 
 # 2. ---------------------------------------------------------------------------
 check "a Python client decodes the full report (redis-py + msgpack, schemas/README.md only)" \
