@@ -34,6 +34,10 @@ struct cli_opts {
     const char *queue;
     const char *token;
     const char *reason;
+    enum pc_interrupt_mode mode; /* interrupt --mode (default finish) */
+    bool has_deadline;           /* interrupt --deadline-ms given */
+    uint64_t deadline_ms;
+    bool wait; /* interrupt --wait: until the outcome, then the receipt */
     const char *plugins[CLI_PLUGINS_MAX];
     size_t n_plugins;
     size_t limit; /* --limit of `list`; 0 = the default */
@@ -53,7 +57,8 @@ int cli_redis_run(const struct cli_opts *o);
 int cli_redis_watch(const struct cli_opts *o);
 /* `peace status ID`: meta, per-item progress and the report when finished. */
 int cli_redis_status(const struct cli_opts *o);
-/* `peace interrupt ID [--reason R]`: exit 1 for an unknown id. */
+/* `peace interrupt ID [--reason R] [--mode M] [--deadline-ms N] [--wait]`: exit
+ * 1 for an unknown id; with --wait, the outcome's exit status (CONTRACT §7). */
 int cli_redis_interrupt(const struct cli_opts *o);
 /* `peace list [--limit N]`: newest first. */
 int cli_redis_list(const struct cli_opts *o);

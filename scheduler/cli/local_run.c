@@ -3,9 +3,10 @@
  *
  * One libevent loop drives everything: the engine, a thread pool for item
  * work, a 50 ms timer that flushes item progress and redraws the bars, and
- * SIGINT/SIGTERM. The first Ctrl-C signals the interrupt latch (in-flight
- * items finish, nothing new starts); a second one exits at once, as users of
- * interactive tools expect.
+ * SIGINT/SIGTERM. The first Ctrl-C is a `finish` interrupt (in-flight items
+ * finish, nothing new starts); the second a `cancel` (running items are asked
+ * to stop; it becomes a `kill` after PC_INTERRUPT_DEADLINE_DEFAULT_MS); a
+ * third exits at once (130), as users of interactive tools expect.
  */
 #include <errno.h>
 #include <signal.h>
@@ -33,6 +34,7 @@ struct local_run {
     struct pc_exec *exec;
     struct cli_render *render;
     unsigned interrupts;
+    struct event *kill_timer; /* the cancel's deadline */
 };
 
 static void on_block_start(void *ctx, size_t index, enum pc_block_kind kind)
@@ -101,16 +103,45 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     (void)what;
     (void)sig;
     lr->interrupts++;
-    if (lr->interrupts > 1) {
+    if (lr->interrupts > 2) {
         cli_exit_interrupted_twice();
+    }
+    if (lr->interrupts == 2) {
+        struct timeval tv = {(time_t)(PC_INTERRUPT_DEADLINE_DEFAULT_MS / 1000u), 0};
+
+        if (lr->render != NULL) {
+            cli_render_note(lr->render,
+                            "cancel requested: items in progress are asked to stop (Ctrl-C again "
+                            "to exit now)",
+                            cli_mono_ms());
+        }
+        pc_exec_interrupt(lr->exec, PC_MODE_CANCEL);
+        if (lr->kill_timer != NULL) {
+            (void)evtimer_add(lr->kill_timer, &tv);
+        }
+        return;
     }
     if (lr->render != NULL) {
         cli_render_note(lr->render,
-                        "interrupt requested: finishing items in progress (Ctrl-C again to exit "
-                        "now)",
+                        "interrupt requested: finishing items in progress (Ctrl-C again to cancel "
+                        "them)",
                         cli_mono_ms());
     }
     pc_exec_signal_interrupt(lr->exec);
+}
+
+/* The cancel's deadline passed: it becomes a kill. */
+static void on_kill_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct local_run *lr = arg;
+
+    (void)fd;
+    (void)what;
+    if (lr->render != NULL) {
+        cli_render_note(lr->render, "cancel deadline passed: killing items in progress",
+                        cli_mono_ms());
+    }
+    pc_exec_interrupt(lr->exec, PC_MODE_KILL);
 }
 
 static int print_map(const struct pc_flow *flow, const struct pc_states *m, const char *label)
@@ -226,6 +257,7 @@ static int run_loop(struct local_run *lr)
     int rc = 0;
 
     tick = event_new(lr->base, -1, EV_PERSIST, on_tick, lr);
+    lr->kill_timer = evtimer_new(lr->base, on_kill_timer, lr);
     sigint = evsignal_new(lr->base, SIGINT, on_signal, lr);
     sigterm = evsignal_new(lr->base, SIGTERM, on_signal, lr);
     if (tick == NULL || sigint == NULL || sigterm == NULL || event_add(tick, &tv) != 0 ||
@@ -241,6 +273,10 @@ static int run_loop(struct local_run *lr)
 out:
     if (tick != NULL) {
         event_free(tick);
+    }
+    if (lr->kill_timer != NULL) {
+        event_free(lr->kill_timer);
+        lr->kill_timer = NULL;
     }
     if (sigint != NULL) {
         event_free(sigint);

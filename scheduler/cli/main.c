@@ -64,7 +64,9 @@ static const char usage[] =
     "  run FLOW.json        run a flow with live progress; Ctrl-C interrupts it\n"
     "  status ID            an execution's meta, per-item progress and report\n"
     "  watch ID             follow an execution from its start, to its outcome\n"
-    "  interrupt ID         interrupt an execution (--reason R)\n"
+    "  interrupt ID         interrupt an execution (--reason R, --mode finish|cancel|kill,\n"
+    "                       --deadline-ms N: a cancel becomes a kill after N ms, default\n"
+    "                       10000; --wait: wait for the outcome and print the receipt)\n"
     "  list                 executions, newest first (--limit N, default 20)\n"
     "  states APP PROFILE FLOW  stored current and goal states\n"
     "  report ID            the outcome report of a finished execution\n"
@@ -103,8 +105,9 @@ static const char *env_or(const char *name, const char *fallback)
 static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
 {
     static const char *const value_flags[] = {
-        "--cmd",   "--strategy", "--sync",   "--workdir", "--redis", "--server",  "--prefix",
-        "--queue", "--token",    "--reason", "--plugin",  "--limit", "--current", "--goal"};
+        "--cmd",     "--strategy", "--sync",  "--workdir",    "--redis",  "--server",
+        "--prefix",  "--queue",    "--token", "--reason",     "--plugin", "--limit",
+        "--current", "--goal",     "--mode",  "--deadline-ms"};
     const char *a = argv[*i];
     const char *v = NULL;
     struct pc_err err;
@@ -131,6 +134,10 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
     }
     if (strcmp(a, "--no-save") == 0) {
         o->no_save = true;
+        return 0;
+    }
+    if (strcmp(a, "--wait") == 0) {
+        o->wait = true;
         return 0;
     }
     for (size_t k = 0; k < sizeof(value_flags) / sizeof(value_flags[0]); k++) {
@@ -179,6 +186,23 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
         case 9:
             o->reason = v;
             return 0;
+        case 14:
+            if (pc_interrupt_mode_parse(v, strlen(v), &o->mode, &err) != 0) {
+                return bad("--mode: %s", err.msg);
+            }
+            return 0;
+        case 15: {
+            char *end = NULL;
+            unsigned long long n = strtoull(v, &end, 10);
+
+            if (v[0] < '0' || v[0] > '9' || end == NULL || *end != '\0' ||
+                n > PC_INTERRUPT_DEADLINE_MAX_MS) {
+                return bad("--deadline-ms %s: give milliseconds 0..86400000", v);
+            }
+            o->has_deadline = true;
+            o->deadline_ms = n;
+            return 0;
+        }
         case 11: {
             char *end = NULL;
             unsigned long long n = strtoull(v, &end, 10);

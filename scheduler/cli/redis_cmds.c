@@ -79,19 +79,32 @@ void cli_meta_get(const redisReply *meta, const char *field, char *out, size_t o
  * the same text): 1 marked, 2 already marked, 0 finished or unknown.
  */
 static int mark_interrupt(struct cli_redis *r, const char *key, const char *reason,
-                          size_t reason_len, long long *marked, struct pc_err *err)
+                          size_t reason_len, const struct pc_interrupt_req *req, long long *marked,
+                          struct pc_err *err)
 {
     const char *script = pc_script_source(PC_SCRIPT_EXEC_MARK_INTERRUPT);
+    const char *mode = pc_interrupt_mode_name(req->mode);
     char now_text[24];
+    char deadline[24];
     redisReply *rep = NULL;
     int rc;
 
     (void)snprintf(now_text, sizeof(now_text), "%llu", (unsigned long long)cli_unix_ms());
+    (void)snprintf(deadline, sizeof(deadline), "%llu",
+                   (unsigned long long)(req->has_deadline ? req->deadline_ms
+                                                          : PC_INTERRUPT_DEADLINE_DEFAULT_MS));
     {
-        const char *argv[] = {"EVAL", script, "1", key, now_text, reason};
-        size_t lens[] = {4, strlen(script), 1, strlen(key), strlen(now_text), reason_len};
+        const char *argv[] = {"EVAL", script, "1", key, now_text, reason, mode, deadline};
+        size_t lens[] = {4,
+                         strlen(script),
+                         1,
+                         strlen(key),
+                         strlen(now_text),
+                         reason_len,
+                         strlen(mode),
+                         strlen(deadline)};
 
-        rc = cli_redis_command(r, 6, argv, lens, &rep, err);
+        rc = cli_redis_command(r, 8, argv, lens, &rep, err);
     }
     if (rc != 0) {
         return rc;
@@ -120,11 +133,16 @@ static int exec_known(struct cli_redis *r, const char *key, bool *known, struct 
 }
 
 int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
+                       enum pc_interrupt_mode mode, bool has_deadline, uint64_t deadline_ms,
                        enum cli_interrupt_result *result, struct pc_err *err)
 {
     char key[PC_KEY_MAX];
     char channel[PC_KEY_MAX];
+    char payload[MSG_EVENT_REASON_MAX + 48];
     size_t reason_len = strlen(reason);
+    struct pc_interrupt_req req = {
+        .mode = mode, .has_deadline = has_deadline, .deadline_ms = deadline_ms};
+    int payload_len = 0;
     redisReply *rep = NULL;
     long long marked = 0;
     bool known = false;
@@ -140,7 +158,13 @@ int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
     if (pc_key_interrupt_channel(channel, sizeof(channel), cli_redis_prefix(r), id) < 0) {
         return pc_err_set(err, PC_EINVAL, "execution id %s makes no channel", id);
     }
-    rc = mark_interrupt(r, key, reason, reason_len, &marked, err);
+    req.reason = reason;
+    req.reason_len = reason_len;
+    payload_len = pc_interrupt_payload_format(&req, payload, sizeof(payload));
+    if (payload_len < 0 || (size_t)payload_len >= sizeof(payload)) {
+        return pc_err_set(err, PC_EINVAL, "interrupt: the payload does not fit");
+    }
+    rc = mark_interrupt(r, key, reason, reason_len, &req, &marked, err);
     if (rc == 0 && marked == 0) {
         rc = exec_known(r, key, &known, err);
         if (rc == 0) {
@@ -152,8 +176,9 @@ int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
         return rc;
     }
     {
-        const char *argv[] = {"PUBLISH", channel, reason};
-        size_t lens[] = {7, strlen(channel), reason_len};
+        /* A plain finish publishes the bare reason, as before modes existed. */
+        const char *argv[] = {"PUBLISH", channel, payload};
+        size_t lens[] = {7, strlen(channel), (size_t)payload_len};
 
         rc = cli_redis_command(r, 3, argv, lens, &rep, err);
     }
@@ -646,6 +671,74 @@ out:
     return status;
 }
 
+/*
+ * --wait: polls the meta hash (every 50 ms) until the execution finished,
+ * then prints the receipt: mode, when the worker latched the request, its
+ * escalations, the outcome. Returns the outcome's exit status.
+ */
+static int wait_receipt(struct cli_redis *r, const char *id, bool json)
+{
+    static const char *const fields[] = {"status",
+                                         "outcome",
+                                         "interrupt_mode",
+                                         "interrupt_requested_ms",
+                                         "interrupt_latched_ms",
+                                         "interrupt_escalations",
+                                         "finished_ms"};
+    char key[PC_KEY_MAX];
+    struct pc_err err;
+    enum pc_outcome_kind kind = PC_OUTCOME_BLOCK_ERROR;
+
+    pc_err_clear(&err);
+    if (exec_key(r, id, key, sizeof(key), &err) != 0) {
+        cli_print_err(&err);
+        return 1;
+    }
+    for (;;) {
+        redisReply *rep = NULL;
+        const char *v[7] = {0};
+        struct timespec ts = {0, 50 * 1000000L};
+
+        if (cli_redis_cmd(r, &rep, &err, "HMGET", key, fields[0], fields[1], fields[2], fields[3],
+                          fields[4], fields[5], fields[6], (char *)NULL) != 0) {
+            cli_print_err(&err);
+            return 1;
+        }
+        for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements && i < 7; i++) {
+            v[i] = rep->element[i]->type == REDIS_REPLY_STRING ? rep->element[i]->str : NULL;
+        }
+        if (v[0] == NULL) {
+            freeReplyObject(rep);
+            (void)fprintf(stderr, "peace: execution %s not found\n", id);
+            return 1;
+        }
+        if (strcmp(v[0], "finished") == 0) {
+            if (v[1] == NULL || pc_outcome_kind_parse(v[1], strlen(v[1]), &kind) != 0) {
+                kind = PC_OUTCOME_BLOCK_ERROR;
+            }
+            if (json) {
+                (void)printf("{\"id\":\"%s\",\"mode\":\"%s\",\"requested_ms\":%s,"
+                             "\"latched_ms\":%s,\"escalations\":%s,\"finished_ms\":%s,"
+                             "\"outcome\":\"%s\"}\n",
+                             id, v[2] != NULL ? v[2] : "finish", v[3] != NULL ? v[3] : "null",
+                             v[4] != NULL ? v[4] : "null", v[5] != NULL ? v[5] : "0",
+                             v[6] != NULL ? v[6] : "null", pc_outcome_kind_name(kind));
+            } else {
+                (void)printf("execution %s: outcome %s\n  mode %s, requested at %s, latched at %s, "
+                             "escalations %s, finished at %s (Unix ms)\n",
+                             id, pc_outcome_kind_name(kind), v[2] != NULL ? v[2] : "finish",
+                             v[3] != NULL ? v[3] : "-", v[4] != NULL ? v[4] : "- (not latched)",
+                             v[5] != NULL ? v[5] : "0", v[6] != NULL ? v[6] : "-");
+            }
+            freeReplyObject(rep);
+            return pc_outcome_exit_status(kind);
+        }
+        freeReplyObject(rep);
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
+}
+
 int cli_redis_interrupt(const struct cli_opts *o)
 {
     static const char default_reason[] = "requested with peace interrupt";
@@ -659,12 +752,17 @@ int cli_redis_interrupt(const struct cli_opts *o)
     if (cli_args_one_id(o, "interrupt") != 0 || connect_or_fail(o, &r) != 0) {
         goto out;
     }
-    if (cli_exec_interrupt(r, o->args[0], reason, &result, &err) != 0) {
+    if (cli_exec_interrupt(r, o->args[0], reason, o->mode, o->has_deadline, o->deadline_ms, &result,
+                           &err) != 0) {
         cli_print_err(&err);
         goto out;
     }
     if (result == CLI_INTERRUPT_UNKNOWN) {
         (void)fprintf(stderr, "peace: execution %s not found\n", o->args[0]);
+        goto out;
+    }
+    if (o->wait) {
+        status = wait_receipt(r, o->args[0], o->json);
         goto out;
     }
     cli_print_interrupt(o->args[0], result, o->json);

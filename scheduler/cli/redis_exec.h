@@ -35,12 +35,15 @@ uint64_t cli_unix_ms(void);
 /*
  * Records interrupt_requested_ms / interrupt_reason on the meta hash unless
  * the execution is finished or already has a request (the fleet's
- * exec_mark_interrupt script, so it can not race the worker's finish), then
- * PUBLISHes the interrupt channel with the reason (cut to the event limit).
- * *result is written on success.
+ * exec_mark_interrupt script, so it can not race the worker's finish; the
+ * mode only rises), then PUBLISHes the interrupt channel: the bare reason
+ * (cut to the event limit) for a plain finish, else "!MODE [DEADLINE] REASON".
+ * A request to an execution already interrupted is published too: the
+ * worker running it escalates one step. *result is written on success.
  */
 int cli_exec_interrupt(struct cli_redis *r, const char *id, const char *reason,
-                       enum cli_interrupt_result *result, struct pc_err *err) PC_NODISCARD;
+                       enum pc_interrupt_mode mode, bool has_deadline, uint64_t deadline_ms,
+                       enum cli_interrupt_result *result, struct pc_err *err);
 
 /*
  * The outcome of a finished execution: its full report

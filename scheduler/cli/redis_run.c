@@ -103,7 +103,8 @@ static void request_interrupt(struct follower *f)
     struct pc_err err;
 
     pc_err_clear(&err);
-    if (cli_exec_interrupt(f->r, f->view.id, "Ctrl-C in the peace CLI", &result, &err) != 0) {
+    if (cli_exec_interrupt(f->r, f->view.id, "Ctrl-C in the peace CLI", PC_MODE_FINISH, false, 0,
+                           &result, &err) != 0) {
         cli_follow_interrupt_failed(&f->view, err.msg);
         return;
     }

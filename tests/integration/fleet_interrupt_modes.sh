@@ -156,4 +156,21 @@ for k in "${!forms[@]}"; do
   check "payload '$payload': block_interrupted" meta_is "${ids[$k]}" outcome block_interrupted
 done
 
+# 6. peace interrupt --mode cancel --deadline-ms N --wait: the receipt -------
+id=$(start_long cli "trap '' TERM;")
+"$PEACE" interrupt "$id" --mode cancel --deadline-ms 400 --reason 'from the cli' --wait --json >"$T/receipt.json"
+rc=$?
+log "receipt: $(cat "$T/receipt.json")"
+check "cli --wait: exit status of the outcome (2, interrupted)" test "$rc" -eq 2
+check "cli --wait: the receipt names the outcome and the mode in effect" \
+  jq -e '.outcome == "block_interrupted" and .mode == "kill" and .escalations == 1' "$T/receipt.json"
+check "cli --wait: ... and when the worker latched the request" \
+  jq -e '(.latched_ms | type) == "number" and .latched_ms >= .requested_ms' "$T/receipt.json"
+check "cli: the reason is recorded" meta_is "$id" interrupt_reason 'from the cli'
+check "cli: the group is gone" wait_for 5 "the group to die" group_gone cli
+"$PEACE" interrupt "$id" --mode stop >/dev/null 2>"$T/bad.err"
+check "cli: a bad --mode is refused with a reason" bash -c "[ $? -ne 0 ] && grep -q 'unknown interrupt mode' '$T/bad.err'"
+"$PEACE" interrupt "$id" --deadline-ms -1 >/dev/null 2>"$T/bad.err"
+check "cli: a bad --deadline-ms is refused" grep -q 'deadline-ms' "$T/bad.err"
+
 finish
