@@ -32,8 +32,8 @@ static const char usage_text[] =
     "  --prefix P           key prefix (PEACE_PREFIX, default " SCHED_DEFAULT_PREFIX ")\n"
     "  --queue Q            queue of submissions that name none (PEACE_QUEUE, "
     "default " SCHED_DEFAULT_QUEUE ")\n"
-    "  --max-body BYTES     largest request body (default 8388608)\n"
-    "  --max-sse N          event streams served at once (default 256)\n"
+    "  --max-body BYTES     largest request body (PEACE_MAX_BODY, default 8388608)\n"
+    "  --max-sse N          event streams served at once (PEACE_MAX_SSE, default 256)\n"
     "  --plugin PATH.so     load custom item types to validate flows with (repeatable)\n"
     "  --help, --version\n";
 
@@ -188,22 +188,27 @@ static int take_token(const char *token, struct sched_config *c, struct pc_err *
     return 0;
 }
 
-/* --max-body and --max-sse, with their defaults. */
-static int take_limits(const struct raw_flags *raw, struct sched_config *c, struct pc_err *err)
+/* --max-body and --max-sse (PEACE_MAX_BODY, PEACE_MAX_SSE), with their defaults. */
+static int take_limits(const struct raw_flags *raw, sched_getenv_fn *env, void *env_ctx,
+                       struct sched_config *c, struct pc_err *err)
 {
     unsigned long long n = 0;
+    const char *body = raw->v[FLAG_MAX_BODY] != NULL ? raw->v[FLAG_MAX_BODY]
+                                                     : env_get(env, env_ctx, "PEACE_MAX_BODY");
+    const char *sse = raw->v[FLAG_MAX_SSE] != NULL ? raw->v[FLAG_MAX_SSE]
+                                                   : env_get(env, env_ctx, "PEACE_MAX_SSE");
 
     c->max_body = SCHED_DEFAULT_MAX_BODY;
-    if (raw->v[FLAG_MAX_BODY] != NULL) {
-        if (sched_parse_count(raw->v[FLAG_MAX_BODY], 1024, SCHED_MAX_BODY_LIMIT, &n) != 0) {
+    if (body != NULL) {
+        if (sched_parse_count(body, 1024, SCHED_MAX_BODY_LIMIT, &n) != 0) {
             return pc_err_set(err, PC_EINVAL, "--max-body: a number of bytes in 1024..%u",
                               SCHED_MAX_BODY_LIMIT);
         }
         c->max_body = (size_t)n;
     }
     c->max_sse = SCHED_DEFAULT_MAX_SSE;
-    if (raw->v[FLAG_MAX_SSE] != NULL) {
-        if (sched_parse_count(raw->v[FLAG_MAX_SSE], 0, SCHED_MAX_SSE_LIMIT, &n) != 0) {
+    if (sse != NULL) {
+        if (sched_parse_count(sse, 0, SCHED_MAX_SSE_LIMIT, &n) != 0) {
             return pc_err_set(err, PC_EINVAL, "--max-sse: a number in 0..%u", SCHED_MAX_SSE_LIMIT);
         }
         c->max_sse = (unsigned)n;
@@ -252,7 +257,7 @@ static int take_settings(const struct raw_flags *raw, sched_getenv_fn *env, void
         pc_err_prefix(err, "--queue");
         rc = PC_EINVAL;
     }
-    return rc == 0 ? take_limits(raw, c, err) : rc;
+    return rc == 0 ? take_limits(raw, env, env_ctx, c, err) : rc;
 }
 
 int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ctx,

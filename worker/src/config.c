@@ -39,17 +39,24 @@ static const char usage_text[] =
     "                       (env PEACE_REDIS_URL; default " DEFAULT_URL ")\n"
     "  --prefix P           key prefix (env PEACE_PREFIX; default " DEFAULT_PREFIX ")\n"
     "  --queue Q            queue to run (env PEACE_QUEUE; default " DEFAULT_QUEUE ")\n"
-    "  --concurrency N      executions at once, 1..256 (default 4)\n"
-    "  --threads N          threads for item work, 1..1024 (default 8 x concurrency, max 256)\n"
-    "  --lease-ms MS        how long a silent worker keeps its executions (default 10000)\n"
-    "  --grace-ms MS        on SIGTERM, wait this long for running executions (default 30000)\n"
-    "  --max-attempts N     give up on an execution after N starts (default 3)\n"
-    "  --retention-s S      finished executions' keys expire after S seconds\n"
+    "  --concurrency N      executions at once, 1..256 (env PEACE_CONCURRENCY; default 4)\n"
+    "  --threads N          threads for item work, 1..1024 (env PEACE_THREADS;\n"
+    "                       default 8 x concurrency, max 256)\n"
+    "  --lease-ms MS        how long a silent worker keeps its executions, and its\n"
+    "                       heartbeat lives (env PEACE_LEASE_MS; default 10000)\n"
+    "  --grace-ms MS        on SIGTERM, wait this long for running executions\n"
+    "                       (env PEACE_GRACE_MS; default 30000)\n"
+    "  --max-attempts N     give up on an execution after N starts (env PEACE_MAX_ATTEMPTS;\n"
+    "                       default 3)\n"
+    "  --retention-s S      finished executions' keys expire after S seconds (env "
+    "PEACE_RETENTION_S)\n"
     "                       (default 604800 = 7 days; 0 = never)\n"
-    "  --progress-flush-ms MS  write a running execution's progress at most every MS,\n"
+    "  --progress-flush-ms MS  write a running execution's progress at most every MS\n"
+    "                       (env PEACE_PROGRESS_FLUSH_MS),\n"
     "                       5..10000 (default 40: what a dashboard shows is at most\n"
     "                       this old; each flush is one script call per execution)\n"
-    "  --plugin PATH.so     load custom item types (repeatable)\n"
+    "  --plugin PATH.so     load custom item types (repeatable; env PEACE_PLUGINS, a\n"
+    "                       ':'-separated list the flags add to)\n"
     "  --item-types T,...   the only item types this worker runs; a job with another\n"
     "                       type is rejected (env PEACE_ITEM_TYPES; default all registered)\n"
     "  --file-root DIR      paths of file and http_download items must stay inside DIR\n"
@@ -185,6 +192,63 @@ static int apply_flag(struct parse_state *ps, const char *flag, const char *valu
     return rc;
 }
 
+/*
+ * Every flag with a value has an environment variable: PEACE_ and the flag's
+ * name in capitals with '-' as '_' (PEACE_REDIS_URL, PEACE_PREFIX,
+ * PEACE_QUEUE, PEACE_LOG_LEVEL, PEACE_ITEM_TYPES, PEACE_FILE_ROOT and
+ * PEACE_METRICS_LISTEN are read in finish()). Values from the environment
+ * are applied first, so flags win. PEACE_PLUGINS is a ':'-separated list;
+ * --plugin flags add to it.
+ */
+static const struct {
+    const char *flag;
+    const char *env;
+} env_flags[] = {
+    {"--concurrency", "PEACE_CONCURRENCY"},
+    {"--threads", "PEACE_THREADS"},
+    {"--lease-ms", "PEACE_LEASE_MS"},
+    {"--grace-ms", "PEACE_GRACE_MS"},
+    {"--max-attempts", "PEACE_MAX_ATTEMPTS"},
+    {"--retention-s", "PEACE_RETENTION_S"},
+    {"--progress-flush-ms", "PEACE_PROGRESS_FLUSH_MS"},
+};
+
+static int apply_env(struct parse_state *ps, wk_getenv_fn *fn, void *ctx, struct pc_err *err)
+{
+    const char *v = NULL;
+    char *p = NULL;
+
+    for (size_t i = 0; fn != NULL && i < sizeof(env_flags) / sizeof(env_flags[0]); i++) {
+        v = fn(ctx, env_flags[i].env);
+        if (v != NULL && v[0] != '\0' && apply_flag(ps, env_flags[i].flag, v, err) != 0) {
+            pc_err_prefix(err, "%s", env_flags[i].env);
+            return PC_EINVAL;
+        }
+    }
+    v = fn != NULL ? fn(ctx, "PEACE_PLUGINS") : NULL;
+    if (v == NULL || v[0] == '\0') {
+        return 0;
+    }
+    if (strlen(v) > WK_PLUGINS_ENV_MAX) {
+        return pc_err_set(err, PC_EINVAL, "PEACE_PLUGINS: longer than %d bytes",
+                          WK_PLUGINS_ENV_MAX);
+    }
+    (void)snprintf(ps->c.plugins_env, sizeof(ps->c.plugins_env), "%s", v);
+    for (p = ps->c.plugins_env; p != NULL;) {
+        char *colon = strchr(p, ':');
+
+        if (colon != NULL) {
+            *colon = '\0';
+        }
+        if (p[0] != '\0' && apply_flag(ps, "--plugin", p, err) != 0) {
+            pc_err_prefix(err, "PEACE_PLUGINS");
+            return PC_EINVAL;
+        }
+        p = colon != NULL ? colon + 1 : NULL;
+    }
+    return 0;
+}
+
 static int parse_args(struct parse_state *ps, int argc, char **argv, struct pc_err *err)
 {
     for (int i = 1; i < argc; i++) {
@@ -305,12 +369,23 @@ int wk_config_parse(int argc, char **argv, wk_getenv_fn *getenv_fn, void *env_ct
     ps->c.retention_s = DEFAULT_RETENTION_S;
     ps->c.progress_flush_ms = DEFAULT_FLUSH_MS;
     ps->c.log_level = WK_LOG_INFO;
-    rc = parse_args(ps, argc, argv, err);
+    rc = apply_env(ps, getenv_fn, env_ctx, err);
+    if (rc == 0) {
+        rc = parse_args(ps, argc, argv, err);
+    }
     if (rc == 0 && !ps->c.help && !ps->c.version) {
         rc = finish(ps, getenv_fn, env_ctx, err);
     }
     if (rc == 0) {
         *out = ps->c;
+        /* Paths from PEACE_PLUGINS point into the copy now. */
+        for (size_t i = 0; i < out->n_plugins; i++) {
+            const char *p = ps->c.plugins[i];
+
+            if (p >= ps->c.plugins_env && p < ps->c.plugins_env + sizeof(ps->c.plugins_env)) {
+                out->plugins[i] = out->plugins_env + (p - ps->c.plugins_env);
+            }
+        }
     }
     free(ps);
     return rc;

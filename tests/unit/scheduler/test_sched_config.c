@@ -65,19 +65,12 @@ static void defaults_match_the_contract(void **state)
 
 static void the_environment_is_used_and_flags_win(void **state)
 {
-    static const char *const env[] = {"PEACE_LISTEN",
-                                      "0.0.0.0:9000",
-                                      "PEACE_TOKEN",
-                                      "envtoken",
-                                      "PEACE_REDIS_URL",
-                                      "redis://r1:7000/2",
-                                      "PEACE_PREFIX",
-                                      "envp",
-                                      "PEACE_QUEUE",
-                                      "envq",
-                                      NULL};
-    static const char *const flags[] = {"--listen=[::1]:8000", "--token", "flagtoken",
-                                        "--queue=flagq", NULL};
+    static const char *const env[] = {
+        "PEACE_LISTEN",      "0.0.0.0:9000", "PEACE_TOKEN",   "envtoken",    "PEACE_REDIS_URL",
+        "redis://r1:7000/2", "PEACE_PREFIX", "envp",          "PEACE_QUEUE", "envq",
+        "PEACE_MAX_BODY",    "4096",         "PEACE_MAX_SSE", "3",           NULL};
+    static const char *const flags[] = {"--listen=[::1]:8000", "--token",     "flagtoken",
+                                        "--queue=flagq",       "--max-sse=5", NULL};
     static const char *const empty_env[] = {"PEACE_PREFIX", "", NULL};
     struct sched_config c;
     struct pc_err err;
@@ -93,7 +86,10 @@ static void the_environment_is_used_and_flags_win(void **state)
     assert_int_equal(c.redis.db, 2);
     assert_string_equal(c.prefix, "envp");
     assert_string_equal(c.queue.s, "envq");
+    assert_int_equal(c.max_body, 4096);
+    assert_int_equal(c.max_sse, 3);
     assert_int_equal(parse(flags, env, &c, &err), 0);
+    assert_int_equal(c.max_sse, 5);
     assert_string_equal(c.listen_host, "::1");
     assert_int_equal(c.listen_port, 8000);
     assert_string_equal(c.token, "flagtoken");

@@ -219,11 +219,59 @@ static void item_types_and_file_root_from_flags_or_environment(void **state)
     assert_string_equal(c.file_root, "/e");
 }
 
+static void every_flag_has_an_environment_variable(void **state)
+{
+    const char *env[] = {"PEACE_CONCURRENCY",
+                         "7",
+                         "PEACE_THREADS",
+                         "9",
+                         "PEACE_LEASE_MS",
+                         "2500",
+                         "PEACE_GRACE_MS",
+                         "100",
+                         "PEACE_MAX_ATTEMPTS",
+                         "5",
+                         "PEACE_RETENTION_S",
+                         "60",
+                         "PEACE_PROGRESS_FLUSH_MS",
+                         "20",
+                         "PEACE_PLUGINS",
+                         "/a.so::/b.so",
+                         "PEACE_METRICS_LISTEN",
+                         "0.0.0.0:9464",
+                         NULL};
+    const char *args[] = {"--lease-ms", "3000", "--plugin", "/c.so", NULL};
+    const char *bad[] = {"PEACE_CONCURRENCY", "lots", NULL};
+    struct wk_config c;
+    struct pc_err err;
+
+    (void)state;
+    assert_int_equal(parse(args, env, &c, &err), 0);
+    assert_int_equal(c.concurrency, 7);
+    assert_int_equal(c.threads, 9);
+    assert_int_equal(c.lease_ms, 3000); /* the flag wins */
+    assert_int_equal(c.grace_ms, 100);
+    assert_int_equal(c.max_attempts, 5);
+    assert_int_equal(c.retention_s, 60);
+    assert_int_equal(c.progress_flush_ms, 20);
+    assert_string_equal(c.metrics_listen, "0.0.0.0:9464");
+    /* PEACE_PLUGINS (empty entries skipped), then the flags. */
+    assert_int_equal(c.n_plugins, 3);
+    assert_string_equal(c.plugins[0], "/a.so");
+    assert_string_equal(c.plugins[1], "/b.so");
+    assert_string_equal(c.plugins[2], "/c.so");
+    assert_ptr_equal(c.plugins[0], c.plugins_env); /* into the returned copy */
+    /* A bad value names the variable and the flag. */
+    assert_int_equal(parse(NULL, bad, &c, &err), PC_EINVAL);
+    assert_non_null(strstr(err.msg, "PEACE_CONCURRENCY: --concurrency: expected a whole number"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_without_flags_or_environment),
         cmocka_unit_test(environment_is_used_and_flags_win),
+        cmocka_unit_test(every_flag_has_an_environment_variable),
         cmocka_unit_test(both_flag_spellings_and_repeated_plugins),
         cmocka_unit_test(help_and_version_skip_validation),
         cmocka_unit_test(bad_values_are_one_line_errors_naming_the_flag),

@@ -17,6 +17,7 @@
 #include "worker/log.h"
 
 #define WK_PLUGINS_MAX     64
+#define WK_PLUGINS_ENV_MAX 4096
 #define WK_URL_MAX         4096
 #define WK_CONCURRENCY_MAX 256
 #define WK_THREADS_MAX     1024
@@ -36,7 +37,8 @@ struct wk_config {
     const char *item_types;     /* --item-types T,... (NULL = every registered type); borrowed */
     const char *file_root;      /* --file-root DIR (NULL = none); borrowed */
     const char *metrics_listen; /* --metrics-listen HOST:PORT (NULL = none); borrowed */
-    const char *plugins[WK_PLUGINS_MAX]; /* borrowed from argv */
+    const char *plugins[WK_PLUGINS_MAX];      /* borrowed from argv, or in plugins_env */
+    char plugins_env[WK_PLUGINS_ENV_MAX + 1]; /* PEACE_PLUGINS, split at ':' */
     size_t n_plugins;
     enum wk_log_level log_level; /* default info */
     bool help;
