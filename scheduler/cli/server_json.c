@@ -346,12 +346,15 @@ static int block_from_json(const json_t *jb, struct pc_report_block *b, size_t b
     }
     rc = ms_from_json(jb, "start_ms", &b->start_ms, path, err);
     rc = rc != 0 ? rc : ms_from_json(jb, "duration_ms", &b->duration_ms, path, err);
-    if (rc != 0 || items == NULL || json_array_size(items) == 0) {
+    if (rc != 0 || items == NULL) {
         return rc;
     }
     if (!json_is_array(items) || json_array_size(items) > PC_FLOW_ITEMS_MAX) {
         return pc_err_set(err, PC_ESCHEMA, "%s: items is not an array of at most %d", path,
                           PC_FLOW_ITEMS_MAX);
+    }
+    if (json_array_size(items) == 0) {
+        return 0;
     }
     b->items = calloc(json_array_size(items), sizeof(*b->items));
     if (b->items == NULL) {
@@ -388,12 +391,15 @@ static int run_from_json(const json_t *report, struct pc_outcome *o, struct pc_e
         return pc_err_set(err, PC_ESCHEMA, "report: partial is not a boolean");
     }
     o->partial = partial != NULL && json_is_true(partial);
-    if (blocks == NULL || json_array_size(blocks) == 0) {
+    if (blocks == NULL) {
         return 0;
     }
     if (!json_is_array(blocks) || json_array_size(blocks) > PC_BLOCKS_MAX) {
         return pc_err_set(err, PC_ESCHEMA, "report: blocks is not an array of at most %d",
                           PC_BLOCKS_MAX);
+    }
+    if (json_array_size(blocks) == 0) {
+        return 0;
     }
     o->run = calloc(json_array_size(blocks), sizeof(*o->run));
     if (o->run == NULL) {

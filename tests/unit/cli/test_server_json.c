@@ -253,6 +253,44 @@ static void reports_of_every_outcome_read_back_unchanged(void **state)
     }
 }
 
+/* A report v2 (times, blocks, entries of every kind) reads back to the same JSON. */
+static void reports_with_blocks_read_back_unchanged(void **state)
+{
+    static const char text[] =
+        "{\"outcome\":\"item_error\",\"blocks_processed\":[\"read_current\",\"read_goal\","
+        "\"discover\",\"sync_check\"],\"blocks_not_processed\":[\"apply_ensure\"],"
+        "\"items_processed\":[\"a\",\"b\"],\"items_not_processed\":[\"c\"],"
+        "\"errors\":[{\"item\":\"a\",\"error\":\"boom\"}],\"created_ms\":10,\"started_ms\":20,"
+        "\"finished_ms\":90,\"interrupted_ms\":50,\"partial\":true,\"blocks\":["
+        "{\"block\":\"read_current\",\"start_ms\":20,\"duration_ms\":1,\"items\":["
+        "{\"item\":\"a\",\"current\":{\"exists\":false,\"n\":-3,\"r\":1.5,\"l\":[1,\"x\"]}},"
+        "{\"item\":\"b\",\"current\":null}]},"
+        "{\"block\":\"sync_check\",\"start_ms\":30,\"duration_ms\":0,\"items\":["
+        "{\"item\":\"b\",\"stale\":\"goal\"}]},"
+        "{\"block\":\"apply_ensure\",\"start_ms\":40,\"duration_ms\":45,\"items\":["
+        "{\"item\":\"a\",\"start_ms\":41,\"duration_ms\":3,\"changed\":true,"
+        "\"state\":{\"exists\":true},\"error\":\"boom\"},"
+        "{\"item\":\"b\",\"start_ms\":41,\"duration_ms\":0,\"changed\":false,"
+        "\"truncated\":{\"state\":{\"size\":9000,\"sha256\":"
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}}]}]}";
+    json_t *doc = parse_text(text);
+    struct pc_outcome o;
+    struct pc_buf b;
+
+    (void)state;
+    assert_int_equal(cli_outcome_from_json(doc, &o, NULL), 0);
+    assert_int_equal(o.n_run, 3);
+    assert_int_equal(o.run[2].items[1].apply, PC_APPLY_UNCHANGED);
+    assert_true(o.run[2].items[1].values[PC_RV_STATE].truncated);
+    pc_buf_init(&b, 1u << 20);
+    assert_int_equal(pc_outcome_format_json(&o, &b), 0);
+    assert_string_equal(pc_buf_str(&b), text);
+    assert_round_trip(&o);
+    pc_buf_cleanup(&b);
+    pc_outcome_cleanup(&o);
+    json_decref(doc);
+}
+
 static void malformed_reports_are_refused_without_leaks(void **state)
 {
     static const char *const bad[] = {
@@ -274,6 +312,22 @@ static void malformed_reports_are_refused_without_leaks(void **state)
         "\"error\":\"x\"},{\"item\":\"\",\"error\":\"y\"}]}",
         "{\"outcome\":\"item_error\",\"errors\":{}}",
         "{\"outcome\":\"rejected\",\"error\":5}",
+        "{\"outcome\":\"complete\",\"started_ms\":-1}",
+        "{\"outcome\":\"complete\",\"partial\":1}",
+        "{\"outcome\":\"complete\",\"blocks\":{}}",
+        "{\"outcome\":\"complete\",\"blocks\":[{\"block\":\"diff\",\"items\":{}}]}",
+        "{\"outcome\":\"complete\",\"blocks\":[{\"block\":\"diff\",\"items\":[5]}]}",
+        "{\"outcome\":\"complete\",\"blocks\":[{\"block\":\"nope\"}]}",
+        "{\"outcome\":\"complete\",\"blocks\":[{\"block\":\"diff\",\"items\":[{}]}]}",
+        "{\"outcome\":\"complete\",\"blocks\":[{\"block\":\"diff\",\"items\":[{\"item\":\"a\","
+        "\"changed\":\"yes\"}]}]}",
+        "{\"outcome\":\"complete\",\"blocks\":[{\"block\":\"diff\",\"items\":[{\"item\":\"a\","
+        "\"stale\":\"both\"}]}]}",
+        "{\"outcome\":\"complete\",\"blocks\":[{\"block\":\"diff\",\"items\":[{\"item\":\"a\","
+        "\"truncated\":{\"state\":{\"size\":1,\"sha256\":\"short\"}}}]}]}",
+        "{\"outcome\":\"complete\",\"blocks\":[{\"block\":\"diff\",\"items\":[{\"item\":\"a\","
+        "\"truncated\":{\"nope\":{}}}]}]}",
+        "{\"outcome\":\"complete\",\"blocks\":[{\"block\":\"diff\",\"start_ms\":\"0\"}]}",
     };
     struct pc_outcome o;
     struct pc_err err;
@@ -432,6 +486,7 @@ int main(void)
         cmocka_unit_test(every_event_kind_survives_the_scheduler_frame),
         cmocka_unit_test(malformed_event_data_is_refused),
         cmocka_unit_test(reports_of_every_outcome_read_back_unchanged),
+        cmocka_unit_test(reports_with_blocks_read_back_unchanged),
         cmocka_unit_test(malformed_reports_are_refused_without_leaks),
         cmocka_unit_test(states_print_as_pc_state_to_json_writes_them),
         cmocka_unit_test(rendering_is_bounded_in_depth_and_size),
