@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(url, data, size);
     url[size] = '\0';
     memset(&u, 0xa5, sizeof(u));
-    before = u;
+    memcpy(&before, &u, sizeof(u)); /* padding included: compared with memcmp */
     if (pc_redis_url_parse(url, &u, &err) != 0) {
         FUZZ_CHECK(memcmp(&u, &before, sizeof(u)) == 0);
         FUZZ_CHECK(err.code != 0 && err.msg[0] != '\0');

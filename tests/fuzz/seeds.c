@@ -167,6 +167,7 @@ static int report_seeds(const char *dir)
     o.items_processed = malloc(sizeof(struct pc_id));
     o.items_not_processed = malloc(sizeof(struct pc_id));
     if (o.items_processed == NULL || o.items_not_processed == NULL) {
+        pc_outcome_cleanup(&o);
         return -1;
     }
     o.items_processed[0] = a;
