@@ -332,8 +332,19 @@ int cli_server_interrupt(const struct cli_opts *o)
     if (cli_args_one_id(o, "interrupt") != 0) {
         goto out;
     }
+    if (o->wait) {
+        /* The scheduler's 202 is the receipt of the request; the outcome is
+         * on the execution (peace watch ID, or --redis with --wait). */
+        (void)fprintf(stderr, "peace: interrupt --wait needs --redis (with --server, follow the "
+                              "execution with peace watch ID)\n");
+        goto out;
+    }
     rc = pc_buf_puts(&body, "{\"reason\":");
     rc = rc == 0 ? pc_buf_append_json_str(&body, reason, strlen(reason)) : rc;
+    rc = rc == 0 ? pc_buf_appendf(&body, ",\"mode\":\"%s\"", pc_interrupt_mode_name(o->mode)) : rc;
+    if (rc == 0 && o->has_deadline) {
+        rc = pc_buf_appendf(&body, ",\"deadline_ms\":%llu", (unsigned long long)o->deadline_ms);
+    }
     rc = rc == 0 ? pc_buf_puts(&body, "}") : rc;
     if (rc != 0) {
         (void)fprintf(stderr, "peace: --reason is too long\n");

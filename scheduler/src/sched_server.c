@@ -87,6 +87,8 @@ struct call {
     struct sched_submission sub;           /* submit */
     bool has_sub;
     char reason[MSG_EVENT_REASON_MAX + 1]; /* interrupt */
+    struct pc_interrupt_req ireq;          /* interrupt: mode and deadline */
+    uint64_t ireq_ms;                      /* interrupt: when it was requested */
     char status[16];
     size_t metrics_ids; /* metrics: executions sampled */
     struct sched_metrics metrics;
@@ -728,7 +730,18 @@ static void interrupt_reply(struct call *c, const char *status, bool requested)
     pc_buf_init(&b, 4096);
     rc = pc_buf_appendf(&b, "{\"id\":\"%s\",\"status\":", c->route.id);
     rc = rc == 0 ? pc_buf_append_json_str(&b, status, strlen(status)) : rc;
-    rc = rc == 0 ? pc_buf_appendf(&b, ",\"requested\":%s}", requested ? "true" : "false") : rc;
+    rc = rc == 0 ? pc_buf_appendf(&b, ",\"requested\":%s", requested ? "true" : "false") : rc;
+    /* The receipt: what was asked and when; the worker records when it
+     * latched it (interrupt_latched_ms) and the outcome on the execution. */
+    if (rc == 0 && requested) {
+        rc = pc_buf_appendf(&b, ",\"mode\":\"%s\",\"deadline_ms\":%llu,\"requested_ms\":%llu",
+                            pc_interrupt_mode_name(c->ireq.mode),
+                            (unsigned long long)(c->ireq.has_deadline
+                                                     ? c->ireq.deadline_ms
+                                                     : PC_INTERRUPT_DEADLINE_DEFAULT_MS),
+                            (unsigned long long)c->ireq_ms);
+    }
+    rc = rc == 0 ? pc_buf_puts(&b, "}") : rc;
     reply_built(c, 202, rc, &b);
     pc_buf_cleanup(&b);
 }
@@ -766,7 +779,21 @@ static void interrupt_marked(struct call *c, struct sched_flat *slots, size_t n)
         a.rc = PC_ELIMIT;
     }
     pc_redis_args_addz(&a, channel);
-    pc_redis_args_addz(&a, c->reason);
+    {
+        /* A plain finish publishes the bare reason, as before modes existed. */
+        char payload[MSG_EVENT_REASON_MAX + 48];
+        struct pc_interrupt_req r = c->ireq;
+        int len = 0;
+
+        r.reason = c->reason;
+        r.reason_len = strlen(c->reason);
+        len = pc_interrupt_payload_format(&r, payload, sizeof(payload));
+        if (len < 0 || (size_t)len >= sizeof(payload)) {
+            a.rc = PC_ELIMIT;
+            len = 0;
+        }
+        pc_redis_args_add(&a, payload, (size_t)len);
+    }
     run_one(c, &a, interrupt_published);
 }
 
@@ -797,8 +824,12 @@ static void interrupt_status(struct call *c, struct sched_flat *slots, size_t n)
         a.rc = PC_ELIMIT;
     }
     pc_redis_args_addz(&a, key);
-    pc_redis_args_addu64(&a, sched__unix_ms());
+    c->ireq_ms = sched__unix_ms();
+    pc_redis_args_addu64(&a, c->ireq_ms);
     pc_redis_args_addz(&a, c->reason);
+    pc_redis_args_addz(&a, pc_interrupt_mode_name(c->ireq.mode));
+    pc_redis_args_addu64(&a, c->ireq.has_deadline ? c->ireq.deadline_ms
+                                                  : PC_INTERRUPT_DEADLINE_DEFAULT_MS);
     if (pc_redis_args_error(&a) != 0 || (b = batch_new(c, 1, interrupt_marked)) == NULL) {
         pc_redis_args_cleanup(&a);
         reply_code(c, SCHED_INTERNAL, "cannot build the interrupt script call");
@@ -821,7 +852,7 @@ static void handle_interrupt(struct call *c)
         reply_code(c, SCHED_INTERNAL, "out of memory");
         return;
     }
-    if (sched_interrupt_parse(body, len, c->reason, sizeof(c->reason), &fail) != 0) {
+    if (sched_interrupt_parse_mode(body, len, c->reason, sizeof(c->reason), &c->ireq, &fail) != 0) {
         reply_fail(c, &fail);
         return;
     }

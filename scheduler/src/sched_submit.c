@@ -344,7 +344,13 @@ static size_t utf8_cut(const char *p, size_t n, size_t max)
 int sched_interrupt_parse(const char *body, size_t len, char *reason, size_t reason_size,
                           struct sched_fail *fail)
 {
-    static const char *const keys[] = {"reason"};
+    return sched_interrupt_parse_mode(body, len, reason, reason_size, NULL, fail);
+}
+
+int sched_interrupt_parse_mode(const char *body, size_t len, char *reason, size_t reason_size,
+                               struct pc_interrupt_req *req, struct sched_fail *fail)
+{
+    static const char *const keys[] = {"reason", "mode", "deadline_ms"};
     json_t *root = NULL;
     const char *p = NULL;
     size_t n = 0;
@@ -354,6 +360,10 @@ int sched_interrupt_parse(const char *body, size_t len, char *reason, size_t rea
     for (size_t i = 0; i < len && blank; i++) {
         blank = body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n';
     }
+    if (req != NULL) {
+        memset(req, 0, sizeof(*req));
+        req->mode = PC_MODE_FINISH;
+    }
     if (reason_size == 0) {
         return sched_fail_set(fail, SCHED_INTERNAL, "no room for the reason");
     }
@@ -362,7 +372,7 @@ int sched_interrupt_parse(const char *body, size_t len, char *reason, size_t rea
         return 0;
     }
     rc = load_body(body, len, &root, fail);
-    rc = rc == 0 ? check_keys(root, keys, 1, fail) : rc;
+    rc = rc == 0 ? check_keys(root, keys, req != NULL ? 3 : 1, fail) : rc;
     rc = rc == 0 ? opt_string(root, "reason", &p, &n, fail) : rc;
     if (rc == 0) {
         n = p != NULL ? utf8_cut(p, n, reason_size - 1) : 0;
@@ -370,6 +380,26 @@ int sched_interrupt_parse(const char *body, size_t len, char *reason, size_t rea
             memcpy(reason, p, n);
         }
         reason[n] = '\0';
+    }
+    if (rc == 0 && req != NULL) {
+        json_t *d = json_object_get(root, "deadline_ms");
+        struct pc_err err;
+
+        rc = opt_string(root, "mode", &p, &n, fail);
+        if (rc == 0 && p != NULL && pc_interrupt_mode_parse(p, n, &req->mode, &err) != 0) {
+            rc = sched_fail_set(fail, SCHED_BAD_REQUEST, "\"mode\": %s", err.msg);
+        }
+        if (rc == 0 && d != NULL) {
+            if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+                json_integer_value(d) > (json_int_t)PC_INTERRUPT_DEADLINE_MAX_MS) {
+                rc = sched_fail_set(fail, SCHED_BAD_REQUEST,
+                                    "\"deadline_ms\": give an integer 0..%u",
+                                    PC_INTERRUPT_DEADLINE_MAX_MS);
+            } else {
+                req->has_deadline = true;
+                req->deadline_ms = (uint64_t)json_integer_value(d);
+            }
+        }
     }
     if (root != NULL) {
         json_decref(root);

@@ -56,4 +56,14 @@ void sched_submission_cleanup(struct sched_submission *s);
 int sched_interrupt_parse(const char *body, size_t len, char *reason, size_t reason_size,
                           struct sched_fail *fail) PC_NODISCARD;
 
+/*
+ * The same with the interrupt mode: {"reason"?: string, "mode"?: "finish" |
+ * "cancel" | "kill", "deadline_ms"?: 0..PC_INTERRUPT_DEADLINE_MAX_MS}. req
+ * gets the mode and deadline (finish, none, when absent); its reason fields
+ * are left empty (the reason is in `reason`). bad_request for a bad mode or
+ * deadline.
+ */
+int sched_interrupt_parse_mode(const char *body, size_t len, char *reason, size_t reason_size,
+                               struct pc_interrupt_req *req, struct sched_fail *fail) PC_NODISCARD;
+
 #endif /* SCHED_SUBMIT_H */

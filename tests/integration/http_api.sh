@@ -368,6 +368,14 @@ check "a non-string reason is 400 bad_request" \
   expect_error s1 POST "/v1/executions/$ID1/interrupt" 400 bad_request -d '{"reason":5}'
 check "interrupting an unknown id is 404 execution_not_found" \
   expect_error s1 POST /v1/executions/01ARZ3NDEKTSV4RRFFQ69G5FAV/interrupt 404 execution_not_found
+api s1 POST "/v1/executions/$ID1/interrupt" -d '{"reason":"harder","mode":"cancel","deadline_ms":2500}'
+check "an interrupt with a mode is 202 with the receipt (mode, deadline, requested_ms)" \
+  eval 'status_is 202 && body_is "[.requested,.mode,.deadline_ms,(.requested_ms|type)]" "[true,\"cancel\",2500,\"number\"]"'
+check "the meta records the highest mode asked" meta_is "$ID1" interrupt_mode cancel
+check "a bad mode is 400 bad_request" \
+  expect_error s1 POST "/v1/executions/$ID1/interrupt" 400 bad_request -d '{"mode":"stop"}'
+check "a bad deadline_ms is 400 bad_request" \
+  expect_error s1 POST "/v1/executions/$ID1/interrupt" 400 bad_request -d '{"mode":"cancel","deadline_ms":-5}'
 rcli HSET "peace:exec:{$ID2}" status finished outcome complete >/dev/null
 api s1 POST "/v1/executions/$ID2/interrupt"
 check "interrupting a finished execution is 202, not requested" \

@@ -289,6 +289,47 @@ static void interrupt_bodies_are_empty_or_a_reason(void **state)
     assert_int_equal(fail.code, SCHED_INVALID_JSON);
 }
 
+static void interrupt_bodies_carry_a_mode_and_a_deadline(void **state)
+{
+    static const char *const bad[] = {
+        "{\"mode\":\"stop\"}",
+        "{\"mode\":\"CANCEL\"}",
+        "{\"mode\":1}",
+        "{\"mode\":null}",
+        "{\"deadline_ms\":-1}",
+        "{\"deadline_ms\":1.5}",
+        "{\"deadline_ms\":\"10\"}",
+        "{\"deadline_ms\":86400001}",
+        "{\"deadline_ms\":1e30}",
+        "{\"mode\":\"cancel\",\"x\":1}",
+        "{\"deadline_ms\":99999999999999999999999}",
+    };
+    struct pc_interrupt_req req;
+    struct sched_fail fail;
+    char reason[64];
+    const char *good = "{\"reason\":\"r\",\"mode\":\"cancel\",\"deadline_ms\":2500}";
+
+    (void)state;
+    assert_int_equal(
+        sched_interrupt_parse_mode(good, strlen(good), reason, sizeof(reason), &req, &fail), 0);
+    assert_string_equal(reason, "r");
+    assert_int_equal(req.mode, PC_MODE_CANCEL);
+    assert_true(req.has_deadline);
+    assert_int_equal(req.deadline_ms, 2500);
+    assert_int_equal(
+        sched_interrupt_parse_mode("{\"mode\":\"kill\"}", 15, reason, sizeof(reason), &req, &fail),
+        0);
+    assert_int_equal(req.mode, PC_MODE_KILL);
+    assert_false(req.has_deadline);
+    assert_int_equal(sched_interrupt_parse_mode("", 0, reason, sizeof(reason), &req, &fail), 0);
+    assert_int_equal(req.mode, PC_MODE_FINISH);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(
+            sched_interrupt_parse_mode(bad[i], strlen(bad[i]), reason, sizeof(reason), &req, &fail),
+            PC_EINVAL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +339,7 @@ int main(void)
         cmocka_unit_test(random_and_mangled_bodies_never_crash),
         cmocka_unit_test(a_deep_or_huge_body_is_refused_cleanly),
         cmocka_unit_test(interrupt_bodies_are_empty_or_a_reason),
+        cmocka_unit_test(interrupt_bodies_carry_a_mode_and_a_deadline),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
