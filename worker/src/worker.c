@@ -44,6 +44,7 @@
 #include "peace/redis_conn.h"
 #include "peace/scripts.h"
 #include "peace/store_redis.h"
+#include "worker/denied.h"
 #include "worker/gate.h"
 #include "worker/logic.h"
 #include "worker/ops.h"
@@ -115,6 +116,8 @@ struct wk_worker {
 
     struct pc_registry *reg;
     struct wk_policy policy; /* --item-types, --file-root */
+    struct wk_denied denied; /* ACL denials logged so far */
+    bool sub_denied;         /* the subscriptions were refused (logged once) */
     struct pc_pool *pool;
     struct pc_scripts *scripts;
     struct pc_redis_conn *cmd;
@@ -207,11 +210,20 @@ static bool can_send(const struct wk_worker *w)
 }
 
 /* A reply callback that only needs to exist (fire-and-forget writes). */
+/* An ACL denial in reply: logged once per operation (docs/acl.md). */
+static void note_denied(struct wk_worker *w, const char *what, const redisReply *reply)
+{
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        (void)wk_denied_note(&w->denied, w->log, what, reply->str);
+    }
+}
+
 static void on_ignored_reply(void *arg, const redisReply *reply)
 {
     struct wk_worker *w = arg;
     char text[160];
 
+    note_denied(w, "a write (interrupt marker, XACK, XDEL, XGROUP CREATECONSUMER)", reply);
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         pc_redis_reply_text(reply, text, sizeof(text));
         wk_log(w->log, WK_LOG_DEBUG, "write_failed", "err=\"%s\"", text);
@@ -292,6 +304,7 @@ static void on_dead_reply(void *arg, const redisReply *reply)
     struct wk_worker *w = rj->w;
     char text[160];
 
+    note_denied(w, "XADD peace:dead", reply);
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         /* Not acknowledged: the entry stays pending and is retried. */
         pc_redis_reply_text(reply, text, sizeof(text));
@@ -336,6 +349,7 @@ static void on_reject_reply(void *arg, const redisReply *reply)
     struct rejection *rj = arg;
     char text[160];
 
+    note_denied(rj->w, "script exec_reject", reply);
     if (reply != NULL && reply->type != REDIS_REPLY_ERROR) {
         wk_ops_exec_finished(rj->w->ops, PC_CMD_COUNT, PC_OUTCOME_REJECTED);
     }
@@ -756,6 +770,7 @@ static void on_lock_renew_reply(void *arg, const redisReply *reply)
 {
     struct wexec *x = arg;
 
+    note_denied(x->w, "script lock_renew", reply);
     if (!call_returned(x)) {
         return;
     }
@@ -768,7 +783,7 @@ static void on_xclaim_reply(void *arg, const redisReply *reply)
 {
     struct wexec *x = arg;
 
-    (void)reply;
+    note_denied(x->w, "XCLAIM", reply);
     (void)call_returned(x);
 }
 
@@ -807,6 +822,7 @@ static void on_renew_reply(void *arg, const redisReply *reply)
     char text[160];
 
     x->renew_in_flight = false;
+    note_denied(x->w, "script exec_renew", reply);
     if (!call_returned(x)) {
         return;
     }
@@ -926,7 +942,10 @@ static void on_release(evutil_socket_t fd, short what, void *arg)
 /* The recorder's first failed write: possibly inside an engine callback. */
 static void on_recorder_write_failed(void *ctx, const char *why)
 {
-    lose(ctx, why);
+    struct wexec *x = ctx;
+
+    (void)wk_denied_note(&x->w->denied, x->w->log, "script exec_progress", why);
+    lose(x, why);
 }
 
 static void ob_progress(void *ctx, size_t item, const struct pc_progress_tracker *t,
@@ -1086,6 +1105,7 @@ static void on_lock_reply(void *arg, const redisReply *reply)
     char text[160];
 
     x->lock_in_flight = false;
+    note_denied(x->w, "script lock_acquire", reply);
     if (x->dropped && !x->w->stopping && reply != NULL &&
         wk_lock_parse(reply, &acquired, &holder, &holder_len, NULL) == 0 && acquired) {
         release_unused_lock(x); /* let go meanwhile (drain): give the lock back */
@@ -1301,6 +1321,7 @@ static void on_start_reply(void *arg, const redisReply *reply)
         return;
     }
     pc_err_clear(&err);
+    note_denied(w, "script exec_start", reply);
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR || wk_start_parse(reply, &s, &err) != 0) {
         pc_redis_reply_text(reply, text, sizeof(text));
         wk_log(w->log, WK_LOG_WARN, "start_failed", "exec=%s entry=%s err=\"%s\"", x->id,
@@ -1562,7 +1583,9 @@ static void on_read_reply(void *arg, const redisReply *reply)
     }
     if (reply->type == REDIS_REPLY_ERROR) {
         pc_redis_reply_text(reply, text, sizeof(text));
-        wk_log(w->log, WK_LOG_WARN, "read_failed", "err=\"%s\"", text);
+        if (!wk_denied_note(&w->denied, w->log, "XREADGROUP", reply->str)) {
+            wk_log(w->log, WK_LOG_WARN, "read_failed", "err=\"%s\"", text);
+        }
         schedule_read_retry(w);
         return;
     }
@@ -1621,6 +1644,7 @@ static void on_claim_reply(void *arg, const redisReply *reply)
     struct wk_worker *w = arg;
 
     w->claiming = false;
+    note_denied(w, "XAUTOCLAIM", reply);
     if (w->stopping || reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
         return;
     }
@@ -1695,6 +1719,7 @@ static void on_group_reply(void *arg, const redisReply *reply)
     }
     if (reply->type == REDIS_REPLY_ERROR && !pc_redis_reply_is_error(reply, "BUSYGROUP")) {
         pc_redis_reply_text(reply, text, sizeof(text));
+        note_denied(w, "XGROUP CREATE", reply);
         wk_log(w->log, WK_LOG_ERROR, "group_failed", "stream=%s err=\"%s\"", w->queue_key, text);
         schedule_read_retry(w);
         return;
@@ -1744,6 +1769,7 @@ static void on_interrupt_msg(void *arg, const redisReply *reply)
         /* (Re)subscribed: interrupts published meanwhile were missed, so
          * re-read every marker now (the renewal returns it). */
         wk_log(w->log, WK_LOG_INFO, "subscribed", "pattern=%s", w->interrupt_pattern);
+        w->sub_denied = false;
         renew_all(w);
         return;
     }
@@ -1884,6 +1910,19 @@ static void on_sub_state(void *ctx, bool ready, const char *why)
     }
     if (ready) {
         subscribe_all(w);
+    } else if (wk_denied_is(why)) {
+        /* Redis refused a subscription, and hiredis drops the connection
+         * for it: it is retried with backoff, but said only once. */
+        if (!w->sub_denied) {
+            wk_log(w->log, WK_LOG_ERROR, "interrupts_unsubscribed",
+                   "pattern=%s channel=%s err=\"%s\" hint=\"the worker's Redis user may not "
+                   "subscribe (docs/acl.md): raw PUBLISH interrupts are not heard; interrupts "
+                   "recorded on the execution (peace interrupt, the scheduler API) are still "
+                   "honoured at each lease renewal, and parked executions retry the profile lock "
+                   "every lease/2\"",
+                   w->interrupt_pattern, w->released_channel, quote(why, q));
+            w->sub_denied = true;
+        }
     } else if (w->cmd_was_ready) {
         wk_log(w->log, WK_LOG_DEBUG, "redis_down", "conn=sub err=\"%s\"", quote(why, q));
     }
