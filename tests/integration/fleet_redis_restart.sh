@@ -10,10 +10,6 @@ WORKER=${2:?}
 N=8
 
 redis_start persist
-worker_start w1 --lease-ms 2000 --concurrency 1
-worker_start w2 --lease-ms 2000 --concurrency 1
-wait_for 20 "worker w1" worker_ready w1 || fatal "worker w1 not ready"
-wait_for 20 "worker w2" worker_ready w2 || fatal "worker w2 not ready"
 
 ids=()
 for p in $(seq 1 $N); do
@@ -26,6 +22,12 @@ for p in $(seq 1 $N); do
 EOF2
   ids+=("$(submit "$T/f$p.json" --cmd discover)")
 done
+# The workers start once everything is queued: however slow the submits,
+# most executions are still queued when the first run.
+worker_start w1 --lease-ms 2000 --concurrency 1
+worker_start w2 --lease-ms 2000 --concurrency 1
+wait_for 20 "worker w1" worker_ready w1 || fatal "worker w1 not ready"
+wait_for 20 "worker w2" worker_ready w2 || fatal "worker w2 not ready"
 count_status() { # STATUS
   local n=0 i
   for i in "${ids[@]}"; do meta_is "$i" status "$1" && n=$((n + 1)); done
