@@ -173,4 +173,15 @@ check "cli: a bad --mode is refused with a reason" bash -c "[ $? -ne 0 ] && grep
 "$PEACE" interrupt "$id" --deadline-ms -1 >/dev/null 2>"$T/bad.err"
 check "cli: a bad --deadline-ms is refused" grep -q 'deadline-ms' "$T/bad.err"
 
+# 7. kill -9 of the worker: no process of the item remains -------------------
+id=$(start_long orphan "trap '' TERM;")
+kill -KILL "${WORKER_PID[w1]}"
+check "kill -9: the worker is gone" wait_for 5 "w1 to die" worker_exited w1
+check "kill -9: the item's sh and its child die with their worker (the whole group)" \
+  wait_for 5 "the orphaned group to die" group_gone orphan
+rm -f "$WORLD/modes/orphan/hold"
+worker_start w2 --concurrency 8 --lease-ms 1000
+wait_finished 30 "$id"
+check "kill -9: the takeover finishes the execution" meta_is "$id" outcome complete
+
 finish

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "peace/err.h"
 #include "peace/item.h"
@@ -168,5 +169,19 @@ struct pc__where {
 int pc__where_open(const char *root, const char *path, bool create_parents, struct pc__where *w,
                    struct pc_err *err) PC_NODISCARD;
 void pc__where_close(struct pc__where *w);
+
+/* ------------------------------------------------------------------------ */
+/* Processes                                                                 */
+
+/*
+ * Starts argv (argv[0] looked up in PATH as execvp does) under a guard
+ * process (spawn_guard.c) that leads a new process group: stdin /dev/null,
+ * stdout and stderr to out_fd and err_fd. The guard dies with the calling
+ * thread (PR_SET_PDEATHSIG) and then kills its whole group, so no program
+ * outlives a killed worker; it exits as the program did. *pid is the
+ * guard's, which is also the group's id. Returns 0 or -errno (a failed
+ * exec's errno).
+ */
+int pc__spawn_guarded(char *const *argv, int out_fd, int err_fd, pid_t *pid) PC_NODISCARD;
 
 #endif /* PEACE_ITEMS_INTERNAL_H */

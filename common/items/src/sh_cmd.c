@@ -16,7 +16,7 @@
  * state   {stdout: str, stderr: str, exit_code: int | nil}  (nil: killed by a signal)
  * diff    {stdout: str, stderr: str} of the state_diff script
  *
- * Programs run directly (posix_spawnp, PATH lookup), never through a shell
+ * Programs run directly (PATH lookup as execvp), never through a shell
  * unless the argv names one (["/bin/sh", "-c", "..."]). stdin is /dev/null;
  * stdout and stderr are captured, each bounded to 64 KiB, and read together
  * with poll(2) so a child filling one pipe cannot deadlock us. A non-zero
@@ -32,6 +32,11 @@
  * process group and a kill SIGKILL; the call then fails with PC_ECANCELED
  * and whatever is left of the group is killed. A program that ignores
  * SIGTERM runs until the cancel escalates to kill at its deadline.
+ *
+ * No orphans: each program runs under a guard process leading its process
+ * group (spawn_guard.c); when the worker dies (even kill -9) the guard
+ * kills the whole group, so a takeover never runs an item beside the dead
+ * worker's copy.
  *
  * State equality compares stdout, stderr and exit_code (peace compares the
  * logical stdout/stderr plus only the exit code of its execution record; this
@@ -49,7 +54,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,34 +295,6 @@ static int capture(struct pc_item_ctx *ctx, pid_t pid, struct sh_stream streams[
     return 0;
 }
 
-/* stdin from /dev/null, stdout/stderr into the pipes, default signal
- * dispositions and an empty mask (the worker ignores SIGPIPE and may block
- * signals in executor threads; children must not inherit either), and a new
- * process group so an overflow can kill the whole tree. */
-static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int out_fd,
-                       int err_fd)
-{
-    static const int defaults[] = {SIGPIPE, SIGINT,  SIGTERM, SIGHUP, SIGQUIT,
-                                   SIGUSR1, SIGUSR2, SIGCHLD, SIGALRM};
-    sigset_t set;
-    int rc = 0;
-
-    rc |= posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    rc |= posix_spawn_file_actions_adddup2(fa, out_fd, STDOUT_FILENO);
-    rc |= posix_spawn_file_actions_adddup2(fa, err_fd, STDERR_FILENO);
-    sigemptyset(&set);
-    for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-        sigaddset(&set, defaults[i]);
-    }
-    rc |= posix_spawnattr_setsigdefault(attr, &set);
-    sigemptyset(&set);
-    rc |= posix_spawnattr_setsigmask(attr, &set);
-    rc |= posix_spawnattr_setpgroup(attr, 0);
-    rc |= posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
-                                             POSIX_SPAWN_SETPGROUP);
-    return rc != 0 ? -ENOMEM : 0;
-}
-
 /* Builds argv + extra into a new NULL-terminated array of borrowed pointers. */
 static char **join_argv(char *const *argv, const char *const *extra, size_t n_extra)
 {
@@ -336,7 +312,7 @@ static char **join_argv(char *const *argv, const char *const *extra, size_t n_ex
         all[i] = argv[i];
     }
     for (size_t i = 0; i < n_extra; i++) {
-        /* posix_spawn's argv is char *const[] for historical reasons; it is not written. */
+        /* execve's argv is char *const[] for historical reasons; it is not written. */
         all[n + i] = (char *)(uintptr_t)extra[i];
     }
     return all;
@@ -367,10 +343,6 @@ static int sh_run(struct pc_item_ctx *ctx, const char *what, char *const *argv,
     struct sh_stream streams[2] = {{.fd = -1, .name = "stdout"}, {.fd = -1, .name = "stderr"}};
     int out_pipe[2] = {-1, -1};
     int err_pipe[2] = {-1, -1};
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    bool fa_ready = false;
-    bool attr_ready = false;
     char **all = join_argv(argv, extra, n_extra);
     pid_t pid = -1;
     int status = 0;
@@ -393,15 +365,9 @@ static int sh_run(struct pc_item_ctx *ctx, const char *what, char *const *argv,
         rc = pc__err_sys(err, -errno, "%s: cannot create pipes", what);
         goto out;
     }
-    fa_ready = posix_spawn_file_actions_init(&fa) == 0;
-    attr_ready = posix_spawnattr_init(&attr) == 0;
-    if (!fa_ready || !attr_ready || spawn_setup(&fa, &attr, out_pipe[1], err_pipe[1]) < 0) {
-        rc = pc_err_set(err, PC_ENOMEM, "%s: cannot prepare the spawn", what);
-        goto out;
-    }
-    rc = posix_spawnp(&pid, all[0], &fa, &attr, all, environ);
+    rc = pc__spawn_guarded(all, out_pipe[1], err_pipe[1], &pid);
     if (rc != 0) {
-        rc = pc__err_sys(err, -rc, "%s: cannot run %s", what, all[0]);
+        rc = pc__err_sys(err, rc, "%s: cannot run %s", what, all[0]);
         goto out;
     }
     /* Our copies of the write ends must go, or end of file never comes. */
@@ -435,12 +401,6 @@ out:
         if (err_pipe[i] >= 0) {
             close(err_pipe[i]);
         }
-    }
-    if (fa_ready) {
-        posix_spawn_file_actions_destroy(&fa);
-    }
-    if (attr_ready) {
-        posix_spawnattr_destroy(&attr);
     }
     free(streams[0].data);
     free(streams[1].data);
