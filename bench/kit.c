@@ -26,6 +26,7 @@
 #include "peace/buf.h"
 #include "peace/keys.h"
 #include "peace/msg.h"
+#include "peace/submit.h"
 
 #define PREFIX "peace"
 #define QUEUE  "default"
@@ -194,12 +195,6 @@ int kit_submit(struct kit_submitter *s, const struct pc_flow *flow, enum pc_cmd 
     struct pc_buf bytes;
     struct pc_err err;
     enum pc_block_kind blocks[PC_BLOCKS_MAX];
-    char meta[PC_KEY_MAX];
-    char execs[PC_KEY_MAX];
-    char queue[PC_KEY_MAX];
-    char created[24];
-    char nblocks[24];
-    char nitems[24];
     int rc;
 
     memset(&job, 0, sizeof(job));
@@ -218,49 +213,24 @@ int kit_submit(struct kit_submitter *s, const struct pc_flow *flow, enum pc_cmd 
         (void)fprintf(stderr, "bench: job: %s\n", err.msg);
         return rc;
     }
-    if (pc_key_exec(meta, sizeof(meta), PREFIX, job.id) < 0 ||
-        pc_key_execs(execs, sizeof(execs), PREFIX) < 0 ||
-        pc_key_queue(queue, sizeof(queue), PREFIX, QUEUE) < 0) {
-        pc_buf_cleanup(&bytes);
-        return -1;
-    }
-    (void)snprintf(created, sizeof(created), "%llu", (unsigned long long)job.created_ms);
-    (void)snprintf(nblocks, sizeof(nblocks), "%zu", pc_cmd_blocks(cmd, job.sync, blocks));
-    (void)snprintf(nitems, sizeof(nitems), "%zu", flow->n_items);
     {
-        const char *hset[] = {"HSET",         meta,
-                              "id",           job.id,
-                              "cmd",          pc_cmd_name(cmd),
-                              "app",          flow->app.s,
-                              "profile",      flow->profile.s,
-                              "flow",         flow->flow.s,
-                              "queue",        QUEUE,
-                              "status",       "queued",
-                              "created_ms",   created,
-                              "attempt",      "0",
-                              "blocks_total", nblocks,
-                              "items_total",  nitems,
-                              "items_done",   "0"};
-        const char *zadd[] = {"ZADD", execs, created, job.id};
-        const char *xadd[] = {"XADD", queue, "*", "exec", job.id, "job", bytes.data};
-        size_t hl[sizeof(hset) / sizeof(hset[0])];
-        size_t zl[4];
-        size_t xl[7];
+        struct pc_redis_args a[PC_SUBMIT_CMDS];
+        bool ok = pc_submit_args(PREFIX, &job, bytes.data, bytes.len,
+                                 pc_cmd_blocks(cmd, job.sync, blocks), a) == 0;
 
-        for (size_t i = 0; i < sizeof(hset) / sizeof(hset[0]); i++) {
-            hl[i] = strlen(hset[i]);
+        for (size_t k = 0; ok && k < PC_SUBMIT_CMDS; k++) {
+            const char *argv[32];
+
+            ok = a[k].n <= sizeof(argv) / sizeof(argv[0]);
+            if (ok) {
+                pc_redis_args_argv(&a[k], argv);
+                ok = redisAppendCommandArgv(s->c, (int)a[k].n, argv, a[k].lens) == REDIS_OK;
+            }
         }
-        for (size_t i = 0; i < 4; i++) {
-            zl[i] = strlen(zadd[i]);
+        for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+            pc_redis_args_cleanup(&a[k]);
         }
-        for (size_t i = 0; i < 6; i++) {
-            xl[i] = strlen(xadd[i]);
-        }
-        xl[6] = bytes.len;
-        if (redisAppendCommandArgv(s->c, (int)(sizeof(hset) / sizeof(hset[0])), hset, hl) !=
-                REDIS_OK ||
-            redisAppendCommandArgv(s->c, 4, zadd, zl) != REDIS_OK ||
-            redisAppendCommandArgv(s->c, 7, xadd, xl) != REDIS_OK) {
+        if (!ok) {
             pc_buf_cleanup(&bytes);
             return -1;
         }

@@ -35,6 +35,7 @@
 #include "follow.h"
 #include "peace/keys.h"
 #include "peace/msg.h"
+#include "peace/submit.h"
 #include "peace/ulid.h"
 #include "redis_exec.h"
 
@@ -354,65 +355,42 @@ static int submit(struct cli_redis *r, const struct msg_job *job, const struct p
                   size_t blocks_total, struct pc_err *err)
 {
     const char *prefix = cli_redis_prefix(r);
-    char meta_key[PC_KEY_MAX];
-    char execs_key[PC_KEY_MAX];
     char queue_key[PC_KEY_MAX];
-    char created[24];
-    char blocks[24];
-    char items[24];
+    struct pc_redis_args a[PC_SUBMIT_CMDS];
     redisReply *rep = NULL;
     int first_error = 0;
     int rc = 0;
 
-    if (pc_key_exec(meta_key, sizeof(meta_key), prefix, job->id) < 0 ||
-        pc_key_execs(execs_key, sizeof(execs_key), prefix) < 0 ||
-        pc_key_queue(queue_key, sizeof(queue_key), prefix, job->queue.s) < 0) {
+    if (pc_key_queue(queue_key, sizeof(queue_key), prefix, job->queue.s) < 0) {
         return pc_err_set(err, PC_EINVAL, "cannot build the key names");
     }
-    (void)snprintf(created, sizeof(created), "%llu", (unsigned long long)job->created_ms);
-    (void)snprintf(blocks, sizeof(blocks), "%zu", blocks_total);
-    (void)snprintf(items, sizeof(items), "%zu", job->flow.n_items);
-    {
-        const char *hset[] = {"HSET",         meta_key,
-                              "id",           job->id,
-                              "cmd",          pc_cmd_name(job->cmd),
-                              "app",          job->flow.app.s,
-                              "profile",      job->flow.profile.s,
-                              "flow",         job->flow.flow.s,
-                              "queue",        job->queue.s,
-                              "status",       "queued",
-                              "created_ms",   created,
-                              "attempt",      "0",
-                              "blocks_total", blocks,
-                              "items_total",  items,
-                              "items_done",   "0"};
-        const char *group[] = {"XGROUP", "CREATE", queue_key, "workers", "0", "MKSTREAM"};
-        const char *zadd[] = {"ZADD", execs_key, created, job->id};
-        const char *xadd[] = {"XADD", queue_key, "*", "exec", job->id, "job", job_bytes->data};
-        size_t hset_lens[sizeof(hset) / sizeof(hset[0])];
-        size_t group_lens[6];
-        size_t zadd_lens[4];
-        size_t xadd_lens[7];
-
-        for (size_t i = 0; i < sizeof(hset) / sizeof(hset[0]); i++) {
-            hset_lens[i] = strlen(hset[i]);
+    if (pc_submit_args(prefix, job, job_bytes->data, job_bytes->len, blocks_total, a) != 0) {
+        for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+            pc_redis_args_cleanup(&a[k]);
         }
+        return pc_err_set(err, PC_EINVAL, "cannot build the submit commands");
+    }
+    {
+        const char *group[] = {"XGROUP", "CREATE", queue_key, "workers", "0", "MKSTREAM"};
+        size_t group_lens[6];
+
         for (size_t i = 0; i < 6; i++) {
             group_lens[i] = strlen(group[i]);
         }
-        for (size_t i = 0; i < 4; i++) {
-            zadd_lens[i] = strlen(zadd[i]);
-        }
-        for (size_t i = 0; i < 6; i++) {
-            xadd_lens[i] = strlen(xadd[i]);
-        }
-        xadd_lens[6] = job_bytes->len; /* msgpack: binary, not NUL-terminated text */
         rc = cli_redis_append(r, 6, group, group_lens, err);
-        rc = rc == 0
-                 ? cli_redis_append(r, (int)(sizeof(hset) / sizeof(hset[0])), hset, hset_lens, err)
-                 : rc;
-        rc = rc == 0 ? cli_redis_append(r, 4, zadd, zadd_lens, err) : rc;
-        rc = rc == 0 ? cli_redis_append(r, 7, xadd, xadd_lens, err) : rc;
+        for (size_t k = 0; rc == 0 && k < PC_SUBMIT_CMDS; k++) {
+            const char *argv[32];
+
+            if (a[k].n > sizeof(argv) / sizeof(argv[0])) {
+                rc = pc_err_set(err, PC_EINTERNAL, "submit: %zu arguments", a[k].n);
+                break;
+            }
+            pc_redis_args_argv(&a[k], argv);
+            rc = cli_redis_append(r, (int)a[k].n, argv, a[k].lens, err);
+        }
+        for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+            pc_redis_args_cleanup(&a[k]);
+        }
     }
     /* Every reply is taken, so the connection stays in step; the first error wins. */
     for (int i = 0; rc == 0 && i < 4; i++) {

@@ -38,6 +38,7 @@
 
 #include "peace/keys.h"
 #include "peace/msg.h"
+#include "peace/submit.h"
 #include "sched_json.h"
 #include "sched_log.h"
 #include "sched_metrics.h"
@@ -503,61 +504,11 @@ static void submit_done(struct call *c, struct sched_flat *slots, size_t n)
  * HSET the meta hash (status=queued), ZADD the index, XADD the job. */
 static void submit_args(const struct call *c, struct pc_redis_args a[3])
 {
-    const char *prefix = c->srv->cfg->prefix;
-    const struct msg_job *job = &c->sub.job;
-    char key[PC_KEY_MAX];
-
-    for (size_t i = 0; i < 3; i++) {
-        pc_redis_args_init(&a[i]);
-    }
-    pc_redis_args_addz(&a[0], "HSET");
-    if (pc_key_exec(key, sizeof(key), prefix, job->id) < 0) {
+    if (pc_submit_args(c->srv->cfg->prefix, &c->sub.job, c->sub.job_bytes.data,
+                       c->sub.job_bytes.len, c->sub.blocks_total, a) != 0 &&
+        pc_redis_args_error(&a[0]) == 0) {
         a[0].rc = PC_ELIMIT;
     }
-    pc_redis_args_addz(&a[0], key);
-    pc_redis_args_addz(&a[0], "id");
-    pc_redis_args_addz(&a[0], job->id);
-    pc_redis_args_addz(&a[0], "cmd");
-    pc_redis_args_addz(&a[0], pc_cmd_name(job->cmd));
-    pc_redis_args_addz(&a[0], "app");
-    pc_redis_args_addz(&a[0], job->flow.app.s);
-    pc_redis_args_addz(&a[0], "profile");
-    pc_redis_args_addz(&a[0], job->flow.profile.s);
-    pc_redis_args_addz(&a[0], "flow");
-    pc_redis_args_addz(&a[0], job->flow.flow.s);
-    pc_redis_args_addz(&a[0], "queue");
-    pc_redis_args_addz(&a[0], job->queue.s);
-    pc_redis_args_addz(&a[0], "status");
-    pc_redis_args_addz(&a[0], "queued");
-    pc_redis_args_addz(&a[0], "created_ms");
-    pc_redis_args_addu64(&a[0], job->created_ms);
-    pc_redis_args_addz(&a[0], "attempt");
-    pc_redis_args_addz(&a[0], "0");
-    pc_redis_args_addz(&a[0], "blocks_total");
-    pc_redis_args_addu64(&a[0], c->sub.blocks_total);
-    pc_redis_args_addz(&a[0], "items_total");
-    pc_redis_args_addu64(&a[0], job->flow.n_items);
-    pc_redis_args_addz(&a[0], "items_done");
-    pc_redis_args_addz(&a[0], "0");
-    pc_redis_args_addz(&a[0], "items");
-    pc_redis_args_add(&a[0], c->sub.items_csv.data, c->sub.items_csv.len);
-    pc_redis_args_addz(&a[1], "ZADD");
-    if (pc_key_execs(key, sizeof(key), prefix) < 0) {
-        a[1].rc = PC_ELIMIT;
-    }
-    pc_redis_args_addz(&a[1], key);
-    pc_redis_args_addu64(&a[1], job->created_ms);
-    pc_redis_args_addz(&a[1], job->id);
-    pc_redis_args_addz(&a[2], "XADD");
-    if (pc_key_queue(key, sizeof(key), prefix, job->queue.s) < 0) {
-        a[2].rc = PC_ELIMIT;
-    }
-    pc_redis_args_addz(&a[2], key);
-    pc_redis_args_addz(&a[2], "*");
-    pc_redis_args_addz(&a[2], "exec");
-    pc_redis_args_addz(&a[2], job->id);
-    pc_redis_args_addz(&a[2], "job");
-    pc_redis_args_add(&a[2], c->sub.job_bytes.data, c->sub.job_bytes.len);
 }
 
 static void handle_submit(struct call *c)

@@ -22,8 +22,6 @@
 #include "peace/ident.h"
 #include "peace/interrupt.h"
 
-#define ITEMS_CSV_MAX ((size_t)PC_FLOW_ITEMS_MAX * (PC_ID_MAX + 1) + 1)
-
 static const char *const submit_keys[] = {"cmd", "flow", "interrupt_strategy",
                                           "apply_stored_state_sync", "queue"};
 
@@ -166,18 +164,6 @@ static int check_items(const struct pc_registry *reg, const struct pc_flow *flow
     return 0;
 }
 
-static int items_csv(const struct pc_flow *flow, struct pc_buf *out)
-{
-    int rc = 0;
-
-    for (size_t i = 0; rc == 0 && i < flow->n_items; i++) {
-        rc = i > 0 ? pc_buf_puts(out, ",") : 0;
-        rc = rc == 0 ? pc_buf_puts(out, flow->items[i].id.s) : rc;
-    }
-    /* An empty flow still needs a (empty) string for HSET. */
-    return rc == 0 ? pc_buf_append(out, "", 0) : rc;
-}
-
 static int opt_bool(json_t *root, const char *key, bool *out, struct sched_fail *fail)
 {
     json_t *v = json_object_get(root, key);
@@ -267,10 +253,6 @@ static int finish_submission(struct sched_submission *s, struct sched_fail *fail
         return sched_fail_set(fail, rc == PC_ENOMEM ? SCHED_INTERNAL : SCHED_INVALID_FLOW, "%s",
                               err.msg);
     }
-    if (items_csv(&s->job.flow, &s->items_csv) != 0) {
-        pc_buf_cleanup(&s->job_bytes);
-        return sched_fail_set(fail, SCHED_INTERNAL, "out of memory");
-    }
     s->blocks_total = pc_cmd_blocks(s->job.cmd, s->job.sync, blocks);
     return 0;
 }
@@ -285,7 +267,6 @@ int sched_submit_parse(const char *body, size_t len, const struct pc_registry *r
     int rc;
 
     memset(&s, 0, sizeof(s));
-    pc_buf_init(&s.items_csv, ITEMS_CSV_MAX);
     s.job.strategy.kind = PC_STRATEGY_FINISH_CURRENT;
     s.job.sync = PC_SYNC_BOTH;
     if (strlen(id) > PC_ULID_LEN) {
@@ -312,7 +293,6 @@ int sched_submit_parse(const char *body, size_t len, const struct pc_registry *r
     }
     if (rc != 0) {
         msg_job_cleanup(&s.job);
-        pc_buf_cleanup(&s.items_csv);
         return rc;
     }
     *out = s;
@@ -326,7 +306,6 @@ void sched_submission_cleanup(struct sched_submission *s)
     }
     msg_job_cleanup(&s->job);
     pc_buf_cleanup(&s->job_bytes);
-    pc_buf_cleanup(&s->items_csv);
 }
 
 /* Length of the longest prefix of (p, n) of at most max bytes that ends on a

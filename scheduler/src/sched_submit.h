@@ -21,7 +21,6 @@
 struct sched_submission {
     struct msg_job job;      /* owned (msg_job_cleanup) */
     struct pc_buf job_bytes; /* owned: the msgpack job */
-    struct pc_buf items_csv; /* owned: item ids in flow order joined by ',' */
     size_t blocks_total;     /* the command's number of blocks */
 };
 

@@ -87,6 +87,8 @@ check "clean: removed b before a (reverse order), all three changed" \
   '["apply_clean",["a",true,false],["b",true,false],["c",true,false]]'
 id=$(tail -n 1 "$T/redis-ensure.out" | jq -r '.id // empty')
 if [ -z "$id" ]; then id=$(sed -n 's/.*execution \([0-9A-Z]\{26\}\).*/\1/p' "$T/redis-ensure.out.err" | head -n 1); fi
+check "peace run --redis writes the items meta field, in flow order" \
+  test "$(rcli HGET "peace:exec:{$id}" items)" = "a,b,c"
 "$PEACE" report "$id" --redis "$PEACE_REDIS_URL" --json | strip >"$T/report-redis.json"
 "$PEACE" report "$id" --server "$SERVER" --json | strip >"$T/report-server.json"
 check "report ID --json: the run's report (--redis)" diff "$T/redis-ensure.json" "$T/report-redis.json"

@@ -1,0 +1,38 @@
+/*
+ * submit.h - queueing one execution (docs/fleet.md "Submitting"): the one
+ * implementation every submitter uses (the CLI, the scheduler, the bench),
+ * so the meta hash they create is the same, `items` included.
+ *
+ * The commands are built, not sent: each caller sends them on its own
+ * connection (synchronous hiredis, or the scheduler's event loop), in order.
+ * Kept apart from redis_conn.c so a connection layer can change under it.
+ */
+#ifndef PEACE_SUBMIT_H
+#define PEACE_SUBMIT_H
+
+#include <stddef.h>
+
+#include "peace/msg.h"
+#include "peace/redis_conn.h"
+
+/* The commands of one submission, in the order they must be sent. */
+#define PC_SUBMIT_CMDS 3
+
+/*
+ * Builds into a[0..PC_SUBMIT_CMDS) (uninitialised; the caller cleans them
+ * up, whatever the result): HSET peace:exec:{ID} (id, cmd, app, profile,
+ * flow, queue, status=queued, created_ms, attempt=0, blocks_total,
+ * items_total, items_done=0, items = the item ids in flow order,
+ * comma-separated), ZADD peace:execs created_ms ID, XADD peace:queue:{Q}
+ * exec ID job JOB (job_bytes: msg_job_encode of job). Returns 0, or
+ * PC_ELIMIT / PC_EINVAL / PC_ENOMEM (a key or an argument could not be
+ * built).
+ */
+int pc_submit_args(const char *prefix, const struct msg_job *job, const void *job_bytes,
+                   size_t job_len, size_t blocks_total,
+                   struct pc_redis_args a[PC_SUBMIT_CMDS]) PC_NODISCARD;
+
+/* Pointers to a's arguments (argv must hold a->n): valid while a lives unchanged. */
+void pc_redis_args_argv(const struct pc_redis_args *a, const char **argv);
+
+#endif /* PEACE_SUBMIT_H */

@@ -1,0 +1,100 @@
+/*
+ * test_submit.c - the one submit implementation (peace/submit.h): the three
+ * commands, in order, with every meta field (`items` in flow order).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "peace/submit.h"
+
+static const char *arg(const struct pc_redis_args *a, size_t i, char *buf, size_t size)
+{
+    size_t n = a->lens[i] < size - 1 ? a->lens[i] : size - 1;
+
+    memcpy(buf, a->data + a->off[i], n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* The value following field `name` in an HSET, or NULL. */
+static const char *field(const struct pc_redis_args *a, const char *name, char *buf, size_t size)
+{
+    char k[64];
+
+    for (size_t i = 2; i + 1 < a->n; i += 2) {
+        if (strcmp(arg(a, i, k, sizeof(k)), name) == 0) {
+            return arg(a, i + 1, buf, size);
+        }
+    }
+    return NULL;
+}
+
+static void submit_builds_hset_zadd_xadd_with_items_in_flow_order(void **state)
+{
+    struct msg_job job;
+    struct pc_flow_item items[3];
+    struct pc_redis_args a[PC_SUBMIT_CMDS];
+    const char *argv[32];
+    char buf[128];
+    static const char bytes[] = "\x81\xa1v\x01";
+
+    (void)state;
+    memset(&job, 0, sizeof(job));
+    memset(items, 0, sizeof(items));
+    memcpy(job.id, "01ARZ3NDEKTSV4RRFFQ69G5FAV", PC_ULID_LEN + 1);
+    job.cmd = PC_CMD_ENSURE;
+    job.created_ms = 1700000000000ull;
+    (void)snprintf(job.queue.s, sizeof(job.queue.s), "%s", "q1");
+    (void)snprintf(job.flow.app.s, sizeof(job.flow.app.s), "%s", "app");
+    (void)snprintf(job.flow.profile.s, sizeof(job.flow.profile.s), "%s", "prof");
+    (void)snprintf(job.flow.flow.s, sizeof(job.flow.flow.s), "%s", "fl");
+    (void)snprintf(items[0].id.s, sizeof(items[0].id.s), "%s", "zeta");
+    (void)snprintf(items[1].id.s, sizeof(items[1].id.s), "%s", "alpha");
+    (void)snprintf(items[2].id.s, sizeof(items[2].id.s), "%s", "mid");
+    job.flow.items = items;
+    job.flow.n_items = 3;
+    assert_int_equal(pc_submit_args("pfx", &job, bytes, 4, 5, a), 0);
+    assert_string_equal(arg(&a[0], 0, buf, sizeof(buf)), "HSET");
+    assert_string_equal(arg(&a[0], 1, buf, sizeof(buf)), "pfx:exec:{01ARZ3NDEKTSV4RRFFQ69G5FAV}");
+    assert_string_equal(field(&a[0], "items", buf, sizeof(buf)), "zeta,alpha,mid");
+    assert_string_equal(field(&a[0], "status", buf, sizeof(buf)), "queued");
+    assert_string_equal(field(&a[0], "cmd", buf, sizeof(buf)), "ensure");
+    assert_string_equal(field(&a[0], "queue", buf, sizeof(buf)), "q1");
+    assert_string_equal(field(&a[0], "created_ms", buf, sizeof(buf)), "1700000000000");
+    assert_string_equal(field(&a[0], "blocks_total", buf, sizeof(buf)), "5");
+    assert_string_equal(field(&a[0], "items_total", buf, sizeof(buf)), "3");
+    assert_string_equal(field(&a[0], "items_done", buf, sizeof(buf)), "0");
+    assert_string_equal(field(&a[0], "attempt", buf, sizeof(buf)), "0");
+    assert_string_equal(arg(&a[1], 0, buf, sizeof(buf)), "ZADD");
+    assert_string_equal(arg(&a[1], 1, buf, sizeof(buf)), "pfx:execs");
+    assert_string_equal(arg(&a[2], 0, buf, sizeof(buf)), "XADD");
+    assert_string_equal(arg(&a[2], 1, buf, sizeof(buf)), "pfx:queue:{q1}");
+    assert_int_equal(a[2].lens[6], 4);
+    assert_memory_equal(a[2].data + a[2].off[6], bytes, 4);
+    pc_redis_args_argv(&a[2], argv);
+    assert_memory_equal(argv[3], "exec", 4);
+    for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+        pc_redis_args_cleanup(&a[k]);
+    }
+    /* A prefix that makes no key is refused. */
+    assert_int_not_equal(pc_submit_args("bad{prefix", &job, bytes, 4, 5, a), 0);
+    for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+        pc_redis_args_cleanup(&a[k]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(submit_builds_hset_zadd_xadd_with_items_in_flow_order),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
