@@ -111,7 +111,7 @@ if [ -x "$SCHED" ]; then
   for _ in $(seq 1 10); do
     sp=$((20000 + RANDOM % 12000))
     port_busy "$sp" && continue
-    "$SCHED" --listen "127.0.0.1:$sp" --redis "redis://127.0.0.1:$PORT" --plugin "$PLUGIN" \
+    "$SCHED" --listen "127.0.0.1:$sp" --no-auth --redis "redis://127.0.0.1:$PORT" --plugin "$PLUGIN" \
       >"$T/scheduler.log" 2>&1 &
     spid=$!
     for _ in $(seq 1 100); do

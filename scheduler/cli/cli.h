@@ -33,6 +33,8 @@ struct cli_opts {
     const char *prefix;
     const char *queue;
     const char *token;
+    const char *token_file;     /* --token-file */
+    const char *redis_url_file; /* --redis-url-file */
     const char *reason;
     enum pc_interrupt_mode mode; /* interrupt --mode (default finish) */
     bool has_deadline;           /* interrupt --deadline-ms given */

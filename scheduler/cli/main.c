@@ -15,6 +15,7 @@
 #include "local_history.h"
 #include "peace/err.h"
 #include "peace/flow.h"
+#include "peace/secret.h"
 #include "sched_argv.h"
 
 #define PEACE_VERSION "0.1.0"
@@ -41,7 +42,10 @@
     "  --detach             print the execution id and exit once it is queued\n"                   \
     "  --server URL         talk to peace-scheduler at http://HOST:PORT instead of Redis\n"        \
     "                       (PEACE_SERVER_URL)\n"                                                  \
-    "  --token T            the scheduler's bearer token (PEACE_TOKEN)\n"
+    "  --token T            the scheduler's bearer token (PEACE_TOKEN)\n"                          \
+    "  --token-file F       the token from a file (PEACE_TOKEN_FILE): flags show in ps\n"          \
+    "  --redis-url-file F   the Redis URL (with its password) from a file\n"                       \
+    "                       (PEACE_REDIS_URL_FILE)\n"
 
 static const char run_usage[] =
     "usage: peace run FLOW.json [options]\n"
@@ -112,6 +116,19 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
     const char *v = NULL;
     struct pc_err err;
 
+    /* The secrets' files (resolved with the values in resolve_secrets). */
+    for (int k = 0; k < 2; k++) {
+        static const char *const file_flags[2] = {"--token-file", "--redis-url-file"};
+        int r = sched_argv_value(argc, argv, i, file_flags[k], &v);
+
+        if (r < 0) {
+            return bad("%s needs a value", file_flags[k]);
+        }
+        if (r > 0) {
+            *(k == 0 ? &o->token_file : &o->redis_url_file) = v;
+            return 0;
+        }
+    }
     if (strcmp(a, "--local") == 0) {
         o->local = true;
         return 0;
@@ -265,8 +282,51 @@ static int dispatch_fleet(const struct cli_opts *o)
     return bad("unknown command %s", o->subcommand);
 }
 
+/*
+ * The token and the Redis URL: flag, flag file, variable, variable file
+ * (peace/secret.h). The values land in the caller's buffers.
+ */
+static int resolve_secrets(struct cli_opts *o, char *token, size_t token_size, char *url,
+                           size_t url_size)
+{
+    struct pc_secret_src src;
+    struct pc_err err;
+    bool found = false;
+
+    memset(&src, 0, sizeof(src));
+    src.flag = "--token";
+    src.file_flag = "--token-file";
+    src.env = "PEACE_TOKEN";
+    src.env_file_var = "PEACE_TOKEN_FILE";
+    src.value = o->token;
+    src.file = o->token_file;
+    src.env_value = getenv("PEACE_TOKEN");
+    src.env_file = getenv("PEACE_TOKEN_FILE");
+    pc_err_clear(&err);
+    if (pc_secret_get(&src, token, token_size, NULL, &found, &err) != 0) {
+        return bad("%s", err.msg);
+    }
+    o->token = found ? token : NULL;
+    memset(&src, 0, sizeof(src));
+    src.flag = "--redis";
+    src.file_flag = "--redis-url-file";
+    src.env = "PEACE_REDIS_URL";
+    src.env_file_var = "PEACE_REDIS_URL_FILE";
+    src.value = o->redis_url;
+    src.file = o->redis_url_file;
+    src.env_value = getenv("PEACE_REDIS_URL");
+    src.env_file = getenv("PEACE_REDIS_URL_FILE");
+    if (pc_secret_get(&src, url, url_size, NULL, &found, &err) != 0) {
+        return bad("%s", err.msg);
+    }
+    o->redis_url = found ? url : "redis://127.0.0.1:6379";
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    static char token[PC_SECRET_FILE_MAX + 1];
+    static char redis_url[PC_SECRET_FILE_MAX + 1];
     struct cli_opts o;
 
     pc_json_abort_on_oom(); /* see flow.h */
@@ -277,10 +337,10 @@ int main(int argc, char **argv)
     o.sync = PC_SYNC_BOTH;
     o.strategy.kind = PC_STRATEGY_FINISH_CURRENT;
     o.progress = true;
-    o.redis_url = env_or("PEACE_REDIS_URL", "redis://127.0.0.1:6379");
+    o.redis_url = NULL;
     o.prefix = env_or("PEACE_PREFIX", "peace");
     o.queue = env_or("PEACE_QUEUE", "default");
-    o.token = env_or("PEACE_TOKEN", NULL);
+    o.token = NULL;
     o.server_url = env_or("PEACE_SERVER_URL", NULL);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -308,6 +368,9 @@ int main(int argc, char **argv)
     }
     if (o.subcommand == NULL) {
         (void)fputs(usage, stderr);
+        return 1;
+    }
+    if (resolve_secrets(&o, token, sizeof(token), redis_url, sizeof(redis_url)) != 0) {
         return 1;
     }
     if (strcmp(o.subcommand, "run") == 0) {

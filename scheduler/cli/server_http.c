@@ -597,6 +597,7 @@ void cli_http_error_line(const struct cli_http_response *resp, char *out, size_t
     json_t *doc = NULL;
     const char *msg = NULL;
     const char *code = NULL;
+    bool forbidden = false;
     size_t n;
 
     if (cli_json_parse(pc_buf_str(&resp->body), resp->body.len, "error body", &doc, NULL) == 0) {
@@ -611,7 +612,21 @@ void cli_http_error_line(const struct cli_http_response *resp, char *out, size_t
         (void)snprintf(out, out_size, "HTTP %d%s%.120s", resp->status,
                        resp->body.len > 0 ? ": " : "", pc_buf_str(&resp->body));
     }
+    forbidden = code != NULL && strcmp(code, "forbidden") == 0;
     json_decref(doc);
+    /* What to do about a refusal of access. */
+    n = strlen(out);
+    if (resp->status == 401 && n + 1 < out_size) {
+        (void)snprintf(out + n, out_size - n, "%s",
+                       ": give the scheduler's token with --token-file, --token or PEACE_TOKEN");
+    } else if (resp->status == 403 && forbidden && n + 1 < out_size) {
+        (void)snprintf(out + n, out_size - n, "%s",
+                       ": this token's scope does not allow it (a read token only reads, an "
+                       "interrupt token also interrupts; starting needs --token)");
+    } else if (resp->status == 403 && n + 1 < out_size) {
+        (void)snprintf(out + n, out_size - n, "%s",
+                       ": the scheduler does not serve this host name (see its --allow-host)");
+    }
     /* One line, whatever the server sent. */
     n = strlen(out);
     for (size_t i = 0; i < n; i++) {

@@ -50,6 +50,26 @@ static int load_registry(const struct sched_config *cfg, struct pc_registry **ou
     return 0;
 }
 
+/*
+ * The dashboard's URL on stdout (the log is stderr). A generated token is
+ * printed here, once, with the URL that carries it (as a fragment, which
+ * browsers never send, so it reaches no log).
+ */
+static void print_dashboard(const struct sched_config *cfg, uint16_t port)
+{
+    char url[SCHED_TOKEN_MAX + 128];
+
+    sched_dashboard_url(cfg, port, cfg->token_generated, url, sizeof(url));
+    if (cfg->token_generated) {
+        (void)printf("peace-scheduler: no token configured: generated one for this run: %s\n"
+                     "peace-scheduler: (set --token-file or PEACE_TOKEN to choose it; "
+                     "--no-auth to run without one on a loopback address)\n",
+                     cfg->token);
+    }
+    (void)printf("peace-scheduler: dashboard: %s\n", url);
+    (void)fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     struct sched_config cfg;
@@ -75,6 +95,10 @@ int main(int argc, char **argv)
         (void)printf("peace-scheduler %s\n", SCHED_VERSION);
         return 0;
     }
+    if (sched_config_generate_token(&cfg, &err) != 0) {
+        (void)fprintf(stderr, "peace-scheduler: %s\n", err.msg);
+        return 1;
+    }
     /* A client that goes away mid-answer must not kill the server. */
     (void)signal(SIGPIPE, SIG_IGN);
     if (load_registry(&cfg, &reg, &err) != 0) {
@@ -91,6 +115,7 @@ int main(int argc, char **argv)
         (void)fprintf(stderr, "peace-scheduler: %s\n", err.msg);
         goto out;
     }
+    print_dashboard(&cfg, sched_server_port(srv));
     sigterm = evsignal_new(base, SIGTERM, on_signal, srv);
     sigint = evsignal_new(base, SIGINT, on_signal, srv);
     if (sigterm == NULL || sigint == NULL || event_add(sigterm, NULL) != 0 ||

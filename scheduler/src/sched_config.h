@@ -28,12 +28,24 @@
 #define SCHED_MAX_SSE_LIMIT    65536u
 #define SCHED_PLUGINS_MAX      32
 #define SCHED_HOST_MAX         255
+#define SCHED_ALLOW_MAX        2048 /* bytes of each allow-list */
+#define SCHED_READ_TIMEOUT_S   10u  /* default --read-timeout-s */
+#define SCHED_TIMEOUT_S_LIMIT  3600u
 
 struct sched_config {
     char listen_host[SCHED_HOST_MAX + 1]; /* an address evhttp can bind */
     uint16_t listen_port;                 /* 0 = any free port */
-    char token[SCHED_TOKEN_MAX + 1];      /* "" = no authentication */
+    char token[SCHED_TOKEN_MAX + 1];      /* --token: every scope; "" = none */
     size_t token_len;
+    char read_token[SCHED_TOKEN_MAX + 1]; /* --read-token: GET only */
+    size_t read_token_len;
+    char interrupt_token[SCHED_TOKEN_MAX + 1]; /* --interrupt-token: GET and interrupt */
+    size_t interrupt_token_len;
+    bool token_generated; /* token was made at start (sched_config_generate_token) */
+    bool no_auth;         /* --no-auth: no token at all (loopback addresses only) */
+    char allow_hosts[SCHED_ALLOW_MAX + 1];   /* comma-separated names (--allow-host) */
+    char allow_origins[SCHED_ALLOW_MAX + 1]; /* comma-separated origins (--allow-origin) */
+    unsigned read_timeout_s; /* a connection silent this long while read is closed */
     struct pc_redis_url redis;
     char prefix[PC_PREFIX_MAX + 1];
     struct pc_id queue; /* queue of submissions that name none; reported by /metrics */
@@ -50,11 +62,16 @@ typedef const char *sched_getenv_fn(void *ctx, const char *name);
 
 /*
  * Parses argv (argv[0] is the program) with env as fallback for the
- * variables of CONTRACT §1: PEACE_LISTEN, PEACE_TOKEN, PEACE_REDIS_URL,
- * PEACE_PREFIX, PEACE_QUEUE. Flags take "--name value" or "--name=value".
- * Unknown flags, positional arguments, missing or bad values fail with
- * PC_EINVAL and a one-line reason in err. argv strings are borrowed (the
- * plugin paths stay referenced). out is written only on success.
+ * variables of CONTRACT §1: PEACE_LISTEN, PEACE_TOKEN, PEACE_READ_TOKEN,
+ * PEACE_INTERRUPT_TOKEN, PEACE_REDIS_URL (each secret also as a file:
+ * --token-file, PEACE_TOKEN_FILE, ..., --redis-url-file,
+ * PEACE_REDIS_URL_FILE), PEACE_PREFIX, PEACE_QUEUE, PEACE_ALLOW_HOSTS,
+ * PEACE_ALLOW_ORIGINS. Flags take "--name value" or "--name=value".
+ * Unknown flags, positional arguments, missing or bad values, unreadable
+ * secret files, --no-auth with a token or on an address that is not
+ * loopback fail with PC_EINVAL (or the file's error) and a one-line reason
+ * in err that never holds a secret. argv strings are borrowed (the plugin
+ * paths stay referenced). out is written only on success.
  */
 int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ctx,
                        struct sched_config *out, struct pc_err *err) PC_NODISCARD;
@@ -62,6 +79,22 @@ int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ct
 /* Parses "host:port", "[v6]:port" or ":port" (host 0.0.0.0). Returns 0 or PC_EINVAL. */
 int sched_listen_parse(const char *text, char *host, size_t host_size, uint16_t *port,
                        struct pc_err *err) PC_NODISCARD;
+
+/*
+ * When no token of any scope is configured and not no_auth: makes a random
+ * token (24 bytes of getrandom, as 48 hex digits) for every scope and sets
+ * token_generated. Otherwise does nothing. Returns 0 or -errno.
+ */
+int sched_config_generate_token(struct sched_config *cfg, struct pc_err *err) PC_NODISCARD;
+
+/*
+ * The dashboard's URL for a server of cfg listening on port:
+ * "http://HOST:PORT/" (a wildcard listen address shown as the loopback one),
+ * with "#token=TOKEN" when the token was generated (the page takes it from
+ * there; a fragment is never sent to a server, so never logged).
+ */
+void sched_dashboard_url(const struct sched_config *cfg, uint16_t port, bool with_token, char *out,
+                         size_t out_size);
 
 /* The guard's view of cfg (sched_guard.h): g borrows from cfg. */
 void sched_guard_from_config(const struct sched_config *cfg, struct sched_guard *g);

@@ -101,6 +101,25 @@ static bool host_name(const char *host, char *name, size_t size, bool *ip)
     return *end == '\0';
 }
 
+/* True when s (NUL-terminated) is an entry of the comma-separated list
+ * (case-insensitive); "*" in the list matches when star_ok. */
+static bool in_list(const char *list, const char *s, size_t n, bool star_ok)
+{
+    const char *p = list;
+
+    while (p != NULL && *p != '\0') {
+        size_t len = strcspn(p, ",");
+
+        if ((star_ok && len == 1 && p[0] == '*') ||
+            (len == n && len > 0 && strncasecmp(p, s, n) == 0)) {
+            return true;
+        }
+        p += len;
+        p += *p == ',' ? 1 : 0;
+    }
+    return false;
+}
+
 bool sched_guard_host_ok(const struct sched_guard *g, const char *host)
 {
     char name[HOST_NAME_MAX_LEN + 1];
@@ -110,10 +129,8 @@ bool sched_guard_host_ok(const struct sched_guard *g, const char *host)
     if (host == NULL) {
         return true;
     }
-    for (size_t i = 0; i < g->n_allow_hosts; i++) {
-        if (strcmp(g->allow_hosts[i], "*") == 0) {
-            return true;
-        }
+    if (in_list(g->allow_hosts, "", 0, true)) {
+        return true;
     }
     if (!host_name(host, name, sizeof(name), &ip)) {
         return false;
@@ -126,12 +143,7 @@ bool sched_guard_host_ok(const struct sched_guard *g, const char *host)
     if (g->listen_host != NULL && strcasecmp(name, g->listen_host) == 0) {
         return true;
     }
-    for (size_t i = 0; i < g->n_allow_hosts; i++) {
-        if (strcasecmp(name, g->allow_hosts[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return in_list(g->allow_hosts, name, strlen(name), false);
 }
 
 bool sched_guard_origin_ok(const struct sched_guard *g, const char *origin, const char *host)
@@ -141,10 +153,8 @@ bool sched_guard_origin_ok(const struct sched_guard *g, const char *origin, cons
     if (origin == NULL) {
         return true; /* not a browser's cross-origin request */
     }
-    for (size_t i = 0; i < g->n_allow_origins; i++) {
-        if (strcasecmp(origin, g->allow_origins[i]) == 0) {
-            return true;
-        }
+    if (in_list(g->allow_origins, origin, strlen(origin), false)) {
+        return true;
     }
     if (strncasecmp(origin, "http://", 7) == 0) {
         authority = origin + 7;

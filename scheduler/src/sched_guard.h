@@ -56,11 +56,9 @@ struct sched_token {
 struct sched_guard {
     struct sched_token tokens[SCHED_SCOPE_COUNT]; /* [READ], [INTERRUPT], [ALL]; [NONE] unused */
     bool no_auth;                                 /* every request has scope ALL */
-    const char *listen_host;        /* as configured; a wildcard (0.0.0.0, ::) adds no name */
-    const char *const *allow_hosts; /* host names, "*" = any Host */
-    size_t n_allow_hosts;
-    const char *const *allow_origins; /* "scheme://host[:port]" */
-    size_t n_allow_origins;
+    const char *listen_host;   /* as configured; a wildcard (0.0.0.0, ::) adds no name */
+    const char *allow_hosts;   /* comma-separated host names; "*" = any Host; NULL = none */
+    const char *allow_origins; /* comma-separated "scheme://host[:port]"; NULL = none */
 };
 
 /* One request as the guard sees it. Every string may be NULL (absent). */

@@ -229,65 +229,97 @@ bool sched_auth_ok(const char *header, const char *token, size_t token_len)
     return sched_token_eq(p, given_len, token, token_len);
 }
 
-/* True when the query parameter at p (up to '&' or the end) has a value and
- * is named access_token once its name is percent-decoded, as sched_query_get
- * reads names (so "access%5Ftoken=" counts); *value is where the value starts. */
-static bool token_param(const char *p, const char **value)
-{
-    size_t len = strcspn(p, "=&");
-    char key[sizeof("access_token")];
-    size_t key_len = 0;
+/* A bounded log line being built: bytes past the end set cut. */
+struct log_out {
+    char *p;
+    size_t size;
+    size_t n;
+    bool cut;
+};
 
-    if (p[len] != '=' || pc_pct_decode(p, len, true, key, sizeof(key), &key_len) != 0 ||
-        strcmp(key, "access_token") != 0) {
+/* Appends (p, n), non-printable bytes as '?'. */
+static void log_put(struct log_out *o, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (o->n + 1 >= o->size) {
+            o->cut = true;
+            return;
+        }
+        o->p[o->n++] = (char)(c > 0x20 && c < 0x7f ? c : '?');
+    }
+}
+
+/* True when the raw key (p, n) may be shown: a short plain name, not a
+ * token's, once decoded. */
+static bool key_shown(const char *p, size_t n, bool *value_shown)
+{
+    char key[64];
+    size_t len = 0;
+
+    *value_shown = false;
+    if (n == 0 || n > 32 ||
+        strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") < n ||
+        pc_pct_decode(p, n, true, key, sizeof(key), &len) != 0) {
         return false;
     }
-    *value = p + len + 1;
+    for (size_t i = 0; i < len; i++) {
+        key[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]);
+    }
+    if (strstr(key, "token") != NULL) {
+        return false;
+    }
+    *value_shown = strcmp(key, "limit") == 0 || strcmp(key, "last_event_id") == 0;
     return true;
 }
 
 void sched_log_target(const char *uri, char *out, size_t out_size)
 {
-    static const char secret[] = "access_token=";
-    const char *query = NULL;
-    const char *v = NULL;
-    size_t n = 0;
-    bool cut = false;
+    struct log_out o = {out, out_size, 0, false};
+    const char *q;
+    size_t path_len;
 
     if (out_size == 0) {
         return;
     }
-    for (size_t i = 0; uri != NULL && uri[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)uri[i];
+    uri = uri != NULL ? uri : "";
+    path_len = strcspn(uri, "?#");
+    log_put(&o, uri, path_len);
+    q = uri + path_len;
+    /* The query: only the values of known harmless parameters are shown;
+     * any other value, and any key that is not a plain name or names a
+     * token (however it is encoded), is "***". */
+    if (*q == '?') {
+        q++;
+        log_put(&o, "?", 1);
+        for (;;) {
+            size_t len = strcspn(q, "&#");
+            const char *eq = memchr(q, '=', len);
+            size_t key_len = eq != NULL ? (size_t)(eq - q) : len;
+            bool value_shown = false;
 
-        if (n + 1 >= out_size) {
-            cut = true;
-            break;
-        }
-        if (c == '?' && query == NULL) {
-            query = uri + i;
-        }
-        out[n++] = (char)(c > 0x20 && c < 0x7f ? c : '?');
-        /* A token in the query never reaches the log. */
-        if (query != NULL && (uri[i] == '?' || uri[i] == '&') && token_param(uri + i + 1, &v)) {
-            if (n + sizeof(secret) - 1 + 3 + 1 >= out_size) {
-                cut = true;
+            if (eq != NULL && key_shown(q, key_len, &value_shown)) {
+                log_put(&o, q, key_len);
+                log_put(&o, "=", 1);
+                log_put(&o, value_shown ? eq + 1 : "***", value_shown ? len - key_len - 1 : 3);
+            } else if (len > 0) {
+                log_put(&o, "***", 3);
+            }
+            q += len;
+            if (*q != '&') {
                 break;
             }
-            memcpy(out + n, secret, sizeof(secret) - 1);
-            n += sizeof(secret) - 1;
-            memcpy(out + n, "***", 3);
-            n += 3;
-            i = (size_t)(v - uri);
-            while (uri[i] != '\0' && uri[i] != '&') {
-                i++;
-            }
-            i--; /* the loop's i++ lands on '&' or the end */
+            log_put(&o, "&", 1);
+            q++;
         }
     }
-    out[n] = '\0';
-    if (cut && n >= 3) {
-        memcpy(out + n - 3, "...", 3);
+    if (*q == '#') {
+        log_put(&o, "#***", 4);
+    }
+    out[o.n] = '\0';
+    if (o.cut && o.n >= 3) {
+        memcpy(out + o.n - 3, "...", 3);
     }
 }
 

@@ -182,9 +182,11 @@ bool sched_auth_ok(const char *header, const char *token, size_t token_len);
 bool sched_token_eq(const char *given, size_t given_len, const char *token, size_t token_len);
 
 /*
- * Writes the request target for a log line into out: printable ASCII only,
- * the value of an access_token query parameter (its name compared after
- * percent-decoding, as sched_query_get reads it) replaced by "***", cut to
+ * Writes the request target for a log line into out: printable ASCII only;
+ * in the query only the values of limit and last_event_id are shown, every
+ * other value is "***", and a parameter without '=' or whose key is not a
+ * plain name of at most 32 characters or that names a token once decoded (access_token,
+ * %61ccess_token, ...) is "***" whole; a fragment is "#***". Cut to
  * out_size - 1 bytes (ending in "..." when cut).
  */
 void sched_log_target(const char *uri, char *out, size_t out_size);

@@ -24,6 +24,7 @@
 #include "sched_server.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,7 +50,6 @@
 
 #define RESPONSE_MAX    (64u << 20)
 #define HEADERS_MAX     ((ev_ssize_t)64 * 1024)
-#define HTTP_TIMEOUT_S  60
 #define LIST_DEFAULT    50
 #define LIST_MAX        1000
 #define STOP_GRACE_MS   200
@@ -1391,7 +1391,9 @@ int sched_server_create(struct event_base *base, const struct sched_config *cfg,
      * with the code body_too_large. */
     evhttp_set_max_body_size(s->http, (ev_ssize_t)(cfg->max_body + cfg->max_body / 4));
     evhttp_set_max_headers_size(s->http, HEADERS_MAX);
-    evhttp_set_timeout(s->http, HTTP_TIMEOUT_S);
+    /* A connection that sends nothing for this long while a request is
+     * read (or between requests) is closed: half-sent requests end. */
+    evhttp_set_timeout(s->http, (int)cfg->read_timeout_s);
     /* Every method reaches the router, which answers 405 in JSON. */
     evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
@@ -1414,10 +1416,32 @@ fail:
     return rc;
 }
 
+/* The listen host resolves to an address (one line, not libevent's). */
+static int listen_host_check(const char *host, struct pc_err *err)
+{
+    struct addrinfo hints;
+    struct addrinfo *ai = NULL;
+    int g;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    g = getaddrinfo(host, NULL, &hints, &ai);
+    if (g != 0) {
+        return pc_err_set(err, PC_EINVAL,
+                          "cannot listen on %s: not an address or a known host (%s)", host,
+                          gai_strerror(g));
+    }
+    freeaddrinfo(ai);
+    return 0;
+}
+
 int sched_server_start(struct sched_server *s, struct pc_err *err)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
+    int rc;
 
     while (!s->redis_known) {
         if (event_base_loop(s->base, EVLOOP_ONCE) < 0) {
@@ -1428,6 +1452,11 @@ int sched_server_start(struct sched_server *s, struct pc_err *err)
         return pc_err_set(err, PC_EREDIS, "cannot reach Redis at %s: %s", s->redis_where,
                           s->redis_why);
     }
+    rc = listen_host_check(s->cfg->listen_host, err);
+    if (rc != 0) {
+        return rc;
+    }
+    errno = 0;
     s->bound = evhttp_bind_socket_with_handle(s->http, s->cfg->listen_host, s->cfg->listen_port);
     if (s->bound == NULL) {
         int e = errno;
@@ -1445,9 +1474,9 @@ int sched_server_start(struct sched_server *s, struct pc_err *err)
         s->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                            : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     }
-    sched_log("listening on %s:%u (redis %s, prefix %s, queue %s%s)", s->cfg->listen_host,
+    sched_log("listening on %s:%u (redis %s, prefix %s, queue %s, %s)", s->cfg->listen_host,
               (unsigned)s->port, s->redis_where, s->cfg->prefix, s->cfg->queue.s,
-              s->cfg->token_len > 0 ? ", token required" : "");
+              s->cfg->no_auth ? "no authentication (--no-auth)" : "token required");
     return 0;
 }
 

@@ -51,6 +51,7 @@
 #define SSE_BLOCK_MS       2000u
 #define SSE_CMD_TIMEOUT_MS (SSE_BLOCK_MS + 5000u)
 #define SSE_KEEPALIVE_S    15
+#define SSE_WRITE_IDLE_S   60 /* a client that stops reading this long is dropped */
 #define SSE_RETRY_MS       500
 #define SSE_BACKLOG_MAX    ((size_t)256 * 1024)
 #define SSE_STALL_MAX_MS   60000u
@@ -578,7 +579,15 @@ int sched__sse_start(struct sched_server *s, struct evhttp_request *req, const c
     s->streams = c;
     s->n_streams++;
     if (c->evcon != NULL) {
+        struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+        struct timeval write_tv = {SSE_WRITE_IDLE_S, 0};
+
         evhttp_connection_set_closecb(c->evcon, on_client_close, c);
+        /* The client sends nothing more: no read timeout (the server's
+         * one is for requests being read), only one on writes that stall. */
+        if (bev != NULL) {
+            (void)bufferevent_set_timeouts(bev, NULL, &write_tv);
+        }
     }
     /* From the start ("0-0"): the stream starts now. Resuming: after a probe. */
     c->probing = strcmp(last_id, "0-0") != 0;

@@ -169,7 +169,9 @@ else
   done
 
   export PEACE_TOKEN=${PEACE_TOKEN-browser-$RANDOM$RANDOM}
-  token_args=()
+  # No token: --no-auth (the scheduler would make one otherwise; the
+  # address is loopback, where --no-auth is allowed).
+  token_args=(--no-auth)
   [ -z "$PEACE_TOKEN" ] || token_args=(--token "$PEACE_TOKEN")
   started=0
   for _ in $(seq 1 10); do

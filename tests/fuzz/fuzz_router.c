@@ -31,19 +31,14 @@ static const char tok_all[] = "alls-6Wp0aKx2ZuTm8HvE";
 
 static void guard_init(struct sched_guard *g, bool no_auth)
 {
-    static const char *const hosts[] = {"peace.example"};
-    static const char *const origins[] = {"https://dash.example"};
-
     memset(g, 0, sizeof(*g));
     g->tokens[SCHED_SCOPE_READ] = (struct sched_token){tok_read, sizeof(tok_read) - 1};
     g->tokens[SCHED_SCOPE_INTERRUPT] = (struct sched_token){tok_intr, sizeof(tok_intr) - 1};
     g->tokens[SCHED_SCOPE_ALL] = (struct sched_token){tok_all, sizeof(tok_all) - 1};
     g->no_auth = no_auth;
     g->listen_host = "127.0.0.1";
-    g->allow_hosts = hosts;
-    g->n_allow_hosts = 1;
-    g->allow_origins = origins;
-    g->n_allow_origins = 1;
+    g->allow_hosts = "peace.example";
+    g->allow_origins = "https://dash.example";
 }
 
 /* The permission the route table gives kind for method (HEAD as GET). */

@@ -425,6 +425,115 @@ check "the scheduler survived the garbage" sched_alive s1
 req s1 GET /healthz
 check "and still answers" body_is .status '"ok"'
 
+# ---- token scopes, token files, a generated token, --no-auth ------------------
+printf '%s\n' "$TOKEN" >"$T/token.txt"
+printf 'read-secret-1\n' >"$T/read.txt"
+sched_start s_scope --token-file "$T/token.txt" --read-token-file "$T/read.txt" \
+  --interrupt-token intr-secret-1 --read-timeout-s 2
+check "the token file is the token" eval 'api s_scope GET /v1/executions && status_is 200'
+scoped() { # TOKEN METHOD PATH [curl args]: sets STATUS and BODY
+  local tok=$1 method=$2 path=$3
+  shift 3
+  req s_scope "$method" "$path" -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' "$@"
+}
+scoped read-secret-1 GET /v1/executions
+check "a read token reads" status_is 200
+scoped read-secret-1 GET /metrics
+check "a read token reads /metrics" status_is 200
+scoped read-secret-1 POST /v1/executions --data-binary "$(sleep_body "$T/short.json" discover)"
+check "a read token cannot POST an execution (403 forbidden)" eval 'status_is 403 && code_is forbidden'
+scoped read-secret-1 POST "/v1/executions/$ID1/interrupt" -d '{}'
+check "a read token cannot interrupt (403)" status_is 403
+scoped intr-secret-1 POST "/v1/executions/$ID1/interrupt" -d '{"reason":"scoped"}'
+check "an interrupt token interrupts (202)" status_is 202
+scoped intr-secret-1 POST /v1/executions --data-binary "$(sleep_body "$T/short.json" discover)"
+check "an interrupt token cannot start an execution (403 forbidden)" eval 'status_is 403 && code_is forbidden'
+scoped intr-secret-1 POST /%76%31/executions --data-binary "$(sleep_body "$T/short.json" discover)"
+check "nor through an encoded path (403)" status_is 403
+check "the scoped refusals queued nothing" test "$(rcli XLEN 'peace:queue:{default}')" = 1
+curl -s -N --max-time 2 "http://127.0.0.1:${SCHED_PORT[s_scope]}/v1/executions/$ID1/events?access_token=read-secret-1" \
+  >"$T/ev_read.txt"
+check "a read token follows the event stream with ?access_token=" grep -q '^retry:' "$T/ev_read.txt"
+SCOPE_URL=http://127.0.0.1:${SCHED_PORT[s_scope]}
+"$PEACE" run "$T/short.json" --detach --server "$SCOPE_URL" --token read-secret-1 >"$T/cli_read.out" 2>&1
+check "the CLI with a read token cannot run: exit 1" test $? -eq 1
+check "the CLI says the token's scope does not allow it" grep -q "scope" "$T/cli_read.out"
+"$PEACE" list --server "$SCOPE_URL" >"$T/cli_none.out" 2>&1
+check "the CLI without a token says how to give one" grep -q -- "--token-file" "$T/cli_none.out"
+check "the CLI with --token-file lists" eval '"$PEACE" list --server "$SCOPE_URL" --token-file "$T/token.txt" >/dev/null'
+PEACE_TOKEN_FILE=$T/read.txt "$PEACE" list --server "$SCOPE_URL" >/dev/null 2>&1
+check "the CLI takes PEACE_TOKEN_FILE" test $? -eq 0
+"$PEACE" list --server "$SCOPE_URL" --token-file "$T/nope.txt" >"$T/cli_nofile.out" 2>&1
+rc=$?
+check "the CLI refuses a missing token file in one line" \
+  eval '[ $rc -eq 1 ] && [ "$(wc -l <"$T/cli_nofile.out")" -eq 1 ] && grep -q nope.txt "$T/cli_nofile.out"'
+# A half-sent request is closed after --read-timeout-s (2 s), not kept.
+half_sent() {
+  exec 3<>"/dev/tcp/127.0.0.1/${SCHED_PORT[s_scope]}" || return 1
+  printf 'GET /v1/executions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' >&3
+  timeout 8 cat <&3 >/dev/null
+  local rc=$?
+  exec 3<&-
+  [ "$rc" -ne 124 ] # cat ended because the server closed, not by the timeout
+}
+t0=$(now_ms)
+check "a half-sent request is closed by the server" half_sent
+check "within the read timeout (2 s, took $(($(now_ms) - t0)) ms)" test $(($(now_ms) - t0)) -lt 6000
+check "no token reaches the log" \
+  eval "! grep -q -e read-secret-1 -e intr-secret-1 -e '$TOKEN' '$T/s_scope.log'"
+req s_scope GET "/v1/executions/$ID1/events?x=1&%61ccess_token=read-secret-1"
+check "an encoded access_token is not logged either" eval "! grep -q read-secret-1 '$T/s_scope.log'"
+
+# No token configured: one is made and printed with the dashboard URL.
+env -u PEACE_TOKEN "$SCHED" --redis "$PEACE_REDIS_URL" --listen 127.0.0.1:0 >"$T/s_gen.log" 2>&1 &
+SCHED_PID[s_gen]=$!
+PIDS+=("$!")
+wait_for 10 "the generated-token scheduler" grep -q 'dashboard: ' "$T/s_gen.log" ||
+  fatal "no dashboard line: $(cat "$T/s_gen.log")"
+GEN_URL=$(grep -m1 -o 'dashboard: http://[^ ]*' "$T/s_gen.log" | cut -c12-)
+GEN_TOKEN=${GEN_URL##*#token=}
+SCHED_PORT[s_gen]=$(sed -E 's|http://127.0.0.1:([0-9]+)/.*|\1|' <<<"$GEN_URL")
+log "generated: $GEN_URL"
+check "the printed URL carries a generated 48-hex-digit token" \
+  eval '[[ "$GEN_URL" =~ ^http://127\.0\.0\.1:[0-9]+/#token=[0-9a-f]{48}$ ]]'
+req s_gen GET /v1/executions
+check "with a generated token, no token is 401" status_is 401
+req s_gen GET /v1/executions -H "Authorization: Bearer $GEN_TOKEN"
+check "the generated token works" status_is 200
+check "the generated token is printed once (on stdout, not per request)" \
+  test "$(grep -c "$GEN_TOKEN" "$T/s_gen.log")" -le 2
+
+# --no-auth: only on loopback, and cross-site requests are still refused.
+"$SCHED" --no-auth --listen 0.0.0.0:0 --redis "$PEACE_REDIS_URL" >"$T/noauth_any.out" 2>&1
+rc=$?
+check "--no-auth on 0.0.0.0 is refused in one line" \
+  eval '[ $rc -ne 0 ] && [ "$(wc -l <"$T/noauth_any.out")" -eq 1 ] && grep -q loopback "$T/noauth_any.out"'
+env -u PEACE_TOKEN "$SCHED" --no-auth --token x --listen 127.0.0.1:0 --redis "$PEACE_REDIS_URL" >"$T/noauth_tok.out" 2>&1
+check "--no-auth with a token is refused" test $? -ne 0
+sched_start s_open --no-auth
+req s_open GET /v1/executions
+check "--no-auth on loopback serves without a token" status_is 200
+req s_open POST /v1/executions -H 'Content-Type: text/plain' --data-binary "$(sleep_body "$T/short.json" discover)"
+check "--no-auth still refuses a text/plain POST (415)" status_is 415
+req s_open POST /v1/executions -H 'Content-Type: application/json' -H 'Origin: http://evil.example' \
+  --data-binary "$(sleep_body "$T/short.json" discover)"
+check "--no-auth still refuses a cross-site POST (403)" status_is 403
+req s_open GET /v1/executions -H 'Host: rebind.evil.example:7117'
+check "--no-auth still refuses a rebound Host (403)" status_is 403
+check "nothing was queued by them" test "$(rcli XLEN 'peace:queue:{default}')" = 1
+for s in s_scope s_gen s_open; do
+  kill -TERM "${SCHED_PID[$s]}"
+  wait "${SCHED_PID[$s]}" 2>/dev/null
+done
+
+# One line for a bad --listen.
+for l in 127.0.0.1:99999 nohost 127.0.0.1:-1 '[::1' 'a b:1' 999.1.1.1:80; do
+  "$SCHED" --listen "$l" --redis "$PEACE_REDIS_URL" --token x >"$T/badlisten.out" 2>&1
+  rc=$?
+  check "--listen '$l' exits non-zero with one line" \
+    eval "[ $rc -ne 0 ] && [ \$(wc -l <'$T/badlisten.out') -eq 1 ] && grep -q listen '$T/badlisten.out'"
+done
+
 # ---- end to end with a worker ---------------------------------------------------------------
 if [ -n "$WORKER" ]; then
   PEACE_TOKEN=$TOKEN sched_start s3

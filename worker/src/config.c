@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peace/secret.h"
+
 #define DEFAULT_URL          "redis://127.0.0.1:6379"
 #define DEFAULT_PREFIX       "peace"
 #define DEFAULT_QUEUE        "default"
@@ -37,6 +39,8 @@ static const char usage_text[] =
     "\n"
     "  --redis URL          redis://[user:password@]host:port[/db] or unix://path\n"
     "                       (env PEACE_REDIS_URL; default " DEFAULT_URL ")\n"
+    "  --redis-url-file F   the Redis URL from a file, so its password is not in ps\n"
+    "                       (env PEACE_REDIS_URL_FILE)\n"
     "  --prefix P           key prefix (env PEACE_PREFIX; default " DEFAULT_PREFIX ")\n"
     "  --queue Q            queue to run (env PEACE_QUEUE; default " DEFAULT_QUEUE ")\n"
     "  --concurrency N      executions at once, 1..256 (env PEACE_CONCURRENCY; default 4)\n"
@@ -113,7 +117,7 @@ static const char *const value_flags[] = {
     "--redis",       "--prefix",    "--queue",          "--concurrency",
     "--threads",     "--lease-ms",  "--grace-ms",       "--max-attempts",
     "--retention-s", "--plugin",    "--log-level",      "--progress-flush-ms",
-    "--item-types",  "--file-root", "--metrics-listen",
+    "--item-types",  "--file-root", "--metrics-listen", "--redis-url-file",
 };
 
 static bool takes_value(const char *name, size_t n)
@@ -130,6 +134,7 @@ struct parse_state {
     struct wk_config c;
     bool threads_set;
     const char *url;
+    const char *url_file; /* --redis-url-file */
     const char *prefix;
     const char *queue;
     const char *log_level;
@@ -144,6 +149,8 @@ static int apply_flag(struct parse_state *ps, const char *flag, const char *valu
 
     if (strcmp(flag, "--redis") == 0) {
         ps->url = value;
+    } else if (strcmp(flag, "--redis-url-file") == 0) {
+        ps->url_file = value;
     } else if (strcmp(flag, "--prefix") == 0) {
         ps->prefix = value;
     } else if (strcmp(flag, "--queue") == 0) {
@@ -304,24 +311,48 @@ static const char *env_or(wk_getenv_fn *fn, void *ctx, const char *name, const c
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* The Redis URL: --redis, --redis-url-file, PEACE_REDIS_URL or
+ * PEACE_REDIS_URL_FILE (peace/secret.h), else the default. */
+static int take_redis_url(struct parse_state *ps, wk_getenv_fn *fn, void *ctx, struct pc_err *err)
+{
+    struct wk_config *c = &ps->c;
+    struct pc_secret_src src;
+    bool found = false;
+    int rc;
+
+    memset(&src, 0, sizeof(src));
+    src.flag = "--redis";
+    src.file_flag = "--redis-url-file";
+    src.env = "PEACE_REDIS_URL";
+    src.env_file_var = "PEACE_REDIS_URL_FILE";
+    src.value = ps->url;
+    src.file = ps->url_file;
+    src.env_value = fn != NULL ? fn(ctx, "PEACE_REDIS_URL") : NULL;
+    src.env_file = fn != NULL ? fn(ctx, "PEACE_REDIS_URL_FILE") : NULL;
+    rc = pc_secret_get(&src, c->redis_text, sizeof(c->redis_text), NULL, &found, err);
+    if (rc == 0 && !found) {
+        rc = set_text("--redis", DEFAULT_URL, c->redis_text, sizeof(c->redis_text), err);
+    }
+    return rc == PC_ELIMIT ? PC_EINVAL : rc;
+}
+
 static int finish(struct parse_state *ps, wk_getenv_fn *fn, void *ctx, struct pc_err *err)
 {
     struct wk_config *c = &ps->c;
-    const char *url = env_or(fn, ctx, "PEACE_REDIS_URL", ps->url);
     const char *prefix = env_or(fn, ctx, "PEACE_PREFIX", ps->prefix);
     const char *queue = env_or(fn, ctx, "PEACE_QUEUE", ps->queue);
     const char *level = env_or(fn, ctx, "PEACE_LOG_LEVEL", ps->log_level);
     struct pc_err uerr;
     int rc;
 
-    url = url != NULL ? url : DEFAULT_URL;
-    rc = set_text("--redis", url, c->redis_text, sizeof(c->redis_text), err);
+    rc = take_redis_url(ps, fn, ctx, err);
     if (rc != 0) {
         return rc;
     }
     pc_err_clear(&uerr);
-    if (pc_redis_url_parse(url, &c->redis, &uerr) != 0) {
-        return pc_err_set(err, PC_EINVAL, "--redis: %s", uerr.msg);
+    if (pc_redis_url_parse(c->redis_text, &c->redis, &uerr) != 0) {
+        return pc_err_set(err, PC_EINVAL, "%s: %s",
+                          ps->url_file != NULL ? "--redis-url-file" : "--redis", uerr.msg);
     }
     rc = set_text("--prefix", prefix != NULL ? prefix : DEFAULT_PREFIX, c->prefix,
                   sizeof(c->prefix), err);

@@ -10,7 +10,10 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sched_config.h"
 
@@ -145,6 +148,25 @@ static void every_bad_setting_is_one_clear_line(void **state)
         {{"--max-sse=-1", NULL}, "--max-sse"},
         {{"--token", "has space", NULL}, "--token"},
         {{"--plugin=", NULL}, "--plugin"},
+        {{"--token=", NULL}, "--token needs a value"},
+        {{"--token=a", "--token-file=/x", NULL}, "not both"},
+        {{"--read-token=t\x01", NULL}, "--read-token"},
+        {{"--token=same", "--read-token=same", NULL}, "own token"},
+        {{"--read-token=same", "--interrupt-token=same", NULL}, "own token"},
+        {{"--no-auth", "--token=t", NULL}, "choose one"},
+        {{"--no-auth", "--listen=0.0.0.0:1", NULL}, "loopback"},
+        {{"--no-auth", "--listen=:1", NULL}, "loopback"},
+        {{"--no-auth", "--listen=10.0.0.1:1", NULL}, "loopback"},
+        {{"--allow-host=a.lan:80", NULL}, "--allow-host"},
+        {{"--allow-host=a,,b", NULL}, "--allow-host"},
+        {{"--allow-host=", NULL}, "--allow-host"},
+        {{"--allow-origin=*", NULL}, "--allow-origin"},
+        {{"--allow-origin=http://x.lan/", NULL}, "--allow-origin"},
+        {{"--allow-origin=ftp://x.lan", NULL}, "--allow-origin"},
+        {{"--allow-origin=http://", NULL}, "--allow-origin"},
+        {{"--read-timeout-s=0", NULL}, "--read-timeout-s"},
+        {{"--read-timeout-s=99999", NULL}, "--read-timeout-s"},
+        {{"--secret-thing=hunter2", NULL}, "unknown flag --secret-thing"},
     };
     struct sched_config c;
     struct pc_err err;
@@ -181,6 +203,150 @@ static void listen_forms(void **state)
                      PC_EINVAL);
 }
 
+static void token_scopes_files_and_lists(void **state)
+{
+    char dir[] = "/tmp/peace-sched-config.XXXXXX";
+    char tfile[64];
+    char ufile[64];
+    char bad[64];
+    FILE *f;
+    struct sched_config c;
+    struct pc_err err;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    (void)snprintf(tfile, sizeof(tfile), "%s/token", dir);
+    (void)snprintf(ufile, sizeof(ufile), "%s/url", dir);
+    (void)snprintf(bad, sizeof(bad), "%s/missing", dir);
+    f = fopen(tfile, "w");
+    assert_non_null(f);
+    (void)fputs("file-token\n", f);
+    (void)fclose(f);
+    f = fopen(ufile, "w");
+    assert_non_null(f);
+    (void)fputs("redis://user:pw@10.1.2.3:6390/2\n", f);
+    (void)fclose(f);
+    {
+        const char *const args[] = {"--read-token-file",
+                                    tfile,
+                                    "--interrupt-token=it",
+                                    "--redis-url-file",
+                                    ufile,
+                                    "--allow-host=a.lan",
+                                    "--allow-host=B.lan",
+                                    "--allow-origin=https://d.lan:8443",
+                                    NULL};
+        const char *const env[] = {"PEACE_TOKEN", "env-token", "PEACE_ALLOW_HOSTS", "ignored",
+                                   NULL};
+
+        assert_int_equal(parse(args, env, &c, &err), 0);
+        assert_string_equal(c.token, "env-token");
+        assert_string_equal(c.read_token, "file-token");
+        assert_int_equal(c.read_token_len, 10);
+        assert_string_equal(c.interrupt_token, "it");
+        assert_string_equal(c.redis.host, "10.1.2.3");
+        assert_int_equal(c.redis.port, 6390);
+        assert_string_equal(c.allow_hosts, "a.lan,B.lan");
+        assert_string_equal(c.allow_origins, "https://d.lan:8443");
+        assert_int_equal(c.read_timeout_s, 10);
+        assert_false(c.no_auth);
+    }
+    {
+        const char *const env[] = {"PEACE_TOKEN_FILE",
+                                   tfile,
+                                   "PEACE_REDIS_URL_FILE",
+                                   ufile,
+                                   "PEACE_ALLOW_HOSTS",
+                                   "x.lan,y.lan",
+                                   "PEACE_ALLOW_ORIGINS",
+                                   "http://x.lan:81",
+                                   NULL};
+        struct sched_guard g;
+
+        assert_int_equal(parse(NULL, env, &c, &err), 0);
+        assert_string_equal(c.token, "file-token");
+        assert_string_equal(c.redis.host, "10.1.2.3");
+        assert_string_equal(c.allow_hosts, "x.lan,y.lan");
+        sched_guard_from_config(&c, &g);
+        assert_true(sched_guard_host_ok(&g, "y.lan:7117"));
+        assert_false(sched_guard_host_ok(&g, "z.lan:7117"));
+        assert_true(sched_guard_origin_ok(&g, "http://x.lan:81", "127.0.0.1:7117"));
+        assert_int_equal(g.tokens[SCHED_SCOPE_ALL].n, 10);
+    }
+    {
+        const char *const args[] = {"--token-file", bad, NULL};
+        const char *const both[] = {"PEACE_TOKEN", "a", "PEACE_TOKEN_FILE", tfile, NULL};
+        const char *const url_args[] = {"--redis-url-file", tfile, NULL};
+
+        assert_true(parse(args, NULL, &c, &err) != 0);
+        assert_non_null(strstr(err.msg, "--token-file"));
+        assert_non_null(strstr(err.msg, "missing"));
+        assert_true(parse(NULL, both, &c, &err) != 0);
+        assert_non_null(strstr(err.msg, "not both"));
+        /* A file that is not a URL: refused, and its content is not echoed. */
+        assert_true(parse(url_args, NULL, &c, &err) != 0);
+        assert_non_null(strstr(err.msg, "--redis-url-file"));
+        assert_null(strstr(err.msg, "file-token"));
+    }
+    {
+        const char *const args[] = {"--redis", "redis://u:hunter2@h:1/99999999999", NULL};
+
+        assert_true(parse(args, NULL, &c, &err) != 0);
+        assert_null(strstr(err.msg, "hunter2"));
+    }
+    {
+        const char *const args[] = {"--no-auth", "--listen=[::1]:0", "--read-timeout-s=3", NULL};
+
+        assert_int_equal(parse(args, NULL, &c, &err), 0);
+        assert_true(c.no_auth);
+        assert_int_equal(c.read_timeout_s, 3);
+    }
+    (void)remove(tfile);
+    (void)remove(ufile);
+    (void)rmdir(dir);
+}
+
+static void a_token_is_made_when_none_is_configured(void **state)
+{
+    struct sched_config c;
+    struct pc_err err;
+    char first[SCHED_TOKEN_MAX + 1];
+    char url[SCHED_TOKEN_MAX + 128];
+
+    (void)state;
+    assert_int_equal(parse(NULL, NULL, &c, &err), 0);
+    assert_int_equal(sched_config_generate_token(&c, &err), 0);
+    assert_true(c.token_generated);
+    assert_int_equal(c.token_len, 48);
+    assert_int_equal(strspn(c.token, "0123456789abcdef"), 48);
+    memcpy(first, c.token, c.token_len + 1);
+    sched_dashboard_url(&c, 7117, true, url, sizeof(url));
+    assert_true(strncmp(url, "http://127.0.0.1:7117/#token=", 29) == 0);
+    assert_string_equal(url + 29, first);
+    sched_dashboard_url(&c, 7117, false, url, sizeof(url));
+    assert_string_equal(url, "http://127.0.0.1:7117/");
+    assert_int_equal(parse(NULL, NULL, &c, &err), 0);
+    assert_int_equal(sched_config_generate_token(&c, &err), 0);
+    assert_string_not_equal(c.token, first);
+    {
+        const char *const args[] = {"--read-token=r", "--listen=[::]:80", NULL};
+
+        assert_int_equal(parse(args, NULL, &c, &err), 0);
+        assert_int_equal(sched_config_generate_token(&c, &err), 0);
+        assert_false(c.token_generated);
+        assert_int_equal(c.token_len, 0);
+        sched_dashboard_url(&c, 80, true, url, sizeof(url));
+        assert_string_equal(url, "http://[::1]:80/");
+    }
+    {
+        const char *const args[] = {"--no-auth", NULL};
+
+        assert_int_equal(parse(args, NULL, &c, &err), 0);
+        assert_int_equal(sched_config_generate_token(&c, &err), 0);
+        assert_false(c.token_generated);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +355,8 @@ int main(void)
         cmocka_unit_test(limits_plugins_help_and_version),
         cmocka_unit_test(every_bad_setting_is_one_clear_line),
         cmocka_unit_test(listen_forms),
+        cmocka_unit_test(token_scopes_files_and_lists),
+        cmocka_unit_test(a_token_is_made_when_none_is_configured),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

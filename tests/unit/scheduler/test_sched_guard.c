@@ -23,9 +23,6 @@
 #define VARIANT_MAX 512
 #define VARIANTS    4096
 
-static const char *const allow_hosts[] = {"peace.internal"};
-static const char *const allow_origins[] = {"https://dash.example.com"};
-
 static struct sched_guard guard_with(bool tokens, bool no_auth)
 {
     struct sched_guard g;
@@ -38,10 +35,8 @@ static struct sched_guard guard_with(bool tokens, bool no_auth)
     }
     g.no_auth = no_auth;
     g.listen_host = "127.0.0.1";
-    g.allow_hosts = allow_hosts;
-    g.n_allow_hosts = 1;
-    g.allow_origins = allow_origins;
-    g.n_allow_origins = 1;
+    g.allow_hosts = "other.lan,peace.internal";
+    g.allow_origins = "https://dash.example.com,http://x.lan:81";
     return g;
 }
 
@@ -562,10 +557,9 @@ static void only_addresses_localhost_and_allowed_names_are_served(void **state)
     };
     const struct sched_guard g = guard_with(true, false);
     struct sched_guard any = g;
-    static const char *const star[] = {"*"};
 
     (void)state;
-    any.allow_hosts = star;
+    any.allow_hosts = "x.lan,*";
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct sched_request rq = request(SCHED_METHOD_GET, "/", NULL);
 
@@ -610,6 +604,10 @@ static void only_the_same_origin_and_allowed_origins_are_served(void **state)
         {"127.0.0.1:7117", "127.0.0.1:7117", false},
         {"https://dash.example.com.evil", "127.0.0.1:7117", false},
         {"http://dash.example.com", "127.0.0.1:7117", false},
+        {"http://x.lan:81", "127.0.0.1:7117", true},
+        {"http://x.lan:8", "127.0.0.1:7117", false},
+        {"https://dash.example.com,http://x.lan:81", "127.0.0.1:7117", false},
+        {"*", "127.0.0.1:7117", false},
     };
     const struct sched_guard g = guard_with(true, false);
 

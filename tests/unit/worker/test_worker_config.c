@@ -14,7 +14,9 @@
 /* clang-format on */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "worker/config.h"
 
@@ -200,6 +202,61 @@ static void password_never_appears_in_errors(void **state)
     assert_null(strstr(err.msg, "s3cret"));
 }
 
+static void the_redis_url_may_come_from_a_file(void **state)
+{
+    char dir[] = "/tmp/peace-wk-config.XXXXXX";
+    char path[64];
+    char missing[64];
+    FILE *f;
+    struct wk_config c;
+    struct pc_err err;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    (void)snprintf(path, sizeof(path), "%s/url", dir);
+    (void)snprintf(missing, sizeof(missing), "%s/missing", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    (void)fputs("redis://:s3cret@10.9.8.7:6400/3\n", f);
+    (void)fclose(f);
+    {
+        const char *args[] = {"--redis-url-file", path, NULL};
+        const char *env[] = {"PEACE_REDIS_URL", "redis://127.0.0.1:1", NULL};
+
+        assert_int_equal(parse(args, env, &c, &err), 0);
+        assert_string_equal(c.redis.host, "10.9.8.7");
+        assert_int_equal(c.redis.port, 6400);
+    }
+    {
+        const char *env[] = {"PEACE_REDIS_URL_FILE", path, NULL};
+
+        assert_int_equal(parse(NULL, env, &c, &err), 0);
+        assert_string_equal(c.redis.host, "10.9.8.7");
+    }
+    {
+        const char *args[] = {"--redis-url-file", missing, NULL};
+        const char *both[] = {"--redis", "redis://h:1", "--redis-url-file", path, NULL};
+
+        assert_int_not_equal(parse(args, NULL, &c, &err), 0);
+        assert_non_null(strstr(err.msg, "--redis-url-file"));
+        assert_int_not_equal(parse(both, NULL, &c, &err), 0);
+        assert_non_null(strstr(err.msg, "not both"));
+    }
+    f = fopen(path, "w");
+    assert_non_null(f);
+    (void)fputs("redis://:s3cret@host:notaport\n", f);
+    (void)fclose(f);
+    {
+        const char *args[] = {"--redis-url-file", path, NULL};
+
+        assert_int_not_equal(parse(args, NULL, &c, &err), 0);
+        assert_null(strstr(err.msg, "s3cret"));
+        assert_non_null(strstr(err.msg, "--redis-url-file"));
+    }
+    (void)remove(path);
+    (void)rmdir(dir);
+}
+
 static void item_types_and_file_root_from_flags_or_environment(void **state)
 {
     static const char *const flags[] = {"--item-types", "file,sleep", "--file-root=/srv", NULL};
@@ -277,6 +334,7 @@ int main(void)
         cmocka_unit_test(bad_values_are_one_line_errors_naming_the_flag),
         cmocka_unit_test(password_never_appears_in_errors),
         cmocka_unit_test(item_types_and_file_root_from_flags_or_environment),
+        cmocka_unit_test(the_redis_url_may_come_from_a_file),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
