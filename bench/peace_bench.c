@@ -539,6 +539,162 @@ static int latched_at(const char *log, const char *id, uint64_t *out)
     return rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* cancel: PUBLISH "!cancel" (or "!cancel DEADLINE" to a program ignoring    */
+/* SIGTERM) -> the program's process gone, and the outcome written           */
+
+/* True when /proc/PID is gone or a zombie. */
+static bool proc_gone(long pid)
+{
+    char path[64];
+    char buf[512];
+    FILE *fp = NULL;
+    char *q = NULL;
+    bool gone = true;
+
+    (void)snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    fp = fopen(path, "r");
+    if (fp == NULL) {
+        return true;
+    }
+    if (fgets(buf, sizeof(buf), fp) != NULL && (q = strrchr(buf, ')')) != NULL) {
+        gone = q[1] == ' ' && (q[2] == 'Z' || q[2] == 'X');
+    }
+    (void)fclose(fp);
+    return gone;
+}
+
+static long read_pid_file(const char *path)
+{
+    char buf[32] = "";
+    FILE *fp = fopen(path, "r");
+    long pid = 0;
+
+    if (fp == NULL) {
+        return 0;
+    }
+    if (fgets(buf, sizeof(buf), fp) != NULL) {
+        pid = strtol(buf, NULL, 10);
+    }
+    (void)fclose(fp);
+    return pid;
+}
+
+static int sc_cancel(const struct kit_opts *o, const struct params *p)
+{
+    size_t trials = param(p, "trials", 30);
+    uint64_t deadline = param(p, "deadline_ms", 0); /* 0: plain cancel (SIGTERM works) */
+    struct kit_fleet f;
+    struct pc_flow flow;
+    char pidfile[512];
+    char params_json[1200];
+    double *to_gone = calloc(trials + 1, sizeof(double));
+    double *to_outcome = calloc(trials + 1, sizeof(double));
+    redisContext *c = NULL;
+    struct kit_submitter s;
+    size_t cut = 0;
+    int rc = 1;
+
+    kit_fleet_init(&f, o, "cancel");
+    memset(&flow, 0, sizeof(flow));
+    (void)snprintf(pidfile, sizeof(pidfile), "%s/cancel.pid", o->dir);
+    /* Discovery runs the program: it records its pid, then sleeps 600 s
+     * (with a deadline, ignoring SIGTERM, so only the kill stops it). */
+    (void)snprintf(params_json, sizeof(params_json),
+                   "{\"state_current\":[\"sh\",\"-c\",\"%secho $$ > %s; exec sleep 600\"],"
+                   "\"state_goal\":[\"echo\",\"g\"],\"apply_exec\":[\"true\"]}",
+                   deadline > 0 ? "trap '' TERM; " : "", pidfile);
+    if (to_gone == NULL || to_outcome == NULL ||
+        kit_flow(&flow, "p0", 1, "sh_cmd", params_json, false) != 0) {
+        goto out;
+    }
+    c = setup(o, &f, 1, 4, 0, true);
+    if (c == NULL) {
+        goto out;
+    }
+    kit_submitter_init(&s, c);
+    for (size_t t = 0; t < trials; t++) {
+        char id[KIT_ID_MAX];
+        char last[64] = "";
+        char outcome[32];
+        char channel[PC_KEY_MAX];
+        uint64_t t_pub;
+        uint64_t limit;
+        long pid = 0;
+        redisReply *r = NULL;
+
+        (void)unlink(pidfile);
+        if (kit_submit(&s, &flow, PC_CMD_DISCOVER_CURRENT, id) != 0 || kit_submit_sync(&s) != 0 ||
+            pc_key_interrupt_channel(channel, sizeof(channel), "peace", id) < 0) {
+            goto out;
+        }
+        for (limit = kit_now_us() + 10000000u; pid <= 1 && kit_now_us() < limit;) {
+            pid = read_pid_file(pidfile);
+            if (pid <= 1) {
+                kit_sleep_us(200);
+            }
+        }
+        if (pid <= 1) {
+            (void)fprintf(stderr, "bench: cancel: the program never started\n");
+            goto out;
+        }
+        t_pub = kit_now_us();
+        {
+            char payload[48];
+
+            if (deadline > 0) {
+                (void)snprintf(payload, sizeof(payload), "!cancel %llu",
+                               (unsigned long long)deadline);
+            } else {
+                (void)snprintf(payload, sizeof(payload), "!cancel");
+            }
+            r = kit_cmd(c, "PUBLISH %s %s", channel, payload); /* the payload is one argument */
+        }
+        if (r == NULL) {
+            goto out;
+        }
+        freeReplyObject(r);
+        for (limit = t_pub + 30000000u; !proc_gone(pid) && kit_now_us() < limit;) {
+            kit_sleep_us(100);
+        }
+        to_gone[t] = (double)(kit_now_us() - t_pub) / 1000.0;
+        if (kit_wait_outcome(c, id, last, sizeof(last), 30000000u, outcome, sizeof(outcome)) != 0) {
+            goto out;
+        }
+        to_outcome[t] = (double)(kit_now_us() - t_pub) / 1000.0 - (double)deadline;
+        cut += strcmp(outcome, "block_interrupted") == 0;
+    }
+    if (deadline > 0) {
+        printf(
+            "bench=cancel_kill trials=%zu cut=%zu item=sh_cmd_ignoring_sigterm deadline_ms=%" PRIu64
+            " outcome_after_deadline_p50_ms=%.3f outcome_after_deadline_p99_ms=%.3f "
+            "outcome_after_deadline_max_ms=%.3f gone_p50_ms=%.3f\n",
+            trials, cut, deadline, kit_pct(to_outcome, trials, 0.5),
+            kit_pct(to_outcome, trials, 0.99), kit_pct(to_outcome, trials, 1.0),
+            kit_pct(to_gone, trials, 0.5));
+    } else {
+        printf("bench=cancel trials=%zu cut=%zu item=sh_cmd_sleep_600s gone_p50_ms=%.3f "
+               "gone_p99_ms=%.3f gone_max_ms=%.3f outcome_p50_ms=%.3f outcome_p99_ms=%.3f "
+               "outcome_max_ms=%.3f\n",
+               trials, cut, kit_pct(to_gone, trials, 0.5), kit_pct(to_gone, trials, 0.99),
+               kit_pct(to_gone, trials, 1.0), kit_pct(to_outcome, trials, 0.5),
+               kit_pct(to_outcome, trials, 0.99), kit_pct(to_outcome, trials, 1.0));
+    }
+    rc = cut == trials ? 0 : 1;
+    if (rc != 0) {
+        (void)fprintf(stderr, "bench: cancel: %zu of %zu cut\n", cut, trials);
+    }
+out:
+    if (c != NULL) {
+        redisFree(c);
+    }
+    kit_fleet_stop(&f, false);
+    pc_flow_cleanup(&flow);
+    free(to_gone);
+    free(to_outcome);
+    return rc;
+}
+
 static int sc_interrupt(const struct kit_opts *o, const struct params *p)
 {
     size_t trials = param(p, "trials", 50);
@@ -1176,6 +1332,8 @@ int main(int argc, char **argv)
         rc = sc_latency_http(&o, &p);
     } else if (strcmp(scenario, "interrupt") == 0) {
         rc = sc_interrupt(&o, &p);
+    } else if (strcmp(scenario, "cancel") == 0) {
+        rc = sc_cancel(&o, &p);
     } else if (strcmp(scenario, "progress") == 0) {
         rc = sc_progress(&o, &p);
     } else if (strcmp(scenario, "recovery") == 0) {

@@ -164,6 +164,12 @@ fi
 # scaling section has a 150-item flow: every item not started yet becomes
 # `interrupted`, and that write grows with the flow).
 bench interrupt trials="$(q 50 5)" items=20 us=500 delay_min_ms=1 delay_max_ms=6
+# Interrupt modes: `!cancel` of a running sh_cmd sleeping 600 s (PUBLISH ->
+# its process gone, and -> the outcome written), and `!cancel 500` of one
+# that ignores SIGTERM: the outcome comes at the deadline (the kill), shown
+# as the time after it.
+bench cancel trials="$(q 30 3)"
+bench cancel trials="$(q 20 2)" deadline_ms=500
 bench progress calls="$(q 200000000 20000000)"
 bench recovery trials="$(q 3 1)" lease_ms="$(q 3000 1000)" items=10 us=20000
 [ "$QUICK" = 1 ] || bench recovery trials=1 lease_ms=10000 items=10 us=20000 # the default lease
