@@ -13,6 +13,8 @@
 #include <string.h>
 
 #define STATE_JSON_DEPTH_MAX 64
+/* Longest JSON text of a non-string map key before it is cut (see json_object). */
+#define STATE_JSON_KEY_MAX 4096
 
 int pc_state_set(struct pc_state *s, const void *p, size_t n)
 {
@@ -167,11 +169,24 @@ static int json_object(struct pc_buf *out, const msgpack_object *o, int depth)
             if (rc == 0 && kv->key.type == MSGPACK_OBJECT_STR) {
                 rc = pc_buf_append_json_str(out, kv->key.via.str.ptr, kv->key.via.str.size);
             } else if (rc == 0) {
-                /* JSON keys are strings: render other keys as their JSON text, quoted. */
+                /* JSON keys are strings: render other keys as their JSON text,
+                 * quoted, cut to STATE_JSON_KEY_MAX bytes (at a character
+                 * boundary, marked "...") so that one odd key never makes a
+                 * whole state, or a listing of states, unrenderable. */
                 struct pc_buf key;
 
-                pc_buf_init(&key, 4096);
+                pc_buf_init(&key, out->max);
                 rc = json_object(&key, &kv->key, depth + 1);
+                if (rc == 0 && key.len > STATE_JSON_KEY_MAX) {
+                    size_t cut = STATE_JSON_KEY_MAX;
+
+                    while (cut > 0 && ((unsigned char)key.data[cut] & 0xC0u) == 0x80u) {
+                        cut--;
+                    }
+                    key.len = cut;
+                    key.data[cut] = '\0';
+                    rc = pc_buf_puts(&key, "...");
+                }
                 if (rc == 0) {
                     rc = pc_buf_append_json_str(out, key.data, key.len);
                 }

@@ -55,7 +55,9 @@ bool pc_state_bytes_eq(const struct pc_state *a, const struct pc_state *b);
 
 /*
  * Appends a JSON rendering of the state to out ("null" when not present).
- * bin values become base64 strings, ext values become null. Returns 0,
+ * bin values become base64 strings, ext values become null; a non-string map
+ * key becomes its JSON text as a string, cut to 4096 bytes plus "..." when
+ * longer (a display, not a round trip). Returns 0,
  * PC_ESCHEMA for bytes that are not one msgpack value, PC_ELIMIT, PC_ENOMEM.
  */
 int pc_state_to_json(const struct pc_state *s, struct pc_buf *out) PC_NODISCARD;

@@ -295,6 +295,34 @@ static void test_state_json_renders_msgpack(void **state)
     pc_buf_reset(&b);
     assert_int_equal(pc_state_set(&s, mp, 5), 0); /* truncated */
     assert_int_equal(pc_state_to_json(&s, &b), PC_ESCHEMA);
+
+    /* {{"k": 5000 x "a"}: 1}: a map key whose JSON text is over 4 KiB is cut
+     * (with "...") rather than making the whole state unrenderable. */
+    {
+        enum { LONG = 5000 };
+        uint8_t big[3 + 2 + 3 + LONG + 1];
+        struct pc_buf j;
+        const char *t;
+
+        big[0] = 0x81;
+        big[1] = 0x81;
+        big[2] = 0xa1;
+        big[3] = 'k';
+        big[4] = 0xda;
+        big[5] = (uint8_t)(LONG >> 8);
+        big[6] = (uint8_t)(LONG & 0xff);
+        memset(big + 7, 'a', LONG);
+        big[7 + LONG] = 0x01;
+        pc_buf_init(&j, 1u << 20);
+        assert_int_equal(pc_state_set(&s, big, 8 + LONG), 0);
+        assert_int_equal(pc_state_to_json(&s, &j), 0);
+        t = pc_buf_str(&j);
+        /* {"{\"k\":\"aaa... : the key's own quotes are escaped. */
+        assert_memory_equal(t, "{\"{\\\"k\\\":\\\"aaa", 14);
+        assert_non_null(strstr(t, "a...\":1}"));
+        assert_true(j.len < 4096 + 64);
+        pc_buf_cleanup(&j);
+    }
     assert_int_equal(pc_state_set_nil(&s), 0);
     assert_false(pc_state_present(&s));
     pc_state_clear(&s);
