@@ -50,7 +50,7 @@ reports=$root/$tsan_dir/tsan-reports
 rm -rf "$reports"
 mkdir -p "$reports"
 tsan_rc=0
-TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$reports/tsan" \
+PEACE_TSAN=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 log_path=$reports/tsan" \
   ctest --test-dir "$tsan_dir" --output-on-failure --no-tests=error \
   -L 'unit|integration|fuzz' -LE bench --repeat until-pass:2 || tsan_rc=$?
 if compgen -G "$reports/tsan.*" >/dev/null; then
