@@ -636,6 +636,137 @@ int kit_redis_cpu_s(redisContext *c, double *out)
     return rc;
 }
 
+int kit_cmdstats(redisContext *c, struct kit_cmdstats *out)
+{
+    redisReply *r = kit_cmd(c, "INFO commandstats");
+    const char *p;
+    int rc = -1;
+
+    out->n = 0;
+    if (r != NULL && r->type == REDIS_REPLY_STRING) {
+        rc = 0;
+        for (p = strstr(r->str, "cmdstat_"); p != NULL && out->n < KIT_CMDSTATS_MAX;
+             p = strstr(p, "cmdstat_")) {
+            struct kit_cmdstat *e = &out->e[out->n];
+            const char *colon;
+            const char *calls;
+            const char *usec;
+            size_t len;
+
+            p += 8;
+            colon = strchr(p, ':');
+            calls = strstr(p, "calls=");
+            usec = strstr(p, "usec=");
+            if (colon == NULL || calls == NULL || usec == NULL) {
+                break;
+            }
+            len = (size_t)(colon - p);
+            if (len >= sizeof(e->name)) {
+                continue;
+            }
+            memcpy(e->name, p, len);
+            e->name[len] = '\0';
+            e->calls = strtoull(calls + 6, NULL, 10);
+            e->usec = strtoull(usec + 5, NULL, 10);
+            out->n++;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static bool cmd_in_script(const char *name)
+{
+    /* Top-level commands of the fleet: the rest runs inside its scripts. */
+    static const char *const top[] = {"evalsha",
+                                      "eval",
+                                      "xack",
+                                      "xdel",
+                                      "xreadgroup",
+                                      "xautoclaim",
+                                      "xclaim",
+                                      "publish",
+                                      "psubscribe",
+                                      "subscribe",
+                                      "ping",
+                                      "hello",
+                                      "client|setname",
+                                      "client",
+                                      "script|load",
+                                      "xgroup|create",
+                                      "xgroup|createconsumer",
+                                      "multi",
+                                      "exec"};
+
+    for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+        if (strcmp(name, top[i]) == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool cmd_of_driver(const char *name)
+{
+    return strcmp(name, "info") == 0 || strncmp(name, "xinfo", 5) == 0;
+}
+
+struct cmd_delta {
+    const char *name;
+    uint64_t calls;
+    uint64_t usec;
+};
+
+static int cmp_delta(const void *a, const void *b)
+{
+    const struct cmd_delta *x = a;
+    const struct cmd_delta *y = b;
+
+    return x->usec < y->usec ? 1 : x->usec > y->usec ? -1 : strcmp(x->name, y->name);
+}
+
+void kit_cmdstats_print(const char *label, const struct kit_cmdstats *before,
+                        const struct kit_cmdstats *after, size_t executions)
+{
+    struct cmd_delta d[KIT_CMDSTATS_MAX];
+    size_t n = 0;
+    double calls = 0;
+    double usec = 0;
+    double ex = executions > 0 ? (double)executions : 1.0;
+
+    for (size_t i = 0; i < after->n; i++) {
+        uint64_t c0 = 0;
+        uint64_t u0 = 0;
+
+        for (size_t j = 0; j < before->n; j++) {
+            if (strcmp(before->e[j].name, after->e[i].name) == 0) {
+                c0 = before->e[j].calls;
+                u0 = before->e[j].usec;
+                break;
+            }
+        }
+        if (after->e[i].calls <= c0) {
+            continue;
+        }
+        d[n].name = after->e[i].name;
+        d[n].calls = after->e[i].calls - c0;
+        d[n].usec = after->e[i].usec >= u0 ? after->e[i].usec - u0 : 0;
+        if (!cmd_of_driver(d[n].name) && !cmd_in_script(d[n].name)) {
+            calls += (double)d[n].calls;
+            usec += (double)d[n].usec;
+        }
+        n++;
+    }
+    qsort(d, n, sizeof(d[0]), cmp_delta);
+    printf("bench=commandstats %s executions=%zu calls_per_execution=%.2f us_per_execution=%.1f",
+           label, executions, calls / ex, usec / ex);
+    for (size_t i = 0; i < n; i++) {
+        printf(" %s%s=%.2f/%.2f", cmd_of_driver(d[i].name) ? "driver:" : "", d[i].name,
+               (double)d[i].calls / ex, (double)d[i].usec / ex);
+    }
+    printf("\n");
+}
+
 int kit_proc_status(pid_t pid, uint64_t *rss_kb, uint64_t *hwm_kb, uint64_t *threads)
 {
     char path[64];

@@ -124,6 +124,28 @@ long kit_fleet_find(const struct kit_fleet *f, const char *consumer, size_t len)
 double kit_fleet_cpu_s(const struct kit_fleet *f);
 /* used_cpu_user + used_cpu_sys of the Redis server (INFO cpu), seconds. */
 int kit_redis_cpu_s(redisContext *c, double *out);
+
+/* INFO commandstats: calls and microseconds per command, cumulative. */
+#define KIT_CMDSTATS_MAX 128
+struct kit_cmdstat {
+    char name[48];
+    uint64_t calls;
+    uint64_t usec;
+};
+struct kit_cmdstats {
+    size_t n;
+    struct kit_cmdstat e[KIT_CMDSTATS_MAX];
+};
+int kit_cmdstats(redisContext *c, struct kit_cmdstats *out);
+/* Prints one line `bench=commandstats LABEL executions=N calls_per_execution=
+ * us_per_execution= CMD=CALLS/US ...`: what happened between the two
+ * snapshots, per execution, commands by time spent (descending). Commands run
+ * inside a script count both on their own and in the EVALSHA's time; the
+ * totals count top-level commands only (EVALSHA and the rest, not what runs
+ * inside). The driver's own polling (INFO, XINFO) is listed but not in the
+ * totals. */
+void kit_cmdstats_print(const char *label, const struct kit_cmdstats *before,
+                        const struct kit_cmdstats *after, size_t executions);
 /* Resident set (kB) and thread count of a worker, from /proc. */
 int kit_proc_status(pid_t pid, uint64_t *rss_kb, uint64_t *hwm_kb, uint64_t *threads);
 

@@ -195,13 +195,14 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
     redisContext *c = NULL;
     uint64_t t0, t1, t2, t3, first, last;
     double redis_cpu_enq = 0, redis_cpu0 = 0, redis_cpu1 = 0, worker_cpu = 0;
+    struct kit_cmdstats *cs = calloc(2, sizeof(*cs)); /* before, after the run */
     size_t complete = 0;
     int rc = 1;
 
     (void)snprintf(label, sizeof(label), "throughput-i%zu-w%zu", items, workers);
     kit_fleet_init(&f, o, label);
     memset(&flow, 0, sizeof(flow));
-    if (ids == NULL || workers == 0 || workers > KIT_WORKERS_MAX ||
+    if (ids == NULL || cs == NULL || workers == 0 || workers > KIT_WORKERS_MAX ||
         kit_flow(&flow, "p0", items, "bench_noop", "{}", false) != 0) {
         goto out;
     }
@@ -218,6 +219,9 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
         goto out;
     }
     t1 = kit_now_us();
+    if (kit_cmdstats(c, &cs[0]) != 0) {
+        goto out;
+    }
     for (size_t i = 0; i < workers; i++) {
         if (kit_fleet_start(&f, conc, 0) != 0) {
             goto out;
@@ -232,7 +236,7 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
     /* CPU per execution, where it goes: Redis, the workers (the rest of
      * the machine runs this driver, which polls the queue every 2 ms). */
     worker_cpu = kit_fleet_cpu_s(&f);
-    if (kit_redis_cpu_s(c, &redis_cpu1) != 0) {
+    if (kit_redis_cpu_s(c, &redis_cpu1) != 0 || kit_cmdstats(c, &cs[1]) != 0) {
         goto out;
     }
     kit_fleet_stop(&f, false);
@@ -251,12 +255,17 @@ static int sc_throughput(const struct kit_opts *o, const struct params *p)
                (double)(complete * items) / secs, (double)(t3 - t2) / 1e6,
                (double)n / ((double)(t1 - t0) / 1e6), (redis_cpu1 - redis_cpu0) * 1e6 / (double)n,
                worker_cpu * 1e6 / (double)n, (redis_cpu0 - redis_cpu_enq) * 1e6 / (double)n);
+        /* Where Redis's time went while the workers ran (not the submit). */
+        (void)snprintf(label, sizeof(label), "scenario=throughput items=%zu workers=%zu", items,
+                       workers);
+        kit_cmdstats_print(label, &cs[0], &cs[1], n);
     }
     rc = complete == n ? 0 : 1;
 out:
     kit_fleet_stop(&f, false);
     pc_flow_cleanup(&flow);
     redisFree(c);
+    free(cs);
     free(ids);
     return rc;
 }

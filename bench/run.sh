@@ -280,7 +280,34 @@ if grep -q '^peer=bullmq' "$RESULTS"; then
     "$(value '^peer=bullmq.*bench=cancel' terminal_p99_ms)" lower
   ratio progress_per_s "$(value '^bench=progress ' calls_per_s)" \
     "$(value '^peer=bullmq.*bench=progress' updates_per_s_median)" higher
+  # The Redis-cost targets (docs/BENCHMARKS.md "Redis cost"): against
+  # BullMQ's no-op job (the kit's throughput and the no-op harness, best).
+  noop_w1=$(value '^peer=bullmq.*bench=throughput(_noop)? .*workers=1 ' jobs_per_s)
+  noop_w2=$(value '^peer=bullmq.*bench=throughput(_noop)? .*workers=2 ' jobs_per_s)
+  noop_cpu=$(value '^peer=bullmq.*bench=throughput_noop .*workers=1 ' redis_cpu_us_per_job)
+  ratio throughput_1worker_vs_noop_best \
+    "$(value "^bench=throughput executions=$N1 items=1 workers=1 " executions_per_s)" "$noop_w1" higher
+  ratio throughput_2workers_vs_noop_best \
+    "$(value "^bench=throughput executions=$N1 items=1 workers=2 " executions_per_s)" "$noop_w2" higher
+  for it in 10 100; do
+    ex=$(value "^bench=throughput executions=[0-9]+ items=$it workers=1 " redis_cpu_us_per_execution min)
+    [ -n "$ex" ] && ratio "redis_cpu_us_per_item_${it}items_vs_noop_job" \
+      "$(awk -v e="$ex" -v i="$it" 'BEGIN { printf "%.1f", e / i }')" "$noop_cpu" lower
+  done
+  ratio interrupt_outcome_p99_ms_150items "$(value '^bench=interrupt .*items=150 ' outcome_p99_ms)" \
+    "$(value '^peer=bullmq.*bench=cancel' terminal_p99_ms)" lower
 fi
+# Targets with a fixed goal (the same figures, whether or not BullMQ ran):
+# `target figure=F ours=X goal=G met=yes|no better=lower`.
+target() { # target FIGURE OURS GOAL
+  [ -n "$2" ] || return 0
+  emit "$(awk -v f="$1" -v o="$2" -v g="$3" 'BEGIN {
+    printf "target figure=%s ours=%s goal=%s met=%s better=lower\n", f, o, g, (o + 0 <= g + 0 ? "yes" : "no") }')"
+}
+target latency_p50_ms "$(value '^bench=latency ' p50_ms)" 0.5
+target interrupt_outcome_p99_ms_150items "$(value '^bench=interrupt .*items=150 ' outcome_p99_ms)" 2
+target footprint_bytes_per_execution_10items \
+  "$(value "^bench=footprint items=10 executions=$(q 2000 200) .*hash_max_listpack_value=default " bytes_per_execution)" 2048
 
 # ---- the check: every figure was printed ------------------------------------------------
 for figure in throughput latency interrupt progress recovery footprint worker_rss progress_engine; do
