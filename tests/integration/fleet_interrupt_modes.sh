@@ -177,18 +177,8 @@ check "cli: a bad --deadline-ms is refused" grep -q 'deadline-ms' "$T/bad.err"
 id=$(start_long orphan "trap '' TERM;")
 kill -KILL "${WORKER_PID[w1]}"
 check "kill -9: the worker is gone" wait_for 5 "w1 to die" worker_exited w1
-if [ "${PEACE_TSAN:-0}" = 1 ]; then
-  # ThreadSanitizer's runtime runs a signal handler only once its thread
-  # reaches a call it treats as blocking, and the guard waits in waitpid,
-  # which it does not: under TSan the guard never acts on its parent-death
-  # signal. The check runs in the plain and ASan builds; here the orphaned
-  # group is removed by hand so that nothing outlives the test.
-  log "skipped under ThreadSanitizer: the orphaned group dies with its worker"
-  kill -KILL -- "-$(ps -o pgid= -p "$(cat "$WORLD/modes/orphan/sh.pid")" | tr -d ' ')" 2>/dev/null || true
-else
-  check "kill -9: the item's sh and its child die with their worker (the whole group)" \
-    wait_for 5 "the orphaned group to die" group_gone orphan
-fi
+check "kill -9: the item's sh and its child die with their worker (the whole group)" \
+  wait_for 5 "the orphaned group to die" group_gone orphan
 rm -f "$WORLD/modes/orphan/hold"
 worker_start w2 --concurrency 8 --lease-ms 1000
 wait_finished 30 "$id"

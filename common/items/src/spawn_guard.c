@@ -10,6 +10,13 @@
  * program into its group, waits for it and exits as it did, so the caller
  * sees the program's own status.
  *
+ * The guard runs no signal handler: it blocks the parent-death signal and
+ * SIGCHLD before asking for the former, and takes both synchronously with
+ * sigwaitinfo. A handler would run only when the runtime lets it (a
+ * sanitizer's runtime defers handlers to its own safe points, which a
+ * thread blocked in waitpid never reaches), and a blocked signal is never
+ * lost between the request and the wait.
+ *
  * Between fork and exec only async-signal-safe calls are made: the forked
  * copy of a multi-threaded process may hold locks of threads that no
  * longer exist in it. The guard closes every file descriptor it does not
@@ -35,14 +42,6 @@
 
 #define GUARD_DEATH_SIG SIGUSR2
 #define STATUS_FD       3
-
-/* The spawning thread (or the whole worker) died: take the group down. */
-static void on_parent_death(int sig)
-{
-    (void)sig;
-    kill(0, SIGKILL);
-    _exit(137);
-}
 
 /* Finds argv0 as execvp would (a name with a slash is used as is). */
 static int resolve(const char *name, char *out, size_t out_size)
@@ -98,26 +97,52 @@ static void program_child(const char *path, char *const *argv)
     _exit(127);
 }
 
+/* Waits for the program while watching for the parent's death; returns
+ * the program's wait status. Both signals are blocked in the caller. */
+static int guard_wait(pid_t child, const sigset_t *wake)
+{
+    int st = 0;
+
+    for (;;) {
+        siginfo_t info;
+        pid_t r = waitpid(child, &st, WNOHANG);
+
+        if (r == child) {
+            return st;
+        }
+        if (r < 0 && errno != EINTR) {
+            _exit(127);
+        }
+        if (sigwaitinfo(wake, &info) == GUARD_DEATH_SIG) {
+            /* The spawning thread (or the whole worker) died. */
+            kill(0, SIGKILL);
+            _exit(137);
+        }
+    }
+}
+
 /* The guard: never returns. */
 static void guard_child(pid_t parent, const char *path, char *const *argv, int out_fd, int err_fd,
                         int status_fd)
 {
     struct sigaction sa;
-    sigset_t set;
+    sigset_t wake;
     pid_t child;
     int st = 0;
     int nul;
 
     (void)setpgid(0, 0);
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_parent_death;
-    sigfillset(&sa.sa_mask);
+    sa.sa_handler = SIG_DFL;
     (void)sigaction(GUARD_DEATH_SIG, &sa, NULL);
+    (void)sigaction(SIGCHLD, &sa, NULL); /* never SIG_IGN: the guard reaps */
     sa.sa_handler = SIG_IGN;
     (void)sigaction(SIGTERM, &sa, NULL);
     (void)sigaction(SIGPIPE, &sa, NULL);
-    sigemptyset(&set);
-    (void)sigprocmask(SIG_SETMASK, &set, NULL);
+    sigemptyset(&wake);
+    sigaddset(&wake, GUARD_DEATH_SIG);
+    sigaddset(&wake, SIGCHLD);
+    (void)sigprocmask(SIG_SETMASK, &wake, NULL);
     if (prctl(PR_SET_PDEATHSIG, GUARD_DEATH_SIG) != 0 || getppid() != parent) {
         kill(0, SIGKILL); /* the parent is already gone */
         _exit(137);
@@ -146,16 +171,13 @@ static void guard_child(pid_t parent, const char *path, char *const *argv, int o
     }
     /* The guard holds nothing: end of file on the pipes is the program's. */
     (void)close_range(0, ~0u, 0);
-    while (waitpid(child, &st, 0) < 0) {
-        if (errno != EINTR) {
-            _exit(127);
-        }
-    }
+    st = guard_wait(child, &wake);
     if (WIFSIGNALED(st)) {
         int sig = WTERMSIG(st);
 
         sa.sa_handler = SIG_DFL;
         (void)sigaction(sig, &sa, NULL);
+        (void)sigprocmask(SIG_UNBLOCK, &wake, NULL);
         kill(getpid(), sig);
         _exit(128 + sig);
     }
