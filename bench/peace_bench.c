@@ -39,6 +39,7 @@
 
 #include "kit.h"
 #include "peace/keys.h"
+#include "peace/msg.h"
 
 #define PARAMS_MAX 32
 #define WARMUP     20
@@ -1165,6 +1166,181 @@ static void set_listpack_value(redisContext *c, uint64_t value, char *before, si
         kit_cmd(c, "CONFIG SET hash-max-listpack-value %llu", (unsigned long long)value));
 }
 
+/* used_memory less the clients' buffers (a pipeline's query buffer stays
+ * allocated a while after it ran), so that differences are the keys'. */
+static int data_memory(redisContext *c, uint64_t *out)
+{
+    redisReply *r = kit_cmd(c, "INFO memory");
+    const char *p = r != NULL && r->type == REDIS_REPLY_STRING ? r->str : "";
+    const char *used = strstr(p, "\r\nused_memory:");
+    const char *clients = strstr(p, "\r\nmem_clients_normal:");
+    int rc = -1;
+
+    if (used != NULL && clients != NULL) {
+        uint64_t u = strtoull(used + 14, NULL, 10);
+        uint64_t k = strtoull(clients + 21, NULL, 10);
+
+        *out = u > k ? u - k : 0;
+        rc = 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* One execution's report in each form measured. */
+struct report_copy {
+    struct pc_buf summary; /* the meta hash's version 1 summary */
+    struct pc_buf v2;      /* the full report as the release before wrote it */
+    struct pc_buf meta3;   /* this release: the meta hash's `report` ... */
+    struct pc_buf full3;   /* ... and the report key (empty: none) */
+    long long pttl;
+};
+
+enum report_form { FORM_READ, FORM_NONE, FORM_V2, FORM_V3 };
+
+static int copy_forms(struct report_copy *rc, const char *p, size_t n)
+{
+    struct pc_outcome out;
+    int err = msg_report_decode(p, n, &out, NULL);
+
+    if (err != 0) {
+        return -1;
+    }
+    err = msg_report_summary_encode(&out, &rc->summary, NULL);
+    if (err == 0 && msg_report_encode_version(&out, 2, &rc->v2, NULL) != 0) {
+        pc_buf_cleanup(&rc->summary);
+        err = -1;
+    }
+    if (err == 0 && msg_report_encode_redis(&out, &rc->meta3, &rc->full3, NULL) != 0) {
+        pc_buf_cleanup(&rc->summary);
+        pc_buf_cleanup(&rc->v2);
+        err = -1;
+    }
+    pc_outcome_cleanup(&out);
+    return err == 0 ? 0 : -1;
+}
+
+/* The commands of one execution for form f; returns how many replies follow. */
+static int append_form(redisContext *c, const char *meta, const char *key, enum report_form f,
+                       const struct report_copy *rc)
+{
+    const struct pc_buf *m = f == FORM_V3 ? &rc->meta3 : &rc->summary;
+    const struct pc_buf *k = f == FORM_V2 ? &rc->v2 : f == FORM_V3 ? &rc->full3 : NULL;
+    long long ttl = rc->pttl > 0 ? rc->pttl : 86400000LL;
+
+    if (f == FORM_READ) {
+        return redisAppendCommand(c, "HGET %s report", meta) == REDIS_OK &&
+                       redisAppendCommand(c, "GET %s", key) == REDIS_OK &&
+                       redisAppendCommand(c, "PTTL %s", meta) == REDIS_OK
+                   ? 3
+                   : -1;
+    }
+    if (redisAppendCommand(c, "HSET %s report %b", meta, m->data != NULL ? m->data : "", m->len) !=
+        REDIS_OK) {
+        return -1;
+    }
+    if (k == NULL || k->len == 0) {
+        return redisAppendCommand(c, "DEL %s", key) == REDIS_OK ? 2 : -1;
+    }
+    return redisAppendCommand(c, "SET %s %b PX %lld", key, k->data, k->len, ttl) == REDIS_OK ? 2
+                                                                                             : -1;
+}
+
+/* Reads the replies of one execution (form f); FORM_READ keeps its forms. */
+static int read_form(redisContext *c, int n, enum report_form f, struct report_copy *rc)
+{
+    redisReply *r[3] = {NULL, NULL, NULL};
+    int ok = 1;
+
+    for (int m = 0; m < n; m++) {
+        if (redisGetReply(c, (void **)&r[m]) != REDIS_OK || r[m] == NULL ||
+            r[m]->type == REDIS_REPLY_ERROR) {
+            ok = 0;
+        }
+    }
+    if (ok && f == FORM_READ) {
+        /* The full report: the key when there is one, else the meta's. */
+        const redisReply *full = r[1]->type == REDIS_REPLY_STRING ? r[1] : r[0];
+
+        rc->pttl = r[2]->type == REDIS_REPLY_INTEGER ? r[2]->integer : -1;
+        ok = full->type == REDIS_REPLY_STRING && copy_forms(rc, full->str, full->len) == 0;
+    }
+    for (int m = 0; m < n; m++) {
+        freeReplyObject(r[m]);
+    }
+    return ok ? 0 : -1;
+}
+
+/* Puts every execution's report in form f (FORM_READ: reads them). */
+static int report_round(redisContext *c, char (*ids)[KIT_ID_MAX], size_t n, enum report_form f,
+                        struct report_copy *copies)
+{
+    const size_t batch = 64; /* keeps the query buffer small */
+
+    for (size_t i = 0; i < n; i += batch) {
+        size_t j = i + batch < n ? i + batch : n;
+        int replies[64];
+
+        for (size_t k = i; k < j; k++) {
+            char meta[PC_KEY_MAX];
+            char key[PC_KEY_MAX];
+
+            if (pc_key_exec(meta, sizeof(meta), "peace", ids[k]) < 0 ||
+                pc_key_report(key, sizeof(key), "peace", ids[k]) < 0) {
+                return -1;
+            }
+            replies[k - i] = append_form(c, meta, key, f, &copies[k]);
+            if (replies[k - i] < 0) {
+                return -1;
+            }
+        }
+        for (size_t k = i; k < j; k++) {
+            if (read_form(c, replies[k - i], f, &copies[k]) != 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * What the report adds to the footprint, in this run: every execution's
+ * report is read (as the workers wrote it) and put, in turn, in three
+ * forms: none (the meta hash's version 1 summary only: the footprint before
+ * per-block reports), version 2 (the summary and a report key, as the
+ * release before wrote it) and this release's (msg_report_encode_redis),
+ * which is also how the run left them. Bytes per execution into *v3, *v2
+ * and *without (from m0, before the submissions).
+ */
+static int report_footprint(redisContext *c, char (*ids)[KIT_ID_MAX], size_t n, uint64_t m0,
+                            double *v3, double *v2, double *without)
+{
+    struct report_copy *copies = calloc(n, sizeof(*copies));
+    uint64_t none = 0, with2 = 0, with3 = 0;
+    int rc = -1;
+
+    if (copies == NULL) {
+        return -1;
+    }
+    if (report_round(c, ids, n, FORM_READ, copies) == 0 &&
+        report_round(c, ids, n, FORM_NONE, copies) == 0 && data_memory(c, &none) == 0 &&
+        report_round(c, ids, n, FORM_V2, copies) == 0 && data_memory(c, &with2) == 0 &&
+        report_round(c, ids, n, FORM_V3, copies) == 0 && data_memory(c, &with3) == 0) {
+        *v3 = (double)((int64_t)with3 - (int64_t)none) / (double)n;
+        *v2 = (double)((int64_t)with2 - (int64_t)none) / (double)n;
+        *without = none > m0 ? (double)(none - m0) / (double)n : 0.0;
+        rc = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        pc_buf_cleanup(&copies[i].summary);
+        pc_buf_cleanup(&copies[i].v2);
+        pc_buf_cleanup(&copies[i].meta3);
+        pc_buf_cleanup(&copies[i].full3);
+    }
+    free(copies);
+    return rc;
+}
+
 static int sc_footprint(const struct kit_opts *o, const struct params *p)
 {
     size_t n = param(p, "n", 2000);
@@ -1184,6 +1360,8 @@ static int sc_footprint(const struct kit_opts *o, const struct params *p)
     struct key_sizes k;
     uint64_t m0 = 0;
     uint64_t m1 = 0;
+    uint64_t dm0 = 0;
+    double rep_v3 = 0, rep_v2 = 0, without = 0;
     uint64_t first, last;
     size_t complete = 0;
     int rc = 1;
@@ -1203,7 +1381,7 @@ static int sc_footprint(const struct kit_opts *o, const struct params *p)
     if (listpack_value != 0) {
         (void)snprintf(lpv_text, sizeof(lpv_text), "%llu", (unsigned long long)listpack_value);
     }
-    if (kit_used_memory(c, &m0) != 0 ||
+    if (kit_used_memory(c, &m0) != 0 || data_memory(c, &dm0) != 0 ||
         submit_many(c, &flow, n, ids, false, profiles, last_entry, sizeof(last_entry)) != 0 ||
         kit_wait_drained(c, last_entry, 900000000u, 2000) != 0) {
         goto out;
@@ -1213,14 +1391,22 @@ static int sc_footprint(const struct kit_opts *o, const struct params *p)
         goto out;
     }
     measure_keys(c, ids[n - 1], profiles < n ? profiles : n, &k);
+    if (report_footprint(c, ids, n, dm0, &rep_v3, &rep_v2, &without) != 0) {
+        fprintf(stderr, "footprint: cannot measure the report keys\n");
+        goto out;
+    }
     printf("bench=footprint items=%zu executions=%zu complete=%zu profiles=%zu "
            "hash_max_listpack_value=%s bytes_per_execution=%.0f meta_bytes=%" PRIu64
            " progress_bytes=%" PRIu64 " events_bytes=%" PRIu64 " report_bytes=%" PRIu64
            " queue_bytes_per_execution=%.0f index_bytes_per_execution=%.0f"
-           " states_bytes_total=%" PRIu64 "\n",
+           " states_bytes_total=%" PRIu64 " without_report_bytes_per_execution=%.0f"
+           " report_v2_bytes_per_execution=%.0f report_v3_bytes_per_execution=%.0f"
+           " report_v2_pct=%.1f report_v3_pct=%.1f\n",
            items, n, complete, profiles, lpv_text, m1 > m0 ? (double)(m1 - m0) / (double)n : 0.0,
            k.meta, k.progress, k.events, k.report, (double)k.queue / (double)n,
-           (double)k.index / (double)n, k.states);
+           (double)k.index / (double)n, k.states, without, rep_v2, rep_v3,
+           without > 0 ? 100.0 * rep_v2 / without : 0.0,
+           without > 0 ? 100.0 * rep_v3 / without : 0.0);
     rc = complete == n ? 0 : 1;
 out:
     if (c != NULL && lpv_before[0] != '\0') {

@@ -56,6 +56,9 @@ int msg__rd_uint(struct msg__rd *r, uint64_t *v);
 /* Consumes a nil and returns true when the next value is nil. */
 bool msg__rd_nil(struct msg__rd *r);
 
+/* A signed integer (any integer encoding within int64). */
+int msg__rd_int(struct msg__rd *r, int64_t *v);
+
 /* Reads a boolean. */
 int msg__rd_bool(struct msg__rd *r, bool *v);
 
@@ -126,6 +129,7 @@ void msg__wr_array(struct msg__wr *w, uint32_t n);
 void msg__wr_str(struct msg__wr *w, const char *p, size_t n);
 void msg__wr_cstr(struct msg__wr *w, const char *s);
 void msg__wr_uint(struct msg__wr *w, uint64_t v);
+void msg__wr_int(struct msg__wr *w, int64_t v); /* the smallest encoding */
 void msg__wr_nil(struct msg__wr *w);
 void msg__wr_bool(struct msg__wr *w, bool v);
 /* Appends bytes that already are one msgpack value. */

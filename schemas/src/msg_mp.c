@@ -246,6 +246,24 @@ int msg__rd_uint(struct msg__rd *r, uint64_t *v)
     return rc;
 }
 
+int msg__rd_int(struct msg__rd *r, int64_t *v)
+{
+    size_t start = r->off;
+    struct head h;
+    int rc = read_head(r, &h);
+
+    if (rc == 0 && (h.kind == HEAD_INT || (h.kind == HEAD_UINT && h.u <= (uint64_t)INT64_MAX))) {
+        *v = (int64_t)h.u;
+        return 0;
+    }
+    if (rc == 0) {
+        r->off = start;
+        r->why = "expected an integer of at most 63 bits";
+        rc = PC_ESCHEMA;
+    }
+    return rc;
+}
+
 bool msg__rd_nil(struct msg__rd *r)
 {
     if (left(r) >= 1 && r->p[r->off] == 0xc0) {
@@ -505,6 +523,13 @@ void msg__wr_uint(struct msg__wr *w, uint64_t v)
 {
     if (w->rc == 0) {
         w->rc = msgpack_pack_uint64(&w->pk, v);
+    }
+}
+
+void msg__wr_int(struct msg__wr *w, int64_t v)
+{
+    if (w->rc == 0) {
+        w->rc = msgpack_pack_int64(&w->pk, v);
     }
 }
 

@@ -10,9 +10,11 @@
  * Every count is bounded before anything is allocated.
  *
  * Version 2 adds the execution's times and the blocks run ("blocks": each
- * block's times and per-item entries). This file writes version 2 (1 when
- * nothing needs 2, and always for the summary of the meta hash) and reads
- * 1 and 2; a version-1 report decodes to an outcome without times or blocks.
+ * block's times and per-item entries). Version 3 holds the same in fewer
+ * bytes (msg_report_v3.c: relative times, one row per entry). This file
+ * writes version 3 (1 when nothing needs more, and always for the summary
+ * of the meta hash; 2 on request) and reads 1, 2 and 3; a version-1 report
+ * decodes to an outcome without times or blocks.
  */
 #include "peace/msg.h"
 
@@ -20,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "msg_internal.h"
+#include "msg_report_int.h"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -43,6 +45,7 @@ enum rep_key {
     REP_ITEMS_OBSOLETE_UNMANAGED,
     REP_OBSOLETE_KEPT,
     REP_ITEMS_INTERRUPTED,
+    REP_TIMES,
 };
 static const char *const rep_keys[] = {"v",
                                        "outcome",
@@ -61,27 +64,13 @@ static const char *const rep_keys[] = {"v",
                                        "items_obsolete",
                                        "items_obsolete_unmanaged",
                                        "obsolete_kept",
-                                       "items_interrupted"};
+                                       "items_interrupted",
+                                       "times"};
+/* Keys of version 2 only (version 3 has "times" instead). */
+#define REP_V2_ONLY                                                                                \
+    ((1u << REP_CREATED_MS) | (1u << REP_STARTED_MS) | (1u << REP_FINISHED_MS) |                   \
+     (1u << REP_INTERRUPTED_MS))
 
-/* Keys of one block of "blocks", and of one item entry of a block. */
-enum blk_key { BLK_BLOCK, BLK_START_MS, BLK_DURATION_MS, BLK_ITEMS };
-static const char *const blk_keys[] = {"block", "start_ms", "duration_ms", "items"};
-#define BLK_REQUIRED ((1u << BLK_BLOCK) | (1u << BLK_START_MS) | (1u << BLK_DURATION_MS))
-
-enum ent_key {
-    ENT_ITEM,
-    ENT_START_MS,
-    ENT_DURATION_MS,
-    ENT_CHANGED,
-    ENT_STALE,
-    ENT_ERROR,
-    ENT_TRUNCATED,
-    ENT_VALUE0, /* the PC_RV_COUNT value names follow, in enum pc_rv order */
-};
-static const char *const ent_keys[] = {"item",  "start_ms", "duration_ms", "changed",
-                                       "stale", "error",    "truncated",   "current",
-                                       "goal",  "diff",     "clean",       "state"};
-#define ENT_REQUIRED (1u << ENT_ITEM)
 #define REP_REQUIRED ((1u << REP_V) | (1u << REP_OUTCOME))
 
 /* ------------------------------------------------------------------------ */
@@ -224,86 +213,6 @@ static void write_time(struct msg__wr *w, const char *key, uint64_t ms)
     }
 }
 
-static void write_entry(struct msg__wr *w, const struct pc_report_item *it)
-{
-    uint32_t keys = 1;
-    uint32_t n_trunc = 0;
-
-    for (size_t v = 0; v < PC_RV_COUNT; v++) {
-        n_trunc += it->values[v].set && it->values[v].truncated;
-        keys += it->values[v].set && !it->values[v].truncated;
-    }
-    keys += 2u * it->timed + (it->apply != PC_APPLY_NONE) + (it->stale != PC_STALE_NONE) +
-            (it->error != NULL) + (n_trunc > 0);
-    msg__wr_map(w, keys);
-    msg__wr_cstr(w, "item");
-    msg__wr_cstr(w, it->item.s);
-    if (it->timed) {
-        msg__wr_cstr(w, "start_ms");
-        msg__wr_uint(w, it->start_ms);
-        msg__wr_cstr(w, "duration_ms");
-        msg__wr_uint(w, it->duration_ms);
-    }
-    if (it->apply != PC_APPLY_NONE) {
-        msg__wr_cstr(w, "changed");
-        msg__wr_bool(w, it->apply == PC_APPLY_CHANGED);
-    }
-    if (it->stale != PC_STALE_NONE) {
-        msg__wr_cstr(w, "stale");
-        msg__wr_cstr(w, it->stale == PC_STALE_GOAL ? "goal" : "current");
-    }
-    if (it->error != NULL) {
-        msg__wr_cstr(w, "error");
-        msg__wr_cstr(w, it->error);
-    }
-    for (size_t v = 0; v < PC_RV_COUNT; v++) {
-        const struct pc_rvalue *rv = &it->values[v];
-
-        if (rv->set && !rv->truncated) {
-            msg__wr_cstr(w, pc_rv_name((enum pc_rv)v));
-            if (rv->state.data != NULL) {
-                msg__wr_raw(w, rv->state.data, rv->state.len);
-            } else {
-                msg__wr_nil(w);
-            }
-        }
-    }
-    if (n_trunc > 0) {
-        msg__wr_cstr(w, "truncated");
-        msg__wr_map(w, n_trunc);
-        for (size_t v = 0; v < PC_RV_COUNT; v++) {
-            const struct pc_rvalue *rv = &it->values[v];
-
-            if (rv->set && rv->truncated) {
-                msg__wr_cstr(w, pc_rv_name((enum pc_rv)v));
-                msg__wr_map(w, 2);
-                msg__wr_cstr(w, "size");
-                msg__wr_uint(w, rv->size);
-                msg__wr_cstr(w, "sha256");
-                msg__wr_cstr(w, rv->sha256);
-            }
-        }
-    }
-}
-
-static void write_block(struct msg__wr *w, const struct pc_report_block *b)
-{
-    msg__wr_map(w, b->n_items > 0 ? 4 : 3);
-    msg__wr_cstr(w, "block");
-    msg__wr_cstr(w, pc_block_name(b->kind));
-    msg__wr_cstr(w, "start_ms");
-    msg__wr_uint(w, b->start_ms);
-    msg__wr_cstr(w, "duration_ms");
-    msg__wr_uint(w, b->duration_ms);
-    if (b->n_items > 0) {
-        msg__wr_cstr(w, "items");
-        msg__wr_array(w, (uint32_t)b->n_items);
-        for (size_t i = 0; i < b->n_items; i++) {
-            write_entry(w, &b->items[i]);
-        }
-    }
-}
-
 static bool needs_v2(const struct pc_outcome *o)
 {
     return o->created_ms != 0 || o->started_ms != 0 || o->finished_ms != 0 ||
@@ -311,36 +220,102 @@ static bool needs_v2(const struct pc_outcome *o)
            o->n_items_obsolete_unmanaged > 0 || o->obsolete_kept;
 }
 
-/* full = false: the summary, version 1 keys only. */
-static int encode(const struct pc_outcome *o, bool full, struct pc_buf *out, struct pc_err *err)
+/* Version 2's own keys (times, partial, blocks as maps, obsolete lists). */
+static void write_v2_tail(struct msg__wr *w, const struct pc_outcome *o)
+{
+    write_time(w, "created_ms", o->created_ms);
+    write_time(w, "started_ms", o->started_ms);
+    write_time(w, "finished_ms", o->finished_ms);
+    write_time(w, "interrupted_ms", o->interrupted_ms);
+    if (o->partial) {
+        msg__wr_cstr(w, "partial");
+        msg__wr_bool(w, true);
+    }
+    if (o->n_run > 0) {
+        msg__wr_cstr(w, "blocks");
+        msg__wr_array(w, (uint32_t)o->n_run);
+        for (size_t b = 0; b < o->n_run; b++) {
+            msg__rep2_write_block(w, &o->run[b]);
+        }
+    }
+}
+
+/* Version 3's: "times" and compact "blocks" (msg_report_v3.c). */
+static void write_v3_tail(struct msg__wr *w, const struct pc_outcome *o)
+{
+    if (msg__rep3_has_times(o)) {
+        msg__wr_cstr(w, "times");
+        msg__rep3_write_times(w, o);
+    }
+    if (o->partial) {
+        msg__wr_cstr(w, "partial");
+        msg__wr_bool(w, true);
+    }
+    if (o->n_run > 0) {
+        msg__wr_cstr(w, "blocks");
+        msg__rep3_write_blocks(w, o);
+    }
+}
+
+static uint32_t count_keys(const struct pc_outcome *o, unsigned version, bool write_processed)
+{
+    size_t n_not_done = o->n_blocks - o->n_blocks_processed;
+    uint32_t keys = 2 + write_processed + (n_not_done > 0) + (o->n_items_processed > 0) +
+                    (o->n_items_not_processed > 0) + (o->n_items_interrupted > 0) +
+                    (o->n_errors > 0) + (o->error != NULL);
+
+    if (version >= 2) {
+        keys += o->partial + (o->n_run > 0) + (o->n_items_obsolete > 0) +
+                (o->n_items_obsolete_unmanaged > 0) + o->obsolete_kept;
+    }
+    if (version == 2) {
+        keys += (o->created_ms != 0) + (o->started_ms != 0) + (o->finished_ms != 0) +
+                (o->interrupted_ms != 0);
+    } else if (version == 3) {
+        keys += msg__rep3_has_times(o);
+    }
+    return keys;
+}
+
+/* version 1: the summary (version 1 keys only); 2 or 3: the full report,
+ * written as version 1 when nothing needs more. */
+static int encode(const struct pc_outcome *o, unsigned version, struct pc_buf *out,
+                  struct pc_err *err)
 {
     struct msg__wr w;
     size_t n_not_done = o->n_blocks - o->n_blocks_processed;
-    uint32_t keys = 2;
+    bool write_processed = o->n_blocks_processed > 0;
+    bool write_outcome = true;
     int rc = check_outcome(o, err);
 
     if (rc != 0) {
         return rc;
     }
+    if (version < 1 || version > MSG_REPORT_VERSION) {
+        return pc_err_set(err, PC_EINVAL, "report: no version %u", version);
+    }
     /* Empty lists and a nil error are left out (readers default them): a
      * short report keeps the meta hash within Redis's compact encoding
      * (hash-max-listpack-value, 64 bytes by default). */
-    full = full && needs_v2(o);
-    keys += (o->n_blocks_processed > 0) + (n_not_done > 0) + (o->n_items_processed > 0) +
-            (o->n_items_not_processed > 0) + (o->n_items_interrupted > 0) + (o->n_errors > 0) +
-            (o->error != NULL);
-    if (full) {
-        keys += (o->created_ms != 0) + (o->started_ms != 0) + (o->finished_ms != 0) +
-                (o->interrupted_ms != 0) + o->partial + (o->n_run > 0) + (o->n_items_obsolete > 0) +
-                (o->n_items_obsolete_unmanaged > 0) + o->obsolete_kept;
+    version = needs_v2(o) ? version : 1;
+    if (version == 3) {
+        rc = msg__rep3_check_times(o, err);
+        if (rc != 0) {
+            return rc;
+        }
+        /* Version 3's defaults: the blocks run, complete. */
+        write_processed = !msg__rep3_processed_is_run(o);
+        write_outcome = o->kind != PC_OUTCOME_COMPLETE;
     }
     msg__wr_init(&w, MSG_REPORT_MAX);
-    msg__wr_map(&w, keys);
+    msg__wr_map(&w, count_keys(o, version, write_processed) - !write_outcome);
     msg__wr_cstr(&w, "v");
-    msg__wr_uint(&w, full ? MSG_REPORT_VERSION : 1);
-    msg__wr_cstr(&w, "outcome");
-    msg__wr_cstr(&w, pc_outcome_kind_name(o->kind));
-    if (o->n_blocks_processed > 0) {
+    msg__wr_uint(&w, version);
+    if (write_outcome) {
+        msg__wr_cstr(&w, "outcome");
+        msg__wr_cstr(&w, pc_outcome_kind_name(o->kind));
+    }
+    if (write_processed) {
         msg__wr_cstr(&w, "blocks_processed");
         write_blocks(&w, o->blocks, o->n_blocks_processed);
     }
@@ -373,23 +348,13 @@ static int encode(const struct pc_outcome *o, bool full, struct pc_buf *out, str
         msg__wr_cstr(&w, "error");
         msg__wr_cstr(&w, o->error);
     }
-    if (!full) {
+    if (version == 1) {
         return msg__wr_finish(&w, out, "report", err);
     }
-    write_time(&w, "created_ms", o->created_ms);
-    write_time(&w, "started_ms", o->started_ms);
-    write_time(&w, "finished_ms", o->finished_ms);
-    write_time(&w, "interrupted_ms", o->interrupted_ms);
-    if (o->partial) {
-        msg__wr_cstr(&w, "partial");
-        msg__wr_bool(&w, true);
-    }
-    if (o->n_run > 0) {
-        msg__wr_cstr(&w, "blocks");
-        msg__wr_array(&w, (uint32_t)o->n_run);
-        for (size_t b = 0; b < o->n_run; b++) {
-            write_block(&w, &o->run[b]);
-        }
+    if (version == 2) {
+        write_v2_tail(&w, o);
+    } else {
+        write_v3_tail(&w, o);
     }
     if (o->n_items_obsolete > 0) {
         msg__wr_cstr(&w, "items_obsolete");
@@ -408,28 +373,46 @@ static int encode(const struct pc_outcome *o, bool full, struct pc_buf *out, str
 
 int msg_report_encode(const struct pc_outcome *o, struct pc_buf *out, struct pc_err *err)
 {
-    return encode(o, true, out, err);
+    return encode(o, MSG_REPORT_VERSION, out, err);
+}
+
+int msg_report_encode_version(const struct pc_outcome *o, unsigned version, struct pc_buf *out,
+                              struct pc_err *err)
+{
+    if (version < 2) {
+        return pc_err_set(err, PC_EINVAL, "report: no full report of version %u", version);
+    }
+    return encode(o, version, out, err);
 }
 
 int msg_report_summary_encode(const struct pc_outcome *o, struct pc_buf *out, struct pc_err *err)
 {
-    return encode(o, false, out, err);
+    return encode(o, 1, out, err);
+}
+
+int msg_report_encode_redis(const struct pc_outcome *o, struct pc_buf *meta, struct pc_buf *full,
+                            struct pc_err *err)
+{
+    int rc = encode(o, MSG_REPORT_VERSION, full, err);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if (full->len <= MSG_REPORT_INLINE_MAX) {
+        *meta = *full;
+        pc_buf_init(full, 1);
+        return 0;
+    }
+    rc = encode(o, 1, meta, err);
+    if (rc != 0) {
+        pc_buf_cleanup(full);
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Decoding                                                                 */
 /* ------------------------------------------------------------------------ */
-
-struct rep_dec {
-    struct msg__rd r;
-    struct pc_outcome o;
-    enum pc_block_kind done[PC_BLOCKS_MAX];
-    size_t n_done;
-    enum pc_block_kind not_done[PC_BLOCKS_MAX];
-    size_t n_not_done;
-    uint64_t version;
-    struct pc_err *err;
-};
 
 static int read_blocks(struct rep_dec *d, size_t key, enum pc_block_kind *out, size_t *n_out)
 {
@@ -546,261 +529,6 @@ static int read_time(struct rep_dec *d, size_t key, uint64_t *out)
 }
 
 /* One value of an entry: one msgpack value, kept as a state (nil: no state). */
-static int read_value(struct rep_dec *d, struct pc_rvalue *rv, const char *path)
-{
-    size_t start = d->r.off;
-    int rc;
-
-    rv->set = true;
-    if (msg__rd_nil(&d->r)) {
-        return 0;
-    }
-    rc = msg__rd_skip(&d->r, MSG_DEPTH_MAX);
-    if (rc != 0) {
-        return msg__fail(d->err, rc, &d->r, "%s", path);
-    }
-    if (d->r.off - start > PC_REPORT_VALUE_MAX) {
-        return pc_err_set(d->err, PC_ELIMIT, "%s: %zu bytes, more than %u", path, d->r.off - start,
-                          PC_REPORT_VALUE_MAX);
-    }
-    rc = pc_state_set(&rv->state, d->r.p + start, d->r.off - start);
-    return rc == 0 ? 0 : pc_err_set(d->err, rc, "%s: out of memory", path);
-}
-
-/* One {"size", "sha256"} of an entry's "truncated" map. */
-static int read_digest(struct rep_dec *d, struct pc_rvalue *rv, const char *path)
-{
-    static const char *const tk[] = {"size", "sha256"};
-    uint32_t seen = 0;
-    uint32_t count = 0;
-    int rc = msg__rd_map(&d->r, &count);
-
-    if (rc != 0) {
-        return msg__fail(d->err, rc, &d->r, "%s", path);
-    }
-    for (uint32_t j = 0; j < count; j++) {
-        size_t key = 0;
-        const char *p = NULL;
-        size_t n = 0;
-
-        rc = msg__rd_key(&d->r, tk, 2, &seen, &key, path, d->err);
-        if (rc != 0) {
-            return rc;
-        }
-        rc = key == 0 ? msg__rd_uint(&d->r, &rv->size) : msg__rd_str(&d->r, &p, &n);
-        if (rc != 0) {
-            return msg__fail(d->err, rc, &d->r, "%s.%s", path, tk[key]);
-        }
-        if (key == 1) {
-            if (n != PC_SHA256_HEX_LEN || msg__has_nul(p, n)) {
-                return pc_err_set(d->err, PC_ESCHEMA, "%s.sha256: not 64 hex digits", path);
-            }
-            memcpy(rv->sha256, p, n);
-            rv->sha256[n] = '\0';
-        }
-    }
-    return msg__require(tk, 2, 3u, seen, path, d->err);
-}
-
-static int read_truncated(struct rep_dec *d, struct pc_report_item *it, const char *path)
-{
-    char sub[96];
-    uint32_t seen = 0;
-    uint32_t count = 0;
-    int rc = msg__rd_map(&d->r, &count);
-
-    if (rc != 0) {
-        return msg__fail(d->err, rc, &d->r, "%s.truncated", path);
-    }
-    (void)snprintf(sub, sizeof(sub), "%s.truncated", path);
-    for (uint32_t k = 0; rc == 0 && k < count; k++) {
-        size_t v = 0;
-
-        rc = msg__rd_key(&d->r, ent_keys + ENT_VALUE0, PC_RV_COUNT, &seen, &v, sub, d->err);
-        if (rc != 0) {
-            return rc;
-        }
-        if (it->values[v].set) {
-            return pc_err_set(d->err, PC_ESCHEMA, "%s: %s given twice", path,
-                              ent_keys[ENT_VALUE0 + v]);
-        }
-        it->values[v].set = true;
-        it->values[v].truncated = true;
-        rc = read_digest(d, &it->values[v], sub);
-    }
-    return rc;
-}
-
-static int read_entry_field(struct rep_dec *d, struct pc_report_item *it, size_t key,
-                            const char *path)
-{
-    char sub[96];
-    const char *p = NULL;
-    size_t n = 0;
-    bool changed = false;
-    int rc = 0;
-
-    switch (key) {
-    case ENT_ITEM:
-        return msg__rd_id(&d->r, &it->item, path, d->err);
-    case ENT_START_MS:
-    case ENT_DURATION_MS:
-        it->timed = true;
-        rc = msg__rd_uint(&d->r, key == ENT_START_MS ? &it->start_ms : &it->duration_ms);
-        return rc == 0 ? 0 : msg__fail(d->err, rc, &d->r, "%s.%s", path, ent_keys[key]);
-    case ENT_CHANGED:
-        rc = msg__rd_bool(&d->r, &changed);
-        it->apply = changed ? PC_APPLY_CHANGED : PC_APPLY_UNCHANGED;
-        return rc == 0 ? 0 : msg__fail(d->err, rc, &d->r, "%s.changed", path);
-    case ENT_STALE:
-        rc = msg__rd_str(&d->r, &p, &n);
-        if (rc != 0) {
-            return msg__fail(d->err, rc, &d->r, "%s.stale", path);
-        }
-        if (n == 7 && memcmp(p, "current", 7) == 0) {
-            it->stale = PC_STALE_CURRENT;
-        } else if (n == 4 && memcmp(p, "goal", 4) == 0) {
-            it->stale = PC_STALE_GOAL;
-        } else {
-            return pc_err_set(d->err, PC_EINVAL, "%s.stale: not current or goal", path);
-        }
-        return 0;
-    case ENT_ERROR:
-        (void)snprintf(sub, sizeof(sub), "%s.error", path);
-        return msg__rd_text(&d->r, PC_OUTCOME_ERROR_TEXT_MAX, &it->error, sub, d->err);
-    case ENT_TRUNCATED:
-        return read_truncated(d, it, path);
-    default:
-        if (it->values[key - ENT_VALUE0].set) {
-            return pc_err_set(d->err, PC_ESCHEMA, "%s: %s given twice", path, ent_keys[key]);
-        }
-        (void)snprintf(sub, sizeof(sub), "%s.%s", path, ent_keys[key]);
-        return read_value(d, &it->values[key - ENT_VALUE0], sub);
-    }
-}
-
-static int read_entry(struct rep_dec *d, struct pc_report_item *it, const char *path)
-{
-    uint32_t count = 0;
-    uint32_t seen = 0;
-    int rc = msg__rd_map(&d->r, &count);
-
-    if (rc != 0) {
-        return msg__fail(d->err, rc, &d->r, "%s", path);
-    }
-    for (uint32_t k = 0; rc == 0 && k < count; k++) {
-        size_t key = 0;
-
-        rc = msg__rd_key(&d->r, ent_keys, COUNT_OF(ent_keys), &seen, &key, path, d->err);
-        if (rc == 0) {
-            rc = read_entry_field(d, it, key, path);
-        }
-    }
-    return rc != 0 ? rc
-                   : msg__require(ent_keys, COUNT_OF(ent_keys), ENT_REQUIRED, seen, path, d->err);
-}
-
-static int read_block_items(struct rep_dec *d, struct pc_report_block *b, size_t bi)
-{
-    char path[64];
-    uint32_t count = 0;
-    int rc = msg__rd_array(&d->r, &count);
-
-    if (rc != 0) {
-        return msg__fail(d->err, rc, &d->r, "report: blocks[%zu].items", bi);
-    }
-    if (count > PC_FLOW_ITEMS_MAX) {
-        return pc_err_set(d->err, PC_ELIMIT, "report: blocks[%zu].items: %u entries, more than %d",
-                          bi, (unsigned)count, PC_FLOW_ITEMS_MAX);
-    }
-    if (count == 0) {
-        return 0;
-    }
-    b->items = calloc(count, sizeof(*b->items));
-    if (b->items == NULL) {
-        return pc_err_set(d->err, PC_ENOMEM, "report: blocks[%zu].items: out of memory", bi);
-    }
-    for (uint32_t i = 0; rc == 0 && i < count; i++) {
-        (void)snprintf(path, sizeof(path), "report: blocks[%zu].items[%u]", bi, (unsigned)i);
-        b->n_items = i + 1; /* counted first: cleanup frees a half-read entry */
-        rc = read_entry(d, &b->items[i], path);
-    }
-    return rc;
-}
-
-static int read_block(struct rep_dec *d, struct pc_report_block *b, size_t bi)
-{
-    uint32_t count = 0;
-    uint32_t seen = 0;
-    char path[48];
-    int rc = msg__rd_map(&d->r, &count);
-
-    (void)snprintf(path, sizeof(path), "report: blocks[%zu]", bi);
-    if (rc != 0) {
-        return msg__fail(d->err, rc, &d->r, "%s", path);
-    }
-    for (uint32_t k = 0; rc == 0 && k < count; k++) {
-        size_t key = 0;
-        const char *p = NULL;
-        size_t n = 0;
-
-        rc = msg__rd_key(&d->r, blk_keys, COUNT_OF(blk_keys), &seen, &key, path, d->err);
-        if (rc != 0) {
-            break;
-        }
-        switch ((enum blk_key)key) {
-        case BLK_BLOCK:
-            rc = msg__rd_str(&d->r, &p, &n);
-            if (rc != 0) {
-                return msg__fail(d->err, rc, &d->r, "%s.block", path);
-            }
-            if (pc_block_parse(p, n, &b->kind) != 0) {
-                return pc_err_set(d->err, PC_EINVAL, "%s.block: unknown block \"%.*s\"", path,
-                                  (int)(n > 64 ? 64 : n), p);
-            }
-            break;
-        case BLK_START_MS:
-        case BLK_DURATION_MS:
-            rc = msg__rd_uint(&d->r, key == BLK_START_MS ? &b->start_ms : &b->duration_ms);
-            if (rc != 0) {
-                return msg__fail(d->err, rc, &d->r, "%s.%s", path, blk_keys[key]);
-            }
-            break;
-        case BLK_ITEMS:
-            rc = read_block_items(d, b, bi);
-            break;
-        }
-    }
-    return rc != 0 ? rc
-                   : msg__require(blk_keys, COUNT_OF(blk_keys), BLK_REQUIRED, seen, path, d->err);
-}
-
-static int read_run(struct rep_dec *d)
-{
-    uint32_t count = 0;
-    int rc = msg__rd_array(&d->r, &count);
-
-    if (rc != 0) {
-        return msg__fail(d->err, rc, &d->r, "report: blocks");
-    }
-    if (count > PC_BLOCKS_MAX) {
-        return pc_err_set(d->err, PC_ELIMIT, "report: blocks: %u blocks, more than %d",
-                          (unsigned)count, PC_BLOCKS_MAX);
-    }
-    if (count == 0) {
-        return 0;
-    }
-    d->o.run = calloc(count, sizeof(*d->o.run));
-    if (d->o.run == NULL) {
-        return pc_err_set(d->err, PC_ENOMEM, "report: blocks: out of memory");
-    }
-    for (uint32_t b = 0; rc == 0 && b < count; b++) {
-        d->o.n_run = b + 1;
-        rc = read_block(d, &d->o.run[b], b);
-    }
-    return rc;
-}
-
 static int read_field(struct rep_dec *d, size_t key)
 {
     const char *p = NULL;
@@ -826,6 +554,7 @@ static int read_field(struct rep_dec *d, size_t key)
         }
         return 0;
     case REP_BLOCKS_PROCESSED:
+        d->done_given = true;
         return read_blocks(d, key, d->done, &d->n_done);
     case REP_BLOCKS_NOT_PROCESSED:
         return read_blocks(d, key, d->not_done, &d->n_not_done);
@@ -860,7 +589,9 @@ static int read_field(struct rep_dec *d, size_t key)
         rc = msg__rd_bool(&d->r, &d->o.partial);
         return rc == 0 ? 0 : msg__fail(d->err, rc, &d->r, "report: partial");
     case REP_BLOCKS:
-        return read_run(d);
+        return d->version == 3 ? msg__rep3_read_blocks(d) : msg__rep2_read_run(d);
+    case REP_TIMES:
+        return msg__rep3_read_times(d);
     }
     return PC_EINTERNAL;
 }
@@ -878,16 +609,34 @@ static int decode_report(struct rep_dec *d)
         size_t key = 0;
 
         rc = msg__rd_key(&d->r, rep_keys, COUNT_OF(rep_keys), &seen, &key, "report", d->err);
+        if (rc == 0 && ((d->version == 3 && ((1u << key) & REP_V2_ONLY) != 0) ||
+                        (d->version != 3 && key == REP_TIMES))) {
+            rc = pc_err_set(d->err, PC_ESCHEMA, "report: key \"%s\" is not of version %u",
+                            rep_keys[key], (unsigned)d->version);
+        }
         if (rc == 0) {
             rc = read_field(d, key);
         }
     }
     if (rc == 0) {
-        rc = msg__require(rep_keys, COUNT_OF(rep_keys), REP_REQUIRED, seen, "report", d->err);
+        /* Version 3 leaves out the outcome when it is complete. */
+        rc = msg__require(rep_keys, COUNT_OF(rep_keys),
+                          d->version == 3 ? 1u << REP_V : REP_REQUIRED, seen, "report", d->err);
+        if (rc == 0 && (seen & (1u << REP_OUTCOME)) == 0) {
+            d->o.kind = PC_OUTCOME_COMPLETE;
+        }
     }
     if (rc == 0 && !msg__rd_done(&d->r)) {
         rc = pc_err_set(d->err, PC_ESCHEMA, "report: %zu bytes after the message",
                         d->r.n - d->r.off);
+    }
+    if (rc == 0 && d->version == 3) {
+        /* Block times were read relative to started_ms; blocks_processed
+         * defaults to the blocks run. */
+        rc = msg__rep3_resolve(d);
+        for (size_t b = 0; rc == 0 && !d->done_given && b < d->o.n_run; b++) {
+            d->done[d->n_done++] = d->o.run[b].kind;
+        }
     }
     if (rc == 0 && d->n_done + d->n_not_done > PC_BLOCKS_MAX) {
         rc = pc_err_set(d->err, PC_ELIMIT, "report: %zu blocks, more than %d",

@@ -758,13 +758,8 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     memset(&ev, 0, sizeof(ev));
     ev.kind = MSG_EVENT_OUTCOME;
     ev.outcome = o->kind;
-    rc = msg_report_encode(o, &report, NULL);
-    if (rc == 0) {
-        rc = msg_report_summary_encode(o, &summary, NULL);
-        if (rc != 0) {
-            pc_buf_cleanup(&report);
-        }
-    }
+    /* A small report goes whole in the meta hash (report empty: no key). */
+    rc = msg_report_encode_redis(o, &summary, &report, NULL);
     if (rc != 0) {
         schedule_done(r, PC_EREDIS, "cannot encode the outcome report");
         return;

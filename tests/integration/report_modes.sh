@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The report (schemas/README.md "outcome report", version 2) the same in
+# The report (schemas/README.md "outcome report", version 3) the same in
 # every mode, end to end: a private redis-server, one worker, a scheduler.
 #  1. one flow's diff, ensure_dry, ensure and clean run with --local,
 #     --redis and --server: the three `run --json` reports are equal apart
@@ -122,6 +122,25 @@ check "local history is bounded: the newest 50 kept" \
 # 2. ---------------------------------------------------------------------------
 check "a Python client decodes the full report (redis-py + msgpack, schemas/README.md only)" \
   /usr/bin/python3 "$HERE/report_client.py" "$REDIS_PORT" "$id"
+
+# A report of at most 64 bytes is kept whole in the meta hash (no report key):
+# every reader shows it the same.
+cat >"$T/flow-short.json" <<JSON
+{"app":"rep","profile":"short","flow":"f","items":[{"id":"x","type":"sleep","params":{"steps":1,"step_ms":1,"marker":"$T/x.done"}}]}
+JSON
+"$PEACE" run "$T/flow-short.json" --redis "$PEACE_REDIS_URL" --cmd discover >/dev/null 2>&1
+"$PEACE" run "$T/flow-short.json" --redis "$PEACE_REDIS_URL" --cmd read_current --json >"$T/short.out" 2>"$T/short.err"
+sid=$(tail -n 1 "$T/short.out" | jq -r '.id // empty')
+if [ -z "$sid" ]; then sid=$(sed -n 's/.*execution \([0-9A-Z]\{26\}\).*/\1/p' "$T/short.err" | head -n 1); fi
+check "a short report: no report key, the whole report (v 3) in the meta hash" \
+  test "$(rcli EXISTS "peace:exec:{$sid}:report") $(rcli HGET "peace:exec:{$sid}" report | head -c 4 | tail -c 3 | od -An -tx1 | tr -d ' ')" = "0 a17603"
+"$PEACE" report "$sid" --redis "$PEACE_REDIS_URL" --json | strip >"$T/short-redis.json"
+"$PEACE" report "$sid" --server "$SERVER" --json | strip >"$T/short-server.json"
+check "a short report: report --redis and --server show its block and entry" \
+  test "$(jq -c '[.blocks_processed, .blocks[0].items]' "$T/short-redis.json") $(jq -c '[.blocks_processed, .blocks[0].items]' "$T/short-server.json")" = \
+  '[["read_current"],[{"current":{"done":false},"item":"x"}]] [["read_current"],[{"current":{"done":false},"item":"x"}]]'
+check "a short report: the Python client reads it from the meta hash" \
+  /usr/bin/python3 "$HERE/report_client.py" "$REDIS_PORT" "$sid" short
 
 # 3. ---------------------------------------------------------------------------
 cat >"$T/flow-err.json" <<JSON

@@ -46,8 +46,14 @@
  * except the report (MSG_REPORT_VERSION). */
 #define MSG_VERSION 1
 
-/* The report's version: written 2; read 1 (no times, no blocks) and 2. */
-#define MSG_REPORT_VERSION 2
+/* The report's version: written 3; read 1 (no times, no blocks), 2 (the same
+ * information as 3 in a longer form) and 3. */
+#define MSG_REPORT_VERSION 3
+
+/* A full report this small goes in the meta hash's `report` field, which
+ * keeps the hash in Redis's compact encoding (hash-max-listpack-value, 64
+ * by default) and saves a key. */
+#define MSG_REPORT_INLINE_MAX 64u
 
 /* Maximum encoded size of each message. */
 #define MSG_JOB_MAX    (8u << 20)
@@ -172,6 +178,14 @@ int msg_report_encode(const struct pc_outcome *o, struct pc_buf *out,
                       struct pc_err *err) PC_NODISCARD;
 
 /*
+ * The same in an older form: version 2 (or 3 = msg_report_encode), for
+ * readers of the release before version 3 and for comparing sizes. Same
+ * checks and errors, and PC_EINVAL for another version.
+ */
+int msg_report_encode_version(const struct pc_outcome *o, unsigned version, struct pc_buf *out,
+                              struct pc_err *err) PC_NODISCARD;
+
+/*
  * The summary of o (the meta hash's `report` field): version 1, without the
  * times, the blocks and the partial flag. Same checks and errors.
  */
@@ -179,7 +193,18 @@ int msg_report_summary_encode(const struct pc_outcome *o, struct pc_buf *out,
                               struct pc_err *err) PC_NODISCARD;
 
 /*
- * Decodes a version 1 or 2 report (p, n) into out (uninitialised; on success
+ * The report's two Redis values (schemas/README.md): *meta (the meta hash's
+ * `report` field) is the full report when it takes at most
+ * MSG_REPORT_INLINE_MAX bytes, and *full (`peace:exec:{ID}:report`) is then
+ * empty; otherwise *meta is the summary and *full the full report. Both
+ * uninitialised on entry, owned by the caller on success (nothing on
+ * failure). Same errors as msg_report_encode.
+ */
+int msg_report_encode_redis(const struct pc_outcome *o, struct pc_buf *meta, struct pc_buf *full,
+                            struct pc_err *err) PC_NODISCARD;
+
+/*
+ * Decodes a version 1, 2 or 3 report (p, n) into out (uninitialised; on success
  * owned by the caller, freed with pc_outcome_cleanup). Returns 0,
  * PC_ESCHEMA, PC_EINVAL, PC_ELIMIT or PC_ENOMEM.
  */

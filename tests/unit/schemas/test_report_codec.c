@@ -19,6 +19,7 @@
 #include "codec_fuzz.h"
 #include "peace/msg.h"
 #include "report_v1_bytes.h"
+#include "report_v2_bytes.h"
 
 static struct pc_id id_of(const char *s)
 {
@@ -610,6 +611,344 @@ static void test_malformed_v2_reports_never_crash_or_leak(void **state)
     pc_outcome_cleanup(&o);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Version 3: the compact form                                               */
+
+/* JSON of the report decoded from (p, n). */
+static void json_of_bytes(const void *p, size_t n, struct pc_buf *b)
+{
+    struct pc_outcome o;
+
+    assert_int_equal(msg_report_decode(p, n, &o, NULL), 0);
+    json_of(&o, b);
+    pc_outcome_cleanup(&o);
+}
+
+static void test_v2_report_of_the_previous_release_still_reads(void **state)
+{
+    struct pc_outcome o;
+    struct pc_outcome back;
+    struct pc_buf j1;
+    struct pc_buf j2;
+    struct pc_buf enc;
+
+    (void)state;
+    make_v2(&o);
+    assert_int_equal(msg_report_decode(v2_item_error, sizeof(v2_item_error), &back, NULL), 0);
+    assert_same_outcome(&o, &back);
+    json_of(&o, &j1);
+    json_of(&back, &j2);
+    assert_string_equal(pc_buf_str(&j1), pc_buf_str(&j2));
+    /* The version 2 writer still writes exactly those bytes. */
+    assert_int_equal(msg_report_encode_version(&o, 2, &enc, NULL), 0);
+    assert_int_equal(enc.len, sizeof(v2_item_error));
+    assert_memory_equal(enc.data, v2_item_error, enc.len);
+    pc_buf_cleanup(&enc);
+    /* And the version 3 form of the same outcome reads to the same JSON. */
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), 0);
+    assert_int_equal(((const uint8_t *)enc.data)[3], 3);
+    assert_true(enc.len < sizeof(v2_item_error));
+    pc_buf_cleanup(&j2);
+    json_of_bytes(enc.data, enc.len, &j2);
+    assert_string_equal(pc_buf_str(&j1), pc_buf_str(&j2));
+    pc_buf_cleanup(&enc);
+    fuzz_truncations(v2_item_error, sizeof(v2_item_error), try_decode, PC_ESCHEMA);
+    fuzz_mutations(v2_item_error, sizeof(v2_item_error), try_decode);
+    pc_buf_cleanup(&j1);
+    pc_buf_cleanup(&j2);
+    pc_outcome_cleanup(&back);
+    pc_outcome_cleanup(&o);
+}
+
+/* Everything version 3 has to get right: an entry without a value its
+ * block lists (unset), columns other than the block's usual ones, times
+ * before the anchor (created before started, clock skew), untimed rows. */
+static void test_v3_keeps_every_detail(void **state)
+{
+    struct pc_outcome o;
+    struct pc_outcome back;
+    struct pc_buf enc;
+    struct pc_buf enc2;
+    struct pc_buf j1;
+    struct pc_buf j2;
+    struct pc_report_block *b = NULL;
+    struct pc_report_item *v = NULL;
+
+    (void)state;
+    make_v2(&o);
+    o.finished_ms = 0; /* unknown */
+    b = &o.run[4];
+    v = realloc(b->items, 4 * sizeof(*b->items));
+    assert_non_null(v);
+    b->items = v;
+    memset(&b->items[3], 0, sizeof(b->items[3]));
+    b->items[3].item = id_of("d"); /* an error, no apply_check answer, no state */
+    b->items[3].timed = true;
+    b->items[3].start_ms = b->start_ms - 3; /* before its block: skew */
+    b->items[3].error = malloc(4);
+    assert_non_null(b->items[3].error);
+    memcpy(b->items[3].error, "bad", 4);
+    b->n_items = 4;
+    assert_int_equal(msg_report_encode(&o, &enc, NULL), 0);
+    assert_int_equal(msg_report_decode(enc.data, enc.len, &back, NULL), 0);
+    assert_same_outcome(&o, &back);
+    assert_false(back.run[4].items[3].values[PC_RV_STATE].set);
+    assert_int_equal(back.run[4].items[3].apply, PC_APPLY_NONE);
+    assert_int_equal(back.run[4].items[3].start_ms, b->start_ms - 3);
+    assert_int_equal(back.finished_ms, 0);
+    assert_int_equal(back.created_ms, 1700000000000);
+    assert_false(back.run[0].items[0].timed);
+    assert_int_equal(msg_report_encode(&back, &enc2, NULL), 0);
+    assert_int_equal(enc.len, enc2.len);
+    assert_memory_equal(enc.data, enc2.data, enc.len);
+    json_of(&o, &j1);
+    json_of(&back, &j2);
+    assert_string_equal(pc_buf_str(&j1), pc_buf_str(&j2));
+    assert_non_null(strstr(pc_buf_str(&j1), "{\"item\":\"d\",\"start_ms\":1700000000137,"
+                                            "\"duration_ms\":0,\"error\":\"bad\"}"));
+    fuzz_truncations((const uint8_t *)enc.data, enc.len, try_decode, PC_ESCHEMA);
+    fuzz_mutations((const uint8_t *)enc.data, enc.len, try_decode);
+    pc_buf_cleanup(&j1);
+    pc_buf_cleanup(&j2);
+    pc_buf_cleanup(&enc);
+    pc_buf_cleanup(&enc2);
+    pc_outcome_cleanup(&back);
+    pc_outcome_cleanup(&o);
+}
+
+/* A complete discover of n items with one-byte states, as the worker
+ * records it (the footprint benchmark's execution). */
+static void make_discover(struct pc_outcome *o, size_t n)
+{
+    struct pc_report_block *b = NULL;
+
+    pc_outcome_init(o);
+    o->n_blocks = pc_cmd_blocks(PC_CMD_DISCOVER, PC_SYNC_NONE, o->blocks);
+    o->n_blocks_processed = o->n_blocks;
+    o->created_ms = 1700000000000;
+    o->started_ms = 1700000000004;
+    o->finished_ms = 1700000000011;
+    o->run = calloc(1, sizeof(*o->run));
+    assert_non_null(o->run);
+    o->n_run = 1;
+    b = &o->run[0];
+    b->kind = PC_BLOCK_DISCOVER;
+    b->start_ms = o->started_ms;
+    b->duration_ms = 6;
+    b->items = calloc(n, sizeof(*b->items));
+    assert_non_null(b->items);
+    b->n_items = n;
+    for (size_t i = 0; i < n; i++) {
+        char id[24];
+
+        (void)snprintf(id, sizeof(id), "i%zu", i);
+        b->items[i].item = id_of(id);
+        b->items[i].timed = true;
+        b->items[i].start_ms = b->start_ms;
+        b->items[i].duration_ms = 6;
+        set_int_state(&b->items[i].values[PC_RV_CURRENT], 0);
+        set_int_state(&b->items[i].values[PC_RV_GOAL], 1);
+    }
+}
+
+/* The sizes schemas/README.md gives: a complete 1-item discover in 51
+ * bytes (version 2: 226), 10 items in 123 (721), 100 items in 935 (5763). */
+static void test_v3_discover_is_compact(void **state)
+{
+    static const size_t items[] = {1, 10, 100};
+    static const size_t v3_max[] = {51, 123, 935};
+
+    (void)state;
+    for (size_t k = 0; k < 3; k++) {
+        struct pc_outcome o;
+        struct pc_buf v2;
+        struct pc_buf v3;
+        struct pc_buf j2;
+        struct pc_buf j3;
+
+        make_discover(&o, items[k]);
+        assert_int_equal(msg_report_encode_version(&o, 2, &v2, NULL), 0);
+        assert_int_equal(msg_report_encode(&o, &v3, NULL), 0);
+        print_message("discover, %zu items: version 2 %zu bytes, version 3 %zu bytes\n", items[k],
+                      v2.len, v3.len);
+        assert_true(v3.len <= v3_max[k]);
+        json_of_bytes(v2.data, v2.len, &j2);
+        json_of_bytes(v3.data, v3.len, &j3);
+        assert_string_equal(pc_buf_str(&j2), pc_buf_str(&j3));
+        pc_buf_cleanup(&j2);
+        pc_buf_cleanup(&j3);
+        pc_buf_cleanup(&v2);
+        pc_buf_cleanup(&v3);
+        pc_outcome_cleanup(&o);
+    }
+}
+
+/* {"v": 3, "outcome": "complete", key: <what f packs>}. */
+static int decode_v3_with(const char *key, void (*f)(msgpack_packer *), struct pc_err *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    struct pc_outcome out;
+    int rc;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    pk_str(&pk, "v");
+    msgpack_pack_uint64(&pk, 3);
+    pk_str(&pk, "outcome");
+    pk_str(&pk, "complete");
+    pk_str(&pk, key);
+    f(&pk);
+    rc = try_decode(sb.data, sb.size);
+    if (rc == 0) {
+        assert_int_equal(msg_report_decode(sb.data, sb.size, &out, err), 0);
+        pc_outcome_cleanup(&out);
+    } else {
+        assert_int_equal(msg_report_decode(sb.data, sb.size, &out, err), rc);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+static void h_times_before_zero(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, 3);
+    msgpack_pack_uint64(pk, 5);
+    msgpack_pack_int64(pk, -6);
+    msgpack_pack_nil(pk);
+}
+
+static void h_times_short(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_uint64(pk, 5);
+    msgpack_pack_int64(pk, 1);
+}
+
+static void h_time_v2(msgpack_packer *pk)
+{
+    msgpack_pack_uint64(pk, 5);
+}
+
+/* A discover block: [name, start, duration, <cols?>, rows, <unset?>]. */
+static void pk_block_head(msgpack_packer *pk, uint32_t len)
+{
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, len);
+    pk_str(pk, "discover");
+    msgpack_pack_int64(pk, 0);
+    msgpack_pack_uint64(pk, 1);
+}
+
+static void h_row_too_short(msgpack_packer *pk)
+{
+    pk_block_head(pk, 4);
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 2); /* [item, current]: goal missing */
+    pk_str(pk, "a");
+    msgpack_pack_nil(pk);
+}
+
+static void h_cols_repeated(msgpack_packer *pk)
+{
+    pk_block_head(pk, 5);
+    msgpack_pack_array(pk, 2);
+    pk_str(pk, "goal");
+    pk_str(pk, "goal");
+    msgpack_pack_array(pk, 0);
+}
+
+static void h_unset_not_a_value(msgpack_packer *pk)
+{
+    pk_block_head(pk, 6);
+    msgpack_pack_array(pk, 2);
+    pk_str(pk, "error");
+    pk_str(pk, "goal");
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 3);
+    pk_str(pk, "a");
+    msgpack_pack_nil(pk);
+    msgpack_pack_nil(pk);
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_uint64(pk, 0);
+    msgpack_pack_uint64(pk, 0); /* column 0 is error */
+}
+
+static void h_unset_holds_value(msgpack_packer *pk)
+{
+    pk_block_head(pk, 6);
+    msgpack_pack_array(pk, 1);
+    pk_str(pk, "goal");
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 2);
+    pk_str(pk, "a");
+    msgpack_pack_uint64(pk, 1);
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_uint64(pk, 0);
+    msgpack_pack_uint64(pk, 0);
+}
+
+static void h_truncated_but_given(msgpack_packer *pk)
+{
+    pk_block_head(pk, 5);
+    msgpack_pack_array(pk, 2);
+    pk_str(pk, "goal");
+    pk_str(pk, "truncated");
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 3);
+    pk_str(pk, "a");
+    msgpack_pack_uint64(pk, 1);
+    msgpack_pack_map(pk, 1);
+    pk_str(pk, "goal");
+    msgpack_pack_map(pk, 2);
+    pk_str(pk, "size");
+    msgpack_pack_uint64(pk, 9);
+    pk_str(pk, "sha256");
+    pk_str(pk, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+}
+
+static void h_block_time_huge(msgpack_packer *pk)
+{
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_array(pk, 3);
+    pk_str(pk, "discover");
+    msgpack_pack_int64(pk, INT64_MAX);
+    msgpack_pack_uint64(pk, 1);
+}
+
+static void test_hostile_v3_reports_fail_cleanly(void **state)
+{
+    static const struct {
+        const char *key;
+        void (*f)(msgpack_packer *);
+        const char *msg;
+    } cases[] = {
+        {"times", h_times_before_zero, "report: times[1]: out of range"},
+        {"times", h_times_short, "report: times: 2 elements"},
+        {"created_ms", h_time_v2, "not of version 3"},
+        {"blocks", h_row_too_short, "2 elements for 2 columns"},
+        {"blocks", h_cols_repeated, "unknown or repeated \"goal\""},
+        {"blocks", h_unset_not_a_value, "no such value cell"},
+        {"blocks", h_unset_holds_value, "the cell holds a value"},
+        {"blocks", h_truncated_but_given, "goal truncated but given"},
+        {"blocks", h_block_time_huge, "time out of range"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pc_err err;
+
+        pc_err_clear(&err);
+        assert_int_equal(decode_v3_with(cases[i].key, cases[i].f, &err), PC_ESCHEMA);
+        if (strstr(err.msg, cases[i].msg) == NULL) {
+            fail_msg("case %zu: %s", i, err.msg);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +965,10 @@ int main(void)
         cmocka_unit_test(test_v2_report_round_trips_with_blocks_and_times),
         cmocka_unit_test(test_v1_reports_of_the_previous_release_still_read),
         cmocka_unit_test(test_malformed_v2_reports_never_crash_or_leak),
+        cmocka_unit_test(test_v2_report_of_the_previous_release_still_reads),
+        cmocka_unit_test(test_v3_keeps_every_detail),
+        cmocka_unit_test(test_v3_discover_is_compact),
+        cmocka_unit_test(test_hostile_v3_reports_fail_cleanly),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
