@@ -193,6 +193,9 @@ static size_t sync_compare(struct pc_exec *e, enum pc_exec_map stored, enum pc_e
         if ((!ps && !pd) || (ps && pd && states_eq(e, i, s, d))) {
             continue;
         }
+        if (pc_state_is_unknown(s)) {
+            continue; /* marked unknown after a cut: the discovered state is the truth */
+        }
         if (found == PC_MAP_GOAL && is_obsolete(e, i)) {
             continue; /* an obsolete item has no goal: it is going away */
         }
@@ -235,6 +238,9 @@ void pc_exec__run_sync_check(struct pc_exec *e, bool current, bool goal)
             pc_report_rec_item_stale(&e->rec, i,
                                      strcmp(which, "goal") == 0 ? PC_STALE_GOAL : PC_STALE_CURRENT);
             pc_exec__emit_kind(e, i, PC_UPDATE_FAIL, PC_MSG_SET, "stored state out of sync");
+        } else if (current && pc_state_is_unknown(&e->maps[PC_MAP_STORED_CURRENT].v[i])) {
+            pc_exec__emit_kind(e, i, PC_UPDATE_TICK, PC_MSG_SET,
+                               "stored state unknown (cut short): the discovered one is used");
         } else {
             pc_exec__emit_kind(e, i, PC_UPDATE_TICK, PC_MSG_SET, "state in sync");
         }

@@ -431,7 +431,17 @@ static void done_apply(struct pc_exec *e, struct item_task *t)
         } else if (t->kind == TASK_APPLY) {
             struct pc_err err = t->err_goal;
 
-            pc_err_prefix(&err, "interrupted, then re-discovering its current state failed");
+            /* The truth cannot be had: the stored state is marked unknown
+             * (now, and again with the block's states), so the next ensure
+             * uses what it discovers instead of failing its guard. */
+            if (pc_state_set_unknown(&e->maps[PC_MAP_APPLIED].v[i]) == 0) {
+                pc_exec__store_write_item(e, PC_STATES_CURRENT, i, &e->maps[PC_MAP_APPLIED].v[i]);
+                pc_err_prefix(&err, "interrupted, then re-discovering its current state failed "
+                                    "(its stored state is marked unknown)");
+            } else {
+                pc_state_clear(&e->maps[PC_MAP_APPLIED].v[i]);
+                pc_err_prefix(&err, "interrupted, then re-discovering its current state failed");
+            }
             item_error(e, i, &err);
         }
         item_cut(e, i);

@@ -127,6 +127,13 @@ static void task_run(struct pc_task *base)
         t->rc = ty->state_clean(it->params, &t->out, &t->err);
         break;
     case TASK_DIFF:
+        if (pc_state_is_unknown(&t->current) || pc_state_is_unknown(&t->goal)) {
+            t->rc = pc_err_set(&t->err, PC_EITEM,
+                               "the stored state is unknown (an apply was cut short and its "
+                               "state could not be discovered): run discover, or diff "
+                               "--current discovered");
+            break;
+        }
         t->rc = ty->state_diff(it->params, &t->current, &t->goal, &t->out, &t->err);
         break;
     case TASK_PREPARE_ENSURE:

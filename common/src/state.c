@@ -2,8 +2,8 @@
  * state.c - state values (msgpack bytes) and per-flow state maps.
  *
  * The JSON rendering walks a msgpack_unpacked value; it is only used for
- * display (CLI, HTTP, guard messages), so ext values are shown as null and
- * bin values as base64 text.
+ * display (CLI, HTTP, guard messages), so ext values are shown as null (the
+ * unknown mark as {"$peace":"unknown"}) and bin values as base64 text.
  */
 #include "peace/state.h"
 #include "peace/store.h"
@@ -81,6 +81,19 @@ void pc_state_clear(struct pc_state *s)
     free(s->data);
     s->data = NULL;
     s->len = 0;
+}
+
+static const uint8_t state_unknown[] = {0xd4, PC_STATE_EXT_UNKNOWN, 'u'};
+
+int pc_state_set_unknown(struct pc_state *s)
+{
+    return pc_state_set(s, state_unknown, sizeof(state_unknown));
+}
+
+bool pc_state_is_unknown(const struct pc_state *s)
+{
+    return s->data != NULL && s->len == sizeof(state_unknown) &&
+           memcmp(s->data, state_unknown, sizeof(state_unknown)) == 0;
 }
 
 bool pc_state_present(const struct pc_state *s)
@@ -215,6 +228,9 @@ int pc_state_to_json(const struct pc_state *s, struct pc_buf *out)
 
     if (!pc_state_present(s)) {
         return pc_buf_puts(out, "null");
+    }
+    if (pc_state_is_unknown(s)) {
+        return pc_buf_puts(out, "{\"$peace\":\"unknown\"}");
     }
     msgpack_unpacked_init(&u);
     ur = msgpack_unpack_next(&u, (const char *)s->data, s->len, &off);

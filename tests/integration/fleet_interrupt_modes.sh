@@ -4,7 +4,8 @@
 # of a running sh_cmd (its whole process group gone, the item `interrupted`
 # and listed in items_interrupted, its re-discovered state stored, the next
 # ensure completing with no manual step); escalation by a second request
-# and by the cancel's deadline; the meta hash's receipt fields.
+# and by the cancel's deadline; the meta hash's receipt fields; a cut whose
+# re-discovery fails leaves its stored state marked unknown.
 PEACE=${1:?usage: fleet_interrupt_modes.sh PATH/TO/peace PATH/TO/peace-worker}
 WORKER=${2:?}
 . "$(dirname "$0")/lib.sh"
@@ -183,5 +184,42 @@ rm -f "$WORLD/modes/orphan/hold"
 worker_start w2 --concurrency 8 --lease-ms 1000
 wait_finished 30 "$id"
 check "kill -9: the takeover finishes the execution" meta_is "$id" outcome complete
+
+# 8. a cut whose re-discovery fails: the stored state is marked unknown -----
+# The apply moves the state_current program away, then sleeps: after the
+# cancel the engine cannot discover the item's state. It must not leave the
+# stale pre-apply state stored (the next ensure's guard would fail on it).
+dir=$WORLD/modes/unknown
+mkdir -p "$dir"
+printf '#!/bin/sh\ncat %s/state 2>/dev/null || echo absent\n' "$dir" >"$dir/reader"
+chmod +x "$dir/reader"
+cat >"$T/unknown.json" <<EOF
+{"app":"modes","profile":"unknown","flow":"long","items":[
+ {"id":"long","type":"sh_cmd","params":{
+   "state_current":["$dir/reader"],
+   "state_goal":["echo","applied"],
+   "apply_exec":["sh","-c","echo \$\$ > $dir/sh.pid; echo started > $dir/state; if [ -e $dir/hold ]; then mv $dir/reader $dir/reader.off; sleep 600 & echo \$! > $dir/child.pid; wait; fi; echo applied > $dir/state"]}}]}
+EOF
+touch "$dir/hold"
+"$PEACE" run "$T/unknown.json" --cmd discover --no-progress >/dev/null 2>&1 || fatal "discover of unknown failed"
+id=$(submit "$T/unknown.json" --cmd ensure)
+wait_for 30 "the apply of unknown to run" test -s "$dir/child.pid" || fatal "apply of unknown never ran"
+rcli PUBLISH "peace:exec:{$id}:interrupt" '!cancel' >/dev/null
+wait_finished 20 "$id"
+check "unknown: the item is listed as interrupted" report_is "$id" '.items_interrupted' '["long"]'
+check "unknown: the failed re-discovery is an item error naming the mark" \
+  report_is "$id" '[.outcome, (.errors[0].error | test("marked unknown"))]' '["item_error",true]'
+"$PEACE" states modes unknown long --json >"$T/unknown.states"
+check "unknown: the stored current state is marked unknown (not the stale 'absent')" \
+  jq -e '.current.long == {"$peace": "unknown"}' "$T/unknown.states"
+check "unknown: the group is gone" wait_for 5 "the group to die" group_gone unknown
+"$PEACE" run "$T/unknown.json" --cmd diff --no-progress >"$T/diff.out" 2>&1
+check "unknown: a diff from the stored state says why it cannot" grep -q 'stored state is unknown' "$T/diff.out"
+mv "$dir/reader.off" "$dir/reader"
+rm -f "$dir/hold"
+"$PEACE" run "$T/unknown.json" --cmd ensure --no-progress >"$T/next.out" 2>&1
+check "unknown: the next ensure completes with no manual step" test $? -eq 0
+"$PEACE" states modes unknown long --json >"$T/unknown.states"
+check "unknown: ... and stores the applied state" jq -e '.current.long.stdout == "applied\n"' "$T/unknown.states"
 
 finish

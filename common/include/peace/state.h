@@ -50,6 +50,24 @@ void pc_state_clear(struct pc_state *s);
 /* True when s holds a value other than msgpack nil. */
 bool pc_state_present(const struct pc_state *s);
 
+/*
+ * The "unknown" mark. An apply cut short by a cancel or kill has an unknown
+ * effect on the world; the engine discovers the item's current state again
+ * and stores it. When that discovery fails too, it stores this mark as the
+ * item's current state instead: the stored-vs-discovered check of the next
+ * ensure or clean does not hold it against the discovered state (that state
+ * is used, as after a discover), a diff from it fails with a clear reason,
+ * and JSON shows it as {"$peace":"unknown"}. Encoded as one msgpack ext value
+ * (type PC_STATE_EXT_UNKNOWN, one byte 'u'), which no built-in item makes.
+ */
+#define PC_STATE_EXT_UNKNOWN 112
+
+/* Sets s to the unknown mark. Returns 0 or PC_ENOMEM. */
+int pc_state_set_unknown(struct pc_state *s) PC_NODISCARD;
+
+/* True when s is the unknown mark. */
+bool pc_state_is_unknown(const struct pc_state *s);
+
 /* Byte equality; two non-present states are equal. */
 bool pc_state_bytes_eq(const struct pc_state *a, const struct pc_state *b);
 

@@ -306,6 +306,73 @@ static void test_cancel_inside_discover_cuts_without_state(void **state)
     assert_int_equal(stored(f, PC_STATES_CURRENT, 0), 0);
 }
 
+/*
+ * A cut apply whose re-discovery fails: the item's stored current state is
+ * marked unknown (not left at the stale pre-apply value), the failure is an
+ * item error, and the next ensure uses what it discovers and completes.
+ */
+static void test_cut_with_failing_rediscovery_marks_the_stored_state_unknown(void **state)
+{
+    struct fixture *f = *state;
+    const struct pc_state *st;
+    struct pc_exec_opts o;
+    struct pc_err err;
+
+    make(f, "finish_current");
+    run_to_apply_of_a(f);
+    f->world.items[0].fail_current = true; /* the world cannot be read after the cut */
+    pc_exec_interrupt(f->exec, PC_MODE_CANCEL);
+    fake_executor_drain(&f->fx);
+    assert_true(f->obs.finished);
+    assert_int_equal(f->obs.outcome.kind, PC_OUTCOME_ITEM_ERROR);
+    assert_one_id(f->obs.outcome.items_interrupted, f->obs.outcome.n_items_interrupted, "a");
+    assert_int_equal(f->obs.outcome.n_errors, 1);
+    assert_non_null(strstr(f->obs.outcome.errors[0].text, "marked unknown"));
+    assert_int_equal(f->world.items[0].value, 7);
+    st = &f->store.maps[PC_STATES_CURRENT].v[0];
+    assert_true(pc_state_is_unknown(st));
+    assert_int_equal(stored(f, PC_STATES_CURRENT, 1), 0); /* b never ran: untouched */
+
+    /* The next ensure, the world readable again: its guard does not hold
+     * the mark against the discovered 7, and it completes. */
+    f->world.items[0].fail_current = false;
+    pc_exec_destroy(f->exec);
+    fake_observer_cleanup(&f->obs);
+    fake_observer_init(&f->obs);
+    memset(&o, 0, sizeof(o));
+    o.cmd = PC_CMD_ENSURE;
+    o.sync = PC_SYNC_BOTH;
+    assert_int_equal(pc_strategy_parse("finish_current", 14, &o.strategy, &err), 0);
+    o.flow = &f->flow;
+    o.registry = f->reg;
+    o.store = fake_store_get(&f->store);
+    o.executor = fake_executor_get(&f->fx);
+    o.observer = &fake_observer_ops;
+    o.observer_ctx = &f->obs;
+    o.concurrency_max = 1;
+    assert_int_equal(pc_exec_create(&o, &f->exec, &err), 0);
+    pc_exec_start(f->exec);
+    fake_executor_drain(&f->fx);
+    assert_int_equal(f->obs.outcome.kind, PC_OUTCOME_COMPLETE);
+    assert_int_equal(f->world.items[0].value, 1);
+    assert_int_equal(stored(f, PC_STATES_CURRENT, 0), 1);
+    assert_int_equal(stored(f, PC_STATES_CURRENT, 1), 1);
+}
+
+/* Without the mark the same stale state fails the guard: the mark is what
+ * lets the next ensure through (the check is not blind). */
+static void test_a_stale_stored_state_still_fails_the_guard(void **state)
+{
+    struct fixture *f = *state;
+
+    make(f, "finish_current");
+    f->world.items[0].value = 7; /* changed behind the stored 0, not marked */
+    pc_exec_start(f->exec);
+    fake_executor_drain(&f->fx);
+    assert_int_equal(f->obs.outcome.kind, PC_OUTCOME_BLOCK_ERROR);
+    assert_int_equal(stored(f, PC_STATES_CURRENT, 0), 0);
+}
+
 /* ------------------------------------------------------------------------ */
 /* After the end                                                             */
 
@@ -377,6 +444,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_under_poll_next_n_cuts_running_item_only, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cancel_inside_discover_cuts_without_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_cut_with_failing_rediscovery_marks_the_stored_state_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_stale_stored_state_still_fails_the_guard, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_every_mode_after_the_end_changes_nothing, setup,
                                         teardown),
