@@ -235,7 +235,7 @@ int kit_submit(struct kit_submitter *s, const struct pc_flow *flow, enum pc_cmd 
             return -1;
         }
     }
-    s->pending += 3;
+    s->pending += PC_SUBMIT_CMDS;
     memcpy(id, job.id, KIT_ID_MAX);
     pc_buf_cleanup(&bytes);
     return 0;

@@ -42,7 +42,8 @@ struct cli_opts {
     bool wait; /* interrupt --wait: until the outcome, then the receipt */
     const char *plugins[CLI_PLUGINS_MAX];
     size_t n_plugins;
-    size_t limit; /* --limit of `list`; 0 = the default */
+    size_t limit;       /* --limit of `list`, `dead`; 0 = the default */
+    const char *cursor; /* --cursor of `dead`: the next_cursor of a previous page */
 };
 
 /* `peace run FLOW.json --local`: runs in-process; returns the exit status. */
@@ -81,5 +82,16 @@ int cli_server_interrupt(const struct cli_opts *o);
 int cli_server_list(const struct cli_opts *o);
 int cli_server_states(const struct cli_opts *o);
 int cli_server_report(const struct cli_opts *o);
+
+/*
+ * The operations views (peace/fleet_ops.h), through Redis or a scheduler:
+ * `peace workers`, `peace queues`, `peace dead [--limit N] [--cursor C]`,
+ * `peace dead retry ENTRY`, `peace rerun ID`. A table, or with --json the
+ * API's JSON. Exit 0, or 1 with a one-line reason.
+ */
+int cli_ops_workers(const struct cli_opts *o);
+int cli_ops_queues(const struct cli_opts *o);
+int cli_ops_dead(const struct cli_opts *o);
+int cli_ops_rerun(const struct cli_opts *o);
 
 #endif

@@ -75,6 +75,11 @@ static const char usage[] =
     "  states APP PROFILE FLOW  stored current and goal states\n"
     "  report ID            the outcome report of a finished execution\n"
     "  list --local, report ID --local  the reports local runs kept under .peace/\n"
+    "  workers              live workers: host, pid, version, executions running, last seen\n"
+    "  queues               queues: length, pending, live workers, oldest job; dead letters\n"
+    "  dead                 dead-lettered jobs, newest first (--limit N, --cursor C)\n"
+    "  dead retry ENTRY     queue a dead letter's job again, as a new execution (once)\n"
+    "  rerun ID             queue an execution's command and flow again, as a new one\n"
     "  --help, --version\n"
     "\n"
     "run options:\n" RUN_OPTIONS "\n"
@@ -111,7 +116,7 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
     static const char *const value_flags[] = {
         "--cmd",     "--strategy", "--sync",  "--workdir",    "--redis",  "--server",
         "--prefix",  "--queue",    "--token", "--reason",     "--plugin", "--limit",
-        "--current", "--goal",     "--mode",  "--deadline-ms"};
+        "--current", "--goal",     "--mode",  "--deadline-ms", "--cursor"};
     const char *a = argv[*i];
     const char *v = NULL;
     struct pc_err err;
@@ -246,6 +251,9 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
             }
             return 0;
         }
+        case 16:
+            o->cursor = v;
+            return 0;
         case 10:
             if (o->n_plugins == CLI_PLUGINS_MAX) {
                 return bad("%s", "too many --plugin flags");
@@ -272,6 +280,10 @@ static int dispatch_fleet(const struct cli_opts *o)
         {"list", cli_redis_list, cli_server_list},
         {"states", cli_redis_states, cli_server_states},
         {"report", cli_redis_report, cli_server_report},
+        {"workers", cli_ops_workers, cli_ops_workers},
+        {"queues", cli_ops_queues, cli_ops_queues},
+        {"dead", cli_ops_dead, cli_ops_dead},
+        {"rerun", cli_ops_rerun, cli_ops_rerun},
     };
 
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {

@@ -94,6 +94,11 @@ void cli_redis_destroy(struct cli_redis *r)
     free(r);
 }
 
+struct pc_redis_sync *cli_redis_sync(struct cli_redis *r)
+{
+    return r->sync;
+}
+
 const char *cli_redis_prefix(const struct cli_redis *r)
 {
     return r->prefix;

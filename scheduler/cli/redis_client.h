@@ -16,6 +16,7 @@
 #include <hiredis/hiredis.h>
 
 #include "peace/err.h"
+#include "peace/redis_sync.h"
 
 struct cli_redis;
 
@@ -31,6 +32,9 @@ void cli_redis_destroy(struct cli_redis *r);
 
 /* The key prefix (borrowed from r). */
 const char *cli_redis_prefix(const struct cli_redis *r);
+
+/* The blocking client underneath (borrowed), for peace/fleet_ops.h. */
+struct pc_redis_sync *cli_redis_sync(struct cli_redis *r);
 
 /* True when the connection failed (as opposed to an error reply). */
 bool cli_redis_broken(const struct cli_redis *r);

@@ -346,7 +346,7 @@ out:
 /* ------------------------------------------------------------------------ */
 
 /*
- * HSET meta, ZADD index, XADD job: pipelined, in this order. The consumer
+ * HSET meta, ZADD index, XADD job, SET kept job: pipelined, in this order. The consumer
  * group is created first (from the stream's start, BUSYGROUP = it exists):
  * a group created later by a worker at `$` would never deliver jobs queued
  * before the first worker ever connected.
@@ -393,7 +393,7 @@ static int submit(struct cli_redis *r, const struct msg_job *job, const struct p
         }
     }
     /* Every reply is taken, so the connection stays in step; the first error wins. */
-    for (int i = 0; rc == 0 && i < 4; i++) {
+    for (int i = 0; rc == 0 && i < 1 + PC_SUBMIT_CMDS; i++) {
         int reply_rc = cli_redis_get_reply(r, &rep, err);
 
         if (reply_rc != 0) {

@@ -500,9 +500,9 @@ static void submit_done(struct call *c, struct sched_flat *slots, size_t n)
     pc_buf_cleanup(&b);
 }
 
-/* The three commands of the submit sequence (docs/fleet.md "Submitting"):
- * HSET the meta hash (status=queued), ZADD the index, XADD the job. */
-static void submit_args(const struct call *c, struct pc_redis_args a[3])
+/* The commands of the submit sequence (docs/fleet.md "Submitting"): HSET
+ * the meta hash (status=queued), ZADD the index, XADD the job, SET the kept job. */
+static void submit_args(const struct call *c, struct pc_redis_args a[PC_SUBMIT_CMDS])
 {
     if (pc_submit_args(c->srv->cfg->prefix, &c->sub.job, c->sub.job_bytes.data,
                        c->sub.job_bytes.len, c->sub.blocks_total, a) != 0 &&
@@ -517,7 +517,7 @@ static void handle_submit(struct call *c)
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
     size_t len = evbuffer_get_length(in);
     const char *body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
-    struct pc_redis_args a[3];
+    struct pc_redis_args a[PC_SUBMIT_CMDS];
     char id[PC_ULID_LEN + 1];
     struct sched_fail fail;
     struct pc_err err;
@@ -543,7 +543,7 @@ static void handle_submit(struct call *c)
         return;
     }
     submit_args(c, a);
-    run_batch(c, a, 3, submit_done, "cannot build the submit commands");
+    run_batch(c, a, PC_SUBMIT_CMDS, submit_done, "cannot build the submit commands");
 }
 
 /* ------------------------------------------------------------------------ */

@@ -201,6 +201,30 @@ int pc_key_workers(char *out, size_t out_size, const char *prefix, const char *q
     return format_name(out, out_size, "%s:workers:{%s}", prefix, queue);
 }
 
+int pc_key_job(char *out, size_t out_size, const char *prefix, const char *exec_id)
+{
+    if (!component_ok(prefix) || !component_ok(exec_id)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:exec:{%s}:job", prefix, exec_id);
+}
+
+int pc_key_queues(char *out, size_t out_size, const char *prefix)
+{
+    if (!component_ok(prefix)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:queues", prefix);
+}
+
+int pc_key_dead_retried(char *out, size_t out_size, const char *prefix, const char *entry_id)
+{
+    if (!component_ok(prefix) || !component_ok(entry_id)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:dead:retried:{%s}", prefix, entry_id);
+}
+
 int pc_key_parse_interrupt_channel(const char *channel, size_t len, const char *prefix,
                                    char *id_out, size_t id_out_size)
 {

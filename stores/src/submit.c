@@ -68,6 +68,13 @@ int pc_submit_args(const char *prefix, const struct msg_job *job, const void *jo
     pc_redis_args_addz(&a[2], job->id);
     pc_redis_args_addz(&a[2], "job");
     pc_redis_args_add(&a[2], job_bytes, job_len);
+    /* The job as submitted, for a rerun (peace/fleet_ops.h). */
+    pc_redis_args_addz(&a[3], "SET");
+    rc = pc_key_job(key, sizeof(key), prefix, job->id) < 0 ? PC_ELIMIT : rc;
+    pc_redis_args_addz(&a[3], key);
+    pc_redis_args_add(&a[3], job_bytes, job_len);
+    pc_redis_args_addz(&a[3], "EX");
+    pc_redis_args_addu64(&a[3], PC_JOB_KEEP_S);
     for (size_t i = 0; rc == 0 && i < PC_SUBMIT_CMDS; i++) {
         rc = pc_redis_args_error(&a[i]);
     }

@@ -7,6 +7,7 @@
  *   PEXPIRE that key lease_ms
  *   ZADD  PREFIX:workers:{Q} <now + lease_ms> CONSUMER
  *   ZREMRANGEBYSCORE PREFIX:workers:{Q} -inf <now>   (beats that expired)
+ *   ZADD  PREFIX:queues <now> Q                      (the queues registry)
  * A live worker is a member whose score is in the future: ZCOUNT ... now +inf.
  * A worker killed with -9 drops out one lease after its last beat; a clean
  * stop removes both at once.
@@ -48,6 +49,7 @@ struct wk_ops {
     char host[HOST_MAX];
     char worker_key[PC_KEY_MAX];
     char workers_key[PC_KEY_MAX];
+    char queues_key[PC_KEY_MAX];
     uint64_t (*now_ms)(void *ctx);
     void *clock_ctx;
     void (*gauges)(void *ctx, struct wk_ops_gauges *out);
@@ -80,7 +82,7 @@ static void send_args(struct wk_ops *ops, struct pc_redis_args *a)
 
 static void beat(struct wk_ops *ops)
 {
-    struct wk_ops_gauges g = {0, 0};
+    struct wk_ops_gauges g;
     struct pc_redis_args a;
     uint64_t now = ops->now_ms(ops->clock_ctx);
     uint32_t lease = ops->cfg->lease_ms;
@@ -88,6 +90,7 @@ static void beat(struct wk_ops *ops)
     if (ops->stopped || !pc_redis_conn_ready(ops->conn)) {
         return;
     }
+    memset(&g, 0, sizeof(g));
     ops->gauges(ops->gauges_ctx, &g);
     pc_redis_args_init(&a);
     pc_redis_args_addz(&a, "HSET");
@@ -116,6 +119,8 @@ static void beat(struct wk_ops *ops)
     pc_redis_args_addu64(&a, now);
     pc_redis_args_addz(&a, "lease_ms");
     pc_redis_args_addu64(&a, lease);
+    pc_redis_args_addz(&a, "execs");
+    pc_redis_args_addz(&a, g.execs);
     send_args(ops, &a);
     pc_redis_args_init(&a);
     pc_redis_args_addz(&a, "PEXPIRE");
@@ -133,6 +138,12 @@ static void beat(struct wk_ops *ops)
     pc_redis_args_addz(&a, ops->workers_key);
     pc_redis_args_addz(&a, "-inf");
     pc_redis_args_addf(&a, "(%llu", (unsigned long long)now);
+    send_args(ops, &a);
+    pc_redis_args_init(&a);
+    pc_redis_args_addz(&a, "ZADD");
+    pc_redis_args_addz(&a, ops->queues_key);
+    pc_redis_args_addu64(&a, now);
+    pc_redis_args_addz(&a, ops->cfg->queue);
     send_args(ops, &a);
 }
 
@@ -357,7 +368,7 @@ static void on_http(struct evhttp_request *req, void *arg)
     const char *uri = evhttp_request_get_uri(req);
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    struct wk_ops_gauges g = {0, 0};
+    struct wk_ops_gauges g;
     struct evbuffer *out = NULL;
     struct pc_buf b;
     size_t plen = uri != NULL ? strcspn(uri, "?") : 0;
@@ -371,6 +382,7 @@ static void on_http(struct evhttp_request *req, void *arg)
         evhttp_send_error(req, 405, "Method Not Allowed");
         return;
     }
+    memset(&g, 0, sizeof(g));
     ops->gauges(ops->gauges_ctx, &g);
     pc_buf_init(&b, METRICS_MAX);
     out = evbuffer_new();
@@ -447,7 +459,8 @@ int wk_ops_create(const struct wk_ops_opts *o, struct wk_ops **out, struct pc_er
     if (pc_key_worker(ops->worker_key, sizeof(ops->worker_key), o->cfg->prefix, ops->consumer) <
             0 ||
         pc_key_workers(ops->workers_key, sizeof(ops->workers_key), o->cfg->prefix, o->cfg->queue) <
-            0) {
+            0 ||
+        pc_key_queues(ops->queues_key, sizeof(ops->queues_key), o->cfg->prefix) < 0) {
         free(ops);
         return pc_err_set(err, PC_EINVAL, "the heartbeat key does not fit");
     }

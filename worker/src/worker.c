@@ -671,9 +671,25 @@ static void ops_gauges(void *ctx, struct wk_ops_gauges *out)
     const struct wk_worker *w = ctx;
     unsigned long pending = pc_pool_pending(w->pool);
 
+    size_t len = 0;
+
     out->running = 0;
+    out->execs[0] = '\0';
     for (const struct wexec *x = w->execs; x != NULL; x = x->next) {
-        out->running += x->engine_running ? 1u : 0u;
+        size_t n = strlen(x->id);
+
+        if (!x->engine_running) {
+            continue;
+        }
+        /* The first PC_FOP_EXECS_SHOWN ids, comma-separated (the heartbeat's `execs`). */
+        if (out->running < PC_FOP_EXECS_SHOWN && len + n + 2 <= sizeof(out->execs)) {
+            if (len > 0) {
+                out->execs[len++] = ',';
+            }
+            memcpy(out->execs + len, x->id, n + 1);
+            len += n;
+        }
+        out->running++;
     }
     out->threads_busy = pending < w->cfg->threads ? pending : w->cfg->threads;
 }

@@ -40,6 +40,16 @@ int pc_key_worker(char *out, size_t out_size, const char *prefix, const char *co
  * expiry (ms): PREFIX:workers:{Q}, in the queue's slot. */
 int pc_key_workers(char *out, size_t out_size, const char *prefix, const char *queue);
 
+/* The job of an execution as submitted (a string, kept for a rerun, with its
+ * own expiry): PREFIX:exec:{ID}:job, in the execution's slot. */
+int pc_key_job(char *out, size_t out_size, const char *prefix, const char *exec_id);
+/* The queues workers have read (a sorted set: queue name scored by the last
+ * heartbeat that named it, Unix ms): PREFIX:queues. */
+int pc_key_queues(char *out, size_t out_size, const char *prefix);
+/* The marker of a retried dead-letter entry (a string holding the id of the
+ * execution the retry queued, with expiry): PREFIX:dead:retried:{ENTRY}. */
+int pc_key_dead_retried(char *out, size_t out_size, const char *prefix, const char *entry_id);
+
 /* Extracts the execution id from an interrupt channel name; 0 or PC_EINVAL. */
 int pc_key_parse_interrupt_channel(const char *channel, size_t len, const char *prefix,
                                    char *id_out, size_t id_out_size);

@@ -16,7 +16,11 @@
 #include "peace/redis_conn.h"
 
 /* The commands of one submission, in the order they must be sent. */
-#define PC_SUBMIT_CMDS 3
+#define PC_SUBMIT_CMDS 4
+
+/* How long the job of an execution is kept for a rerun (seconds): the
+ * default retention of a finished execution. */
+#define PC_JOB_KEEP_S (7u * 24u * 3600u)
 
 /*
  * Builds into a[0..PC_SUBMIT_CMDS) (uninitialised; the caller cleans them
@@ -24,7 +28,8 @@
  * flow, queue, status=queued, created_ms, attempt=0, blocks_total,
  * items_total, items_done=0, items = the item ids in flow order,
  * comma-separated), ZADD peace:execs created_ms ID, XADD peace:queue:{Q}
- * exec ID job JOB (job_bytes: msg_job_encode of job). Returns 0, or
+ * exec ID job JOB (job_bytes: msg_job_encode of job), SET
+ * peace:exec:{ID}:job JOB EX PC_JOB_KEEP_S (kept for a rerun). Returns 0, or
  * PC_ELIMIT / PC_EINVAL / PC_ENOMEM (a key or an argument could not be
  * built).
  */

@@ -16,6 +16,7 @@
 
 #include "peace/cmd.h"
 #include "peace/err.h"
+#include "peace/fleet_ops.h"
 #include "peace/outcome.h"
 #include "peace/redis_conn.h"
 #include "worker/config.h"
@@ -27,6 +28,9 @@ struct wk_ops;
 struct wk_ops_gauges {
     unsigned running;           /* executions running on this worker */
     unsigned long threads_busy; /* item tasks submitted and not done (at most threads) */
+    /* The ids of the executions running, comma-separated (at most
+     * PC_FOP_EXECS_SHOWN of them): the heartbeat's `execs` field. */
+    char execs[PC_FOP_EXECS_SHOWN * (PC_EXEC_ID_MAX + 1)];
 };
 
 struct wk_ops_opts {

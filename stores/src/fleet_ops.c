@@ -1,0 +1,1139 @@
+/*
+ * fleet_ops.c - the operations views and actions (peace/fleet_ops.h): the
+ * rounds of each operation and what they keep. The JSON answers are in
+ * fleet_ops_json.c, the loops that send the rounds in fleet_ops_run.c.
+ *
+ * Rounds:
+ *   workers  ZREVRANGE queues | ZRANGEBYSCORE workers:{Q} (now +inf, each
+ *            queue | HGETALL worker:{C}, each live consumer
+ *   queues   ZREVRANGE queues | XLEN q, XPENDING q workers, XRANGE q - +
+ *            COUNT 1, ZCOUNT workers:{Q} (now +inf, each queue; XLEN dead
+ *   dead     XREVRANGE dead (CURSOR|+) - COUNT limit, XLEN dead
+ *   retry    XRANGE dead E E, GET dead:retried:{E} | SET dead:retried:{E}
+ *            NEW NX EX | (set) the submit commands of NEW + XDEL dead E,
+ *            (not set) GET dead:retried:{E}
+ *   rerun    EXISTS exec:{T}, GET exec:{T}:job | the submit commands of NEW
+ *   execs    ZREVRANGEBYSCORE execs MAX MIN WITHSCORES LIMIT K N | HMGET
+ *            exec:{ID} fields..., each id | ... until the page is full, the
+ *            index ends or PC_FOP_SCAN_MAX entries were examined.
+ *
+ * The retry marker is the fence: the one retry whose SET NX succeeds queues
+ * the job and removes the entry; any other (concurrent or later) answers
+ * the id the marker holds, so retrying twice queues one execution.
+ *
+ * Executions cursor: "c<SCORE>.<ID>", the position (created_ms, id) of the
+ * last execution the page examined. The index orders equal scores by id,
+ * descending in a reverse range, so the next page is every entry below that
+ * position: score < SCORE, or score == SCORE and id < ID. Within a request,
+ * K counts the entries read at the current lowest score, which keeps a run
+ * of equal scores longer than a round from being read twice.
+ */
+#include "fleet_ops_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peace/cmd.h"
+#include "peace/keys.h"
+#include "peace/msg.h"
+#include "peace/outcome.h"
+#include "peace/submit.h"
+
+#define EXECS_ROUND 256 /* index entries read per round of a filtered listing */
+#define META_STATUS 0   /* the filter fields appended to the caller's */
+#define META_OUTCOME 1
+#define META_CMD     2
+#define META_APP     3
+#define META_PROFILE 4
+#define META_FLOW    5
+#define META_QUEUE   6
+#define META_EXTRA   7
+
+static const char *const filter_fields[META_EXTRA] = {"status", "outcome", "cmd",  "app",
+                                                      "profile", "flow",   "queue"};
+
+/* ------------------------------------------------------------------------ */
+/* Filters, cursors                                                          */
+
+static bool parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (n == 0 || n > 20) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10u) {
+            return false;
+        }
+        v = v * 10u + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool pc_stream_entry_id_valid(const char *s)
+{
+    const char *dash = s != NULL ? strchr(s, '-') : NULL;
+    uint64_t v;
+
+    return dash != NULL && parse_u64(s, (size_t)(dash - s), &v) &&
+           parse_u64(dash + 1, strlen(dash + 1), &v);
+}
+
+static int set_choice(char *out, size_t out_size, const char *value, bool ok, const char *name,
+                      const char *choices, struct pc_err *err)
+{
+    if (!ok || strlen(value) >= out_size) {
+        return pc_err_set(err, PC_EINVAL, "%s must be one of %s", name, choices);
+    }
+    memcpy(out, value, strlen(value) + 1);
+    return 0;
+}
+
+int pc_exec_filter_set(struct pc_exec_filter *f, const char *name, const char *value,
+                       struct pc_err *err)
+{
+    size_t n = value != NULL ? strlen(value) : 0;
+    enum pc_outcome_kind kind;
+    enum pc_cmd cmd;
+
+    if (name == NULL || value == NULL) {
+        return pc_err_set(err, PC_EINVAL, "a filter needs a name and a value");
+    }
+    if (strcmp(name, "status") == 0) {
+        return set_choice(f->status, sizeof(f->status), value,
+                          strcmp(value, "queued") == 0 || strcmp(value, "running") == 0 ||
+                              strcmp(value, "finished") == 0,
+                          "status", "queued, running, finished", err);
+    }
+    if (strcmp(name, "outcome") == 0) {
+        return set_choice(f->outcome, sizeof(f->outcome), value,
+                          pc_outcome_kind_parse(value, n, &kind) == 0, "outcome",
+                          "complete, block_interrupted, execution_interrupted, item_error, "
+                          "block_error, rejected",
+                          err);
+    }
+    if (strcmp(name, "cmd") == 0) {
+        return set_choice(f->cmd, sizeof(f->cmd), value, pc_cmd_parse(value, n, &cmd, NULL) == 0,
+                          "cmd", "the command names (discover, ensure, clean, ...)", err);
+    }
+    if (strcmp(name, "since") == 0) {
+        if (!parse_u64(value, n, &f->since_ms)) {
+            return pc_err_set(err, PC_EINVAL, "since must be a time in Unix milliseconds");
+        }
+        return 0;
+    }
+    if (strcmp(name, "app") == 0) {
+        return pc_id_set(&f->app, value, n, "app", err);
+    }
+    if (strcmp(name, "profile") == 0) {
+        return pc_id_set(&f->profile, value, n, "profile", err);
+    }
+    if (strcmp(name, "flow") == 0) {
+        return pc_id_set(&f->flow, value, n, "flow", err);
+    }
+    if (strcmp(name, "queue") == 0) {
+        return pc_id_set(&f->queue, value, n, "queue", err);
+    }
+    return PC_ENOTFOUND;
+}
+
+bool pc_exec_filter_empty(const struct pc_exec_filter *f)
+{
+    return f == NULL || (f->status[0] == '\0' && f->outcome[0] == '\0' && f->cmd[0] == '\0' &&
+                         f->app.s[0] == '\0' && f->profile.s[0] == '\0' &&
+                         f->flow.s[0] == '\0' && f->queue.s[0] == '\0' && f->since_ms == 0);
+}
+
+/* "c<SCORE>.<ID>" -> (score, id); false when it is not one. */
+static bool cursor_parse(const char *s, uint64_t *score, char *id, size_t id_size)
+{
+    const char *dot = s != NULL && s[0] == 'c' ? strchr(s, '.') : NULL;
+    size_t idn;
+
+    if (dot == NULL || !parse_u64(s + 1, (size_t)(dot - s - 1), score)) {
+        return false;
+    }
+    idn = strlen(dot + 1);
+    if (idn >= id_size || !pc_exec_id_valid(dot + 1, idn)) {
+        return false;
+    }
+    memcpy(id, dot + 1, idn + 1);
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Life                                                                      */
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = malloc(n + 1);
+
+    if (d != NULL) {
+        memcpy(d, s, n + 1);
+    }
+    return d;
+}
+
+static void clear_round(struct pc_fop *op)
+{
+    for (size_t i = 0; i < op->n_cmds; i++) {
+        pc_redis_args_cleanup(&op->cmds[i]);
+    }
+    op->n_cmds = 0;
+}
+
+/* A new command of the round (initialised), or NULL when out of memory. */
+static struct pc_redis_args *add_cmd(struct pc_fop *op)
+{
+    if (op->n_cmds == op->cap_cmds) {
+        size_t cap = op->cap_cmds > 0 ? op->cap_cmds * 2 : 8;
+        struct pc_redis_args *c = realloc(op->cmds, cap * sizeof(*c));
+
+        if (c == NULL) {
+            return NULL;
+        }
+        op->cmds = c;
+        op->cap_cmds = cap;
+    }
+    pc_redis_args_init(&op->cmds[op->n_cmds]);
+    return &op->cmds[op->n_cmds++];
+}
+
+/* Keeps a reply for the life of the operation (results borrow from it). */
+static int keep_reply(struct pc_fop *op, redisReply *r)
+{
+    if (op->n_kept == op->cap_kept) {
+        size_t cap = op->cap_kept > 0 ? op->cap_kept * 2 : 16;
+        redisReply **k = realloc(op->kept, cap * sizeof(*k));
+
+        if (k == NULL) {
+            freeReplyObject(r);
+            return PC_ENOMEM;
+        }
+        op->kept = k;
+        op->cap_kept = cap;
+    }
+    op->kept[op->n_kept++] = r;
+    return 0;
+}
+
+static void add_key_cmd(struct pc_redis_args *a, int key_rc, const char *key)
+{
+    if (key_rc < 0) {
+        a->rc = a->rc != 0 ? a->rc : PC_ELIMIT;
+        return;
+    }
+    pc_redis_args_addz(a, key);
+}
+
+static int check_limit(const struct pc_fop_params *p, size_t max, struct pc_err *err)
+{
+    if (p->limit < 1 || p->limit > max) {
+        return pc_err_set(err, PC_EINVAL, "limit must be a number in 1..%zu", max);
+    }
+    return 0;
+}
+
+static int first_round(struct pc_fop *op, struct pc_err *err);
+
+int pc_fop_create(const struct pc_fop_params *p, struct pc_fop **out, struct pc_err *err)
+{
+    struct pc_fop *op = NULL;
+    int rc = 0;
+
+    *out = NULL;
+    if (p->prefix == NULL || pc_prefix_check(p->prefix, err) != 0) {
+        return PC_EINVAL;
+    }
+    if (p->n_queues > PC_FOP_QUEUES_MAX) {
+        return pc_err_set(err, PC_EINVAL, "more than %d queues", PC_FOP_QUEUES_MAX);
+    }
+    for (size_t i = 0; i < p->n_queues; i++) {
+        if (p->queues[i] == NULL || !pc_ident_valid(p->queues[i], strlen(p->queues[i]))) {
+            return pc_err_set(err, PC_EINVAL, "queue names are identifiers ([A-Za-z_][A-Za-z0-9_]*)");
+        }
+    }
+    op = calloc(1, sizeof(*op));
+    if (op == NULL) {
+        return pc_err_set(err, PC_ENOMEM, "out of memory");
+    }
+    op->kind = p->kind;
+    op->now_ms = p->now_ms;
+    memcpy(op->prefix, p->prefix, strlen(p->prefix) + 1);
+    for (size_t i = 0; i < p->n_queues; i++) {
+        fop_add_queue(op, p->queues[i], strlen(p->queues[i]));
+    }
+    switch (p->kind) {
+    case PC_FOP_WORKERS:
+    case PC_FOP_QUEUES:
+        break;
+    case PC_FOP_DEAD:
+        rc = check_limit(p, PC_FOP_DEAD_MAX, err);
+        if (rc == 0 && p->cursor != NULL && p->cursor[0] != '\0') {
+            if (strlen(p->cursor) >= sizeof(op->in_cursor) ||
+                !pc_stream_entry_id_valid(p->cursor)) {
+                rc = pc_err_set(err, PC_EINVAL, "cursor is not one this API gave");
+            } else {
+                memcpy(op->in_cursor, p->cursor, strlen(p->cursor) + 1);
+            }
+        }
+        op->limit = p->limit;
+        break;
+    case PC_FOP_RETRY:
+    case PC_FOP_RERUN:
+        if (p->target == NULL || p->new_id == NULL ||
+            !pc_exec_id_valid(p->new_id, strlen(p->new_id)) ||
+            strlen(p->new_id) >= sizeof(op->new_id)) {
+            rc = pc_err_set(err, PC_EINVAL, "a retry or rerun needs a target and a new id");
+        } else if (p->kind == PC_FOP_RETRY &&
+                   (strlen(p->target) >= sizeof(op->target) ||
+                    !pc_stream_entry_id_valid(p->target))) {
+            rc = pc_err_set(err, PC_EINVAL, "a dead-letter id is a stream entry id (MS-SEQ)");
+        } else if (p->kind == PC_FOP_RERUN && (strlen(p->target) >= sizeof(op->target) ||
+                                               !pc_exec_id_valid(p->target, strlen(p->target)))) {
+            rc = pc_err_set(err, PC_EINVAL, "an execution id is 1..%d bytes of [0-9A-Za-z-]",
+                            PC_EXEC_ID_MAX);
+        } else {
+            memcpy(op->target, p->target, strlen(p->target) + 1);
+            memcpy(op->new_id, p->new_id, strlen(p->new_id) + 1);
+        }
+        break;
+    case PC_FOP_EXECS:
+        rc = check_limit(p, PC_FOP_LIST_MAX, err);
+        if (rc == 0 && p->cursor != NULL && p->cursor[0] != '\0') {
+            if (!cursor_parse(p->cursor, &op->c_score, op->c_id, sizeof(op->c_id))) {
+                rc = pc_err_set(err, PC_EINVAL, "cursor is not one this API gave");
+            }
+            op->has_cursor = rc == 0;
+            op->pos_score = op->c_score;
+            op->has_pos = op->has_cursor;
+        }
+        if (rc == 0 && (p->n_fields == 0 || p->fields == NULL)) {
+            rc = pc_err_set(err, PC_EINVAL, "an executions listing needs fields");
+        }
+        if (rc == 0) {
+            op->fields = calloc(p->n_fields + META_EXTRA, sizeof(*op->fields));
+            if (op->fields == NULL) {
+                rc = pc_err_set(err, PC_ENOMEM, "out of memory");
+            }
+        }
+        for (size_t i = 0; rc == 0 && i < p->n_fields + META_EXTRA; i++) {
+            op->fields[i] = dup_str(i < p->n_fields ? p->fields[i] : filter_fields[i - p->n_fields]);
+            rc = op->fields[i] == NULL ? pc_err_set(err, PC_ENOMEM, "out of memory") : 0;
+            op->n_all_fields = i + 1;
+        }
+        op->n_fields = p->n_fields;
+        op->limit = p->limit;
+        if (p->filter != NULL) {
+            op->filter = *p->filter;
+        }
+        break;
+    default:
+        rc = pc_err_set(err, PC_EINVAL, "unknown operation");
+        break;
+    }
+    if (rc == 0) {
+        rc = first_round(op, err);
+    }
+    if (rc != 0) {
+        pc_fop_destroy(op);
+        return rc;
+    }
+    *out = op;
+    return 0;
+}
+
+void pc_fop_destroy(struct pc_fop *op)
+{
+    if (op == NULL) {
+        return;
+    }
+    clear_round(op);
+    free(op->cmds);
+    for (size_t i = 0; i < op->n_kept; i++) {
+        freeReplyObject(op->kept[i]);
+    }
+    free(op->kept);
+    for (size_t i = 0; i < op->n_all_fields; i++) {
+        free(op->fields[i]);
+    }
+    free(op->fields);
+    free(op->rows);
+    free(op->workers);
+    free(op->dead);
+    free(op);
+}
+
+void fop_add_queue(struct pc_fop *op, const char *p, size_t n)
+{
+    if (op->n_queues == PC_FOP_QUEUES_MAX || n > PC_ID_MAX || !pc_ident_valid(p, n)) {
+        return;
+    }
+    for (size_t q = 0; q < op->n_queues; q++) {
+        if (strlen(op->queues[q].name.s) == n && memcmp(op->queues[q].name.s, p, n) == 0) {
+            return;
+        }
+    }
+    memcpy(op->queues[op->n_queues].name.s, p, n);
+    op->queues[op->n_queues].name.s[n] = '\0';
+    op->n_queues++;
+}
+
+void pc_fop_round(const struct pc_fop *op, const struct pc_redis_args **cmds, size_t *n)
+{
+    *cmds = op->cmds;
+    *n = op->n_cmds;
+}
+
+enum pc_fop_result pc_fop_result(const struct pc_fop *op)
+{
+    return op->result;
+}
+
+const char *pc_fop_message(const struct pc_fop *op)
+{
+    return op->message;
+}
+
+size_t pc_fop_rows(const struct pc_fop *op)
+{
+    return op->n_rows;
+}
+
+const redisReply *pc_fop_row(const struct pc_fop *op, size_t i)
+{
+    return i < op->n_rows ? op->rows[i] : NULL;
+}
+
+const char *pc_fop_cursor(const struct pc_fop *op)
+{
+    return op->out_cursor[0] != '\0' ? op->out_cursor : NULL;
+}
+
+const char *pc_fop_new_id(const struct pc_fop *op)
+{
+    return op->new_id;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Rounds                                                                    */
+
+static int registry_round(struct pc_fop *op)
+{
+    struct pc_redis_args *a = add_cmd(op);
+    char key[PC_KEY_MAX];
+
+    if (a == NULL) {
+        return PC_ENOMEM;
+    }
+    pc_redis_args_addz(a, "ZREVRANGE");
+    add_key_cmd(a, pc_key_queues(key, sizeof(key), op->prefix), key);
+    pc_redis_args_addz(a, "0");
+    pc_redis_args_addu64(a, PC_FOP_QUEUES_MAX - 1);
+    return pc_redis_args_error(a);
+}
+
+static int dead_round(struct pc_fop *op)
+{
+    struct pc_redis_args *a = add_cmd(op);
+    struct pc_redis_args *len = a != NULL ? add_cmd(op) : NULL;
+    char key[PC_KEY_MAX];
+    int krc = pc_key_dead(key, sizeof(key), op->prefix);
+
+    if (a == NULL || len == NULL) {
+        return PC_ENOMEM;
+    }
+    a = &op->cmds[0];
+    pc_redis_args_addz(a, "XREVRANGE");
+    add_key_cmd(a, krc, key);
+    if (op->in_cursor[0] != '\0') {
+        pc_redis_args_addf(a, "(%s", op->in_cursor);
+    } else {
+        pc_redis_args_addz(a, "+");
+    }
+    pc_redis_args_addz(a, "-");
+    pc_redis_args_addz(a, "COUNT");
+    pc_redis_args_addu64(a, op->limit);
+    pc_redis_args_addz(len, "XLEN");
+    add_key_cmd(len, krc, key);
+    return pc_redis_args_error(a) != 0 ? pc_redis_args_error(a) : pc_redis_args_error(len);
+}
+
+static int execs_index_round(struct pc_fop *op)
+{
+    struct pc_redis_args *a = add_cmd(op);
+    char key[PC_KEY_MAX];
+    bool plain = pc_exec_filter_empty(&op->filter);
+
+    if (a == NULL) {
+        return PC_ENOMEM;
+    }
+    pc_redis_args_addz(a, "ZREVRANGEBYSCORE");
+    add_key_cmd(a, pc_key_execs(key, sizeof(key), op->prefix), key);
+    if (op->has_pos) {
+        pc_redis_args_addu64(a, op->pos_score);
+    } else {
+        pc_redis_args_addz(a, "+inf");
+    }
+    if (op->filter.since_ms > 0) {
+        pc_redis_args_addu64(a, op->filter.since_ms);
+    } else {
+        pc_redis_args_addz(a, "-inf");
+    }
+    pc_redis_args_addz(a, "WITHSCORES");
+    pc_redis_args_addz(a, "LIMIT");
+    pc_redis_args_addu64(a, op->pos_count);
+    /* Unfiltered, one more than the page tells whether a next page exists;
+     * a cursor's own position may come back (equal scores) and is skipped. */
+    op->round_count = plain ? op->limit - op->n_rows + 1 + (op->has_cursor ? 1 : 0) : EXECS_ROUND;
+    pc_redis_args_addu64(a, op->round_count);
+    return pc_redis_args_error(a);
+}
+
+/* The submit commands of op->new_id from a job read back (bytes), with the
+ * link field (rerun_of / retry_of) added to the meta hash. */
+static int submit_round(struct pc_fop *op, const char *job_bytes, size_t job_len,
+                        const char *link_field, struct pc_err *err)
+{
+    struct msg_job job;
+    struct pc_buf bytes;
+    enum pc_block_kind blocks[PC_BLOCKS_MAX];
+    struct pc_redis_args a[PC_SUBMIT_CMDS];
+    int rc;
+
+    memset(&job, 0, sizeof(job));
+    if (msg_job_decode(job_bytes, job_len, &job, err) != 0) {
+        op->result = PC_FOP_CONFLICT;
+        (void)snprintf(op->message, sizeof(op->message), "the job cannot be queued again: %.200s",
+                       err->msg);
+        pc_err_clear(err);
+        return 0;
+    }
+    memcpy(job.id, op->new_id, strlen(op->new_id) + 1);
+    job.created_ms = op->now_ms;
+    rc = msg_job_encode(&job, &bytes, err);
+    if (rc != 0) {
+        msg_job_cleanup(&job);
+        return rc;
+    }
+    rc = pc_submit_args(op->prefix, &job, bytes.data, bytes.len,
+                        pc_cmd_blocks(job.cmd, job.sync, blocks), a);
+    pc_redis_args_addz(&a[0], link_field);
+    pc_redis_args_addz(&a[0], op->target);
+    for (size_t i = 0; i < PC_SUBMIT_CMDS; i++) {
+        struct pc_redis_args *c = rc == 0 ? add_cmd(op) : NULL;
+
+        if (c == NULL) {
+            rc = rc != 0 ? rc : PC_ENOMEM;
+            pc_redis_args_cleanup(&a[i]);
+            continue;
+        }
+        rc = pc_redis_args_error(&a[i]);
+        pc_redis_args_move(c, &a[i]);
+    }
+    msg_job_cleanup(&job);
+    pc_buf_cleanup(&bytes);
+    if (rc != 0) {
+        return pc_err_set(err, rc, "cannot build the submit commands");
+    }
+    op->result = PC_FOP_CREATED;
+    return 0;
+}
+
+static int first_round(struct pc_fop *op, struct pc_err *err)
+{
+    char key[PC_KEY_MAX];
+    struct pc_redis_args *a = NULL;
+    struct pc_redis_args *b = NULL;
+    int rc = 0;
+
+    switch (op->kind) {
+    case PC_FOP_WORKERS:
+    case PC_FOP_QUEUES:
+        rc = registry_round(op);
+        break;
+    case PC_FOP_DEAD:
+        rc = dead_round(op);
+        break;
+    case PC_FOP_RETRY:
+        a = add_cmd(op);
+        b = a != NULL ? add_cmd(op) : NULL;
+        if (b == NULL) {
+            return pc_err_set(err, PC_ENOMEM, "out of memory");
+        }
+        a = &op->cmds[0];
+        pc_redis_args_addz(a, "XRANGE");
+        add_key_cmd(a, pc_key_dead(key, sizeof(key), op->prefix), key);
+        pc_redis_args_addz(a, op->target);
+        pc_redis_args_addz(a, op->target);
+        pc_redis_args_addz(b, "GET");
+        add_key_cmd(b, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
+        rc = pc_redis_args_error(a) != 0 ? pc_redis_args_error(a) : pc_redis_args_error(b);
+        break;
+    case PC_FOP_RERUN:
+        a = add_cmd(op);
+        b = a != NULL ? add_cmd(op) : NULL;
+        if (b == NULL) {
+            return pc_err_set(err, PC_ENOMEM, "out of memory");
+        }
+        a = &op->cmds[0];
+        pc_redis_args_addz(a, "EXISTS");
+        add_key_cmd(a, pc_key_exec(key, sizeof(key), op->prefix, op->target), key);
+        pc_redis_args_addz(b, "GET");
+        add_key_cmd(b, pc_key_job(key, sizeof(key), op->prefix, op->target), key);
+        rc = pc_redis_args_error(a) != 0 ? pc_redis_args_error(a) : pc_redis_args_error(b);
+        break;
+    case PC_FOP_EXECS:
+        rc = execs_index_round(op);
+        break;
+    }
+    if (rc != 0) {
+        return pc_err_set(err, rc, "cannot build the Redis commands (%s)", pc_strerror(rc));
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replies                                                                   */
+
+static bool is_str(const redisReply *r)
+{
+    return r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);
+}
+
+/* workers: the consumers of each queue's set -> HGETALL each. */
+static int workers_step(struct pc_fop *op, redisReply **r, size_t n)
+{
+    char key[PC_KEY_MAX];
+
+    if (op->step == 1) {
+        for (size_t i = 0; i < r[0]->elements; i++) {
+            if (is_str(r[0]->element[i])) {
+                fop_add_queue(op, r[0]->element[i]->str, r[0]->element[i]->len);
+            }
+        }
+        for (size_t q = 0; q < op->n_queues; q++) {
+            struct pc_redis_args *a = add_cmd(op);
+
+            if (a == NULL) {
+                return PC_ENOMEM;
+            }
+            pc_redis_args_addz(a, "ZRANGEBYSCORE");
+            add_key_cmd(a, pc_key_workers(key, sizeof(key), op->prefix, op->queues[q].name.s),
+                        key);
+            pc_redis_args_addf(a, "(%llu", (unsigned long long)op->now_ms);
+            pc_redis_args_addz(a, "+inf");
+            pc_redis_args_addz(a, "WITHSCORES");
+            pc_redis_args_addz(a, "LIMIT");
+            pc_redis_args_addz(a, "0");
+            pc_redis_args_addu64(a, PC_FOP_WORKERS_MAX);
+        }
+        return 0;
+    }
+    if (op->step == 2) {
+        size_t total = 0;
+
+        for (size_t i = 0; i < n; i++) {
+            total += r[i]->type == REDIS_REPLY_ARRAY ? r[i]->elements / 2 : 0;
+        }
+        op->workers = calloc(total + 1, sizeof(*op->workers));
+        if (op->workers == NULL) {
+            return PC_ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0; r[i]->type == REDIS_REPLY_ARRAY && k + 1 < r[i]->elements; k += 2) {
+                const redisReply *m = r[i]->element[k];
+                const redisReply *s = r[i]->element[k + 1];
+                struct pc_redis_args *a = NULL;
+                bool seen = false;
+
+                if (!is_str(m) || m->len == 0 || memchr(m->str, '{', m->len) != NULL ||
+                    memchr(m->str, '}', m->len) != NULL || !is_str(s)) {
+                    continue;
+                }
+                for (size_t w = 0; w < op->n_workers && !seen; w++) {
+                    const redisReply *o = op->workers[w].member;
+
+                    seen = o->len == m->len && memcmp(o->str, m->str, m->len) == 0;
+                }
+                if (seen || m->len >= PC_KEY_MAX / 2) {
+                    continue;
+                }
+                a = add_cmd(op);
+                if (a == NULL) {
+                    return PC_ENOMEM;
+                }
+                op->workers[op->n_workers].member = m;
+                op->workers[op->n_workers].expires_ms = strtoull(s->str, NULL, 10);
+                op->n_workers++;
+                pc_redis_args_addz(a, "HGETALL");
+                {
+                    char consumer[PC_KEY_MAX / 2];
+
+                    memcpy(consumer, m->str, m->len);
+                    consumer[m->len] = '\0';
+                    add_key_cmd(a, pc_key_worker(key, sizeof(key), op->prefix, consumer), key);
+                }
+            }
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n && i < op->n_workers; i++) {
+        op->workers[i].hash = r[i]->type == REDIS_REPLY_ARRAY ? r[i] : NULL;
+    }
+    return 0;
+}
+
+/* queues: per queue XLEN, XPENDING, XRANGE first, ZCOUNT live; then XLEN dead. */
+static int queues_step(struct pc_fop *op, redisReply **r, size_t n)
+{
+    char key[PC_KEY_MAX];
+    char wkey[PC_KEY_MAX];
+
+    if (op->step == 1) {
+        for (size_t i = 0; i < r[0]->elements; i++) {
+            if (is_str(r[0]->element[i])) {
+                fop_add_queue(op, r[0]->element[i]->str, r[0]->element[i]->len);
+            }
+        }
+        for (size_t q = 0; q < op->n_queues; q++) {
+            const char *name = op->queues[q].name.s;
+            int krc = pc_key_queue(key, sizeof(key), op->prefix, name);
+            int wrc = pc_key_workers(wkey, sizeof(wkey), op->prefix, name);
+            struct pc_redis_args *a[4];
+
+            for (size_t k = 0; k < 4; k++) {
+                a[k] = add_cmd(op);
+                if (a[k] == NULL) {
+                    return PC_ENOMEM;
+                }
+            }
+            for (size_t k = 0; k < 4; k++) {
+                a[k] = &op->cmds[op->n_cmds - 4 + k]; /* add_cmd may have moved them */
+            }
+            pc_redis_args_addz(a[0], "XLEN");
+            add_key_cmd(a[0], krc, key);
+            pc_redis_args_addz(a[1], "XPENDING");
+            add_key_cmd(a[1], krc, key);
+            pc_redis_args_addz(a[1], "workers");
+            pc_redis_args_addz(a[2], "XRANGE");
+            add_key_cmd(a[2], krc, key);
+            pc_redis_args_addz(a[2], "-");
+            pc_redis_args_addz(a[2], "+");
+            pc_redis_args_addz(a[2], "COUNT");
+            pc_redis_args_addz(a[2], "1");
+            pc_redis_args_addz(a[3], "ZCOUNT");
+            add_key_cmd(a[3], wrc, wkey);
+            pc_redis_args_addf(a[3], "(%llu", (unsigned long long)op->now_ms);
+            pc_redis_args_addz(a[3], "+inf");
+        }
+        {
+            struct pc_redis_args *d = add_cmd(op);
+
+            if (d == NULL) {
+                return PC_ENOMEM;
+            }
+            pc_redis_args_addz(d, "XLEN");
+            add_key_cmd(d, pc_key_dead(key, sizeof(key), op->prefix), key);
+        }
+        return 0;
+    }
+    for (size_t q = 0; q < op->n_queues && 4 * q + 3 < n; q++) {
+        struct fop_queue *Q = &op->queues[q];
+        const redisReply *first = r[4 * q + 2];
+
+        Q->length = r[4 * q]->type == REDIS_REPLY_INTEGER && r[4 * q]->integer > 0
+                        ? (uint64_t)r[4 * q]->integer
+                        : 0;
+        /* XPENDING summary: [count, first, last, consumers]; NOGROUP = none pending. */
+        Q->pending = r[4 * q + 1]->type == REDIS_REPLY_ARRAY && r[4 * q + 1]->elements > 0 &&
+                             r[4 * q + 1]->element[0]->type == REDIS_REPLY_INTEGER &&
+                             r[4 * q + 1]->element[0]->integer > 0
+                         ? (uint64_t)r[4 * q + 1]->element[0]->integer
+                         : 0;
+        Q->live = r[4 * q + 3]->type == REDIS_REPLY_INTEGER && r[4 * q + 3]->integer > 0
+                      ? (uint64_t)r[4 * q + 3]->integer
+                      : 0;
+        Q->oldest_ms = 0;
+        if (first->type == REDIS_REPLY_ARRAY && first->elements > 0 &&
+            first->element[0]->type == REDIS_REPLY_ARRAY && first->element[0]->elements > 0 &&
+            is_str(first->element[0]->element[0])) {
+            Q->oldest_ms = strtoull(first->element[0]->element[0]->str, NULL, 10);
+        }
+    }
+    op->dead_len = n > 0 && r[n - 1]->type == REDIS_REPLY_INTEGER && r[n - 1]->integer > 0
+                       ? (uint64_t)r[n - 1]->integer
+                       : 0;
+    return 0;
+}
+
+static int dead_step(struct pc_fop *op, redisReply **r, size_t n)
+{
+    const redisReply *list = r[0];
+
+    (void)n;
+    op->dead_len = r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer > 0
+                       ? (uint64_t)r[1]->integer
+                       : 0;
+    if (list->type != REDIS_REPLY_ARRAY) {
+        return PC_EREDIS;
+    }
+    op->dead = calloc(list->elements + 1, sizeof(*op->dead));
+    if (op->dead == NULL) {
+        return PC_ENOMEM;
+    }
+    for (size_t i = 0; i < list->elements; i++) {
+        const redisReply *e = list->element[i];
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || !is_str(e->element[0]) ||
+            e->element[1]->type != REDIS_REPLY_ARRAY) {
+            continue;
+        }
+        op->dead[op->n_dead++] = e;
+    }
+    if (list->elements == op->limit && op->n_dead > 0) {
+        const redisReply *last = op->dead[op->n_dead - 1]->element[0];
+
+        (void)snprintf(op->out_cursor, sizeof(op->out_cursor), "%.*s", (int)last->len, last->str);
+    }
+    return 0;
+}
+
+/* The value of field name in a flat [field, value, ...] array, or NULL. */
+const redisReply *fop_field(const redisReply *kv, const char *name)
+{
+    size_t nl = strlen(name);
+
+    for (size_t i = 0; kv != NULL && i + 1 < kv->elements; i += 2) {
+        const redisReply *f = kv->element[i];
+
+        if (is_str(f) && f->len == nl && memcmp(f->str, name, nl) == 0) {
+            return is_str(kv->element[i + 1]) ? kv->element[i + 1] : NULL;
+        }
+    }
+    return NULL;
+}
+
+static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err *err)
+{
+    char key[PC_KEY_MAX];
+
+    (void)n;
+    if (op->step == 1) {
+        const redisReply *list = r[0];
+        const redisReply *entry = list->type == REDIS_REPLY_ARRAY && list->elements > 0
+                                      ? list->element[0]
+                                      : NULL;
+        const redisReply *job = NULL;
+        struct pc_redis_args *a = NULL;
+
+        if (is_str(r[1])) {
+            /* Already retried: the same answer as the first time. */
+            (void)snprintf(op->new_id, sizeof(op->new_id), "%.*s", (int)r[1]->len, r[1]->str);
+            op->result = PC_FOP_OK;
+            return 0;
+        }
+        if (entry == NULL || entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) {
+            op->result = PC_FOP_NOT_FOUND;
+            (void)snprintf(op->message, sizeof(op->message), "dead letter %s not found",
+                           op->target);
+            return 0;
+        }
+        job = fop_field(entry->element[1], "job");
+        if (job == NULL || job->len == 0) {
+            op->result = PC_FOP_CONFLICT;
+            (void)snprintf(op->message, sizeof(op->message),
+                           "dead letter %s has no job to queue again", op->target);
+            return 0;
+        }
+        /* Keep the job for the submit round. */
+        op->job = job;
+        a = add_cmd(op);
+        if (a == NULL) {
+            return PC_ENOMEM;
+        }
+        pc_redis_args_addz(a, "SET");
+        add_key_cmd(a, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
+        pc_redis_args_addz(a, op->new_id);
+        pc_redis_args_addz(a, "NX");
+        pc_redis_args_addz(a, "EX");
+        pc_redis_args_addu64(a, PC_JOB_KEEP_S);
+        /* Decode now, so a job that cannot run again is refused before the marker. */
+        {
+            struct msg_job j;
+
+            memset(&j, 0, sizeof(j));
+            if (msg_job_decode(job->str, job->len, &j, err) != 0) {
+                clear_round(op);
+                op->result = PC_FOP_CONFLICT;
+                (void)snprintf(op->message, sizeof(op->message),
+                               "dead letter %s cannot be queued again: %.200s", op->target, err->msg);
+                pc_err_clear(err);
+                return 0;
+            }
+            msg_job_cleanup(&j);
+        }
+        return pc_redis_args_error(a);
+    }
+    if (op->step == 2) {
+        struct pc_redis_args *a = NULL;
+        int rc;
+
+        if (r[0]->type == REDIS_REPLY_NIL) {
+            /* Another retry set the marker first: answer its id. */
+            a = add_cmd(op);
+            if (a == NULL) {
+                return PC_ENOMEM;
+            }
+            pc_redis_args_addz(a, "GET");
+            add_key_cmd(a, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
+            op->lost_race = true;
+            return pc_redis_args_error(a);
+        }
+        rc = submit_round(op, op->job->str, op->job->len, "retry_of", err);
+        if (rc != 0 || op->result != PC_FOP_CREATED) {
+            return rc;
+        }
+        a = add_cmd(op);
+        if (a == NULL) {
+            return PC_ENOMEM;
+        }
+        pc_redis_args_addz(a, "XDEL");
+        add_key_cmd(a, pc_key_dead(key, sizeof(key), op->prefix), key);
+        pc_redis_args_addz(a, op->target);
+        return pc_redis_args_error(a);
+    }
+    if (op->lost_race) {
+        if (is_str(r[0])) {
+            (void)snprintf(op->new_id, sizeof(op->new_id), "%.*s", (int)r[0]->len, r[0]->str);
+        }
+        op->result = PC_FOP_OK;
+    }
+    return 0;
+}
+
+static int rerun_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err *err)
+{
+    (void)n;
+    if (op->step == 1) {
+        if (r[0]->type != REDIS_REPLY_INTEGER || r[0]->integer != 1) {
+            op->result = PC_FOP_NOT_FOUND;
+            (void)snprintf(op->message, sizeof(op->message), "execution %s not found", op->target);
+            return 0;
+        }
+        if (!is_str(r[1]) || r[1]->len == 0) {
+            op->result = PC_FOP_CONFLICT;
+            (void)snprintf(op->message, sizeof(op->message),
+                           "the job of execution %s is not kept (it was submitted by an older "
+                           "version, or over %u days ago)",
+                           op->target, PC_JOB_KEEP_S / 86400u);
+            return 0;
+        }
+        return submit_round(op, r[1]->str, r[1]->len, "rerun_of", err);
+    }
+    return 0;
+}
+
+static bool field_is(const redisReply *v, const char *want)
+{
+    size_t n = strlen(want);
+
+    return n == 0 || (is_str(v) && v->len == n && memcmp(v->str, want, n) == 0);
+}
+
+static bool execs_match(const struct pc_fop *op, const redisReply *row)
+{
+    const struct pc_exec_filter *f = &op->filter;
+    const redisReply *const *x = (const redisReply *const *)row->element + op->n_fields;
+
+    if (f->outcome[0] != '\0' && !field_is(x[META_STATUS], "finished")) {
+        return false;
+    }
+    return field_is(x[META_STATUS], f->status) && field_is(x[META_OUTCOME], f->outcome) &&
+           field_is(x[META_CMD], f->cmd) && field_is(x[META_APP], f->app.s) &&
+           field_is(x[META_PROFILE], f->profile.s) && field_is(x[META_FLOW], f->flow.s) &&
+           field_is(x[META_QUEUE], f->queue.s);
+}
+
+static void set_execs_cursor(struct pc_fop *op, uint64_t score, const redisReply *id)
+{
+    (void)snprintf(op->out_cursor, sizeof(op->out_cursor), "c%llu.%.*s",
+                   (unsigned long long)score, (int)id->len, id->str);
+}
+
+static int execs_step(struct pc_fop *op, redisReply **r, size_t n)
+{
+    char key[PC_KEY_MAX];
+
+    if (op->step % 2 == 1) {
+        const redisReply *list = r[0];
+
+        if (list->type != REDIS_REPLY_ARRAY) {
+            return PC_EREDIS;
+        }
+        op->index = list;
+        op->index_full = list->elements / 2 >= op->round_count;
+        if (list->elements == 0) {
+            op->out_cursor[0] = '\0'; /* the index ended: the last page */
+        }
+        for (size_t i = 0; i + 1 < list->elements; i += 2) {
+            const redisReply *id = list->element[i];
+            const redisReply *sc = list->element[i + 1];
+            struct pc_redis_args *a = NULL;
+            char idz[PC_EXEC_ID_MAX + 1];
+
+            if (!is_str(id) || !is_str(sc) || id->len == 0 || id->len > PC_EXEC_ID_MAX ||
+                !pc_exec_id_valid(id->str, id->len)) {
+                a = add_cmd(op); /* keeps the slots aligned: answered by a no-op */
+                if (a == NULL) {
+                    return PC_ENOMEM;
+                }
+                pc_redis_args_addz(a, "EXISTS");
+                pc_redis_args_addz(a, op->prefix);
+                continue;
+            }
+            memcpy(idz, id->str, id->len);
+            idz[id->len] = '\0';
+            a = add_cmd(op);
+            if (a == NULL) {
+                return PC_ENOMEM;
+            }
+            pc_redis_args_addz(a, "HMGET");
+            add_key_cmd(a, pc_key_exec(key, sizeof(key), op->prefix, idz), key);
+            for (size_t f = 0; f < op->n_all_fields; f++) {
+                pc_redis_args_addz(a, op->fields[f]);
+            }
+            if (pc_redis_args_error(a) != 0) {
+                return pc_redis_args_error(a);
+            }
+        }
+        return 0;
+    }
+    /* The metas of the index entries, in index order. */
+    {
+        const redisReply *list = op->index;
+        bool full = false;
+
+        for (size_t i = 0, k = 0; i + 1 < list->elements && k < n; i += 2, k++) {
+            const redisReply *id = list->element[i];
+            uint64_t score = strtoull(list->element[i + 1]->str, NULL, 10);
+            const redisReply *row = r[k];
+            bool skip = false;
+
+            if (op->n_rows == op->limit) {
+                full = true; /* a next page exists: the cursor stays at the last row */
+                break;
+            }
+            if (op->has_pos && score == op->pos_score) {
+                op->pos_count++;
+            } else {
+                op->pos_score = score;
+                op->pos_count = 1;
+                op->has_pos = true;
+            }
+            op->scanned++;
+            if (op->has_cursor && score == op->c_score && is_str(id)) {
+                size_t cl = strlen(op->c_id);
+                int c = memcmp(id->str, op->c_id, id->len < cl ? id->len : cl);
+
+                skip = c > 0 || (c == 0 && id->len >= cl);
+            }
+            set_execs_cursor(op, score, id);
+            if (skip || row->type != REDIS_REPLY_ARRAY || row->elements != op->n_all_fields ||
+                !is_str(row->element[0]) || !execs_match(op, row)) {
+                continue; /* the cursor's own entry, expired, or filtered out */
+            }
+            op->rows[op->n_rows++] = row;
+        }
+        if (full) {
+            return 0; /* the cursor is the last entry examined */
+        }
+        if (!op->index_full || op->scanned >= PC_FOP_SCAN_MAX) {
+            if (!op->index_full) {
+                op->out_cursor[0] = '\0'; /* the index ended: the last page */
+            }
+            return 0;
+        }
+        return execs_index_round(op);
+    }
+}
+
+int pc_fop_feed(struct pc_fop *op, redisReply **replies, size_t n, struct pc_err *err)
+{
+    size_t expected = op->n_cmds;
+    int rc = 0;
+
+    clear_round(op);
+    for (size_t i = 0; i < n; i++) {
+        if (replies[i] == NULL && rc == 0) {
+            rc = pc_err_set(err, PC_EREDIS, "Redis did not answer");
+        }
+        if (rc == 0 && replies[i] != NULL && replies[i]->type == REDIS_REPLY_ERROR &&
+            !(op->kind == PC_FOP_QUEUES && op->step == 1 && i % 4 == 1)) {
+            rc = pc_err_set(err, PC_EREDIS, "Redis error: %.*s",
+                            (int)(replies[i]->len < 200 ? replies[i]->len : 200), replies[i]->str);
+        }
+    }
+    if (rc == 0 && n != expected) {
+        rc = pc_err_set(err, PC_EINTERNAL, "%zu replies for %zu commands", n, expected);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (replies[i] != NULL && keep_reply(op, replies[i]) != 0 && rc == 0) {
+            rc = pc_err_set(err, PC_ENOMEM, "out of memory");
+        }
+        replies[i] = NULL;
+    }
+    if (rc != 0) {
+        op->failed = true;
+        return rc;
+    }
+    op->step++;
+    {
+        redisReply **r = op->kept + op->n_kept - n;
+
+        if (op->kind == PC_FOP_EXECS && op->rows == NULL) {
+            op->rows = calloc(op->limit + 1, sizeof(*op->rows));
+            if (op->rows == NULL) {
+                rc = PC_ENOMEM;
+            }
+        }
+        if (rc == 0) {
+            switch (op->kind) {
+            case PC_FOP_WORKERS:
+                rc = workers_step(op, r, n);
+                break;
+            case PC_FOP_QUEUES:
+                rc = queues_step(op, r, n);
+                break;
+            case PC_FOP_DEAD:
+                rc = dead_step(op, r, n);
+                break;
+            case PC_FOP_RETRY:
+                rc = retry_step(op, r, n, err);
+                break;
+            case PC_FOP_RERUN:
+                rc = rerun_step(op, r, n, err);
+                break;
+            case PC_FOP_EXECS:
+                rc = execs_step(op, r, n);
+                break;
+            }
+        }
+    }
+    if (rc != 0) {
+        clear_round(op);
+        op->failed = true;
+        if (err->code == 0) {
+            (void)pc_err_set(err, rc, "%s", rc == PC_EREDIS ? "unexpected Redis reply"
+                                                              : pc_strerror(rc));
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The operations views and actions of the CLI on Redis (peace/fleet_ops.h,
+# docs/fleet.md "Operations"):
+#  1. `peace workers`: the live workers from their heartbeats (pid, queue,
+#     the executions running now);
+#  2. `peace queues`: length, pending, live workers and the oldest job of
+#     each queue (a queue without workers included), the dead-letter length;
+#  3. `peace dead`: dead letters newest first, pages by --cursor that see
+#     every entry once; `peace dead retry`: a new execution linked to the
+#     entry, the entry removed, a second retry answers the same id; a job that
+#     cannot be decoded, an unknown entry and a bad id are refused;
+#  4. `peace rerun`: the same command and flow as a new execution, linked
+#     (rerun_of), finishing like the first; an unknown id and an execution
+#     whose job is not kept are refused.
+PEACE=${1:?usage: fleet_ops.sh PEACE WORKER}
+WORKER=${2:?}
+. "$(dirname "$0")/lib.sh"
+LEASE=1200
+
+redis_start
+worker_start w1 --lease-ms "$LEASE" --concurrency 2
+wait_for 20 "worker w1" worker_ready w1 || fatal "worker w1 not ready"
+
+# ---- 1. workers ---------------------------------------------------------------
+wjson() { "$PEACE" workers --json; }
+check "workers: one live worker, with its pid" \
+  wait_for 10 "w1's heartbeat" bash -c "'$PEACE' workers --json | jq -e '.workers | length == 1 and .[0].pid == ${WORKER_PID[w1]}'"
+check "workers: its queue, concurrency and lease" \
+  test "$(wjson | jq -c '.workers[0] | [.queue, .concurrency, .lease_ms]')" = '["default",2,1200]'
+"$PEACE" workers >"$T/workers.txt"
+check "workers: a table with a header" grep -q "^CONSUMER .* PID " "$T/workers.txt"
+check "workers: and w1's row with its pid" grep -q " ${WORKER_PID[w1]} " "$T/workers.txt"
+sleep_flow "$T/slow.json" demo p slow 40 50 1
+"$PEACE" run "$T/slow.json" --cmd discover --no-progress >/dev/null 2>&1 # stored states for ensure
+slow=$(submit "$T/slow.json" --cmd ensure)
+check "workers: the running execution is listed" \
+  wait_for 10 "the running execution in w1's heartbeat" bash -c "'$PEACE' workers --json | jq -e --arg id '$slow' '.workers[0].executions | index(\$id) != null'"
+wait_finished 30 "$slow"
+check "workers: the finished execution leaves the list" \
+  wait_for 10 "an empty execution list" bash -c "'$PEACE' workers --json | jq -e '.workers[0].executions == []'"
+
+# ---- 2. queues ----------------------------------------------------------------
+sleep_flow "$T/other.json" demo p other 1 1 1
+other=$(submit "$T/other.json" --cmd discover --queue other)
+"$PEACE" queues --json --queue other >"$T/queues.json"
+check "queues: the registry lists default (its worker beat)" \
+  jq -e '.queues[] | select(.name == "default") | .workers_live == 1 and .length == 0' "$T/queues.json"
+check "queues: a named queue without workers shows its backlog" \
+  jq -e '.queues[] | select(.name == "other") | .length == 1 and .pending == 0 and .workers_live == 0 and .oldest_age_ms >= 0' "$T/queues.json"
+check "queues: no dead letters yet" jq -e '.dead_length == 0' "$T/queues.json"
+"$PEACE" queues --queue other >"$T/queues.txt"
+check "queues: a table" grep -q '^other .* 1 ' "$T/queues.txt"
+test -n "$other"
+
+# ---- 3. dead letters ------------------------------------------------------------
+cat >"$T/nope.json" <<'JSON'
+{"app":"bad","profile":"p","flow":"f","items":[{"id":"x","type":"nope","params":{}}]}
+JSON
+"$PEACE" run "$T/nope.json" --cmd discover >"$T/nope.out" 2>&1
+nope=$(sed -n 's/.*execution \([0-9A-Z]\{26\}\) .*/\1/p' "$T/nope.out" | head -1)
+Q='peace:queue:{default}'
+for i in 1 2 3 4; do rcli XADD "$Q" '*' exec "01HZZZZZZZZZZZZZZZZZZZZZZ$i" job "garbage $i" >/dev/null; done
+wait_for 20 "five dead letters" bash -c "test \$(redis-cli -p $REDIS_PORT XLEN peace:dead) -eq 5"
+"$PEACE" dead --json >"$T/dead.json"
+check "dead: five entries, newest first" \
+  jq -e '(.dead | length) == 5 and .length == 5 and .next_cursor == null and (.dead | map(.id) | . == (sort | reverse))' "$T/dead.json"
+check "dead: the rejected job is retryable and described" \
+  jq -e --arg id "$nope" '.dead[] | select(.exec == $id) | .retryable and .job.app == "bad" and .job.cmd == "discover" and (.reason | test("nope"))' "$T/dead.json"
+check "dead: garbage is not retryable" jq -e '[.dead[] | select(.retryable | not)] | length == 4' "$T/dead.json"
+# Pages of 2: every entry once, in order.
+seen=()
+cursor=
+for page in 1 2 3 4; do
+  if [ -n "$cursor" ]; then out=$("$PEACE" dead --json --limit 2 --cursor "$cursor"); else out=$("$PEACE" dead --json --limit 2); fi
+  mapfile -t ids < <(jq -r '.dead[].id' <<<"$out")
+  seen+=("${ids[@]}")
+  cursor=$(jq -r '.next_cursor // empty' <<<"$out")
+  [ -z "$cursor" ] && break
+done
+check "dead: pages of 2 see the 5 entries once, in order" \
+  test "$(printf '%s\n' "${seen[@]}")" = "$(jq -r '.dead[].id' "$T/dead.json")"
+"$PEACE" dead --cursor 'x-1' >"$T/badcur.out" 2>&1
+check "dead: a bad cursor is refused" test $? -eq 1
+"$PEACE" dead --limit 101 >"$T/badlim.out" 2>&1
+check "dead: a limit over 100 is refused" test $? -eq 1
+
+entry=$(jq -r --arg id "$nope" '.dead[] | select(.exec == $id) | .id' "$T/dead.json")
+"$PEACE" dead retry "$entry" --json >"$T/retry.json"
+new=$(jq -r .id "$T/retry.json")
+check "retry: a new execution" jq -e '.already_retried == false' "$T/retry.json"
+check "retry: linked to the entry" meta_is "$new" retry_of "$entry"
+check "retry: the entry left the dead letters" test "$(rcli XRANGE peace:dead "$entry" "$entry" | grep -c .)" -eq 0
+"$PEACE" dead retry "$entry" --json >"$T/retry2.json"
+check "retry: twice answers the same execution" \
+  test "$(jq -r '[.id, .already_retried] | @tsv' "$T/retry2.json")" = "$(printf '%s\ttrue' "$new")"
+wait_finished 20 "$new"
+check "retry: the job ran again (still rejected: no such type)" meta_is "$new" outcome rejected
+garbage=$(jq -r '.dead[] | select(.retryable | not) | .id' "$T/dead.json" | head -1)
+"$PEACE" dead retry "$garbage" >"$T/rg.out" 2>&1
+check "retry: an undecodable job is refused (exit 1)" test $? -eq 1
+check "retry: saying why" grep -q 'cannot be queued again' "$T/rg.out"
+check "retry: and the entry stays" test "$(rcli XRANGE peace:dead "$garbage" "$garbage" | wc -l)" -gt 0
+"$PEACE" dead retry 1-0 >"$T/r404.out" 2>&1
+check "retry: an unknown entry is refused" test $? -eq 1
+check "retry: as not found" grep -q 'not found' "$T/r404.out"
+"$PEACE" dead retry 'nope' >/dev/null 2>&1
+check "retry: a malformed id is refused" test $? -eq 1
+
+# ---- 4. rerun -------------------------------------------------------------------
+sleep_flow "$T/quick.json" demo p quick 2 10 2
+"$PEACE" run "$T/quick.json" --cmd discover --no-progress >/dev/null 2>&1
+"$PEACE" run "$T/quick.json" --cmd ensure --no-progress >"$T/quick.out" 2>&1
+first=$(sed -n 's/.*execution \([0-9A-Z]\{26\}\) .*/\1/p' "$T/quick.out" | head -1)
+check "rerun: the first run completed" meta_is "$first" outcome complete
+"$PEACE" rerun "$first" --json >"$T/rerun.json"
+again=$(jq -r .id "$T/rerun.json")
+check "rerun: a new id" test -n "$again" -a "$again" != "$first"
+check "rerun: linked" meta_is "$again" rerun_of "$first"
+check "rerun: the same command, app, profile and flow" \
+  test "$(for f in cmd app profile flow items; do meta "$again" $f; done)" = "$(for f in cmd app profile flow items; do meta "$first" $f; done)"
+wait_finished 30 "$again"
+check "rerun: it completes" meta_is "$again" outcome complete
+"$PEACE" rerun 01HZZZZZZZZZZZZZZZZZZZZZZ9 >"$T/rr404.out" 2>&1
+check "rerun: an unknown id is refused" test $? -eq 1
+check "rerun: as not found" grep -q 'not found' "$T/rr404.out"
+rcli DEL "peace:exec:{$first}:job" >/dev/null
+"$PEACE" rerun "$first" >"$T/rrgone.out" 2>&1
+check "rerun: an execution whose job is not kept is refused" test $? -eq 1
+check "rerun: saying why" grep -q 'not kept' "$T/rrgone.out"
+"$PEACE" rerun 'bad/id' >/dev/null 2>&1
+check "rerun: a malformed id is refused" test $? -eq 1
+
+finish
