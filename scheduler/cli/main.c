@@ -114,8 +114,8 @@ static const char *env_or(const char *name, const char *fallback)
 static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
 {
     static const char *const value_flags[] = {
-        "--cmd",     "--strategy", "--sync",  "--workdir",    "--redis",  "--server",
-        "--prefix",  "--queue",    "--token", "--reason",     "--plugin", "--limit",
+        "--cmd",     "--strategy", "--sync",  "--workdir",     "--redis",  "--server",
+        "--prefix",  "--queue",    "--token", "--reason",      "--plugin", "--limit",
         "--current", "--goal",     "--mode",  "--deadline-ms", "--cursor"};
     const char *a = argv[*i];
     const char *v = NULL;

@@ -19,9 +19,9 @@
 #include "redis_client.h"
 #include "server_exec.h"
 
-#define OUT_MAX          (64u << 20)
-#define DEAD_DEFAULT     20
-#define REASON_SHOWN     60
+#define OUT_MAX      (64u << 20)
+#define DEAD_DEFAULT 20
+#define REASON_SHOWN 60
 
 static uint64_t unix_ms(void)
 {

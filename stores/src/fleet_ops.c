@@ -40,8 +40,8 @@
 #include "peace/outcome.h"
 #include "peace/submit.h"
 
-#define EXECS_ROUND 256 /* index entries read per round of a filtered listing */
-#define META_STATUS 0   /* the filter fields appended to the caller's */
+#define EXECS_ROUND  256 /* index entries read per round of a filtered listing */
+#define META_STATUS  0   /* the filter fields appended to the caller's */
 #define META_OUTCOME 1
 #define META_CMD     2
 #define META_APP     3
@@ -50,8 +50,8 @@
 #define META_QUEUE   6
 #define META_EXTRA   7
 
-static const char *const filter_fields[META_EXTRA] = {"status", "outcome", "cmd",  "app",
-                                                      "profile", "flow",   "queue"};
+static const char *const filter_fields[META_EXTRA] = {"status",  "outcome", "cmd",  "app",
+                                                      "profile", "flow",    "queue"};
 
 /* ------------------------------------------------------------------------ */
 /* Filters, cursors                                                          */
@@ -146,8 +146,8 @@ int pc_exec_filter_set(struct pc_exec_filter *f, const char *name, const char *v
 bool pc_exec_filter_empty(const struct pc_exec_filter *f)
 {
     return f == NULL || (f->status[0] == '\0' && f->outcome[0] == '\0' && f->cmd[0] == '\0' &&
-                         f->app.s[0] == '\0' && f->profile.s[0] == '\0' &&
-                         f->flow.s[0] == '\0' && f->queue.s[0] == '\0' && f->since_ms == 0);
+                         f->app.s[0] == '\0' && f->profile.s[0] == '\0' && f->flow.s[0] == '\0' &&
+                         f->queue.s[0] == '\0' && f->since_ms == 0);
 }
 
 /* "c<SCORE>.<ID>" -> (score, id); false when it is not one. */
@@ -257,7 +257,8 @@ int pc_fop_create(const struct pc_fop_params *p, struct pc_fop **out, struct pc_
     }
     for (size_t i = 0; i < p->n_queues; i++) {
         if (p->queues[i] == NULL || !pc_ident_valid(p->queues[i], strlen(p->queues[i]))) {
-            return pc_err_set(err, PC_EINVAL, "queue names are identifiers ([A-Za-z_][A-Za-z0-9_]*)");
+            return pc_err_set(err, PC_EINVAL,
+                              "queue names are identifiers ([A-Za-z_][A-Za-z0-9_]*)");
         }
     }
     op = calloc(1, sizeof(*op));
@@ -292,9 +293,8 @@ int pc_fop_create(const struct pc_fop_params *p, struct pc_fop **out, struct pc_
             !pc_exec_id_valid(p->new_id, strlen(p->new_id)) ||
             strlen(p->new_id) >= sizeof(op->new_id)) {
             rc = pc_err_set(err, PC_EINVAL, "a retry or rerun needs a target and a new id");
-        } else if (p->kind == PC_FOP_RETRY &&
-                   (strlen(p->target) >= sizeof(op->target) ||
-                    !pc_stream_entry_id_valid(p->target))) {
+        } else if (p->kind == PC_FOP_RETRY && (strlen(p->target) >= sizeof(op->target) ||
+                                               !pc_stream_entry_id_valid(p->target))) {
             rc = pc_err_set(err, PC_EINVAL, "a dead-letter id is a stream entry id (MS-SEQ)");
         } else if (p->kind == PC_FOP_RERUN && (strlen(p->target) >= sizeof(op->target) ||
                                                !pc_exec_id_valid(p->target, strlen(p->target)))) {
@@ -325,7 +325,8 @@ int pc_fop_create(const struct pc_fop_params *p, struct pc_fop **out, struct pc_
             }
         }
         for (size_t i = 0; rc == 0 && i < p->n_fields + META_EXTRA; i++) {
-            op->fields[i] = dup_str(i < p->n_fields ? p->fields[i] : filter_fields[i - p->n_fields]);
+            op->fields[i] =
+                dup_str(i < p->n_fields ? p->fields[i] : filter_fields[i - p->n_fields]);
             rc = op->fields[i] == NULL ? pc_err_set(err, PC_ENOMEM, "out of memory") : 0;
             op->n_all_fields = i + 1;
         }
@@ -626,8 +627,7 @@ static int workers_step(struct pc_fop *op, redisReply **r, size_t n)
                 return PC_ENOMEM;
             }
             pc_redis_args_addz(a, "ZRANGEBYSCORE");
-            add_key_cmd(a, pc_key_workers(key, sizeof(key), op->prefix, op->queues[q].name.s),
-                        key);
+            add_key_cmd(a, pc_key_workers(key, sizeof(key), op->prefix, op->queues[q].name.s), key);
             pc_redis_args_addf(a, "(%llu", (unsigned long long)op->now_ms);
             pc_redis_args_addz(a, "+inf");
             pc_redis_args_addz(a, "WITHSCORES");
@@ -779,9 +779,8 @@ static int dead_step(struct pc_fop *op, redisReply **r, size_t n)
     const redisReply *list = r[0];
 
     (void)n;
-    op->dead_len = r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer > 0
-                       ? (uint64_t)r[1]->integer
-                       : 0;
+    op->dead_len =
+        r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer > 0 ? (uint64_t)r[1]->integer : 0;
     if (list->type != REDIS_REPLY_ARRAY) {
         return PC_EREDIS;
     }
@@ -828,9 +827,8 @@ static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
     (void)n;
     if (op->step == 1) {
         const redisReply *list = r[0];
-        const redisReply *entry = list->type == REDIS_REPLY_ARRAY && list->elements > 0
-                                      ? list->element[0]
-                                      : NULL;
+        const redisReply *entry =
+            list->type == REDIS_REPLY_ARRAY && list->elements > 0 ? list->element[0] : NULL;
         const redisReply *job = NULL;
         struct pc_redis_args *a = NULL;
 
@@ -874,7 +872,8 @@ static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
                 clear_round(op);
                 op->result = PC_FOP_CONFLICT;
                 (void)snprintf(op->message, sizeof(op->message),
-                               "dead letter %s cannot be queued again: %.200s", op->target, err->msg);
+                               "dead letter %s cannot be queued again: %.200s", op->target,
+                               err->msg);
                 pc_err_clear(err);
                 return 0;
             }
@@ -964,8 +963,8 @@ static bool execs_match(const struct pc_fop *op, const redisReply *row)
 
 static void set_execs_cursor(struct pc_fop *op, uint64_t score, const redisReply *id)
 {
-    (void)snprintf(op->out_cursor, sizeof(op->out_cursor), "c%llu.%.*s",
-                   (unsigned long long)score, (int)id->len, id->str);
+    (void)snprintf(op->out_cursor, sizeof(op->out_cursor), "c%llu.%.*s", (unsigned long long)score,
+                   (int)id->len, id->str);
 }
 
 static int execs_step(struct pc_fop *op, redisReply **r, size_t n)
@@ -1131,8 +1130,8 @@ int pc_fop_feed(struct pc_fop *op, redisReply **replies, size_t n, struct pc_err
         clear_round(op);
         op->failed = true;
         if (err->code == 0) {
-            (void)pc_err_set(err, rc, "%s", rc == PC_EREDIS ? "unexpected Redis reply"
-                                                              : pc_strerror(rc));
+            (void)pc_err_set(err, rc, "%s",
+                             rc == PC_EREDIS ? "unexpected Redis reply" : pc_strerror(rc));
         }
     }
     return rc;

@@ -62,9 +62,8 @@ static int csv_array(struct pc_buf *b, const redisReply *v)
 static int workers_json(const struct pc_fop *op, struct pc_buf *b)
 {
     static const char *const text[] = {"queue", "host", "version"};
-    static const char *const nums[] = {"pid",          "running",      "concurrency",
-                                       "threads",      "threads_busy", "started_ms",
-                                       "last_seen_ms", "lease_ms"};
+    static const char *const nums[] = {"pid",          "running",    "concurrency",  "threads",
+                                       "threads_busy", "started_ms", "last_seen_ms", "lease_ms"};
     int rc = pc_buf_puts(b, "{\"workers\":[");
     bool first_w = true;
 
@@ -108,16 +107,13 @@ static int queues_json(const struct pc_fop *op, struct pc_buf *b)
         rc = rc == 0 ? pc_buf_puts(b, "{\"name\":") : rc;
         rc = rc == 0 ? pc_buf_append_json_str(b, Q->name.s, strlen(Q->name.s)) : rc;
         rc = rc == 0 ? pc_buf_appendf(b, ",\"length\":%llu,\"pending\":%llu,\"workers_live\":%llu",
-                                      (unsigned long long)Q->length,
-                                      (unsigned long long)Q->pending,
+                                      (unsigned long long)Q->length, (unsigned long long)Q->pending,
                                       (unsigned long long)Q->live)
                      : rc;
         if (rc == 0 && Q->oldest_ms > 0) {
-            rc = pc_buf_appendf(b, ",\"oldest_ms\":%llu,\"oldest_age_ms\":%llu",
-                                (unsigned long long)Q->oldest_ms,
-                                (unsigned long long)(op->now_ms > Q->oldest_ms
-                                                         ? op->now_ms - Q->oldest_ms
-                                                         : 0));
+            rc = pc_buf_appendf(
+                b, ",\"oldest_ms\":%llu,\"oldest_age_ms\":%llu", (unsigned long long)Q->oldest_ms,
+                (unsigned long long)(op->now_ms > Q->oldest_ms ? op->now_ms - Q->oldest_ms : 0));
         } else if (rc == 0) {
             rc = pc_buf_puts(b, ",\"oldest_ms\":null,\"oldest_age_ms\":null");
         }
@@ -162,8 +158,8 @@ static int dead_json(const struct pc_fop *op, struct pc_buf *b)
         rc = i > 0 ? pc_buf_puts(b, ",") : 0;
         rc = rc == 0 ? pc_buf_puts(b, "{\"id\":") : rc;
         rc = rc == 0 ? pc_buf_append_json_str(b, e->element[0]->str, e->element[0]->len) : rc;
-        rc = rc == 0 ? pc_buf_appendf(b, ",\"dead_ms\":%llu,\"exec\":",
-                                      strtoull(e->element[0]->str, NULL, 10))
+        rc = rc == 0 ? pc_buf_appendf(
+                           b, ",\"dead_ms\":%llu,\"exec\":", strtoull(e->element[0]->str, NULL, 10))
                      : rc;
         {
             const redisReply *x = fop_field(kv, "exec");
@@ -177,8 +173,8 @@ static int dead_json(const struct pc_fop *op, struct pc_buf *b)
         rc = rc == 0 ? dead_job_json(b, fop_field(kv, "job")) : rc;
         rc = rc == 0 ? pc_buf_puts(b, "}") : rc;
     }
-    rc = rc == 0 ? pc_buf_appendf(b, "],\"length\":%llu,\"next_cursor\":",
-                                  (unsigned long long)op->dead_len)
+    rc = rc == 0 ? pc_buf_appendf(
+                       b, "],\"length\":%llu,\"next_cursor\":", (unsigned long long)op->dead_len)
                  : rc;
     if (rc == 0) {
         rc = op->out_cursor[0] != '\0'

@@ -53,10 +53,10 @@ enum pc_fop_kind {
 
 /* How a finished operation ended (besides a Redis failure, see pc_fop_feed). */
 enum pc_fop_result {
-    PC_FOP_OK = 0,     /* read, or the retry had already been made (its id is given) */
-    PC_FOP_CREATED,    /* retry, rerun: a new execution was queued */
-    PC_FOP_NOT_FOUND,  /* retry: no such dead letter; rerun: no such execution */
-    PC_FOP_CONFLICT,   /* retry, rerun: the job cannot be queued again (message says why) */
+    PC_FOP_OK = 0,    /* read, or the retry had already been made (its id is given) */
+    PC_FOP_CREATED,   /* retry, rerun: a new execution was queued */
+    PC_FOP_NOT_FOUND, /* retry: no such dead letter; rerun: no such execution */
+    PC_FOP_CONFLICT,  /* retry, rerun: the job cannot be queued again (message says why) */
 };
 
 /*
@@ -134,8 +134,7 @@ void pc_fop_round(const struct pc_fop *op, const struct pc_redis_args **cmds, si
  * where none is expected: err says which) or PC_ENOMEM, after which the
  * operation is over.
  */
-int pc_fop_feed(struct pc_fop *op, redisReply **replies, size_t n,
-                struct pc_err *err) PC_NODISCARD;
+int pc_fop_feed(struct pc_fop *op, redisReply **replies, size_t n, struct pc_err *err) PC_NODISCARD;
 
 /* The result of a finished operation; message says why for NOT_FOUND and CONFLICT. */
 enum pc_fop_result pc_fop_result(const struct pc_fop *op);

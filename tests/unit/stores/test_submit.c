@@ -82,7 +82,8 @@ static void submit_builds_hset_zadd_xadd_with_items_in_flow_order(void **state)
     assert_memory_equal(argv[3], "exec", 4);
     /* The job is kept for a rerun, with its own expiry. */
     assert_string_equal(arg(&a[3], 0, buf, sizeof(buf)), "SET");
-    assert_string_equal(arg(&a[3], 1, buf, sizeof(buf)), "pfx:exec:{01ARZ3NDEKTSV4RRFFQ69G5FAV}:job");
+    assert_string_equal(arg(&a[3], 1, buf, sizeof(buf)),
+                        "pfx:exec:{01ARZ3NDEKTSV4RRFFQ69G5FAV}:job");
     assert_memory_equal(a[3].data + a[3].off[2], bytes, 4);
     assert_string_equal(arg(&a[3], 3, buf, sizeof(buf)), "EX");
     assert_string_equal(arg(&a[3], 4, buf, sizeof(buf)), "604800");
