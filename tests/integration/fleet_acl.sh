@@ -67,7 +67,7 @@ check "1: an ensure through the CLI completes" grep -q 'outcome: complete' "$T/1
 check "1: its States are stored" \
   test "$("$PEACE" states acl p f --json | jq '[.current[] | select(.done)] | length')" = 3
 id=$(sed -n 's/.*execution \([0-9A-Z]\{26\}\).*/\1/p' "$T/1e.out" | head -1)
-for c in "list" "status $id" "report $id"; do
+for c in "list" "status $id" "report $id" "workers" "queues" "dead" "rerun $id"; do
   # shellcheck disable=SC2086
   "$PEACE" $c >"$T/c.out" 2>&1
   check "1: peace $c works" test $? -eq 0
