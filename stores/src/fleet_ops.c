@@ -40,132 +40,8 @@
 #include "peace/outcome.h"
 #include "peace/submit.h"
 
-#define EXECS_ROUND  256 /* index entries read per round of a filtered listing */
-#define META_STATUS  0   /* the filter fields appended to the caller's */
-#define META_OUTCOME 1
-#define META_CMD     2
-#define META_APP     3
-#define META_PROFILE 4
-#define META_FLOW    5
-#define META_QUEUE   6
-#define META_EXTRA   7
-
-static const char *const filter_fields[META_EXTRA] = {"status",  "outcome", "cmd",  "app",
-                                                      "profile", "flow",    "queue"};
-
-/* ------------------------------------------------------------------------ */
-/* Filters, cursors                                                          */
-
-static bool parse_u64(const char *s, size_t n, uint64_t *out)
-{
-    uint64_t v = 0;
-
-    if (n == 0 || n > 20) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10u) {
-            return false;
-        }
-        v = v * 10u + (uint64_t)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-bool pc_stream_entry_id_valid(const char *s)
-{
-    const char *dash = s != NULL ? strchr(s, '-') : NULL;
-    uint64_t v;
-
-    return dash != NULL && parse_u64(s, (size_t)(dash - s), &v) &&
-           parse_u64(dash + 1, strlen(dash + 1), &v);
-}
-
-static int set_choice(char *out, size_t out_size, const char *value, bool ok, const char *name,
-                      const char *choices, struct pc_err *err)
-{
-    if (!ok || strlen(value) >= out_size) {
-        return pc_err_set(err, PC_EINVAL, "%s must be one of %s", name, choices);
-    }
-    memcpy(out, value, strlen(value) + 1);
-    return 0;
-}
-
-int pc_exec_filter_set(struct pc_exec_filter *f, const char *name, const char *value,
-                       struct pc_err *err)
-{
-    size_t n = value != NULL ? strlen(value) : 0;
-    enum pc_outcome_kind kind;
-    enum pc_cmd cmd;
-
-    if (name == NULL || value == NULL) {
-        return pc_err_set(err, PC_EINVAL, "a filter needs a name and a value");
-    }
-    if (strcmp(name, "status") == 0) {
-        return set_choice(f->status, sizeof(f->status), value,
-                          strcmp(value, "queued") == 0 || strcmp(value, "running") == 0 ||
-                              strcmp(value, "finished") == 0,
-                          "status", "queued, running, finished", err);
-    }
-    if (strcmp(name, "outcome") == 0) {
-        return set_choice(f->outcome, sizeof(f->outcome), value,
-                          pc_outcome_kind_parse(value, n, &kind) == 0, "outcome",
-                          "complete, block_interrupted, execution_interrupted, item_error, "
-                          "block_error, rejected",
-                          err);
-    }
-    if (strcmp(name, "cmd") == 0) {
-        return set_choice(f->cmd, sizeof(f->cmd), value, pc_cmd_parse(value, n, &cmd, NULL) == 0,
-                          "cmd", "the command names (discover, ensure, clean, ...)", err);
-    }
-    if (strcmp(name, "since") == 0) {
-        if (!parse_u64(value, n, &f->since_ms)) {
-            return pc_err_set(err, PC_EINVAL, "since must be a time in Unix milliseconds");
-        }
-        return 0;
-    }
-    if (strcmp(name, "app") == 0) {
-        return pc_id_set(&f->app, value, n, "app", err);
-    }
-    if (strcmp(name, "profile") == 0) {
-        return pc_id_set(&f->profile, value, n, "profile", err);
-    }
-    if (strcmp(name, "flow") == 0) {
-        return pc_id_set(&f->flow, value, n, "flow", err);
-    }
-    if (strcmp(name, "queue") == 0) {
-        return pc_id_set(&f->queue, value, n, "queue", err);
-    }
-    return PC_ENOTFOUND;
-}
-
-bool pc_exec_filter_empty(const struct pc_exec_filter *f)
-{
-    return f == NULL || (f->status[0] == '\0' && f->outcome[0] == '\0' && f->cmd[0] == '\0' &&
-                         f->app.s[0] == '\0' && f->profile.s[0] == '\0' && f->flow.s[0] == '\0' &&
-                         f->queue.s[0] == '\0' && f->since_ms == 0);
-}
-
-/* "c<SCORE>.<ID>" -> (score, id); false when it is not one. */
-static bool cursor_parse(const char *s, uint64_t *score, char *id, size_t id_size)
-{
-    const char *dot = s != NULL && s[0] == 'c' ? strchr(s, '.') : NULL;
-    size_t idn;
-
-    if (dot == NULL || !parse_u64(s + 1, (size_t)(dot - s - 1), score)) {
-        return false;
-    }
-    idn = strlen(dot + 1);
-    if (idn >= id_size || !pc_exec_id_valid(dot + 1, idn)) {
-        return false;
-    }
-    memcpy(id, dot + 1, idn + 1);
-    return true;
-}
+static const char *const filter_fields[FOP_META_EXTRA] = {"status",  "outcome", "cmd",  "app",
+                                                          "profile", "flow",    "queue"};
 
 /* ------------------------------------------------------------------------ */
 /* Life                                                                      */
@@ -190,7 +66,7 @@ static void clear_round(struct pc_fop *op)
 }
 
 /* A new command of the round (initialised), or NULL when out of memory. */
-static struct pc_redis_args *add_cmd(struct pc_fop *op)
+struct pc_redis_args *fop_add_cmd(struct pc_fop *op)
 {
     if (op->n_cmds == op->cap_cmds) {
         size_t cap = op->cap_cmds > 0 ? op->cap_cmds * 2 : 8;
@@ -224,7 +100,7 @@ static int keep_reply(struct pc_fop *op, redisReply *r)
     return 0;
 }
 
-static void add_key_cmd(struct pc_redis_args *a, int key_rc, const char *key)
+void fop_add_key_cmd(struct pc_redis_args *a, int key_rc, const char *key)
 {
     if (key_rc < 0) {
         a->rc = a->rc != 0 ? a->rc : PC_ELIMIT;
@@ -308,7 +184,7 @@ int pc_fop_create(const struct pc_fop_params *p, struct pc_fop **out, struct pc_
     case PC_FOP_EXECS:
         rc = check_limit(p, PC_FOP_LIST_MAX, err);
         if (rc == 0 && p->cursor != NULL && p->cursor[0] != '\0') {
-            if (!cursor_parse(p->cursor, &op->c_score, op->c_id, sizeof(op->c_id))) {
+            if (!fop_cursor_parse(p->cursor, &op->c_score, op->c_id, sizeof(op->c_id))) {
                 rc = pc_err_set(err, PC_EINVAL, "cursor is not one this API gave");
             }
             op->has_cursor = rc == 0;
@@ -319,12 +195,12 @@ int pc_fop_create(const struct pc_fop_params *p, struct pc_fop **out, struct pc_
             rc = pc_err_set(err, PC_EINVAL, "an executions listing needs fields");
         }
         if (rc == 0) {
-            op->fields = calloc(p->n_fields + META_EXTRA, sizeof(*op->fields));
+            op->fields = calloc(p->n_fields + FOP_META_EXTRA, sizeof(*op->fields));
             if (op->fields == NULL) {
                 rc = pc_err_set(err, PC_ENOMEM, "out of memory");
             }
         }
-        for (size_t i = 0; rc == 0 && i < p->n_fields + META_EXTRA; i++) {
+        for (size_t i = 0; rc == 0 && i < p->n_fields + FOP_META_EXTRA; i++) {
             op->fields[i] =
                 dup_str(i < p->n_fields ? p->fields[i] : filter_fields[i - p->n_fields]);
             rc = op->fields[i] == NULL ? pc_err_set(err, PC_ENOMEM, "out of memory") : 0;
@@ -428,14 +304,14 @@ const char *pc_fop_new_id(const struct pc_fop *op)
 
 static int registry_round(struct pc_fop *op)
 {
-    struct pc_redis_args *a = add_cmd(op);
+    struct pc_redis_args *a = fop_add_cmd(op);
     char key[PC_KEY_MAX];
 
     if (a == NULL) {
         return PC_ENOMEM;
     }
     pc_redis_args_addz(a, "ZREVRANGE");
-    add_key_cmd(a, pc_key_queues(key, sizeof(key), op->prefix), key);
+    fop_add_key_cmd(a, pc_key_queues(key, sizeof(key), op->prefix), key);
     pc_redis_args_addz(a, "0");
     pc_redis_args_addu64(a, PC_FOP_QUEUES_MAX - 1);
     return pc_redis_args_error(a);
@@ -443,8 +319,8 @@ static int registry_round(struct pc_fop *op)
 
 static int dead_round(struct pc_fop *op)
 {
-    struct pc_redis_args *a = add_cmd(op);
-    struct pc_redis_args *len = a != NULL ? add_cmd(op) : NULL;
+    struct pc_redis_args *a = fop_add_cmd(op);
+    struct pc_redis_args *len = a != NULL ? fop_add_cmd(op) : NULL;
     char key[PC_KEY_MAX];
     int krc = pc_key_dead(key, sizeof(key), op->prefix);
 
@@ -453,7 +329,7 @@ static int dead_round(struct pc_fop *op)
     }
     a = &op->cmds[0];
     pc_redis_args_addz(a, "XREVRANGE");
-    add_key_cmd(a, krc, key);
+    fop_add_key_cmd(a, krc, key);
     if (op->in_cursor[0] != '\0') {
         pc_redis_args_addf(a, "(%s", op->in_cursor);
     } else {
@@ -463,39 +339,8 @@ static int dead_round(struct pc_fop *op)
     pc_redis_args_addz(a, "COUNT");
     pc_redis_args_addu64(a, op->limit);
     pc_redis_args_addz(len, "XLEN");
-    add_key_cmd(len, krc, key);
+    fop_add_key_cmd(len, krc, key);
     return pc_redis_args_error(a) != 0 ? pc_redis_args_error(a) : pc_redis_args_error(len);
-}
-
-static int execs_index_round(struct pc_fop *op)
-{
-    struct pc_redis_args *a = add_cmd(op);
-    char key[PC_KEY_MAX];
-    bool plain = pc_exec_filter_empty(&op->filter);
-
-    if (a == NULL) {
-        return PC_ENOMEM;
-    }
-    pc_redis_args_addz(a, "ZREVRANGEBYSCORE");
-    add_key_cmd(a, pc_key_execs(key, sizeof(key), op->prefix), key);
-    if (op->has_pos) {
-        pc_redis_args_addu64(a, op->pos_score);
-    } else {
-        pc_redis_args_addz(a, "+inf");
-    }
-    if (op->filter.since_ms > 0) {
-        pc_redis_args_addu64(a, op->filter.since_ms);
-    } else {
-        pc_redis_args_addz(a, "-inf");
-    }
-    pc_redis_args_addz(a, "WITHSCORES");
-    pc_redis_args_addz(a, "LIMIT");
-    pc_redis_args_addu64(a, op->pos_count);
-    /* Unfiltered, one more than the page tells whether a next page exists;
-     * a cursor's own position may come back (equal scores) and is skipped. */
-    op->round_count = plain ? op->limit - op->n_rows + 1 + (op->has_cursor ? 1 : 0) : EXECS_ROUND;
-    pc_redis_args_addu64(a, op->round_count);
-    return pc_redis_args_error(a);
 }
 
 /* The submit commands of op->new_id from a job read back (bytes), with the
@@ -529,7 +374,7 @@ static int submit_round(struct pc_fop *op, const char *job_bytes, size_t job_len
     pc_redis_args_addz(&a[0], link_field);
     pc_redis_args_addz(&a[0], op->target);
     for (size_t i = 0; i < PC_SUBMIT_CMDS; i++) {
-        struct pc_redis_args *c = rc == 0 ? add_cmd(op) : NULL;
+        struct pc_redis_args *c = rc == 0 ? fop_add_cmd(op) : NULL;
 
         if (c == NULL) {
             rc = rc != 0 ? rc : PC_ENOMEM;
@@ -564,35 +409,35 @@ static int first_round(struct pc_fop *op, struct pc_err *err)
         rc = dead_round(op);
         break;
     case PC_FOP_RETRY:
-        a = add_cmd(op);
-        b = a != NULL ? add_cmd(op) : NULL;
+        a = fop_add_cmd(op);
+        b = a != NULL ? fop_add_cmd(op) : NULL;
         if (b == NULL) {
             return pc_err_set(err, PC_ENOMEM, "out of memory");
         }
         a = &op->cmds[0];
         pc_redis_args_addz(a, "XRANGE");
-        add_key_cmd(a, pc_key_dead(key, sizeof(key), op->prefix), key);
+        fop_add_key_cmd(a, pc_key_dead(key, sizeof(key), op->prefix), key);
         pc_redis_args_addz(a, op->target);
         pc_redis_args_addz(a, op->target);
         pc_redis_args_addz(b, "GET");
-        add_key_cmd(b, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
+        fop_add_key_cmd(b, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
         rc = pc_redis_args_error(a) != 0 ? pc_redis_args_error(a) : pc_redis_args_error(b);
         break;
     case PC_FOP_RERUN:
-        a = add_cmd(op);
-        b = a != NULL ? add_cmd(op) : NULL;
+        a = fop_add_cmd(op);
+        b = a != NULL ? fop_add_cmd(op) : NULL;
         if (b == NULL) {
             return pc_err_set(err, PC_ENOMEM, "out of memory");
         }
         a = &op->cmds[0];
         pc_redis_args_addz(a, "EXISTS");
-        add_key_cmd(a, pc_key_exec(key, sizeof(key), op->prefix, op->target), key);
+        fop_add_key_cmd(a, pc_key_exec(key, sizeof(key), op->prefix, op->target), key);
         pc_redis_args_addz(b, "GET");
-        add_key_cmd(b, pc_key_job(key, sizeof(key), op->prefix, op->target), key);
+        fop_add_key_cmd(b, pc_key_job(key, sizeof(key), op->prefix, op->target), key);
         rc = pc_redis_args_error(a) != 0 ? pc_redis_args_error(a) : pc_redis_args_error(b);
         break;
     case PC_FOP_EXECS:
-        rc = execs_index_round(op);
+        rc = fop_execs_index_round(op);
         break;
     }
     if (rc != 0) {
@@ -604,7 +449,7 @@ static int first_round(struct pc_fop *op, struct pc_err *err)
 /* ------------------------------------------------------------------------ */
 /* Replies                                                                   */
 
-static bool is_str(const redisReply *r)
+bool fop_is_str(const redisReply *r)
 {
     return r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);
 }
@@ -616,18 +461,19 @@ static int workers_step(struct pc_fop *op, redisReply **r, size_t n)
 
     if (op->step == 1) {
         for (size_t i = 0; i < r[0]->elements; i++) {
-            if (is_str(r[0]->element[i])) {
+            if (fop_is_str(r[0]->element[i])) {
                 fop_add_queue(op, r[0]->element[i]->str, r[0]->element[i]->len);
             }
         }
         for (size_t q = 0; q < op->n_queues; q++) {
-            struct pc_redis_args *a = add_cmd(op);
+            struct pc_redis_args *a = fop_add_cmd(op);
 
             if (a == NULL) {
                 return PC_ENOMEM;
             }
             pc_redis_args_addz(a, "ZRANGEBYSCORE");
-            add_key_cmd(a, pc_key_workers(key, sizeof(key), op->prefix, op->queues[q].name.s), key);
+            fop_add_key_cmd(a, pc_key_workers(key, sizeof(key), op->prefix, op->queues[q].name.s),
+                            key);
             pc_redis_args_addf(a, "(%llu", (unsigned long long)op->now_ms);
             pc_redis_args_addz(a, "+inf");
             pc_redis_args_addz(a, "WITHSCORES");
@@ -654,8 +500,8 @@ static int workers_step(struct pc_fop *op, redisReply **r, size_t n)
                 struct pc_redis_args *a = NULL;
                 bool seen = false;
 
-                if (!is_str(m) || m->len == 0 || memchr(m->str, '{', m->len) != NULL ||
-                    memchr(m->str, '}', m->len) != NULL || !is_str(s)) {
+                if (!fop_is_str(m) || m->len == 0 || memchr(m->str, '{', m->len) != NULL ||
+                    memchr(m->str, '}', m->len) != NULL || !fop_is_str(s)) {
                     continue;
                 }
                 for (size_t w = 0; w < op->n_workers && !seen; w++) {
@@ -666,7 +512,7 @@ static int workers_step(struct pc_fop *op, redisReply **r, size_t n)
                 if (seen || m->len >= PC_KEY_MAX / 2) {
                     continue;
                 }
-                a = add_cmd(op);
+                a = fop_add_cmd(op);
                 if (a == NULL) {
                     return PC_ENOMEM;
                 }
@@ -679,7 +525,7 @@ static int workers_step(struct pc_fop *op, redisReply **r, size_t n)
 
                     memcpy(consumer, m->str, m->len);
                     consumer[m->len] = '\0';
-                    add_key_cmd(a, pc_key_worker(key, sizeof(key), op->prefix, consumer), key);
+                    fop_add_key_cmd(a, pc_key_worker(key, sizeof(key), op->prefix, consumer), key);
                 }
             }
         }
@@ -699,7 +545,7 @@ static int queues_step(struct pc_fop *op, redisReply **r, size_t n)
 
     if (op->step == 1) {
         for (size_t i = 0; i < r[0]->elements; i++) {
-            if (is_str(r[0]->element[i])) {
+            if (fop_is_str(r[0]->element[i])) {
                 fop_add_queue(op, r[0]->element[i]->str, r[0]->element[i]->len);
             }
         }
@@ -710,7 +556,7 @@ static int queues_step(struct pc_fop *op, redisReply **r, size_t n)
             struct pc_redis_args *a[4];
 
             for (size_t k = 0; k < 4; k++) {
-                a[k] = add_cmd(op);
+                a[k] = fop_add_cmd(op);
                 if (a[k] == NULL) {
                     return PC_ENOMEM;
                 }
@@ -719,29 +565,29 @@ static int queues_step(struct pc_fop *op, redisReply **r, size_t n)
                 a[k] = &op->cmds[op->n_cmds - 4 + k]; /* add_cmd may have moved them */
             }
             pc_redis_args_addz(a[0], "XLEN");
-            add_key_cmd(a[0], krc, key);
+            fop_add_key_cmd(a[0], krc, key);
             pc_redis_args_addz(a[1], "XPENDING");
-            add_key_cmd(a[1], krc, key);
+            fop_add_key_cmd(a[1], krc, key);
             pc_redis_args_addz(a[1], "workers");
             pc_redis_args_addz(a[2], "XRANGE");
-            add_key_cmd(a[2], krc, key);
+            fop_add_key_cmd(a[2], krc, key);
             pc_redis_args_addz(a[2], "-");
             pc_redis_args_addz(a[2], "+");
             pc_redis_args_addz(a[2], "COUNT");
             pc_redis_args_addz(a[2], "1");
             pc_redis_args_addz(a[3], "ZCOUNT");
-            add_key_cmd(a[3], wrc, wkey);
+            fop_add_key_cmd(a[3], wrc, wkey);
             pc_redis_args_addf(a[3], "(%llu", (unsigned long long)op->now_ms);
             pc_redis_args_addz(a[3], "+inf");
         }
         {
-            struct pc_redis_args *d = add_cmd(op);
+            struct pc_redis_args *d = fop_add_cmd(op);
 
             if (d == NULL) {
                 return PC_ENOMEM;
             }
             pc_redis_args_addz(d, "XLEN");
-            add_key_cmd(d, pc_key_dead(key, sizeof(key), op->prefix), key);
+            fop_add_key_cmd(d, pc_key_dead(key, sizeof(key), op->prefix), key);
         }
         return 0;
     }
@@ -764,7 +610,7 @@ static int queues_step(struct pc_fop *op, redisReply **r, size_t n)
         Q->oldest_ms = 0;
         if (first->type == REDIS_REPLY_ARRAY && first->elements > 0 &&
             first->element[0]->type == REDIS_REPLY_ARRAY && first->element[0]->elements > 0 &&
-            is_str(first->element[0]->element[0])) {
+            fop_is_str(first->element[0]->element[0])) {
             Q->oldest_ms = strtoull(first->element[0]->element[0]->str, NULL, 10);
         }
     }
@@ -791,7 +637,7 @@ static int dead_step(struct pc_fop *op, redisReply **r, size_t n)
     for (size_t i = 0; i < list->elements; i++) {
         const redisReply *e = list->element[i];
 
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || !is_str(e->element[0]) ||
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || !fop_is_str(e->element[0]) ||
             e->element[1]->type != REDIS_REPLY_ARRAY) {
             continue;
         }
@@ -813,8 +659,8 @@ const redisReply *fop_field(const redisReply *kv, const char *name)
     for (size_t i = 0; kv != NULL && i + 1 < kv->elements; i += 2) {
         const redisReply *f = kv->element[i];
 
-        if (is_str(f) && f->len == nl && memcmp(f->str, name, nl) == 0) {
-            return is_str(kv->element[i + 1]) ? kv->element[i + 1] : NULL;
+        if (fop_is_str(f) && f->len == nl && memcmp(f->str, name, nl) == 0) {
+            return fop_is_str(kv->element[i + 1]) ? kv->element[i + 1] : NULL;
         }
     }
     return NULL;
@@ -832,7 +678,7 @@ static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
         const redisReply *job = NULL;
         struct pc_redis_args *a = NULL;
 
-        if (is_str(r[1])) {
+        if (fop_is_str(r[1])) {
             /* Already retried: the same answer as the first time. */
             (void)snprintf(op->new_id, sizeof(op->new_id), "%.*s", (int)r[1]->len, r[1]->str);
             op->result = PC_FOP_OK;
@@ -853,12 +699,12 @@ static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
         }
         /* Keep the job for the submit round. */
         op->job = job;
-        a = add_cmd(op);
+        a = fop_add_cmd(op);
         if (a == NULL) {
             return PC_ENOMEM;
         }
         pc_redis_args_addz(a, "SET");
-        add_key_cmd(a, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
+        fop_add_key_cmd(a, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
         pc_redis_args_addz(a, op->new_id);
         pc_redis_args_addz(a, "NX");
         pc_redis_args_addz(a, "EX");
@@ -887,12 +733,12 @@ static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
 
         if (r[0]->type == REDIS_REPLY_NIL) {
             /* Another retry set the marker first: answer its id. */
-            a = add_cmd(op);
+            a = fop_add_cmd(op);
             if (a == NULL) {
                 return PC_ENOMEM;
             }
             pc_redis_args_addz(a, "GET");
-            add_key_cmd(a, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
+            fop_add_key_cmd(a, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
             op->lost_race = true;
             return pc_redis_args_error(a);
         }
@@ -900,17 +746,17 @@ static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
         if (rc != 0 || op->result != PC_FOP_CREATED) {
             return rc;
         }
-        a = add_cmd(op);
+        a = fop_add_cmd(op);
         if (a == NULL) {
             return PC_ENOMEM;
         }
         pc_redis_args_addz(a, "XDEL");
-        add_key_cmd(a, pc_key_dead(key, sizeof(key), op->prefix), key);
+        fop_add_key_cmd(a, pc_key_dead(key, sizeof(key), op->prefix), key);
         pc_redis_args_addz(a, op->target);
         return pc_redis_args_error(a);
     }
     if (op->lost_race) {
-        if (is_str(r[0])) {
+        if (fop_is_str(r[0])) {
             (void)snprintf(op->new_id, sizeof(op->new_id), "%.*s", (int)r[0]->len, r[0]->str);
         }
         op->result = PC_FOP_OK;
@@ -927,7 +773,7 @@ static int rerun_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
             (void)snprintf(op->message, sizeof(op->message), "execution %s not found", op->target);
             return 0;
         }
-        if (!is_str(r[1]) || r[1]->len == 0) {
+        if (!fop_is_str(r[1]) || r[1]->len == 0) {
             op->result = PC_FOP_CONFLICT;
             (void)snprintf(op->message, sizeof(op->message),
                            "the job of execution %s is not kept (it was submitted by an older "
@@ -938,130 +784,6 @@ static int rerun_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
         return submit_round(op, r[1]->str, r[1]->len, "rerun_of", err);
     }
     return 0;
-}
-
-static bool field_is(const redisReply *v, const char *want)
-{
-    size_t n = strlen(want);
-
-    return n == 0 || (is_str(v) && v->len == n && memcmp(v->str, want, n) == 0);
-}
-
-static bool execs_match(const struct pc_fop *op, const redisReply *row)
-{
-    const struct pc_exec_filter *f = &op->filter;
-    const redisReply *const *x = (const redisReply *const *)row->element + op->n_fields;
-
-    if (f->outcome[0] != '\0' && !field_is(x[META_STATUS], "finished")) {
-        return false;
-    }
-    return field_is(x[META_STATUS], f->status) && field_is(x[META_OUTCOME], f->outcome) &&
-           field_is(x[META_CMD], f->cmd) && field_is(x[META_APP], f->app.s) &&
-           field_is(x[META_PROFILE], f->profile.s) && field_is(x[META_FLOW], f->flow.s) &&
-           field_is(x[META_QUEUE], f->queue.s);
-}
-
-static void set_execs_cursor(struct pc_fop *op, uint64_t score, const redisReply *id)
-{
-    (void)snprintf(op->out_cursor, sizeof(op->out_cursor), "c%llu.%.*s", (unsigned long long)score,
-                   (int)id->len, id->str);
-}
-
-static int execs_step(struct pc_fop *op, redisReply **r, size_t n)
-{
-    char key[PC_KEY_MAX];
-
-    if (op->step % 2 == 1) {
-        const redisReply *list = r[0];
-
-        if (list->type != REDIS_REPLY_ARRAY) {
-            return PC_EREDIS;
-        }
-        op->index = list;
-        op->index_full = list->elements / 2 >= op->round_count;
-        if (list->elements == 0) {
-            op->out_cursor[0] = '\0'; /* the index ended: the last page */
-        }
-        for (size_t i = 0; i + 1 < list->elements; i += 2) {
-            const redisReply *id = list->element[i];
-            const redisReply *sc = list->element[i + 1];
-            struct pc_redis_args *a = NULL;
-            char idz[PC_EXEC_ID_MAX + 1];
-
-            if (!is_str(id) || !is_str(sc) || id->len == 0 || id->len > PC_EXEC_ID_MAX ||
-                !pc_exec_id_valid(id->str, id->len)) {
-                a = add_cmd(op); /* keeps the slots aligned: answered by a no-op */
-                if (a == NULL) {
-                    return PC_ENOMEM;
-                }
-                pc_redis_args_addz(a, "EXISTS");
-                pc_redis_args_addz(a, op->prefix);
-                continue;
-            }
-            memcpy(idz, id->str, id->len);
-            idz[id->len] = '\0';
-            a = add_cmd(op);
-            if (a == NULL) {
-                return PC_ENOMEM;
-            }
-            pc_redis_args_addz(a, "HMGET");
-            add_key_cmd(a, pc_key_exec(key, sizeof(key), op->prefix, idz), key);
-            for (size_t f = 0; f < op->n_all_fields; f++) {
-                pc_redis_args_addz(a, op->fields[f]);
-            }
-            if (pc_redis_args_error(a) != 0) {
-                return pc_redis_args_error(a);
-            }
-        }
-        return 0;
-    }
-    /* The metas of the index entries, in index order. */
-    {
-        const redisReply *list = op->index;
-        bool full = false;
-
-        for (size_t i = 0, k = 0; i + 1 < list->elements && k < n; i += 2, k++) {
-            const redisReply *id = list->element[i];
-            uint64_t score = strtoull(list->element[i + 1]->str, NULL, 10);
-            const redisReply *row = r[k];
-            bool skip = false;
-
-            if (op->n_rows == op->limit) {
-                full = true; /* a next page exists: the cursor stays at the last row */
-                break;
-            }
-            if (op->has_pos && score == op->pos_score) {
-                op->pos_count++;
-            } else {
-                op->pos_score = score;
-                op->pos_count = 1;
-                op->has_pos = true;
-            }
-            op->scanned++;
-            if (op->has_cursor && score == op->c_score && is_str(id)) {
-                size_t cl = strlen(op->c_id);
-                int c = memcmp(id->str, op->c_id, id->len < cl ? id->len : cl);
-
-                skip = c > 0 || (c == 0 && id->len >= cl);
-            }
-            set_execs_cursor(op, score, id);
-            if (skip || row->type != REDIS_REPLY_ARRAY || row->elements != op->n_all_fields ||
-                !is_str(row->element[0]) || !execs_match(op, row)) {
-                continue; /* the cursor's own entry, expired, or filtered out */
-            }
-            op->rows[op->n_rows++] = row;
-        }
-        if (full) {
-            return 0; /* the cursor is the last entry examined */
-        }
-        if (!op->index_full || op->scanned >= PC_FOP_SCAN_MAX) {
-            if (!op->index_full) {
-                op->out_cursor[0] = '\0'; /* the index ended: the last page */
-            }
-            return 0;
-        }
-        return execs_index_round(op);
-    }
 }
 
 int pc_fop_feed(struct pc_fop *op, redisReply **replies, size_t n, struct pc_err *err)
@@ -1121,7 +843,7 @@ int pc_fop_feed(struct pc_fop *op, redisReply **replies, size_t n, struct pc_err
                 rc = rerun_step(op, r, n, err);
                 break;
             case PC_FOP_EXECS:
-                rc = execs_step(op, r, n);
+                rc = fop_execs_step(op, r, n);
                 break;
             }
         }

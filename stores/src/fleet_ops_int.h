@@ -80,4 +80,19 @@ void fop_add_queue(struct pc_fop *op, const char *p, size_t n);
 /* The value of field name in a flat [field, value, ...] array, or NULL. */
 const redisReply *fop_field(const redisReply *kv, const char *name);
 
+/* The filter fields appended to the caller's, in this order. */
+#define FOP_META_EXTRA 7
+
+/* A new command of the round (initialised), or NULL when out of memory. */
+struct pc_redis_args *fop_add_cmd(struct pc_fop *op);
+/* Adds key, or records PC_ELIMIT in a when key_rc (a pc_key_* result) failed. */
+void fop_add_key_cmd(struct pc_redis_args *a, int key_rc, const char *key);
+/* A string or status reply. */
+bool fop_is_str(const redisReply *r);
+
+/* executions (fleet_ops_execs.c): "c<SCORE>.<ID>" -> (score, id). */
+bool fop_cursor_parse(const char *s, uint64_t *score, char *id, size_t id_size);
+int fop_execs_index_round(struct pc_fop *op);
+int fop_execs_step(struct pc_fop *op, redisReply **r, size_t n);
+
 #endif /* PEACE_FLEET_OPS_INT_H */

@@ -1,0 +1,478 @@
+/*
+ * test_fleet_ops.c - the operations of peace/fleet_ops.h against a small
+ * in-memory stand-in for the commands they send (no Redis): the executions
+ * pages (every entry once, in order, whatever the page size, with runs of
+ * equal scores, filters and entries added between pages), cursor and limit
+ * validation, and the decisions of a dead-letter retry and of a rerun.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peace/fleet_ops.h"
+
+#define N_MAX 64
+
+struct entry {
+    char id[32];
+    uint64_t score;
+    const char *status;
+    const char *app;
+};
+
+struct world {
+    struct entry e[N_MAX];
+    size_t n;
+};
+
+static redisReply *r_new(int type)
+{
+    redisReply *r = calloc(1, sizeof(*r));
+
+    assert_non_null(r);
+    r->type = type;
+    return r;
+}
+
+static redisReply *r_str(const char *s)
+{
+    redisReply *r = r_new(REDIS_REPLY_STRING);
+
+    r->len = strlen(s);
+    r->str = malloc(r->len + 1);
+    assert_non_null(r->str);
+    memcpy(r->str, s, r->len + 1);
+    return r;
+}
+
+static redisReply *r_arr(size_t n)
+{
+    redisReply *r = r_new(REDIS_REPLY_ARRAY);
+
+    r->elements = n;
+    r->element = calloc(n + 1, sizeof(*r->element));
+    assert_non_null(r->element);
+    return r;
+}
+
+static void arg(const struct pc_redis_args *a, size_t i, char *out, size_t size)
+{
+    size_t n = a->lens[i] < size - 1 ? a->lens[i] : size - 1;
+
+    memcpy(out, a->data + a->off[i], n);
+    out[n] = '\0';
+}
+
+/* Orders by score, then id, both descending (a reverse range). */
+static int cmp_desc(const void *x, const void *y)
+{
+    const struct entry *a = x;
+    const struct entry *b = y;
+
+    if (a->score != b->score) {
+        return a->score > b->score ? -1 : 1;
+    }
+    return -strcmp(a->id, b->id);
+}
+
+static redisReply *answer(struct world *w, const struct pc_redis_args *a)
+{
+    char cmd[32];
+    char key[128];
+
+    arg(a, 0, cmd, sizeof(cmd));
+    arg(a, 1, key, sizeof(key));
+    if (strcmp(cmd, "ZREVRANGEBYSCORE") == 0) {
+        char max[32];
+        char min[32];
+        char off[32];
+        char count[32];
+        struct entry sorted[N_MAX];
+        size_t k = 0;
+        size_t skip;
+        size_t take;
+        redisReply *r;
+
+        arg(a, 2, max, sizeof(max));
+        arg(a, 3, min, sizeof(min));
+        arg(a, 6, off, sizeof(off));
+        arg(a, 7, count, sizeof(count));
+        memcpy(sorted, w->e, w->n * sizeof(sorted[0]));
+        qsort(sorted, w->n, sizeof(sorted[0]), cmp_desc);
+        skip = strtoull(off, NULL, 10);
+        take = strtoull(count, NULL, 10);
+        r = r_arr(2 * w->n);
+        r->elements = 0;
+        for (size_t i = 0; i < w->n; i++) {
+            char sc[32];
+
+            if ((strcmp(max, "+inf") != 0 && sorted[i].score > strtoull(max, NULL, 10)) ||
+                (strcmp(min, "-inf") != 0 && sorted[i].score < strtoull(min, NULL, 10))) {
+                continue;
+            }
+            if (skip > 0) {
+                skip--;
+                continue;
+            }
+            if (k == take) {
+                break;
+            }
+            (void)snprintf(sc, sizeof(sc), "%llu", (unsigned long long)sorted[i].score);
+            r->element[r->elements++] = r_str(sorted[i].id);
+            r->element[r->elements++] = r_str(sc);
+            k++;
+        }
+        return r;
+    }
+    if (strcmp(cmd, "HMGET") == 0) {
+        const struct entry *e = NULL;
+        redisReply *r = r_arr(a->n - 2);
+
+        for (size_t i = 0; i < w->n; i++) {
+            char want[128];
+
+            (void)snprintf(want, sizeof(want), "p:exec:{%s}", w->e[i].id);
+            e = strcmp(want, key) == 0 ? &w->e[i] : e;
+        }
+        for (size_t f = 2; f < a->n; f++) {
+            char field[32];
+
+            arg(a, f, field, sizeof(field));
+            r->element[f - 2] = e == NULL                      ? r_new(REDIS_REPLY_NIL)
+                                : strcmp(field, "id") == 0     ? r_str(e->id)
+                                : strcmp(field, "status") == 0 ? r_str(e->status)
+                                : strcmp(field, "app") == 0    ? r_str(e->app)
+                                                               : r_new(REDIS_REPLY_NIL);
+        }
+        return r;
+    }
+    fail_msg("unexpected command %s", cmd);
+    return NULL;
+}
+
+/* Runs op to its end on w. */
+static void run(struct world *w, struct pc_fop *op)
+{
+    for (;;) {
+        const struct pc_redis_args *cmds = NULL;
+        redisReply *replies[1024];
+        size_t n = 0;
+        struct pc_err err;
+
+        pc_fop_round(op, &cmds, &n);
+        if (n == 0) {
+            return;
+        }
+        assert_true(n <= 1024);
+        for (size_t i = 0; i < n; i++) {
+            replies[i] = answer(w, &cmds[i]);
+        }
+        pc_err_clear(&err);
+        assert_int_equal(pc_fop_feed(op, replies, n, &err), 0);
+    }
+}
+
+static const char *const fields[] = {"id", "status"};
+
+/* One page: its ids appended to out (n_out), the next cursor into cursor. */
+static void page(struct world *w, size_t limit, const struct pc_exec_filter *f, char *cursor,
+                 char out[][32], size_t *n_out)
+{
+    struct pc_fop_params p;
+    struct pc_fop *op = NULL;
+    struct pc_err err;
+
+    memset(&p, 0, sizeof(p));
+    p.kind = PC_FOP_EXECS;
+    p.prefix = "p";
+    p.limit = limit;
+    p.cursor = cursor;
+    p.filter = f;
+    p.fields = fields;
+    p.n_fields = 2;
+    pc_err_clear(&err);
+    assert_int_equal(pc_fop_create(&p, &op, &err), 0);
+    run(w, op);
+    assert_true(pc_fop_rows(op) <= limit);
+    for (size_t i = 0; i < pc_fop_rows(op); i++) {
+        const redisReply *row = pc_fop_row(op, i);
+
+        assert_int_equal(row->element[0]->type, REDIS_REPLY_STRING);
+        (void)snprintf(out[(*n_out)++], 32, "%.31s", row->element[0]->str);
+    }
+    (void)snprintf(cursor, PC_FOP_CURSOR_MAX, "%s",
+                   pc_fop_cursor(op) != NULL ? pc_fop_cursor(op) : "");
+    pc_fop_destroy(op);
+}
+
+static void fill(struct world *w, size_t n)
+{
+    memset(w, 0, sizeof(*w));
+    for (size_t i = 0; i < n; i++) {
+        /* Runs of equal scores: 5 executions per millisecond. */
+        (void)snprintf(w->e[i].id, sizeof(w->e[i].id), "01ID%04zu", i);
+        w->e[i].score = 1000 + i / 5;
+        w->e[i].status = i % 3 == 0 ? "finished" : "queued";
+        w->e[i].app = i % 2 == 0 ? "a" : "b";
+    }
+    w->n = n;
+}
+
+/* Every id matching (status, app), newest first. */
+static size_t expected(struct world *w, const char *status, const char *app, char out[][32])
+{
+    struct entry sorted[N_MAX];
+    size_t k = 0;
+
+    memcpy(sorted, w->e, w->n * sizeof(sorted[0]));
+    qsort(sorted, w->n, sizeof(sorted[0]), cmp_desc);
+    for (size_t i = 0; i < w->n; i++) {
+        if ((status == NULL || strcmp(sorted[i].status, status) == 0) &&
+            (app == NULL || strcmp(sorted[i].app, app) == 0)) {
+            (void)snprintf(out[k++], 32, "%.31s", sorted[i].id);
+        }
+    }
+    return k;
+}
+
+static void walk(struct world *w, size_t limit, const struct pc_exec_filter *f, const char *status,
+                 const char *app)
+{
+    char got[N_MAX * 2][32];
+    char want[N_MAX][32];
+    char cursor[PC_FOP_CURSOR_MAX] = "";
+    size_t n_got = 0;
+    size_t n_want = expected(w, status, app, want);
+    size_t pages = 0;
+
+    do {
+        page(w, limit, f, cursor, got, &n_got);
+        assert_true(++pages <= N_MAX + 2);
+    } while (cursor[0] != '\0');
+    assert_int_equal(n_got, n_want);
+    for (size_t i = 0; i < n_want; i++) {
+        assert_string_equal(got[i], want[i]);
+    }
+}
+
+static void pages_see_every_execution_once_in_order(void **state)
+{
+    struct world w;
+
+    (void)state;
+    fill(&w, 23);
+    for (size_t limit = 1; limit <= 25; limit++) {
+        walk(&w, limit, NULL, NULL, NULL);
+    }
+}
+
+static void filtered_pages_see_every_match_once(void **state)
+{
+    struct world w;
+    struct pc_exec_filter f;
+    struct pc_err err;
+
+    (void)state;
+    fill(&w, 40);
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(pc_exec_filter_set(&f, "app", "a", &err), 0);
+    for (size_t limit = 1; limit <= 7; limit++) {
+        walk(&w, limit, &f, NULL, "a");
+    }
+    assert_int_equal(pc_exec_filter_set(&f, "status", "finished", &err), 0);
+    walk(&w, 2, &f, "finished", "a");
+}
+
+static void an_execution_added_between_pages_shifts_nothing(void **state)
+{
+    struct world w;
+    char got[N_MAX][32];
+    char cursor[PC_FOP_CURSOR_MAX] = "";
+    size_t n = 0;
+
+    (void)state;
+    fill(&w, 10);
+    page(&w, 4, NULL, cursor, got, &n);
+    /* A newer execution, and one in the same millisecond as the cursor. */
+    (void)snprintf(w.e[w.n].id, 32, "01ZNEW");
+    w.e[w.n].score = 5000;
+    w.e[w.n].status = "queued";
+    w.e[w.n++].app = "a";
+    page(&w, 4, NULL, cursor, got, &n);
+    page(&w, 4, NULL, cursor, got, &n);
+    assert_string_equal(cursor, "");
+    assert_int_equal(n, 10);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_not_equal(got[i], "01ZNEW");
+        for (size_t k = 0; k < i; k++) {
+            assert_string_not_equal(got[i], got[k]);
+        }
+    }
+}
+
+static void bad_cursors_limits_and_filters_are_refused(void **state)
+{
+    static const char *const bad[] = {"x",
+                                      "c",
+                                      "c12",
+                                      "c.01ID",
+                                      "c-1.01ID",
+                                      "c1.",
+                                      "c1.bad/id",
+                                      "c1x.01ID",
+                                      "c99999999999999999999999.01ID",
+                                      "1700000000000-0"};
+    struct pc_fop_params p;
+    struct pc_fop *op = NULL;
+    struct pc_exec_filter f;
+    struct pc_err err;
+
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    p.kind = PC_FOP_EXECS;
+    p.prefix = "p";
+    p.fields = fields;
+    p.n_fields = 2;
+    p.limit = 10;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        p.cursor = bad[i];
+        assert_int_equal(pc_fop_create(&p, &op, &err), PC_EINVAL);
+        assert_null(op);
+    }
+    p.cursor = NULL;
+    p.limit = 0;
+    assert_int_equal(pc_fop_create(&p, &op, &err), PC_EINVAL);
+    p.limit = PC_FOP_LIST_MAX + 1;
+    assert_int_equal(pc_fop_create(&p, &op, &err), PC_EINVAL);
+    p.kind = PC_FOP_DEAD;
+    p.limit = PC_FOP_DEAD_MAX + 1;
+    assert_int_equal(pc_fop_create(&p, &op, &err), PC_EINVAL);
+    p.limit = 5;
+    p.cursor = "c1.01ID";
+    assert_int_equal(pc_fop_create(&p, &op, &err), PC_EINVAL);
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(pc_exec_filter_set(&f, "status", "sleeping", &err), PC_EINVAL);
+    assert_int_equal(pc_exec_filter_set(&f, "outcome", "great", &err), PC_EINVAL);
+    assert_int_equal(pc_exec_filter_set(&f, "cmd", "rm", &err), PC_EINVAL);
+    assert_int_equal(pc_exec_filter_set(&f, "app", "no way", &err), PC_EINVAL);
+    assert_int_equal(pc_exec_filter_set(&f, "since", "yesterday", &err), PC_EINVAL);
+    assert_int_equal(pc_exec_filter_set(&f, "since", "99999999999999999999999", &err), PC_EINVAL);
+    assert_int_equal(pc_exec_filter_set(&f, "limit", "3", &err), PC_ENOTFOUND);
+    assert_true(pc_exec_filter_empty(&f));
+    assert_int_equal(pc_exec_filter_set(&f, "outcome", "item_error", &err), 0);
+    assert_false(pc_exec_filter_empty(&f));
+}
+
+/* A retry: garbage job -> conflict; marker present -> the same id again. */
+static void retry_decisions(void **state)
+{
+    struct pc_fop_params p;
+    struct pc_fop *op = NULL;
+    struct pc_err err;
+    const struct pc_redis_args *cmds = NULL;
+    redisReply *rep[2];
+    redisReply *entry;
+    size_t n = 0;
+
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    p.kind = PC_FOP_RETRY;
+    p.prefix = "p";
+    p.target = "1700000000000-0";
+    p.new_id = "01NEWNEWNEWNEWNEWNEWNEWNEW";
+    assert_int_equal(pc_fop_create(&p, &op, &err), 0);
+    pc_fop_round(op, &cmds, &n);
+    assert_int_equal(n, 2);
+    entry = r_arr(2);
+    entry->element[0] = r_str("1700000000000-0");
+    entry->element[1] = r_arr(4);
+    entry->element[1]->element[0] = r_str("exec");
+    entry->element[1]->element[1] = r_str("01OLD");
+    entry->element[1]->element[2] = r_str("job");
+    entry->element[1]->element[3] = r_str("not msgpack");
+    rep[0] = r_arr(1);
+    rep[0]->element[0] = entry;
+    rep[1] = r_new(REDIS_REPLY_NIL);
+    assert_int_equal(pc_fop_feed(op, rep, 2, &err), 0);
+    pc_fop_round(op, &cmds, &n);
+    assert_int_equal(n, 0); /* nothing marked, nothing queued */
+    assert_int_equal(pc_fop_result(op), PC_FOP_CONFLICT);
+    pc_fop_destroy(op);
+
+    assert_int_equal(pc_fop_create(&p, &op, &err), 0);
+    rep[0] = r_arr(0);
+    rep[1] = r_str("01FIRSTRETRY");
+    assert_int_equal(pc_fop_feed(op, rep, 2, &err), 0);
+    pc_fop_round(op, &cmds, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(pc_fop_result(op), PC_FOP_OK);
+    assert_string_equal(pc_fop_new_id(op), "01FIRSTRETRY");
+    pc_fop_destroy(op);
+
+    assert_int_equal(pc_fop_create(&p, &op, &err), 0);
+    rep[0] = r_arr(0);
+    rep[1] = r_new(REDIS_REPLY_NIL);
+    assert_int_equal(pc_fop_feed(op, rep, 2, &err), 0);
+    assert_int_equal(pc_fop_result(op), PC_FOP_NOT_FOUND);
+    pc_fop_destroy(op);
+
+    /* A reply missing is a failure, not a guess. */
+    assert_int_equal(pc_fop_create(&p, &op, &err), 0);
+    rep[0] = NULL;
+    rep[1] = r_new(REDIS_REPLY_NIL);
+    assert_int_equal(pc_fop_feed(op, rep, 2, &err), PC_EREDIS);
+    pc_fop_destroy(op);
+}
+
+static void rerun_decisions(void **state)
+{
+    struct pc_fop_params p;
+    struct pc_fop *op = NULL;
+    struct pc_err err;
+    redisReply *rep[2];
+
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    p.kind = PC_FOP_RERUN;
+    p.prefix = "p";
+    p.target = "01OLD";
+    p.new_id = "01NEW";
+    assert_int_equal(pc_fop_create(&p, &op, &err), 0);
+    rep[0] = r_new(REDIS_REPLY_INTEGER);
+    rep[0]->integer = 0;
+    rep[1] = r_new(REDIS_REPLY_NIL);
+    assert_int_equal(pc_fop_feed(op, rep, 2, &err), 0);
+    assert_int_equal(pc_fop_result(op), PC_FOP_NOT_FOUND);
+    pc_fop_destroy(op);
+    assert_int_equal(pc_fop_create(&p, &op, &err), 0);
+    rep[0] = r_new(REDIS_REPLY_INTEGER);
+    rep[0]->integer = 1;
+    rep[1] = r_new(REDIS_REPLY_NIL);
+    assert_int_equal(pc_fop_feed(op, rep, 2, &err), 0);
+    assert_int_equal(pc_fop_result(op), PC_FOP_CONFLICT);
+    assert_non_null(strstr(pc_fop_message(op), "not kept"));
+    pc_fop_destroy(op);
+    p.target = "bad/id";
+    assert_int_equal(pc_fop_create(&p, &op, &err), PC_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pages_see_every_execution_once_in_order),
+        cmocka_unit_test(filtered_pages_see_every_match_once),
+        cmocka_unit_test(an_execution_added_between_pages_shifts_nothing),
+        cmocka_unit_test(bad_cursors_limits_and_filters_are_refused),
+        cmocka_unit_test(retry_decisions),
+        cmocka_unit_test(rerun_decisions),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
