@@ -678,25 +678,12 @@ int kit_cmdstats(redisContext *c, struct kit_cmdstats *out)
 static bool cmd_in_script(const char *name)
 {
     /* Top-level commands of the fleet: the rest runs inside its scripts. */
-    static const char *const top[] = {"evalsha",
-                                      "eval",
-                                      "xack",
-                                      "xdel",
-                                      "xreadgroup",
-                                      "xautoclaim",
-                                      "xclaim",
-                                      "publish",
-                                      "psubscribe",
-                                      "subscribe",
-                                      "ping",
-                                      "hello",
-                                      "client|setname",
-                                      "client",
-                                      "script|load",
-                                      "xgroup|create",
-                                      "xgroup|createconsumer",
-                                      "multi",
-                                      "exec"};
+    static const char *const top[] = {
+        "evalsha",    "eval",        "xack",          "xdel",
+        "xreadgroup", "xautoclaim",  "xclaim",        "psubscribe",
+        "subscribe",  "ping",        "hello",         "client|setname",
+        "client",     "script|load", "xgroup|create", "xgroup|createconsumer",
+        "multi",      "exec"};
 
     for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
         if (strcmp(name, top[i]) == 0) {
