@@ -24,7 +24,9 @@
  * interrupt, stays bounded whatever the flow's size.
  *
  * The end: exec_finish (fenced) and lock_release (which publishes the
- * release) go out together; XACK and XDEL once the finish succeeded. Its
+ * release) go out together, as one call on a standalone Redis (exec_finish
+ * releases the lock itself; on a cluster the lock is in another slot); XACK
+ * and XDEL once the finish succeeded. Its
  * result reaches the owner through a zero-delay timer, never from inside an
  * engine callback. Every call in flight carries a small record that the
  * recorder can orphan on destroy, so a late reply never touches freed memory.
@@ -462,15 +464,11 @@ static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a)
     r->first_meta_sent = true;
 }
 
-static void add_exec_keys(struct pc_recorder *r, struct pc_redis_args *a, bool scratch)
+static void add_exec_keys(struct pc_recorder *r, struct pc_redis_args *a)
 {
     pc_redis_args_addz(a, r->meta_key);
     pc_redis_args_addz(a, r->progress_key);
     pc_redis_args_addz(a, r->events_key);
-    if (scratch) {
-        pc_redis_args_addz(a, r->scratch_key);
-        pc_redis_args_addz(a, r->report_key);
-    }
     pc_redis_args_addz(a, r->epoch_text);
     pc_redis_args_addu64(a, r->events_maxlen);
 }
@@ -494,7 +492,7 @@ static int flush_call(struct pc_recorder *r, pc_recorder_sync_cb *sync_cb, void 
         r->before_write(r->before_write_ctx);
     }
     pc_redis_args_init(&a);
-    add_exec_keys(r, &a, false);
+    add_exec_keys(r, &a);
     add_progress_section(r, &a);
     c = call_new(r, CALL_PROGRESS);
     if (c == NULL) {
@@ -611,7 +609,8 @@ static void obs_interrupted(void *ctx)
 
 /*
  * The end: exec_finish (fenced) and lock_release (which PUBLISHes the
- * release itself) go out together; Redis runs them in that order, and a
+ * release itself) go out together (one call on a standalone Redis, where
+ * exec_finish releases the lock after the finish); Redis runs them in that order, and a
  * release after a refused finish only gives back a lock this attempt still
  * holds (a new attempt takes the lock with its own value). The job is
  * acknowledged (XACK, then XDEL: a finished execution's entry is of no
@@ -747,6 +746,7 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     struct rec_call *c = NULL;
     char errbuf[PC_OUTCOME_ERROR_TEXT_MAX + PC_ID_MAX + 4];
     char block_ms[PC_BLOCKS_MAX * 21 + 1];
+    bool fused;
     int rc;
 
     r->finishing = true;
@@ -768,8 +768,23 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     if (r->before_write != NULL) {
         r->before_write(r->before_write_ctx);
     }
+    /* On a standalone Redis the profile lock's release shares the call;
+     * on a cluster it is in another slot and follows as lock_release. */
+    fused = r->lock_value[0] != '\0' && !pc_redis_conn_is_cluster(r->conn);
     pc_redis_args_init(&a);
-    add_exec_keys(r, &a, true);
+    pc_redis_args_addz(&a, r->meta_key);
+    pc_redis_args_addz(&a, r->progress_key);
+    pc_redis_args_addz(&a, r->events_key);
+    pc_redis_args_addz(&a, r->scratch_key);
+    pc_redis_args_addz(&a, r->report_key);
+    if (fused) {
+        pc_redis_args_addz(&a, r->lock_key);
+    }
+    pc_redis_args_addz(&a, r->epoch_text);
+    pc_redis_args_addu64(&a, r->events_maxlen);
+    pc_redis_args_addz(&a, fused ? r->lock_value : "");
+    pc_redis_args_addz(&a, fused ? r->released_channel : "");
+    pc_redis_args_addz(&a, fused ? r->profile_tag : "");
     add_progress_section(r, &a);
     pc_redis_args_addu64(&a, r->now_ms(r->clock_ctx));
     pc_redis_args_addz(&a, pc_outcome_kind_name(o->kind));
@@ -786,7 +801,7 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     pc_buf_cleanup(&report);
     pc_buf_cleanup(&summary);
     c = call_new(r, CALL_FINISH);
-    if (c == NULL || pc_script_run(r->scripts, r->conn, PC_SCRIPT_EXEC_FINISH, 5, &a, 0,
+    if (c == NULL || pc_script_run(r->scripts, r->conn, PC_SCRIPT_EXEC_FINISH, fused ? 6 : 5, &a, 0,
                                    on_finish_reply, c) != 0) {
         if (c != NULL) {
             (void)call_end(c);
@@ -795,7 +810,9 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
         schedule_done(r, PC_EREDIS, "outcome write failed: cannot send");
         return;
     }
-    send_release(r);
+    if (!fused) {
+        send_release(r);
+    }
 }
 
 static const struct pc_exec_observer_ops recorder_observer = {

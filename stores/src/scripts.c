@@ -41,17 +41,24 @@
     "  end\n"                                                                                      \
     "end\n"
 
+/* The execution's keys among KEYS[1..3] (never a lock that follows them). */
 #define LUA_EXPIRE3                                                                                \
     "local function expire_all(ttl)\n"                                                             \
     "  if ttl > 0 then\n"                                                                          \
-    "    for k = 1, #KEYS do redis.call('EXPIRE', KEYS[k], ttl) end\n"                             \
+    "    for k = 1, math.min(#KEYS, 3) do redis.call('EXPIRE', KEYS[k], ttl) end\n"                             \
     "  end\n"                                                                                      \
     "end\n"
 
 /*
  * One HMGET reads everything the start decides on, one HSET writes it: each
  * redis.call costs about a microsecond, each argument a fraction of one.
- * ARGV[7] counts the progress fields that follow (every item's initial
+ * ARGV[7..9] take the profile lock in the same call (mode, lease_ms, exec
+ * id; KEYS[4] the lock): where the lock shares the call's slot, i.e. on a
+ * standalone Redis. Mode "0" takes nothing, "1" takes it, "2" takes it unless
+ * an interrupt is marked (strategy finish_current: such an execution runs
+ * without the lock). Taken as lock_acquire takes it, with value ID:EPOCH; the
+ * reply's last element says {1, ""} (held) or {0, holder}, or {} (not asked).
+ * ARGV[10] counts the progress fields that follow (every item's initial
  * fields): written once the previous attempt's progress was read, so later
  * writes only change fields (Redis keeps a hash of up to 512 fields as a
  * listpack, where inserting is far dearer than replacing). The short form
@@ -68,8 +75,8 @@ static const char exec_start_lua[] =
     "  'interrupt_requested_ms', 'interrupt_reason', 'block', 'sync_tolerate', 'id', 'cmd',\n"
     "  'app', 'profile', 'flow', 'queue', 'created_ms', 'blocks_total', 'items_total')\n"
     "if m[1] == 'finished' then return {'finished', m[2] or ''} end\n"
-    "local np = tonumber(ARGV[7])\n"
-    "local x = 8 + np\n"
+    "local np = tonumber(ARGV[10])\n"
+    "local x = 11 + np\n"
     "local attempt = (tonumber(m[3]) or 0) + 1\n"
     "local set = {'attempt', attempt}\n"
     "if #ARGV < x then\n"
@@ -116,8 +123,18 @@ static const char exec_start_lua[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "hset_range(KEYS[2], 8, 7 + np)\n"
-    "return {'started', epoch, attempt, m[5] or '', m[6] or '', m[7] or '', m[8] or '', prog}\n";
+    "hset_range(KEYS[2], 11, 10 + np)\n"
+    "local lk = {}\n"
+    "if ARGV[7] == '1' or (ARGV[7] == '2' and not m[5]) then\n"
+    "  local val = ARGV[9] .. ':' .. epoch\n"
+    "  local v = redis.call('SET', KEYS[4], val, 'PX', ARGV[8], 'NX', 'GET')\n"
+    "  if v and string.sub(v, 1, #ARGV[9] + 1) == ARGV[9] .. ':' then\n"
+    "    redis.call('SET', KEYS[4], val, 'PX', ARGV[8])\n"
+    "    v = false\n"
+    "  end\n"
+    "  if v then lk = {0, v} else lk = {1, ''} end\n"
+    "end\n"
+    "return {'started', epoch, attempt, m[5] or '', m[6] or '', m[7] or '', m[8] or '', prog, lk}\n";
 
 static const char exec_renew_lua[] =
     "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status',\n"
@@ -199,16 +216,30 @@ static const char exec_mark_interrupt_lua[] =
  * stream node, most of it unused by a short stream. The compaction is an
  * optimisation: a Redis user without COPY or RENAME (docs/acl.md) skips it
  * (redis.pcall) rather than failing every finish.
+ *
+ * ARGV[3..5] release the profile lock in the same call (lock value, the
+ * released channel, the profile tag; KEYS[6] the lock): where every key is
+ * in one slot, i.e. on a standalone Redis. ARGV[3] = "" releases nothing
+ * (on a cluster lock_release follows as its own call). The release runs
+ * whether or not the finish is fenced: it only gives back a lock this
+ * attempt still holds, as the separate call does.
  */
 static const char exec_finish_lua[] =
     LUA_HSET_RANGE
     LUA_PROGRESS_SECTION
+    "local function release()\n"
+    "  if ARGV[3] ~= '' and redis.call('GET', KEYS[6]) == ARGV[3] then\n"
+    "    redis.call('DEL', KEYS[6])\n"
+    "    redis.call('PUBLISH', ARGV[4], ARGV[5])\n"
+    "  end\n"
+    "end\n"
     "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status', 'error')\n"
     "if m[1] ~= ARGV[1] or m[2] == 'finished' then\n"
+    "  release()\n"
     "  return redis.error_reply('FENCED the execution is owned by another attempt')\n"
     "end\n"
     "local meta_set = {}\n"
-    "local i = progress(3, meta_set)\n"
+    "local i = progress(6, meta_set)\n"
     "local n = #meta_set\n"
     "meta_set[n + 1] = 'status'; meta_set[n + 2] = 'finished'; meta_set[n + 3] = 'outcome'\n"
     "meta_set[n + 4] = ARGV[i + 1]; meta_set[n + 5] = 'finished_ms'; meta_set[n + 6] = ARGV[i]\n"
@@ -218,13 +249,15 @@ static const char exec_finish_lua[] =
     "elseif m[3] then\n"
     "  redis.call('HDEL', KEYS[1], 'error')\n"
     "end\n"
+    "if ARGV[i + 6] ~= '' then\n"
+    "  meta_set[#meta_set + 1] = 'block_ms'; meta_set[#meta_set + 1] = ARGV[i + 6]\n"
+    "end\n"
     "redis.call('HSET', KEYS[1], unpack(meta_set))\n"
     "local ttl = tonumber(ARGV[i + 4])\n"
     "if ARGV[i + 5] ~= '' then\n"
     "  if ttl > 0 then redis.call('SET', KEYS[5], ARGV[i + 5], 'EX', ttl)\n"
     "  else redis.call('SET', KEYS[5], ARGV[i + 5]) end\n"
     "end\n"
-    "if ARGV[i + 6] ~= '' then redis.call('HSET', KEYS[1], 'block_ms', ARGV[i + 6]) end\n"
     "if #ARGV >= i + 7 then\n"
     "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i + 7, #ARGV))\n"
     "end\n"
@@ -234,6 +267,7 @@ static const char exec_finish_lua[] =
     "if ttl > 0 then\n"
     "  for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ttl) end\n"
     "end\n"
+    "release()\n"
     "return 'OK'\n";
 
 static const char exec_reject_lua[] =

@@ -250,7 +250,7 @@ int wk_start_parse(const redisReply *reply, struct wk_start *out, struct pc_err 
         *out = s;
         return 0;
     }
-    if (!text_eq(reply->element[0], "started") || reply->elements != 8 ||
+    if (!text_eq(reply->element[0], "started") || (reply->elements != 8 && reply->elements != 9) ||
         reply_u64(reply->element[1], &s.epoch) != 0 ||
         reply_u64(reply->element[2], &s.attempt) != 0 || s.epoch == 0 || s.attempt == 0 ||
         reply->element[7]->type != REDIS_REPLY_ARRAY) {
@@ -266,6 +266,22 @@ int wk_start_parse(const redisReply *reply, struct wk_start *out, struct pc_err 
     reply_text(reply->element[5], &s.block, &s.block_len);
     reply_text(reply->element[6], &s.tolerate, &s.tolerate_len);
     s.progress = reply->element[7];
+    s.lock = -1;
+    if (reply->elements == 9) {
+        const redisReply *lk = reply->element[8];
+        uint64_t held = 0;
+
+        if (lk->type != REDIS_REPLY_ARRAY || (lk->elements != 0 && lk->elements != 2)) {
+            return pc_err_set(err, PC_ESCHEMA, "exec_start: bad lock answer");
+        }
+        if (lk->elements == 2) {
+            if (reply_u64(lk->element[0], &held) != 0 || held > 1) {
+                return pc_err_set(err, PC_ESCHEMA, "exec_start: bad lock answer");
+            }
+            s.lock = (int)held;
+            reply_text(lk->element[1], &s.lock_holder, &s.lock_holder_len);
+        }
+    }
     *out = s;
     return 0;
 }
@@ -314,6 +330,32 @@ int wk_lock_parse(const redisReply *reply, bool *acquired, const char **holder, 
     }
     *acquired = v == 1;
     reply_text(reply->element[1], holder, holder_len);
+    return 0;
+}
+
+int wk_lock_set_parse(const redisReply *reply, const char *exec_id, enum wk_lock_try *out,
+                      const char **holder, size_t *holder_len, struct pc_err *err)
+{
+    size_t id_len = strlen(exec_id);
+
+    *holder = "";
+    *holder_len = 0;
+    if (reply == NULL) {
+        return pc_err_set(err, PC_EREDIS, "lock: no reply");
+    }
+    if (reply->type == REDIS_REPLY_NIL) {
+        *out = WK_LOCK_TAKEN;
+        return 0;
+    }
+    if (reply->type != REDIS_REPLY_STRING) {
+        return pc_err_set(err, PC_ESCHEMA, "lock: unexpected reply");
+    }
+    *holder = reply->str;
+    *holder_len = reply->len;
+    *out =
+        reply->len > id_len && memcmp(reply->str, exec_id, id_len) == 0 && reply->str[id_len] == ':'
+            ? WK_LOCK_ASK_SCRIPT
+            : WK_LOCK_BUSY;
     return 0;
 }
 

@@ -12,18 +12,15 @@ static void send_start(struct wexec *x);
 /* ------------------------------------------------------------------------ */
 /* Profile lock                                                              */
 
-static void on_lock_reply(void *arg, const redisReply *reply)
+/* The lock's answer (ok: a well-formed reply; acquired, holder: what it
+ * said), after the reply that carried it. */
+static void lock_answer(struct wexec *x, const redisReply *reply, bool ok, bool acquired,
+                        const char *holder, size_t holder_len)
 {
-    struct wexec *x = arg;
-    bool acquired = false;
-    const char *holder = NULL;
-    size_t holder_len = 0;
     char text[160];
 
     x->lock_in_flight = false;
-    wx_note_denied(x->w, "script lock_acquire", reply);
-    if (x->dropped && !x->w->stopping && reply != NULL &&
-        wk_lock_parse(reply, &acquired, &holder, &holder_len, NULL) == 0 && acquired) {
+    if (x->dropped && !x->w->stopping && ok && acquired) {
         release_unused_lock(x); /* let go meanwhile (drain): give the lock back */
     }
     if (!wx_call_returned(x)) {
@@ -32,14 +29,12 @@ static void on_lock_reply(void *arg, const redisReply *reply)
     if (x->state == WX_RUNNING) {
         /* Started meanwhile without the lock (interrupted while parked):
          * give back a lock this reply may have granted. */
-        if (reply != NULL && wk_lock_parse(reply, &acquired, &holder, &holder_len, NULL) == 0 &&
-            acquired) {
+        if (ok && acquired) {
             release_unused_lock(x);
         }
         return;
     }
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR ||
-        wk_lock_parse(reply, &acquired, &holder, &holder_len, NULL) != 0) {
+    if (!ok) {
         pc_redis_reply_text(reply, text, sizeof(text));
         wk_log(x->w->log, WK_LOG_WARN, "lock_failed", "exec=%s err=\"%s\"", x->id, text);
         /* Parked: retried at the next retry time. */
@@ -58,6 +53,66 @@ static void on_lock_reply(void *arg, const redisReply *reply)
                holder);
     }
     x->state = WX_PARKED;
+}
+
+static void on_lock_reply(void *arg, const redisReply *reply)
+{
+    struct wexec *x = arg;
+    bool acquired = false;
+    const char *holder = NULL;
+    size_t holder_len = 0;
+    bool ok;
+
+    wx_note_denied(x->w, "script lock_acquire", reply);
+    ok = reply != NULL && reply->type != REDIS_REPLY_ERROR &&
+         wk_lock_parse(reply, &acquired, &holder, &holder_len, NULL) == 0;
+    lock_answer(x, reply, ok, acquired, holder, holder_len);
+}
+
+static int send_lock_script(struct wexec *x)
+{
+    struct wk_worker *w = x->w;
+    struct pc_redis_args a;
+    char lock[PC_KEY_MAX];
+
+    if (pc_key_lock(lock, sizeof(lock), w->cfg->prefix, x->job.flow.app.s, x->job.flow.profile.s) <
+        0) {
+        return PC_EINVAL;
+    }
+    pc_redis_args_init(&a);
+    pc_redis_args_addz(&a, lock);
+    pc_redis_args_addz(&a, x->id);
+    pc_redis_args_addz(&a, x->lock_value);
+    pc_redis_args_addu64(&a, w->cfg->lease_ms);
+    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_LOCK_ACQUIRE, 1, &a, 0, on_lock_reply, x) !=
+        0) {
+        return PC_EREDIS;
+    }
+    x->inflight++;
+    return 0;
+}
+
+/* The plain SET NX GET's reply: taken, busy, or a value of this execution
+ * (an earlier attempt's lock, or this attempt's own after a lost reply),
+ * which the lock_acquire script settles. */
+static void on_lock_set_reply(void *arg, const redisReply *reply)
+{
+    struct wexec *x = arg;
+    enum wk_lock_try t = WK_LOCK_BUSY;
+    const char *holder = NULL;
+    size_t holder_len = 0;
+    bool ok;
+
+    wx_note_denied(x->w, "SET (the profile lock)", reply);
+    ok = reply != NULL && reply->type != REDIS_REPLY_ERROR &&
+         wk_lock_set_parse(reply, x->id, &t, &holder, &holder_len, NULL) == 0;
+    if (ok && t == WK_LOCK_ASK_SCRIPT && !x->dropped && x->state != WX_RUNNING &&
+        wx_can_send(x->w) && send_lock_script(x) == 0) {
+        /* lock_in_flight stays: the script's reply ends the try. */
+        (void)wx_call_returned(x);
+        return;
+    }
+    lock_answer(x, reply, ok, ok && t == WK_LOCK_TAKEN, holder, holder_len);
 }
 
 static void release_unused_lock(struct wexec *x)
@@ -101,11 +156,14 @@ static void park(struct wexec *x)
     }
 }
 
+/* The first try is a plain SET NX GET (docs/fleet.md "Profile lock"). */
 static void try_lock(struct wexec *x)
 {
     struct wk_worker *w = x->w;
-    struct pc_redis_args a;
     char lock[PC_KEY_MAX];
+    char lease[24];
+    const char *argv[7];
+    size_t lens[7];
 
     if (x->lock_in_flight || !wx_can_send(w) ||
         pc_key_lock(lock, sizeof(lock), w->cfg->prefix, x->job.flow.app.s, x->job.flow.profile.s) <
@@ -113,13 +171,18 @@ static void try_lock(struct wexec *x)
         return;
     }
     x->last_lock_try_ms = wx_now_ms(w);
-    pc_redis_args_init(&a);
-    pc_redis_args_addz(&a, lock);
-    pc_redis_args_addz(&a, x->id);
-    pc_redis_args_addz(&a, x->lock_value);
-    pc_redis_args_addu64(&a, w->cfg->lease_ms);
-    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_LOCK_ACQUIRE, 1, &a, 0, on_lock_reply, x) ==
-        0) {
+    (void)snprintf(lease, sizeof(lease), "%u", (unsigned)w->cfg->lease_ms);
+    argv[0] = "SET";
+    argv[1] = lock;
+    argv[2] = x->lock_value;
+    argv[3] = "PX";
+    argv[4] = lease;
+    argv[5] = "NX";
+    argv[6] = "GET";
+    for (int i = 0; i < 7; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    if (pc_redis_cmd(w->cmd, 7, argv, lens, 0, on_lock_set_reply, x) == 0) {
         x->inflight++;
         x->lock_in_flight = true;
         if (x->state != WX_PARKED) {
@@ -215,11 +278,31 @@ void wx_started(struct wexec *x, const struct wk_start *s)
         wx_latch_interrupt(x, s->interrupt_reason, s->interrupt_reason_len);
     }
     if (x->state == WX_RUNNING) {
+        if (s->lock == 1) {
+            release_unused_lock(x);
+        }
         return; /* latch_interrupt cannot start it from here, but be safe */
     }
     if (x->needs_lock && !(x->interrupted && x->job.strategy.kind == PC_STRATEGY_FINISH_CURRENT)) {
-        try_lock(x);
+        /* exec_start took the lock too (a standalone Redis), or it is
+         * tried now (a cluster: the lock is in another slot). */
+        if (s->lock == 1) {
+            x->has_lock = true;
+            wx_run_exec(x);
+        } else if (s->lock == 0) {
+            x->last_lock_try_ms = wx_now_ms(w);
+            park(x);
+            x->state = WX_PARKED;
+            wk_log(w->log, WK_LOG_INFO, "exec_parked", "exec=%s profile=%s:%s holder=%.*s", x->id,
+                   x->job.flow.app.s, x->job.flow.profile.s,
+                   (int)(s->lock_holder_len < 100 ? s->lock_holder_len : 100), s->lock_holder);
+        } else {
+            try_lock(x);
+        }
         return;
+    }
+    if (s->lock == 1) {
+        release_unused_lock(x); /* interrupted meanwhile: it runs without the lock */
     }
     wx_run_exec(x);
 }
@@ -233,6 +316,13 @@ static void on_start_reply(void *arg, const redisReply *reply)
     char text[160];
     char reason[96];
 
+    if (x->dropped && !w->stopping && reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+        wk_start_parse(reply, &s, NULL) == 0 && s.kind == WK_START_STARTED && s.lock == 1) {
+        /* Let go meanwhile (drain): give back the lock the start took. */
+        (void)snprintf(x->lock_value, sizeof(x->lock_value), "%s:%llu", x->id,
+                       (unsigned long long)s.epoch);
+        release_unused_lock(x);
+    }
     if (!wx_call_returned(x)) {
         return;
     }
@@ -289,19 +379,34 @@ static void send_start(struct wexec *x)
     enum pc_block_kind blocks[PC_BLOCKS_MAX];
     uint64_t now = wx_now_ms(w);
     char reason[96];
+    char lock[PC_KEY_MAX];
+    /* On a standalone Redis the profile lock is taken in the same call;
+     * on a cluster it is in another slot (try_lock after the reply). */
+    bool fuse = x->needs_lock && !pc_redis_conn_is_cluster(w->cmd) &&
+                pc_key_lock(lock, sizeof(lock), w->cfg->prefix, x->job.flow.app.s,
+                            x->job.flow.profile.s) >= 0;
+    int nkeys = fuse ? 4 : 3;
 
     pc_redis_args_init(&a);
     wx_add_exec_keys(&a, w, x->id, true, true);
+    if (fuse) {
+        pc_redis_args_addz(&a, lock);
+    }
     pc_redis_args_addz(&a, w->consumer);
     pc_redis_args_addu64(&a, now);
     pc_redis_args_addu64(&a, wk_lease_until(now, w->cfg->lease_ms));
     pc_redis_args_addu64(&a, w->cfg->max_attempts);
     pc_redis_args_addu64(&a, w->cfg->retention_s);
     pc_redis_args_addu64(&a, EVENTS_MAXLEN);
+    pc_redis_args_addz(&a, !fuse                                                ? "0"
+                           : x->job.strategy.kind == PC_STRATEGY_FINISH_CURRENT ? "2"
+                                                                                : "1");
+    pc_redis_args_addu64(&a, w->cfg->lease_ms);
+    pc_redis_args_addz(&a, x->id);
     pc_recorder_initial_progress(&x->job.flow, &a);
     if (!x->start_long) {
-        if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_START, 3, &a, 0, on_start_reply, x) ==
-            0) {
+        if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_START, nkeys, &a, 0, on_start_reply,
+                          x) == 0) {
             x->inflight++;
             return;
         }
@@ -336,7 +441,8 @@ static void send_start(struct wexec *x)
     pc_redis_args_addu64(&a, pc_cmd_blocks(x->job.cmd, x->job.sync, blocks));
     pc_redis_args_addz(&a, "items_total");
     pc_redis_args_addu64(&a, x->job.flow.n_items);
-    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_START, 3, &a, 0, on_start_reply, x) == 0) {
+    if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_START, nkeys, &a, 0, on_start_reply, x) ==
+        0) {
         x->inflight++;
         return;
     }

@@ -14,8 +14,12 @@
  *
  * Arguments of each script (KEYS; ARGV), replies in brackets:
  *
- * exec_start     meta progress events; consumer now_ms lease_until_ms
- *                max_attempts retention_s events_maxlen np [field value]...
+ * exec_start     meta progress events [lock]; consumer now_ms lease_until_ms
+ *                max_attempts retention_s events_maxlen lock_mode lock_lease_ms
+ *                exec_id (lock_mode "0": no lock key; "1": take the lock as
+ *                lock_acquire does, value exec_id:EPOCH; "2": the same unless
+ *                an interrupt is marked; on a standalone Redis, where the lock
+ *                may share the call) np [field value]...
  *                (every item's initial progress fields, written after the
  *                previous ones were read) [exhausted_report exhausted_error
  *                [field value]... (set only where missing)]
@@ -25,7 +29,8 @@
  *                    the long form)
  *                 | {"started", epoch, attempt, interrupt_requested_ms,
  *                    interrupt_reason, block, sync_tolerate,
- *                    {progress field, value...} (attempt > 1 only)}
+ *                    {progress field, value...} (attempt > 1 only),
+ *                    lock: {} (not asked) | {1, ""} (held) | {0, holder}}
  * exec_park      meta; epoch -> 1 (status back to queued, started_ms
  *                removed: the execution waits for its profile lock) | 0
  * exec_renew     meta; epoch lease_until_ms
@@ -39,7 +44,11 @@
  *                interrupt_mode (with interrupt_deadline_ms) only rises
  *                (finish < cancel < kill); the owner adds interrupt_latched_ms
  *                (first only) and interrupt_escalations.
- * exec_finish    meta progress events events_scratch report; epoch events_maxlen
+ * exec_finish    meta progress events events_scratch report [lock]; epoch
+ *                events_maxlen lock_value channel message (lock_value "" = no
+ *                lock key, nothing released; else, after the finish and also
+ *                when it is fenced, as lock_release: on a standalone Redis,
+ *                where the lock may share the call)
  *                np [field value]... ne [nf [field value]...]... nm [field value]...
  *                (the last progress, as exec_progress) now_ms outcome summary
  *                error retention_s full_report block_ms [event field value]...
@@ -51,7 +60,9 @@
  * exec_reject    meta events; now_ms error report retention_s events_maxlen
  *                nd [field value]... [event field value]...
  *                -> 1 rejected, 0 already finished
- * lock_acquire   lock; exec_id value lease_ms -> {1, ""} | {0, holder}
+ * lock_acquire   lock; exec_id value lease_ms -> {1, ""} | {0, holder} (the
+ *                worker tries a plain SET NX GET first; the script settles a
+ *                lock held by an earlier attempt of the same execution)
  * lock_renew     lock; value lease_ms -> 1 | 0
  * lock_release   lock; value [channel message] -> 1 | 0 (when released and
  *                a channel is given, PUBLISH channel message)

@@ -315,6 +315,46 @@ static void start_reply_without_marker_has_zero(void **state)
     rb_free(r);
 }
 
+/* exec_start with the profile lock in the same call (a standalone Redis):
+ * not asked, held, busy with its holder; a malformed answer is refused. */
+static void start_reply_with_lock_answer(void **state)
+{
+    redisReply *none = rb_arr(9, rb_str("started"), rb_int(1), rb_int(1), rb_str(""), rb_str(""),
+                              rb_str(""), rb_str(""), rb_arr(0), rb_arr(0));
+    redisReply *held = rb_arr(9, rb_str("started"), rb_int(1), rb_int(1), rb_str(""), rb_str(""),
+                              rb_str(""), rb_str(""), rb_arr(0), rb_arr(2, rb_int(1), rb_str("")));
+    redisReply *busy =
+        rb_arr(9, rb_str("started"), rb_int(1), rb_int(1), rb_str(""), rb_str(""), rb_str(""),
+               rb_str(""), rb_arr(0), rb_arr(2, rb_int(0), rb_str("01HOTHER:3")));
+    redisReply *bad = rb_arr(9, rb_str("started"), rb_int(1), rb_int(1), rb_str(""), rb_str(""),
+                             rb_str(""), rb_str(""), rb_arr(0), rb_arr(2, rb_int(2), rb_str("")));
+    redisReply *odd = rb_arr(9, rb_str("started"), rb_int(1), rb_int(1), rb_str(""), rb_str(""),
+                             rb_str(""), rb_str(""), rb_arr(0), rb_arr(1, rb_int(1)));
+    redisReply *old = rb_arr(8, rb_str("started"), rb_int(1), rb_int(1), rb_str(""), rb_str(""),
+                             rb_str(""), rb_str(""), rb_arr(0));
+    struct wk_start s;
+
+    (void)state;
+    assert_int_equal(wk_start_parse(none, &s, NULL), 0);
+    assert_int_equal(s.lock, -1);
+    assert_int_equal(wk_start_parse(held, &s, NULL), 0);
+    assert_int_equal(s.lock, 1);
+    assert_int_equal(wk_start_parse(busy, &s, NULL), 0);
+    assert_int_equal(s.lock, 0);
+    assert_int_equal(s.lock_holder_len, strlen("01HOTHER:3"));
+    assert_memory_equal(s.lock_holder, "01HOTHER:3", s.lock_holder_len);
+    assert_int_equal(wk_start_parse(bad, &s, NULL), PC_ESCHEMA);
+    assert_int_equal(wk_start_parse(odd, &s, NULL), PC_ESCHEMA);
+    assert_int_equal(wk_start_parse(old, &s, NULL), 0);
+    assert_int_equal(s.lock, -1);
+    rb_free(none);
+    rb_free(held);
+    rb_free(busy);
+    rb_free(bad);
+    rb_free(odd);
+    rb_free(old);
+}
+
 static void start_reply_finished_and_exhausted(void **state)
 {
     redisReply *f = rb_arr(2, rb_str("finished"), rb_str("complete"));
@@ -413,6 +453,42 @@ static void lock_reply_acquired_busy_and_malformed(void **state)
     assert_int_equal(wk_lock_parse(bad, &acquired, &holder, &n, NULL), PC_ESCHEMA);
     rb_free(got);
     rb_free(busy);
+    rb_free(bad);
+}
+
+/* The plain SET NX GET: nil takes the lock, another execution's value is
+ * the holder, a value of this execution (any attempt) goes to the script. */
+static void lock_set_reply_taken_busy_ours_and_malformed(void **state)
+{
+    redisReply *taken = rb_nil();
+    redisReply *busy = rb_str("01HOTHER000000000000000000:2");
+    redisReply *ours_old = rb_str(EXEC_ID ":1");
+    redisReply *prefix_only = rb_str(EXEC_ID "X:1"); /* another id that starts like ours */
+    redisReply *bare = rb_str(EXEC_ID);              /* no ":EPOCH": not a lock of ours */
+    redisReply *bad = rb_int(1);
+    enum wk_lock_try t = WK_LOCK_TAKEN;
+    const char *holder = NULL;
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(wk_lock_set_parse(taken, EXEC_ID, &t, &holder, &n, NULL), 0);
+    assert_int_equal(t, WK_LOCK_TAKEN);
+    assert_int_equal(wk_lock_set_parse(busy, EXEC_ID, &t, &holder, &n, NULL), 0);
+    assert_int_equal(t, WK_LOCK_BUSY);
+    assert_int_equal(n, strlen("01HOTHER000000000000000000:2"));
+    assert_int_equal(wk_lock_set_parse(ours_old, EXEC_ID, &t, &holder, &n, NULL), 0);
+    assert_int_equal(t, WK_LOCK_ASK_SCRIPT);
+    assert_int_equal(wk_lock_set_parse(prefix_only, EXEC_ID, &t, &holder, &n, NULL), 0);
+    assert_int_equal(t, WK_LOCK_BUSY);
+    assert_int_equal(wk_lock_set_parse(bare, EXEC_ID, &t, &holder, &n, NULL), 0);
+    assert_int_equal(t, WK_LOCK_BUSY);
+    assert_int_equal(wk_lock_set_parse(bad, EXEC_ID, &t, &holder, &n, NULL), PC_ESCHEMA);
+    assert_int_equal(wk_lock_set_parse(NULL, EXEC_ID, &t, &holder, &n, NULL), PC_EREDIS);
+    rb_free(taken);
+    rb_free(busy);
+    rb_free(ours_old);
+    rb_free(prefix_only);
+    rb_free(bare);
     rb_free(bad);
 }
 
@@ -641,11 +717,13 @@ int main(void)
         cmocka_unit_test(unknown_item_type_is_rejected_naming_the_item),
         cmocka_unit_test(start_reply_started_is_read),
         cmocka_unit_test(start_reply_without_marker_has_zero),
+        cmocka_unit_test(start_reply_with_lock_answer),
         cmocka_unit_test(start_reply_finished_and_exhausted),
         cmocka_unit_test(start_reply_more_asks_for_the_long_form),
         cmocka_unit_test(start_reply_malformed_is_schema_error),
         cmocka_unit_test(renew_reply_ok_fenced_and_malformed),
         cmocka_unit_test(lock_reply_acquired_busy_and_malformed),
+        cmocka_unit_test(lock_set_reply_taken_busy_ours_and_malformed),
         cmocka_unit_test(apply_block_items_not_recorded_success_are_tolerated),
         cmocka_unit_test(every_status_but_success_is_tolerated),
         cmocka_unit_test(items_without_a_recorded_status_are_tolerated),

@@ -107,6 +107,9 @@ struct wk_start {
     const char *tolerate; /* previous sync_tolerate list ("" = none) */
     size_t tolerate_len;
     const redisReply *progress; /* array of field, value (may be empty) */
+    int lock;                   /* the profile lock taken with it: -1 not asked, 1 held, 0 busy */
+    const char *lock_holder;    /* lock == 0: the holder's value */
+    size_t lock_holder_len;
 };
 
 int wk_start_parse(const redisReply *reply, struct wk_start *out, struct pc_err *err) PC_NODISCARD;
@@ -126,6 +129,20 @@ int wk_renew_parse(const redisReply *reply, struct wk_renew *out, struct pc_err 
 /* lock_acquire's reply: *acquired, and the holder when busy (borrowed). */
 int wk_lock_parse(const redisReply *reply, bool *acquired, const char **holder, size_t *holder_len,
                   struct pc_err *err) PC_NODISCARD;
+
+/* What the plain `SET LOCK VALUE PX LEASE NX GET` (the first try for the
+ * profile lock: a plain command costs Redis a fraction of a script call)
+ * answered, for execution exec_id: nil = taken (WK_LOCK_TAKEN); a value of
+ * this execution (an earlier attempt's lock, or this one's) = the
+ * lock_acquire script decides (WK_LOCK_ASK_SCRIPT); another value = held by
+ * *holder (borrowed, WK_LOCK_BUSY). */
+enum wk_lock_try {
+    WK_LOCK_TAKEN,
+    WK_LOCK_BUSY,
+    WK_LOCK_ASK_SCRIPT,
+};
+int wk_lock_set_parse(const redisReply *reply, const char *exec_id, enum wk_lock_try *out,
+                      const char **holder, size_t *holder_len, struct pc_err *err) PC_NODISCARD;
 
 /* ------------------------------------------------------------------------ */
 /* Takeover                                                                  */
