@@ -339,6 +339,63 @@ void cli_print_interrupt(const char *id, enum cli_interrupt_result result, bool 
     }
 }
 
+/* A meta time or counter as JSON: its digits, or null (absent, or not a number). */
+static const char *json_number_or_null(const char *v)
+{
+    size_t n = strlen(v);
+
+    if (n == 0 || n > 19 || strspn(v, "0123456789") != n) {
+        return "null";
+    }
+    return v;
+}
+
+bool cli_receipt_finished(const struct cli_record *meta)
+{
+    char status[32];
+
+    return meta->ops->text(meta, "status", status, sizeof(status)) > 0 &&
+           strcmp(status, "finished") == 0;
+}
+
+int cli_print_receipt(const char *id, const struct cli_record *meta, bool json)
+{
+    enum { R_MODE, R_REQUESTED, R_LATCHED, R_ESCALATIONS, R_FINISHED, R_OUTCOME, R_N };
+    static const char *const fields[R_N] = {"interrupt_mode",       "interrupt_requested_ms",
+                                            "interrupt_latched_ms", "interrupt_escalations",
+                                            "finished_ms",          "outcome"};
+    char v[R_N][CLI_META_VALUE_MAX];
+    enum pc_outcome_kind kind = PC_OUTCOME_BLOCK_ERROR;
+    enum pc_interrupt_mode mode = PC_MODE_FINISH;
+
+    for (size_t i = 0; i < R_N; i++) {
+        (void)meta->ops->text(meta, fields[i], v[i], sizeof(v[i]));
+    }
+    if (pc_outcome_kind_parse(v[R_OUTCOME], strlen(v[R_OUTCOME]), &kind) != 0) {
+        kind = PC_OUTCOME_BLOCK_ERROR;
+    }
+    if (pc_interrupt_mode_parse(v[R_MODE], strlen(v[R_MODE]), &mode, NULL) != 0) {
+        mode = PC_MODE_FINISH; /* absent (a raw PUBLISH of a plain reason): finish */
+    }
+    if (json) {
+        (void)printf("{\"id\":\"%s\",\"mode\":\"%s\",\"requested_ms\":%s,\"latched_ms\":%s,"
+                     "\"escalations\":%s,\"finished_ms\":%s,\"outcome\":\"%s\"}\n",
+                     id, pc_interrupt_mode_name(mode), json_number_or_null(v[R_REQUESTED]),
+                     json_number_or_null(v[R_LATCHED]),
+                     v[R_ESCALATIONS][0] != '\0' ? json_number_or_null(v[R_ESCALATIONS]) : "0",
+                     json_number_or_null(v[R_FINISHED]), pc_outcome_kind_name(kind));
+    } else {
+        (void)printf("execution %s: outcome %s\n  mode %s, requested at %s, latched at %s, "
+                     "escalations %s, finished at %s (Unix ms)\n",
+                     id, pc_outcome_kind_name(kind), pc_interrupt_mode_name(mode),
+                     v[R_REQUESTED][0] != '\0' ? v[R_REQUESTED] : "-",
+                     v[R_LATCHED][0] != '\0' ? v[R_LATCHED] : "- (not latched)",
+                     v[R_ESCALATIONS][0] != '\0' ? v[R_ESCALATIONS] : "0",
+                     v[R_FINISHED][0] != '\0' ? v[R_FINISHED] : "-");
+    }
+    return pc_outcome_exit_status(kind);
+}
+
 int cli_states_text(struct pc_buf *b, const char *label, const struct cli_records *states,
                     struct pc_err *err)
 {

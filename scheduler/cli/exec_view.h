@@ -115,6 +115,19 @@ int cli_print_list(const struct cli_records *rows, bool json);
 int cli_print_report(const char *id, const struct cli_record *meta, int outcome_rc,
                      const struct pc_outcome *outcome, const struct pc_err *err, bool json);
 
+/* True when meta's status is `finished` (interrupt --wait polls until then). */
+bool cli_receipt_finished(const struct cli_record *meta);
+
+/*
+ * `interrupt --wait`: the receipt of a finished execution, from its meta:
+ * the mode in effect, when the request was made, when the worker latched
+ * it, the escalations, when it finished, and the outcome. Text, or one JSON
+ * line {"id","mode","requested_ms","latched_ms","escalations","finished_ms",
+ * "outcome"} (a time that is absent or not a number is null). Returns the
+ * outcome's exit status.
+ */
+int cli_print_receipt(const char *id, const struct cli_record *meta, bool json);
+
 /* Prints o on stdout as text (pc_outcome_format_text) or one JSON line. */
 void cli_print_outcome(const struct pc_outcome *o, bool json);
 

@@ -673,67 +673,32 @@ out:
 
 /*
  * --wait: polls the meta hash (every 50 ms) until the execution finished,
- * then prints the receipt: mode, when the worker latched the request, its
- * escalations, the outcome. Returns the outcome's exit status.
+ * then prints the receipt (cli_print_receipt). Returns the outcome's exit
+ * status.
  */
 static int wait_receipt(struct cli_redis *r, const char *id, bool json)
 {
-    static const char *const fields[] = {"status",
-                                         "outcome",
-                                         "interrupt_mode",
-                                         "interrupt_requested_ms",
-                                         "interrupt_latched_ms",
-                                         "interrupt_escalations",
-                                         "finished_ms"};
-    char key[PC_KEY_MAX];
-    struct pc_err err;
-    enum pc_outcome_kind kind = PC_OUTCOME_BLOCK_ERROR;
-
-    pc_err_clear(&err);
-    if (exec_key(r, id, key, sizeof(key), &err) != 0) {
-        cli_print_err(&err);
-        return 1;
-    }
     for (;;) {
-        redisReply *rep = NULL;
-        const char *v[7] = {0};
+        redisReply *meta = NULL;
+        struct pc_err err;
         struct timespec ts = {0, 50 * 1000000L};
 
-        if (cli_redis_cmd(r, &rep, &err, "HMGET", key, fields[0], fields[1], fields[2], fields[3],
-                          fields[4], fields[5], fields[6], (char *)NULL) != 0) {
+        pc_err_clear(&err);
+        if (cli_exec_meta(r, id, &meta, &err) != 0) {
             cli_print_err(&err);
             return 1;
         }
-        for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements && i < 7; i++) {
-            v[i] = rep->element[i]->type == REDIS_REPLY_STRING ? rep->element[i]->str : NULL;
-        }
-        if (v[0] == NULL) {
-            freeReplyObject(rep);
-            (void)fprintf(stderr, "peace: execution %s not found\n", id);
-            return 1;
-        }
-        if (strcmp(v[0], "finished") == 0) {
-            if (v[1] == NULL || pc_outcome_kind_parse(v[1], strlen(v[1]), &kind) != 0) {
-                kind = PC_OUTCOME_BLOCK_ERROR;
+        {
+            struct cli_record rec = {&meta_ops, meta, NULL, 0};
+
+            if (cli_receipt_finished(&rec)) {
+                int status = cli_print_receipt(id, &rec, json);
+
+                freeReplyObject(meta);
+                return status;
             }
-            if (json) {
-                (void)printf("{\"id\":\"%s\",\"mode\":\"%s\",\"requested_ms\":%s,"
-                             "\"latched_ms\":%s,\"escalations\":%s,\"finished_ms\":%s,"
-                             "\"outcome\":\"%s\"}\n",
-                             id, v[2] != NULL ? v[2] : "finish", v[3] != NULL ? v[3] : "null",
-                             v[4] != NULL ? v[4] : "null", v[5] != NULL ? v[5] : "0",
-                             v[6] != NULL ? v[6] : "null", pc_outcome_kind_name(kind));
-            } else {
-                (void)printf("execution %s: outcome %s\n  mode %s, requested at %s, latched at %s, "
-                             "escalations %s, finished at %s (Unix ms)\n",
-                             id, pc_outcome_kind_name(kind), v[2] != NULL ? v[2] : "finish",
-                             v[3] != NULL ? v[3] : "-", v[4] != NULL ? v[4] : "- (not latched)",
-                             v[5] != NULL ? v[5] : "0", v[6] != NULL ? v[6] : "-");
-            }
-            freeReplyObject(rep);
-            return pc_outcome_exit_status(kind);
         }
-        freeReplyObject(rep);
+        freeReplyObject(meta);
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         }
     }

@@ -13,9 +13,11 @@
  * The layout of what is printed is exec_view.c's: here the JSON objects
  * become its records.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "exec_view.h"
 #include "peace/ident.h"
@@ -314,6 +316,50 @@ out:
     return status;
 }
 
+/*
+ * --wait: reads the execution (every 50 ms) until it finished, then prints
+ * the receipt from its meta (cli_print_receipt), as --redis does. Returns
+ * the outcome's exit status.
+ */
+static int wait_receipt(struct cli_http *h, const char *id, bool json)
+{
+    char path[CLI_SERVER_PATH_MAX];
+
+    (void)snprintf(path, sizeof(path), "/v1/executions/%s", id);
+    for (;;) {
+        json_t *doc = NULL;
+        struct pc_err err;
+        struct timespec ts = {0, 50 * 1000000L};
+        const json_t *exec;
+
+        pc_err_clear(&err);
+        if (cli_server_call(h, EVHTTP_REQ_GET, path, NULL, 0, &doc, &err) != 0) {
+            cli_print_err(&err);
+            return 1;
+        }
+        exec = json_object_get(doc, "execution");
+        if (!json_is_object(exec)) {
+            json_decref(doc);
+            (void)fprintf(stderr, "peace: execution %s: the scheduler's answer has no execution\n",
+                          id);
+            return 1;
+        }
+        {
+            struct cli_record rec = {&object_ops, exec, NULL, 0};
+
+            if (cli_receipt_finished(&rec)) {
+                int status = cli_print_receipt(id, &rec, json);
+
+                json_decref(doc);
+                return status;
+            }
+        }
+        json_decref(doc);
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
+}
+
 int cli_server_interrupt(const struct cli_opts *o)
 {
     static const char default_reason[] = "requested with peace interrupt";
@@ -330,13 +376,6 @@ int cli_server_interrupt(const struct cli_opts *o)
     pc_err_clear(&err);
     pc_buf_init(&body, (size_t)64u << 10);
     if (cli_args_one_id(o, "interrupt") != 0) {
-        goto out;
-    }
-    if (o->wait) {
-        /* The scheduler's 202 is the receipt of the request; the outcome is
-         * on the execution (peace watch ID, or --redis with --wait). */
-        (void)fprintf(stderr, "peace: interrupt --wait needs --redis (with --server, follow the "
-                              "execution with peace watch ID)\n");
         goto out;
     }
     rc = pc_buf_puts(&body, "{\"reason\":");
@@ -362,6 +401,10 @@ int cli_server_interrupt(const struct cli_opts *o)
     if (!json_is_boolean(requested)) {
         (void)fprintf(stderr, "peace: execution %s: the scheduler's answer has no \"requested\"\n",
                       o->args[0]);
+        goto out;
+    }
+    if (o->wait) {
+        status = wait_receipt(h, o->args[0], o->json);
         goto out;
     }
     cli_print_interrupt(o->args[0],

@@ -68,8 +68,9 @@ void sched_meta_from_kv(const struct sched_str *kv, size_t n, struct sched_meta 
 
 bool sched_json_numeric_field(const char *name, size_t n)
 {
-    static const char *const counters[] = {
-        "attempt", "block_index", "blocks_total", "items_total", "items_done", "done", "index"};
+    static const char *const counters[] = {"attempt",     "block_index",          "blocks_total",
+                                           "items_total", "items_done",           "done",
+                                           "index",       "interrupt_escalations"};
 
     if (n > 3 && memcmp(name + n - 3, "_ms", 3) == 0) {
         return true;

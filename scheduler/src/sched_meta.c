@@ -26,5 +26,9 @@ const char *const sched_meta_fields[SCHED_META_NFIELDS] = {
     "items_done",
     "interrupt_requested_ms",
     "interrupt_reason",
+    "interrupt_mode",
+    "interrupt_deadline_ms",
+    "interrupt_latched_ms",
+    "interrupt_escalations",
     "error",
 };

@@ -7,7 +7,7 @@
 #ifndef SCHED_META_H
 #define SCHED_META_H
 
-#define SCHED_META_NFIELDS 21
+#define SCHED_META_NFIELDS 25
 extern const char *const sched_meta_fields[SCHED_META_NFIELDS];
 
 #endif /* SCHED_META_H */

@@ -207,6 +207,19 @@ check "watch shows the header, the interrupt and the report" \
 rc=$?
 check "interrupt of a finished execution: exit 0, no effect" \
   eval '[ $rc -eq 0 ] && [ "$(jq -r .result "$T/o5f")" = already_finished ]'
+idw=$("$PEACE" run "$T/sleep.json" --detach)
+wait_for 20 "it to run" meta_is "$idw" block apply_ensure
+"$PEACE" interrupt "$idw" --mode cancel --reason 'wait over http' --wait --json >"$T/o5r" 2>&1
+rc=$?
+log "receipt over the scheduler: $(cat "$T/o5r")"
+check "interrupt --wait over the scheduler: exit 2, the receipt names the outcome and mode" \
+  eval '[ $rc -eq 2 ] && jq -e ".id == \"$idw\" and .outcome == \"block_interrupted\" and .mode == \"cancel\" and .escalations == 0" "$T/o5r"'
+check "... and when it was requested, latched and finished, in that order" \
+  jq -e '(.latched_ms | type) == "number" and .requested_ms <= .latched_ms and .latched_ms <= .finished_ms' "$T/o5r"
+"$PEACE" interrupt "$idw" --wait --json --redis "$PEACE_REDIS_URL" >"$T/o5rr" 2>&1
+check "... the same receipt as --redis prints" cmp "$T/o5r" "$T/o5rr"
+"$PEACE" interrupt "$idw" --wait >"$T/o5rt" 2>&1
+check "... and as text" grep -q "^execution $idw: outcome block_interrupted" "$T/o5rt"
 "$PEACE" interrupt 01ARZ3NDEKTSV4RRFFQ69G5FAV >"$T/o5u" 2>&1
 rc=$?
 check "interrupt of an unknown id: exit 1 with one clear line" \
