@@ -42,8 +42,15 @@ struct cli_opts {
     bool wait; /* interrupt --wait: until the outcome, then the receipt */
     const char *plugins[CLI_PLUGINS_MAX];
     size_t n_plugins;
-    size_t limit;       /* --limit of `list`, `dead`; 0 = the default */
-    const char *cursor; /* --cursor of `dead`: the next_cursor of a previous page */
+    size_t limit; /* --limit of `list`, `dead`; 0 = the default */
+    /* run --local --listen HOST:PORT: serve the dashboard and the API of this run */
+    const char *listen;
+    const char *read_token;      /* --read-token (PEACE_READ_TOKEN): GET only */
+    const char *interrupt_token; /* --interrupt-token (PEACE_INTERRUPT_TOKEN): GET + interrupt */
+    bool no_auth;                /* --no-auth: no token (loopback --listen only) */
+    bool has_exit_after;         /* --exit-after-s given */
+    unsigned exit_after_s;       /* stop serving this long after the outcome */
+    const char *cursor;          /* --cursor of `dead`: the next_cursor of a previous page */
 };
 
 /* `peace run FLOW.json --local`: runs in-process; returns the exit status. */

@@ -162,7 +162,9 @@ int cli_history_save(const char *root, const struct pc_flow *flow, enum pc_cmd c
     int rc;
 
     pc_ulid_gen_init(&gen, NULL, NULL, NULL, NULL);
-    rc = pc_ulid_next(&gen, id_out, err);
+    rc = pc_exec_id_valid(id_out, strnlen(id_out, PC_ULID_LEN + 1))
+             ? 0
+             : pc_ulid_next(&gen, id_out, err);
     if (rc != 0) {
         return rc;
     }

@@ -22,8 +22,9 @@
 #define CLI_HISTORY_LIST_MAX 1000
 
 /*
- * Saves o (the report of cmd on flow) under root's .peace tree with a new
- * execution id (written to id_out), atomically (temp file + rename), then
+ * Saves o (the report of cmd on flow) under root's .peace tree with the
+ * execution id id_out holds (the run's, shown by --listen) or, when it holds
+ * none ("" or not an id), a new one written to id_out, atomically (temp file + rename), then
  * removes the flow's oldest reports beyond CLI_HISTORY_KEEP. root is the
  * local run's working directory.
  */

@@ -7,6 +7,12 @@
  * finish, nothing new starts); the second a `cancel` (running items are asked
  * to stop; it becomes a `kill` after PC_INTERRUPT_DEADLINE_DEFAULT_MS); a
  * third exits at once (130), as users of interactive tools expect.
+ *
+ * With --listen HOST:PORT the same loop also serves the run's dashboard and
+ * HTTP API (local_web.h): the observer feeds both the bars and the server,
+ * the page's Interrupt asks for the same graduated modes as Ctrl-C, and
+ * after the outcome (the report printed) the server stays up until Ctrl-C or
+ * --exit-after-s; the exit status is the outcome's.
  */
 #include <errno.h>
 #include <signal.h>
@@ -20,21 +26,30 @@
 #include "cli.h"
 #include "follow.h"
 #include "local_history.h"
+#include "local_web.h"
 #include "peace/exec.h"
 #include "peace/items.h"
 #include "peace/pool.h"
 #include "peace/store_dir.h"
 #include "render.h"
+#include "sched_guard.h"
+#include "web_server.h"
 
 #define TICK_MS 50
 
 struct local_run {
     const struct cli_opts *opts;
+    const struct pc_flow *flow;
     struct event_base *base;
     struct pc_exec *exec;
     struct cli_render *render;
     unsigned interrupts;
     struct event *kill_timer; /* the cancel's deadline */
+    struct local_web *web;    /* --listen; NULL otherwise */
+    struct event *done_ev;    /* --listen: the outcome, handled from the loop */
+    struct event *exit_timer; /* --listen: --exit-after-s after the outcome */
+    bool reported;            /* --listen: the report is printed */
+    int status;               /* --listen: the exit status once reported */
 };
 
 static void on_block_start(void *ctx, size_t index, enum pc_block_kind kind)
@@ -46,6 +61,7 @@ static void on_block_start(void *ctx, size_t index, enum pc_block_kind kind)
     if (lr->render != NULL) {
         cli_render_block(lr->render, index, total, pc_block_name(kind), cli_mono_ms());
     }
+    local_web_block_start(lr->web, index, kind);
 }
 
 static void on_progress(void *ctx, size_t item, const struct pc_progress_tracker *t,
@@ -57,6 +73,7 @@ static void on_progress(void *ctx, size_t item, const struct pc_progress_tracker
     if (lr->render != NULL) {
         cli_render_item(lr->render, item, t, cli_mono_ms());
     }
+    local_web_progress(lr->web, item, t);
 }
 
 static void on_interrupted(void *ctx)
@@ -67,13 +84,20 @@ static void on_interrupted(void *ctx)
         cli_render_note(lr->render, "interrupted: items in progress finish, nothing new starts",
                         cli_mono_ms());
     }
+    local_web_interrupted(lr->web);
 }
 
 static void on_finished(void *ctx, const struct pc_outcome *o)
 {
     struct local_run *lr = ctx;
 
-    (void)o;
+    if (lr->web != NULL) {
+        struct timeval now = {0, 0};
+
+        local_web_finished(lr->web, o);
+        (void)evtimer_add(lr->done_ev, &now); /* report from the loop, keep serving */
+        return;
+    }
     (void)event_base_loopexit(lr->base, NULL);
 }
 
@@ -91,6 +115,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     pc_exec_progress_flush(lr->exec);
+    local_web_tick(lr->web);
     if (lr->render != NULL) {
         cli_render_tick(lr->render, cli_mono_ms());
     }
@@ -102,6 +127,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
     (void)what;
     (void)sig;
+    if (lr->reported) {
+        (void)event_base_loopexit(lr->base, NULL); /* --listen after the outcome: stop serving */
+        return;
+    }
+    local_web_note_interrupt(lr->web, "interrupted from the terminal (Ctrl-C)");
     lr->interrupts++;
     if (lr->interrupts > 2) {
         cli_exit_interrupted_twice();
@@ -248,6 +278,92 @@ static int prepare(const struct cli_opts *o, struct pc_flow *flow, struct pc_reg
     return rc;
 }
 
+/* The outcome on the terminal: the bars' end, the kept report, the report. */
+static int finish_and_report(struct local_run *lr)
+{
+    const struct cli_opts *o = lr->opts;
+    struct pc_err err;
+
+    pc_err_clear(&err);
+    if (lr->render != NULL) {
+        cli_render_finish(lr->render, cli_mono_ms());
+    }
+    if (pc_exec_outcome(lr->exec) != NULL) {
+        char id[PC_ULID_LEN + 1] = "";
+
+        if (lr->web != NULL) {
+            (void)snprintf(id, sizeof(id), "%s", local_web_exec_id(lr->web));
+        }
+        /* Kept for `peace list --local` / `peace report ID --local`; a failure
+         * to keep it does not change the run's result. */
+        if (cli_history_save(".", lr->flow, o->cmd, pc_exec_outcome(lr->exec), id, &err) != 0) {
+            (void)fprintf(stderr, "peace: the report was not kept: %s\n", err.msg);
+        } else if (!o->json) {
+            (void)printf("execution %s (peace report %s --local)\n", id, id);
+        }
+    }
+    return report(o, lr->flow, lr->exec);
+}
+
+/* --listen: the outcome is in; report it now and keep serving. */
+static void on_done_ev(evutil_socket_t fd, short what, void *arg)
+{
+    struct local_run *lr = arg;
+    FILE *info = lr->opts->json ? stderr : stdout;
+
+    (void)fd;
+    (void)what;
+    pc_exec_progress_flush(lr->exec);
+    lr->status = finish_and_report(lr);
+    lr->reported = true;
+    if (lr->opts->has_exit_after) {
+        struct timeval tv = {(time_t)lr->opts->exit_after_s, 0};
+
+        (void)fprintf(info, "peace: still serving the dashboard for %u s (Ctrl-C to stop now)\n",
+                      lr->opts->exit_after_s);
+        (void)evtimer_add(lr->exit_timer, &tv);
+    } else {
+        (void)fprintf(info, "peace: still serving the dashboard; Ctrl-C to stop\n");
+    }
+    (void)fflush(info);
+}
+
+static void on_exit_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct local_run *lr = arg;
+
+    (void)fd;
+    (void)what;
+    (void)event_base_loopexit(lr->base, NULL);
+}
+
+/* The page's Interrupt (POST .../interrupt): the graduated modes of Ctrl-C. */
+static void on_web_interrupt(void *ctx, enum pc_interrupt_mode mode, uint64_t deadline_ms,
+                             const char *reason)
+{
+    struct local_run *lr = ctx;
+    char note[MSG_EVENT_REASON_MAX + 96];
+
+    (void)snprintf(note, sizeof(note), "%s requested over HTTP: %s", pc_interrupt_mode_name(mode),
+                   reason);
+    if (lr->render != NULL) {
+        cli_render_note(lr->render, note, cli_mono_ms());
+    }
+    if (mode == PC_MODE_FINISH) {
+        lr->interrupts = lr->interrupts > 1 ? lr->interrupts : 1;
+        pc_exec_signal_interrupt(lr->exec);
+        return;
+    }
+    lr->interrupts = 2; /* a Ctrl-C now exits */
+    if (mode == PC_MODE_CANCEL && lr->kill_timer != NULL) {
+        struct timeval tv = {(time_t)(deadline_ms / 1000u),
+                             (suseconds_t)((deadline_ms % 1000u) * 1000u)};
+
+        (void)evtimer_add(lr->kill_timer, &tv);
+    }
+    pc_exec_interrupt(lr->exec, mode);
+}
+
 static int run_loop(struct local_run *lr)
 {
     struct event *tick = NULL;
@@ -265,11 +381,21 @@ static int run_loop(struct local_run *lr)
         rc = PC_ENOMEM;
         goto out;
     }
+    local_web_started(lr->web);
     pc_exec_start(lr->exec);
-    if (!pc_exec_finished(lr->exec)) {
+    if (!pc_exec_finished(lr->exec) || lr->web != NULL) {
         (void)event_base_dispatch(lr->base);
     }
     pc_exec_progress_flush(lr->exec);
+    if (lr->web != NULL) {
+        /* Streams end, answers in flight go out: a moment of the loop. */
+        struct timeval grace = {0, 200000};
+
+        (void)event_del(tick);
+        local_web_stop(lr->web);
+        (void)event_base_loopexit(lr->base, &grace);
+        (void)event_base_dispatch(lr->base);
+    }
 out:
     if (tick != NULL) {
         event_free(tick);
@@ -287,6 +413,94 @@ out:
     return rc;
 }
 
+/*
+ * --listen: the guard's tokens (flags, then PEACE_READ_TOKEN /
+ * PEACE_INTERRUPT_TOKEN; --token / PEACE_TOKEN resolved by main), a token
+ * generated when none is given (unless --no-auth on a loopback address), and
+ * the server; prints the dashboard's URL.
+ */
+static int web_open(struct local_run *lr, const struct pc_flow *flow, struct pc_store store,
+                    char *generated, size_t generated_size)
+{
+    const struct cli_opts *o = lr->opts;
+    const char *rt = o->read_token != NULL ? o->read_token : getenv("PEACE_READ_TOKEN");
+    const char *it =
+        o->interrupt_token != NULL ? o->interrupt_token : getenv("PEACE_INTERRUPT_TOKEN");
+    const char *tokens[SCHED_SCOPE_COUNT] = {NULL, rt, it, o->token};
+    char host[256];
+    char url[SCHED_TOKEN_MAX + 320];
+    struct local_web_opts wo;
+    struct pc_err err;
+    bool any = false;
+    size_t glen = 0;
+    FILE *info = o->json ? stderr : stdout;
+
+    pc_err_clear(&err);
+    memset(&wo, 0, sizeof(wo));
+    if (sched_listen_parse(o->listen, host, sizeof(host), &wo.listen_port, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+        return 1;
+    }
+    for (size_t k = 1; k < SCHED_SCOPE_COUNT; k++) {
+        if (tokens[k] != NULL && tokens[k][0] != '\0') {
+            if (strlen(tokens[k]) > SCHED_TOKEN_MAX) {
+                (void)fprintf(stderr, "peace: a token is over %d bytes\n", SCHED_TOKEN_MAX);
+                return 1;
+            }
+            wo.guard.tokens[k].p = tokens[k];
+            wo.guard.tokens[k].n = strlen(tokens[k]);
+            any = true;
+        }
+    }
+    if (o->no_auth) {
+        if (any) {
+            (void)fprintf(stderr, "peace: --no-auth and a token exclude each other\n");
+            return 1;
+        }
+        if (!sched_host_is_loopback(host)) {
+            (void)fprintf(stderr,
+                          "peace: --no-auth is only allowed on a loopback --listen address "
+                          "(127.0.0.1, ::1, localhost), not %s\n",
+                          host);
+            return 1;
+        }
+        wo.guard.no_auth = true;
+    } else if (!any) {
+        if (web_token_generate(generated, generated_size, &glen, &err) != 0) {
+            (void)fprintf(stderr, "peace: %s\n", err.msg);
+            return 1;
+        }
+        wo.guard.tokens[SCHED_SCOPE_ALL].p = generated;
+        wo.guard.tokens[SCHED_SCOPE_ALL].n = glen;
+    }
+    wo.base = lr->base;
+    wo.flow = flow;
+    wo.cmd = o->cmd;
+    wo.sync = o->sync;
+    wo.store = store;
+    wo.guard.listen_host = host;
+    wo.listen_host = host;
+    wo.on_interrupt = on_web_interrupt;
+    wo.interrupt_ctx = lr;
+    if (local_web_create(&wo, &lr->web, &err) != 0) {
+        (void)fprintf(stderr, "peace: %s\n", err.msg);
+        return 1;
+    }
+    lr->done_ev = evtimer_new(lr->base, on_done_ev, lr);
+    lr->exit_timer = evtimer_new(lr->base, on_exit_timer, lr);
+    if (lr->done_ev == NULL || lr->exit_timer == NULL) {
+        (void)fprintf(stderr, "peace: out of memory\n");
+        return 1;
+    }
+    web_url_format(host, local_web_port(lr->web), glen > 0 ? generated : NULL, url, sizeof(url));
+    if (glen > 0) {
+        (void)fprintf(info, "peace: no token given: generated one for this run: %s\n", generated);
+    }
+    (void)fprintf(info, "peace: dashboard of execution %s: %s\n", local_web_exec_id(lr->web), url);
+    (void)fflush(info);
+    return 0;
+}
+
 int cli_local_run(const struct cli_opts *o)
 {
     struct local_run lr;
@@ -296,6 +510,7 @@ int cli_local_run(const struct cli_opts *o)
     struct pc_pool *pool = NULL;
     struct pc_exec_opts eo;
     struct pc_err err;
+    char generated[2 * WEB_TOKEN_RANDOM_BYTES + 1];
     int status = 1;
 
     memset(&lr, 0, sizeof(lr));
@@ -303,6 +518,13 @@ int cli_local_run(const struct cli_opts *o)
     memset(&eo, 0, sizeof(eo));
     pc_err_clear(&err);
     lr.opts = o;
+    lr.flow = &flow;
+    if (o->listen == NULL &&
+        (o->has_exit_after || o->no_auth || o->read_token != NULL || o->interrupt_token != NULL)) {
+        (void)fprintf(stderr, "peace: --read-token, --interrupt-token, --no-auth and "
+                              "--exit-after-s need --listen HOST:PORT (see peace --help)\n");
+        goto out;
+    }
     if (prepare(o, &flow, &reg, &err) != 0) {
         (void)fprintf(stderr, "peace: %s\n", err.msg);
         goto out;
@@ -335,6 +557,10 @@ int cli_local_run(const struct cli_opts *o)
         (void)fprintf(stderr, "peace: %s: %s\n", o->args[0], err.msg);
         goto out;
     }
+    if (o->listen != NULL &&
+        web_open(&lr, &flow, pc_store_dir_store(dir), generated, sizeof(generated)) != 0) {
+        goto out;
+    }
     if (cli_render_open(o, &flow, &lr.render) != 0) {
         (void)fprintf(stderr, "peace: out of memory\n");
         goto out;
@@ -347,22 +573,16 @@ int cli_local_run(const struct cli_opts *o)
         (void)fprintf(stderr, "peace: cannot run the event loop\n");
         goto out;
     }
-    if (lr.render != NULL) {
-        cli_render_finish(lr.render, cli_mono_ms());
-    }
-    if (pc_exec_outcome(lr.exec) != NULL) {
-        char id[PC_ULID_LEN + 1];
-
-        /* Kept for `peace list --local` / `peace report ID --local`; a failure
-         * to keep it does not change the run's result. */
-        if (cli_history_save(".", &flow, o->cmd, pc_exec_outcome(lr.exec), id, &err) != 0) {
-            (void)fprintf(stderr, "peace: the report was not kept: %s\n", err.msg);
-        } else if (!o->json) {
-            (void)printf("execution %s (peace report %s --local)\n", id, id);
-        }
-    }
-    status = report(o, &flow, lr.exec);
+    status = lr.reported ? lr.status : finish_and_report(&lr);
 out:
+    /* The server first: it reads the store and the flow. */
+    local_web_destroy(lr.web);
+    if (lr.done_ev != NULL) {
+        event_free(lr.done_ev);
+    }
+    if (lr.exit_timer != NULL) {
+        event_free(lr.exit_timer);
+    }
     /* Only a finished execution may be destroyed while its pool lives. */
     if (lr.exec != NULL && !pc_exec_finished(lr.exec)) {
         pc_pool_destroy(pool);

@@ -45,7 +45,16 @@
     "  --token T            the scheduler's bearer token (PEACE_TOKEN)\n"                          \
     "  --token-file F       the token from a file (PEACE_TOKEN_FILE): flags show in ps\n"          \
     "  --redis-url-file F   the Redis URL (with its password) from a file\n"                       \
-    "                       (PEACE_REDIS_URL_FILE)\n"
+    "                       (PEACE_REDIS_URL_FILE)\n"                                              \
+    "  --listen HOST:PORT   with --local: serve this run's dashboard and HTTP API (read,\n"        \
+    "                       events, interrupt) there; prints the URL; keeps serving after\n"       \
+    "                       the outcome until Ctrl-C (or --exit-after-s)\n"                        \
+    "  --token T            with --listen: the token of every scope (PEACE_TOKEN); none\n"         \
+    "                       given: one is generated and printed in the URL (#token=)\n"            \
+    "  --read-token T       with --listen: a token for GET only (PEACE_READ_TOKEN)\n"              \
+    "  --interrupt-token T  with --listen: GET and interrupt (PEACE_INTERRUPT_TOKEN)\n"            \
+    "  --no-auth            with --listen on a loopback address: no token at all\n"                \
+    "  --exit-after-s N     with --listen: exit N seconds after the outcome\n"
 
 static const char run_usage[] =
     "usage: peace run FLOW.json [options]\n"
@@ -114,9 +123,11 @@ static const char *env_or(const char *name, const char *fallback)
 static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
 {
     static const char *const value_flags[] = {
-        "--cmd",     "--strategy", "--sync",  "--workdir",     "--redis",  "--server",
-        "--prefix",  "--queue",    "--token", "--reason",      "--plugin", "--limit",
-        "--current", "--goal",     "--mode",  "--deadline-ms", "--cursor"};
+        "--cmd",         "--strategy", "--sync",    "--workdir",    "--redis",
+        "--server",      "--prefix",   "--queue",   "--token",      "--reason",
+        "--plugin",      "--limit",    "--current", "--goal",       "--mode",
+        "--deadline-ms", "--cursor",   "--listen",  "--read-token", "--interrupt-token",
+        "--exit-after-s"};
     const char *a = argv[*i];
     const char *v = NULL;
     struct pc_err err;
@@ -160,6 +171,10 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
     }
     if (strcmp(a, "--wait") == 0) {
         o->wait = true;
+        return 0;
+    }
+    if (strcmp(a, "--no-auth") == 0) {
+        o->no_auth = true;
         return 0;
     }
     for (size_t k = 0; k < sizeof(value_flags) / sizeof(value_flags[0]); k++) {
@@ -254,6 +269,26 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
         case 16:
             o->cursor = v;
             return 0;
+        case 17:
+            o->listen = v;
+            return 0;
+        case 18:
+            o->read_token = v;
+            return 0;
+        case 19:
+            o->interrupt_token = v;
+            return 0;
+        case 20: {
+            char *end = NULL;
+            unsigned long long n = strtoull(v, &end, 10);
+
+            if (v[0] < '0' || v[0] > '9' || end == NULL || *end != '\0' || n > 86400) {
+                return bad("--exit-after-s %s: give seconds 0..86400", v);
+            }
+            o->has_exit_after = true;
+            o->exit_after_s = (unsigned)n;
+            return 0;
+        }
         case 10:
             if (o->n_plugins == CLI_PLUGINS_MAX) {
                 return bad("%s", "too many --plugin flags");
@@ -354,6 +389,7 @@ int main(int argc, char **argv)
     o.queue = env_or("PEACE_QUEUE", "default");
     o.token = NULL;
     o.server_url = env_or("PEACE_SERVER_URL", NULL);
+
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             /* `peace run --help` is the run command's help. */
@@ -391,6 +427,11 @@ int main(int argc, char **argv)
         }
         if (o.local) {
             return cli_local_run(&o);
+        }
+        if (o.listen != NULL || o.has_exit_after || o.no_auth || o.read_token != NULL ||
+            o.interrupt_token != NULL) {
+            return bad("%s", "--listen, --read-token, --interrupt-token, --no-auth and "
+                             "--exit-after-s need --local");
         }
     } else if (o.local && strcmp(o.subcommand, "list") == 0) {
         return o.n_args == 0 ? cli_history_list(o.json, o.limit)

@@ -580,3 +580,54 @@ int sched_route_match(enum sched_method method, const char *path, struct sched_r
 {
     return sched_route_find(method, path, out, NULL, fail);
 }
+
+int sched_listen_parse(const char *text, char *host, size_t host_size, uint16_t *port,
+                       struct pc_err *err)
+{
+    const char *colon = NULL;
+    const char *h = text;
+    size_t hn;
+    unsigned long long p = 0;
+
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+
+        if (close == NULL || close[1] != ':') {
+            return pc_err_set(err, PC_EINVAL, "--listen: expected [ADDRESS]:PORT");
+        }
+        h = text + 1;
+        hn = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (colon == NULL) {
+            return pc_err_set(err, PC_EINVAL, "--listen: expected HOST:PORT, got \"%.64s\"", text);
+        }
+        hn = (size_t)(colon - text);
+        if (memchr(text, ':', hn) != NULL) {
+            return pc_err_set(err, PC_EINVAL, "--listen: put an IPv6 address in brackets");
+        }
+    }
+    if (sched_parse_count(colon + 1, 0, 65535, &p) != 0) {
+        return pc_err_set(err, PC_EINVAL, "--listen: the port must be 0..65535");
+    }
+    if (hn == 0) {
+        h = "0.0.0.0";
+        hn = 7;
+    }
+    if (hn >= host_size) {
+        return pc_err_set(err, PC_EINVAL, "--listen: the host name is too long");
+    }
+    for (size_t i = 0; i < hn; i++) {
+        char c = h[i];
+
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '.' || c == '-' || c == ':' || c == '_')) {
+            return pc_err_set(err, PC_EINVAL, "--listen: bad character in the host");
+        }
+    }
+    memcpy(host, h, hn);
+    host[hn] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "peace/err.h"
 #include "peace/ident.h"
@@ -194,5 +195,10 @@ void sched_log_target(const char *uri, char *out, size_t out_size);
 /* Parses a decimal count (digits only, no sign) in [min, max]. Returns 0 or PC_EINVAL. */
 int sched_parse_count(const char *s, unsigned long long min, unsigned long long max,
                       unsigned long long *out) PC_NODISCARD;
+
+/* Parses a --listen value: "host:port", "[v6]:port" or ":port" (host
+ * 0.0.0.0). Returns 0 or PC_EINVAL with a one-line reason. */
+int sched_listen_parse(const char *text, char *host, size_t host_size, uint16_t *port,
+                       struct pc_err *err) PC_NODISCARD;
 
 #endif /* SCHED_HTTP_H */

@@ -69,6 +69,18 @@ void web_server_close_streams(struct web_server *ws);
 /* Frees everything (answers nothing more). Accepts NULL. */
 void web_server_destroy(struct web_server *ws);
 
+/* Random bytes of a generated token (its text is twice as long, hex). */
+#define WEB_TOKEN_RANDOM_BYTES 24
+
+/* A fresh random token (hex) into out (at least 49 bytes), its length in
+ * *len: a server with no token configured makes one at start. */
+int web_token_generate(char *out, size_t out_size, size_t *len, struct pc_err *err) PC_NODISCARD;
+
+/* The dashboard's URL of a server listening on host:port ("0.0.0.0" and
+ * "::" become loopback), with "#token=TOKEN" when token is not NULL or
+ * empty: a fragment, which browsers never send, so it reaches no log. */
+void web_url_format(const char *host, uint16_t port, const char *token, char *out, size_t out_size);
+
 /* Monotonic and wall-clock milliseconds. */
 uint64_t web_mono_ms(void);
 uint64_t web_unix_ms(void);

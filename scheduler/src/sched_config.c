@@ -14,12 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "peace/secret.h"
 
 #include "sched_argv.h"
 #include "sched_http.h"
+#include "web_server.h"
 
 static const char usage_text[] =
     "usage: peace-scheduler [options]\n"
@@ -67,57 +67,6 @@ static const char *env_get(sched_getenv_fn *env, void *ctx, const char *name)
     const char *v = env != NULL ? env(ctx, name) : NULL;
 
     return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
-int sched_listen_parse(const char *text, char *host, size_t host_size, uint16_t *port,
-                       struct pc_err *err)
-{
-    const char *colon = NULL;
-    const char *h = text;
-    size_t hn;
-    unsigned long long p = 0;
-
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-
-        if (close == NULL || close[1] != ':') {
-            return pc_err_set(err, PC_EINVAL, "--listen: expected [ADDRESS]:PORT");
-        }
-        h = text + 1;
-        hn = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(text, ':');
-        if (colon == NULL) {
-            return pc_err_set(err, PC_EINVAL, "--listen: expected HOST:PORT, got \"%.64s\"", text);
-        }
-        hn = (size_t)(colon - text);
-        if (memchr(text, ':', hn) != NULL) {
-            return pc_err_set(err, PC_EINVAL, "--listen: put an IPv6 address in brackets");
-        }
-    }
-    if (sched_parse_count(colon + 1, 0, 65535, &p) != 0) {
-        return pc_err_set(err, PC_EINVAL, "--listen: the port must be 0..65535");
-    }
-    if (hn == 0) {
-        h = "0.0.0.0";
-        hn = 7;
-    }
-    if (hn >= host_size) {
-        return pc_err_set(err, PC_EINVAL, "--listen: the host name is too long");
-    }
-    for (size_t i = 0; i < hn; i++) {
-        char c = h[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              c == '.' || c == '-' || c == ':' || c == '_')) {
-            return pc_err_set(err, PC_EINVAL, "--listen: bad character in the host");
-        }
-    }
-    memcpy(host, h, hn);
-    host[hn] = '\0';
-    *port = (uint16_t)p;
-    return 0;
 }
 
 enum flag_id {
@@ -531,48 +480,21 @@ int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ct
 
 int sched_config_generate_token(struct sched_config *cfg, struct pc_err *err)
 {
-    unsigned char raw[24];
-    size_t got = 0;
+    int rc;
 
     if (cfg->no_auth || cfg->token_len > 0 || cfg->read_token_len > 0 ||
         cfg->interrupt_token_len > 0) {
         return 0;
     }
-    while (got < sizeof(raw)) {
-        ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return pc_err_set(err, -errno, "cannot make a token: getrandom failed");
-        }
-        got += (size_t)n;
-    }
-    for (size_t i = 0; i < sizeof(raw); i++) {
-        cfg->token[2 * i] = "0123456789abcdef"[raw[i] >> 4];
-        cfg->token[2 * i + 1] = "0123456789abcdef"[raw[i] & 15];
-    }
-    cfg->token[2 * sizeof(raw)] = '\0';
-    cfg->token_len = 2 * sizeof(raw);
-    cfg->token_generated = true;
-    return 0;
+    rc = web_token_generate(cfg->token, sizeof(cfg->token), &cfg->token_len, err);
+    cfg->token_generated = rc == 0;
+    return rc;
 }
 
 void sched_dashboard_url(const struct sched_config *cfg, uint16_t port, bool with_token, char *out,
                          size_t out_size)
 {
-    const char *host = cfg->listen_host;
-    bool v6 = strchr(host, ':') != NULL;
-
-    if (strcmp(host, "0.0.0.0") == 0) {
-        host = "127.0.0.1";
-    } else if (strcmp(host, "::") == 0) {
-        host = "::1";
-    }
-    (void)snprintf(out, out_size, "http://%s%s%s:%u/%s%s", v6 ? "[" : "", host, v6 ? "]" : "",
-                   (unsigned)port, with_token && cfg->token_len > 0 ? "#token=" : "",
-                   with_token && cfg->token_len > 0 ? cfg->token : "");
+    web_url_format(cfg->listen_host, port, with_token ? cfg->token : NULL, out, out_size);
 }
 
 void sched_guard_from_config(const struct sched_config *cfg, struct sched_guard *g)

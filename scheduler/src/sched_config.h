@@ -76,10 +76,6 @@ typedef const char *sched_getenv_fn(void *ctx, const char *name);
 int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ctx,
                        struct sched_config *out, struct pc_err *err) PC_NODISCARD;
 
-/* Parses "host:port", "[v6]:port" or ":port" (host 0.0.0.0). Returns 0 or PC_EINVAL. */
-int sched_listen_parse(const char *text, char *host, size_t host_size, uint16_t *port,
-                       struct pc_err *err) PC_NODISCARD;
-
 /*
  * When no token of any scope is configured and not no_auth: makes a random
  * token (24 bytes of getrandom, as 48 hex digits) for every scope and sets
