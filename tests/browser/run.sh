@@ -11,6 +11,8 @@
 # Usage: run.sh [SCHEDULER WORKER]   default build/scheduler/peace-scheduler
 #                                    and build/worker/peace-worker
 #        run.sh --mock
+#        run.sh --local PEACE   local.test.mjs: `peace run --local --listen`
+#                               (the test starts its own runs; no Redis)
 # Environment: PEACE_SCREENSHOT (PNG path, default build/dashboard.png);
 # PEACE_TOKEN (the API token the scheduler is started with: default a random
 # one, so the page's token prompt and ?access_token= are exercised; set it
@@ -23,6 +25,11 @@ root=$(cd "$here/../.." && pwd)
 mode=fleet
 if [ "${1:-}" = --mock ]; then
   mode=mock
+elif [ "${1:-}" = --local ]; then
+  mode=local
+  PEACE_BIN=$(realpath -m "${2:?usage: run.sh --local PATH/TO/peace}")
+  [ -x "$PEACE_BIN" ] || { echo "run.sh: $PEACE_BIN is missing: build it first" >&2; exit 1; }
+  export PEACE_BIN
 else
   scheduler=$(realpath -m "${1:-$root/build/scheduler/peace-scheduler}")
   worker=$(realpath -m "${2:-$root/build/worker/peace-worker}")
@@ -122,6 +129,13 @@ healthy_or_gone() { healthy "$1" || ! alive "$2"; }
 redis_up() { [ "$(redis-cli -p "$1" PING 2>/dev/null)" = PONG ]; }
 redis_up_or_gone() { redis_up "$1" || ! alive "$2"; }
 
+if [ "$mode" = local ]; then
+  set +e
+  node "$here/local.test.mjs"
+  status=$?
+  set -e
+  exit $status
+fi
 if [ "$mode" = mock ]; then
   export PEACE_TOKEN=${PEACE_TOKEN-mock-$RANDOM$RANDOM}
   # The mock drops the first events stream of each execution after three
