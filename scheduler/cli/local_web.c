@@ -26,7 +26,7 @@
 #include "web_backend.h"
 #include "web_server.h"
 
-#define LW_MAX_BODY       (1u << 20)
+#define LW_MAX_BODY       (8u << 20) /* as peace-scheduler's default --max-body */
 #define LW_READ_TIMEOUT_S 10
 #define LW_MAX_SSE        64
 #define LW_QUEUE          "local"
@@ -514,7 +514,9 @@ static void meta_build(const struct local_web *lw, struct meta_kv *m)
     if (lw->finished) {
         kv_addz(m, "outcome", pc_outcome_kind_name(lw->outcome));
         kv_addu(m, "finished_ms", lw->finished_ms);
-        kv_addz(m, "error", lw->error);
+        if (lw->error[0] != '\0') {
+            kv_addz(m, "error", lw->error); /* as exec_finish: only a real one */
+        }
         kv_add(m, "report", lw->summary.data != NULL ? (const char *)lw->summary.data : "",
                lw->summary.len);
     }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The HTTP API of `peace run FLOW --local --listen` answers as
+# peace-scheduler does: the same flow (four chained sleep items) is ensured
+# once on the fleet (redis-server, a worker, the scheduler; submitted through
+# the API) and once as a local run with --listen, both with the same --token
+# and --read-token; http_compare.py then sends every request of its list to
+# both and compares status, media type and JSON (ids and times normalised),
+# the event streams by kind, and the error codes of unknown ids, bad bodies,
+# missing and read-only tokens, foreign Host and Origin.
+SCHED=${1:?usage: http_local.sh PATH/TO/peace-scheduler PATH/TO/peace PATH/TO/peace-worker}
+PEACE=${2:?}
+WORKER=${3:?}
+. "$(dirname "$0")/lib.sh"
+
+TOKEN=cmp-all-scope-token
+READ=cmp-read-token
+APP=cmp
+PROFILE=p
+FLOW=sleepers
+here=$(cd "$(dirname "$0")" && pwd)
+
+redis_start
+worker_start w1
+wait_for 10 "worker w1 to join" worker_ready w1 || fatal "the worker did not start"
+
+"$SCHED" --redis "$PEACE_REDIS_URL" --listen 127.0.0.1:0 --token "$TOKEN" --read-token "$READ" \
+  >"$T/scheduler.log" 2>&1 &
+PIDS+=("$!")
+wait_for 10 "the scheduler to listen" grep -q 'listening on' "$T/scheduler.log" ||
+  fatal "the scheduler did not start: $(cat "$T/scheduler.log")"
+SPORT=$(sed -nE 's/.*listening on [^ ]*:([0-9]+) .*/\1/p' "$T/scheduler.log" | head -1)
+FLEET=http://127.0.0.1:$SPORT
+
+# One flow file for both: markers relative to each runner's directory.
+cat >"$T/flow.json" <<JSON
+{"app":"$APP","profile":"$PROFILE","flow":"$FLOW","items":[
+ {"id":"s1","type":"sleep","params":{"steps":4,"step_ms":50,"marker":"m/s1.done"}},
+ {"id":"s2","type":"sleep","deps":["s1"],"params":{"steps":4,"step_ms":50,"marker":"m/s2.done"}},
+ {"id":"s3","type":"sleep","deps":["s2"],"params":{"steps":4,"step_ms":50,"marker":"m/s3.done"}},
+ {"id":"s4","type":"sleep","deps":["s3"],"params":{"steps":4,"step_ms":50,"marker":"m/s4.done"}}]}
+JSON
+mkdir -p "$WORLD/m" "$T/local/m"
+
+# The fleet: discover, then ensure, through the API.
+api_submit() {
+  jq -c --arg cmd "$1" '{cmd: $cmd, flow: .}' "$T/flow.json" |
+    curl -fsS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+      --data-binary @- "$FLEET/v1/executions" | jq -r .id
+}
+DISC=$(api_submit discover)
+wait_finished 30 "$DISC" || fatal "the fleet discover did not finish"
+FID=$(api_submit ensure)
+wait_finished 60 "$FID" || fatal "the fleet ensure did not finish"
+check "the fleet run is complete" meta_is "$FID" outcome complete
+
+# The local run, the same flow and tokens, kept serving after its outcome.
+(cd "$T/local" && "$PEACE" run "$T/flow.json" --local --cmd discover --no-progress) >"$T/local-discover.log" 2>&1 ||
+  fatal "the local discover failed: $(cat "$T/local-discover.log")"
+(cd "$T/local" && exec "$PEACE" run "$T/flow.json" --local --no-progress --listen 127.0.0.1:0 \
+  --token "$TOKEN" --read-token "$READ" --exit-after-s 120) >"$T/local.log" 2>&1 &
+LOCAL_PID=$!
+PIDS+=("$LOCAL_PID")
+wait_for 20 "the local run's URL" grep -q 'dashboard of execution' "$T/local.log" ||
+  fatal "the local run did not serve: $(cat "$T/local.log")"
+LID=$(sed -nE 's/.*dashboard of execution ([0-9A-Z]+): .*/\1/p' "$T/local.log")
+LOCAL=$(sed -nE 's/.*dashboard of execution [0-9A-Z]+: (http:[^#]*).*/\1/p' "$T/local.log")
+LOCAL=${LOCAL%/}
+log "fleet $FLEET $FID, local $LOCAL $LID"
+local_done() {
+  curl -fsS -H "Authorization: Bearer $TOKEN" "$LOCAL/v1/executions/$LID" | jq -e '.execution.status == "finished"'
+}
+wait_for 60 "the local run to finish" local_done || fatal "the local run did not finish"
+check "the local run is complete and still serving" \
+  bash -c "curl -fsS -H 'Authorization: Bearer $TOKEN' '$LOCAL/v1/executions/$LID' | jq -e '.execution.outcome == \"complete\"'"
+
+if python3 "$here/http_compare.py" "$FLEET" "$FID" "$LOCAL" "$LID" "$TOKEN" "$READ" "$APP" "$PROFILE" "$FLOW" \
+  >"$T/compare.out" 2>&1; then
+  cmp_ok=0
+else
+  cmp_ok=1
+fi
+cat "$T/compare.out"
+check "the local run's API answers as peace-scheduler's ($(grep -c '^ok' "$T/compare.out") checks)" [ "$cmp_ok" -eq 0 ]
+
+# Ctrl-C after the outcome stops serving; the exit status is the outcome's.
+kill -INT "$LOCAL_PID"
+wait_for 10 "the local run to exit" bash -c "! kill -0 $LOCAL_PID 2>/dev/null"
+wait "$LOCAL_PID"
+check "Ctrl-C after the outcome ends the local run with the outcome's status (0)" [ "$?" -eq 0 ]
+finish
