@@ -49,6 +49,7 @@ struct local_run {
     struct event *done_ev;    /* --listen: the outcome, handled from the loop */
     struct event *exit_timer; /* --listen: --exit-after-s after the outcome */
     bool reported;            /* --listen: the report is printed */
+    char listen_host[256];    /* --listen: the host (the server borrows it) */
     int status;               /* --listen: the exit status once reported */
 };
 
@@ -427,7 +428,7 @@ static int web_open(struct local_run *lr, const struct pc_flow *flow, struct pc_
     const char *it =
         o->interrupt_token != NULL ? o->interrupt_token : getenv("PEACE_INTERRUPT_TOKEN");
     const char *tokens[SCHED_SCOPE_COUNT] = {NULL, rt, it, o->token};
-    char host[256];
+    char *host = lr->listen_host;
     char url[SCHED_TOKEN_MAX + 320];
     struct local_web_opts wo;
     struct pc_err err;
@@ -437,7 +438,7 @@ static int web_open(struct local_run *lr, const struct pc_flow *flow, struct pc_
 
     pc_err_clear(&err);
     memset(&wo, 0, sizeof(wo));
-    if (sched_listen_parse(o->listen, host, sizeof(host), &wo.listen_port, &err) != 0) {
+    if (sched_listen_parse(o->listen, host, sizeof(lr->listen_host), &wo.listen_port, &err) != 0) {
         (void)fprintf(stderr, "peace: %s\n", err.msg);
         return 1;
     }

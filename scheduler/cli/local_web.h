@@ -52,8 +52,8 @@ struct local_web_opts {
     enum pc_cmd cmd;
     enum pc_sync sync;
     struct pc_store store;    /* borrowed: where GET /v1/states reads */
-    struct sched_guard guard; /* tokens and hosts; strings borrowed */
-    const char *listen_host;  /* borrowed */
+    struct sched_guard guard; /* tokens and hosts; strings borrowed for the server's life */
+    const char *listen_host;  /* borrowed for the server's life */
     uint16_t listen_port;
     local_web_interrupt_fn *on_interrupt;
     void *interrupt_ctx;
