@@ -64,8 +64,16 @@ void web_answer_get(struct web_call *c, const struct sched_str *meta_kv, size_t 
     pc_buf_cleanup(&b);
 }
 
+/* ,"name":N, or ,"name":null for 0. */
+static int number_or_null(struct pc_buf *b, const char *name, uint64_t v)
+{
+    return v > 0 ? pc_buf_appendf(b, ",\"%s\":%llu", name, (unsigned long long)v)
+                 : pc_buf_appendf(b, ",\"%s\":null", name);
+}
+
 void web_answer_interrupt(struct web_call *c, const char *status, bool requested,
-                          const struct pc_interrupt_req *r, uint64_t requested_ms)
+                          const struct pc_interrupt_req *r, uint64_t requested_ms,
+                          const struct web_interrupt_seen *seen)
 {
     struct pc_buf b;
     int rc;
@@ -83,6 +91,27 @@ void web_answer_interrupt(struct web_call *c, const char *status, bool requested
                            (unsigned long long)(r->has_deadline ? r->deadline_ms
                                                                 : PC_INTERRUPT_DEADLINE_DEFAULT_MS),
                            (unsigned long long)requested_ms);
+    }
+    /* What the executor made of it, as read back before answering. */
+    if (rc == 0 && seen != NULL) {
+        rc = number_or_null(&b, "latched_ms", seen->latched_ms);
+        rc = rc == 0 ? pc_buf_appendf(&b, ",\"escalations\":%llu",
+                                      (unsigned long long)seen->escalations)
+                     : rc;
+        if (rc == 0 && seen->mode[0] != '\0') {
+            rc = pc_buf_puts(&b, ",\"mode_in_effect\":");
+            rc = rc == 0 ? pc_buf_append_json_str(&b, seen->mode, strlen(seen->mode)) : rc;
+        }
+        if (rc == 0 && seen->waited) {
+            if (seen->outcome[0] != '\0') {
+                rc = pc_buf_puts(&b, ",\"outcome\":");
+                rc =
+                    rc == 0 ? pc_buf_append_json_str(&b, seen->outcome, strlen(seen->outcome)) : rc;
+            } else {
+                rc = pc_buf_puts(&b, ",\"outcome\":null");
+            }
+            rc = rc == 0 ? number_or_null(&b, "finished_ms", seen->finished_ms) : rc;
+        }
     }
     rc = rc == 0 ? pc_buf_puts(&b, "}") : rc;
     web_reply_built(c, 202, rc, &b);

@@ -41,6 +41,23 @@ struct web_stream;
 struct web_interrupt {
     struct pc_interrupt_req req; /* reason fields unused: see reason */
     const char *reason;          /* never empty (a default is filled in) */
+    /* ?wait=MS: answer once the execution finished, or after MS
+     * (1..WEB_INTERRUPT_WAIT_MAX_MS); 0 = answer once the request is latched
+     * (at most WEB_INTERRUPT_LATCH_WAIT_MS after publishing it). */
+    uint32_t wait_ms;
+};
+
+#define WEB_INTERRUPT_WAIT_MAX_MS   300000u
+#define WEB_INTERRUPT_LATCH_WAIT_MS 500u
+
+/* What the executor made of an interrupt, read back before answering. */
+struct web_interrupt_seen {
+    uint64_t latched_ms;  /* 0: not latched (yet) */
+    uint64_t escalations; /* steps up since the first request */
+    const char *mode;     /* the mode in effect; "" = not known */
+    const char *outcome;  /* "" = not finished */
+    uint64_t finished_ms; /* 0 = not finished */
+    bool waited;          /* ?wait was given: the outcome fields are answered */
 };
 
 struct web_backend_ops {
@@ -110,9 +127,14 @@ void web_answer_get(struct web_call *c, const struct sched_str *meta_kv, size_t 
                     const struct sched_str *progress_kv, size_t n_progress,
                     const struct sched_str *report);
 
-/* The interrupt's receipt: 202 {"id","status","requested"[,"mode",...]}. */
+/*
+ * The interrupt's receipt: 202 {"id","status","requested"[,"mode","deadline_ms",
+ * "requested_ms"],"latched_ms","escalations","mode_in_effect"[,"outcome","finished_ms"]}
+ * (docs/http-api.md); seen may be NULL (nothing read back).
+ */
 void web_answer_interrupt(struct web_call *c, const char *status, bool requested,
-                          const struct pc_interrupt_req *r, uint64_t requested_ms);
+                          const struct pc_interrupt_req *r, uint64_t requested_ms,
+                          const struct web_interrupt_seen *seen);
 
 /* {"app","profile","flow","current","goal"}: the two states hashes as flat
  * field/msgpack-value lists; NULL for none ({}). */

@@ -282,6 +282,19 @@ static void handle_interrupt(struct web_call *c)
         memcpy(reason, DEFAULT_REASON, sizeof(DEFAULT_REASON));
     }
     ir.reason = reason;
+    {
+        char value[32];
+        unsigned long long wait = 0;
+        bool found = false;
+
+        if (sched_query_get(c->query, "wait", value, sizeof(value), &found) != 0 ||
+            (found && sched_parse_count(value, 1, WEB_INTERRUPT_WAIT_MAX_MS, &wait) != 0)) {
+            web_reply_code(c, SCHED_BAD_REQUEST, "wait must be a number of ms in 1..%u",
+                           WEB_INTERRUPT_WAIT_MAX_MS);
+            return;
+        }
+        ir.wait_ms = (uint32_t)wait;
+    }
     c->srv->o.ops->interrupt(c->srv->o.backend, c, c->route.id, &ir);
 }
 

@@ -41,9 +41,11 @@ struct redis_backend {
     char redis_why[PC_ERR_MSG_MAX];
     char redis_where[PC_ERR_MSG_MAX]; /* "host:port" for messages */
     struct pc_ulid_gen ulid;
+    struct irq *irq_waiting; /* interrupt answers waiting on a timer (a list) */
 };
 
 struct rcall;
+struct irq;
 typedef void redis_batch_done_fn(struct rcall *c, struct sched_flat *slots, size_t n);
 
 /* One request of the backend: its web_call and what its handler keeps. */

@@ -220,6 +220,32 @@ check "... and when it was requested, latched and finished, in that order" \
 check "... the same receipt as --redis prints" cmp "$T/o5r" "$T/o5rr"
 "$PEACE" interrupt "$idw" --wait >"$T/o5rt" 2>&1
 check "... and as text" grep -q "^execution $idw: outcome block_interrupted" "$T/o5rt"
+# The API's receipt: a running execution's 202 carries when the worker
+# latched the request; with ?wait=MS, the outcome too.
+post_irq() { # ID QUERY BODY
+  curl -s -o "$T/irq.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -d "$3" "$PEACE_SERVER_URL/v1/executions/$1/interrupt$2"
+}
+idl=$("$PEACE" run "$T/sleep.json" --detach)
+wait_for 20 "it to run" meta_is "$idl" block apply_ensure
+code=$(post_irq "$idl" "" '{"reason":"latch please"}')
+log "202 of a running execution: $(cat "$T/irq.json")"
+check "API interrupt of a running execution: 202 with latched_ms (the worker's), mode in effect" \
+  eval '[ "$code" = 202 ] && jq -e ".requested == true and (.latched_ms | type) == \"number\" and .latched_ms >= .requested_ms and .mode_in_effect == \"finish\" and .escalations == 0 and (has(\"outcome\") | not)" "$T/irq.json"'
+check "... the latched time is the one the meta hash records" \
+  test "$(jq -r .latched_ms "$T/irq.json")" = "$(meta "$idl" interrupt_latched_ms)"
+code=$(post_irq "$idl" "?wait=20000" '{"mode":"cancel","reason":"and wait"}')
+log "202 with ?wait: $(cat "$T/irq.json")"
+check "API interrupt ?wait=MS: 202 once finished, with the outcome and the escalation" \
+  eval '[ "$code" = 202 ] && jq -e ".status == \"finished\" and .outcome == \"block_interrupted\" and .mode_in_effect == \"cancel\" and .escalations == 1 and .finished_ms >= .latched_ms" "$T/irq.json"'
+code=$(post_irq "$idl" "?wait=1000" '{}')
+check "API ?wait on a finished execution: 202 not requested, with its outcome" \
+  eval '[ "$code" = 202 ] && jq -e ".requested == false and .outcome == \"block_interrupted\"" "$T/irq.json"'
+for bad in 0 -1 abc 300001 1e3 ''; do
+  code=$(post_irq "$idl" "?wait=$bad" '{}')
+  check "API ?wait=$bad is 400 bad_request" \
+    eval '[ "$code" = 400 ] && jq -e ".code == \"bad_request\"" "$T/irq.json" >/dev/null'
+done
 "$PEACE" interrupt 01ARZ3NDEKTSV4RRFFQ69G5FAV >"$T/o5u" 2>&1
 rc=$?
 check "interrupt of an unknown id: exit 1 with one clear line" \
