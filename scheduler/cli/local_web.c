@@ -604,7 +604,7 @@ static void lw_interrupt(void *be, struct web_call *wc, const char *id,
         return;
     }
     if (lw->finished) {
-        web_answer_interrupt(wc, "finished", false, &ir->req, 0);
+        web_answer_interrupt(wc, "finished", false, &ir->req, 0, NULL);
         return;
     }
     status = status_text(lw); /* as it was when asked (the run may end at once) */
@@ -615,7 +615,7 @@ static void lw_interrupt(void *be, struct web_call *wc, const char *id,
                                                 : PC_INTERRUPT_DEADLINE_DEFAULT_MS,
                            ir->reason);
     }
-    web_answer_interrupt(wc, status, true, &ir->req, now);
+    web_answer_interrupt(wc, status, true, &ir->req, now, NULL);
 }
 
 struct states_read {
