@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exec_view.h"
 #include "peace/buf.h"
 #include "peace/ident.h"
 #include "peace/msg.h"
@@ -347,14 +348,13 @@ int cli_history_list(bool json, size_t limit)
     return 0;
 }
 
-int cli_history_report(const char *id, bool json)
+/* The saved report of id into *o and its entry into *e: 0, or 1 after saying why. */
+static int find(const char *id, struct entry *e, struct pc_outcome *o)
 {
     struct entry *v = NULL;
-    struct pc_outcome o;
     struct pc_err err;
-    struct pc_buf b;
     size_t n = 0;
-    int status = 1;
+    int rc = 1;
 
     pc_err_clear(&err);
     if (!pc_exec_id_valid(id, strlen(id))) {
@@ -362,32 +362,188 @@ int cli_history_report(const char *id, bool json)
         return 1;
     }
     (void)scan(&v, &n, SIZE_MAX);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc != 0; i++) {
         if (strcmp(v[i].id, id) != 0) {
             continue;
         }
-        if (load(v[i].path, &o, &err) != 0) {
+        if (load(v[i].path, o, &err) != 0) {
             (void)fprintf(stderr, "peace: %s\n", err.msg);
-            break;
+            free(v);
+            return 1;
         }
-        pc_buf_init(&b, 64u << 20);
-        if ((json ? pc_outcome_format_json(&o, &b) : pc_outcome_format_text(&o, &b)) == 0) {
-            if (json) {
-                (void)printf("{\"id\":\"%s\",\"cmd\":\"%s\",\"flow\":\"%s\",\"report\":%s}\n", id,
-                             v[i].cmd, v[i].where, pc_buf_str(&b));
-            } else {
-                (void)printf("%s %s (local, %s)\n%s", v[i].cmd, v[i].where, id, pc_buf_str(&b));
-            }
-        }
-        status = pc_outcome_exit_status(o.kind);
-        pc_buf_cleanup(&b);
-        pc_outcome_cleanup(&o);
-        free(v);
-        return status;
+        *e = v[i];
+        rc = 0;
     }
-    if (err.code == 0) {
+    if (rc != 0) {
         (void)fprintf(stderr, "peace: execution %s not found under %s\n", id, HISTORY_DIR);
     }
     free(v);
+    return rc;
+}
+
+int cli_history_report(const char *id, bool json)
+{
+    struct entry e;
+    struct pc_outcome o;
+    struct pc_buf b;
+    int status;
+
+    if (find(id, &e, &o) != 0) {
+        return 1;
+    }
+    pc_buf_init(&b, 64u << 20);
+    if ((json ? pc_outcome_format_json(&o, &b) : pc_outcome_format_text(&o, &b)) == 0) {
+        if (json) {
+            (void)printf("{\"id\":\"%s\",\"cmd\":\"%s\",\"flow\":\"%s\",\"report\":%s}\n", id,
+                         e.cmd, e.where, pc_buf_str(&b));
+        } else {
+            (void)printf("%s %s (local, %s)\n%s", e.cmd, e.where, id, pc_buf_str(&b));
+        }
+    }
+    status = pc_outcome_exit_status(o.kind);
+    pc_buf_cleanup(&b);
+    pc_outcome_cleanup(&o);
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* status --local: the meta of a local execution, from its saved report     */
+
+enum {
+    LM_ID,
+    LM_CMD,
+    LM_APP,
+    LM_PROFILE,
+    LM_FLOW,
+    LM_QUEUE,
+    LM_STATUS,
+    LM_OUTCOME,
+    LM_CREATED,
+    LM_STARTED,
+    LM_FINISHED,
+    LM_COUNT
+};
+static const char *const lm_fields[LM_COUNT] = {"id",         "cmd",        "app",        "profile",
+                                                "flow",       "queue",      "status",     "outcome",
+                                                "created_ms", "started_ms", "finished_ms"};
+
+struct local_meta {
+    char v[LM_COUNT][PC_ID_MAX + 32];
+};
+
+static int lm_index(const char *field)
+{
+    for (int i = 0; i < LM_COUNT; i++) {
+        if (strcmp(lm_fields[i], field) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static size_t lm_text(const struct cli_record *rec, const char *field, char *out, size_t out_size)
+{
+    const struct local_meta *m = rec->src;
+    int i = lm_index(field);
+    const char *v = i >= 0 ? m->v[i] : "";
+
+    (void)snprintf(out, out_size, "%s", v);
+    return strlen(v);
+}
+
+/* Times are numbers, everything else text (as the meta hash reads in JSON). */
+static int lm_member(const struct local_meta *m, int i, struct pc_buf *b, bool *first)
+{
+    int rc;
+
+    if (m->v[i][0] == '\0') {
+        return 0;
+    }
+    rc = *first ? 0 : pc_buf_puts(b, ",");
+    *first = false;
+    rc = rc == 0 ? pc_buf_append_json_str(b, lm_fields[i], strlen(lm_fields[i])) : rc;
+    rc = rc == 0 ? pc_buf_puts(b, ":") : rc;
+    if (rc == 0 && i >= LM_CREATED) {
+        return pc_buf_puts(b, m->v[i]);
+    }
+    return rc == 0 ? pc_buf_append_json_str(b, m->v[i], strlen(m->v[i])) : rc;
+}
+
+static int lm_json_member(const struct cli_record *rec, const char *field, struct pc_buf *b,
+                          bool *first)
+{
+    int i = lm_index(field);
+
+    return i >= 0 ? lm_member(rec->src, i, b, first) : 0;
+}
+
+static int lm_json(const struct cli_record *rec, struct pc_buf *b, struct pc_err *err)
+{
+    bool first = true;
+    int rc = pc_buf_puts(b, "{");
+
+    (void)err;
+    for (int i = 0; rc == 0 && i < LM_COUNT; i++) {
+        rc = lm_member(rec->src, i, b, &first);
+    }
+    return rc == 0 ? pc_buf_puts(b, "}") : rc;
+}
+
+static const struct cli_record_ops lm_ops = {lm_text, lm_json_member, lm_json};
+
+static bool no_items(const struct cli_records *s, struct cli_cursor *at, struct cli_record *rec)
+{
+    (void)s;
+    (void)at;
+    (void)rec;
+    return false;
+}
+
+static void lm_time(char *out, size_t size, uint64_t ms)
+{
+    if (ms != 0) {
+        (void)snprintf(out, size, "%llu", (unsigned long long)ms);
+    }
+}
+
+int cli_history_status(const char *id, bool json)
+{
+    struct local_meta m;
+    struct entry e;
+    struct pc_outcome o;
+    const char *w = NULL;
+    const char *slash1 = NULL;
+    const char *slash2 = NULL;
+    int status;
+
+    if (find(id, &e, &o) != 0) {
+        return 1;
+    }
+    memset(&m, 0, sizeof(m));
+    w = e.where;
+    slash1 = strchr(w, '/');
+    slash2 = slash1 != NULL ? strchr(slash1 + 1, '/') : NULL;
+    (void)snprintf(m.v[LM_ID], sizeof(m.v[LM_ID]), "%s", id);
+    (void)snprintf(m.v[LM_CMD], sizeof(m.v[LM_CMD]), "%s", e.cmd);
+    if (slash1 != NULL && slash2 != NULL) {
+        (void)snprintf(m.v[LM_APP], sizeof(m.v[LM_APP]), "%.*s", (int)(slash1 - w), w);
+        (void)snprintf(m.v[LM_PROFILE], sizeof(m.v[LM_PROFILE]), "%.*s", (int)(slash2 - slash1 - 1),
+                       slash1 + 1);
+        (void)snprintf(m.v[LM_FLOW], sizeof(m.v[LM_FLOW]), "%s", slash2 + 1);
+    }
+    (void)snprintf(m.v[LM_QUEUE], sizeof(m.v[LM_QUEUE]), "local");
+    (void)snprintf(m.v[LM_STATUS], sizeof(m.v[LM_STATUS]), "finished");
+    (void)snprintf(m.v[LM_OUTCOME], sizeof(m.v[LM_OUTCOME]), "%s", pc_outcome_kind_name(o.kind));
+    lm_time(m.v[LM_CREATED], sizeof(m.v[LM_CREATED]), o.created_ms);
+    lm_time(m.v[LM_STARTED], sizeof(m.v[LM_STARTED]), o.started_ms);
+    lm_time(m.v[LM_FINISHED], sizeof(m.v[LM_FINISHED]), o.finished_ms);
+    {
+        struct cli_record meta = {&lm_ops, &m, NULL, 0};
+        struct cli_records items = {NULL, no_items};
+
+        /* A local run keeps no progress: its report says what each item did. */
+        status = cli_print_status(id, &meta, &items, false, &o, json);
+    }
+    pc_outcome_cleanup(&o);
     return status;
 }

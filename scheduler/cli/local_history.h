@@ -38,4 +38,12 @@ int cli_history_list(bool json, size_t limit);
 /* `peace report ID --local [--json]` in the current directory: exit status. */
 int cli_history_report(const char *id, bool json);
 
+/*
+ * `peace status ID --local [--json]` in the current directory: the status
+ * view of the fleet (exec_view.h) of a finished local execution: its meta
+ * (id, cmd, app, profile, flow, queue `local`, status `finished`, outcome,
+ * times) and its report. Exit status 0, or 1 when it cannot be read.
+ */
+int cli_history_status(const char *id, bool json);
+
 #endif /* PEACE_CLI_LOCAL_HISTORY_H */

@@ -83,7 +83,8 @@ static const char usage[] =
     "  list                 executions, newest first (--limit N, default 20)\n"
     "  states APP PROFILE FLOW  stored current and goal states\n"
     "  report ID            the outcome report of a finished execution\n"
-    "  list --local, report ID --local  the reports local runs kept under .peace/\n"
+    "  list --local, report ID --local, status ID --local\n"
+    "                       the reports local runs kept under .peace/\n"
     "  workers              live workers: host, pid, version, executions running, last seen\n"
     "  queues               queues: length, pending, live workers, oldest job; dead letters\n"
     "  dead                 dead-lettered jobs, newest first (--limit N, --cursor C)\n"
@@ -439,8 +440,11 @@ int main(int argc, char **argv)
     } else if (o.local && strcmp(o.subcommand, "report") == 0) {
         return o.n_args == 1 ? cli_history_report(o.args[0], o.json)
                              : bad("%s", "report needs exactly one execution id");
+    } else if (o.local && strcmp(o.subcommand, "status") == 0) {
+        return o.n_args == 1 ? cli_history_status(o.args[0], o.json)
+                             : bad("%s", "status needs exactly one execution id");
     } else if (o.local) {
-        return bad("--local only applies to run, list and report, not to %s", o.subcommand);
+        return bad("--local only applies to run, list, report and status, not to %s", o.subcommand);
     }
     return dispatch_fleet(&o);
 }

@@ -11,7 +11,8 @@
 #  4. an interrupted ensure's report has per-block times, the in-flight
 #     item's time and the interrupt time;
 #  5. /metrics has the block, execution and queue-wait histograms;
-#  6. local runs keep their reports (newest 50): list --local, report ID --local.
+#  6. local runs keep their reports (newest 50): list --local, report ID --local,
+#     status ID --local.
 SCHED=${1:?usage: report_modes.sh PATH/TO/peace-scheduler PATH/TO/peace PATH/TO/peace-worker}
 PEACE=${2:?}
 WORKER=${3:?}
@@ -111,6 +112,15 @@ lid=$(jq -r '.[1].id' "$T/local-list.json")
 (cd "$T" && "$PEACE" report "$lid" --local --json) | strip >"$T/local-report.json"
 check "report ID --local --json: the local ensure's report, as the run printed it" \
   diff "$T/local-ensure.json" "$T/local-report.json"
+(cd "$T" && "$PEACE" status "$lid" --local --json) >"$T/local-status.json"
+check "status ID --local --json: finished, its meta, the same report" \
+  test "$(jq -c '.meta | [.id, .cmd, .app, .profile, .flow, .status, .outcome]' "$T/local-status.json") $(strip <"$T/local-status.json" | diff - "$T/local-report.json" && echo same)" = \
+  "[\"$lid\",\"ensure\",\"rep\",\"local\",\"f\",\"finished\",\"complete\"] same"
+(cd "$T" && "$PEACE" status "$lid" --local) >"$T/local-status.txt"
+check "status ID --local: the text view names the execution and its blocks" \
+  bash -c "grep -q '^execution $lid\$' '$T/local-status.txt' && grep -q 'status: finished' '$T/local-status.txt' && grep -q 'block apply_ensure' '$T/local-status.txt'"
+(cd "$T" && "$PEACE" status 01ARZ3NDEKTSV4RRFFQ69G5FAV --local) >/dev/null 2>&1
+check "status ID --local: an unknown id exits 1" test $? -eq 1
 (cd "$T" && "$PEACE" report 01ARZ3NDEKTSV4RRFFQ69G5FAV --local) >/dev/null 2>&1
 check "report ID --local: an unknown id exits 1" test $? -eq 1
 for _ in $(seq 1 52); do
