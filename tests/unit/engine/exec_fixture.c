@@ -83,7 +83,15 @@ void run_cmd(struct fixture *f, enum pc_cmd cmd, enum pc_sync sync, const char *
     assert_int_equal(f->obs.finished_calls, 1);
 }
 
-void run_opts(struct fixture *f, struct pc_exec_opts *o, bool signal)
+uint64_t fixture_clock(void *ctx)
+{
+    struct fixture *f = ctx;
+
+    f->now += 10;
+    return f->now;
+}
+
+void create_opts(struct fixture *f, struct pc_exec_opts *o)
 {
     struct pc_err err;
 
@@ -98,6 +106,11 @@ void run_opts(struct fixture *f, struct pc_exec_opts *o, bool signal)
     fake_observer_cleanup(&f->obs);
     fake_observer_init(&f->obs);
     assert_int_equal(pc_exec_create(o, &f->exec, &err), 0);
+}
+
+void run_opts(struct fixture *f, struct pc_exec_opts *o, bool signal)
+{
+    create_opts(f, o);
     if (signal) {
         pc_exec_signal_interrupt(f->exec);
     }

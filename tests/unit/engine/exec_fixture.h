@@ -21,6 +21,7 @@ struct fixture {
     struct fake_observer obs;
     struct pc_registry *reg;
     struct pc_exec *exec;
+    uint64_t now; /* fixture_clock's time, Unix ms */
 };
 
 /* cmocka group setup / teardown: *state is a struct fixture. */
@@ -34,6 +35,14 @@ void make_exec(struct fixture *f, enum pc_cmd cmd, enum pc_sync sync, const char
 /* make_exec, signal first when `signal`, start, run every task. */
 void run_cmd(struct fixture *f, enum pc_cmd cmd, enum pc_sync sync, const char *strategy,
              bool signal);
+
+/* A clock for pc_exec_opts.now_ms (ctx: the fixture): every reading
+ * advances f->now by 10 ms and returns it. */
+uint64_t fixture_clock(void *ctx);
+
+/* Creates (does not start) an execution with the options in o; the fixture
+ * fills in flow, registry, store, executor, observer (a fresh one). */
+void create_opts(struct fixture *f, struct pc_exec_opts *o);
 
 /* Runs an execution with the options in o (cmd, sync, strategy, the option
  * flags); the fixture fills in flow, registry, store, executor, observer. */

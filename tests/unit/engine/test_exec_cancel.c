@@ -16,76 +16,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exec_fixture.h"
 #include "fake_engine.h"
 #include "peace/exec.h"
-
-struct fixture {
-    struct fake_world world;
-    struct pc_flow flow;
-    struct fake_store store;
-    struct fake_executor fx;
-    struct fake_observer obs;
-    struct pc_registry *reg;
-    struct pc_exec *exec;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-
-    assert_non_null(f);
-    fake_store_init(&f->store);
-    fake_observer_init(&f->obs);
-    assert_int_equal(pc_registry_create(&f->reg, NULL), 0);
-    assert_int_equal(pc_registry_add(f->reg, &fake_item_type, NULL), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-
-    pc_exec_destroy(f->exec);
-    fake_flow_free(&f->flow);
-    fake_store_cleanup(&f->store);
-    fake_observer_cleanup(&f->obs);
-    pc_registry_destroy(f->reg);
-    free(f);
-    return 0;
-}
 
 /* Two independent items a, b (concurrency 1 so b waits while a runs), in
  * sync, goal 1; a honours the token and is left at 7 when cut. */
 static void make(struct fixture *f, const char *strategy)
 {
-    const char *ids[] = {"a", "b"};
-    int64_t cur[2] = {0, 0};
-    int64_t goal[2] = {1, 1};
+    const char *const ids[] = {"a", "b"};
     struct pc_exec_opts o;
     struct pc_err err;
 
-    assert_int_equal(fake_flow_build(&f->flow, &f->world, ids, 2, NULL, 0), 0);
+    make_flow(f, ids, 2, NULL, 0);
+    seed_in_sync(f, 2);
     for (size_t i = 0; i < 2; i++) {
-        f->world.items[i].value = 0;
-        f->world.items[i].goal = 1;
         f->world.items[i].honour_cancel = true;
         f->world.items[i].cut_value = 7;
     }
-    fake_store_seed(&f->store, PC_STATES_CURRENT, cur, 2);
-    fake_store_seed(&f->store, PC_STATES_GOAL, goal, 2);
     memset(&o, 0, sizeof(o));
     o.cmd = PC_CMD_ENSURE;
     o.sync = PC_SYNC_BOTH;
     assert_int_equal(pc_strategy_parse(strategy, strlen(strategy), &o.strategy, &err), 0);
-    o.flow = &f->flow;
-    o.registry = f->reg;
-    o.store = fake_store_get(&f->store);
-    o.executor = fake_executor_get(&f->fx);
-    o.observer = &fake_observer_ops;
-    o.observer_ctx = &f->obs;
     o.concurrency_max = 1;
-    assert_int_equal(pc_exec_create(&o, &f->exec, &err), 0);
+    create_opts(f, &o);
 }
 
 /* Runs until a's apply task is queued (a is running in the apply block). */
@@ -98,14 +52,6 @@ static void run_to_apply_of_a(struct fixture *f)
     assert_true(fake_executor_run_at(&f->fx, 0)); /* prepare a -> apply a queued */
     assert_int_equal(f->fx.n, 1);
     assert_int_equal(pc_exec_running(f->exec), 1);
-}
-
-static int64_t stored(const struct fixture *f, enum pc_states_kind k, size_t i)
-{
-    int64_t v = -99;
-
-    assert_true(fake_store_int(&f->store, k, i, &v));
-    return v;
 }
 
 static void assert_one_id(const struct pc_id *ids, size_t n, const char *want)
@@ -427,30 +373,37 @@ static void test_cancel_token_levels_and_fd(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_finish_before_start, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_before_start, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_before_start, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_finish_between_blocks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_between_blocks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_between_blocks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_finish_inside_apply_lets_the_item_finish, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_finish_before_start, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_before_start, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_before_start, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_finish_between_blocks, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_between_blocks, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_between_blocks, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_finish_inside_apply_lets_the_item_finish,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_cancel_inside_apply_cuts_the_item_and_stores_its_truth,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_inside_apply_cuts_the_item, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_overrides_ignore, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_escalation_finish_then_cancel_cuts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ignore_ignores_cancel, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_under_poll_next_n_cuts_running_item_only, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_inside_discover_cuts_without_state, setup,
-                                        teardown),
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_inside_apply_cuts_the_item, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_overrides_ignore, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_escalation_finish_then_cancel_cuts, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_ignore_ignores_cancel, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_under_poll_next_n_cuts_running_item_only,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_inside_discover_cuts_without_state,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_cut_with_failing_rediscovery_marks_the_stored_state_unknown, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_stale_stored_state_still_fails_the_guard, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_every_mode_after_the_end_changes_nothing, setup,
-                                        teardown),
+            test_cut_with_failing_rediscovery_marks_the_stored_state_unknown, fixture_setup,
+            fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_a_stale_stored_state_still_fails_the_guard,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_every_mode_after_the_end_changes_nothing,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test(test_cancel_token_levels_and_fd),
     };
 

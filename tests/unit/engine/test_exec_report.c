@@ -14,53 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec_fixture.h"
 #include "fake_engine.h"
 #include "peace/exec.h"
 
-struct fixture {
-    struct fake_world world;
-    struct pc_flow flow;
-    struct fake_store store;
-    struct fake_executor fx;
-    struct fake_observer obs;
-    struct pc_registry *reg;
-    struct pc_exec *exec;
-    uint64_t now; /* the engine's clock: every reading advances it by 10 ms */
-};
-
-static uint64_t tick_clock(void *ctx)
-{
-    struct fixture *f = ctx;
-
-    f->now += 10;
-    return f->now;
-}
-
+/* The fixture with its clock at 1000000 ms (every reading advances it by 10). */
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    int rc = fixture_setup(state);
 
-    assert_non_null(f);
-    fake_store_init(&f->store);
-    fake_observer_init(&f->obs);
-    assert_int_equal(pc_registry_create(&f->reg, NULL), 0);
-    assert_int_equal(pc_registry_add(f->reg, &fake_item_type, NULL), 0);
-    f->now = 1000000;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-
-    pc_exec_destroy(f->exec);
-    fake_flow_free(&f->flow);
-    fake_store_cleanup(&f->store);
-    fake_observer_cleanup(&f->obs);
-    pc_registry_destroy(f->reg);
-    free(f);
-    return 0;
+    ((struct fixture *)*state)->now = 1000000;
+    return rc;
 }
 
 static void start(struct fixture *f, enum pc_cmd cmd, size_t n_items, const char *const *edges,
@@ -70,38 +34,16 @@ static void start(struct fixture *f, enum pc_cmd cmd, size_t n_items, const char
     struct pc_exec_opts o;
     struct pc_err err;
 
-    assert_int_equal(fake_flow_build(&f->flow, &f->world, ids, n_items, edges, n_edges), 0);
+    make_flow(f, ids, n_items, edges, n_edges);
     memset(&o, 0, sizeof(o));
     o.cmd = cmd;
     o.sync = PC_SYNC_BOTH;
     assert_int_equal(pc_strategy_parse("finish_current", 14, &o.strategy, &err), 0);
-    o.flow = &f->flow;
-    o.registry = f->reg;
-    o.store = fake_store_get(&f->store);
-    o.executor = fake_executor_get(&f->fx);
-    o.observer = &fake_observer_ops;
-    o.observer_ctx = &f->obs;
-    o.now_ms = tick_clock;
+    o.now_ms = fixture_clock;
     o.clock_ctx = f;
     o.created_ms = 999000;
-    assert_int_equal(pc_exec_create(&o, &f->exec, &err), 0);
+    create_opts(f, &o);
     pc_exec_start(f->exec);
-}
-
-/* World: every item at `value`, goal 1; stored states match the world. */
-static void seed(struct fixture *f, size_t n, int64_t value)
-{
-    int64_t cur[FAKE_ITEMS_MAX];
-    int64_t goal[FAKE_ITEMS_MAX];
-
-    for (size_t i = 0; i < n; i++) {
-        f->world.items[i].value = value;
-        f->world.items[i].goal = 1;
-        cur[i] = value;
-        goal[i] = 1;
-    }
-    fake_store_seed(&f->store, PC_STATES_CURRENT, cur, n);
-    fake_store_seed(&f->store, PC_STATES_GOAL, goal, n);
 }
 
 static int64_t value_int(const struct pc_rvalue *v)
@@ -128,7 +70,7 @@ static void test_sync_check_lists_the_stale_item(void **state)
     const struct pc_outcome *o = NULL;
     const struct pc_report_block *b = NULL;
 
-    seed(f, 3, 0);
+    seed_in_sync(f, 3);
     start(f, PC_CMD_ENSURE, 3, NULL, 0);
     f->world.items[1].value = 1; /* b is already in its goal state ... */
     fake_executor_drain(&f->fx);
@@ -214,7 +156,7 @@ static void test_ensure_dry_report_shows_would_be_states(void **state)
     struct fixture *f = *state;
     const struct pc_report_block *b = NULL;
 
-    seed(f, 2, 0);
+    seed_in_sync(f, 2);
     start(f, PC_CMD_ENSURE_DRY, 2, NULL, 0);
     fake_executor_drain(&f->fx);
     assert_int_equal(f->obs.outcome.kind, PC_OUTCOME_COMPLETE);
@@ -232,7 +174,7 @@ static void test_item_error_is_on_the_apply_entry(void **state)
     struct fixture *f = *state;
     const struct pc_report_block *b = NULL;
 
-    seed(f, 2, 0);
+    seed_in_sync(f, 2);
     f->world.items[0].fail_apply = true;
     start(f, PC_CMD_ENSURE, 2, NULL, 0);
     fake_executor_drain(&f->fx);
@@ -250,7 +192,7 @@ static void test_diff_report_has_each_items_diff(void **state)
     struct fixture *f = *state;
     const struct pc_report_block *b = NULL;
 
-    seed(f, 2, 0);
+    seed_in_sync(f, 2);
     start(f, PC_CMD_DIFF, 2, NULL, 0);
     fake_executor_drain(&f->fx);
     assert_int_equal(f->obs.outcome.kind, PC_OUTCOME_COMPLETE);
@@ -266,7 +208,7 @@ static void test_interrupted_apply_times_the_in_flight_item(void **state)
     const struct pc_report_block *b = NULL;
     const char *edges[] = {"a>b"};
 
-    seed(f, 2, 0);
+    seed_in_sync(f, 2);
     start(f, PC_CMD_ENSURE, 2, edges, 1);
     while (pc_exec_block_index(f->exec) < 4) {
         assert_true(fake_executor_run_at(&f->fx, 0));
@@ -324,7 +266,7 @@ static void test_big_state_is_truncated_to_size_and_digest(void **state)
     free(big);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, fixture_teardown)
 
 int main(void)
 {
