@@ -43,6 +43,10 @@ static const char *const block_names[PC_BLOCK_KIND_COUNT] = {
     [PC_BLOCK_APPLY_CLEAN_DRY] = "apply_clean_dry",
     [PC_BLOCK_CLEAN_OBSOLETE] = "clean_obsolete",
     [PC_BLOCK_CLEAN_OBSOLETE_DRY] = "clean_obsolete_dry",
+    [PC_BLOCK_CLEAN_REPLACED] = "clean_replaced",
+    [PC_BLOCK_CLEAN_REPLACED_DRY] = "clean_replaced_dry",
+    [PC_BLOCK_ENSURE_REPLACED] = "ensure_replaced",
+    [PC_BLOCK_ENSURE_REPLACED_DRY] = "ensure_replaced_dry",
 };
 
 static int lookup(const char *const *names, size_t count, const char *p, size_t n)
@@ -197,6 +201,10 @@ bool pc_block_is_streaming(enum pc_block_kind b)
     case PC_BLOCK_APPLY_CLEAN_DRY:
     case PC_BLOCK_CLEAN_OBSOLETE:
     case PC_BLOCK_CLEAN_OBSOLETE_DRY:
+    case PC_BLOCK_CLEAN_REPLACED:
+    case PC_BLOCK_CLEAN_REPLACED_DRY:
+    case PC_BLOCK_ENSURE_REPLACED:
+    case PC_BLOCK_ENSURE_REPLACED_DRY:
         return true;
     default:
         return false;
@@ -213,6 +221,22 @@ bool pc_cmd_obsolete_block(enum pc_cmd c, enum pc_block_kind *out)
     case PC_CMD_ENSURE_DRY:
     case PC_CMD_CLEAN_DRY:
         *out = PC_BLOCK_CLEAN_OBSOLETE_DRY;
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool pc_cmd_replace_blocks(enum pc_cmd c, enum pc_block_kind *clean, enum pc_block_kind *ensure)
+{
+    switch (c) {
+    case PC_CMD_ENSURE:
+        *clean = PC_BLOCK_CLEAN_REPLACED;
+        *ensure = PC_BLOCK_ENSURE_REPLACED;
+        return true;
+    case PC_CMD_ENSURE_DRY:
+        *clean = PC_BLOCK_CLEAN_REPLACED_DRY;
+        *ensure = PC_BLOCK_ENSURE_REPLACED_DRY;
         return true;
     default:
         return false;

@@ -130,6 +130,7 @@ int pc_exec_create(const struct pc_exec_opts *opts, struct pc_exec **out, struct
     }
     e->opts = *opts;
     e->flow = opts->flow;
+    e->wflow = *opts->flow;
     e->n_flow = n;
     e->n_items = n;
     pc_latch_init(&e->latch, &opts->strategy);
@@ -240,7 +241,7 @@ static int list_items(struct pc_exec *e)
     }
     for (size_t i = 0; i < e->n_items; i++) {
         if (e->items[i].cut && o->n_items_interrupted < e->n_cut) {
-            o->items_interrupted[o->n_items_interrupted++] = e->opts.flow->items[i].id;
+            o->items_interrupted[o->n_items_interrupted++] = e->flow->items[i].id;
         }
     }
     for (size_t k = 0; k < e->n_started; k++) {
@@ -408,6 +409,31 @@ static void run_block(struct pc_exec *e)
         }
         pc_exec__stream_begin(e, pc_exec__max_concurrency(e), true);
         break;
+    case PC_BLOCK_CLEAN_REPLACED:
+    case PC_BLOCK_CLEAN_REPLACED_DRY:
+    case PC_BLOCK_ENSURE_REPLACED:
+    case PC_BLOCK_ENSURE_REPLACED_DRY: {
+        bool clean = b == PC_BLOCK_CLEAN_REPLACED || b == PC_BLOCK_CLEAN_REPLACED_DRY;
+
+        /* clean_replaced starts from the old items' discovered states;
+         * ensure_replaced from what clean_replaced left (their cleaned
+         * states), which is also what it stores for an item it does not
+         * reach (interrupted). */
+        for (size_t i = e->n_flow; i < e->n_items; i++) {
+            size_t to = clean ? i : e->items[i].twin;
+            const struct pc_state *from =
+                clean ? &e->maps[PC_MAP_CURRENT].v[i] : &e->maps[PC_MAP_APPLIED].v[i];
+
+            if (e->items[i].role == ROLE_REPLACED &&
+                pc_state_copy(&e->maps[PC_MAP_APPLIED].v[to], from) != 0) {
+                pc_exec__record_block_error(e, "out of memory");
+                pc_exec__block_done(e, BLOCK_FAILED);
+                return;
+            }
+        }
+        pc_exec__stream_begin(e, pc_exec__max_concurrency(e), clean);
+        break;
+    }
     default:
         pc_exec__stream_begin(e, pc_exec__max_concurrency(e), false);
         break;

@@ -55,6 +55,12 @@ struct progress_slot {
     char msg[PC_PROGRESS_MSG_MAX + 1]; /* guarded by pc_exec.slot_lock */
 };
 
+enum item_role {
+    ROLE_FLOW = 0, /* an item of the flow */
+    ROLE_OBSOLETE, /* stored, no longer in the flow (or now of another type) */
+    ROLE_REPLACED, /* a replaced item as last applied (its stored record) */
+};
+
 struct item_rt {
     const struct pc_item_type *type;
     void *params;
@@ -70,6 +76,16 @@ struct item_rt {
     bool in_flight;
     bool member; /* takes part in the current streaming block */
     bool cut;    /* cut short by cancel/kill (listed in items_interrupted) */
+    /* Flow items: replaced (blocking, or depends on a blocking item): ensured
+     * in ensure_replaced, not in ensure's apply block. */
+    bool replace;
+    /* Items past the flow (from the store): an old incarnation. */
+    enum item_role role;
+    /* An old incarnation whose id is also in the flow (replaced, or of
+     * another type now): that flow item's index, else SIZE_MAX. Its stored
+     * state is the flow item's (one id, one entry), read into both slots and
+     * written through the flow item's index. */
+    size_t twin;
 };
 
 enum block_result {
@@ -87,6 +103,12 @@ struct pc_exec {
     const struct pc_flow *flow;
     struct pc_flow xflow;
     size_t n_flow;
+    /* The flow the store reads and writes whole maps of: the items
+     * [0, n_write), i.e. every item but the twins (items past it, whose ids
+     * are the flow's); a view of flow (owns nothing). */
+    struct pc_flow wflow;
+    struct pc_states read_view;    /* the map being read, cut to wflow (owns nothing) */
+    struct pc_states write_view;   /* the map being written whole, cut to wflow (owns nothing) */
     struct pc_stored_items stored; /* read_obsolete's answer */
     bool obsolete_read;            /* read_obsolete done (or not needed) */
     struct pc_latch latch;
@@ -143,11 +165,17 @@ static inline enum pc_block_kind cur_block(const struct pc_exec *e)
     return e->blocks[e->block];
 }
 
+static inline bool is_replaced_block(enum pc_block_kind b)
+{
+    return b == PC_BLOCK_CLEAN_REPLACED || b == PC_BLOCK_CLEAN_REPLACED_DRY ||
+           b == PC_BLOCK_ENSURE_REPLACED || b == PC_BLOCK_ENSURE_REPLACED_DRY;
+}
+
 static inline bool is_apply(enum pc_block_kind b)
 {
     return b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_APPLY_ENSURE_DRY ||
            b == PC_BLOCK_APPLY_CLEAN || b == PC_BLOCK_APPLY_CLEAN_DRY ||
-           b == PC_BLOCK_CLEAN_OBSOLETE || b == PC_BLOCK_CLEAN_OBSOLETE_DRY;
+           b == PC_BLOCK_CLEAN_OBSOLETE || b == PC_BLOCK_CLEAN_OBSOLETE_DRY || is_replaced_block(b);
 }
 
 static inline bool is_obsolete_block(enum pc_block_kind b)
@@ -155,20 +183,39 @@ static inline bool is_obsolete_block(enum pc_block_kind b)
     return b == PC_BLOCK_CLEAN_OBSOLETE || b == PC_BLOCK_CLEAN_OBSOLETE_DRY;
 }
 
-static inline bool is_obsolete(const struct pc_exec *e, size_t i)
+/* An item from the store (obsolete, or a replaced item as last applied). */
+static inline bool is_old(const struct pc_exec *e, size_t i)
 {
     return i >= e->n_flow;
+}
+
+static inline bool is_obsolete(const struct pc_exec *e, size_t i)
+{
+    return i >= e->n_flow && e->items[i].role == ROLE_OBSOLETE;
+}
+
+static inline bool is_twin(const struct pc_exec *e, size_t i)
+{
+    return i >= e->n_flow && e->items[i].twin != SIZE_MAX;
+}
+
+/* The index the store and the report know item i by (its id's flow item). */
+static inline size_t id_index(const struct pc_exec *e, size_t i)
+{
+    return is_twin(e, i) ? e->items[i].twin : i;
 }
 
 static inline bool is_dry(enum pc_block_kind b)
 {
     return b == PC_BLOCK_APPLY_ENSURE_DRY || b == PC_BLOCK_APPLY_CLEAN_DRY ||
-           b == PC_BLOCK_CLEAN_OBSOLETE_DRY;
+           b == PC_BLOCK_CLEAN_OBSOLETE_DRY || b == PC_BLOCK_CLEAN_REPLACED_DRY ||
+           b == PC_BLOCK_ENSURE_REPLACED_DRY;
 }
 
 static inline bool is_ensure(enum pc_block_kind b)
 {
-    return b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_APPLY_ENSURE_DRY;
+    return b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_APPLY_ENSURE_DRY ||
+           b == PC_BLOCK_ENSURE_REPLACED || b == PC_BLOCK_ENSURE_REPLACED_DRY;
 }
 
 /* exec.c: creation, the block loop, the outcome */

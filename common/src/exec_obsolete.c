@@ -1,12 +1,18 @@
 /*
- * exec_obsolete.c - obsolete items: what the store holds that the flow no
- * longer has, planned into a last block (the flow extended with them).
+ * exec_obsolete.c - items from the store: obsolete items (stored, no longer
+ * in the flow, or now of another type) and replaced items as last applied,
+ * planned into their blocks (the flow extended with them: old incarnations,
+ * some with the id of a flow item, their twin).
  */
 #include "exec_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <msgpack.h>
+
+#include "peace/replace.h"
 
 /* ------------------------------------------------------------------------ */
 /* Obsolete items                                                            */
@@ -93,114 +99,284 @@ static int grow_items(struct pc_exec *e, struct pc_err *err)
     for (size_t i = e->n_flow; rc == 0 && i < n; i++) {
         rc = pc_exec__parse_params(e, i, err);
         if (rc != 0) {
-            pc_err_prefix(err, "obsolete item, stored params");
+            pc_err_prefix(err, "%s item, stored params",
+                          i < e->wflow.n_items ? "obsolete" : "replaced or retyped");
         }
     }
     return rc;
 }
 
-/* Appends obsolete item si to xflow (deps: other obsolete items only). */
-static int xflow_add(struct pc_flow *x, const struct pc_stored_item *si)
+/* An item the plan appends to the flow: an old incarnation. */
+struct old_item {
+    enum item_role role;
+    size_t twin;                     /* its id's flow item, or SIZE_MAX */
+    const struct pc_stored_item *si; /* its record, or NULL: the flow item's params */
+};
+
+/* Appends old item o to xflow (deps resolved later, by xflow_link). */
+static int xflow_add(struct pc_exec *e, const struct old_item *o)
 {
+    struct pc_flow *x = &e->xflow;
     struct pc_flow_item *it = &x->items[x->n_items];
+    const struct pc_flow_item *fi = o->twin != SIZE_MAX ? &e->opts.flow->items[o->twin] : NULL;
+    const uint8_t *params = o->si != NULL ? o->si->params : fi->params;
+    size_t len = o->si != NULL ? o->si->params_len : fi->params_len;
+    size_t n_deps = o->si != NULL ? o->si->n_deps : fi->n_deps;
 
     memset(it, 0, sizeof(*it));
-    it->id = si->id;
-    it->type = si->type;
-    it->params = malloc(si->params_len > 0 ? si->params_len : 1);
-    it->deps = calloc(si->n_deps + 1, sizeof(size_t));
+    it->id = o->si != NULL ? o->si->id : fi->id;
+    it->type = o->si != NULL ? o->si->type : fi->type;
+    it->params = malloc(len > 0 ? len : 1);
+    it->deps = calloc(n_deps + 1, sizeof(size_t));
     if (it->params == NULL || it->deps == NULL) {
         free(it->params);
         free(it->deps);
         return PC_ENOMEM;
     }
-    memcpy(it->params, si->params, si->params_len);
-    it->params_len = si->params_len;
+    memcpy(it->params, params, len);
+    it->params_len = len;
     x->n_items++;
     return 0;
 }
 
-/* Deps of the obsolete items, resolved among them once all are in xflow. */
-static void xflow_link(struct pc_exec *e, const bool *chosen)
+/* Index of the old item with id (p, n) and role among olds, else -1. */
+static long old_find(const struct pc_exec *e, const struct old_item *olds, size_t n_old,
+                     enum item_role role, const char *p, size_t n)
 {
-    struct pc_flow *x = &e->xflow;
-    size_t k = e->n_flow;
+    for (size_t k = 0; k < n_old; k++) {
+        const struct pc_id *id = &e->xflow.items[e->n_flow + k].id;
 
-    for (size_t s = 0; s < e->stored.n; s++) {
-        const struct pc_stored_item *si = &e->stored.v[s];
-        struct pc_flow_item *it = NULL;
-
-        if (!chosen[s]) {
-            continue;
+        if (olds[k].role == role && strlen(id->s) == n && memcmp(id->s, p, n) == 0) {
+            return (long)(e->n_flow + k);
         }
-        it = &x->items[k++];
-        for (size_t d = 0; d < si->n_deps; d++) {
-            long at = pc_flow_find(x, si->deps[d].s, strlen(si->deps[d].s));
+    }
+    return -1;
+}
 
-            if (at >= (long)e->n_flow && (size_t)at != k - 1) {
+/* Deps of the old items, among the old items of their own role (what they
+ * depended on when last applied: the record's deps, else the flow's). */
+static void xflow_link(struct pc_exec *e, const struct old_item *olds, size_t n_old)
+{
+    for (size_t k = 0; k < n_old; k++) {
+        struct pc_flow_item *it = &e->xflow.items[e->n_flow + k];
+        const struct old_item *o = &olds[k];
+        const struct pc_flow_item *fi = o->twin != SIZE_MAX ? &e->opts.flow->items[o->twin] : NULL;
+        size_t n_deps = o->si != NULL ? o->si->n_deps : fi->n_deps;
+
+        for (size_t d = 0; d < n_deps; d++) {
+            const char *id =
+                o->si != NULL ? o->si->deps[d].s : e->opts.flow->items[fi->deps[d]].id.s;
+            long at = old_find(e, olds, n_old, o->role, id, strlen(id));
+
+            if (at >= 0 && (size_t)at != e->n_flow + k) {
                 it->deps[it->n_deps++] = (size_t)at;
             }
         }
     }
 }
 
+/* ---- replacement: which flow items block (peace/replace.h) ---------------- */
+
+struct blocks_ctx {
+    const struct pc_exec *e;
+    const long *rec; /* per flow item: its same-type record in e->stored, or -1 */
+};
+
+/* Flow item i blocks when its type says its record's params (as last
+ * applied) must be cleaned before its flow params can be reached. Stored
+ * params the type no longer accepts do not block (nothing to compare). */
+static bool item_blocks(void *ctx, size_t i)
+{
+    const struct blocks_ctx *c = ctx;
+    const struct item_rt *it = &c->e->items[i];
+    const struct pc_stored_item *si = NULL;
+    msgpack_unpacked u;
+    void *stored = NULL;
+    bool blocks = false;
+    struct pc_err err;
+
+    if (c->rec[i] < 0 || it->type->needs_replacement == NULL) {
+        return false;
+    }
+    si = &c->e->stored.v[c->rec[i]];
+    msgpack_unpacked_init(&u);
+    pc_err_clear(&err);
+    if (msgpack_unpack_next(&u, (const char *)si->params, si->params_len, NULL) ==
+            MSGPACK_UNPACK_SUCCESS &&
+        u.data.type == MSGPACK_OBJECT_MAP && it->type->params_create(&u.data, &stored, &err) == 0) {
+        blocks = it->type->needs_replacement(stored, it->params);
+        it->type->params_destroy(stored);
+    }
+    msgpack_unpacked_destroy(&u);
+    return blocks;
+}
+
+/* ---- the plan ------------------------------------------------------------ */
+
+/* The stored-item check (a worker's policy) for the old items that will run. */
+static int check_olds(struct pc_exec *e, const struct old_item *olds, size_t n_old,
+                      struct pc_err *err)
+{
+    char reason[PC_ERR_MSG_MAX];
+    enum pc_block_kind ob;
+    bool obsolete_runs = pc_cmd_obsolete_block(e->opts.cmd, &ob);
+
+    for (size_t k = 0; e->opts.stored_item_check != NULL && k < n_old; k++) {
+        const struct pc_flow_item *fi = &e->xflow.items[e->n_flow + k];
+
+        if (olds[k].role == ROLE_OBSOLETE && !obsolete_runs) {
+            continue;
+        }
+        reason[0] = '\0';
+        if (e->opts.stored_item_check(e->opts.stored_item_check_ctx, fi, reason, sizeof(reason)) !=
+            0) {
+            return pc_err_set(
+                err, PC_EINVAL, "%s item %s cannot run here: %s%s",
+                olds[k].role == ROLE_OBSOLETE ? "obsolete" : "replaced", fi->id.s, reason,
+                olds[k].role == ROLE_OBSOLETE
+                    ? " (--keep-obsolete leaves it; a worker that may run it cleans it)"
+                    : "");
+        }
+    }
+    return 0;
+}
+
 /*
- * Sorts what the store holds about items no longer in the flow: manageable
- * ones (a record with a registered type) are cleaned, or only listed with
- * keep_obsolete; the others are listed as unmanaged and left stored.
+ * Sorts what the store holds about the flow's items and the others:
+ *  - an id no longer in the flow, or in it with another type now, is
+ *    obsolete: manageable ones (a record with a registered type) are
+ *    cleaned in clean_obsolete, or only listed with keep_obsolete; the
+ *    others are listed as unmanaged and left stored;
+ *  - for ensure, a flow item whose record says it blocks (item_blocks) is
+ *    replaced, with every item that depends on it: as last applied (their
+ *    records), they are cleaned in clean_replaced, then ensured again in
+ *    ensure_replaced.
+ * The old items are appended to a copy of the flow (xflow): plain obsolete
+ * ones first, then the twins (ids of the flow), so wflow is a prefix.
  */
-static int obsolete_plan(struct pc_exec *e, struct pc_err *err)
+static int stored_plan(struct pc_exec *e, struct pc_err *err)
 {
     struct pc_outcome *o = &e->outcome;
-    bool *chosen = calloc(e->stored.n + 1, sizeof(bool));
-    size_t n_chosen = 0;
-    enum pc_block_kind ob;
-    int rc = chosen != NULL ? 0 : PC_ENOMEM;
+    const struct pc_flow *f = e->opts.flow;
+    size_t n_flow = e->n_flow;
+    struct old_item *olds = calloc(e->stored.n + n_flow + 1, sizeof(*olds));
+    long *rec = calloc(n_flow + 1, sizeof(long));
+    long *other_type = calloc(n_flow + 1, sizeof(long));
+    bool *blocking = calloc(n_flow + 1, sizeof(bool));
+    bool *replaced = calloc(n_flow + 1, sizeof(bool));
+    size_t n_old = 0;
+    size_t n_plain = 0;
+    size_t n_replaced = 0;
+    enum pc_block_kind cb;
+    enum pc_block_kind eb;
+    bool replaces = pc_cmd_replace_blocks(e->opts.cmd, &cb, &eb);
+    int rc =
+        olds != NULL && rec != NULL && other_type != NULL && blocking != NULL && replaced != NULL
+            ? 0
+            : PC_ENOMEM;
 
+    for (size_t i = 0; rc == 0 && i < n_flow; i++) {
+        rec[i] = -1;
+        other_type[i] = -1;
+    }
+    /* Obsolete items: plain ones first (stored order), ids of the flow
+     * now of another type noted for later (they are twins). */
     for (size_t s = 0; rc == 0 && s < e->stored.n; s++) {
         const struct pc_stored_item *si = &e->stored.v[s];
+        long at = pc_flow_find(f, si->id.s, strlen(si->id.s));
         bool known = si->has_record &&
                      pc_registry_find(e->opts.registry, si->type.s, strlen(si->type.s)) != NULL;
 
+        if (at >= 0 && (!si->has_record || strcmp(si->type.s, f->items[at].type.s) == 0)) {
+            rec[at] = si->has_record ? (long)s : -1;
+            continue;
+        }
         if (!known) {
             rc = add_id(&o->items_obsolete_unmanaged, &o->n_items_obsolete_unmanaged, &si->id);
             continue;
         }
         rc = add_id(&o->items_obsolete, &o->n_items_obsolete, &si->id);
-        chosen[s] = !e->opts.keep_obsolete;
-        n_chosen += chosen[s];
+        if (at >= 0) {
+            other_type[at] = (long)s;
+        } else if (!e->opts.keep_obsolete) {
+            olds[n_old++] = (struct old_item){.role = ROLE_OBSOLETE, .twin = SIZE_MAX, .si = si};
+        }
     }
+    n_plain = n_old;
     o->obsolete_kept = e->opts.keep_obsolete && o->n_items_obsolete > 0;
-    if (rc == 0 && n_chosen > 0) {
-        rc = pc_flow_copy(&e->xflow, e->opts.flow);
+    if (rc == 0 && replaces) {
+        struct blocks_ctx bc = {.e = e, .rec = rec};
+        struct pc_replace_ops ops = {.blocks = item_blocks};
+
+        n_replaced = pc_replace_plan(f, &ops, &bc, blocking, replaced);
     }
-    if (rc == 0 && n_chosen > 0) {
-        struct pc_flow_item *items =
-            realloc(e->xflow.items, (e->n_flow + n_chosen) * sizeof(*items));
+    /* Twins: obsolete ones (another type now; a replaced one is cleaned
+     * with the replaced items instead, before what it depends on), then the
+     * replaced items as last applied, in flow order. */
+    for (size_t i = 0; rc == 0 && i < n_flow; i++) {
+        if (other_type[i] >= 0 && !replaced[i] && !e->opts.keep_obsolete) {
+            olds[n_old++] = (struct old_item){
+                .role = ROLE_OBSOLETE, .twin = i, .si = &e->stored.v[other_type[i]]};
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < n_flow; i++) {
+        long s = rec[i] >= 0 ? rec[i] : other_type[i];
+
+        if (replaced[i]) {
+            olds[n_old++] = (struct old_item){
+                .role = ROLE_REPLACED, .twin = i, .si = s >= 0 ? &e->stored.v[s] : NULL};
+            rc = add_id(&o->items_replaced, &o->n_items_replaced, &f->items[i].id);
+        }
+    }
+    if (rc == 0 && n_old > 0) {
+        rc = pc_flow_copy(&e->xflow, f);
+    }
+    if (rc == 0 && n_old > 0) {
+        struct pc_flow_item *items = realloc(e->xflow.items, (n_flow + n_old) * sizeof(*items));
 
         rc = items != NULL ? 0 : PC_ENOMEM;
         if (rc == 0) {
             e->xflow.items = items;
         }
-        for (size_t s = 0; rc == 0 && s < e->stored.n; s++) {
-            if (chosen[s]) {
-                rc = xflow_add(&e->xflow, &e->stored.v[s]);
-            }
+        for (size_t k = 0; rc == 0 && k < n_old; k++) {
+            rc = xflow_add(e, &olds[k]);
         }
     }
     if (rc != 0) {
-        free(chosen);
-        return pc_err_set(err, rc, "out of memory planning the obsolete items");
+        rc = pc_err_set(err, rc, "out of memory planning the stored items");
     }
-    if (n_chosen > 0) {
-        xflow_link(e, chosen);
+    if (rc == 0 && n_old > 0) {
+        xflow_link(e, olds, n_old);
+        rc = check_olds(e, olds, n_old, err);
+    }
+    if (rc == 0 && n_old > 0) {
         e->flow = &e->xflow;
+        e->wflow = e->xflow;
+        e->wflow.n_items = n_flow + n_plain;
         rc = grow_items(e, err);
-        if (rc == 0 && pc_cmd_obsolete_block(e->opts.cmd, &ob) && e->n_blocks < PC_BLOCKS_MAX) {
-            e->blocks[e->n_blocks++] = ob;
-        }
     }
-    free(chosen);
+    for (size_t k = 0; rc == 0 && k < n_old; k++) {
+        e->items[n_flow + k].role = olds[k].role;
+        e->items[n_flow + k].twin = olds[k].twin;
+    }
+    for (size_t i = 0; rc == 0 && i < n_flow; i++) {
+        e->items[i].replace = replaced[i];
+    }
+    /* Blocks: the replacement pair after ensure's apply block, then
+     * clean_obsolete last (PC_BLOCKS_MAX has room for all of them). */
+    if (rc == 0 && n_replaced > 0 && e->n_blocks + 2 <= PC_BLOCKS_MAX) {
+        e->blocks[e->n_blocks++] = cb;
+        e->blocks[e->n_blocks++] = eb;
+    }
+    if (rc == 0 && n_old > n_replaced && pc_cmd_obsolete_block(e->opts.cmd, &cb) &&
+        e->n_blocks < PC_BLOCKS_MAX) {
+        e->blocks[e->n_blocks++] = cb;
+    }
+    free(olds);
+    free(rec);
+    free(other_type);
+    free(blocking);
+    free(replaced);
     return rc;
 }
 
@@ -211,13 +387,17 @@ static void read_obsolete_done(void *arg, int rc, const struct pc_err *err)
     char text[PC_ERR_MSG_MAX + 96];
 
     e->obsolete_read = true;
+    bool refused = false;
+
     pc_err_clear(&perr);
     if (rc == 0) {
-        rc = obsolete_plan(e, &perr);
+        rc = stored_plan(e, &perr);
         err = &perr;
+        refused = rc == PC_EINVAL; /* the stored-item check said no: its text says why */
     }
     if (rc != 0) {
-        (void)snprintf(text, sizeof(text), "reading the stored items failed: %s",
+        (void)snprintf(text, sizeof(text), "%s%s",
+                       refused ? "" : "reading the stored items failed: ",
                        err != NULL && err->msg[0] != '\0' ? err->msg : pc_strerror(rc));
         pc_exec__record_block_error(e, text);
         pc_exec__block_done(e, BLOCK_FAILED);

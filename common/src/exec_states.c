@@ -48,7 +48,8 @@ void pc_exec__store_write_item(struct pc_exec *e, enum pc_states_kind kind, size
 
     pc_err_clear(&err);
     e->pending_writes++;
-    rc = e->opts.store.ops->write_item(e->opts.store.ctx, kind, e->flow, item, s, write_done, e);
+    rc = e->opts.store.ops->write_item(e->opts.store.ctx, kind, &e->wflow, id_index(e, item), s,
+                                       write_done, e);
     if (rc != 0) {
         (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
         write_done(e, rc, &err);
@@ -67,7 +68,7 @@ void pc_exec__store_write_record(struct pc_exec *e, size_t item)
     }
     pc_err_clear(&err);
     e->pending_writes++;
-    rc = e->opts.store.ops->write_record(e->opts.store.ctx, e->flow, item, write_done, e);
+    rc = e->opts.store.ops->write_record(e->opts.store.ctx, &e->wflow, item, write_done, e);
     if (rc != 0) {
         (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
         write_done(e, rc, &err);
@@ -84,7 +85,7 @@ void pc_exec__store_remove_item(struct pc_exec *e, size_t item)
     }
     pc_err_clear(&err);
     e->pending_writes++;
-    rc = e->opts.store.ops->remove_item(e->opts.store.ctx, e->flow, item, write_done, e);
+    rc = e->opts.store.ops->remove_item(e->opts.store.ctx, &e->wflow, item, write_done, e);
     if (rc != 0) {
         (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
         write_done(e, rc, &err);
@@ -99,7 +100,11 @@ void pc_exec__store_write_all(struct pc_exec *e, enum pc_states_kind kind,
 
     pc_err_clear(&err);
     e->pending_writes++;
-    rc = e->opts.store.ops->write_all(e->opts.store.ctx, kind, e->flow, m, write_done, e);
+    /* Twins (past wflow) share their flow item's entry: not written twice. */
+    e->write_view.v = m->v;
+    e->write_view.n = e->wflow.n_items;
+    rc = e->opts.store.ops->write_all(e->opts.store.ctx, kind, &e->wflow, &e->write_view,
+                                      write_done, e);
     if (rc != 0) {
         (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
         write_done(e, rc, &err);
@@ -130,6 +135,17 @@ static void read_done(void *arg, int rc, const struct pc_err *err)
         pc_exec__block_done(e, BLOCK_FAILED);
         return;
     }
+    /* A twin's stored state is its id's: the flow item's slot. */
+    for (size_t i = e->wflow.n_items; i < e->n_items; i++) {
+        struct pc_states *m = &e->maps[cur_block(e) == PC_BLOCK_READ_CURRENT ? PC_MAP_STORED_CURRENT
+                                                                             : PC_MAP_STORED_GOAL];
+
+        if (is_twin(e, i) && pc_state_copy(&m->v[i], &m->v[e->items[i].twin]) != 0) {
+            pc_exec__record_block_error(e, "out of memory");
+            pc_exec__block_done(e, BLOCK_FAILED);
+            return;
+        }
+    }
     pc_exec__block_done(e, BLOCK_OK);
 }
 
@@ -143,7 +159,9 @@ void pc_exec__run_read(struct pc_exec *e, enum pc_states_kind kind, enum pc_exec
     }
 
     pc_err_clear(&err);
-    rc = e->opts.store.ops->read(e->opts.store.ctx, kind, e->flow, &e->maps[map], read_done, e);
+    e->read_view.v = e->maps[map].v;
+    e->read_view.n = e->wflow.n_items;
+    rc = e->opts.store.ops->read(e->opts.store.ctx, kind, &e->wflow, &e->read_view, read_done, e);
     if (rc != 0) {
         (void)pc_err_set(&err, rc, "%s", pc_strerror(rc));
         read_done(e, rc, &err);
@@ -196,8 +214,11 @@ static size_t sync_compare(struct pc_exec *e, enum pc_exec_map stored, enum pc_e
         if (pc_state_is_unknown(s)) {
             continue; /* marked unknown after a cut: the discovered state is the truth */
         }
-        if (found == PC_MAP_GOAL && is_obsolete(e, i)) {
-            continue; /* an obsolete item has no goal: it is going away */
+        if (found == PC_MAP_GOAL && is_old(e, i)) {
+            continue; /* an old incarnation has no goal: it is going away */
+        }
+        if (is_twin(e, i)) {
+            continue; /* the stored entry is its id's, checked with the flow item */
         }
         if (e->opts.sync_tolerate != NULL && i < e->n_flow && e->opts.sync_tolerate[i]) {
             continue;

@@ -15,22 +15,42 @@ static void stream_finish(struct pc_exec *e);
 /* ------------------------------------------------------------------------ */
 /* Streaming blocks                                                          */
 
-/* Which items a streaming block runs: obsolete items are discovered (their
- * current state, with their stored params), get their clean state, and are
- * cleaned in their own block; everything else is for the flow's items. */
+/* Which items a streaming block runs: old incarnations (obsolete items, and
+ * replaced items as last applied) are discovered (their current state, with
+ * their stored params), get their clean state, and are cleaned in their own
+ * block; ensure's apply block ensures the flow's items that are not
+ * replaced, ensure_replaced the replaced ones; everything else is for the
+ * flow's items. */
 static bool in_block(const struct pc_exec *e, enum pc_block_kind b, size_t i)
 {
     switch (b) {
     case PC_BLOCK_CLEAN_OBSOLETE:
     case PC_BLOCK_CLEAN_OBSOLETE_DRY:
         return is_obsolete(e, i);
+    case PC_BLOCK_CLEAN_REPLACED:
+    case PC_BLOCK_CLEAN_REPLACED_DRY:
+        return is_old(e, i) && e->items[i].role == ROLE_REPLACED;
+    case PC_BLOCK_ENSURE_REPLACED:
+    case PC_BLOCK_ENSURE_REPLACED_DRY:
+        return !is_old(e, i) && e->items[i].replace;
+    case PC_BLOCK_APPLY_ENSURE:
+    case PC_BLOCK_APPLY_ENSURE_DRY:
+        return !is_old(e, i) && !e->items[i].replace;
     case PC_BLOCK_DISCOVER:
     case PC_BLOCK_DISCOVER_CURRENT:
     case PC_BLOCK_CLEAN_INSERTION:
         return true;
     default:
-        return !is_obsolete(e, i);
+        return !is_old(e, i);
     }
+}
+
+/* The report's entry of item i: an old incarnation cleaned in an apply block
+ * (where its flow twin does not run) is reported under its id's flow item;
+ * other items past the flow are not reported per item. */
+static size_t rec_index(const struct pc_exec *e, size_t i)
+{
+    return is_twin(e, i) && is_apply(cur_block(e)) ? e->items[i].twin : i;
 }
 
 static void ready_push(struct pc_exec *e, size_t item)
@@ -48,9 +68,24 @@ static size_t ready_pop(struct pc_exec *e)
     return item;
 }
 
+/* Predecessors of i that take part in this block (members only: a
+ * predecessor outside the block was done before it). */
 static size_t n_predecessors(const struct pc_exec *e, size_t i)
 {
-    return e->reverse ? e->items[i].n_succ : e->flow->items[i].n_deps;
+    const struct item_rt *it = &e->items[i];
+    const struct pc_flow_item *fi = &e->flow->items[i];
+    size_t n = 0;
+
+    if (e->reverse) {
+        for (size_t s = 0; s < it->n_succ; s++) {
+            n += e->items[it->succ[s]].member;
+        }
+        return n;
+    }
+    for (size_t d = 0; d < fi->n_deps; d++) {
+        n += e->items[fi->deps[d]].member;
+    }
+    return n;
 }
 
 size_t pc_exec__max_concurrency(const struct pc_exec *e)
@@ -79,6 +114,8 @@ void pc_exec__stream_begin(struct pc_exec *e, size_t limit, bool reverse)
         e->items[i].started = false;
         e->items[i].in_flight = false;
         e->items[i].member = in_block(e, cur_block(e), i);
+    }
+    for (size_t i = 0; i < e->n_items; i++) {
         e->items[i].waiting = n_predecessors(e, i);
     }
     /* Roots are preloaded in flow order (reverse flow order for clean, so the
@@ -152,6 +189,8 @@ static enum task_kind first_task_kind(enum pc_block_kind b)
         return TASK_DIFF;
     case PC_BLOCK_APPLY_ENSURE:
     case PC_BLOCK_APPLY_ENSURE_DRY:
+    case PC_BLOCK_ENSURE_REPLACED:
+    case PC_BLOCK_ENSURE_REPLACED_DRY:
         return TASK_PREPARE_ENSURE;
     default:
         return TASK_PREPARE_CLEAN;
@@ -179,14 +218,14 @@ static void start_item(struct pc_exec *e, size_t i)
     it->in_flight = true;
     e->started_order[e->n_started++] = i;
     e->running[e->n_running++] = i;
-    pc_report_rec_item_begin(&e->rec, i, pc_exec__now_ms(e));
+    pc_report_rec_item_begin(&e->rec, rec_index(e, i), pc_exec__now_ms(e));
     it->ctx.stored_current = pc_exec__stored_current(e, i);
     pc_cancel_reset(&it->cancel);
     if (is_apply(b)) {
         pc_exec__emit_kind(e, i, PC_UPDATE_QUEUED, PC_MSG_NO_CHANGE, NULL);
     }
-    pc_exec__task_reset(t, b == PC_BLOCK_DISCOVER && is_obsolete(e, i) ? TASK_DISCOVER_CURRENT
-                                                                       : first_task_kind(b));
+    pc_exec__task_reset(t, b == PC_BLOCK_DISCOVER && is_old(e, i) ? TASK_DISCOVER_CURRENT
+                                                                  : first_task_kind(b));
     prepare_task_inputs(e, t);
     if (t->rc != 0 || t->skip) {
         pc_exec__task_done(&t->base);
@@ -253,7 +292,7 @@ static void item_error(struct pc_exec *e, size_t item, const struct pc_err *err)
 {
     const char *text = err->msg[0] != '\0' ? err->msg : pc_strerror(err->code);
 
-    pc_report_rec_item_error(&e->rec, item, text);
+    pc_report_rec_item_error(&e->rec, rec_index(e, item), text);
     if (pc_outcome_add_error(&e->pending_errors, &e->flow->items[item].id, text) != 0) {
         pc_exec__record_block_error(e, "out of memory recording an item error");
         e->stop_all = true;
@@ -361,15 +400,27 @@ static void apply_item_finished(struct pc_exec *e, struct item_task *t, bool ok,
     size_t i = t->item;
     enum pc_block_kind b = cur_block(e);
 
-    if (ok && !is_dry(b) && is_obsolete_block(b)) {
+    if (ok && !is_dry(b) && is_obsolete_block(b) && !is_twin(e, i)) {
         /* Cleaned: its stored state goes now, and only now. */
         pc_exec__store_remove_item(e, i);
+    } else if (ok && !is_dry(b) && is_twin(e, i)) {
+        /* An old incarnation whose id lives on in the flow: a replaced one
+         * stores its cleaned state until ensure_replaced writes the new one
+         * (record kept: an interrupted replacement is planned again); an
+         * obsolete one (another type now) leaves the new one's entry. */
+        if (b == PC_BLOCK_CLEAN_REPLACED) {
+            pc_exec__store_write_item(e, PC_STATES_CURRENT, i, &e->maps[PC_MAP_APPLIED].v[i]);
+        }
     } else if (ok && !is_dry(b)) {
         pc_exec__store_write_item(e, PC_STATES_CURRENT, i, &e->maps[PC_MAP_APPLIED].v[i]);
         if (is_ensure(b)) {
             pc_exec__store_write_item(e, PC_STATES_GOAL, i, &e->maps[PC_MAP_GOAL].v[i]);
         }
         pc_exec__store_write_record(e, i);
+    }
+    if (ok && is_twin(e, i)) {
+        pc_report_rec_item_value(&e->rec, rec_index(e, i), PC_RV_STATE,
+                                 &e->maps[PC_MAP_APPLIED].v[i]);
     }
     if (!ok) {
         item_error(e, i, &t->err);
@@ -398,7 +449,7 @@ static void done_prepare(struct pc_exec *e, struct item_task *t)
         apply_item_finished(e, t, false, t->err.msg);
         return;
     }
-    pc_report_rec_item_apply(&e->rec, i, t->check.exec_required);
+    pc_report_rec_item_apply(&e->rec, rec_index(e, i), t->check.exec_required);
     if (!t->check.exec_required) {
         pc_state_move(&e->maps[PC_MAP_APPLIED].v[i], &t->current);
         apply_item_finished(e, t, true, "nothing to do!");
@@ -490,19 +541,19 @@ static void item_completed(struct pc_exec *e, size_t item, bool ok)
     const struct pc_flow_item *fi = &e->flow->items[item];
 
     it->in_flight = false;
-    pc_report_rec_item_end(&e->rec, item, pc_exec__now_ms(e));
+    pc_report_rec_item_end(&e->rec, rec_index(e, item), pc_exec__now_ms(e));
     pc_exec__running_remove(e, item);
     e->n_done++;
     if (ok && !e->stop_new_ready && !e->stop_all) {
         if (e->reverse) {
             for (size_t d = 0; d < fi->n_deps; d++) {
-                if (--e->items[fi->deps[d]].waiting == 0) {
+                if (e->items[fi->deps[d]].member && --e->items[fi->deps[d]].waiting == 0) {
                     ready_push(e, fi->deps[d]);
                 }
             }
         } else {
             for (size_t s = 0; s < it->n_succ; s++) {
-                if (--e->items[it->succ[s]].waiting == 0) {
+                if (e->items[it->succ[s]].member && --e->items[it->succ[s]].waiting == 0) {
                     ready_push(e, it->succ[s]);
                 }
             }
@@ -540,10 +591,11 @@ static void stream_finish(struct pc_exec *e)
             (e->opts.cmd == PC_CMD_DISCOVER || e->opts.cmd == PC_CMD_DISCOVER_GOAL)) {
             pc_exec__store_write_all(e, PC_STATES_GOAL, &e->maps[PC_MAP_GOAL]);
         }
-        if (b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_APPLY_CLEAN) {
+        if (b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_APPLY_CLEAN ||
+            b == PC_BLOCK_ENSURE_REPLACED) {
             pc_exec__store_write_all(e, PC_STATES_CURRENT, &e->maps[PC_MAP_APPLIED]);
         }
-        if (b == PC_BLOCK_APPLY_ENSURE) {
+        if (b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_ENSURE_REPLACED) {
             pc_exec__store_write_all(e, PC_STATES_GOAL, &e->maps[PC_MAP_GOAL]);
         }
     }

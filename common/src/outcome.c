@@ -83,6 +83,7 @@ void pc_outcome_cleanup(struct pc_outcome *o)
     free(o->items_not_processed);
     free(o->items_obsolete);
     free(o->items_obsolete_unmanaged);
+    free(o->items_replaced);
     free(o->items_interrupted);
     free(o->error);
     pc_outcome_init(o);
@@ -240,6 +241,12 @@ int pc_outcome_copy(struct pc_outcome *dst, const struct pc_outcome *src)
     }
     if (rc == 0) {
         dst->n_items_interrupted = src->n_items_interrupted;
+    }
+    if (rc == 0) {
+        rc = dup_ids(&dst->items_replaced, src->items_replaced, src->n_items_replaced);
+    }
+    if (rc == 0) {
+        dst->n_items_replaced = src->n_items_replaced;
     }
     for (size_t i = 0; rc == 0 && i < src->n_errors; i++) {
         rc = pc_outcome_add_error(dst, &src->errors[i].item, src->errors[i].text);

@@ -170,7 +170,8 @@ static const struct pc_rvalue *earlier_value(const struct pc_outcome *o, size_t 
 
 static bool is_dry_block(enum pc_block_kind k)
 {
-    return k == PC_BLOCK_APPLY_ENSURE_DRY || k == PC_BLOCK_APPLY_CLEAN_DRY;
+    return k == PC_BLOCK_APPLY_ENSURE_DRY || k == PC_BLOCK_APPLY_CLEAN_DRY ||
+           k == PC_BLOCK_CLEAN_REPLACED_DRY || k == PC_BLOCK_ENSURE_REPLACED_DRY;
 }
 
 static int text_item(const struct pc_outcome *o, size_t b, struct pc_buf *out,
@@ -281,6 +282,10 @@ int pc_outcome_format_text(const struct pc_outcome *o, struct pc_buf *out)
     if (rc == 0 && o->n_items_obsolete_unmanaged > 0) {
         rc = text_ids(out, "obsolete items left stored (no stored type and params to clean them)",
                       o->items_obsolete_unmanaged, o->n_items_obsolete_unmanaged);
+    }
+    if (rc == 0 && o->n_items_replaced > 0) {
+        rc = text_ids(out, "replaced items (cleaned as last applied, then ensured again)",
+                      o->items_replaced, o->n_items_replaced);
     }
     for (size_t i = 0; rc == 0 && i < o->n_errors; i++) {
         rc = pc_buf_appendf(out, "  error: %s: %s\n", o->errors[i].item.s, o->errors[i].text);
@@ -445,6 +450,9 @@ int pc_outcome_format_json(const struct pc_outcome *o, struct pc_buf *out)
     if (rc == 0 && o->n_items_obsolete_unmanaged > 0) {
         rc = json_ids(out, "items_obsolete_unmanaged", o->items_obsolete_unmanaged,
                       o->n_items_obsolete_unmanaged);
+    }
+    if (rc == 0 && o->n_items_replaced > 0) {
+        rc = json_ids(out, "items_replaced", o->items_replaced, o->n_items_replaced);
     }
     if (rc == 0 && o->kind == PC_OUTCOME_ITEM_ERROR) {
         rc = pc_buf_puts(out, ",\"errors\":[");

@@ -7,6 +7,7 @@
 #include "peace/item.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,9 +16,18 @@
 
 #define REGISTRY_TYPES_MAX 256
 
+/* The layout a plugin built for plugin API 1.x gives its types: struct
+ * pc_item_type up to state_eq (needs_replacement came with 2.0). */
+#define ITEM_TYPE_V1_SIZE offsetof(struct pc_item_type, needs_replacement)
+
 struct pc_registry {
+    /* types and n first, as in 1.x: a 1.x plugin's own libpeace copy of
+     * pc_registry_add (if it binds to it) still appends here. */
     const struct pc_item_type *types[REGISTRY_TYPES_MAX];
     size_t n;
+    /* Owned copies of 1.x plugins' types, in today's layout. */
+    struct pc_item_type *owned[REGISTRY_TYPES_MAX];
+    size_t n_owned;
 };
 
 int pc_registry_create(struct pc_registry **out, struct pc_err *err)
@@ -33,7 +43,36 @@ int pc_registry_create(struct pc_registry **out, struct pc_err *err)
 
 void pc_registry_destroy(struct pc_registry *r)
 {
+    if (r == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < r->n_owned; i++) {
+        free(r->owned[i]);
+    }
     free(r);
+}
+
+/*
+ * Types [from, r->n) were registered by a plugin built for plugin API 1.x:
+ * their structs end after state_eq. Each is replaced by an owned copy of
+ * that prefix with the later members zero (needs_replacement NULL: never),
+ * so nothing ever reads past the plugin's struct.
+ */
+static int adopt_v1_types(struct pc_registry *r, size_t from, struct pc_err *err)
+{
+    for (size_t i = from; i < r->n; i++) {
+        struct pc_item_type *copy = calloc(1, sizeof(*copy));
+
+        if (copy == NULL || r->n_owned == REGISTRY_TYPES_MAX) {
+            free(copy);
+            r->n = i; /* the rest is not usable: unregistered */
+            return pc_err_set(err, PC_ENOMEM, "out of memory adopting plugin API 1.x types");
+        }
+        memcpy(copy, r->types[i], ITEM_TYPE_V1_SIZE);
+        r->owned[r->n_owned++] = copy;
+        r->types[i] = copy;
+    }
+    return 0;
 }
 
 int pc_registry_add(struct pc_registry *r, const struct pc_item_type *t, struct pc_err *err)
@@ -90,6 +129,16 @@ int pc_plugin_api_check(uint32_t host_version, uint32_t plugin_version, struct p
     unsigned pmaj = PC_PLUGIN_API_VERSION_MAJOR(plugin_version);
     unsigned pmin = PC_PLUGIN_API_VERSION_MINOR(plugin_version);
 
+    if (pmaj == 1 && hmaj == 2) {
+        /* 1.x types are adopted in 2.0's layout (pc_registry_load_plugin). */
+        return pmin <= PC_PLUGIN_API_V1_MINOR_MAX
+                   ? 0
+                   : pc_err_set(err, PC_EINVAL,
+                                "built for plugin API %u.%u, this program provides %u.%u and "
+                                "loads 1.x plugins up to 1.%u: rebuild the plugin against this "
+                                "version's SDK",
+                                pmaj, pmin, hmaj, hmin, (unsigned)PC_PLUGIN_API_V1_MINOR_MAX);
+    }
     if (pmaj != hmaj) {
         return pc_err_set(err, PC_EINVAL,
                           "built for plugin API %u.%u, this program provides %u.%u (another major "
@@ -111,6 +160,7 @@ int pc_registry_load_plugin(struct pc_registry *r, const char *path, struct pc_e
     plugin_register_fn *fn = NULL;
     const uint32_t *version = NULL;
     void *sym = NULL;
+    size_t n_before = 0;
     int rc;
 
     if (handle == NULL) {
@@ -139,7 +189,16 @@ int pc_registry_load_plugin(struct pc_registry *r, const char *path, struct pc_e
     }
     /* POSIX guarantees function pointers round-trip through void *. */
     memcpy(&fn, &sym, sizeof(fn));
-    rc = fn(PC_PLUGIN_API_VERSION, r, err);
+    n_before = r->n;
+    rc = fn(PC_PLUGIN_API_VERSION_MAJOR(*version) == 1 ? PC_PLUGIN_API_V1_COMPAT
+                                                       : PC_PLUGIN_API_VERSION,
+            r, err);
+    if (PC_PLUGIN_API_VERSION_MAJOR(*version) == 1) {
+        /* Also after a failed register: what it added must not be read past. */
+        int arc = adopt_v1_types(r, n_before, err);
+
+        rc = rc != 0 ? rc : arc;
+    }
     if (rc != 0) {
         pc_err_prefix(err, "plugin %s", path);
         /* Types may already be registered: keep the object loaded. */

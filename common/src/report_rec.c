@@ -228,10 +228,13 @@ void pc_report_rec_block_values(struct pc_report_rec *r, const struct pc_states 
     case PC_BLOCK_APPLY_ENSURE_DRY:
     case PC_BLOCK_APPLY_CLEAN:
     case PC_BLOCK_APPLY_CLEAN_DRY:
+    case PC_BLOCK_ENSURE_REPLACED:
+    case PC_BLOCK_ENSURE_REPLACED_DRY:
         values_from(r, &maps[PC_MAP_APPLIED], PC_RV_STATE, false);
         break;
     default:
-        /* The sync checks' value is their stale marks. */
+        /* The sync checks' value is their stale marks; clean_replaced's and
+         * clean_obsolete's are recorded by the engine per item. */
         break;
     }
 }

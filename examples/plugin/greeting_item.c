@@ -208,6 +208,16 @@ static int apply(struct pc_item_ctx *ctx, const void *params, const struct pc_st
     return state_current(ctx, params, out, err);
 }
 
+/* Optional: a greeting at another path is another file, so the old one is
+ * cleaned (with its stored params) before the new one is written. */
+static bool needs_replacement(const void *stored_params, const void *new_params)
+{
+    const struct greeting_params *a = stored_params;
+    const struct greeting_params *b = new_params;
+
+    return strcmp(a->path, b->path) != 0;
+}
+
 static const struct pc_item_type greeting_type = {
     .name = "greeting",
     .params_create = params_create,
@@ -219,6 +229,7 @@ static const struct pc_item_type greeting_type = {
     .apply_check = apply_check,
     .apply_dry = apply_dry,
     .apply = apply,
+    .needs_replacement = needs_replacement,
 };
 
 int peace_plugin_register(uint32_t api_version, struct pc_registry *r, struct pc_err *err)

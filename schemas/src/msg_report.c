@@ -46,6 +46,7 @@ enum rep_key {
     REP_OBSOLETE_KEPT,
     REP_ITEMS_INTERRUPTED,
     REP_TIMES,
+    REP_ITEMS_REPLACED,
 };
 static const char *const rep_keys[] = {"v",
                                        "outcome",
@@ -65,7 +66,8 @@ static const char *const rep_keys[] = {"v",
                                        "items_obsolete_unmanaged",
                                        "obsolete_kept",
                                        "items_interrupted",
-                                       "times"};
+                                       "times",
+                                       "items_replaced"};
 /* Keys of version 2 only (version 3 has "times" instead). */
 #define REP_V2_ONLY                                                                                \
     ((1u << REP_CREATED_MS) | (1u << REP_STARTED_MS) | (1u << REP_FINISHED_MS) |                   \
@@ -217,7 +219,7 @@ static bool needs_v2(const struct pc_outcome *o)
 {
     return o->created_ms != 0 || o->started_ms != 0 || o->finished_ms != 0 ||
            o->interrupted_ms != 0 || o->partial || o->n_run > 0 || o->n_items_obsolete > 0 ||
-           o->n_items_obsolete_unmanaged > 0 || o->obsolete_kept;
+           o->n_items_obsolete_unmanaged > 0 || o->obsolete_kept || o->n_items_replaced > 0;
 }
 
 /* Version 2's own keys (times, partial, blocks as maps, obsolete lists). */
@@ -266,7 +268,7 @@ static uint32_t count_keys(const struct pc_outcome *o, unsigned version, bool wr
 
     if (version >= 2) {
         keys += o->partial + (o->n_run > 0) + (o->n_items_obsolete > 0) +
-                (o->n_items_obsolete_unmanaged > 0) + o->obsolete_kept;
+                (o->n_items_obsolete_unmanaged > 0) + o->obsolete_kept + (o->n_items_replaced > 0);
     }
     if (version == 2) {
         keys += (o->created_ms != 0) + (o->started_ms != 0) + (o->finished_ms != 0) +
@@ -367,6 +369,10 @@ static int encode(const struct pc_outcome *o, unsigned version, struct pc_buf *o
     if (o->obsolete_kept) {
         msg__wr_cstr(&w, "obsolete_kept");
         msg__wr_bool(&w, true);
+    }
+    if (o->n_items_replaced > 0) {
+        msg__wr_cstr(&w, "items_replaced");
+        write_ids(&w, o->items_replaced, o->n_items_replaced);
     }
     return msg__wr_finish(&w, out, "report", err);
 }
@@ -568,6 +574,8 @@ static int read_field(struct rep_dec *d, size_t key)
         return read_errors(d);
     case REP_ITEMS_OBSOLETE:
         return read_ids(d, key, &d->o.items_obsolete, &d->o.n_items_obsolete);
+    case REP_ITEMS_REPLACED:
+        return read_ids(d, key, &d->o.items_replaced, &d->o.n_items_replaced);
     case REP_ITEMS_OBSOLETE_UNMANAGED:
         return read_ids(d, key, &d->o.items_obsolete_unmanaged, &d->o.n_items_obsolete_unmanaged);
     case REP_OBSOLETE_KEPT:

@@ -63,6 +63,10 @@ static uint32_t default_cols(enum pc_block_kind k)
     case PC_BLOCK_APPLY_CLEAN_DRY:
     case PC_BLOCK_CLEAN_OBSOLETE:
     case PC_BLOCK_CLEAN_OBSOLETE_DRY:
+    case PC_BLOCK_CLEAN_REPLACED:
+    case PC_BLOCK_CLEAN_REPLACED_DRY:
+    case PC_BLOCK_ENSURE_REPLACED:
+    case PC_BLOCK_ENSURE_REPLACED_DRY:
         return COL_BIT(COL_CHANGED) | COL_VALUE(PC_RV_STATE);
     }
     return 0;

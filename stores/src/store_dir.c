@@ -344,9 +344,11 @@ out:
 }
 
 /* The entries of ids not in flow, from the kind's file (none when absent). */
-static int load_extra(const struct pc_store_dir *d, enum pc_states_kind kind,
-                      const struct pc_flow *flow, struct msg_states_extra *extra,
-                      struct pc_err *err)
+/* The entries of ids not in flow (and, with flow_m, the flow's into it,
+ * flow->n_items slots); no file is no entries. */
+static int load_both(const struct pc_store_dir *d, enum pc_states_kind kind,
+                     const struct pc_flow *flow, struct msg_states_extra *extra,
+                     struct pc_states *flow_m, struct pc_err *err)
 {
     struct pc_states m = {0};
     int rc = pc_states_init(&m, flow->n_items);
@@ -360,8 +362,19 @@ static int load_extra(const struct pc_store_dir *d, enum pc_states_kind kind,
         pc_err_clear(err);
         rc = 0;
     }
-    pc_states_cleanup(&m);
+    if (flow_m != NULL) {
+        *flow_m = m;
+    } else {
+        pc_states_cleanup(&m);
+    }
     return rc;
+}
+
+static int load_extra(const struct pc_store_dir *d, enum pc_states_kind kind,
+                      const struct pc_flow *flow, struct msg_states_extra *extra,
+                      struct pc_err *err)
+{
+    return load_both(d, kind, flow, extra, NULL, err);
 }
 
 /* Encodes m and replaces the kind's file with it. */
@@ -496,11 +509,23 @@ static int read_obsolete(const struct pc_store_dir *d, const struct pc_flow *flo
 {
     struct msg_states_extra cur = {0};
     struct msg_states_extra rec = {0};
+    struct pc_states flow_rec = {0};
     size_t at = 0;
     int rc = load_extra(d, PC_STATES_CURRENT, flow, &cur, err);
 
     if (rc == 0) {
-        rc = load_extra(d, PC_STATES_RECORDS, flow, &rec, err);
+        rc = load_both(d, PC_STATES_RECORDS, flow, &rec, &flow_rec, err);
+    }
+    /* The flow's items with a record (as last applied), first, flow order. */
+    for (size_t i = 0; rc == 0 && i < flow_rec.n; i++) {
+        if (flow_rec.v[i].data == NULL) {
+            continue;
+        }
+        rc = add_stored(out, &flow->items[i].id, &at);
+        if (rc == 0 &&
+            msg_record_decode(flow_rec.v[i].data, flow_rec.v[i].len, &out->v[at], NULL) != 0) {
+            out->v[at].has_record = false;
+        }
     }
     for (size_t i = 0; rc == 0 && i < cur.n; i++) {
         if (pc_state_present(&cur.v[i])) {
@@ -526,6 +551,7 @@ static int read_obsolete(const struct pc_store_dir *d, const struct pc_flow *flo
     }
     msg_states_extra_cleanup(&cur);
     msg_states_extra_cleanup(&rec);
+    pc_states_cleanup(&flow_rec);
     return rc;
 }
 

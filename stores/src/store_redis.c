@@ -6,8 +6,8 @@
  * last applied, schemas/). Reading is one HGETALL, decoded against the flow
  * (ids the flow does not know are ignored, nil means "no state");
  * read_obsolete reads the current and records hashes for the ids the flow
- * does not know. Writing is the `states_write` script: it checks the profile
- * lock first, so a worker that lost its lock (its execution was taken over)
+ * does not know, and the records of the ids it knows. Writing is the `states_write` script: it
+ * checks the profile lock first, so a worker that lost its lock (its execution was taken over)
  * cannot overwrite what the new owner wrote; a whole-map write sets every
  * item of the flow in one script (so readers never see a mix of two maps)
  * and leaves other ids alone: they are obsolete items, removed only once
@@ -568,19 +568,21 @@ static bool stored_has(const struct pc_stored_items *out, const char *p, size_t 
     return false;
 }
 
-/* Adds id (if new and not in the flow); *at is its slot, or SIZE_MAX when in the flow. */
-static int stored_add(struct obsolete_op *o, const char *p, size_t n, size_t *at,
+/* Adds id (if new; an id of the flow only with in_flow); *at is its slot,
+ * or SIZE_MAX when skipped. */
+static int stored_add(struct obsolete_op *o, const char *p, size_t n, bool in_flow, size_t *at,
                       struct pc_err *err)
 {
     struct pc_stored_items *out = o->out;
     struct pc_stored_item *v = NULL;
 
     *at = SIZE_MAX;
-    if (pc_flow_find(o->flow, p, n) >= 0 || stored_has(out, p, n, at)) {
+    if ((!in_flow && pc_flow_find(o->flow, p, n) >= 0) || stored_has(out, p, n, at)) {
         return 0;
     }
-    if (out->n >= PC_FLOW_ITEMS_MAX) {
-        return pc_err_set(err, PC_ELIMIT, "states: more than %d stored items", PC_FLOW_ITEMS_MAX);
+    if (out->n >= 2 * (size_t)PC_FLOW_ITEMS_MAX) {
+        return pc_err_set(err, PC_ELIMIT, "states: more than %d stored items",
+                          2 * PC_FLOW_ITEMS_MAX);
     }
     v = realloc(out->v, (out->n + 1) * sizeof(*v));
     if (v == NULL) {
@@ -639,7 +641,7 @@ static void on_records_reply(void *arg, const redisReply *reply)
             rc = pc_err_set(&err, PC_ESCHEMA, "states: record %zu is not a string pair", i / 2);
             break;
         }
-        rc = stored_add(o, k->str, k->len, &at, &err);
+        rc = stored_add(o, k->str, k->len, true, &at, &err);
         if (rc != 0 || at == SIZE_MAX) {
             continue;
         }
@@ -675,7 +677,7 @@ static void on_current_reply(void *arg, const redisReply *reply)
         if (v->len == 1 && (uint8_t)v->str[0] == msgpack_nil) {
             continue; /* no state: nothing to clean */
         }
-        rc = stored_add(o, k->str, k->len, &at, &err);
+        rc = stored_add(o, k->str, k->len, false, &at, &err);
     }
     if (rc == 0) {
         rc = pc_redis_cmd(o->s->conn, 2, argv, lens, o->s->timeout_ms, on_records_reply, o);

@@ -11,7 +11,10 @@
 #  3. a file inside the root (also through a symlink that stays inside) is
 #     written as usual;
 #  4. a bad --item-types or --file-root stops the worker at start with a
-#     one-line reason.
+#     one-line reason;
+#  5. obsolete items (known only from the stored States) are held to the
+#     policy: a worker that may not run an obsolete item's type does not
+#     clean it, the ensure fails naming it, before anything runs.
 PEACE=${1:?usage: fleet_policy.sh PATH/TO/peace PATH/TO/peace-worker}
 WORKER=${2:?}
 . "$(dirname "$0")/lib.sh"
@@ -87,6 +90,48 @@ sed -i 's/"flow":"f"/"flow":"g"/' "$T/ok.json"
 "$PEACE" run "$T/ok.json" --cmd ensure --no-progress >>"$T/ok.out" 2>&1
 check "3: ... also through a symlink that stays inside" test "$(cat "$ROOT/in/v.txt" 2>/dev/null)" = x
 check "3: the worker is still the same process" worker_alive w1
+
+# 5. ---------------------------------------------------------------------------
+# Items the job does not name but the store does are held to the policy too:
+# {f, s} (a file and an sh_cmd) is ensured by an unrestricted worker (queue
+# all); s is dropped from the flow, so it is obsolete: on w1 (no sh_cmd) the
+# ensure fails in its first block naming s, and s stays, made and stored;
+# --keep-obsolete passes (s is only listed); the unrestricted worker cleans it.
+worker_start w2 --queue all
+w2_ready() { rcli XINFO CONSUMERS 'peace:queue:{all}' workers 2>/dev/null | grep -q ":${WORKER_PID[w2]}:"; }
+wait_for 20 "worker w2" w2_ready || fatal "worker w2 not ready"
+M=$T/s.marker
+fs_flow() { # FILE WITH_S
+  {
+    printf '{"app":"pol","profile":"ob","flow":"fs","items":['
+    printf '{"id":"f","type":"file","params":{"path":"%s/in/fs.txt","content":"f"}}' "$ROOT"
+    if [ "$2" = 1 ]; then
+      printf ',{"id":"s","type":"sh_cmd","params":{"state_current":["sh","-c","test -f %s && echo yes || echo no"],' "$M"
+      printf '"state_goal":["echo","yes"],"state_clean":["echo","no"],'
+      printf '"apply_exec":["sh","-c","case \\"$2\\" in yes*) touch %s;; *) rm -f %s;; esac","sh"]}}' "$M" "$M"
+    fi
+    printf ']}\n'
+  } >"$1"
+}
+fs_flow "$T/fs.json" 1
+fs_flow "$T/f.json" 0
+"$PEACE" run "$T/fs.json" --queue all --cmd discover --no-progress >"$T/fs1.out" 2>&1
+"$PEACE" run "$T/fs.json" --queue all --cmd ensure --no-progress >>"$T/fs1.out" 2>&1
+check "5: the unrestricted worker made s" test -f "$M"
+"$PEACE" run "$T/f.json" --cmd ensure --no-progress >"$T/fs2.out" 2>&1
+check "5: on w1, the ensure that would clean the obsolete sh_cmd s fails (block_error)" \
+  grep -q "outcome: block_error" "$T/fs2.out"
+check "5: the reason names s and the policy" grep -q \
+  "obsolete item s cannot run here: item s: type sh_cmd is not allowed on this worker" "$T/fs2.out"
+check "5: nothing ran: no block processed" grep -q "blocks processed: (none)" "$T/fs2.out"
+check "5: s is still made" test -f "$M"
+check "5: and still stored" test "$(rcli HEXISTS 'peace:states:{pol:ob}:fs:items' s)" = 1
+"$PEACE" run "$T/f.json" --cmd ensure --keep-obsolete --no-progress >"$T/fs3.out" 2>&1
+check "5: --keep-obsolete completes on w1 (s only listed)" \
+  bash -c "grep -q 'outcome: complete' '$T/fs3.out' && grep -q 'kept (--keep-obsolete)' '$T/fs3.out'"
+"$PEACE" run "$T/f.json" --queue all --cmd ensure --no-progress >"$T/fs4.out" 2>&1
+check "5: the unrestricted worker cleans s" \
+  bash -c "grep -q 'outcome: complete' '$T/fs4.out' && test ! -e '$M'"
 
 # 4. ---------------------------------------------------------------------------
 bad_start() { # EXPECTED-WORDS ARGS...: exits non-zero at once with a reason

@@ -17,7 +17,9 @@ import redis
 
 BLOCKS = {"read_current", "read_goal", "discover", "discover_current", "discover_goal",
           "clean_insertion", "diff", "sync_check", "sync_check_current", "sync_check_goal",
-          "apply_ensure", "apply_ensure_dry", "apply_clean", "apply_clean_dry"}
+          "apply_ensure", "apply_ensure_dry", "apply_clean", "apply_clean_dry",
+          "clean_obsolete", "clean_obsolete_dry", "clean_replaced", "clean_replaced_dry",
+          "ensure_replaced", "ensure_replaced_dry"}
 ENTRY_KEYS = {"item", "start_ms", "duration_ms", "current", "goal", "clean", "diff", "stale",
               "changed", "state", "error", "truncated"}
 
@@ -31,7 +33,8 @@ DEFAULT_COLS = {
     "sync_check": ["stale"], "sync_check_current": ["stale"], "sync_check_goal": ["stale"],
 }
 for _b in ("apply_ensure", "apply_ensure_dry", "apply_clean", "apply_clean_dry",
-           "clean_obsolete", "clean_obsolete_dry"):
+           "clean_obsolete", "clean_obsolete_dry", "clean_replaced", "clean_replaced_dry",
+           "ensure_replaced", "ensure_replaced_dry"):
     DEFAULT_COLS[_b] = ["changed", "state"]
 
 

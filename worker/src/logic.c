@@ -207,6 +207,8 @@ int wk_exec_setup(const struct msg_job *job, const struct wk_exec_env *env, cons
     eo.observer_ctx = env->observer_ctx;
     eo.sync_tolerate = tolerate;
     eo.file_root = env->file_root;
+    eo.stored_item_check = env->stored_item_check;
+    eo.stored_item_check_ctx = env->stored_item_check_ctx;
     eo.created_ms = job->created_ms;
     pc_err_clear(&err);
     rc = pc_exec_create(&eo, out, &err);
@@ -406,7 +408,8 @@ static bool is_apply_block(const char *name, size_t n)
     enum pc_block_kind b;
 
     return pc_block_parse(name, n, &b) == 0 &&
-           (b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_APPLY_CLEAN);
+           (b == PC_BLOCK_APPLY_ENSURE || b == PC_BLOCK_APPLY_CLEAN ||
+            b == PC_BLOCK_CLEAN_REPLACED || b == PC_BLOCK_ENSURE_REPLACED);
 }
 
 long wk_tolerate(const struct pc_flow *flow, const struct wk_prev_attempt *prev, bool *tolerate,

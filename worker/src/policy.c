@@ -145,27 +145,39 @@ static int check_path(const struct wk_policy *p, const struct pc_flow_item *fi, 
     return rc;
 }
 
+int wk_policy_check_item(const struct wk_policy *p, const struct pc_flow_item *fi, char *reason,
+                         size_t reason_size)
+{
+    const char *key = NULL;
+
+    if (!wk_policy_type_allowed(p, fi->type.s, strlen(fi->type.s))) {
+        (void)snprintf(reason, reason_size,
+                       "item %s: type %s is not allowed on this worker (--item-types %s)", fi->id.s,
+                       fi->type.s, p->item_types_text);
+        return PC_EINVAL;
+    }
+    key = pc_items_confined_param(fi->type.s);
+    if (p->file_root[0] != '\0' && key != NULL) {
+        return check_path(p, fi, key, reason, reason_size);
+    }
+    return 0;
+}
+
 int wk_policy_check(const struct wk_policy *p, const struct pc_flow *flow, char *reason,
                     size_t reason_size)
 {
     for (size_t i = 0; i < flow->n_items; i++) {
-        const struct pc_flow_item *fi = &flow->items[i];
-        const char *key = NULL;
-        int rc;
+        int rc = wk_policy_check_item(p, &flow->items[i], reason, reason_size);
 
-        if (!wk_policy_type_allowed(p, fi->type.s, strlen(fi->type.s))) {
-            (void)snprintf(reason, reason_size,
-                           "item %s: type %s is not allowed on this worker (--item-types %s)",
-                           fi->id.s, fi->type.s, p->item_types_text);
-            return PC_EINVAL;
-        }
-        key = pc_items_confined_param(fi->type.s);
-        if (p->file_root[0] != '\0' && key != NULL) {
-            rc = check_path(p, fi, key, reason, reason_size);
-            if (rc != 0) {
-                return rc;
-            }
+        if (rc != 0) {
+            return rc;
         }
     }
     return 0;
+}
+
+int wk_policy_check_stored(void *ctx, const struct pc_flow_item *fi, char *reason,
+                           size_t reason_size)
+{
+    return wk_policy_check_item(ctx, fi, reason, reason_size);
 }

@@ -439,7 +439,9 @@ static void ob_block_start(void *ctx, size_t index, enum pc_block_kind kind)
         return;
     }
     pc_recorder_observer()->block_start(x->rec, index, kind);
-    if ((kind != PC_BLOCK_APPLY_ENSURE && kind != PC_BLOCK_APPLY_CLEAN) || x->lost) {
+    if ((kind != PC_BLOCK_APPLY_ENSURE && kind != PC_BLOCK_APPLY_CLEAN &&
+         kind != PC_BLOCK_CLEAN_REPLACED && kind != PC_BLOCK_ENSURE_REPLACED) ||
+        x->lost) {
         return;
     }
     /* No item applies before Redis holds the block start: the next

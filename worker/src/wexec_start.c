@@ -496,6 +496,8 @@ static int wexec_setup(struct wexec *x, char *reason, size_t reason_size)
     env.observer = &wx_wexec_observer;
     env.observer_ctx = x;
     env.file_root = w->policy.file_root[0] != '\0' ? w->policy.file_root : NULL;
+    env.stored_item_check = wk_policy_check_stored;
+    env.stored_item_check_ctx = &w->policy;
     return wk_exec_setup(&x->job, &env, x->tolerate, &x->exec, reason, reason_size);
 }
 

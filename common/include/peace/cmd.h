@@ -54,8 +54,19 @@ enum pc_block_kind {
      * variants) when there are such items */
     PC_BLOCK_CLEAN_OBSOLETE,
     PC_BLOCK_CLEAN_OBSOLETE_DRY,
+    /* streaming: replacement (the seeds' full EnsureCmd). clean_replaced
+     * cleans, in reverse dependency order, the items as last applied (their
+     * stored type and params) of the blocking items (their type says the
+     * goal needs a replacement) and of everything that depends on them;
+     * ensure_replaced then ensures those items again, in order. Inserted
+     * after ensure's apply block (which then ensures only the other items)
+     * when there are blocking items. */
+    PC_BLOCK_CLEAN_REPLACED,
+    PC_BLOCK_CLEAN_REPLACED_DRY,
+    PC_BLOCK_ENSURE_REPLACED,
+    PC_BLOCK_ENSURE_REPLACED_DRY,
 };
-#define PC_BLOCK_KIND_COUNT 16
+#define PC_BLOCK_KIND_COUNT 20
 
 const char *pc_cmd_name(enum pc_cmd c);
 int pc_cmd_parse(const char *p, size_t n, enum pc_cmd *out, struct pc_err *err) PC_NODISCARD;
@@ -80,6 +91,10 @@ bool pc_block_is_streaming(enum pc_block_kind b);
 /* The block cleaning obsolete items that command c appends when it finds
  * some (ensure, clean and their dry variants); false for other commands. */
 bool pc_cmd_obsolete_block(enum pc_cmd c, enum pc_block_kind *out);
+
+/* The two replacement blocks command c inserts when it has blocking items
+ * (ensure and ensure_dry); false for other commands. */
+bool pc_cmd_replace_blocks(enum pc_cmd c, enum pc_block_kind *clean, enum pc_block_kind *ensure);
 
 /* True for commands that look for obsolete items (those above and diff). */
 bool pc_cmd_sees_obsolete(enum pc_cmd c);

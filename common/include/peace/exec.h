@@ -78,7 +78,19 @@ struct pc_exec_opts {
      * clean, their dry variants and diff asks the store) are cleaned in a
      * last block `clean_obsolete` (dry: `clean_obsolete_dry`) appended to
      * ensure and clean; with keep_obsolete they are only listed
-     * (pc_outcome.items_obsolete, obsolete_kept).
+     * (pc_outcome.items_obsolete, obsolete_kept). An id still in the flow
+     * whose stored record has another type is obsolete too (its old
+     * incarnation is cleaned; the new one keeps the id's stored entries).
+     *
+     * Replacement (ensure, ensure_dry): a flow item whose type answers
+     * needs_replacement(record params, flow params) blocks; it and every item
+     * depending on it are replaced (pc_outcome.items_replaced): ensure's apply
+     * block ensures the others, then clean_replaced cleans them as last
+     * applied (their records' type and params) in reverse dependency order,
+     * and ensure_replaced ensures them again in order (dry: the _dry blocks).
+     * Their stored entries are the new items' (the stored-vs-discovered check
+     * compares the flow items); a cleaned old incarnation stores its cleaned
+     * state as its id's current state until ensure_replaced writes the new.
      */
     bool keep_obsolete;
     /* diff: take current / goal from discovery in this execution instead of
@@ -88,6 +100,16 @@ struct pc_exec_opts {
     bool diff_goal_discovered;
     /* discover, discover_current, discover_goal: discover without saving. */
     bool no_save;
+    /*
+     * Optional: whether this engine may run a stored item, known only once
+     * the store was read: an obsolete item it would clean, a replaced item
+     * as last applied (a worker's --item-types and --file-root). Returns 0,
+     * or non-zero with a one-line reason in reason (NUL-terminated): the
+     * read_current block then fails naming the item, and nothing runs.
+     */
+    int (*stored_item_check)(void *ctx, const struct pc_flow_item *fi, char *reason,
+                             size_t reason_size);
+    void *stored_item_check_ctx;
 };
 
 /*
@@ -149,9 +171,10 @@ enum pc_exec_map {
 const struct pc_states *pc_exec_map(const struct pc_exec *e, enum pc_exec_map which);
 
 /*
- * The flow the execution runs: opts.flow, followed by the obsolete items it
- * cleans (indices from opts.flow->n_items on; the observer's progress
- * callback reports them with those indices). Borrowed while e lives.
+ * The flow the execution runs: opts.flow, followed by the old incarnations
+ * it cleans, obsolete or replaced (indices from opts.flow->n_items on; the
+ * observer's progress callback reports them with those indices; a replaced
+ * item's has its flow item's id). Borrowed while e lives.
  */
 const struct pc_flow *pc_exec_flow(const struct pc_exec *e);
 

@@ -147,6 +147,16 @@ struct pc_item_type {
     /* Optional (NULL = byte equality): state equality for the stored-vs-
      * discovered guard. Pure and cheap: it runs on the loop thread. */
     bool (*state_eq)(const void *params, const struct pc_state *a, const struct pc_state *b);
+
+    /*
+     * Optional (NULL = never): whether reaching the goal of new_params needs
+     * the item as made with stored_params (the params of its stored item
+     * record, i.e. as last applied) cleaned first and made again: a
+     * replacement (a file whose path changed). Both are parsed params of this
+     * type, borrowed for the call. Pure and cheap: it runs on the loop
+     * thread.
+     */
+    bool (*needs_replacement)(const void *stored_params, const void *new_params);
 };
 
 /* ------------------------------------------------------------------------ */

@@ -19,6 +19,12 @@
  * a field appended to struct pc_item_ctx). The loader refuses a plugin built
  * for another MAJOR, or for a newer MINOR than the program provides, with a
  * message naming both versions; it never calls into such a plugin.
+ *
+ * 2.0 appended needs_replacement to struct pc_item_type. Plugins built for
+ * 1.x (up to 1.PC_PLUGIN_API_V1_MINOR_MAX) still load: their register is
+ * called with PC_PLUGIN_API_V1_COMPAT and the types they add are copied
+ * into 2.0's layout, the new members NULL (such a type never asks for a
+ * replacement).
  */
 #ifndef PEACE_PLUGIN_H
 #define PEACE_PLUGIN_H
@@ -28,8 +34,13 @@
 #include "peace/err.h"
 #include "peace/item.h"
 
-#define PC_PLUGIN_API_MAJOR 1
+#define PC_PLUGIN_API_MAJOR 2
 #define PC_PLUGIN_API_MINOR 0
+
+/* The 1.x plugins this version loads (see above), and the api_version their
+ * register receives. */
+#define PC_PLUGIN_API_V1_MINOR_MAX 0
+#define PC_PLUGIN_API_V1_COMPAT    ((uint32_t)((1u << 16) | PC_PLUGIN_API_V1_MINOR_MAX))
 
 /* MAJOR in the high 16 bits, MINOR in the low 16 bits. */
 #define PC_PLUGIN_API_VERSION                                                                      \
@@ -43,8 +54,9 @@ extern const uint32_t peace_plugin_api_version;
 /*
  * Called once, after the version check, on the loading thread. api_version is
  * the loading program's PC_PLUGIN_API_VERSION (same MAJOR, MINOR >= the
- * plugin's). Adds the plugin's types with pc_registry_add (the types are
- * borrowed: static storage). Returns 0, or a negative code with err set.
+ * plugin's), or PC_PLUGIN_API_V1_COMPAT for a 1.x plugin. Adds the plugin's types with
+ * pc_registry_add (the types are borrowed: static storage). Returns 0, or a negative code with err
+ * set.
  */
 int peace_plugin_register(uint32_t api_version, struct pc_registry *r, struct pc_err *err);
 

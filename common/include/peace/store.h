@@ -28,7 +28,8 @@ enum pc_states_kind {
 
 /*
  * An item the store holds something about (a present current state or a
- * record) that is not in the flow it was asked about: an obsolete item.
+ * record): one not in the flow it was asked about (an obsolete item), or one
+ * of the flow with its record (its type and params as last applied).
  */
 struct pc_stored_item {
     struct pc_id id;
@@ -70,11 +71,12 @@ struct pc_store_ops {
                      const struct pc_states *m, pc_store_done_cb *done, void *arg);
 
     /*
-     * The three below may be NULL (a store without records: obsolete items
-     * are then never seen). read_obsolete fills out (zeroed) with the ids
-     * not in flow that have a present current state or a record, in stored
-     * order, with their records; out must stay valid until the callback.
-     * Nothing stored is not an error (out stays empty).
+     * The three below may be NULL (a store without records: obsolete and
+     * replaced items are then never seen). read_obsolete fills out (zeroed)
+     * with the ids not in flow that have a present current state or a
+     * record, and the ids in flow that have a record, in stored order, with
+     * their records (the engine tells them apart); out must stay valid until
+     * the callback. Nothing stored is not an error (out stays empty).
      */
     int (*read_obsolete)(void *ctx, const struct pc_flow *flow, struct pc_stored_items *out,
                          pc_store_done_cb *done, void *arg);

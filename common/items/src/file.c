@@ -610,6 +610,16 @@ static bool file_state_eq(const void *params, const struct pc_state *a, const st
            strcmp(sa.mode, sb.mode) == 0;
 }
 
+/* A file at another path is another file: the old one is removed (cleaned
+ * with the stored params), then the new one written. */
+static bool file_needs_replacement(const void *stored_params, const void *new_params)
+{
+    const struct file_params *a = stored_params;
+    const struct file_params *b = new_params;
+
+    return strcmp(a->path, b->path) != 0;
+}
+
 const struct pc_item_type pc_item_file = {
     .name = "file",
     .params_create = file_params_create,
@@ -622,4 +632,5 @@ const struct pc_item_type pc_item_file = {
     .apply_dry = file_apply_dry,
     .apply = file_apply,
     .state_eq = file_state_eq,
+    .needs_replacement = file_needs_replacement,
 };

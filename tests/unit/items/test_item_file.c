@@ -479,6 +479,38 @@ static void malformed_states_are_schema_errors(void **state)
     pc_item_file.params_destroy(p);
 }
 
+/* Another path is another file: a replacement; content or mode alone is not. */
+static void needs_replacement_only_when_the_path_changes(void **state)
+{
+    static const struct {
+        const char *json;
+        bool replace;
+    } cases[] = {
+        {"{\"path\": \"a/f\", \"content\": \"x\"}", false},
+        {"{\"path\": \"a/f\", \"content\": \"y\", \"mode\": \"0600\"}", false},
+        {"{\"path\": \"a/g\", \"content\": \"x\"}", true},
+        {"{\"path\": \"b/f\", \"content\": \"x\", \"mode\": \"0600\"}", true},
+    };
+    struct test_params tp = {0};
+    void *stored = NULL;
+
+    (void)state;
+    assert_non_null(pc_item_file.needs_replacement);
+    stored = params_create_ok(&pc_item_file,
+                              test_params_json(&tp, "{\"path\": \"a/f\", \"content\": \"x\"}"));
+    test_params_free(&tp);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct test_params np = {0};
+        void *p = params_create_ok(&pc_item_file, test_params_json(&np, "%s", cases[i].json));
+
+        assert_int_equal(pc_item_file.needs_replacement(stored, p), cases[i].replace);
+        assert_int_equal(pc_item_file.needs_replacement(p, stored), cases[i].replace);
+        pc_item_file.params_destroy(p);
+        test_params_free(&np);
+    }
+    pc_item_file.params_destroy(stored);
+}
+
 static void bad_params_are_einval_naming_the_key(void **state)
 {
     static const struct {
@@ -537,6 +569,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(state_eq_compares_fields_not_encoding, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_states_are_schema_errors, setup, teardown),
+        cmocka_unit_test(needs_replacement_only_when_the_path_changes),
         cmocka_unit_test(bad_params_are_einval_naming_the_key),
     };
 

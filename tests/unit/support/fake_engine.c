@@ -234,6 +234,16 @@ static int fk_apply(struct pc_item_ctx *ctx, const void *params, const struct pc
     return fake_state_int(out, v);
 }
 
+/* Another slot is another place in the world: a replacement (as a file
+ * whose path changed). */
+static bool fk_needs_replacement(const void *stored_params, const void *new_params)
+{
+    const struct fake_params *a = stored_params;
+    const struct fake_params *b = new_params;
+
+    return a->slot != b->slot;
+}
+
 const struct pc_item_type fake_item_type = {
     .name = "fake",
     .params_create = fk_params_create,
@@ -246,6 +256,7 @@ const struct pc_item_type fake_item_type = {
     .apply_dry = fk_apply_dry,
     .apply = fk_apply,
     .state_eq = NULL,
+    .needs_replacement = fk_needs_replacement,
 };
 
 int fake_flow_build(struct pc_flow *f, struct fake_world *w, const char *const *ids, size_t n,

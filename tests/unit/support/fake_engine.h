@@ -37,7 +37,8 @@ struct fake_world {
     size_t n_log;
 };
 
-/* The "fake" item type. Params: {"world": <pointer as u64>, "slot": n}. */
+/* The "fake" item type. Params: {"world": <pointer as u64>, "slot": n}.
+ * needs_replacement: the slot changed. */
 extern const struct pc_item_type fake_item_type;
 
 /* Builds a flow of n items named by ids[] (type "fake"), each item's params
@@ -82,7 +83,8 @@ struct pc_store fake_store_get(struct fake_store *s);
 void fake_store_seed(struct fake_store *s, enum pc_states_kind kind, const int64_t *values,
                      size_t n);
 /* Adds an obsolete item (id, with a record of type "fake" whose params are
- * those of item `from` of flow f, and deps) to what read_obsolete answers. */
+ * those of item `from` of flow f, and deps) to what read_obsolete answers;
+ * an id of the executed flow makes it that item's record (as last applied). */
 void fake_store_add_obsolete(struct fake_store *s, const struct pc_flow *f, size_t from,
                              bool with_record, const char *const *deps, size_t n_deps);
 /* The stored int of an item: true and *v when present. */

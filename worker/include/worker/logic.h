@@ -66,6 +66,11 @@ struct wk_exec_env {
     const struct pc_exec_observer_ops *observer;
     void *observer_ctx;
     const char *file_root; /* NULL = no confinement (pc_exec_opts.file_root) */
+    /* The policy for items known only from the store (obsolete, replaced as
+     * last applied): pc_exec_opts.stored_item_check; may be NULL. */
+    int (*stored_item_check)(void *ctx, const struct pc_flow_item *fi, char *reason,
+                             size_t reason_size);
+    void *stored_item_check_ctx;
 };
 
 /*

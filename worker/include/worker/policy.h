@@ -49,4 +49,18 @@ bool wk_policy_type_allowed(const struct wk_policy *p, const char *type, size_t 
 int wk_policy_check(const struct wk_policy *p, const struct pc_flow *flow, char *reason,
                     size_t reason_size) PC_NODISCARD;
 
+/* The same check for one item (wk_policy_check runs it on every item). */
+int wk_policy_check_item(const struct wk_policy *p, const struct pc_flow_item *fi, char *reason,
+                         size_t reason_size) PC_NODISCARD;
+
+/*
+ * wk_policy_check_item as the engine's stored_item_check (ctx: the struct
+ * wk_policy): items the job does not name but the store does (obsolete
+ * items ensure or clean would clean, replaced items as last applied) are
+ * held to the same policy; a refusal fails the execution's first block,
+ * naming the item, before anything runs.
+ */
+int wk_policy_check_stored(void *ctx, const struct pc_flow_item *fi, char *reason,
+                           size_t reason_size);
+
 #endif /* WORKER_POLICY_H */
