@@ -215,7 +215,7 @@ int kit_submit(struct kit_submitter *s, const struct pc_flow *flow, enum pc_cmd 
     }
     {
         struct pc_redis_args a[PC_SUBMIT_CMDS];
-        bool ok = pc_submit_args(PREFIX, &job, bytes.data, bytes.len,
+        bool ok = pc_submit_args(PREFIX, 1, &job, bytes.data, bytes.len,
                                  pc_cmd_blocks(cmd, job.sync, blocks), a) == 0;
 
         for (size_t k = 0; ok && k < PC_SUBMIT_CMDS; k++) {

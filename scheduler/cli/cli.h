@@ -32,6 +32,7 @@ struct cli_opts {
     const char *server_url;
     const char *prefix;
     const char *queue;
+    unsigned partitions; /* --partitions (peace/keys.h); default 1 */
     const char *token;
     const char *token_file;     /* --token-file */
     const char *redis_url_file; /* --redis-url-file */

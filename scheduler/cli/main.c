@@ -15,6 +15,7 @@
 #include "local_history.h"
 #include "peace/err.h"
 #include "peace/flow.h"
+#include "peace/keys.h"
 #include "peace/secret.h"
 #include "sched_argv.h"
 
@@ -39,6 +40,8 @@
     "  --redis URL          the fleet's Redis (PEACE_REDIS_URL, default redis://127.0.0.1:6379)\n" \
     "  --prefix P           key prefix (PEACE_PREFIX, default peace)\n"                            \
     "  --queue Q            queue (PEACE_QUEUE, default default)\n"                                \
+    "  --partitions P       the queue's partitions, 1..64, as the workers'\n"                      \
+    "                       (PEACE_QUEUE_PARTITIONS, default 1)\n"                                 \
     "  --detach             print the execution id and exit once it is queued\n"                   \
     "  --server URL         talk to peace-scheduler at http://HOST:PORT instead of Redis\n"        \
     "                       (PEACE_SERVER_URL)\n"                                                  \
@@ -124,11 +127,11 @@ static const char *env_or(const char *name, const char *fallback)
 static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
 {
     static const char *const value_flags[] = {
-        "--cmd",         "--strategy", "--sync",    "--workdir",    "--redis",
-        "--server",      "--prefix",   "--queue",   "--token",      "--reason",
-        "--plugin",      "--limit",    "--current", "--goal",       "--mode",
-        "--deadline-ms", "--cursor",   "--listen",  "--read-token", "--interrupt-token",
-        "--exit-after-s"};
+        "--cmd",          "--strategy",  "--sync",    "--workdir",    "--redis",
+        "--server",       "--prefix",    "--queue",   "--token",      "--reason",
+        "--plugin",       "--limit",     "--current", "--goal",       "--mode",
+        "--deadline-ms",  "--cursor",    "--listen",  "--read-token", "--interrupt-token",
+        "--exit-after-s", "--partitions"};
     const char *a = argv[*i];
     const char *v = NULL;
     struct pc_err err;
@@ -241,6 +244,11 @@ static int parse_flag(int argc, char **argv, int *i, struct cli_opts *o)
             o->deadline_ms = n;
             return 0;
         }
+        case 21:
+            if (pc_partitions_parse(v, &o->partitions, &err) != 0) {
+                return bad("--partitions: %s", err.msg);
+            }
+            return 0;
         case 11: {
             char *end = NULL;
             unsigned long long n = strtoull(v, &end, 10);
@@ -388,6 +396,14 @@ int main(int argc, char **argv)
     o.redis_url = NULL;
     o.prefix = env_or("PEACE_PREFIX", "peace");
     o.queue = env_or("PEACE_QUEUE", "default");
+    o.partitions = 1;
+    if (env_or("PEACE_QUEUE_PARTITIONS", NULL) != NULL) {
+        struct pc_err err;
+
+        if (pc_partitions_parse(getenv("PEACE_QUEUE_PARTITIONS"), &o.partitions, &err) != 0) {
+            return bad("PEACE_QUEUE_PARTITIONS: %s", err.msg);
+        }
+    }
     o.token = NULL;
     o.server_url = env_or("PEACE_SERVER_URL", NULL);
 

@@ -42,6 +42,7 @@ static int run_redis(const struct cli_opts *o, struct pc_fop_params *p, struct p
 
     pc_err_clear(&err);
     p->prefix = o->prefix;
+    p->partitions = o->partitions;
     /* A new execution is created at its id's time, as every submission. */
     p->now_ms = p->new_id != NULL ? pc_ulid_time_ms(p->new_id, PC_ULID_LEN) : unix_ms();
     if (pc_fop_create(p, &op, &err) != 0) {

@@ -351,8 +351,8 @@ out:
  * a group created later by a worker at `$` would never deliver jobs queued
  * before the first worker ever connected.
  */
-static int submit(struct cli_redis *r, const struct msg_job *job, const struct pc_buf *job_bytes,
-                  size_t blocks_total, struct pc_err *err)
+static int submit(struct cli_redis *r, unsigned partitions, const struct msg_job *job,
+                  const struct pc_buf *job_bytes, size_t blocks_total, struct pc_err *err)
 {
     const char *prefix = cli_redis_prefix(r);
     char queue_key[PC_KEY_MAX];
@@ -361,10 +361,12 @@ static int submit(struct cli_redis *r, const struct msg_job *job, const struct p
     int first_error = 0;
     int rc = 0;
 
-    if (pc_key_queue(queue_key, sizeof(queue_key), prefix, job->queue.s) < 0) {
+    if (pc_key_queue_part(queue_key, sizeof(queue_key), prefix, job->queue.s,
+                          pc_queue_partition_of(job->id, partitions), partitions) < 0) {
         return pc_err_set(err, PC_EINVAL, "cannot build the key names");
     }
-    if (pc_submit_args(prefix, job, job_bytes->data, job_bytes->len, blocks_total, a) != 0) {
+    if (pc_submit_args(prefix, partitions, job, job_bytes->data, job_bytes->len, blocks_total, a) !=
+        0) {
         for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
             pc_redis_args_cleanup(&a[k]);
         }
@@ -455,7 +457,7 @@ int cli_redis_run(const struct cli_opts *o)
     }
     blocks_total = pc_cmd_blocks(o->cmd, o->sync, blocks);
     if (cli_redis_connect(o->redis_url, o->prefix, &r, &err) != 0 ||
-        submit(r, &job, &job_bytes, blocks_total, &err) != 0) {
+        submit(r, o->partitions, &job, &job_bytes, blocks_total, &err) != 0) {
         (void)fprintf(stderr, "peace: %s\n", err.msg);
         goto out;
     }
@@ -481,8 +483,8 @@ out:
  * at most a few minutes older than created_ms), scanning a bounded number of
  * entries. PC_ENOTFOUND when the entry is gone.
  */
-static int flow_from_queue(struct cli_redis *r, const char *id, const redisReply *meta,
-                           struct pc_flow *out, struct pc_err *err)
+static int flow_from_queue(struct cli_redis *r, unsigned partitions, const char *id,
+                           const redisReply *meta, struct pc_flow *out, struct pc_err *err)
 {
     char queue[PC_ID_MAX + 1];
     char created[24];
@@ -498,7 +500,8 @@ static int flow_from_queue(struct cli_redis *r, const char *id, const redisReply
     cli_meta_get(meta, "created_ms", created, sizeof(created));
     created_ms = strtoull(created, &end, 10);
     if (queue[0] == '\0' || created[0] == '\0' || *end != '\0' ||
-        pc_key_queue(key, sizeof(key), cli_redis_prefix(r), queue) < 0) {
+        pc_key_queue_part(key, sizeof(key), cli_redis_prefix(r), queue,
+                          pc_queue_partition_of(id, partitions), partitions) < 0) {
         return PC_ENOTFOUND;
     }
     (void)snprintf(start, sizeof(start), "%llu-0",
@@ -623,7 +626,7 @@ int cli_redis_watch(const struct cli_opts *o)
         (void)fprintf(stderr, "peace: execution %s: %s\n", o->args[0], err.msg);
         goto out;
     }
-    rc = flow_from_queue(r, o->args[0], meta, &flow, &err);
+    rc = flow_from_queue(r, o->partitions, o->args[0], meta, &flow, &err);
     if (rc == PC_ENOTFOUND) {
         rc = flow_from_progress(r, o->args[0], meta, &flow, &err);
     }

@@ -347,8 +347,8 @@ static void rb_submit(void *be, struct web_call *wc, const char *body, size_t le
     }
     /* docs/fleet.md "Submitting": HSET meta (status=queued), ZADD index, XADD job,
      * SET the kept job. */
-    if (pc_submit_args(rb->cfg->prefix, &sub->job, sub->job_bytes.data, sub->job_bytes.len,
-                       sub->blocks_total, a) != 0 &&
+    if (pc_submit_args(rb->cfg->prefix, rb->cfg->partitions, &sub->job, sub->job_bytes.data,
+                       sub->job_bytes.len, sub->blocks_total, a) != 0 &&
         pc_redis_args_error(&a[0]) == 0) {
         a[0].rc = PC_ELIMIT;
     }

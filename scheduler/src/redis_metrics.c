@@ -110,26 +110,37 @@ static void metrics_timings(struct rcall *c, const struct sched_flat *f, enum pc
 static void metrics_queues_done(struct rcall *c, struct sched_flat *slots, size_t n)
 {
     struct sched_metrics *m = &md(c)->metrics;
+    size_t parts = c->rb->cfg->partitions;
+    size_t stride = 1 + 2 * parts; /* ZCOUNT, then XLEN and XPENDING of each partition */
 
-    for (size_t q = 0; q < m->n_queues && 3 * q + 2 < n; q++) {
-        const struct sched_flat *len = &slots[3 * q];
-        const struct sched_flat *pend = &slots[3 * q + 1];
-        const struct sched_flat *live = &slots[3 * q + 2];
+    for (size_t q = 0; q < m->n_queues && stride * (q + 1) <= n; q++) {
+        const struct sched_flat *live = &slots[stride * q];
         uint64_t v = 0;
 
-        if (len->kind == SCHED_FLAT_NONE || pend->kind == SCHED_FLAT_NONE ||
-            live->kind == SCHED_FLAT_NONE) {
+        if (live->kind == SCHED_FLAT_NONE) {
             redis__reply_unavailable(c);
             return;
         }
-        m->queues[q].length =
-            len->kind == SCHED_FLAT_INT && len->integer > 0 ? (uint64_t)len->integer : 0;
-        /* XPENDING summary: [count, first id, last id, consumers]; an error
-         * (no such group yet) is zero pending. */
-        m->queues[q].pending =
-            pend->kind == SCHED_FLAT_ARRAY && pend->n > 0 && sched_str_u64(&pend->v[0], &v) ? v : 0;
         m->queues[q].workers_live =
             live->kind == SCHED_FLAT_INT && live->integer > 0 ? (uint64_t)live->integer : 0;
+        m->queues[q].length = 0;
+        m->queues[q].pending = 0;
+        for (size_t p = 0; p < parts; p++) {
+            const struct sched_flat *len = &slots[stride * q + 1 + 2 * p];
+            const struct sched_flat *pend = &slots[stride * q + 2 + 2 * p];
+
+            if (len->kind == SCHED_FLAT_NONE || pend->kind == SCHED_FLAT_NONE) {
+                redis__reply_unavailable(c);
+                return;
+            }
+            m->queues[q].length +=
+                len->kind == SCHED_FLAT_INT && len->integer > 0 ? (uint64_t)len->integer : 0;
+            /* XPENDING summary: [count, first id, last id, consumers]; an
+             * error (no such group yet) is zero pending. */
+            m->queues[q].pending +=
+                pend->kind == SCHED_FLAT_ARRAY && pend->n > 0 && sched_str_u64(&pend->v[0], &v) ? v
+                                                                                                : 0;
+        }
     }
     m->interrupt_s = md(c)->interrupt_s;
     web_answer_metrics(c->wc, m);
@@ -186,44 +197,49 @@ static void metrics_count(struct rcall *c, const struct sched_flat *f)
     }
 }
 
-/* XLEN, XPENDING and the live workers (their heartbeats, docs/fleet.md) of every
- * reported queue. */
+/* The live workers (their heartbeats, docs/fleet.md) and XLEN and XPENDING
+ * of every partition of every reported queue. */
 static void metrics_send_queues(struct rcall *c)
 {
     struct sched_metrics *m = &md(c)->metrics;
-    struct redis_batch *b = redis__batch_new(c, 3 * m->n_queues, metrics_queues_done);
+    unsigned parts = c->rb->cfg->partitions;
+    size_t stride = 1 + 2 * (size_t)parts;
+    struct redis_batch *b = redis__batch_new(c, stride * m->n_queues, metrics_queues_done);
 
     if (b == NULL) {
         redis__reply_code(c, SCHED_INTERNAL, "out of memory");
         return;
     }
     for (size_t q = 0; q < m->n_queues; q++) {
-        struct pc_redis_args a[3];
-        char key[PC_KEY_MAX];
-        char workers[PC_KEY_MAX];
-        bool bad =
-            pc_key_queue(key, sizeof(key), c->rb->cfg->prefix, m->queues[q].name.s) < 0 ||
-            pc_key_workers(workers, sizeof(workers), c->rb->cfg->prefix, m->queues[q].name.s) < 0;
+        const char *name = m->queues[q].name.s;
 
-        for (size_t k = 0; k < 3; k++) {
-            pc_redis_args_init(&a[k]);
-        }
-        pc_redis_args_addz(&a[0], "XLEN");
-        pc_redis_args_addz(&a[0], key);
-        pc_redis_args_addz(&a[1], "XPENDING");
-        pc_redis_args_addz(&a[1], key);
-        pc_redis_args_addz(&a[1], "workers");
-        /* A beat's score is when it expires: those still in the future. */
-        pc_redis_args_addz(&a[2], "ZCOUNT");
-        pc_redis_args_addz(&a[2], workers);
-        pc_redis_args_addf(&a[2], "(%llu", (unsigned long long)web_unix_ms());
-        pc_redis_args_addz(&a[2], "+inf");
-        for (size_t k = 0; k < 3; k++) {
-            if (bad) {
-                pc_redis_args_cleanup(&a[k]);
-                redis__batch_skip(b, 3 * q + k);
+        for (size_t k = 0; k < stride; k++) {
+            struct pc_redis_args a;
+            char key[PC_KEY_MAX];
+            bool bad = false;
+
+            pc_redis_args_init(&a);
+            if (k == 0) {
+                bad = pc_key_workers(key, sizeof(key), c->rb->cfg->prefix, name) < 0;
+                /* A beat's score is when it expires: those still in the future. */
+                pc_redis_args_addz(&a, "ZCOUNT");
+                pc_redis_args_addz(&a, key);
+                pc_redis_args_addf(&a, "(%llu", (unsigned long long)web_unix_ms());
+                pc_redis_args_addz(&a, "+inf");
             } else {
-                redis__batch_send(b, 3 * q + k, &a[k]);
+                bad = pc_key_queue_part(key, sizeof(key), c->rb->cfg->prefix, name,
+                                        (unsigned)((k - 1) / 2), parts) < 0;
+                pc_redis_args_addz(&a, k % 2 == 1 ? "XLEN" : "XPENDING");
+                pc_redis_args_addz(&a, key);
+                if (k % 2 == 0) {
+                    pc_redis_args_addz(&a, "workers");
+                }
+            }
+            if (bad) {
+                pc_redis_args_cleanup(&a);
+                redis__batch_skip(b, stride * q + k);
+            } else {
+                redis__batch_send(b, stride * q + k, &a);
             }
         }
     }

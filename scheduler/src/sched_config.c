@@ -50,6 +50,8 @@ static const char usage_text[] =
     "  --prefix P           key prefix (PEACE_PREFIX, default " SCHED_DEFAULT_PREFIX ")\n"
     "  --queue Q            queue of submissions that name none (PEACE_QUEUE, "
     "default " SCHED_DEFAULT_QUEUE ")\n"
+    "  --partitions P       queue partitions, 1..64, as the workers'\n"
+    "                       (PEACE_QUEUE_PARTITIONS, default 1)\n"
     "  --max-body BYTES     largest request body (PEACE_MAX_BODY, default 8388608)\n"
     "  --max-sse N          event streams served at once (PEACE_MAX_SSE, default 256)\n"
     "  --read-timeout-s S   close a connection that sends nothing for S seconds while\n"
@@ -81,6 +83,7 @@ enum flag_id {
     FLAG_REDIS_URL_FILE,
     FLAG_PREFIX,
     FLAG_QUEUE,
+    FLAG_PARTITIONS,
     FLAG_MAX_BODY,
     FLAG_MAX_SSE,
     FLAG_READ_TIMEOUT,
@@ -102,6 +105,7 @@ static const char *const flag_names[FLAG_COUNT] = {
     "--redis-url-file",
     "--prefix",
     "--queue",
+    "--partitions",
     "--max-body",
     "--max-sse",
     "--read-timeout-s",
@@ -432,6 +436,7 @@ static int take_settings(const struct raw_flags *raw, sched_getenv_fn *env, void
     const char *listen = setting(raw, FLAG_LISTEN, env, env_ctx, "PEACE_LISTEN");
     const char *prefix = setting(raw, FLAG_PREFIX, env, env_ctx, "PEACE_PREFIX");
     const char *queue = setting(raw, FLAG_QUEUE, env, env_ctx, "PEACE_QUEUE");
+    const char *parts = setting(raw, FLAG_PARTITIONS, env, env_ctx, "PEACE_QUEUE_PARTITIONS");
     int rc;
 
     rc = sched_listen_parse(listen != NULL ? listen : SCHED_DEFAULT_LISTEN, c->listen_host,
@@ -450,6 +455,11 @@ static int take_settings(const struct raw_flags *raw, sched_getenv_fn *env, void
     queue = queue != NULL ? queue : SCHED_DEFAULT_QUEUE;
     if (rc == 0 && pc_id_set(&c->queue, queue, strlen(queue), "queue", err) != 0) {
         pc_err_prefix(err, "--queue");
+        rc = PC_EINVAL;
+    }
+    c->partitions = 1;
+    if (rc == 0 && parts != NULL && pc_partitions_parse(parts, &c->partitions, err) != 0) {
+        pc_err_prefix(err, "--partitions");
         rc = PC_EINVAL;
     }
     rc = rc == 0 ? take_timeouts(raw, c, err) : rc;

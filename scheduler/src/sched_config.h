@@ -48,9 +48,10 @@ struct sched_config {
     unsigned read_timeout_s; /* a connection silent this long while read is closed */
     struct pc_redis_url redis;
     char prefix[PC_PREFIX_MAX + 1];
-    struct pc_id queue; /* queue of submissions that name none; reported by /metrics */
-    size_t max_body;    /* bytes */
-    unsigned max_sse;   /* event streams at once */
+    struct pc_id queue;  /* queue of submissions that name none; reported by /metrics */
+    unsigned partitions; /* every queue's partitions (peace/keys.h); default 1 */
+    size_t max_body;     /* bytes */
+    unsigned max_sse;    /* event streams at once */
     const char *plugins[SCHED_PLUGINS_MAX]; /* borrowed from argv */
     size_t n_plugins;
     bool help;    /* --help: print usage, exit 0 */

@@ -128,6 +128,9 @@ int pc_fop_create(const struct pc_fop_params *p, struct pc_fop **out, struct pc_
     if (p->prefix == NULL || pc_prefix_check(p->prefix, err) != 0) {
         return PC_EINVAL;
     }
+    if (p->partitions > PC_PARTITIONS_MAX) {
+        return pc_err_set(err, PC_EINVAL, "partitions must be 1 to %d", PC_PARTITIONS_MAX);
+    }
     if (p->n_queues > PC_FOP_QUEUES_MAX) {
         return pc_err_set(err, PC_EINVAL, "more than %d queues", PC_FOP_QUEUES_MAX);
     }
@@ -143,6 +146,7 @@ int pc_fop_create(const struct pc_fop_params *p, struct pc_fop **out, struct pc_
     }
     op->kind = p->kind;
     op->now_ms = p->now_ms;
+    op->partitions = p->partitions > 0 ? p->partitions : 1;
     memcpy(op->prefix, p->prefix, strlen(p->prefix) + 1);
     for (size_t i = 0; i < p->n_queues; i++) {
         fop_add_queue(op, p->queues[i], strlen(p->queues[i]));
@@ -369,7 +373,7 @@ static int submit_round(struct pc_fop *op, const char *job_bytes, size_t job_len
         msg_job_cleanup(&job);
         return rc;
     }
-    rc = pc_submit_args(op->prefix, &job, bytes.data, bytes.len,
+    rc = pc_submit_args(op->prefix, op->partitions, &job, bytes.data, bytes.len,
                         pc_cmd_blocks(job.cmd, job.sync, blocks), a);
     pc_redis_args_addz(&a[0], link_field);
     pc_redis_args_addz(&a[0], op->target);
@@ -537,11 +541,12 @@ static int workers_step(struct pc_fop *op, redisReply **r, size_t n)
     return 0;
 }
 
-/* queues: per queue XLEN, XPENDING, XRANGE first, ZCOUNT live; then XLEN dead. */
+/* queues: per queue ZCOUNT live, then per partition XLEN, XPENDING, XRANGE
+ * first (peace/keys.h: one stream when partitions = 1); then XLEN dead. */
 static int queues_step(struct pc_fop *op, redisReply **r, size_t n)
 {
     char key[PC_KEY_MAX];
-    char wkey[PC_KEY_MAX];
+    size_t stride = 1 + 3 * (size_t)op->partitions;
 
     if (op->step == 1) {
         for (size_t i = 0; i < r[0]->elements; i++) {
@@ -551,34 +556,35 @@ static int queues_step(struct pc_fop *op, redisReply **r, size_t n)
         }
         for (size_t q = 0; q < op->n_queues; q++) {
             const char *name = op->queues[q].name.s;
-            int krc = pc_key_queue(key, sizeof(key), op->prefix, name);
-            int wrc = pc_key_workers(wkey, sizeof(wkey), op->prefix, name);
-            struct pc_redis_args *a[4];
+            struct pc_redis_args *a = fop_add_cmd(op);
 
-            for (size_t k = 0; k < 4; k++) {
-                a[k] = fop_add_cmd(op);
-                if (a[k] == NULL) {
-                    return PC_ENOMEM;
+            if (a == NULL) {
+                return PC_ENOMEM;
+            }
+            pc_redis_args_addz(a, "ZCOUNT");
+            fop_add_key_cmd(a, pc_key_workers(key, sizeof(key), op->prefix, name), key);
+            pc_redis_args_addf(a, "(%llu", (unsigned long long)op->now_ms);
+            pc_redis_args_addz(a, "+inf");
+            for (unsigned p = 0; p < op->partitions; p++) {
+                int krc = pc_key_queue_part(key, sizeof(key), op->prefix, name, p, op->partitions);
+
+                for (size_t k = 0; k < 3; k++) {
+                    a = fop_add_cmd(op);
+                    if (a == NULL) {
+                        return PC_ENOMEM;
+                    }
+                    pc_redis_args_addz(a, k == 0 ? "XLEN" : k == 1 ? "XPENDING" : "XRANGE");
+                    fop_add_key_cmd(a, krc, key);
+                    if (k == 1) {
+                        pc_redis_args_addz(a, "workers");
+                    } else if (k == 2) {
+                        pc_redis_args_addz(a, "-");
+                        pc_redis_args_addz(a, "+");
+                        pc_redis_args_addz(a, "COUNT");
+                        pc_redis_args_addz(a, "1");
+                    }
                 }
             }
-            for (size_t k = 0; k < 4; k++) {
-                a[k] = &op->cmds[op->n_cmds - 4 + k]; /* add_cmd may have moved them */
-            }
-            pc_redis_args_addz(a[0], "XLEN");
-            fop_add_key_cmd(a[0], krc, key);
-            pc_redis_args_addz(a[1], "XPENDING");
-            fop_add_key_cmd(a[1], krc, key);
-            pc_redis_args_addz(a[1], "workers");
-            pc_redis_args_addz(a[2], "XRANGE");
-            fop_add_key_cmd(a[2], krc, key);
-            pc_redis_args_addz(a[2], "-");
-            pc_redis_args_addz(a[2], "+");
-            pc_redis_args_addz(a[2], "COUNT");
-            pc_redis_args_addz(a[2], "1");
-            pc_redis_args_addz(a[3], "ZCOUNT");
-            fop_add_key_cmd(a[3], wrc, wkey);
-            pc_redis_args_addf(a[3], "(%llu", (unsigned long long)op->now_ms);
-            pc_redis_args_addz(a[3], "+inf");
         }
         {
             struct pc_redis_args *d = fop_add_cmd(op);
@@ -591,27 +597,36 @@ static int queues_step(struct pc_fop *op, redisReply **r, size_t n)
         }
         return 0;
     }
-    for (size_t q = 0; q < op->n_queues && 4 * q + 3 < n; q++) {
+    for (size_t q = 0; q < op->n_queues && stride * (q + 1) <= n; q++) {
         struct fop_queue *Q = &op->queues[q];
-        const redisReply *first = r[4 * q + 2];
+        redisReply **qr = &r[stride * q];
 
-        Q->length = r[4 * q]->type == REDIS_REPLY_INTEGER && r[4 * q]->integer > 0
-                        ? (uint64_t)r[4 * q]->integer
-                        : 0;
-        /* XPENDING summary: [count, first, last, consumers]; NOGROUP = none pending. */
-        Q->pending = r[4 * q + 1]->type == REDIS_REPLY_ARRAY && r[4 * q + 1]->elements > 0 &&
-                             r[4 * q + 1]->element[0]->type == REDIS_REPLY_INTEGER &&
-                             r[4 * q + 1]->element[0]->integer > 0
-                         ? (uint64_t)r[4 * q + 1]->element[0]->integer
-                         : 0;
-        Q->live = r[4 * q + 3]->type == REDIS_REPLY_INTEGER && r[4 * q + 3]->integer > 0
-                      ? (uint64_t)r[4 * q + 3]->integer
-                      : 0;
+        Q->live =
+            qr[0]->type == REDIS_REPLY_INTEGER && qr[0]->integer > 0 ? (uint64_t)qr[0]->integer : 0;
+        Q->length = 0;
+        Q->pending = 0;
         Q->oldest_ms = 0;
-        if (first->type == REDIS_REPLY_ARRAY && first->elements > 0 &&
-            first->element[0]->type == REDIS_REPLY_ARRAY && first->element[0]->elements > 0 &&
-            fop_is_str(first->element[0]->element[0])) {
-            Q->oldest_ms = strtoull(first->element[0]->element[0]->str, NULL, 10);
+        for (unsigned p = 0; p < op->partitions; p++) {
+            const redisReply *len = qr[1 + 3 * p];
+            const redisReply *pend = qr[2 + 3 * p];
+            const redisReply *first = qr[3 + 3 * p];
+
+            Q->length +=
+                len->type == REDIS_REPLY_INTEGER && len->integer > 0 ? (uint64_t)len->integer : 0;
+            /* XPENDING summary: [count, first, last, consumers]; NOGROUP = none pending. */
+            Q->pending += pend->type == REDIS_REPLY_ARRAY && pend->elements > 0 &&
+                                  pend->element[0]->type == REDIS_REPLY_INTEGER &&
+                                  pend->element[0]->integer > 0
+                              ? (uint64_t)pend->element[0]->integer
+                              : 0;
+            /* The oldest job of any partition. */
+            if (first->type == REDIS_REPLY_ARRAY && first->elements > 0 &&
+                first->element[0]->type == REDIS_REPLY_ARRAY && first->element[0]->elements > 0 &&
+                fop_is_str(first->element[0]->element[0])) {
+                uint64_t ms = strtoull(first->element[0]->element[0]->str, NULL, 10);
+
+                Q->oldest_ms = Q->oldest_ms == 0 || ms < Q->oldest_ms ? ms : Q->oldest_ms;
+            }
         }
     }
     op->dead_len = n > 0 && r[n - 1]->type == REDIS_REPLY_INTEGER && r[n - 1]->integer > 0

@@ -25,6 +25,7 @@ struct fop_worker {
 struct pc_fop {
     enum pc_fop_kind kind;
     char prefix[PC_PREFIX_MAX + 1];
+    unsigned partitions; /* 1..PC_PARTITIONS_MAX */
     uint64_t now_ms;
     unsigned step; /* rounds answered */
     bool failed;

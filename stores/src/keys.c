@@ -16,6 +16,8 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char exec_tag_open[] = ":exec:{";
@@ -74,6 +76,53 @@ int pc_key_queue(char *out, size_t out_size, const char *prefix, const char *que
         return PC_EINVAL;
     }
     return format_name(out, out_size, "%s:queue:{%s}", prefix, queue);
+}
+
+int pc_key_queue_part(char *out, size_t out_size, const char *prefix, const char *queue,
+                      unsigned part, unsigned partitions)
+{
+    char n[12];
+
+    if (partitions == 0 || partitions > PC_PARTITIONS_MAX || part >= partitions) {
+        return PC_EINVAL;
+    }
+    if (partitions == 1) {
+        return pc_key_queue(out, out_size, prefix, queue);
+    }
+    if (!component_ok(prefix) || !component_ok(queue)) {
+        return PC_EINVAL;
+    }
+    (void)snprintf(n, sizeof(n), "%u", part);
+    return format_name(out, out_size, "%s:queue:{%s:%s}", prefix, queue, n);
+}
+
+unsigned pc_queue_partition_of(const char *exec_id, unsigned partitions)
+{
+    uint32_t h = 2166136261u;
+
+    if (partitions <= 1 || exec_id == NULL) {
+        return 0;
+    }
+    for (const unsigned char *p = (const unsigned char *)exec_id; *p != '\0'; p++) {
+        h = (h ^ *p) * 16777619u;
+    }
+    return h % partitions;
+}
+
+int pc_partitions_parse(const char *text, unsigned *out, struct pc_err *err)
+{
+    unsigned v = 0;
+    size_t i = 0;
+
+    for (; text != NULL && text[i] >= '0' && text[i] <= '9' && i < 3; i++) {
+        v = v * 10 + (unsigned)(text[i] - '0');
+    }
+    if (text == NULL || i == 0 || text[i] != '\0' || v == 0 || v > PC_PARTITIONS_MAX) {
+        return pc_err_set(err, PC_EINVAL, "partitions must be a number from 1 to %d",
+                          PC_PARTITIONS_MAX);
+    }
+    *out = v;
+    return 0;
 }
 
 int pc_key_exec(char *out, size_t out_size, const char *prefix, const char *exec_id)

@@ -911,7 +911,8 @@ static int build_names(struct pc_recorder *r, const struct pc_recorder_opts *o)
         pc_key_progress(r->progress_key, sizeof(r->progress_key), o->prefix, o->exec_id) < 0 ||
         pc_key_events(r->events_key, sizeof(r->events_key), o->prefix, o->exec_id) < 0 ||
         pc_key_report(r->report_key, sizeof(r->report_key), o->prefix, o->exec_id) < 0 ||
-        pc_key_queue(r->queue_key, sizeof(r->queue_key), o->prefix, o->queue) < 0 ||
+        pc_key_queue_part(r->queue_key, sizeof(r->queue_key), o->prefix, o->queue, o->partition,
+                          o->partitions > 0 ? o->partitions : 1) < 0 ||
         pc_key_lock(r->lock_key, sizeof(r->lock_key), o->prefix, f->app.s, f->profile.s) < 0 ||
         pc_key_profiles_released(r->released_channel, sizeof(r->released_channel), o->prefix) < 0) {
         return PC_EINVAL;

@@ -5,8 +5,9 @@
 
 #include "peace/keys.h"
 
-int pc_submit_args(const char *prefix, const struct msg_job *job, const void *job_bytes,
-                   size_t job_len, size_t blocks_total, struct pc_redis_args a[PC_SUBMIT_CMDS])
+int pc_submit_args(const char *prefix, unsigned partitions, const struct msg_job *job,
+                   const void *job_bytes, size_t job_len, size_t blocks_total,
+                   struct pc_redis_args a[PC_SUBMIT_CMDS])
 {
     char key[PC_KEY_MAX];
     int rc = 0;
@@ -61,7 +62,10 @@ int pc_submit_args(const char *prefix, const struct msg_job *job, const void *jo
     pc_redis_args_addu64(&a[1], job->created_ms);
     pc_redis_args_addz(&a[1], job->id);
     pc_redis_args_addz(&a[2], "XADD");
-    rc = pc_key_queue(key, sizeof(key), prefix, job->queue.s) < 0 ? PC_ELIMIT : rc;
+    rc = pc_key_queue_part(key, sizeof(key), prefix, job->queue.s,
+                           pc_queue_partition_of(job->id, partitions), partitions) < 0
+             ? PC_ELIMIT
+             : rc;
     pc_redis_args_addz(&a[2], key);
     pc_redis_args_addz(&a[2], "*");
     pc_redis_args_addz(&a[2], "exec");

@@ -86,6 +86,20 @@ cluster_masters() {
   ccli "${1:-${CLUSTER_PORTS[0]}}" CLUSTER NODES | awk '$3 ~ /master/ && $3 !~ /fail/ {split($2, a, "[:@]"); print a[2]}'
 }
 
+# cluster_key_port KEY: the port of the master serving KEY's slot.
+cluster_key_port() {
+  local slot
+  slot=$(ccli "${CLUSTER_PORTS[0]}" CLUSTER KEYSLOT "$1") || return 1
+  ccli "${CLUSTER_PORTS[0]}" CLUSTER NODES | awk -v s="$slot" '$3 ~ /master/ && $3 !~ /fail/ {
+    split($2, a, "[:@]")
+    for (i = 9; i <= NF; i++) {
+      if ($i ~ /^\[/) continue
+      n = split($i, r, "-"); lo = r[1]; hi = (n > 1 ? r[2] : r[1])
+      if (s >= lo + 0 && s <= hi + 0) { print a[2]; exit }
+    }
+  }'
+}
+
 cluster_start() {
   local replicas=${1:-0} n i addrs=()
   n=$((3 * (1 + replicas)))

@@ -224,8 +224,28 @@ worker_start() {
   log "worker $name pid ${WORKER_PID[$name]}"
 }
 
-# The consumer names the group knows (a worker's name holds its pid).
-consumers() { rcli XINFO CONSUMERS "peace:queue:{${PEACE_QUEUE}}" workers 2>/dev/null; }
+# queue_stream [N]: the queue's stream, or its partition N (default 0) when
+# PEACE_QUEUE_PARTITIONS > 1 (docs/fleet.md "Queue partitions").
+queue_stream() {
+  if [ "${PEACE_QUEUE_PARTITIONS:-1}" -gt 1 ]; then
+    echo "peace:queue:{${PEACE_QUEUE}:${1:-0}}"
+  else
+    echo "peace:queue:{${PEACE_QUEUE}}"
+  fi
+}
+
+# queue_len: entries in every partition of the queue.
+queue_len() {
+  local i n=0
+  for i in $(seq 0 $((${PEACE_QUEUE_PARTITIONS:-1} - 1))); do
+    n=$((n + $(rcli XLEN "$(queue_stream "$i")")))
+  done
+  echo "$n"
+}
+
+# The consumer names the group knows (a worker's name holds its pid): those
+# of the last partition, which a worker joins after the others.
+consumers() { rcli XINFO CONSUMERS "$(queue_stream $((${PEACE_QUEUE_PARTITIONS:-1} - 1)))" workers 2>/dev/null; }
 
 worker_alive() { kill -0 "${WORKER_PID[$1]}" 2>/dev/null; }
 worker_exited() { ! worker_alive "$1"; }

@@ -43,6 +43,9 @@ static const char usage_text[] =
     "                       (env PEACE_REDIS_URL_FILE)\n"
     "  --prefix P           key prefix (env PEACE_PREFIX; default " DEFAULT_PREFIX ")\n"
     "  --queue Q            queue to run (env PEACE_QUEUE; default " DEFAULT_QUEUE ")\n"
+    "  --partitions P       the queue's partitions, 1..64: streams {Q:0}..{Q:P-1}, or\n"
+    "                       {Q} when 1 (env PEACE_QUEUE_PARTITIONS; default 1; the\n"
+    "                       same P as the submitters)\n"
     "  --concurrency N      executions at once, 1..256 (env PEACE_CONCURRENCY; default 4)\n"
     "  --threads N          threads for item work, 1..1024 (env PEACE_THREADS;\n"
     "                       default 8 x concurrency, max 256)\n"
@@ -118,6 +121,7 @@ static const char *const value_flags[] = {
     "--threads",     "--lease-ms",  "--grace-ms",       "--max-attempts",
     "--retention-s", "--plugin",    "--log-level",      "--progress-flush-ms",
     "--item-types",  "--file-root", "--metrics-listen", "--redis-url-file",
+    "--partitions",
 };
 
 static bool takes_value(const char *name, size_t n)
@@ -164,6 +168,9 @@ static int apply_flag(struct parse_state *ps, const char *flag, const char *valu
         rc = set_number(flag, value, 1, WK_THREADS_MAX, &v, err);
         c->threads = (unsigned)v;
         ps->threads_set = true;
+    } else if (strcmp(flag, "--partitions") == 0) {
+        rc = set_number(flag, value, 1, PC_PARTITIONS_MAX, &v, err);
+        c->partitions = (unsigned)v;
     } else if (strcmp(flag, "--lease-ms") == 0) {
         rc = set_number(flag, value, LEASE_MS_MIN, LEASE_MS_MAX, &v, err);
         c->lease_ms = (uint32_t)v;
@@ -211,13 +218,10 @@ static const struct {
     const char *flag;
     const char *env;
 } env_flags[] = {
-    {"--concurrency", "PEACE_CONCURRENCY"},
-    {"--threads", "PEACE_THREADS"},
-    {"--lease-ms", "PEACE_LEASE_MS"},
-    {"--grace-ms", "PEACE_GRACE_MS"},
-    {"--max-attempts", "PEACE_MAX_ATTEMPTS"},
-    {"--retention-s", "PEACE_RETENTION_S"},
-    {"--progress-flush-ms", "PEACE_PROGRESS_FLUSH_MS"},
+    {"--concurrency", "PEACE_CONCURRENCY"}, {"--threads", "PEACE_THREADS"},
+    {"--lease-ms", "PEACE_LEASE_MS"},       {"--partitions", "PEACE_QUEUE_PARTITIONS"},
+    {"--grace-ms", "PEACE_GRACE_MS"},       {"--max-attempts", "PEACE_MAX_ATTEMPTS"},
+    {"--retention-s", "PEACE_RETENTION_S"}, {"--progress-flush-ms", "PEACE_PROGRESS_FLUSH_MS"},
 };
 
 static int apply_env(struct parse_state *ps, wk_getenv_fn *fn, void *ctx, struct pc_err *err)
@@ -395,6 +399,7 @@ int wk_config_parse(int argc, char **argv, wk_getenv_fn *getenv_fn, void *env_ct
     }
     ps->c.concurrency = DEFAULT_CONCURRENCY;
     ps->c.lease_ms = DEFAULT_LEASE_MS;
+    ps->c.partitions = 1;
     ps->c.grace_ms = DEFAULT_GRACE_MS;
     ps->c.max_attempts = DEFAULT_MAX_ATTEMPTS;
     ps->c.retention_s = DEFAULT_RETENTION_S;

@@ -9,6 +9,7 @@
 
 struct rejection {
     struct wk_worker *w;
+    unsigned part; /* the queue partition of the entry */
     char entry_id[WK_ENTRY_ID_MAX + 1];
     char exec_id[WK_EXEC_ID_MAX + 1];
     char reason[WK_REASON_MAX];
@@ -35,7 +36,7 @@ static void on_dead_reply(void *arg, const redisReply *reply)
         wk_log(w->log, WK_LOG_WARN, "dead_letter_failed", "entry=%s exec=%s err=\"%s\"",
                rj->entry_id, rj->exec_id[0] ? rj->exec_id : "-", text);
     } else {
-        wx_ack_entry(w, rj->entry_id);
+        wx_ack_entry(w, rj->part, rj->entry_id);
     }
     rejection_free(rj);
 }
@@ -92,7 +93,7 @@ static void on_reject_reply(void *arg, const redisReply *reply)
  * Finishes an entry that cannot run. job (may be NULL) describes the
  * execution for its meta when it could be decoded.
  */
-void wx_reject(struct wk_worker *w, const struct wk_entry *e, const char *exec_id,
+void wx_reject(struct wk_worker *w, unsigned part, const struct wk_entry *e, const char *exec_id,
                const struct msg_job *job, const char *reason)
 {
     struct rejection *rj = NULL;
@@ -113,6 +114,7 @@ void wx_reject(struct wk_worker *w, const struct wk_entry *e, const char *exec_i
         return;
     }
     rj->w = w;
+    rj->part = part;
     (void)snprintf(rj->entry_id, sizeof(rj->entry_id), "%s", e->id);
     (void)snprintf(rj->exec_id, sizeof(rj->exec_id), "%s", exec_id);
     (void)snprintf(rj->reason, sizeof(rj->reason), "%s", reason);
@@ -189,6 +191,7 @@ void wx_give_up(struct wk_worker *w, const struct wexec *x, const char *reason)
         return;
     }
     rj->w = w;
+    rj->part = x->part;
     (void)snprintf(rj->entry_id, sizeof(rj->entry_id), "%s", x->entry_id);
     (void)snprintf(rj->exec_id, sizeof(rj->exec_id), "%s", x->id);
     (void)snprintf(rj->reason, sizeof(rj->reason), "%s", reason);

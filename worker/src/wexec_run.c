@@ -313,7 +313,8 @@ static void on_xclaim_reply(void *arg, const redisReply *reply)
 static void after_renewed(struct wexec *x)
 {
     struct wk_worker *w = x->w;
-    const char *argv[7] = {"XCLAIM", w->queue_key, GROUP, w->consumer, "0", x->entry_id, "JUSTID"};
+    const char *argv[7] = {
+        "XCLAIM", wk_queue_key(w->queue, x->part), GROUP, w->consumer, "0", x->entry_id, "JUSTID"};
     size_t lens[7];
     struct pc_redis_args a;
     char lock[PC_KEY_MAX];
@@ -558,6 +559,8 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
     ro.prefix = w->cfg->prefix;
     ro.exec_id = x->id;
     ro.queue = w->cfg->queue;
+    ro.partition = x->part;
+    ro.partitions = w->cfg->partitions;
     ro.group = GROUP;
     ro.entry_id = x->entry_id;
     ro.epoch = x->epoch;

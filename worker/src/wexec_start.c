@@ -338,7 +338,7 @@ static void on_start_reply(void *arg, const redisReply *reply)
     switch (s.kind) {
     case WK_START_FINISHED:
         wk_log(w->log, WK_LOG_INFO, "already_finished", "exec=%s entry=%s", x->id, x->entry_id);
-        wx_ack_entry(w, x->entry_id);
+        wx_ack_entry(w, x->part, x->entry_id);
         wx_drop(x);
         return;
     case WK_START_EXHAUSTED:
@@ -501,7 +501,7 @@ static int wexec_setup(struct wexec *x, char *reason, size_t reason_size)
     return wk_exec_setup(&x->job, &env, x->tolerate, &x->exec, reason, reason_size);
 }
 
-void wx_handle_entry(struct wk_worker *w, const redisReply *entry)
+void wx_handle_entry(struct wk_worker *w, unsigned part, const redisReply *entry)
 {
     struct wk_entry e;
     struct wexec *x = NULL;
@@ -520,7 +520,7 @@ void wx_handle_entry(struct wk_worker *w, const redisReply *entry)
         return; /* ours already (a takeover of our own entry) */
     }
     if (e.exec_id[0] == '\0') {
-        wx_reject(w, &e, "", NULL, "the queue entry has no usable exec field");
+        wx_reject(w, part, &e, "", NULL, "the queue entry has no usable exec field");
         return;
     }
     if (wx_find_exec(w, e.exec_id, NULL) != NULL) {
@@ -532,18 +532,19 @@ void wx_handle_entry(struct wk_worker *w, const redisReply *entry)
         return;
     }
     x->w = w;
+    x->part = part;
     pc_buf_init(&x->tolerate_list, 1u << 20);
     (void)snprintf(x->entry_id, sizeof(x->entry_id), "%s", e.id);
     (void)snprintf(x->id, sizeof(x->id), "%s", e.exec_id);
     if (wk_job_accept(&e, w->reg, &x->job, reason, sizeof(reason)) != 0) {
-        wx_reject(w, &e, e.exec_id, NULL, reason);
+        wx_reject(w, part, &e, e.exec_id, NULL, reason);
         wx_wexec_free(x);
         return;
     }
     if (wk_policy_check(&w->policy, &x->job.flow, reason, sizeof(reason)) != 0) {
         wk_log(w->log, WK_LOG_WARN, "job_refused", "exec=%s entry=%s reason=\"%s\"", e.exec_id,
                e.id, wx_quote(reason, q));
-        wx_reject(w, &e, e.exec_id, &x->job, reason);
+        wx_reject(w, part, &e, e.exec_id, &x->job, reason);
         wx_wexec_free(x);
         return;
     }
@@ -553,7 +554,7 @@ void wx_handle_entry(struct wk_worker *w, const redisReply *entry)
             wx_wexec_free(x); /* not the job's fault: leave it pending */
             return;
         }
-        wx_reject(w, &e, e.exec_id, &x->job, reason);
+        wx_reject(w, part, &e, e.exec_id, &x->job, reason);
         wx_wexec_free(x);
         return;
     }

@@ -1,10 +1,11 @@
 /*
  * worker.c - the peace-worker daemon: the life of an execution on Redis.
  *
- * Design (docs/fleet.md is the specification). One event_base drives three
- * connections: `cmd` carries every script and write, pipelined; `read`
- * carries the blocking XREADGROUP, so a read never stalls the pipeline;
- * `sub` hears interrupts (PSUBSCRIBE) and released profile locks.
+ * Design (docs/fleet.md is the specification). One event_base drives the
+ * connections: `cmd` carries every script and write, pipelined; one `read`
+ * per queue partition carries its blocking XREADGROUP (queue.c), so a read
+ * never stalls the pipeline; `sub` hears interrupts (PSUBSCRIBE) and
+ * released profile locks.
  *
  * An execution here (struct wexec) moves STARTING (exec_start in flight) ->
  * LOCKING (lock_acquire in flight) -> PARKED (another execution holds the
@@ -69,10 +70,10 @@ void wx_add_exec_keys(struct pc_redis_args *a, const struct wk_worker *w, const 
 
 /* XACK, then XDEL: an entry that needs no further run is of no use in the
  * stream (the dead stream keeps a copy of a rejected job). */
-void wx_ack_entry(struct wk_worker *w, const char *entry_id)
+void wx_ack_entry(struct wk_worker *w, unsigned part, const char *entry_id)
 {
-    const char *argv[4] = {"XACK", w->queue_key, GROUP, entry_id};
-    const char *del[3] = {"XDEL", w->queue_key, entry_id};
+    const char *argv[4] = {"XACK", wk_queue_key(w->queue, part), GROUP, entry_id};
+    const char *del[3] = {"XDEL", wk_queue_key(w->queue, part), entry_id};
     size_t lens[4];
     size_t del_lens[3];
 
@@ -94,142 +95,42 @@ void wx_ack_entry(struct wk_worker *w, const char *entry_id)
 /* ------------------------------------------------------------------------ */
 /* Reading and claiming                                                      */
 
-static void handle_entries(struct wk_worker *w, const redisReply *entries)
+/* The queue's hooks (queue.h). */
+static void on_queue_entries(void *ctx, unsigned part, const redisReply *entries)
 {
+    struct wk_worker *w = ctx;
+
     if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) {
         return;
     }
     for (size_t i = 0; i < entries->elements; i++) {
-        wx_handle_entry(w, entries->element[i]);
+        wx_handle_entry(w, part, entries->element[i]);
     }
 }
 
-static void ensure_group(struct wk_worker *w);
-
-static void schedule_read_retry(struct wk_worker *w)
+static unsigned queue_free_slots(void *ctx)
 {
-    struct timeval tv = wx_ms_tv(READ_RETRY_MS);
-
-    (void)evtimer_add(w->read_retry_timer, &tv);
+    return wx_free_slots(ctx);
 }
 
-static void on_read_reply(void *arg, const redisReply *reply)
+/* No taking while the command connection is down: an entry taken then could
+ * not be started, and would wait a whole lease to be claimed. */
+static bool queue_may_take(void *ctx)
 {
-    struct wk_worker *w = arg;
-    char text[160];
+    struct wk_worker *w = ctx;
 
-    w->reading = false;
-    if (w->stopping) {
-        return;
-    }
-    if (reply == NULL) {
-        return; /* the read connection went away; reading resumes when it is back */
-    }
-    if (pc_redis_reply_is_error(reply, "NOGROUP")) {
-        w->group_ready = false;
-        ensure_group(w);
-        return;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        pc_redis_reply_text(reply, text, sizeof(text));
-        if (!wk_denied_note(&w->denied, w->log, "XREADGROUP", reply->str)) {
-            wk_log(w->log, WK_LOG_WARN, "read_failed", "err=\"%s\"", text);
-        }
-        schedule_read_retry(w);
-        return;
-    }
-    if (reply->type == REDIS_REPLY_ARRAY) {
-        for (size_t s = 0; s < reply->elements; s++) {
-            const redisReply *stream = reply->element[s];
-
-            if (stream->type == REDIS_REPLY_ARRAY && stream->elements == 2) {
-                handle_entries(w, stream->element[1]);
-            }
-        }
-    }
-    wx_maybe_read(w);
+    return !w->draining && !w->stopping && pc_redis_conn_ready(w->cmd);
 }
 
+static void on_queue_error(void *ctx, const char *what, const redisReply *reply)
+{
+    wx_note_denied(ctx, what, reply);
+}
+
+/* Reads what the free slots allow (after executions left, say). */
 void wx_maybe_read(struct wk_worker *w)
 {
-    struct pc_redis_args a;
-    unsigned n = wx_free_slots(w);
-
-    /* No reading while the command connection is down: an entry read then
-     * could not be started, and would wait a whole lease to be claimed. */
-    if (w->reading || w->draining || w->stopping || !w->group_ready || n == 0 ||
-        !pc_redis_conn_ready(w->read) || !pc_redis_conn_ready(w->cmd) ||
-        evtimer_pending(w->read_retry_timer, NULL)) {
-        return;
-    }
-    pc_redis_args_init(&a);
-    pc_redis_args_addz(&a, "XREADGROUP");
-    pc_redis_args_addz(&a, "GROUP");
-    pc_redis_args_addz(&a, GROUP);
-    pc_redis_args_addz(&a, w->consumer);
-    pc_redis_args_addz(&a, "COUNT");
-    pc_redis_args_addu64(&a, n);
-    pc_redis_args_addz(&a, "BLOCK");
-    pc_redis_args_addu64(&a, w->timing.read_block_ms);
-    pc_redis_args_addz(&a, "STREAMS");
-    pc_redis_args_addz(&a, w->queue_key);
-    pc_redis_args_addz(&a, ">");
-    if (pc_redis_cmd_args(w->read, &a, w->timing.read_block_ms + w->timing.cmd_timeout_ms,
-                          on_read_reply, w) == 0) {
-        w->reading = true;
-    }
-    pc_redis_args_cleanup(&a);
-}
-
-static void on_read_retry(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    wx_maybe_read(arg);
-}
-
-static void on_claim_reply(void *arg, const redisReply *reply)
-{
-    struct wk_worker *w = arg;
-
-    w->claiming = false;
-    wx_note_denied(w, "XAUTOCLAIM", reply);
-    if (w->stopping || reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
-        return;
-    }
-    if (reply->element[0]->type == REDIS_REPLY_STRING && reply->element[0]->len > 0 &&
-        reply->element[0]->len < sizeof(w->claim_cursor)) {
-        memcpy(w->claim_cursor, reply->element[0]->str, reply->element[0]->len);
-        w->claim_cursor[reply->element[0]->len] = '\0';
-    }
-    if (reply->element[1]->type == REDIS_REPLY_ARRAY && reply->element[1]->elements > 0) {
-        wk_log(w->log, WK_LOG_INFO, "entries_claimed", "count=%zu", reply->element[1]->elements);
-        handle_entries(w, reply->element[1]);
-    }
-}
-
-static void claim(struct wk_worker *w)
-{
-    struct pc_redis_args a;
-    unsigned n = wx_free_slots(w);
-
-    if (w->claiming || w->draining || w->stopping || !w->group_ready || n == 0 ||
-        !pc_redis_conn_ready(w->cmd)) {
-        return;
-    }
-    pc_redis_args_init(&a);
-    pc_redis_args_addz(&a, "XAUTOCLAIM");
-    pc_redis_args_addz(&a, w->queue_key);
-    pc_redis_args_addz(&a, GROUP);
-    pc_redis_args_addz(&a, w->consumer);
-    pc_redis_args_addu64(&a, w->cfg->lease_ms);
-    pc_redis_args_addz(&a, w->claim_cursor);
-    pc_redis_args_addz(&a, "COUNT");
-    pc_redis_args_addu64(&a, n);
-    if (pc_redis_cmd_args(w->cmd, &a, 0, on_claim_reply, w) == 0) {
-        w->claiming = true;
-    }
-    pc_redis_args_cleanup(&a);
+    wk_queue_read(w->queue);
 }
 
 static void on_claim_timer(evutil_socket_t fd, short what, void *arg)
@@ -238,63 +139,8 @@ static void on_claim_timer(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    claim(w);
+    wk_queue_claim(w->queue);
     wx_retry_parked(w, NULL, 0, false);
-}
-
-/* Makes this worker visible in XINFO CONSUMERS from the start (Redis
- * creates a consumer only when it first receives an entry otherwise). */
-static void announce_consumer(struct wk_worker *w)
-{
-    const char *argv[5] = {"XGROUP", "CREATECONSUMER", w->queue_key, GROUP, w->consumer};
-    size_t lens[5];
-
-    for (int i = 0; i < 5; i++) {
-        lens[i] = strlen(argv[i]);
-    }
-    if (pc_redis_cmd(w->cmd, 5, argv, lens, 0, wx_on_ignored_reply, w) != 0) {
-        wk_log(w->log, WK_LOG_DEBUG, "announce_failed", "consumer=%s", w->consumer);
-    }
-}
-
-static void on_group_reply(void *arg, const redisReply *reply)
-{
-    struct wk_worker *w = arg;
-    char text[160];
-
-    w->group_creating = false;
-    if (w->stopping || reply == NULL) {
-        return; /* retried when the connection is back */
-    }
-    if (reply->type == REDIS_REPLY_ERROR && !pc_redis_reply_is_error(reply, "BUSYGROUP")) {
-        pc_redis_reply_text(reply, text, sizeof(text));
-        wx_note_denied(w, "XGROUP CREATE", reply);
-        wk_log(w->log, WK_LOG_ERROR, "group_failed", "stream=%s err=\"%s\"", w->queue_key, text);
-        schedule_read_retry(w);
-        return;
-    }
-    w->group_ready = true;
-    announce_consumer(w);
-    wx_maybe_read(w);
-    claim(w);
-}
-
-static void ensure_group(struct wk_worker *w)
-{
-    /* Created at the stream's start ("0"), so jobs queued before any worker
-     * ever ran are not skipped; BUSYGROUP means it exists already. */
-    const char *argv[6] = {"XGROUP", "CREATE", w->queue_key, GROUP, "0", "MKSTREAM"};
-    size_t lens[6];
-
-    if (w->group_creating || !wx_can_send(w)) {
-        return;
-    }
-    for (int i = 0; i < 6; i++) {
-        lens[i] = strlen(argv[i]);
-    }
-    if (pc_redis_cmd(w->cmd, 6, argv, lens, 0, on_group_reply, w) == 0) {
-        w->group_creating = true;
-    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -419,10 +265,10 @@ static void on_cmd_state(void *ctx, bool ready, const char *why)
     w->cmd_down = false;
     if (!w->cmd_was_ready) {
         wk_log(w->log, WK_LOG_INFO, "worker_started",
-               "consumer=%s redis=%s prefix=%s queue=%s concurrency=%u threads=%u lease_ms=%u "
-               "item_types=%s file_root=\"%s\"",
-               w->consumer, w->redis_where, w->cfg->prefix, w->cfg->queue, w->cfg->concurrency,
-               w->cfg->threads, (unsigned)w->cfg->lease_ms,
+               "consumer=%s redis=%s prefix=%s queue=%s partitions=%u concurrency=%u threads=%u "
+               "lease_ms=%u item_types=%s file_root=\"%s\"",
+               w->consumer, w->redis_where, w->cfg->prefix, w->cfg->queue, w->cfg->partitions,
+               w->cfg->concurrency, w->cfg->threads, (unsigned)w->cfg->lease_ms,
                w->policy.all_types ? "all" : w->policy.item_types_text,
                wx_quote(w->policy.file_root, q));
     } else {
@@ -430,23 +276,8 @@ static void on_cmd_state(void *ctx, bool ready, const char *why)
     }
     w->cmd_was_ready = true;
     pc_scripts_load(w->scripts, w->cmd);
-    ensure_group(w);
+    wk_queue_cmd_ready(w->queue);
     wx_renew_all(w);
-}
-
-static void on_read_state(void *ctx, bool ready, const char *why)
-{
-    struct wk_worker *w = ctx;
-    char q[QUOTE_MAX];
-
-    if (w->stopping) {
-        return;
-    }
-    if (ready) {
-        wx_maybe_read(w);
-    } else if (w->cmd_was_ready) {
-        wk_log(w->log, WK_LOG_DEBUG, "redis_down", "conn=read err=\"%s\"", wx_quote(why, q));
-    }
 }
 
 static void on_sub_state(void *ctx, bool ready, const char *why)
@@ -617,8 +448,7 @@ static int make_names(struct wk_worker *w, const struct wk_worker_opts *o)
             return PC_EINVAL;
         }
     }
-    if (pc_key_queue(w->queue_key, sizeof(w->queue_key), c->prefix, c->queue) < 0 ||
-        pc_key_dead(w->dead_key, sizeof(w->dead_key), c->prefix) < 0 ||
+    if (pc_key_dead(w->dead_key, sizeof(w->dead_key), c->prefix) < 0 ||
         pc_key_interrupt_pattern(w->interrupt_pattern, sizeof(w->interrupt_pattern), c->prefix) <
             0 ||
         pc_key_profiles_released(w->released_channel, sizeof(w->released_channel), c->prefix) < 0) {
@@ -627,7 +457,6 @@ static int make_names(struct wk_worker *w, const struct wk_worker_opts *o)
     if (pc_redis_url_describe(&c->redis, w->redis_where, sizeof(w->redis_where)) < 0) {
         (void)snprintf(w->redis_where, sizeof(w->redis_where), "?");
     }
-    (void)snprintf(w->claim_cursor, sizeof(w->claim_cursor), "0-0");
     return 0;
 }
 
@@ -644,15 +473,40 @@ static int make_conn(struct wk_worker *w, const char *name, pc_redis_state_cb *c
     return pc_redis_conn_create(w->base, &w->cfg->redis, &co, out, err);
 }
 
+static int make_queue(struct wk_worker *w, struct pc_err *err)
+{
+    struct wk_queue_opts qo;
+
+    memset(&qo, 0, sizeof(qo));
+    qo.base = w->base;
+    qo.url = &w->cfg->redis;
+    qo.cmd = w->cmd;
+    qo.prefix = w->cfg->prefix;
+    qo.queue = w->cfg->queue;
+    qo.partitions = w->cfg->partitions > 0 ? w->cfg->partitions : 1;
+    qo.consumer = w->consumer;
+    qo.group = GROUP;
+    qo.lease_ms = w->cfg->lease_ms;
+    qo.read_block_ms = w->timing.read_block_ms;
+    qo.cmd_timeout_ms = w->timing.cmd_timeout_ms;
+    qo.retry_ms = READ_RETRY_MS;
+    qo.log = w->log;
+    qo.hooks.free_slots = queue_free_slots;
+    qo.hooks.may_take = queue_may_take;
+    qo.hooks.entries = on_queue_entries;
+    qo.hooks.error = on_queue_error;
+    qo.hooks.ctx = w;
+    return wk_queue_create(&qo, &w->queue, err);
+}
+
 static int make_events(struct wk_worker *w, bool signals)
 {
     w->renew_timer = event_new(w->base, -1, EV_PERSIST, wx_on_renew_timer, w);
     w->claim_timer = event_new(w->base, -1, EV_PERSIST, on_claim_timer, w);
-    w->read_retry_timer = evtimer_new(w->base, on_read_retry, w);
     w->grace_timer = evtimer_new(w->base, on_grace_timer, w);
     w->escalate_timer = evtimer_new(w->base, wx_on_escalate_timer, w);
-    if (w->renew_timer == NULL || w->claim_timer == NULL || w->read_retry_timer == NULL ||
-        w->grace_timer == NULL || w->escalate_timer == NULL) {
+    if (w->renew_timer == NULL || w->claim_timer == NULL || w->grace_timer == NULL ||
+        w->escalate_timer == NULL) {
         return PC_ENOMEM;
     }
     if (signals) {
@@ -754,7 +608,7 @@ int wk_worker_create(const struct wk_worker_opts *o, struct wk_worker **out, str
         rc = make_conn(w, "cmd", on_cmd_state, &w->cmd, err);
     }
     if (rc == 0) {
-        rc = make_conn(w, "read", on_read_state, &w->read, err);
+        rc = make_queue(w, err);
     }
     if (rc == 0) {
         rc = make_conn(w, "sub", on_sub_state, &w->sub, err);
@@ -824,8 +678,9 @@ void wk_worker_destroy(struct wk_worker *w)
     /* Connections first: their pending callbacks run now (with NULL) and
      * may still refer to executions, which are freed after. */
     pc_redis_conn_destroy(w->sub);
-    pc_redis_conn_destroy(w->read);
+    wk_queue_stop(w->queue);
     pc_redis_conn_destroy(w->cmd);
+    wk_queue_destroy(w->queue); /* after cmd: its replies refer to the queue */
     wk_ops_destroy(w->ops);
     free_all(w->execs);
     w->execs = NULL;
@@ -836,7 +691,6 @@ void wk_worker_destroy(struct wk_worker *w)
     pc_registry_destroy(w->reg);
     free_event(w->renew_timer);
     free_event(w->claim_timer);
-    free_event(w->read_retry_timer);
     free_event(w->grace_timer);
     free_event(w->escalate_timer);
     free_event(w->sigterm);

@@ -32,6 +32,7 @@
 #include "worker/logic.h"
 #include "worker/ops.h"
 #include "worker/policy.h"
+#include "worker/queue.h"
 
 #define GROUP          "workers"
 #define CONSUMER_MAX   128
@@ -54,6 +55,7 @@ struct wexec {
     struct wexec *prev;
     struct wexec *next;
     enum wx_state state;
+    unsigned part; /* the queue partition of its entry */
     char entry_id[WK_ENTRY_ID_MAX + 1];
     char id[WK_EXEC_ID_MAX + 1];
     struct msg_job job;
@@ -92,7 +94,6 @@ struct wk_worker {
     char consumer[CONSUMER_MAX];
     char redis_where[PC_REDIS_HOST_MAX + 16];
 
-    char queue_key[PC_KEY_MAX];
     char dead_key[PC_KEY_MAX];
     char interrupt_pattern[PC_KEY_MAX];
     char released_channel[PC_KEY_MAX];
@@ -104,7 +105,7 @@ struct wk_worker {
     struct pc_pool *pool;
     struct pc_scripts *scripts;
     struct pc_redis_conn *cmd;
-    struct pc_redis_conn *read;
+    struct wk_queue *queue; /* the partitions' reads and takeover (queue.h) */
     struct pc_redis_conn *sub;
 
     struct wexec *execs; /* active (not dropped) executions */
@@ -115,11 +116,6 @@ struct wk_worker {
     bool cmd_down; /* down since the last ready (logged once) */
     bool startup_failed;
     char startup_why[PC_ERR_MSG_MAX];
-    bool group_ready;
-    bool group_creating;
-    bool reading;
-    bool claiming;
-    char claim_cursor[WK_ENTRY_ID_MAX + 1];
     bool draining;
     bool stopping; /* tearing down: send nothing */
 
@@ -127,7 +123,6 @@ struct wk_worker {
 
     struct event *renew_timer;
     struct event *claim_timer;
-    struct event *read_retry_timer;
     struct event *grace_timer;
     bool grace_killed;            /* the drain gave up: running items were killed */
     struct event *escalate_timer; /* the next cancel deadline of any execution */
@@ -194,12 +189,12 @@ static inline void wx_note_denied(struct wk_worker *w, const char *what, const r
 void wx_on_ignored_reply(void *arg, const redisReply *reply);
 void wx_add_exec_keys(struct pc_redis_args *a, const struct wk_worker *w, const char *id,
                       bool progress, bool events);
-void wx_ack_entry(struct wk_worker *w, const char *entry_id);
+void wx_ack_entry(struct wk_worker *w, unsigned part, const char *entry_id);
 void wx_maybe_read(struct wk_worker *w);
 void wx_check_drained(struct wk_worker *w);
 
 /* reject.c */
-void wx_reject(struct wk_worker *w, const struct wk_entry *e, const char *exec_id,
+void wx_reject(struct wk_worker *w, unsigned part, const struct wk_entry *e, const char *exec_id,
                const struct msg_job *job, const char *reason);
 void wx_give_up(struct wk_worker *w, const struct wexec *x, const char *reason);
 
@@ -225,6 +220,6 @@ void wx_run_exec(struct wexec *x);
 /* wexec_start.c */
 void wx_retry_parked(struct wk_worker *w, const char *profile_tag, size_t tag_len, bool forced);
 void wx_started(struct wexec *x, const struct wk_start *s);
-void wx_handle_entry(struct wk_worker *w, const redisReply *entry);
+void wx_handle_entry(struct wk_worker *w, unsigned part, const redisReply *entry);
 
 #endif

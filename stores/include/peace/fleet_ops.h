@@ -91,7 +91,8 @@ bool pc_stream_entry_id_valid(const char *s);
 struct pc_fop_params {
     enum pc_fop_kind kind;
     const char *prefix;
-    uint64_t now_ms; /* Unix ms: liveness of beats, ages; created_ms of a new execution */
+    unsigned partitions; /* every queue's partitions (peace/keys.h); 0 = 1 */
+    uint64_t now_ms;     /* Unix ms: liveness of beats, ages; created_ms of a new execution */
     /* workers, queues: queues looked at besides those of the registry. */
     const char *const *queues;
     size_t n_queues;

@@ -18,6 +18,28 @@
 #define PC_KEY_MAX    512
 
 int pc_key_queue(char *out, size_t out_size, const char *prefix, const char *queue);
+
+/*
+ * Queue partitions (docs/fleet.md "Queue partitions"): a queue of P > 1
+ * partitions is the streams PREFIX:queue:{Q:0} ... {Q:P-1}, each with its own
+ * hash tag (so its own slot); P = 1 is the single stream PREFIX:queue:{Q} of
+ * pc_key_queue, unchanged. P is a deployment setting (--partitions,
+ * PEACE_QUEUE_PARTITIONS), the same for every program of a fleet.
+ */
+#define PC_PARTITIONS_MAX 64
+/* The stream of partition `part` of a queue of `partitions` (1..
+ * PC_PARTITIONS_MAX; part < partitions, else PC_EINVAL). */
+int pc_key_queue_part(char *out, size_t out_size, const char *prefix, const char *queue,
+                      unsigned part, unsigned partitions);
+/*
+ * The partition an execution's job goes to: FNV-1a of its id mod partitions
+ * (0 when partitions <= 1). A function of the id alone, so every submitter
+ * spreads its executions evenly without shared state (ids are ULIDs: their
+ * random half mixes well), and anyone can find an execution's entry again.
+ */
+unsigned pc_queue_partition_of(const char *exec_id, unsigned partitions);
+/* Parses a partition count ("1".."64"); 0, or PC_EINVAL with err set. */
+int pc_partitions_parse(const char *text, unsigned *out, struct pc_err *err) PC_NODISCARD;
 int pc_key_exec(char *out, size_t out_size, const char *prefix, const char *exec_id);
 int pc_key_progress(char *out, size_t out_size, const char *prefix, const char *exec_id);
 int pc_key_events(char *out, size_t out_size, const char *prefix, const char *exec_id);

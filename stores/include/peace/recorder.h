@@ -57,6 +57,8 @@ struct pc_recorder_opts {
     const char *prefix;         /* copied */
     const char *exec_id;        /* copied */
     const char *queue;          /* copied: queue name (for XACK) */
+    unsigned partition;         /* the job's partition of queue (peace/keys.h) */
+    unsigned partitions;        /* the queue's partitions; 0 = 1 */
     const char *group;          /* copied: consumer group (for XACK) */
     const char *entry_id;       /* copied: the job's stream entry id */
     uint64_t epoch;             /* lease epoch from exec_start */

@@ -28,13 +28,14 @@
  * flow, queue, status=queued, created_ms, attempt=0, blocks_total,
  * items_total, items_done=0, items = the item ids in flow order,
  * comma-separated), ZADD peace:execs created_ms ID, XADD peace:queue:{Q}
- * exec ID job JOB (job_bytes: msg_job_encode of job), SET
- * peace:exec:{ID}:job JOB EX PC_JOB_KEEP_S (kept for a rerun). Returns 0, or
- * PC_ELIMIT / PC_EINVAL / PC_ENOMEM (a key or an argument could not be
- * built).
+ * exec ID job JOB (job_bytes: msg_job_encode of job), or with partitions
+ * P > 1 XADD to partition pc_queue_partition_of(ID, P), peace:queue:{Q:N}
+ * (peace/keys.h), SET peace:exec:{ID}:job JOB EX PC_JOB_KEEP_S (kept for a
+ * rerun). Returns 0, or PC_ELIMIT / PC_EINVAL / PC_ENOMEM (a key or an
+ * argument could not be built, partitions out of 1..PC_PARTITIONS_MAX).
  */
-int pc_submit_args(const char *prefix, const struct msg_job *job, const void *job_bytes,
-                   size_t job_len, size_t blocks_total,
+int pc_submit_args(const char *prefix, unsigned partitions, const struct msg_job *job,
+                   const void *job_bytes, size_t job_len, size_t blocks_total,
                    struct pc_redis_args a[PC_SUBMIT_CMDS]) PC_NODISCARD;
 
 /* Pointers to a's arguments (argv must hold a->n): valid while a lives unchanged. */

@@ -167,6 +167,41 @@ static void prefix_check_accepts_the_allowed_set_only(void **state)
     assert_int_equal(pc_prefix_check(longest, &err), PC_EINVAL);
 }
 
+/* Partition streams: {Q:N} for P > 1, the old {Q} for P = 1; P and N bounded. */
+static void queue_partitions_have_their_own_tags(void **state)
+{
+    char k[PC_KEY_MAX];
+    struct pc_err err;
+    unsigned p = 0;
+    static const char *const bad[] = {"0", "65", "", "-1", "1x", " 2", "0006", "99999999999"};
+
+    (void)state;
+    expect_name(pc_key_queue_part(k, sizeof(k), "peace", "default", 0, 1), k,
+                "peace:queue:{default}");
+    expect_name(pc_key_queue_part(k, sizeof(k), "peace", "default", 0, 6), k,
+                "peace:queue:{default:0}");
+    expect_name(pc_key_queue_part(k, sizeof(k), "peace", "default", 5, 6), k,
+                "peace:queue:{default:5}");
+    assert_int_equal(pc_key_queue_part(k, sizeof(k), "peace", "default", 6, 6), PC_EINVAL);
+    assert_int_equal(pc_key_queue_part(k, sizeof(k), "peace", "default", 0, 0), PC_EINVAL);
+    assert_int_equal(pc_key_queue_part(k, sizeof(k), "peace", "default", 0, PC_PARTITIONS_MAX + 1),
+                     PC_EINVAL);
+    assert_int_equal(pc_key_queue_part(k, sizeof(k), "peace", "de{f", 0, 2), PC_EINVAL);
+    assert_int_equal(pc_key_queue_part(k, 16, "peace", "default", 1, 2), PC_ELIMIT);
+    /* The partition of an id: stable, in range, 0 with one partition. */
+    assert_int_equal(pc_queue_partition_of("01ARZ3NDEKTSV4RRFFQ69G5FAV", 1), 0);
+    assert_int_equal(pc_queue_partition_of("01ARZ3NDEKTSV4RRFFQ69G5FAV", 7),
+                     pc_queue_partition_of("01ARZ3NDEKTSV4RRFFQ69G5FAV", 7));
+    assert_true(pc_queue_partition_of("01ARZ3NDEKTSV4RRFFQ69G5FAV", 7) < 7);
+    assert_int_equal(pc_partitions_parse("6", &p, &err), 0);
+    assert_int_equal(p, 6);
+    assert_int_equal(pc_partitions_parse("64", &p, &err), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(pc_partitions_parse(bad[i], &p, &err), PC_EINVAL);
+    }
+    assert_int_equal(pc_partitions_parse(NULL, &p, &err), PC_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +213,7 @@ int main(void)
         cmocka_unit_test(malformed_interrupt_channels_are_refused),
         cmocka_unit_test(an_id_longer_than_the_output_is_refused),
         cmocka_unit_test(prefix_check_accepts_the_allowed_set_only),
+        cmocka_unit_test(queue_partitions_have_their_own_tags),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "peace/keys.h"
 #include "peace/submit.h"
 
 static const char *arg(const struct pc_redis_args *a, size_t i, char *buf, size_t size)
@@ -60,7 +61,7 @@ static void submit_builds_hset_zadd_xadd_with_items_in_flow_order(void **state)
     (void)snprintf(items[2].id.s, sizeof(items[2].id.s), "%s", "mid");
     job.flow.items = items;
     job.flow.n_items = 3;
-    assert_int_equal(pc_submit_args("pfx", &job, bytes, 4, 5, a), 0);
+    assert_int_equal(pc_submit_args("pfx", 1, &job, bytes, 4, 5, a), 0);
     assert_string_equal(arg(&a[0], 0, buf, sizeof(buf)), "HSET");
     assert_string_equal(arg(&a[0], 1, buf, sizeof(buf)), "pfx:exec:{01ARZ3NDEKTSV4RRFFQ69G5FAV}");
     assert_string_equal(field(&a[0], "items", buf, sizeof(buf)), "zeta,alpha,mid");
@@ -91,7 +92,67 @@ static void submit_builds_hset_zadd_xadd_with_items_in_flow_order(void **state)
         pc_redis_args_cleanup(&a[k]);
     }
     /* A prefix that makes no key is refused. */
-    assert_int_not_equal(pc_submit_args("bad{prefix", &job, bytes, 4, 5, a), 0);
+    assert_int_not_equal(pc_submit_args("bad{prefix", 1, &job, bytes, 4, 5, a), 0);
+    for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+        pc_redis_args_cleanup(&a[k]);
+    }
+}
+
+/* With P partitions the job goes to the stream of its id's partition; the
+ * meta and the index do not change. */
+static void submit_to_the_partition_of_the_id(void **state)
+{
+    struct msg_job job;
+    struct pc_flow_item item;
+    struct pc_redis_args a[PC_SUBMIT_CMDS];
+    char buf[128];
+    char want[128];
+    static const char bytes[] = "\x81\xa1v\x01";
+    unsigned seen[6] = {0};
+
+    (void)state;
+    memset(&job, 0, sizeof(job));
+    memset(&item, 0, sizeof(item));
+    (void)snprintf(job.queue.s, sizeof(job.queue.s), "%s", "q1");
+    (void)snprintf(job.flow.app.s, sizeof(job.flow.app.s), "%s", "app");
+    (void)snprintf(job.flow.profile.s, sizeof(job.flow.profile.s), "%s", "prof");
+    (void)snprintf(job.flow.flow.s, sizeof(job.flow.flow.s), "%s", "fl");
+    (void)snprintf(item.id.s, sizeof(item.id.s), "%s", "a");
+    job.flow.items = &item;
+    job.flow.n_items = 1;
+    for (unsigned i = 0; i < 60; i++) {
+        unsigned part;
+
+        (void)snprintf(job.id, sizeof(job.id), "01ARZ3NDEKTSV4RRFFQ69G%04u", i);
+        part = pc_queue_partition_of(job.id, 6);
+        assert_true(part < 6);
+        seen[part]++;
+        assert_int_equal(pc_submit_args("pfx", 6, &job, bytes, 4, 5, a), 0);
+        (void)snprintf(want, sizeof(want), "pfx:queue:{q1:%u}", part);
+        assert_string_equal(arg(&a[2], 1, buf, sizeof(buf)), want);
+        (void)snprintf(want, sizeof(want), "pfx:exec:{%s}", job.id);
+        assert_string_equal(arg(&a[0], 1, buf, sizeof(buf)), want);
+        assert_string_equal(arg(&a[1], 1, buf, sizeof(buf)), "pfx:execs");
+        for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+            pc_redis_args_cleanup(&a[k]);
+        }
+        /* One partition is the old single stream. */
+        assert_int_equal(pc_submit_args("pfx", 1, &job, bytes, 4, 5, a), 0);
+        assert_string_equal(arg(&a[2], 1, buf, sizeof(buf)), "pfx:queue:{q1}");
+        for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+            pc_redis_args_cleanup(&a[k]);
+        }
+    }
+    /* 60 ids over 6 partitions: every partition gets some. */
+    for (unsigned p = 0; p < 6; p++) {
+        assert_true(seen[p] > 0);
+    }
+    /* Out of range partition counts build nothing. */
+    assert_int_not_equal(pc_submit_args("pfx", 0, &job, bytes, 4, 5, a), 0);
+    for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+        pc_redis_args_cleanup(&a[k]);
+    }
+    assert_int_not_equal(pc_submit_args("pfx", PC_PARTITIONS_MAX + 1, &job, bytes, 4, 5, a), 0);
     for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
         pc_redis_args_cleanup(&a[k]);
     }
@@ -101,6 +162,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(submit_builds_hset_zadd_xadd_with_items_in_flow_order),
+        cmocka_unit_test(submit_to_the_partition_of_the_id),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

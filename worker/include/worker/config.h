@@ -27,6 +27,7 @@ struct wk_config {
     struct pc_redis_url redis;
     char prefix[PC_PREFIX_MAX + 1];
     char queue[PC_ID_MAX + 1];
+    unsigned partitions;        /* the queue's partitions (peace/keys.h); default 1 */
     unsigned concurrency;       /* executions at once; default 4 */
     unsigned threads;           /* item threads; default 8 x concurrency, at most 256 */
     uint32_t lease_ms;          /* default 10000 */
