@@ -221,7 +221,7 @@ lid=$(api /v1/executions -X POST -H 'Content-Type: application/json' \
 wait_finished 30 "$lid"
 lid=$(api /v1/executions -X POST -H 'Content-Type: application/json' \
   --data-binary "$(jq -c --slurpfile f "$T/long.json" -n '{cmd: "ensure", flow: $f[0]}')" | jq -r .id)
-curl -sS -N --max-time 60 "http://127.0.0.1:$SPORT/v1/executions/$lid/events" >"$T/sse.txt" 2>&1 &
+curl -sS -N --max-time 120 "http://127.0.0.1:$SPORT/v1/executions/$lid/events" >"$T/sse.txt" 2>&1 &
 PIDS+=("$!")
 sse_pid=$!
 applying() { meta_is "$1" block apply_ensure && [ "$(rcli HGET "peace:exec:{$1}:progress" s1.status)" = running ]; }
@@ -232,7 +232,7 @@ wait_finished 30 "$lid"
 check "5: the execution on its partition was interrupted (s1 finished, s2 never ran)" \
   eval "meta_is $lid outcome block_interrupted && [ ! -f $WORLD/pl/long/f/s2.done ]"
 sse_done() { ! kill -0 "$sse_pid" 2>/dev/null; }
-wait_for 20 "the event stream to end" sse_done
+wait_for 30 "the event stream to end" sse_done || log "event stream: $(tail -c 300 "$T/sse.txt")"
 check "5: the event stream followed it to its outcome" grep -qx 'event: outcome' "$T/sse.txt"
 check "5: and showed its progress" grep -qx 'event: progress' "$T/sse.txt"
 empty() { [ "$(queue_len)" = 0 ]; }
@@ -242,7 +242,7 @@ worker_stop f
 
 # 6. ---------------------------------------------------------------------------
 unset PEACE_QUEUE_PARTITIONS
-old=$(submit "$T/one.json" --cmd discover)
+old=$(submit "$T/one.json" --cmd discover 2>"$T/old_submit.err") || log "submit failed: $(cat "$T/old_submit.err")"
 check "6: P = 1 queues on the old stream" test "$(rcli XLEN 'peace:queue:{default}')" = 1
 worker_start e --lease-ms "$LEASE"
 wait_finished 30 "$old"
