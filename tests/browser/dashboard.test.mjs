@@ -3,7 +3,9 @@
 // discovered, then ensured from the page's form, which shows live bars; Interrupt ends it
 // `block_interrupted`, and the item lists the page shows are exactly those
 // of GET /v1/executions/{id}, consistent with the bars and the markers on
-// disk. Ends with a screenshot and one "N passed, N failed" line.
+// disk; then an Interrupt in mode cancel cuts the running item, listed as
+// interrupted as in the API, with the mode and latch in the header.
+// Ends with a screenshot and one "N passed, N failed" line.
 //
 // Environment:
 //   PEACE_DASHBOARD_URL  the page (required), e.g. http://127.0.0.1:7117/
@@ -205,6 +207,8 @@ try {
     same(shown.notProcessed, report.items_not_processed), `api: ${JSON.stringify(report.items_not_processed)}`);
   check('blocks processed / not processed: the page shows the API lists',
     same(shown.blocksProcessed, report.blocks_processed) && same(shown.blocksNotProcessed, report.blocks_not_processed));
+  check('a finish interrupt cuts nothing: no "Items interrupted"',
+    (await page.isHidden('#outcome-items-cut')) && same(report.items_interrupted || [], []));
   check('the interrupt stopped the apply block', same(report.blocks_not_processed, ['apply_ensure']),
     JSON.stringify(report.blocks_not_processed));
   check('some items were processed and some were not',
@@ -269,6 +273,42 @@ try {
   await page.waitForSelector('#outcome[data-outcome="block_interrupted"]');
   const again = await page.$$eval('#outcome-items-processed li', (l) => l.map((x) => x.dataset.item));
   check('#/executions/{id} on a fresh load shows the same report', same(again, shown.processed));
+
+  // 8. Interrupt with a choice: `cancel` cuts the running item. The next
+  //    ensure of the same flow (the processed items have nothing to do), then
+  //    Interrupt in mode cancel while an item runs: the outcome lists it in
+  //    "Items interrupted", exactly the API's items_interrupted, and the
+  //    header shows the mode in effect and when the worker latched it.
+  //    (The mock scheduler knows only `finish`.)
+  if (!process.env.PEACE_REPORT_V1) {
+    await page.fill('#flow-json', JSON.stringify(flow, null, 2));
+    await page.selectOption('#cmd-select', 'ensure');
+    const before = await page.evaluate(() => location.hash);
+    await page.click('#start-btn');
+    await page.waitForFunction((h) => /^#\/executions\/[0-9A-Za-z]+$/.test(location.hash) && location.hash !== h, before);
+    const cid = decodeURIComponent((await page.evaluate(() => location.hash)).split('/').pop());
+    await page.waitForFunction((x) => document.getElementById('d-id').textContent === x, cid);
+    await page.waitForFunction(() => [...document.querySelectorAll('#items .item')]
+      .some((li) => li.dataset.status === 'running' && Number(li.dataset.done) > 0), null, { timeout: 60000 });
+    await page.selectOption('#interrupt-mode', 'cancel');
+    await page.click('#interrupt-btn');
+    await page.waitForSelector('#outcome[data-outcome]', { timeout: 60000 });
+    const capi = await apiGet(`/v1/executions/${encodeURIComponent(cid)}`);
+    const crep = capi.report || {};
+    const cutShown = await page.$$eval('#outcome-items-interrupted li', (l) => l.map((x) => x.dataset.item));
+    console.log(`# cancel: items interrupted [${cutShown}], api ${JSON.stringify(crep.items_interrupted)}`);
+    check('cancel: the outcome is block_interrupted', crep.outcome === 'block_interrupted', JSON.stringify(crep.outcome));
+    check('cancel: "Items interrupted" shows exactly the API list (one item, cut short)',
+      cutShown.length === 1 && same(cutShown, crep.items_interrupted) && (await page.isVisible('#outcome-items-cut')));
+    const cbars = await page.$$eval('#items .item', (lis) => Object.fromEntries(lis.map((li) => [li.dataset.itemId, li.dataset.status])));
+    check('cancel: the cut item\'s bar says interrupted', cbars[cutShown[0]] === 'interrupted', JSON.stringify(cbars));
+    await page.waitForFunction(() => document.getElementById('d-interrupt-mode').textContent.includes('latched'));
+    const modeText = await page.textContent('#d-interrupt-mode');
+    check('cancel: the header shows the mode in effect and the latch',
+      (await page.getAttribute('#d-interrupt-mode', 'data-mode')) === 'cancel' &&
+      capi.execution.interrupt_mode === 'cancel' && typeof capi.execution.interrupt_latched_ms === 'number' &&
+      /^cancel, kill after .*latched /.test(modeText), modeText);
+  }
 
   if (process.env.PEACE_RESUME_LOG) {
     const log = readFileSync(process.env.PEACE_RESUME_LOG, 'utf8');
