@@ -10,6 +10,8 @@
  *   latency     n= items=                          submit -> outcome, one at a time
  *   latency_http n=                                the same through peace-scheduler
  *   interrupt   trials= items= us=                 PUBLISH -> latched, -> outcome
+ *   cancel      trials= [deadline_ms=]             !cancel of a running sh_cmd -> gone, -> outcome
+ *   cancel_download trials=                        !cancel of a running http_download -> outcome
  *   progress    calls=                             progress calls/s, staleness
  *   recovery    trials= lease_ms= items= us=       kill -9 -> resumed, -> finished
  *   footprint   n= items= profiles=                Redis bytes per finished execution
@@ -37,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench_download.h"
 #include "kit.h"
 #include "peace/keys.h"
 #include "peace/msg.h"
@@ -1567,6 +1570,8 @@ int main(int argc, char **argv)
         rc = sc_interrupt(&o, &p);
     } else if (strcmp(scenario, "cancel") == 0) {
         rc = sc_cancel(&o, &p);
+    } else if (strcmp(scenario, "cancel_download") == 0) {
+        rc = bench_cancel_download(&o, (size_t)param(&p, "trials", 20));
     } else if (strcmp(scenario, "progress") == 0) {
         rc = sc_progress(&o, &p);
     } else if (strcmp(scenario, "recovery") == 0) {

@@ -170,6 +170,9 @@ bench interrupt trials="$(q 50 5)" items=20 us=500 delay_min_ms=1 delay_max_ms=6
 # as the time after it.
 bench cancel trials="$(q 30 3)"
 bench cancel trials="$(q 20 2)" deadline_ms=500
+# `!cancel` of a running http_download (a 512 MiB body paced on loopback by
+# the bench itself): PUBLISH -> the outcome written, no partial file left.
+bench cancel_download trials="$(q 30 3)"
 bench progress calls="$(q 200000000 20000000)"
 bench recovery trials="$(q 3 1)" lease_ms="$(q 3000 1000)" items=10 us=20000
 [ "$QUICK" = 1 ] || bench recovery trials=1 lease_ms=10000 items=10 us=20000 # the default lease
