@@ -147,6 +147,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
                             cli_mono_ms());
         }
         pc_exec_interrupt(lr->exec, PC_MODE_CANCEL);
+        local_web_note_mode(lr->web, PC_MODE_CANCEL, PC_INTERRUPT_DEADLINE_DEFAULT_MS);
         if (lr->kill_timer != NULL) {
             (void)evtimer_add(lr->kill_timer, &tv);
         }
@@ -159,6 +160,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
                         cli_mono_ms());
     }
     pc_exec_signal_interrupt(lr->exec);
+    local_web_note_mode(lr->web, PC_MODE_FINISH, PC_INTERRUPT_DEADLINE_DEFAULT_MS);
 }
 
 /* The cancel's deadline passed: it becomes a kill. */
@@ -173,6 +175,7 @@ static void on_kill_timer(evutil_socket_t fd, short what, void *arg)
                         cli_mono_ms());
     }
     pc_exec_interrupt(lr->exec, PC_MODE_KILL);
+    local_web_note_mode(lr->web, PC_MODE_KILL, 0);
 }
 
 static int print_map(const struct pc_flow *flow, const struct pc_states *m, const char *label)
@@ -350,6 +353,7 @@ static void on_web_interrupt(void *ctx, enum pc_interrupt_mode mode, uint64_t de
     if (lr->render != NULL) {
         cli_render_note(lr->render, note, cli_mono_ms());
     }
+    local_web_note_mode(lr->web, mode, deadline_ms);
     if (mode == PC_MODE_FINISH) {
         lr->interrupts = lr->interrupts > 1 ? lr->interrupts : 1;
         pc_exec_signal_interrupt(lr->exec);

@@ -31,7 +31,7 @@
 #define LW_MAX_SSE        64
 #define LW_QUEUE          "local"
 #define LW_WORKER         "local"
-#define LW_META_MAX       (2 * 24)
+#define LW_META_MAX       (2 * 30)
 #define LW_ERROR_MAX      (PC_OUTCOME_ERROR_TEXT_MAX + PC_ID_MAX + 4)
 
 struct lw_event {
@@ -59,6 +59,14 @@ struct local_web {
     uint64_t finished_ms;
     uint64_t interrupt_ms;
     char interrupt_reason[MSG_EVENT_REASON_MAX + 1];
+    /* The receipt: the mode in effect (it only rises), its deadline, the
+     * rises after the first request, and when the engine took the first
+     * (in this process it takes a request at once). */
+    bool interrupt_has_mode;
+    enum pc_interrupt_mode interrupt_mode;
+    uint64_t interrupt_deadline_ms;
+    uint64_t interrupt_latched_ms;
+    uint64_t interrupt_escalations;
     bool started;
     bool finished;
     enum pc_outcome_kind outcome;
@@ -386,6 +394,27 @@ void local_web_note_interrupt(struct local_web *lw, const char *reason)
     (void)snprintf(lw->interrupt_reason, sizeof(lw->interrupt_reason), "%s", reason);
 }
 
+void local_web_note_mode(struct local_web *lw, enum pc_interrupt_mode mode, uint64_t deadline_ms)
+{
+    if (lw == NULL || lw->finished) {
+        return;
+    }
+    if (!lw->interrupt_has_mode) {
+        lw->interrupt_has_mode = true;
+        lw->interrupt_mode = mode;
+        lw->interrupt_deadline_ms = deadline_ms;
+        lw->interrupt_latched_ms = web_unix_ms();
+        return;
+    }
+    if (mode > lw->interrupt_mode) {
+        lw->interrupt_escalations += (uint64_t)(mode - lw->interrupt_mode);
+        lw->interrupt_mode = mode;
+        if (mode == PC_MODE_CANCEL) {
+            lw->interrupt_deadline_ms = deadline_ms;
+        }
+    }
+}
+
 void local_web_interrupted(struct local_web *lw)
 {
     struct msg_event ev;
@@ -446,7 +475,7 @@ void local_web_finished(struct local_web *lw, const struct pc_outcome *o)
 struct meta_kv {
     struct sched_str kv[LW_META_MAX];
     size_t n;
-    char nums[12][24];
+    char nums[20][24];
     size_t n_nums;
 };
 
@@ -510,6 +539,12 @@ static void meta_build(const struct local_web *lw, struct meta_kv *m)
     if (lw->interrupt_ms != 0) {
         kv_addu(m, "interrupt_requested_ms", lw->interrupt_ms);
         kv_addz(m, "interrupt_reason", lw->interrupt_reason);
+    }
+    if (lw->interrupt_has_mode) {
+        kv_addz(m, "interrupt_mode", pc_interrupt_mode_name(lw->interrupt_mode));
+        kv_addu(m, "interrupt_deadline_ms", lw->interrupt_deadline_ms);
+        kv_addu(m, "interrupt_latched_ms", lw->interrupt_latched_ms);
+        kv_addu(m, "interrupt_escalations", lw->interrupt_escalations);
     }
     if (lw->finished) {
         kv_addz(m, "outcome", pc_outcome_kind_name(lw->outcome));
@@ -615,7 +650,20 @@ static void lw_interrupt(void *be, struct web_call *wc, const char *id,
                                                 : PC_INTERRUPT_DEADLINE_DEFAULT_MS,
                            ir->reason);
     }
-    web_answer_interrupt(wc, status, true, &ir->req, now, NULL);
+    {
+        /* The engine is in this process: the request is taken at once.
+         * (?wait is not waited for here: the answer comes at once.) */
+        struct web_interrupt_seen seen = {
+            .latched_ms = lw->interrupt_latched_ms,
+            .escalations = lw->interrupt_escalations,
+            .mode = lw->interrupt_has_mode ? pc_interrupt_mode_name(lw->interrupt_mode) : "",
+            .outcome = "",
+            .finished_ms = 0,
+            .waited = false,
+        };
+
+        web_answer_interrupt(wc, status, true, &ir->req, now, &seen);
+    }
 }
 
 struct states_read {

@@ -83,6 +83,11 @@ void local_web_tick(struct local_web *lw);
  * (interrupt_requested_ms, interrupt_reason) once. */
 void local_web_note_interrupt(struct local_web *lw, const char *reason);
 
+/* The mode an interrupt (terminal, HTTP or the cancel's deadline) put in
+ * effect: recorded as the receipt fields of the execution (interrupt_mode,
+ * interrupt_deadline_ms, interrupt_latched_ms, interrupt_escalations). */
+void local_web_note_mode(struct local_web *lw, enum pc_interrupt_mode mode, uint64_t deadline_ms);
+
 /* Stops listening and ends the event streams (answers in flight go out as
  * the loop runs). */
 void local_web_stop(struct local_web *lw);

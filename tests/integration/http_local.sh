@@ -87,4 +87,35 @@ kill -INT "$LOCAL_PID"
 wait_for 10 "the local run to exit" bash -c "! kill -0 $LOCAL_PID 2>/dev/null"
 wait "$LOCAL_PID"
 check "Ctrl-C after the outcome ends the local run with the outcome's status (0)" [ "$?" -eq 0 ]
+# peace interrupt --wait against a local run's API: the receipt of the
+# in-process engine (mode in effect, latched at once, the outcome).
+mkdir -p "$T/local2"
+cat >"$T/long.json" <<JSON
+{"app":"$APP","profile":"long","flow":"$FLOW","items":[
+ {"id":"l1","type":"sleep","params":{"steps":200,"step_ms":50,"marker":"m/l1.done"}}]}
+JSON
+(cd "$T/local2" && "$PEACE" run "$T/long.json" --local --cmd discover --no-progress) >/dev/null 2>&1 ||
+  fatal "the long flow's local discover failed"
+(cd "$T/local2" && exec "$PEACE" run "$T/long.json" --local --no-progress --listen 127.0.0.1:0 \
+  --token "$TOKEN" --exit-after-s 120) >"$T/local2.log" 2>&1 &
+LOCAL2_PID=$!
+PIDS+=("$LOCAL2_PID")
+wait_for 20 "the second local run's URL" grep -q 'dashboard of execution' "$T/local2.log" ||
+  fatal "the second local run did not serve: $(cat "$T/local2.log")"
+LID2=$(sed -nE 's/.*dashboard of execution ([0-9A-Z]+): .*/\1/p' "$T/local2.log")
+LOCAL2=$(sed -nE 's/.*dashboard of execution [0-9A-Z]+: (http:[^#]*).*/\1/p' "$T/local2.log")
+LOCAL2=${LOCAL2%/}
+"$PEACE" interrupt "$LID2" --server "$LOCAL2" --token "$TOKEN" --mode cancel --wait --json >"$T/lreceipt.json" 2>&1
+rc=$?
+log "local receipt: $(cat "$T/lreceipt.json")"
+check "interrupt --wait of a local run: exit 2, the receipt with the outcome and the mode" \
+  eval '[ $rc -eq 2 ] && jq -e ".outcome == \"block_interrupted\" and .mode == \"cancel\" and .escalations == 0" "$T/lreceipt.json"'
+check "... latched at the request (the engine is in the process) and finished after it" \
+  jq -e '.latched_ms == .requested_ms and .finished_ms >= .latched_ms' "$T/lreceipt.json"
+check "... the cancel cut the running item" \
+  bash -c "curl -fsS -H 'Authorization: Bearer $TOKEN' '$LOCAL2/v1/executions/$LID2' | jq -e '.report.items_interrupted == [\"l1\"]'"
+kill -INT "$LOCAL2_PID"
+wait_for 10 "the second local run to exit" bash -c "! kill -0 $LOCAL2_PID 2>/dev/null"
+wait "$LOCAL2_PID"
+check "... and its exit status is the outcome's (2)" [ "$?" -eq 2 ]
 finish
