@@ -22,6 +22,7 @@
 #include "peace/keys.h"
 #include "peace/msg.h"
 #include "peace/scripts.h"
+#include "peace/states_order.h"
 #include "redis_exec.h"
 
 uint64_t cli_unix_ms(void)
@@ -256,28 +257,93 @@ int cli_exec_outcome(struct cli_redis *r, const char *id, const redisReply *meta
     return 0;
 }
 
+/* A states hash (HGETALL) and its listing order (states_order.h). */
+struct states_list {
+    redisReply *rep; /* owned: field, value, ... */
+    size_t *perm;    /* owned: pair positions in listing order */
+    size_t n;        /* pairs */
+};
+
+static void states_list_free(struct states_list *l)
+{
+    if (l->rep != NULL) {
+        freeReplyObject(l->rep);
+    }
+    free(l->perm);
+    memset(l, 0, sizeof(*l));
+}
+
+/* The pairs of rep in the order of order_rep (the flow's order key). */
+static int states_sort(struct states_list *l, const redisReply *order_rep, struct pc_err *err)
+{
+    const char **names = calloc(l->n + 1, sizeof(*names));
+    size_t *lens = calloc(l->n + 1, sizeof(*lens));
+    const char *order = NULL;
+    size_t order_len = 0;
+    int rc = names == NULL || lens == NULL ? PC_ENOMEM : 0;
+
+    l->perm = calloc(l->n + 1, sizeof(*l->perm));
+    rc = rc == 0 && l->perm == NULL ? PC_ENOMEM : rc;
+    for (size_t i = 0; rc == 0 && i < l->n; i++) {
+        const redisReply *name = l->rep->element[2 * i];
+
+        if (name->type != REDIS_REPLY_STRING) {
+            rc = pc_err_set(err, PC_EREDIS, "states hash: bad field");
+            break;
+        }
+        names[i] = name->str;
+        lens[i] = name->len;
+    }
+    if (rc == 0 && order_rep != NULL && order_rep->type == REDIS_REPLY_STRING &&
+        order_rep->len <= PC_STATES_ORDER_MAX) {
+        order = order_rep->str;
+        order_len = order_rep->len;
+    }
+    if (rc == 0) {
+        rc = pc_states_listing(order, order_len, names, lens, l->n, l->perm);
+    }
+    if (rc == PC_ENOMEM) {
+        (void)pc_err_set(err, rc, "states: out of memory");
+    }
+    free(names);
+    free(lens);
+    return rc;
+}
+
 static int states_hash(struct cli_redis *r, const char *app, const char *profile, const char *flow,
-                       enum pc_states_kind kind, redisReply **out, struct pc_err *err)
+                       enum pc_states_kind kind, struct states_list *out, struct pc_err *err)
 {
     char key[PC_KEY_MAX];
-    redisReply *rep = NULL;
+    char order_key[PC_KEY_MAX];
+    redisReply *order = NULL;
     int rc;
 
-    if (pc_key_states(key, sizeof(key), cli_redis_prefix(r), app, profile, flow, kind) < 0) {
+    memset(out, 0, sizeof(*out));
+    if (pc_key_states(key, sizeof(key), cli_redis_prefix(r), app, profile, flow, kind) < 0 ||
+        pc_key_states_order(order_key, sizeof(order_key), cli_redis_prefix(r), app, profile, flow) <
+            0) {
         (void)pc_err_set(err, PC_EINVAL, "no states key for %s/%s/%s", app, profile, flow);
         return PC_EINVAL;
     }
-    rc = cli_redis_cmd(r, &rep, err, "HGETALL", key, (char *)NULL);
-    if (rc != 0 || rep == NULL) {
+    rc = cli_redis_cmd(r, &out->rep, err, "HGETALL", key, (char *)NULL);
+    if (rc != 0 || out->rep == NULL) {
         return rc != 0 ? rc : PC_EINTERNAL;
     }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0) {
-        freeReplyObject(rep);
+    if (out->rep->type != REDIS_REPLY_ARRAY || out->rep->elements % 2 != 0) {
+        states_list_free(out);
         (void)pc_err_set(err, PC_EREDIS, "%s: not a hash", key);
         return PC_EREDIS;
     }
-    *out = rep;
-    return 0;
+    out->n = out->rep->elements / 2;
+    rc = cli_redis_cmd(r, &order, err, "GET", order_key, (char *)NULL);
+    rc = rc == 0 ? states_sort(out, order, err) : rc;
+    if (order != NULL) {
+        freeReplyObject(order);
+    }
+    if (rc != 0) {
+        states_list_free(out);
+    }
+    return rc;
 }
 
 /* Appends one stored value as JSON; the item (name, name_len) is named in the error. */
@@ -308,21 +374,17 @@ static int append_state(const char *name, size_t name_len, const redisReply *val
 int cli_states_json(struct cli_redis *r, const char *app, const char *profile, const char *flow,
                     enum pc_states_kind kind, struct pc_buf *out, struct pc_err *err)
 {
-    redisReply *rep = NULL;
-    int rc = states_hash(r, app, profile, flow, kind, &rep, err);
+    struct states_list l;
+    int rc = states_hash(r, app, profile, flow, kind, &l, err);
 
     if (rc != 0) {
         return rc;
     }
     rc = pc_buf_puts(out, "{");
-    for (size_t i = 0; rc == 0 && i < rep->elements; i += 2) {
-        const redisReply *name = rep->element[i];
+    for (size_t k = 0; rc == 0 && k < l.n; k++) {
+        const redisReply *name = l.rep->element[2 * l.perm[k]];
 
-        if (name->type != REDIS_REPLY_STRING) {
-            rc = pc_err_set(err, PC_EREDIS, "states hash: bad field");
-            break;
-        }
-        rc = i > 0 ? pc_buf_puts(out, ",") : 0;
+        rc = k > 0 ? pc_buf_puts(out, ",") : 0;
         if (rc == 0) {
             rc = pc_buf_append_json_str(out, name->str, name->len);
         }
@@ -330,7 +392,7 @@ int cli_states_json(struct cli_redis *r, const char *app, const char *profile, c
             rc = pc_buf_puts(out, ":");
         }
         if (rc == 0) {
-            rc = append_state(name->str, name->len, rep->element[i + 1], out, err);
+            rc = append_state(name->str, name->len, l.rep->element[2 * l.perm[k] + 1], out, err);
         }
     }
     if (rc == 0) {
@@ -339,7 +401,7 @@ int cli_states_json(struct cli_redis *r, const char *app, const char *profile, c
     if (rc != 0 && err != NULL && err->code == PC_OK) {
         (void)pc_err_set(err, rc, "states: %s", pc_strerror(rc));
     }
-    freeReplyObject(rep);
+    states_list_free(&l);
     return rc;
 }
 
@@ -570,17 +632,20 @@ static int state_json(const struct cli_record *rec, struct pc_buf *b, struct pc_
 
 static const struct cli_record_ops state_ops = {NULL, NULL, state_json};
 
+/* The pairs of a states_list, in listing order. */
 static bool states_next(const struct cli_records *s, struct cli_cursor *at, struct cli_record *rec)
 {
-    const redisReply *rep = s->src;
+    const struct states_list *l = s->src;
     const redisReply *name;
+    size_t pair;
 
-    if (at->index >= rep->elements) {
+    if (at->index >= l->n) {
         return false;
     }
-    name = rep->element[at->index];
-    *rec = (struct cli_record){&state_ops, rep->element[at->index + 1], name->str, name->len};
-    at->index += 2;
+    pair = l->perm[at->index];
+    name = l->rep->element[2 * pair];
+    *rec = (struct cli_record){&state_ops, l->rep->element[2 * pair + 1], name->str, name->len};
+    at->index++;
     return true;
 }
 
@@ -588,10 +653,10 @@ int cli_states_print_text(struct cli_redis *r, const char *app, const char *prof
                           const char *flow, enum pc_states_kind kind, const char *label,
                           struct pc_err *err)
 {
-    redisReply *rep = NULL;
+    struct states_list l;
     struct pc_buf b;
-    int rc = states_hash(r, app, profile, flow, kind, &rep, err);
-    struct cli_records states = {rep, states_next};
+    int rc = states_hash(r, app, profile, flow, kind, &l, err);
+    struct cli_records states = {&l, states_next};
 
     if (rc != 0) {
         return rc;
@@ -602,7 +667,7 @@ int cli_states_print_text(struct cli_redis *r, const char *app, const char *prof
         (void)fputs(pc_buf_str(&b), stdout);
     }
     pc_buf_cleanup(&b);
-    freeReplyObject(rep);
+    states_list_free(&l);
     return rc;
 }
 

@@ -19,6 +19,7 @@
 
 #include "peace/keys.h"
 #include "peace/msg.h"
+#include "peace/states_order.h"
 #include "peace/submit.h"
 #include "redis_backend_internal.h"
 #include "sched_log.h"
@@ -815,13 +816,49 @@ static void rb_interrupt(void *be, struct web_call *wc, const char *id,
 /* ------------------------------------------------------------------------ */
 /* GET /v1/states/{app}/{profile}/{flow}                                     */
 
+/* Puts h's field/value pairs in listing order (states_order.h) given the
+ * flow's order key; on failure they stay in hash order. */
+static void states_sort(struct sched_flat *h, const struct sched_flat *order)
+{
+    size_t n = h->n / 2;
+    const char **names = calloc(n + 1, sizeof(*names));
+    size_t *lens = calloc(n + 1, sizeof(*lens));
+    size_t *perm = calloc(n + 1, sizeof(*perm));
+    struct sched_str *v = calloc(2 * n + 1, sizeof(*v));
+    bool has_order = order->kind == SCHED_FLAT_STR && order->n > 0 && order->v[0].p != NULL;
+
+    if (names != NULL && lens != NULL && perm != NULL && v != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            names[i] = h->v[2 * i].p != NULL ? h->v[2 * i].p : "";
+            lens[i] = h->v[2 * i].p != NULL ? h->v[2 * i].n : 0;
+        }
+        if (pc_states_listing(has_order ? order->v[0].p : NULL, has_order ? order->v[0].n : 0,
+                              names, lens, n, perm) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                v[2 * i] = h->v[2 * perm[i]];
+                v[2 * i + 1] = h->v[2 * perm[i] + 1];
+            }
+            memcpy(h->v, v, 2 * n * sizeof(*v));
+        }
+    }
+    free(names);
+    free(lens);
+    free(perm);
+    free(v);
+}
+
 static void states_done(struct rcall *c, struct sched_flat *slots, size_t n)
 {
-    const struct sched_flat *cur = &slots[0];
-    const struct sched_flat *goal = &slots[1];
+    struct sched_flat *cur = &slots[0];
+    struct sched_flat *goal = &slots[1];
 
     if (redis__reply_if_failed(c, slots, n)) {
         return;
+    }
+    for (size_t k = 0; k < 2; k++) {
+        if (slots[k].kind == SCHED_FLAT_ARRAY) {
+            states_sort(&slots[k], &slots[2]);
+        }
     }
     web_answer_states(c->wc, cur->kind == SCHED_FLAT_ARRAY ? cur->v : NULL, cur->n,
                       goal->kind == SCHED_FLAT_ARRAY ? goal->v : NULL, goal->n);
@@ -832,7 +869,7 @@ static void rb_states(void *be, struct web_call *wc, const struct sched_route *r
 {
     static const enum pc_states_kind kinds[2] = {PC_STATES_CURRENT, PC_STATES_GOAL};
     struct rcall *c = redis__call_new(be, wc);
-    struct pc_redis_args a[2];
+    struct pc_redis_args a[3];
     char key[PC_KEY_MAX];
 
     if (c == NULL) {
@@ -851,7 +888,15 @@ static void rb_states(void *be, struct web_call *wc, const struct sched_route *r
         }
         pc_redis_args_addz(&a[k], key);
     }
-    redis__run_batch(c, a, 2, states_done, "cannot build the Redis commands");
+    /* The flow's order key: the listing order of both. */
+    pc_redis_args_init(&a[2]);
+    pc_redis_args_addz(&a[2], "GET");
+    if (pc_key_states_order(key, sizeof(key), c->rb->cfg->prefix, r->app.s, r->profile.s,
+                            r->flow.s) < 0) {
+        a[2].rc = PC_ELIMIT;
+    }
+    pc_redis_args_addz(&a[2], key);
+    redis__run_batch(c, a, 3, states_done, "cannot build the Redis commands");
 }
 
 /* ------------------------------------------------------------------------ */

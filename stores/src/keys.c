@@ -201,6 +201,16 @@ int pc_key_states(char *out, size_t out_size, const char *prefix, const char *ap
                        suffix);
 }
 
+int pc_key_states_order(char *out, size_t out_size, const char *prefix, const char *app,
+                        const char *profile, const char *flow)
+{
+    if (!component_ok(prefix) || !component_ok(app) || !component_ok(profile) ||
+        !component_ok(flow)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:states:{%s:%s}:%s:order", prefix, app, profile, flow);
+}
+
 int pc_key_lock(char *out, size_t out_size, const char *prefix, const char *app,
                 const char *profile)
 {

@@ -324,6 +324,8 @@ static const char states_write_lua[] =
     "  local n = tonumber(ARGV[i + 2])\n"
     "  if ARGV[i + 1] == 'del' then\n"
     "    redis.call('HDEL', key, unpack(ARGV, i + 3, i + 2 + n))\n"
+    "  elseif ARGV[i + 1] == 'order' then\n"
+    "    redis.call('SET', key, ARGV[i + 3])\n"
     "  else\n"
     "    hset_range(key, i + 3, i + 2 + n)\n"
     "  end\n"

@@ -26,6 +26,7 @@
  * first, so Redis applies everything in the order it was issued.
  */
 #include "peace/store_redis.h"
+#include "peace/states_order.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@ struct pc_store_redis {
     void *fenced_ctx;
     struct event *send_ev; /* NULL: every write is sent at once */
     struct write_batch batch;
+    bool order_sent; /* the flow's order key went out with a write */
 };
 
 static const uint8_t msgpack_nil = 0xc0;
@@ -341,6 +343,26 @@ static void batch_fail(struct write_batch *b, int rc, const char *why)
     }
 }
 
+/* The group ["5", "order", "1", "id,id,..."] (flow order). */
+static void add_order(struct pc_redis_args *a, const struct pc_flow *flow)
+{
+    struct pc_buf ids;
+    int rc = 0;
+
+    pc_buf_init(&ids, PC_STATES_ORDER_MAX);
+    for (size_t i = 0; rc == 0 && i < flow->n_items; i++) {
+        rc = i > 0 ? pc_buf_puts(&ids, ",") : 0;
+        rc = rc == 0 ? pc_buf_puts(&ids, flow->items[i].id.s) : rc;
+    }
+    if (rc == 0 && ids.len > 0) {
+        pc_redis_args_addz(a, "5");
+        pc_redis_args_addz(a, "order");
+        pc_redis_args_addz(a, "1");
+        pc_redis_args_add(a, ids.data, ids.len);
+    }
+    pc_buf_cleanup(&ids);
+}
+
 /* Sends the queued writes as one states_write call. */
 static void batch_send(struct pc_store_redis *s)
 {
@@ -349,6 +371,7 @@ static void batch_send(struct pc_store_redis *s)
     char current[PC_KEY_MAX];
     char goal[PC_KEY_MAX];
     char records[PC_KEY_MAX];
+    char order[PC_KEY_MAX];
     struct pc_redis_args a;
     int rc;
 
@@ -367,7 +390,9 @@ static void batch_send(struct pc_store_redis *s)
         pc_key_states(goal, sizeof(goal), s->prefix, b.flow->app.s, b.flow->profile.s,
                       b.flow->flow.s, PC_STATES_GOAL) < 0 ||
         pc_key_states(records, sizeof(records), s->prefix, b.flow->app.s, b.flow->profile.s,
-                      b.flow->flow.s, PC_STATES_RECORDS) < 0) {
+                      b.flow->flow.s, PC_STATES_RECORDS) < 0 ||
+        pc_key_states_order(order, sizeof(order), s->prefix, b.flow->app.s, b.flow->profile.s,
+                            b.flow->flow.s) < 0) {
         batch_fail(&b, b.groups.rc != 0 ? b.groups.rc : PC_EINVAL, "cannot build the write");
         pc_redis_args_cleanup(&b.groups);
         return;
@@ -377,13 +402,20 @@ static void batch_send(struct pc_store_redis *s)
     pc_redis_args_addz(&a, current);
     pc_redis_args_addz(&a, goal);
     pc_redis_args_addz(&a, records);
+    pc_redis_args_addz(&a, order);
     /* No lock value: a value no lock ever holds, so the script refuses. */
     pc_redis_args_addz(&a, s->lock_value[0] != '\0' ? s->lock_value : "-");
     for (size_t i = 0; i < b.groups.n; i++) {
         pc_redis_args_add(&a, b.groups.data + b.groups.off[i], b.groups.lens[i]);
     }
     pc_redis_args_cleanup(&b.groups);
-    rc = pc_script_run(s->scripts, s->conn, PC_SCRIPT_STATES_WRITE, 4, &a, s->timeout_ms,
+    /* The first write of the execution also records the flow's order,
+     * which orders every listing of these states (states_order.h). */
+    if (!s->order_sent) {
+        s->order_sent = true;
+        add_order(&a, b.flow);
+    }
+    rc = pc_script_run(s->scripts, s->conn, PC_SCRIPT_STATES_WRITE, 5, &a, s->timeout_ms,
                        on_write_reply, b.head);
     if (rc != 0) {
         batch_fail(&b, rc, "cannot send the states write");

@@ -152,6 +152,38 @@ check "a short report: report --redis and --server show its block and entry" \
 check "a short report: the Python client reads it from the meta hash" \
   /usr/bin/python3 "$HERE/report_client.py" "$REDIS_PORT" "$sid" short
 
+# Flow order in every listing of States: twelve file items whose ids are in
+# neither alphabetical nor any hash order (their states are over 64 bytes, so
+# Redis keeps the hashes as hash tables and HGETALL answers in bucket order).
+ORDER="m c x a q b z k d y e j"
+mkdir -p "$T/ord"
+{
+  printf '{"app":"rep","profile":"ord","flow":"f","items":['
+  sep=
+  for i in $ORDER; do
+    printf '%s{"id":"%s","type":"file","params":{"path":"%s/%s.txt","content":"%s\\n"}}' "$sep" "$i" "$T/ord" "$i" "$i"
+    sep=,
+  done
+  printf ']}\n'
+} >"$T/flow-ord.json"
+want=$(printf '%s\n' $ORDER | jq -R . | jq -cs .)
+"$PEACE" run "$T/flow-ord.json" --redis "$PEACE_REDIS_URL" --cmd discover --json >"$T/ord-discover.out" 2>/dev/null
+"$PEACE" states rep ord f --redis "$PEACE_REDIS_URL" --json >"$T/ord-redis.json"
+"$PEACE" states rep ord f --server "$SERVER" --json >"$T/ord-server.json"
+curl -s -H "Authorization: Bearer $PEACE_TOKEN" "$SERVER/v1/states/rep/ord/f" >"$T/ord-api.json"
+check "states in flow order: peace states --redis --json (current and goal)" \
+  test "$(jq -c '.current | keys_unsorted' "$T/ord-redis.json") $(jq -c '.goal | keys_unsorted' "$T/ord-redis.json")" = "$want $want"
+check "states in flow order: GET /v1/states (current and goal)" \
+  test "$(jq -c '.current | keys_unsorted' "$T/ord-api.json") $(jq -c '.goal | keys_unsorted' "$T/ord-api.json")" = "$want $want"
+check "states in flow order: peace states --server --json" \
+  test "$(jq -c '.current | keys_unsorted' "$T/ord-server.json")" = "$want"
+"$PEACE" states rep ord f --redis "$PEACE_REDIS_URL" >"$T/ord-redis.txt"
+check "states in flow order: peace states (text), the same lines as --server" \
+  bash -c "'$PEACE' states rep ord f --server '$SERVER' | diff - '$T/ord-redis.txt' &&
+           test \"\$(sed -nE 's/^  ([a-z]): .*/\\1/p' '$T/ord-redis.txt' | head -n 12 | tr '\\n' ' ')\" = '$ORDER '"
+check "discover's report lists the items in flow order" \
+  test "$(tail -n 1 "$T/ord-discover.out" | jq -c '(.report // .) | [.blocks[0].items[].item]')" = "$want"
+
 # 3. ---------------------------------------------------------------------------
 cat >"$T/flow-err.json" <<JSON
 {"app":"rep","profile":"err","flow":"f","items":[

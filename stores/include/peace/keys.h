@@ -50,6 +50,11 @@ int pc_key_interrupt_channel(char *out, size_t out_size, const char *prefix, con
 int pc_key_interrupt_pattern(char *out, size_t out_size, const char *prefix);
 int pc_key_states(char *out, size_t out_size, const char *prefix, const char *app,
                   const char *profile, const char *flow, enum pc_states_kind kind);
+/* The flow's item ids in flow order, comma-separated (a string written with
+ * the states: PREFIX:states:{APP:PROFILE}:FLOW:order), which orders every
+ * listing of the states hashes (states_order.h). */
+int pc_key_states_order(char *out, size_t out_size, const char *prefix, const char *app,
+                        const char *profile, const char *flow);
 int pc_key_lock(char *out, size_t out_size, const char *prefix, const char *app,
                 const char *profile);
 /* Channel on which a released profile lock is announced (payload "APP:PROFILE"). */

@@ -66,10 +66,12 @@
  * lock_renew     lock; value lease_ms -> 1 | 0
  * lock_release   lock; value [channel message] -> 1 | 0 (when released and
  *                a channel is given, PUBLISH channel message)
- * states_write   lock states_current states_goal states_items; value [which
- *                "all"|"item"|"del" n [item state]... | [item]...]... (which:
- *                2 = current, 3 = goal, 4 = item records; n strings; "del"
- *                removes the n items' fields) -> "OK"
+ * states_write   lock states_current states_goal states_items states_order;
+ *                value [which "all"|"item"|"del"|"order" n [item state]... |
+ *                [item]... | ids]... (which: 2 = current, 3 = goal, 4 = item
+ *                records, 5 = the order key; n strings; "del" removes the n
+ *                items' fields; "order" SETs the order key to its one
+ *                string, the flow's ids in flow order) -> "OK"
  */
 #ifndef PEACE_SCRIPTS_H
 #define PEACE_SCRIPTS_H
