@@ -12,6 +12,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "peace/states_order.h"
@@ -29,11 +30,11 @@ static void listed(const char *order, const char *const *names, size_t n, char *
     assert_int_equal(
         pc_states_listing(order, order != NULL ? strlen(order) : 0, names, lens, n, perm), 0);
     out[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0) {
-            (void)strncat(out, " ", size - strlen(out) - 1);
-        }
-        (void)strncat(out, names[perm[i]], size - strlen(out) - 1);
+    for (size_t i = 0, used = 0; i < n; i++) {
+        int k = snprintf(out + used, size - used, "%s%s", i > 0 ? " " : "", names[perm[i]]);
+
+        assert_true(k > 0 && (size_t)k < size - used);
+        used += (size_t)k;
     }
 }
 
