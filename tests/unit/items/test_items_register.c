@@ -58,11 +58,34 @@ static void plugin_api_versions_are_checked(void **state)
     assert_int_equal(pc_plugin_api_check(V(0, 0), V(0xffff, 0xffff), &err), PC_EINVAL);
 }
 
+/* 2.0 appended needs_replacement to the item type; 1.x plugins up to
+ * 1.PC_PLUGIN_API_V1_MINOR_MAX still load (their types are adopted). */
+static void plugin_api_1x_loads_in_2x(void **state)
+{
+    struct pc_err err = {0};
+
+    (void)state;
+    assert_int_equal(PC_PLUGIN_API_MAJOR, 2);
+    assert_int_equal(pc_plugin_api_check(V(2, 0), V(1, 0), &err), 0);
+    assert_int_equal(pc_plugin_api_check(V(2, 3), V(1, PC_PLUGIN_API_V1_MINOR_MAX), &err), 0);
+    assert_int_equal(PC_PLUGIN_API_VERSION_MAJOR(PC_PLUGIN_API_V1_COMPAT), 1);
+    /* A newer 1.x than this program knows: refused, saying what it loads. */
+    assert_int_equal(pc_plugin_api_check(V(2, 0), V(1, PC_PLUGIN_API_V1_MINOR_MAX + 1), &err),
+                     PC_EINVAL);
+    assert_non_null(strstr(err.msg, "this program provides 2.0 and loads 1.x plugins up to 1.0"));
+    /* Only 1.x has a compatibility path: 0.x and 3.x are another major. */
+    assert_int_equal(pc_plugin_api_check(V(2, 0), V(0, 9), &err), PC_EINVAL);
+    assert_non_null(strstr(err.msg, "another major version"));
+    assert_int_equal(pc_plugin_api_check(V(2, 0), V(3, 0), &err), PC_EINVAL);
+    assert_non_null(strstr(err.msg, "another major version"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(builtin_types_register_under_their_names),
         cmocka_unit_test(plugin_api_versions_are_checked),
+        cmocka_unit_test(plugin_api_1x_loads_in_2x),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
