@@ -304,7 +304,8 @@ static int stored_plan(struct pc_exec *e, struct pc_err *err)
     }
     n_plain = n_old;
     o->obsolete_kept = e->opts.keep_obsolete && o->n_items_obsolete > 0;
-    if (rc == 0 && replaces) {
+    /* diff lists what ensure would replace, and runs nothing of it. */
+    if (rc == 0 && (replaces || e->opts.cmd == PC_CMD_DIFF)) {
         struct blocks_ctx bc = {.e = e, .rec = rec};
         struct pc_replace_ops ops = {.blocks = item_blocks};
 
@@ -323,9 +324,11 @@ static int stored_plan(struct pc_exec *e, struct pc_err *err)
         long s = rec[i] >= 0 ? rec[i] : other_type[i];
 
         if (replaced[i]) {
+            rc = add_id(&o->items_replaced, &o->n_items_replaced, &f->items[i].id);
+        }
+        if (replaced[i] && replaces) {
             olds[n_old++] = (struct old_item){
                 .role = ROLE_REPLACED, .twin = i, .si = s >= 0 ? &e->stored.v[s] : NULL};
-            rc = add_id(&o->items_replaced, &o->n_items_replaced, &f->items[i].id);
         }
     }
     if (rc == 0 && n_old > 0) {
@@ -360,15 +363,15 @@ static int stored_plan(struct pc_exec *e, struct pc_err *err)
         e->items[n_flow + k].twin = olds[k].twin;
     }
     for (size_t i = 0; rc == 0 && i < n_flow; i++) {
-        e->items[i].replace = replaced[i];
+        e->items[i].replace = replaces && replaced[i];
     }
     /* Blocks: the replacement pair after ensure's apply block, then
      * clean_obsolete last (PC_BLOCKS_MAX has room for all of them). */
-    if (rc == 0 && n_replaced > 0 && e->n_blocks + 2 <= PC_BLOCKS_MAX) {
+    if (rc == 0 && replaces && n_replaced > 0 && e->n_blocks + 2 <= PC_BLOCKS_MAX) {
         e->blocks[e->n_blocks++] = cb;
         e->blocks[e->n_blocks++] = eb;
     }
-    if (rc == 0 && n_old > n_replaced && pc_cmd_obsolete_block(e->opts.cmd, &cb) &&
+    if (rc == 0 && n_old > (replaces ? n_replaced : 0) && pc_cmd_obsolete_block(e->opts.cmd, &cb) &&
         e->n_blocks < PC_BLOCKS_MAX) {
         e->blocks[e->n_blocks++] = cb;
     }

@@ -66,6 +66,9 @@ check "local: ensure_dry runs the dry replacement blocks" \
   grep -q "apply_ensure_dry, clean_replaced_dry, ensure_replaced_dry$" "$T/l3"
 check "local: ensure_dry lists a and b as replaced" grep -q "^  replaced items.*: a, b$" "$T/l3"
 check "local: ensure_dry changes nothing" test -f "$WORLD/loc/a1.txt" -a ! -e "$WORLD/loc/a2.txt"
+lrun "$T/l2.json" --cmd diff >"$T/l3d" 2>&1
+check "local: diff lists a and b as replaced, and runs nothing of it" \
+  bash -c "grep -q '^  replaced items.*: a, b$' '$T/l3d' && grep -q 'blocks processed: read_current, read_goal, diff$' '$T/l3d'"
 lrun "$T/l2.json" --cmd discover >"$T/l4" 2>&1 || fatal "local discover (a2) failed: $(cat "$T/l4")"
 lrun "$T/l2.json" --cmd ensure >"$T/l5" 2>&1
 replaced_checks local "$T/l5" "$WORLD/loc"

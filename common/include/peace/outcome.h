@@ -144,8 +144,8 @@ struct pc_outcome {
     size_t n_items_obsolete_unmanaged;
     bool obsolete_kept; /* keep_obsolete: items_obsolete were left alone */
     /* Replaced items (ensure: a blocking item and its dependents, cleaned as
-     * last applied in clean_replaced, ensured again in ensure_replaced; dry:
-     * would be), flow order. */
+     * last applied in clean_replaced, ensured again in ensure_replaced;
+     * ensure_dry and diff: would be), flow order. */
     struct pc_id *items_replaced; /* owned */
     size_t n_items_replaced;
 };

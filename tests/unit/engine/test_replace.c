@@ -195,7 +195,7 @@ static void test_no_replacement_without_a_change_that_needs_one(void **state)
     assert_int_equal(fake_log_count_prefix(&f->world, "apply:b"), 0);
 }
 
-static void test_ensure_dry_lists_the_replacement_and_changes_nothing(void **state)
+static void test_ensure_dry_and_diff_list_the_replacement_and_change_nothing(void **state)
 {
     struct fixture *f = *state;
     const char *replaced[] = {"a", "b"};
@@ -212,6 +212,14 @@ static void test_ensure_dry_lists_the_replacement_and_changes_nothing(void **sta
     assert_int_equal(f->world.items[3].value, 1);
     assert_int_equal(f->world.items[0].value, 0);
     assert_int_equal(f->store.item_writes[PC_STATES_CURRENT], 0);
+
+    /* diff lists them too, and runs nothing of the replacement. */
+    run_cmd(f, PC_CMD_DIFF, PC_SYNC_BOTH, "finish_current", false);
+    assert_int_equal(f->obs.outcome.kind, PC_OUTCOME_COMPLETE);
+    assert_blocks(&f->obs.outcome, 3, 3);
+    assert_ids(f->obs.outcome.items_replaced, f->obs.outcome.n_items_replaced, replaced, 2);
+    assert_int_equal(pc_exec_flow(f->exec)->n_items, 3);
+    assert_int_equal(fake_log_count_prefix(&f->world, "apply:"), 0);
 }
 
 static void test_interrupt_inside_clean_replaced_lists_exactly(void **state)
@@ -349,7 +357,7 @@ int main(void)
         cmocka_unit_test(test_plan_follows_deps_to_later_items),
         T(test_ensure_replaces_a_moved_item_and_its_dependents),
         T(test_no_replacement_without_a_change_that_needs_one),
-        T(test_ensure_dry_lists_the_replacement_and_changes_nothing),
+        T(test_ensure_dry_and_diff_list_the_replacement_and_change_nothing),
         T(test_interrupt_inside_clean_replaced_lists_exactly),
         T(test_interrupt_inside_ensure_replaced_lists_exactly),
         T(test_failed_clean_of_the_old_incarnation_stops_the_replacement),
