@@ -15,7 +15,9 @@
 #     the partitions, /metrics counts the queue's length over all of them,
 #     and a worker runs them to completion;
 #  6. P = 1 is the old layout: a worker without --partitions runs a job
-#     queued on peace:queue:{default} as before.
+#     queued on peace:queue:{default} as before;
+#  7. entry ids are per stream: two partitions holding the same entry id
+#     both run at once, neither waits for a takeover.
 PEACE=${1:?usage: fleet_partitions.sh PATH/TO/peace PATH/TO/peace-worker PATH/TO/peace-scheduler}
 WORKER=${2:?}
 SCHED=${3:?}
@@ -248,5 +250,30 @@ worker_start e --lease-ms "$LEASE"
 wait_finished 30 "$old"
 check "6: a worker without --partitions runs it" meta_is "$old" outcome complete
 worker_stop e
+
+# 7. ---------------------------------------------------------------------------
+export PEACE_QUEUE_PARTITIONS=$P
+for i in $(seq 1 $((2 * P))); do
+  sleep_flow "$T/c$i.json" pc "p$i" f 1 0 1
+  submit "$T/c$i.json" --cmd discover >/dev/null || fatal "submit c$i failed"
+done
+# The first entry of two partitions, moved to the same id in both.
+moved=()
+for i in $(seq 0 $((P - 1))); do
+  [ ${#moved[@]} -lt 2 ] || break
+  k=$(queue_stream "$i")
+  [ "$(rcli XLEN "$k")" -gt 0 ] || continue
+  moved+=("$(rcli XRANGE "$k" - + COUNT 1 | grep -ax '01[0-9A-Z]\{24\}')")
+  rcli EVAL "local e = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+    redis.call('XDEL', KEYS[1], e[1])
+    return redis.call('XADD', KEYS[1], ARGV[1], unpack(e[2]))" 1 "$k" 9999999999999-0 >/dev/null
+done
+check "7: two partitions hold entry 9999999999999-0" test ${#moved[@]} = 2
+worker_start g --concurrency 8
+both_done() { finished "${moved[0]}" && finished "${moved[1]}"; }
+wait_for 7 "both executions of the same entry id (less than a lease)" both_done
+check "7: both ran at once, without waiting for a takeover" both_done
+check "7: nothing was claimed" eval "! grep -q entries_claimed '$T/g.log'"
+worker_stop g
 
 finish

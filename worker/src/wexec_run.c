@@ -101,6 +101,18 @@ struct wexec *wx_find_exec(struct wk_worker *w, const char *id, const char *entr
     return NULL;
 }
 
+/* The execution of entry_id of partition part: entry ids are per stream, so
+ * two partitions can hold the same id. */
+struct wexec *wx_find_entry(struct wk_worker *w, unsigned part, const char *entry_id)
+{
+    for (struct wexec *x = w->execs; x != NULL; x = x->next) {
+        if (x->part == part && strcmp(x->entry_id, entry_id) == 0) {
+            return x;
+        }
+    }
+    return NULL;
+}
+
 /* The execution is no longer ours: stop writing it, never ack it. */
 void wx_lose(struct wexec *x, const char *why)
 {

@@ -516,7 +516,7 @@ void wx_handle_entry(struct wk_worker *w, unsigned part, const redisReply *entry
     if (w->draining || w->stopping) {
         return; /* stays pending: another worker takes it after the lease */
     }
-    if (wx_find_exec(w, NULL, e.id) != NULL) {
+    if (wx_find_entry(w, part, e.id) != NULL) {
         return; /* ours already (a takeover of our own entry) */
     }
     if (e.exec_id[0] == '\0') {

@@ -205,6 +205,7 @@ void wx_list_push(struct wexec **head, struct wexec *x);
 void wx_drop(struct wexec *x);
 bool wx_call_returned(struct wexec *x);
 struct wexec *wx_find_exec(struct wk_worker *w, const char *id, const char *entry_id);
+struct wexec *wx_find_entry(struct wk_worker *w, unsigned part, const char *entry_id);
 void wx_lose(struct wexec *x, const char *why);
 void wx_latch_interrupt(struct wexec *x, const char *reason, size_t len);
 void wx_interrupt_request(struct wexec *x, const char *payload, size_t len);
