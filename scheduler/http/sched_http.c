@@ -45,6 +45,8 @@ static const struct {
     [SCHED_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405},
     [SCHED_REDIS_UNAVAILABLE] = {"redis_unavailable", 503},
     [SCHED_TOO_MANY_STREAMS] = {"too_many_streams", 503},
+    [SCHED_DEAD_LETTER_NOT_FOUND] = {"dead_letter_not_found", 404},
+    [SCHED_CANNOT_REQUEUE] = {"cannot_requeue", 409},
     [SCHED_INTERNAL] = {"internal", 500},
 };
 
@@ -402,6 +404,14 @@ static const struct sched_route_def route_table[] = {
      SCHED_PERM_INTERRUPT, false},
     {SCHED_METHOD_GET, "/v1/states/{app}/{profile}/{flow}", SCHED_ROUTE_STATES, SCHED_PERM_READ,
      false},
+    /* The operations views and actions (docs/http-api.md): reading needs the
+     * read scope; a retry or a rerun starts an execution, as a submission. */
+    {SCHED_METHOD_GET, "/v1/workers", SCHED_ROUTE_WORKERS, SCHED_PERM_READ, false},
+    {SCHED_METHOD_GET, "/v1/queues", SCHED_ROUTE_QUEUES, SCHED_PERM_READ, false},
+    {SCHED_METHOD_GET, "/v1/dead", SCHED_ROUTE_DEAD, SCHED_PERM_READ, false},
+    {SCHED_METHOD_POST, "/v1/dead/{id}/retry", SCHED_ROUTE_RETRY, SCHED_PERM_ADMIN, false},
+    {SCHED_METHOD_POST, "/v1/executions/{id}/rerun", SCHED_ROUTE_RERUN, SCHED_PERM_ADMIN, false},
+    {SCHED_METHOD_GET, "/openapi.json", SCHED_ROUTE_OPENAPI, SCHED_PERM_READ, false},
 };
 
 #define ROUTE_COUNT (sizeof(route_table) / sizeof(route_table[0]))

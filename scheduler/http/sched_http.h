@@ -27,24 +27,26 @@
 
 /* The stable error codes of the API, each with one HTTP status. */
 enum sched_code {
-    SCHED_INVALID_JSON = 0,    /* 400 */
-    SCHED_BAD_REQUEST,         /* 400 */
-    SCHED_INVALID_FLOW,        /* 400 */
-    SCHED_UNKNOWN_ITEM_TYPE,   /* 400 */
-    SCHED_BODY_TOO_LARGE,      /* 413 */
-    SCHED_UNAUTHORIZED,        /* 401 */
-    SCHED_FORBIDDEN,           /* 403: the token's scope does not cover the route */
-    SCHED_HOST_NOT_ALLOWED,    /* 403: the Host header is not an allowed name */
-    SCHED_ORIGIN_NOT_ALLOWED,  /* 403: the Origin header is not an allowed origin */
-    SCHED_UNSUPPORTED_MEDIA,   /* 415: a request that changes something is not JSON */
-    SCHED_EXECUTION_NOT_FOUND, /* 404 */
-    SCHED_NOT_FOUND,           /* 404 */
-    SCHED_METHOD_NOT_ALLOWED,  /* 405 */
-    SCHED_REDIS_UNAVAILABLE,   /* 503 */
-    SCHED_TOO_MANY_STREAMS,    /* 503: the --max-sse event streams are all in use */
-    SCHED_INTERNAL,            /* 500 */
+    SCHED_INVALID_JSON = 0,      /* 400 */
+    SCHED_BAD_REQUEST,           /* 400 */
+    SCHED_INVALID_FLOW,          /* 400 */
+    SCHED_UNKNOWN_ITEM_TYPE,     /* 400 */
+    SCHED_BODY_TOO_LARGE,        /* 413 */
+    SCHED_UNAUTHORIZED,          /* 401 */
+    SCHED_FORBIDDEN,             /* 403: the token's scope does not cover the route */
+    SCHED_HOST_NOT_ALLOWED,      /* 403: the Host header is not an allowed name */
+    SCHED_ORIGIN_NOT_ALLOWED,    /* 403: the Origin header is not an allowed origin */
+    SCHED_UNSUPPORTED_MEDIA,     /* 415: a request that changes something is not JSON */
+    SCHED_EXECUTION_NOT_FOUND,   /* 404 */
+    SCHED_NOT_FOUND,             /* 404 */
+    SCHED_METHOD_NOT_ALLOWED,    /* 405 */
+    SCHED_REDIS_UNAVAILABLE,     /* 503 */
+    SCHED_TOO_MANY_STREAMS,      /* 503: the --max-sse event streams are all in use */
+    SCHED_DEAD_LETTER_NOT_FOUND, /* 404 */
+    SCHED_CANNOT_REQUEUE,        /* 409: a job that cannot be queued again (retry, rerun) */
+    SCHED_INTERNAL,              /* 500 */
 };
-#define SCHED_CODE_COUNT 16
+#define SCHED_CODE_COUNT 18
 
 /* The code's text ("invalid_json"); "internal" for a value out of range. */
 const char *sched_code_name(enum sched_code c);
@@ -82,6 +84,12 @@ enum sched_route_kind {
     SCHED_ROUTE_EVENTS,    /* GET /v1/executions/{id}/events */
     SCHED_ROUTE_INTERRUPT, /* POST /v1/executions/{id}/interrupt */
     SCHED_ROUTE_STATES,    /* GET /v1/states/{app}/{profile}/{flow} */
+    SCHED_ROUTE_WORKERS,   /* GET /v1/workers */
+    SCHED_ROUTE_QUEUES,    /* GET /v1/queues */
+    SCHED_ROUTE_DEAD,      /* GET /v1/dead */
+    SCHED_ROUTE_RETRY,     /* POST /v1/dead/{id}/retry (id: the dead letter's entry id) */
+    SCHED_ROUTE_RERUN,     /* POST /v1/executions/{id}/rerun */
+    SCHED_ROUTE_OPENAPI,   /* GET /openapi.json */
 };
 
 /*

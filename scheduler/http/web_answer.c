@@ -19,6 +19,12 @@
 
 void web_answer_list(struct web_call *c, const struct sched_meta *metas, size_t n)
 {
+    web_answer_page(c, metas, n, NULL);
+}
+
+void web_answer_page(struct web_call *c, const struct sched_meta *metas, size_t n,
+                     const char *next_cursor)
+{
     struct pc_buf b;
     int rc;
 
@@ -28,7 +34,12 @@ void web_answer_list(struct web_call *c, const struct sched_meta *metas, size_t 
         rc = i == 0 ? 0 : pc_buf_puts(&b, ",");
         rc = rc == 0 ? sched_json_execution(&b, &metas[i]) : rc;
     }
-    rc = rc == 0 ? pc_buf_puts(&b, "]}") : rc;
+    rc = rc == 0 ? pc_buf_puts(&b, "],\"next_cursor\":") : rc;
+    if (rc == 0) {
+        rc = next_cursor != NULL ? pc_buf_append_json_str(&b, next_cursor, strlen(next_cursor))
+                                 : pc_buf_puts(&b, "null");
+    }
+    rc = rc == 0 ? pc_buf_puts(&b, "}") : rc;
     web_reply_built(c, 200, rc, &b);
     pc_buf_cleanup(&b);
 }

@@ -115,8 +115,12 @@ void web_reply_built(struct web_call *c, int status, int rc, const struct pc_buf
 /* ------------------------------------------------------------------------ */
 /* The documents (docs/http-api.md), each answering and freeing c            */
 
-/* {"executions":[...]}: metas[0..n) (absent ids already skipped). */
+/* {"executions":[...],"next_cursor":null}: metas[0..n) (absent ids already skipped). */
 void web_answer_list(struct web_call *c, const struct sched_meta *metas, size_t n);
+
+/* The same with the cursor of the next page (NULL: the last page). */
+void web_answer_page(struct web_call *c, const struct sched_meta *metas, size_t n,
+                     const char *next_cursor);
 
 /*
  * {"execution", "items", "report"} from the meta hash (a flat field/value

@@ -26,6 +26,7 @@
 
 #include "sched_json.h"
 #include "sched_log.h"
+#include "sched_openapi.h"
 #include "sched_page.h"
 #include "sched_submit.h"
 #include "web_internal.h"
@@ -349,6 +350,9 @@ static void dispatch(struct web_call *c)
         return;
     case SCHED_ROUTE_STATES:
         ops->states(be, c, &c->route);
+        return;
+    case SCHED_ROUTE_OPENAPI:
+        web_reply_raw(c, 200, "application/json", sched_openapi_json, sched_openapi_json_len);
         return;
     default:
         break;

@@ -359,44 +359,9 @@ static void rb_submit(void *be, struct web_call *wc, const char *body, size_t le
 /* ------------------------------------------------------------------------ */
 /* GET /v1/executions                                                        */
 
-static void list_metas_done(struct rcall *c, struct sched_flat *slots, size_t n)
-{
-    struct sched_meta *metas = NULL;
-    size_t k = 0;
-
-    if (redis__reply_if_failed(c, slots, n)) {
-        return;
-    }
-    metas = calloc(n + 1, sizeof(*metas));
-    if (metas == NULL) {
-        redis__reply_code(c, SCHED_INTERNAL, "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (slots[i].kind != SCHED_FLAT_ARRAY || slots[i].n != SCHED_META_NFIELDS ||
-            slots[i].v[0].p == NULL) {
-            continue; /* expired since it was indexed */
-        }
-        memcpy(metas[k++].v, slots[i].v, sizeof(metas[0].v));
-    }
-    web_answer_list(c->wc, metas, k);
-    free(metas);
-    redis__call_done(c);
-}
-
-static void list_ids_done(struct rcall *c, struct sched_flat *slots, size_t n)
-{
-    (void)n;
-    redis__run_hmget_each(c, slots, sched_meta_fields, SCHED_META_NFIELDS, list_metas_done);
-}
-
 static void rb_list(void *be, struct web_call *wc, size_t limit)
 {
-    struct rcall *c = redis__call_new(be, wc);
-
-    if (c != NULL) {
-        redis__run_newest_ids(c, limit, list_ids_done);
-    }
+    redis__list(be, wc, limit); /* filters and cursor: peace/fleet_ops.h */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -956,7 +921,7 @@ static const struct web_backend_ops ops = {
     .interrupt = rb_interrupt,
     .states = rb_states,
     .submit = rb_submit,
-    .route = NULL,
+    .route = redis__route,
     .submit_why = NULL,
 };
 

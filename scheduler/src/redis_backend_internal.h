@@ -95,6 +95,13 @@ void redis__batch_send(struct redis_batch *b, size_t i, struct pc_redis_args *a)
 void redis__batch_skip(struct redis_batch *b, size_t i); /* slot i: SCHED_FLAT_NIL, not sent */
 void redis__batch_launch(struct redis_batch *b);
 
+/* The operations routes (redis_ops.c): workers, queues, dead letters,
+ * retry, rerun (the backend's `route` op). */
+void redis__route(void *be, struct web_call *wc);
+
+/* GET /v1/executions: a page, with the query's filters and cursor (redis_ops.c). */
+void redis__list(struct redis_backend *rb, struct web_call *wc, size_t limit);
+
 /* GET /metrics (redis_metrics.c). */
 void redis__metrics(void *be, struct web_call *wc);
 

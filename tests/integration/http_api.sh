@@ -116,7 +116,8 @@ ID0=01ARZ3NDEKTSV4RRFFQ69G5FAV
 bypass_paths() {
   local p
   for p in /v1/executions "/v1/executions/$ID0" "/v1/executions/$ID0/events" \
-    "/v1/executions/$ID0/interrupt" /v1/states/a/b/c /metrics; do
+    "/v1/executions/$ID0/interrupt" /v1/states/a/b/c /metrics /v1/workers /v1/queues \
+    /v1/dead /v1/dead/1700000000000-0/retry "/v1/executions/$ID0/rerun" /openapi.json; do
     printf '%s\n' "$p" "$p/" "/$p" "${p/\/v1\//\/v1\/\/}" "${p/\/v1\//\/v1\/.\/}" \
       "${p/\/v1\//\/x\/..\/v1\/}" "${p/\/v1\//\/%76%31\/}" "${p/\/v1\//\/v%31\/}" \
       "${p/\/v1\//\/V1\/}" "${p/\/v1\//\/%2576%2531\/}" "${p/\/v1\//\/v1%2F}" \
@@ -450,6 +451,16 @@ scoped intr-secret-1 POST /v1/executions --data-binary "$(sleep_body "$T/short.j
 check "an interrupt token cannot start an execution (403 forbidden)" eval 'status_is 403 && code_is forbidden'
 scoped intr-secret-1 POST /%76%31/executions --data-binary "$(sleep_body "$T/short.json" discover)"
 check "nor through an encoded path (403)" status_is 403
+for path in /v1/workers /v1/queues /v1/dead /openapi.json; do
+  scoped read-secret-1 GET "$path"
+  check "a read token reads GET $path" status_is 200
+done
+scoped read-secret-1 POST "/v1/executions/$ID1/rerun" -d '{}'
+check "a read token cannot rerun (403 forbidden)" eval 'status_is 403 && code_is forbidden'
+scoped intr-secret-1 POST "/v1/executions/$ID1/%72erun" -d '{}'
+check "an interrupt token cannot rerun, encoded or not (403)" eval 'status_is 403 && code_is forbidden'
+scoped intr-secret-1 POST /v1/dead/1700000000000-0/retry -d '{}'
+check "an interrupt token cannot retry a dead letter (403)" eval 'status_is 403 && code_is forbidden'
 check "the scoped refusals queued nothing" test "$(rcli XLEN 'peace:queue:{default}')" = 1
 curl -s -N --max-time 2 "http://127.0.0.1:${SCHED_PORT[s_scope]}/v1/executions/$ID1/events?access_token=read-secret-1" \
   >"$T/ev_read.txt"
@@ -587,6 +598,76 @@ if [ -n "$WORKER" ]; then
 else
   log "no peace-worker given: the end-to-end part is skipped"
 fi
+
+# ---- operations views and actions (docs/http-api.md) ----------------------------------
+# Hostile input first: every refusal is a 400/404/409 with a code, and nothing is queued.
+n_before=$(rcli ZCARD peace:execs)
+q_before=$(rcli XLEN 'peace:queue:{default}')
+expect_error s1 GET '/v1/executions?cursor=garbage' 400 bad_request
+check "ops: a cursor this API did not give is 400" test $? -eq 0
+for bad in 'cursor=c1.' 'cursor=c99999999999999999999999.X' 'cursor=c1.a%2Fb' 'status=sleeping' \
+  'outcome=great' 'cmd=rm' 'app=no%20way' 'since=yesterday' 'limit=1001' 'limit=-1' \
+  "cursor=$(head -c 300 /dev/zero | tr '\0' c)" 'app=%ZZ'; do
+  api s1 GET "/v1/executions?$bad"
+  check "ops: GET /v1/executions?${bad:0:40} is 400 bad_request" eval 'status_is 400 && code_is bad_request'
+done
+for bad in 'limit=0' 'limit=101' 'limit=99999999999999999999' 'cursor=nope' 'cursor=1-x'; do
+  api s1 GET "/v1/dead?$bad"
+  check "ops: GET /v1/dead?$bad is 400 bad_request" eval 'status_is 400 && code_is bad_request'
+done
+expect_error s1 POST /v1/dead/not-an-entry/retry 400 bad_request -d '{}'
+check "ops: a retry of a malformed entry id is 400" test $? -eq 0
+expect_error s1 POST /v1/dead/1-0/retry 404 dead_letter_not_found -d '{}'
+check "ops: a retry of an unknown dead letter is 404 dead_letter_not_found" test $? -eq 0
+expect_error s1 POST /v1/executions/01HZZZZZZZZZZZZZZZZZZZZZZ9/rerun 404 execution_not_found -d '{}'
+check "ops: a rerun of an unknown execution is 404 execution_not_found" test $? -eq 0
+expect_error s1 POST "/v1/executions/$ID1/rerun" 400 invalid_json -d '{"a":'
+check "ops: a rerun with a body that is not JSON is 400 invalid_json" test $? -eq 0
+expect_error s1 POST "/v1/executions/$ID1/rerun" 400 invalid_json -d '[1]'
+check "ops: a rerun with a body that is not an object is 400 invalid_json" test $? -eq 0
+req s1 POST "/v1/executions/$ID1/rerun" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/plain' -d '{}'
+check "ops: a rerun that is not application/json is 415" status_is 415
+check "ops: the refusals queued nothing" \
+  eval '[ "$(rcli ZCARD peace:execs)" = "$n_before" ] && [ "$(rcli XLEN "peace:queue:{default}")" = "$q_before" ]'
+# The views.
+api s1 GET /v1/queues
+check "ops: GET /v1/queues lists the configured queue with its backlog" \
+  eval "status_is 200 && body_is '[.queues[] | select(.name == \"default\") | .length]' '[$q_before]'"
+check "ops: ... and the dead-letter length" body_is '.dead_length' 0
+api s1 GET /v1/workers
+check "ops: GET /v1/workers is 200 with a list" eval 'status_is 200 && body_is "(.workers | type)" "\"array\""'
+api s1 GET /v1/dead
+check "ops: GET /v1/dead is 200, empty" eval 'status_is 200 && body_is "[.dead, .length, .next_cursor]" "[[],0,null]"'
+# Rerun: a new execution with the same command and flow, linked.
+api s1 POST "/v1/executions/$ID1/rerun" -d '{}'
+RR=$(jq -r .id <<<"$BODY")
+check "ops: a rerun is 202 with a new id and rerun_of" \
+  eval "status_is 202 && body_is '[.status, .rerun_of]' '[\"queued\",\"$ID1\"]'"
+check "ops: its Location is the new execution" grep -qi "^Location: /v1/executions/$RR" "$T/headers"
+check "ops: linked in its meta, same cmd and flow" \
+  eval "meta_is '$RR' rerun_of '$ID1' && [ \"\$(meta '$RR' cmd)/\$(meta '$RR' flow)\" = \"\$(meta '$ID1' cmd)/\$(meta '$ID1' flow)\" ]"
+api s1 POST "/v1/executions/$RR/rerun"
+check "ops: a rerun without a body is accepted too (202)" status_is 202
+RR2=$(jq -r .id <<<"$BODY")
+# Pages: every execution once, with a filter.
+all=$(rcli ZREVRANGE peace:execs 0 -1 | tr '\n' ' ')
+cursor=
+got=
+for _ in $(seq 1 50); do
+  api s1 GET "/v1/executions?limit=2${cursor:+&cursor=$cursor}"
+  got="$got$(jq -r '.executions[].id' <<<"$BODY" | tr '\n' ' ')"
+  cursor=$(jq -r '.next_cursor // empty' <<<"$BODY")
+  [ -z "$cursor" ] && break
+done
+check "ops: pages of 2 list every execution once, newest first" test "$got" = "$all"
+api s1 GET "/v1/executions?limit=50&status=queued&flow=$(meta "$ID1" flow)"
+check "ops: a filter keeps the matching executions only" \
+  eval "body_is '[.executions[] | select(.status != \"queued\")] | length' 0 && body_is '[.executions[].id] | index(\"$RR2\") != null' true"
+api s1 GET "/v1/executions?limit=50&outcome=complete&since=$(($(now_ms) + 3600000))"
+check "ops: since in the future lists nothing" body_is '[.executions, .next_cursor]' '[[],null]'
+api s1 GET /openapi.json
+check "ops: GET /openapi.json is the OpenAPI document" \
+  eval "status_is 200 && body_is .openapi '\"3.1.0\"'"
 
 # ---- Redis away and back -------------------------------------------------------------
 api s1 POST /v1/executions --data-binary "$(sleep_body "$T/long.json" ensure)"

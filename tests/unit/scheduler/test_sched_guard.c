@@ -331,6 +331,12 @@ static void encoded_spellings_reach_the_route_they_decode_to(void **state)
         {SCHED_METHOD_GET, "/%6detrics", SCHED_ROUTE_METRICS},
         {SCHED_METHOD_GET, "/%76%31/states/a/b/c", SCHED_ROUTE_STATES},
         {SCHED_METHOD_POST, "/v1/executions/" EXEC_ID "/%69nterrupt", SCHED_ROUTE_INTERRUPT},
+        {SCHED_METHOD_GET, "/%76%31/workers", SCHED_ROUTE_WORKERS},
+        {SCHED_METHOD_GET, "/v1/%71ueues", SCHED_ROUTE_QUEUES},
+        {SCHED_METHOD_GET, "/v1/dea%64", SCHED_ROUTE_DEAD},
+        {SCHED_METHOD_POST, "/v1/dead/1-0/%72etry", SCHED_ROUTE_RETRY},
+        {SCHED_METHOD_POST, "/v1/executions/" EXEC_ID "/r%65run", SCHED_ROUTE_RERUN},
+        {SCHED_METHOD_GET, "/openapi%2Ejson", SCHED_ROUTE_OPENAPI},
     };
     const struct sched_guard g = guard_with(true, false);
 
@@ -415,7 +421,24 @@ static void each_scope_allows_exactly_its_routes(void **state)
         assert_int_equal(decide(&g, &rq), cases[i].get);
         rq.path = "/v1/executions/" EXEC_ID "/events";
         assert_int_equal(decide(&g, &rq), cases[i].get);
+        /* The operations views are reads; the API's description too. */
+        for (size_t k = 0; k < 4; k++) {
+            static const char *const reads[] = {"/v1/workers", "/v1/queues", "/v1/dead",
+                                                "/openapi.json"};
+
+            rq.path = reads[k];
+            assert_int_equal(decide(&g, &rq), cases[i].get);
+        }
         rq = request(SCHED_METHOD_POST, "/v1/executions", cases[i].auth);
+        assert_int_equal(decide(&g, &rq), cases[i].submit);
+        /* A retry and a rerun start executions: the submit scope, also encoded. */
+        rq.path = "/v1/dead/1700000000000-0/retry";
+        assert_int_equal(decide(&g, &rq), cases[i].submit);
+        rq.path = "/v1/dead/1700000000000-0/%72etry";
+        assert_int_equal(decide(&g, &rq), cases[i].submit);
+        rq.path = "/v1/executions/" EXEC_ID "/rerun";
+        assert_int_equal(decide(&g, &rq), cases[i].submit);
+        rq.path = "/%76%31/executions/" EXEC_ID "/rerun";
         assert_int_equal(decide(&g, &rq), cases[i].submit);
         rq.path = "/%76%31/executions";
         assert_int_equal(decide(&g, &rq), cases[i].submit);

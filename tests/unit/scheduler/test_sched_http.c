@@ -40,6 +40,8 @@ static void every_code_has_its_documented_name_and_status(void **state)
         {"method_not_allowed", SCHED_METHOD_NOT_ALLOWED, 405},
         {"redis_unavailable", SCHED_REDIS_UNAVAILABLE, 503},
         {"too_many_streams", SCHED_TOO_MANY_STREAMS, 503},
+        {"dead_letter_not_found", SCHED_DEAD_LETTER_NOT_FOUND, 404},
+        {"cannot_requeue", SCHED_CANNOT_REQUEUE, 409},
         {"internal", SCHED_INTERNAL, 500},
     };
 
@@ -451,12 +453,18 @@ static void every_route_has_its_permission_in_the_table(void **state)
         {SCHED_METHOD_GET, "/v1/executions/X/events", SCHED_PERM_READ},
         {SCHED_METHOD_POST, "/v1/executions/X/interrupt", SCHED_PERM_INTERRUPT},
         {SCHED_METHOD_GET, "/v1/states/a/b/c", SCHED_PERM_READ},
+        {SCHED_METHOD_GET, "/v1/workers", SCHED_PERM_READ},
+        {SCHED_METHOD_GET, "/v1/queues", SCHED_PERM_READ},
+        {SCHED_METHOD_GET, "/v1/dead", SCHED_PERM_READ},
+        {SCHED_METHOD_POST, "/v1/dead/1-0/retry", SCHED_PERM_ADMIN},
+        {SCHED_METHOD_POST, "/v1/executions/X/rerun", SCHED_PERM_ADMIN},
+        {SCHED_METHOD_GET, "/openapi.json", SCHED_PERM_READ},
     };
     size_t n = 0;
     const struct sched_route_def *t = sched_routes(&n);
 
     (void)state;
-    assert_int_equal(n, 9);
+    assert_int_equal(n, 15);
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         struct sched_route r;
         enum sched_perm p = SCHED_PERM_PUBLIC;
