@@ -11,10 +11,14 @@
 #     cannot be decoded, an unknown entry and a bad id are refused;
 #  4. `peace rerun`: the same command and flow as a new execution, linked
 #     (rerun_of), finishing like the first; an unknown id and an execution
-#     whose job is not kept are refused.
-PEACE=${1:?usage: fleet_ops.sh PEACE WORKER}
+#     whose job is not kept are refused;
+#  5. (given peace-scheduler) the same commands with --server print the same
+#     JSON as with --redis, and rerun and retry work through the API.
+PEACE=${1:?usage: fleet_ops.sh PEACE WORKER [SCHEDULER]}
 WORKER=${2:?}
+SCHED=${3:-}
 . "$(dirname "$0")/lib.sh"
+[ -n "$SCHED" ] && SCHED=$(realpath "$SCHED")
 LEASE=1200
 
 redis_start
@@ -129,5 +133,31 @@ check "rerun: an execution whose job is not kept is refused" test $? -eq 1
 check "rerun: saying why" grep -q 'not kept' "$T/rrgone.out"
 "$PEACE" rerun 'bad/id' >/dev/null 2>&1
 check "rerun: a malformed id is refused" test $? -eq 1
+
+# ---- 5. the same through a scheduler ---------------------------------------------
+if [ -n "$SCHED" ]; then
+  PEACE_TOKEN=ops-token "$SCHED" --redis "$PEACE_REDIS_URL" --listen 127.0.0.1:0 --queue other \
+    >"$T/sched.log" 2>&1 &
+  PIDS+=("$!")
+  wait_for 10 "the scheduler to listen" grep -q 'listening on' "$T/sched.log" || fatal "no scheduler"
+  SPORT=$(grep -m1 'listening on' "$T/sched.log" | sed -E 's/.*listening on [^ ]*:([0-9]+) .*/\1/')
+  S=(--server "http://127.0.0.1:$SPORT" --token ops-token)
+  timeless='del(.. | .oldest_age_ms?, .last_seen_ms?, .expires_ms?, .threads_busy?)'
+  check "server: peace dead --json is the same document" \
+    test "$("$PEACE" dead --json "${S[@]}")" = "$("$PEACE" dead --json)"
+  check "server: peace queues --json is the same document (ages aside)" \
+    test "$("$PEACE" queues --json "${S[@]}" | jq -S "$timeless")" = "$("$PEACE" queues --json --queue other | jq -S "$timeless")"
+  check "server: peace workers --json is the same document (times aside)" \
+    test "$("$PEACE" workers --json "${S[@]}" | jq -S "$timeless")" = "$("$PEACE" workers --json | jq -S "$timeless")"
+  "$PEACE" rerun "$again" "${S[@]}" >"$T/srerun.out" 2>&1
+  check "server: peace rerun through the API" grep -q "rerun of $again" "$T/srerun.out"
+  "$PEACE" dead retry "$entry" "${S[@]}" --json >"$T/sretry.json"
+  check "server: a retry made on Redis answers the same id through the API" \
+    test "$(jq -r '[.id, .already_retried] | @tsv' "$T/sretry.json")" = "$(printf '%s\ttrue' "$new")"
+  "$PEACE" dead retry 1-0 "${S[@]}" >"$T/s404.out" 2>&1
+  check "server: an unknown dead letter exits 1 naming the code" grep -q dead_letter_not_found "$T/s404.out"
+  "$PEACE" rerun "$first" "${S[@]}" >"$T/s409.out" 2>&1
+  check "server: a job not kept exits 1 naming the code" grep -q cannot_requeue "$T/s409.out"
+fi
 
 finish
