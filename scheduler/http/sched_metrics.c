@@ -10,6 +10,8 @@
  */
 #include "sched_metrics.h"
 
+#include "sched_http.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -165,6 +167,46 @@ static int timings(struct sched_metrics *m, struct pc_buf *out)
                : series(out, "peace_queue_wait_seconds", "", m->wait_s, sizeof(double), m->n_wait);
 }
 
+/* This scheduler's counters: executions it queued (by how), refused
+ * submissions (by code: every code a submission can get, so the series
+ * exist from the start), interrupts requested (by mode). */
+static int counters(const struct sched_metrics *m, struct pc_buf *out)
+{
+    static const char *const via[SCHED_VIA_COUNT] = {"submit", "rerun", "retry"};
+    static const enum sched_code refusals[] = {
+        SCHED_INVALID_JSON,      SCHED_BAD_REQUEST,       SCHED_INVALID_FLOW,
+        SCHED_UNKNOWN_ITEM_TYPE, SCHED_BODY_TOO_LARGE,    SCHED_UNAUTHORIZED,
+        SCHED_FORBIDDEN,         SCHED_HOST_NOT_ALLOWED,  SCHED_ORIGIN_NOT_ALLOWED,
+        SCHED_UNSUPPORTED_MEDIA, SCHED_REDIS_UNAVAILABLE, SCHED_INTERNAL};
+    static const struct sched_http_counts none;
+    const struct sched_http_counts *h = m->http != NULL ? m->http : &none;
+    int rc = family(out, "peace_scheduler_executions_submitted_total", "counter",
+                    "Executions this scheduler queued, by how (submit, rerun, retry).");
+
+    for (size_t v = 0; rc == 0 && v < SCHED_VIA_COUNT; v++) {
+        rc = pc_buf_appendf(out, "peace_scheduler_executions_submitted_total{via=\"%s\"} %llu\n",
+                            via[v], (unsigned long long)h->submitted[v]);
+    }
+    rc = rc == 0
+             ? family(out, "peace_scheduler_submissions_rejected_total", "counter",
+                      "Submissions (POST /v1/executions) this scheduler refused, by error code.")
+             : rc;
+    for (size_t i = 0; rc == 0 && i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+        rc = pc_buf_appendf(out, "peace_scheduler_submissions_rejected_total{reason=\"%s\"} %llu\n",
+                            sched_code_name(refusals[i]),
+                            (unsigned long long)h->rejected[refusals[i]]);
+    }
+    rc = rc == 0 ? family(out, "peace_scheduler_interrupts_requested_total", "counter",
+                          "Interrupts this scheduler recorded and published, by mode.")
+                 : rc;
+    for (size_t k = 0; rc == 0 && k < SCHED_MODE_COUNT; k++) {
+        rc = pc_buf_appendf(out, "peace_scheduler_interrupts_requested_total{mode=\"%s\"} %llu\n",
+                            pc_interrupt_mode_name((enum pc_interrupt_mode)k),
+                            (unsigned long long)h->interrupts[k]);
+    }
+    return rc;
+}
+
 int sched_metrics_render(struct sched_metrics *m, struct pc_buf *out)
 {
     static const double quantiles[] = {0.5, 0.9, 0.99};
@@ -250,5 +292,9 @@ int sched_metrics_render(struct sched_metrics *m, struct pc_buf *out)
     rc = rc == 0 ? pc_buf_appendf(out, "peace_scheduler_sse_streams %llu\n",
                                   (unsigned long long)m->sse_streams)
                  : rc;
+    rc = rc == 0 ? counters(m, out) : rc;
+    if (rc == 0 && m->extra != NULL && m->extra_len > 0) {
+        rc = pc_buf_append(out, m->extra, m->extra_len);
+    }
     return rc;
 }

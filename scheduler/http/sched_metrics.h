@@ -15,6 +15,7 @@
 #include "peace/buf.h"
 #include "peace/err.h"
 #include "peace/ident.h"
+#include "peace/interrupt.h"
 #include "peace/outcome.h"
 
 /* Executions looked at for the per-status counts and the interrupt summary. */
@@ -40,9 +41,24 @@ struct sched_queue_stats {
     uint64_t workers_live; /* workers whose heartbeat has not expired (docs/fleet.md) */
 };
 
-/* Requests answered by this scheduler, by status. */
+/* How this scheduler queued an execution (peace_scheduler_executions_submitted_total{via}). */
+enum sched_via {
+    SCHED_VIA_SUBMIT = 0, /* POST /v1/executions */
+    SCHED_VIA_RERUN,      /* POST /v1/executions/{id}/rerun */
+    SCHED_VIA_RETRY,      /* POST /v1/dead/{entry}/retry */
+};
+#define SCHED_VIA_COUNT 3
+/* Error codes counted for refused submissions (enum sched_code, sched_http.h). */
+#define SCHED_REJECT_CODES 32
+/* Interrupt modes counted (finish, cancel, kill). */
+#define SCHED_MODE_COUNT 3
+
+/* Requests answered by this scheduler, by status; its counters. */
 struct sched_http_counts {
     uint64_t by_status[SCHED_HTTP_STATUS_MAX - SCHED_HTTP_STATUS_MIN + 1];
+    uint64_t submitted[SCHED_VIA_COUNT];   /* 202 answers that queued an execution */
+    uint64_t rejected[SCHED_REJECT_CODES]; /* refused POST /v1/executions, by code */
+    uint64_t interrupts[SCHED_MODE_COUNT]; /* interrupts requested (202, requested) by mode */
 };
 
 /* Counts one answer with status (out-of-range statuses are ignored). */
@@ -68,6 +84,10 @@ struct sched_metrics {
     size_t n_interrupt;
     const struct sched_http_counts *http; /* borrowed; may be NULL */
     uint64_t sse_streams;                 /* event streams open now */
+    /* Borrowed, may be NULL: more metric families (the backend's fleet
+     * figures, complete with HELP and TYPE), appended as they are. */
+    const char *extra;
+    size_t extra_len;
     /* Borrowed, sorted in place by render: finished executions' durations
      * (started -> finished) by command and outcome, their blocks' durations
      * by command and block, and queue waits (created -> started). */

@@ -89,6 +89,9 @@ void web_answer_interrupt(struct web_call *c, const char *status, bool requested
     struct pc_buf b;
     int rc;
 
+    if (requested && r != NULL && (unsigned)r->mode < SCHED_MODE_COUNT) {
+        c->srv->http_counts.interrupts[r->mode]++;
+    }
     pc_buf_init(&b, 4096);
     rc = pc_buf_appendf(&b, "{\"id\":\"%s\",\"status\":", c->route.id);
     rc = rc == 0 ? pc_buf_append_json_str(&b, status, strlen(status)) : rc;

@@ -129,6 +129,15 @@ void web_reply_raw(struct web_call *c, int status, const char *ctype, const void
     struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
     struct evbuffer *body = evbuffer_new();
 
+    /* A 202 of these routes queued an execution. */
+    if (status == 202) {
+        struct sched_http_counts *k = &c->srv->http_counts;
+
+        k->submitted[SCHED_VIA_SUBMIT] += c->route.kind == SCHED_ROUTE_SUBMIT ? 1u : 0u;
+        k->submitted[SCHED_VIA_RERUN] += c->route.kind == SCHED_ROUTE_RERUN ? 1u : 0u;
+        k->submitted[SCHED_VIA_RETRY] += c->route.kind == SCHED_ROUTE_RETRY ? 1u : 0u;
+    }
+
     (void)evhttp_add_header(h, "Content-Type", ctype);
     (void)evhttp_add_header(h, "Cache-Control", "no-store");
     (void)evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
@@ -164,6 +173,9 @@ void web_reply_fail(struct web_call *c, const struct sched_fail *f)
     struct pc_buf b;
     int status = sched_code_status(f->code);
 
+    if (c->route.kind == SCHED_ROUTE_SUBMIT && (unsigned)f->code < SCHED_REJECT_CODES) {
+        c->srv->http_counts.rejected[f->code]++;
+    }
     pc_buf_init(&b, 4096);
     if (f->code == SCHED_INTERNAL) {
         sched_log("%s %s: internal error: %s", c->method, c->log_path, f->msg);
@@ -400,6 +412,11 @@ static void on_request(struct evhttp_request *req, void *arg)
     rq.origin = evhttp_find_header(in, "Origin");
     /* Route, permission, token, Host, Origin and media type: one decision. */
     if (sched_guard_decide(&s->o.guard, &rq, &c->route, NULL, &fail) != 0) {
+        struct sched_route r;
+
+        /* The refused request's route (when it names one), for the counters. */
+        c->route.kind =
+            sched_route_find(rq.method, path, &r, NULL, NULL) == 0 ? r.kind : SCHED_ROUTE_PAGE;
         web_reply_fail(c, &fail);
         return;
     }

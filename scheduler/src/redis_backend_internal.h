@@ -102,6 +102,11 @@ void redis__route(void *be, struct web_call *wc);
 /* GET /v1/executions: a page, with the query's filters and cursor (redis_ops.c). */
 void redis__list(struct redis_backend *rb, struct web_call *wc, size_t limit);
 
+/* /metrics: adds the fleet's figures (dead letters, oldest job per queue,
+ * per-worker figures) to m, then answers with web_answer_metrics and frees c
+ * (redis_ops.c). */
+void redis__fleet_metrics(struct rcall *c, struct sched_metrics *m);
+
 /* GET /metrics (redis_metrics.c). */
 void redis__metrics(void *be, struct web_call *wc);
 

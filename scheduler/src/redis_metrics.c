@@ -143,8 +143,7 @@ static void metrics_queues_done(struct rcall *c, struct sched_flat *slots, size_
         }
     }
     m->interrupt_s = md(c)->interrupt_s;
-    web_answer_metrics(c->wc, m);
-    redis__call_done(c);
+    redis__fleet_metrics(c, m); /* answers */
 }
 
 /* Adds queue (p, n) to the report unless known or the table is full. */

@@ -329,3 +329,227 @@ void redis__list(struct redis_backend *rb, struct web_call *wc, size_t limit)
     p.n_fields = SCHED_META_NFIELDS;
     run(c, &p, on_page_done);
 }
+
+/* ------------------------------------------------------------------------ */
+/* /metrics: the fleet's figures                                             */
+
+/* The queues and workers operations of one /metrics request. */
+struct fleet_metrics {
+    struct rcall *c;
+    struct sched_metrics *m; /* borrowed from the call's data */
+    struct pc_fop *queues;
+    struct pc_fop *workers;
+    struct pc_buf extra;
+};
+
+static void fleet_metrics_free(struct fleet_metrics *fm)
+{
+    pc_fop_destroy(fm->queues);
+    pc_fop_destroy(fm->workers);
+    pc_buf_cleanup(&fm->extra);
+    free(fm);
+}
+
+/* A label value as Prometheus wants it: \, " and newlines escaped. */
+static int label(struct pc_buf *b, const char *s)
+{
+    int rc = 0;
+
+    for (; rc == 0 && *s != '\0'; s++) {
+        rc = *s == '\\'   ? pc_buf_puts(b, "\\\\")
+             : *s == '"'  ? pc_buf_puts(b, "\\\"")
+             : *s == '\n' ? pc_buf_puts(b, "\\n")
+                          : pc_buf_append(b, s, 1);
+    }
+    return rc;
+}
+
+static int family(struct pc_buf *b, const char *name, const char *type, const char *help)
+{
+    return pc_buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The figures, from the two operations' JSON documents. */
+static int fleet_render(struct fleet_metrics *fm)
+{
+    static const struct {
+        const char *name;
+        const char *field;
+        const char *help;
+    } per_worker[] = {
+        {"peace_fleet_worker_running", "running",
+         "Executions running on the worker (its heartbeat)."},
+        {"peace_fleet_worker_concurrency", "concurrency", "The worker's --concurrency."},
+        {"peace_fleet_worker_threads_busy", "threads_busy",
+         "Item tasks submitted to the worker's threads and not done."},
+    };
+    struct pc_buf qb;
+    struct pc_buf wb;
+    json_t *q = NULL;
+    json_t *w = NULL;
+    struct pc_buf *b = &fm->extra;
+    uint64_t now = web_unix_ms();
+    int rc;
+
+    pc_buf_init(&qb, RESPONSE_MAX);
+    pc_buf_init(&wb, RESPONSE_MAX);
+    rc = pc_fop_json(fm->queues, &qb);
+    rc = rc == 0 ? pc_fop_json(fm->workers, &wb) : rc;
+    if (rc == 0) {
+        q = json_loadb(pc_buf_str(&qb), qb.len, 0, NULL);
+        w = json_loadb(pc_buf_str(&wb), wb.len, 0, NULL);
+        rc = q != NULL && w != NULL ? 0 : PC_ENOMEM;
+    }
+    rc = rc == 0 ? family(b, "peace_dead_letters", "gauge",
+                          "Entries in the dead-letter stream (jobs that could not run).")
+                 : rc;
+    rc = rc == 0 ? pc_buf_appendf(b, "peace_dead_letters %lld\n",
+                                  (long long)json_integer_value(json_object_get(q, "dead_length")))
+                 : rc;
+    rc = rc == 0 ? family(b, "peace_queue_oldest_age_seconds", "gauge",
+                          "Age of the oldest job still in the queue stream (0 when empty).")
+                 : rc;
+    {
+        size_t i;
+        json_t *x;
+
+        json_array_foreach(json_object_get(q, "queues"), i, x)
+        {
+            json_t *age = json_object_get(x, "oldest_age_ms");
+
+            rc = rc == 0 ? pc_buf_puts(b, "peace_queue_oldest_age_seconds{queue=\"") : rc;
+            rc = rc == 0 ? label(b, json_string_value(json_object_get(x, "name"))) : rc;
+            rc = rc == 0
+                     ? pc_buf_appendf(
+                           b, "\"} %.3f\n",
+                           json_is_integer(age) ? (double)json_integer_value(age) / 1000.0 : 0.0)
+                     : rc;
+        }
+    }
+    for (size_t f = 0; rc == 0 && f < sizeof(per_worker) / sizeof(per_worker[0]); f++) {
+        size_t i;
+        json_t *x;
+
+        rc = family(b, per_worker[f].name, "gauge", per_worker[f].help);
+        json_array_foreach(json_object_get(w, "workers"), i, x)
+        {
+            rc = rc == 0 ? pc_buf_appendf(b, "%s{consumer=\"", per_worker[f].name) : rc;
+            rc = rc == 0 ? label(b, json_string_value(json_object_get(x, "consumer"))) : rc;
+            rc = rc == 0 ? pc_buf_puts(b, "\",queue=\"") : rc;
+            rc = rc == 0 && json_is_string(json_object_get(x, "queue"))
+                     ? label(b, json_string_value(json_object_get(x, "queue")))
+                     : rc;
+            rc = rc == 0 ? pc_buf_appendf(b, "\"} %lld\n",
+                                          (long long)json_integer_value(
+                                              json_object_get(x, per_worker[f].field)))
+                         : rc;
+        }
+    }
+    rc = rc == 0 ? family(b, "peace_fleet_worker_last_seen_seconds", "gauge",
+                          "Time since the worker's last heartbeat.")
+                 : rc;
+    {
+        size_t i;
+        json_t *x;
+
+        json_array_foreach(json_object_get(w, "workers"), i, x)
+        {
+            json_int_t seen = json_integer_value(json_object_get(x, "last_seen_ms"));
+
+            rc = rc == 0 ? pc_buf_puts(b, "peace_fleet_worker_last_seen_seconds{consumer=\"") : rc;
+            rc = rc == 0 ? label(b, json_string_value(json_object_get(x, "consumer"))) : rc;
+            rc = rc == 0 ? pc_buf_puts(b, "\",queue=\"") : rc;
+            rc = rc == 0 && json_is_string(json_object_get(x, "queue"))
+                     ? label(b, json_string_value(json_object_get(x, "queue")))
+                     : rc;
+            rc = rc == 0 ? pc_buf_appendf(b, "\"} %.3f\n",
+                                          seen > 0 && (uint64_t)seen < now
+                                              ? (double)(now - (uint64_t)seen) / 1000.0
+                                              : 0.0)
+                         : rc;
+        }
+    }
+    json_decref(q);
+    json_decref(w);
+    pc_buf_cleanup(&qb);
+    pc_buf_cleanup(&wb);
+    return rc;
+}
+
+static void fleet_workers_done(void *arg, struct pc_fop *op, int rc, const struct pc_err *err)
+{
+    struct fleet_metrics *fm = arg;
+    struct rcall *c = fm->c;
+
+    (void)op;
+    if (rc != 0) {
+        fleet_metrics_free(fm);
+        answer_failure(c, rc, err);
+        return;
+    }
+    rc = fleet_render(fm);
+    if (rc != 0) {
+        fleet_metrics_free(fm);
+        redis__reply_code(c, SCHED_INTERNAL, "cannot build the metrics (%s)", pc_strerror(rc));
+        return;
+    }
+    fm->m->extra = pc_buf_str(&fm->extra);
+    fm->m->extra_len = fm->extra.len;
+    web_answer_metrics(c->wc, fm->m);
+    fleet_metrics_free(fm);
+    redis__call_done(c);
+}
+
+static void fleet_queues_done(void *arg, struct pc_fop *op, int rc, const struct pc_err *err)
+{
+    struct fleet_metrics *fm = arg;
+    struct rcall *c = fm->c;
+
+    (void)op;
+    if (rc != 0 || pc_fop_run_async(c->rb->redis, fm->workers, fleet_workers_done, fm) != 0) {
+        fleet_metrics_free(fm);
+        if (rc != 0) {
+            answer_failure(c, rc, err);
+        } else {
+            redis__reply_code(c, SCHED_INTERNAL, "out of memory");
+        }
+    }
+}
+
+void redis__fleet_metrics(struct rcall *c, struct sched_metrics *m)
+{
+    struct fleet_metrics *fm = calloc(1, sizeof(*fm));
+    const char *queues[1] = {c->rb->cfg->queue.s};
+    struct pc_fop_params p;
+    struct pc_err err;
+
+    if (fm == NULL) {
+        redis__reply_code(c, SCHED_INTERNAL, "out of memory");
+        return;
+    }
+    fm->c = c;
+    fm->m = m;
+    pc_buf_init(&fm->extra, RESPONSE_MAX);
+    memset(&p, 0, sizeof(p));
+    p.prefix = c->rb->cfg->prefix;
+    p.now_ms = web_unix_ms();
+    p.queues = queues;
+    p.n_queues = 1;
+    p.kind = PC_FOP_QUEUES;
+    pc_err_clear(&err);
+    if (pc_fop_create(&p, &fm->queues, &err) != 0) {
+        fleet_metrics_free(fm);
+        redis__reply_code(c, SCHED_INTERNAL, "%s", err.msg);
+        return;
+    }
+    p.kind = PC_FOP_WORKERS;
+    if (pc_fop_create(&p, &fm->workers, &err) != 0) {
+        fleet_metrics_free(fm);
+        redis__reply_code(c, SCHED_INTERNAL, "%s", err.msg);
+        return;
+    }
+    if (pc_fop_run_async(c->rb->redis, fm->queues, fleet_queues_done, fm) != 0) {
+        fleet_metrics_free(fm);
+        redis__reply_code(c, SCHED_INTERNAL, "out of memory");
+    }
+}

@@ -158,6 +158,26 @@ if [ -n "$SCHED" ]; then
   check "server: an unknown dead letter exits 1 naming the code" grep -q dead_letter_not_found "$T/s404.out"
   "$PEACE" rerun "$first" "${S[@]}" >"$T/s409.out" 2>&1
   check "server: a job not kept exits 1 naming the code" grep -q cannot_requeue "$T/s409.out"
+  # The scheduler's counters and the fleet's figures on /metrics.
+  curl -s -X POST -H 'Authorization: Bearer ops-token' -H 'Content-Type: application/json' \
+    -d '{"cmd":' "http://127.0.0.1:$SPORT/v1/executions" >/dev/null
+  curl -s -X POST -H 'Authorization: Bearer wrong' -H 'Content-Type: application/json' \
+    -d '{}' "http://127.0.0.1:$SPORT/v1/executions" >/dev/null
+  curl -s -H 'Authorization: Bearer ops-token' "http://127.0.0.1:$SPORT/metrics" >"$T/metrics.prom"
+  if command -v promtool >/dev/null; then
+    check "server: /metrics passes promtool check metrics" promtool check metrics <"$T/metrics.prom"
+  fi
+  check "server: the rerun is counted" grep -qx 'peace_scheduler_executions_submitted_total{via="rerun"} 1' "$T/metrics.prom"
+  check "server: refused submissions are counted by reason" \
+    eval "grep -qx 'peace_scheduler_submissions_rejected_total{reason=\"invalid_json\"} 1' '$T/metrics.prom' &&
+          grep -qx 'peace_scheduler_submissions_rejected_total{reason=\"unauthorized\"} 1' '$T/metrics.prom'"
+  check "server: the dead-letter length" \
+    grep -qx "peace_dead_letters $(rcli XLEN peace:dead)" "$T/metrics.prom"
+  check "server: the oldest job of the queue without workers" \
+    grep -Eq '^peace_queue_oldest_age_seconds\{queue="other"\} [0-9]+\.[0-9]+$' "$T/metrics.prom"
+  check "server: per-worker figures of w1" \
+    grep -Eq "^peace_fleet_worker_concurrency\\{consumer=\"[^\"]*:${WORKER_PID[w1]}:[^\"]*\",queue=\"default\"\\} 2$" "$T/metrics.prom"
+  check "server: interrupts are counted by mode" grep -q '^peace_scheduler_interrupts_requested_total{mode="cancel"} 0$' "$T/metrics.prom"
 fi
 
 finish
