@@ -85,8 +85,7 @@ static void every_route_is_documented(void **state)
         normalise(t[i].pattern, norm, sizeof(norm));
         op = find(paths, method, norm);
         if (op == NULL) {
-            fail_msg("%s %s is in the route table, not in docs/openapi.json", method,
-                     t[i].pattern);
+            fail_msg("%s %s is in the route table, not in docs/openapi.json", method, t[i].pattern);
         }
         security = json_object_get(op, "security");
         assert_true(json_is_array(security));
