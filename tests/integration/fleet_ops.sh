@@ -22,8 +22,10 @@ SCHED=${3:-}
 LEASE=1200
 
 redis_start
-worker_start w1 --lease-ms "$LEASE" --concurrency 2
+worker_start w1 --lease-ms "$LEASE" --concurrency 2 --metrics-listen 127.0.0.1:0
 wait_for 20 "worker w1" worker_ready w1 || fatal "worker w1 not ready"
+wait_for 10 "w1's metrics endpoint" grep -q metrics_listening "$T/w1.log" || fatal "no metrics endpoint"
+WMPORT=$(grep -m1 metrics_listening "$T/w1.log" | sed -E 's/.*addr=127\.0\.0\.1:([0-9]+).*/\1/')
 
 # ---- 1. workers ---------------------------------------------------------------
 wjson() { "$PEACE" workers --json; }
@@ -178,6 +180,16 @@ if [ -n "$SCHED" ]; then
   check "server: per-worker figures of w1" \
     grep -Eq "^peace_fleet_worker_concurrency\\{consumer=\"[^\"]*:${WORKER_PID[w1]}:[^\"]*\",queue=\"default\"\\} 2$" "$T/metrics.prom"
   check "server: interrupts are counted by mode" grep -q '^peace_scheduler_interrupts_requested_total{mode="cancel"} 0$' "$T/metrics.prom"
+  # The Grafana dashboard uses only metrics that exist: every name in its
+  # queries is a family of the scheduler's or a worker's /metrics.
+  curl -s "http://127.0.0.1:$WMPORT/metrics" >"$T/worker.prom"
+  DASH=$(realpath "$(dirname "$0")/../../docs/grafana-dashboard.json")
+  jq -r '.panels[].targets[].expr' "$DASH" | grep -oE '\b(peace|process)_[a-z_]+' |
+    sed -E 's/_(bucket|sum|count)$//' | sort -u >"$T/dash.names"
+  cat "$T/metrics.prom" "$T/worker.prom" | sed -n 's/^# TYPE \([a-z_]*\) .*/\1/p' | sort -u >"$T/live.names"
+  check "the Grafana dashboard is JSON with panels" jq -e '.panels | length > 10' "$DASH"
+  check "the Grafana dashboard's $(wc -l <"$T/dash.names") metric names all exist on a live /metrics" \
+    test -z "$(comm -23 "$T/dash.names" "$T/live.names" | tee "$T/missing.names")"
 fi
 
 finish
