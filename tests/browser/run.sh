@@ -214,5 +214,10 @@ echo "# dashboard at $PEACE_DASHBOARD_URL ($mode)"
 set +e
 node "$here/dashboard.test.mjs"
 status=$?
+# The fleet views (workers, queues, dead letters with Retry, filters) need
+# the real fleet: its Redis makes a dead letter.
+if [ "$mode" = fleet ]; then
+  node "$here/ops.test.mjs" || status=1
+fi
 set -e
 exit $status
