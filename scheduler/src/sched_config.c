@@ -56,7 +56,8 @@ static const char usage_text[] =
     "  --max-sse N          event streams served at once (PEACE_MAX_SSE, default 256)\n"
     "  --read-timeout-s S   close a connection that sends nothing for S seconds while\n"
     "                       its request is read, or between requests (default 10)\n"
-    "  --plugin PATH.so     load custom item types to validate flows with (repeatable)\n"
+    "  --plugin PATH.so     load custom item types to validate flows with (repeatable;\n"
+    "                       PEACE_PLUGINS, a ':'-separated list, comes first)\n"
     "  --help, --version\n";
 
 const char *sched_usage(void)
@@ -466,6 +467,51 @@ static int take_settings(const struct raw_flags *raw, sched_getenv_fn *env, void
     return rc == 0 ? take_limits(raw, env, env_ctx, c, err) : rc;
 }
 
+/* PEACE_PLUGINS: its paths (':'-separated, empty parts skipped) go before
+ * those of --plugin. Split in c->plugins_env, so call it on the final copy. */
+static int take_env_plugins(sched_getenv_fn *env, void *env_ctx, struct sched_config *c,
+                            struct pc_err *err)
+{
+    const char *v = env_get(env, env_ctx, "PEACE_PLUGINS");
+    const char *flags[SCHED_PLUGINS_MAX];
+    size_t n_flags = c->n_plugins;
+    char *p = NULL;
+
+    if (v == NULL) {
+        return 0;
+    }
+    if (strlen(v) > SCHED_PLUGINS_ENV_MAX) {
+        return pc_err_set(err, PC_EINVAL, "PEACE_PLUGINS: longer than %d bytes",
+                          SCHED_PLUGINS_ENV_MAX);
+    }
+    memcpy(flags, c->plugins, n_flags * sizeof(flags[0]));
+    memcpy(c->plugins_env, v, strlen(v) + 1);
+    c->n_plugins = 0;
+    p = c->plugins_env;
+    while (p != NULL) {
+        char *colon = strchr(p, ':');
+
+        if (colon != NULL) {
+            *colon = '\0';
+        }
+        if (p[0] != '\0') {
+            if (c->n_plugins == SCHED_PLUGINS_MAX) {
+                return pc_err_set(err, PC_EINVAL, "at most %d plugins (PEACE_PLUGINS and --plugin)",
+                                  SCHED_PLUGINS_MAX);
+            }
+            c->plugins[c->n_plugins++] = p;
+        }
+        p = colon != NULL ? colon + 1 : NULL;
+    }
+    if (c->n_plugins + n_flags > SCHED_PLUGINS_MAX) {
+        return pc_err_set(err, PC_EINVAL, "at most %d plugins (PEACE_PLUGINS and --plugin)",
+                          SCHED_PLUGINS_MAX);
+    }
+    memcpy(c->plugins + c->n_plugins, flags, n_flags * sizeof(flags[0]));
+    c->n_plugins += n_flags;
+    return 0;
+}
+
 int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ctx,
                        struct sched_config *out, struct pc_err *err)
 {
@@ -483,6 +529,10 @@ int sched_config_parse(int argc, char **argv, sched_getenv_fn *env, void *env_ct
     }
     if (rc == 0) {
         *out = *c;
+        /* Pointers into plugins_env must point into the caller's copy. */
+        if (!out->help && !out->version) {
+            rc = take_env_plugins(env, env_ctx, out, err);
+        }
     }
     free(c);
     return rc;

@@ -27,6 +27,7 @@
 #define SCHED_MAX_BODY_LIMIT   (64u << 20)
 #define SCHED_MAX_SSE_LIMIT    65536u
 #define SCHED_PLUGINS_MAX      32
+#define SCHED_PLUGINS_ENV_MAX  4096
 #define SCHED_HOST_MAX         255
 #define SCHED_ALLOW_MAX        2048 /* bytes of each allow-list */
 #define SCHED_READ_TIMEOUT_S   10u  /* default --read-timeout-s */
@@ -52,10 +53,13 @@ struct sched_config {
     unsigned partitions; /* every queue's partitions (peace/keys.h); default 1 */
     size_t max_body;     /* bytes */
     unsigned max_sse;    /* event streams at once */
-    const char *plugins[SCHED_PLUGINS_MAX]; /* borrowed from argv */
+    /* PEACE_PLUGINS (':'-separated) first, then --plugin flags: borrowed from
+     * plugins_env and argv. */
+    const char *plugins[SCHED_PLUGINS_MAX];
     size_t n_plugins;
-    bool help;    /* --help: print usage, exit 0 */
-    bool version; /* --version */
+    char plugins_env[SCHED_PLUGINS_ENV_MAX + 1]; /* PEACE_PLUGINS, split in place */
+    bool help;                                   /* --help: print usage, exit 0 */
+    bool version;                                /* --version */
 };
 
 /* Looks up an environment variable (getenv in production); NULL = unset. */
@@ -67,7 +71,8 @@ typedef const char *sched_getenv_fn(void *ctx, const char *name);
  * PEACE_INTERRUPT_TOKEN, PEACE_REDIS_URL (each secret also as a file:
  * --token-file, PEACE_TOKEN_FILE, ..., --redis-url-file,
  * PEACE_REDIS_URL_FILE), PEACE_PREFIX, PEACE_QUEUE, PEACE_ALLOW_HOSTS,
- * PEACE_ALLOW_ORIGINS. Flags take "--name value" or "--name=value".
+ * PEACE_ALLOW_ORIGINS, PEACE_PLUGINS (':'-separated paths, before those of
+ * --plugin). Flags take "--name value" or "--name=value".
  * Unknown flags, positional arguments, missing or bad values, unreadable
  * secret files, --no-auth with a token or on an address that is not
  * loopback fail with PC_EINVAL (or the file's error) and a one-line reason

@@ -119,6 +119,29 @@ static void limits_plugins_help_and_version(void **state)
     assert_int_equal(c.n_plugins, 2);
     assert_string_equal(c.plugins[0], "a.so");
     assert_string_equal(c.plugins[1], "b.so");
+    {
+        static const char *const env[] = {"PEACE_PLUGINS", "x.so::y.so:", NULL};
+        char big[SCHED_PLUGINS_ENV_MAX + 2];
+        const char *env_big[] = {"PEACE_PLUGINS", big, NULL};
+        char many[40 * 3 + 1] = "";
+        const char *env_many[] = {"PEACE_PLUGINS", many, NULL};
+
+        /* PEACE_PLUGINS first, then the flags; empty parts skipped. */
+        assert_int_equal(parse(flags, env, &c, &err), 0);
+        assert_int_equal(c.n_plugins, 4);
+        assert_string_equal(c.plugins[0], "x.so");
+        assert_string_equal(c.plugins[1], "y.so");
+        assert_string_equal(c.plugins[2], "a.so");
+        assert_string_equal(c.plugins[3], "b.so");
+        memset(big, 'a', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        assert_int_equal(parse(NULL, env_big, &c, &err), PC_EINVAL);
+        assert_non_null(strstr(err.msg, "PEACE_PLUGINS"));
+        for (size_t i = 0; i < 40; i++) {
+            memcpy(many + 2 * i, "p:", 3);
+        }
+        assert_int_equal(parse(NULL, env_many, &c, &err), PC_EINVAL);
+    }
     assert_int_not_equal(parse(help, NULL, &c, &err), 0); /* the unknown flag still counts */
     assert_int_equal(parse(version, NULL, &c, &err), 0);
     assert_true(c.version);
