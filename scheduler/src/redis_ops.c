@@ -110,6 +110,7 @@ static void run(struct rcall *c, struct pc_fop_params *p, pc_fop_done_cb *done)
 
     pc_err_clear(&err);
     p->prefix = c->rb->cfg->prefix;
+    p->partitions = c->rb->cfg->partitions;
     if (p->now_ms == 0) {
         p->now_ms = web_unix_ms();
     }
@@ -532,6 +533,7 @@ void redis__fleet_metrics(struct rcall *c, struct sched_metrics *m)
     pc_buf_init(&fm->extra, RESPONSE_MAX);
     memset(&p, 0, sizeof(p));
     p.prefix = c->rb->cfg->prefix;
+    p.partitions = c->rb->cfg->partitions;
     p.now_ms = web_unix_ms();
     p.queues = queues;
     p.n_queues = 1;
