@@ -812,7 +812,9 @@ int pc_fop_feed(struct pc_fop *op, redisReply **replies, size_t n, struct pc_err
             rc = pc_err_set(err, PC_EREDIS, "Redis did not answer");
         }
         if (rc == 0 && replies[i] != NULL && replies[i]->type == REDIS_REPLY_ERROR &&
-            !(op->kind == PC_FOP_QUEUES && op->step == 1 && i % 4 == 1)) {
+            !(op->kind == PC_FOP_QUEUES && op->step == 1 &&
+              pc_redis_reply_is_error(replies[i], "NOGROUP"))) {
+            /* (XPENDING of a queue no worker has read yet: nothing pending.) */
             rc = pc_err_set(err, PC_EREDIS, "Redis error: %.*s",
                             (int)(replies[i]->len < 200 ? replies[i]->len : 200), replies[i]->str);
         }
