@@ -19,6 +19,8 @@
 
 #define WEB_LOG_PATH_MAX 200
 
+struct web_conn;
+
 struct web_server {
     struct web_server_opts o;          /* copied */
     struct evhttp *http;               /* owned */
@@ -27,6 +29,11 @@ struct web_server {
     struct sched_http_counts http_counts;
     struct web_stream *streams; /* owned list */
     unsigned n_streams;
+    struct web_conn *conns; /* owned list: every open client connection (web_conn.c) */
+    unsigned n_conns;
+    struct event *sweep;    /* owned: releases connections evhttp freed */
+    uint64_t conns_refused; /* closed at once: over max_connections */
+    uint64_t conns_expired; /* closed: a request not read within request_timeout_s */
     bool stopping;
     struct event *stop_timer; /* owned */
 };
@@ -55,5 +62,19 @@ void web__sse_end_all(struct web_server *s);
 
 /* Frees every stream now. */
 void web__sse_destroy_all(struct web_server *s);
+
+/* Limits per connection (web_conn.c): installs the bufferevent callback. */
+int web__conn_setup(struct web_server *s);
+
+/* The request was fully read: its deadline stops. False when its connection
+ * is over the cap (the caller answers nothing). */
+bool web__conn_request_read(struct web_server *s, struct evhttp_request *req);
+
+/* An answer is going out on req's connection: the next request on it has a
+ * deadline again. Call before the answer is sent. */
+void web__conn_answering(struct web_server *s, struct evhttp_request *req);
+
+/* Drops every connection record (after evhttp_free). */
+void web__conn_destroy_all(struct web_server *s);
 
 #endif /* WEB_INTERNAL_H */

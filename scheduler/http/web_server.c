@@ -147,6 +147,7 @@ void web_reply_raw(struct web_call *c, int status, const char *ctype, const void
     if (status == 401) {
         (void)evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"peace\"");
     }
+    web__conn_answering(c->srv, c->req);
     if (body == NULL || (n > 0 && evbuffer_add(body, p, n) != 0)) {
         /* No memory for the body: an empty answer is still an answer. */
         if (body != NULL) {
@@ -388,6 +389,11 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct sched_fail fail;
     size_t body_len;
 
+    if (!web__conn_request_read(s, req)) {
+        free(c); /* over the connection cap: the socket is being shut */
+        evhttp_send_error(req, 503, NULL);
+        return;
+    }
     if (c == NULL) {
         evhttp_send_error(req, 500, NULL);
         web__request_done(s, method_text(cmd), "?", 500, web_mono_ms());
@@ -479,6 +485,10 @@ int web_server_create(const struct web_server_opts *opts, struct web_server **ou
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                             EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(s->http, on_request, s);
+    if (web__conn_setup(s) != 0) {
+        web_server_destroy(s);
+        return pc_err_set(err, PC_ENOMEM, "cannot create the HTTP server");
+    }
     *out = s;
     return 0;
 }
@@ -579,6 +589,7 @@ void web_server_destroy(struct web_server *s)
     if (s->http != NULL) {
         evhttp_free(s->http);
     }
+    web__conn_destroy_all(s);
     if (s->stop_timer != NULL) {
         event_free(s->stop_timer);
     }

@@ -39,6 +39,8 @@ struct web_server_opts {
     uint16_t listen_port;              /* 0 = any free port */
     size_t max_body;                   /* largest request body served */
     unsigned read_timeout_s;           /* a connection silent this long is closed */
+    unsigned request_timeout_s;        /* a request not fully read by then: closed; 0 = 30 */
+    unsigned max_connections;          /* client connections open at once; 0 = 1024 */
     unsigned max_sse;                  /* event streams at most */
     bool log_requests;                 /* one log line per answer */
     const char *backend_name;          /* "fleet" or "local": the X-Peace-Backend header */
@@ -68,6 +70,10 @@ void web_server_close_streams(struct web_server *ws);
 
 /* Frees everything (answers nothing more). Accepts NULL. */
 void web_server_destroy(struct web_server *ws);
+
+/* Defaults of web_server_opts. */
+#define WEB_REQUEST_TIMEOUT_S 30u
+#define WEB_MAX_CONNECTIONS   1024u
 
 /* Random bytes of a generated token (its text is twice as long, hex). */
 #define WEB_TOKEN_RANDOM_BYTES 24

@@ -56,6 +56,10 @@ static const char usage_text[] =
     "  --max-sse N          event streams served at once (PEACE_MAX_SSE, default 256)\n"
     "  --read-timeout-s S   close a connection that sends nothing for S seconds while\n"
     "                       its request is read, or between requests (default 10)\n"
+    "  --request-timeout-s S  close a connection whose request is not fully read S\n"
+    "                       seconds after it opened or got its last answer (default 30)\n"
+    "  --max-connections N  client connections open at once; more are closed at once\n"
+    "                       (default 1024)\n"
     "  --plugin PATH.so     load custom item types to validate flows with (repeatable;\n"
     "                       PEACE_PLUGINS, a ':'-separated list, comes first)\n"
     "  --help, --version\n";
@@ -88,6 +92,8 @@ enum flag_id {
     FLAG_MAX_BODY,
     FLAG_MAX_SSE,
     FLAG_READ_TIMEOUT,
+    FLAG_REQUEST_TIMEOUT,
+    FLAG_MAX_CONNECTIONS,
     FLAG_ALLOW_HOST,
     FLAG_ALLOW_ORIGIN,
     FLAG_PLUGIN,
@@ -110,6 +116,8 @@ static const char *const flag_names[FLAG_COUNT] = {
     "--max-body",
     "--max-sse",
     "--read-timeout-s",
+    "--request-timeout-s",
+    "--max-connections",
     "--allow-host",
     "--allow-origin",
     "--plugin",
@@ -344,7 +352,7 @@ static int take_allow_lists(sched_getenv_fn *env, void *env_ctx, struct sched_co
     return 0;
 }
 
-/* --read-timeout-s, with its default. */
+/* --read-timeout-s, --request-timeout-s and --max-connections, with their defaults. */
 static int take_timeouts(const struct raw_flags *raw, struct sched_config *c, struct pc_err *err)
 {
     unsigned long long n = 0;
@@ -356,6 +364,21 @@ static int take_timeouts(const struct raw_flags *raw, struct sched_config *c, st
                               SCHED_TIMEOUT_S_LIMIT);
         }
         c->read_timeout_s = (unsigned)n;
+    }
+    c->request_timeout_s = SCHED_REQUEST_TIMEOUT_S;
+    if (raw->v[FLAG_REQUEST_TIMEOUT] != NULL) {
+        if (sched_parse_count(raw->v[FLAG_REQUEST_TIMEOUT], 1, SCHED_TIMEOUT_S_LIMIT, &n) != 0) {
+            return pc_err_set(err, PC_EINVAL, "--request-timeout-s: a number of seconds in 1..%u",
+                              SCHED_TIMEOUT_S_LIMIT);
+        }
+        c->request_timeout_s = (unsigned)n;
+    }
+    c->max_connections = SCHED_MAX_CONNECTIONS;
+    if (raw->v[FLAG_MAX_CONNECTIONS] != NULL) {
+        if (sched_parse_count(raw->v[FLAG_MAX_CONNECTIONS], 1, 100000, &n) != 0) {
+            return pc_err_set(err, PC_EINVAL, "--max-connections: a number in 1..100000");
+        }
+        c->max_connections = (unsigned)n;
     }
     return 0;
 }

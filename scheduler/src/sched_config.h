@@ -18,20 +18,22 @@
 
 #define SCHED_VERSION "0.1.0"
 
-#define SCHED_DEFAULT_LISTEN   "127.0.0.1:7117"
-#define SCHED_DEFAULT_REDIS    "redis://127.0.0.1:6379"
-#define SCHED_DEFAULT_PREFIX   "peace"
-#define SCHED_DEFAULT_QUEUE    "default"
-#define SCHED_DEFAULT_MAX_BODY (8u << 20)
-#define SCHED_DEFAULT_MAX_SSE  256u
-#define SCHED_MAX_BODY_LIMIT   (64u << 20)
-#define SCHED_MAX_SSE_LIMIT    65536u
-#define SCHED_PLUGINS_MAX      32
-#define SCHED_PLUGINS_ENV_MAX  4096
-#define SCHED_HOST_MAX         255
-#define SCHED_ALLOW_MAX        2048 /* bytes of each allow-list */
-#define SCHED_READ_TIMEOUT_S   10u  /* default --read-timeout-s */
-#define SCHED_TIMEOUT_S_LIMIT  3600u
+#define SCHED_DEFAULT_LISTEN    "127.0.0.1:7117"
+#define SCHED_DEFAULT_REDIS     "redis://127.0.0.1:6379"
+#define SCHED_DEFAULT_PREFIX    "peace"
+#define SCHED_DEFAULT_QUEUE     "default"
+#define SCHED_DEFAULT_MAX_BODY  (8u << 20)
+#define SCHED_DEFAULT_MAX_SSE   256u
+#define SCHED_MAX_BODY_LIMIT    (64u << 20)
+#define SCHED_MAX_SSE_LIMIT     65536u
+#define SCHED_PLUGINS_MAX       32
+#define SCHED_PLUGINS_ENV_MAX   4096
+#define SCHED_HOST_MAX          255
+#define SCHED_ALLOW_MAX         2048  /* bytes of each allow-list */
+#define SCHED_READ_TIMEOUT_S    10u   /* default --read-timeout-s */
+#define SCHED_REQUEST_TIMEOUT_S 30u   /* default --request-timeout-s */
+#define SCHED_MAX_CONNECTIONS   1024u /* default --max-connections */
+#define SCHED_TIMEOUT_S_LIMIT   3600u
 
 struct sched_config {
     char listen_host[SCHED_HOST_MAX + 1]; /* an address evhttp can bind */
@@ -46,7 +48,9 @@ struct sched_config {
     bool no_auth;         /* --no-auth: no token at all (loopback addresses only) */
     char allow_hosts[SCHED_ALLOW_MAX + 1];   /* comma-separated names (--allow-host) */
     char allow_origins[SCHED_ALLOW_MAX + 1]; /* comma-separated origins (--allow-origin) */
-    unsigned read_timeout_s; /* a connection silent this long while read is closed */
+    unsigned read_timeout_s;    /* a connection silent this long while read is closed */
+    unsigned request_timeout_s; /* a request not fully read this long after: closed */
+    unsigned max_connections;   /* client connections open at once */
     struct pc_redis_url redis;
     char prefix[PC_PREFIX_MAX + 1];
     struct pc_id queue;  /* queue of submissions that name none; reported by /metrics */

@@ -41,6 +41,8 @@ int sched_server_create(struct event_base *base, const struct sched_config *cfg,
         wo.listen_port = cfg->listen_port;
         wo.max_body = cfg->max_body;
         wo.read_timeout_s = (unsigned)cfg->read_timeout_s;
+        wo.request_timeout_s = cfg->request_timeout_s;
+        wo.max_connections = cfg->max_connections;
         wo.max_sse = cfg->max_sse;
         wo.log_requests = true;
         wo.backend_name = "fleet";
