@@ -78,10 +78,10 @@ t.start()
 time.sleep(1.5)
 others = [healthz() for _ in range(5)]
 check("other clients are answered while a client drips", all(
-    o[0].endswith("200 OK") and o[1] < 1.0 for o in others), repr(others))
+    o[0].endswith("200 OK") and o[1] < 3.0 for o in others), repr(others))
 t.join(deadline + 30)
 check("the dripping client is closed within the request deadline (%gs), before its request ends" % deadline,
-      not t.is_alive() and result["closed_after"] <= deadline + 2.5 and result["sent"] < result["total"],
+      not t.is_alive() and result["closed_after"] <= deadline + 5 and result["sent"] < result["total"],
       repr(result))
 check("... and not before it (the inactivity timeout alone would never close it)",
       result.get("closed_after", 0) >= deadline - 0.5, repr(result))
@@ -104,7 +104,7 @@ if cap > 0:
           repr(got[:100]))
     t0 = time.monotonic()
     served = False
-    while time.monotonic() - t0 < deadline + 5 and not served:
+    while time.monotonic() - t0 < deadline + 10 and not served:
         try:
             served = healthz(timeout=2.0)[0].endswith("200 OK")
         except OSError:
