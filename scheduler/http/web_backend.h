@@ -22,6 +22,7 @@
 #ifndef WEB_BACKEND_H
 #define WEB_BACKEND_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -108,6 +109,10 @@ void web_reply_fail(struct web_call *c, const struct sched_fail *f);
 
 /* The JSON error code with a printf-formatted message; frees c. */
 void web_reply_code(struct web_call *c, enum sched_code code, const char *fmt, ...) PC_PRINTF(3, 4);
+
+/* web_reply_code with a va_list (for a backend's own variadic wrappers). */
+void web_reply_vcode(struct web_call *c, enum sched_code code, const char *fmt, va_list ap)
+    PC_PRINTF(3, 0);
 
 /* b as JSON with status when rc == 0, else 500; frees c. */
 void web_reply_built(struct web_call *c, int status, int rc, const struct pc_buf *b);

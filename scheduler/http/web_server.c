@@ -192,16 +192,22 @@ void web_reply_fail(struct web_call *c, const struct sched_fail *f)
     pc_buf_cleanup(&b);
 }
 
-void web_reply_code(struct web_call *c, enum sched_code code, const char *fmt, ...)
+void web_reply_vcode(struct web_call *c, enum sched_code code, const char *fmt, va_list ap)
 {
     struct sched_fail f;
-    va_list ap;
 
     f.code = code;
-    va_start(ap, fmt);
     (void)vsnprintf(f.msg, sizeof(f.msg), fmt, ap);
-    va_end(ap);
     web_reply_fail(c, &f);
+}
+
+void web_reply_code(struct web_call *c, enum sched_code code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    web_reply_vcode(c, code, fmt, ap);
+    va_end(ap);
 }
 
 void web_reply_built(struct web_call *c, int status, int rc, const struct pc_buf *b)

@@ -67,14 +67,11 @@ void redis__call_done(struct rcall *c)
 
 void redis__reply_code(struct rcall *c, enum sched_code code, const char *fmt, ...)
 {
-    struct sched_fail f;
     va_list ap;
 
-    f.code = code;
     va_start(ap, fmt);
-    (void)vsnprintf(f.msg, sizeof(f.msg), fmt, ap);
+    web_reply_vcode(c->wc, code, fmt, ap);
     va_end(ap);
-    web_reply_fail(c->wc, &f);
     redis__call_done(c);
 }
 
