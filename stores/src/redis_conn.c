@@ -44,6 +44,7 @@
 
 #include "redis_conn_internal.h"
 #include "redis_node.h"
+#include "redis_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,6 @@
 
 #include "peace/redis_cluster.h"
 
-#define WHY_MAX          200
 #define REDIRECTS_MAX    8
 #define RETRIES_MAX      10
 #define REFRESH_MS       5000
@@ -134,21 +134,6 @@ static void creq_send(struct creq *r);
 static void refresh_soon(struct pc_redis_conn *c);
 static void on_ord_ev(evutil_socket_t fd, short what, void *arg);
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static struct timeval ms_tv(uint32_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000u), (suseconds_t)((ms % 1000u) * 1000u)};
-
-    return tv;
-}
-
 /* ------------------------------------------------------------------------ */
 /* State                                                                     */
 
@@ -202,7 +187,7 @@ static void on_node_state(void *ctx, bool ready, const char *why)
 {
     struct cnode *n = ctx;
     struct pc_redis_conn *c = n->c;
-    char text[WHY_MAX];
+    char text[PC__WHY_MAX];
 
     n->failed = !ready;
     if (!ready) {
@@ -374,7 +359,7 @@ static void on_slots_reply(void *arg, const redisReply *reply)
     struct pc_redis_conn *c = sc->c;
     struct pc_cluster_topo *t = NULL;
     struct pc_err err;
-    char text[WHY_MAX];
+    char text[PC__WHY_MAX];
 
     if (sc->via != NULL && sc->via->inflight > 0) {
         sc->via->inflight--;
@@ -451,14 +436,14 @@ static void refresh_now(struct pc_redis_conn *c)
         via->inflight++;
     }
     c->refreshing = true;
-    c->last_refresh_ms = mono_ms();
+    c->last_refresh_ms = pc__mono_ms();
 }
 
 /* The periodic refresh, and the throttled one redirects ask for. */
 static void on_refresh_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct pc_redis_conn *c = arg;
-    struct timeval tv = ms_tv(REFRESH_MS);
+    struct timeval tv = pc__ms_tv(REFRESH_MS);
 
     (void)fd;
     (void)what;
@@ -468,9 +453,9 @@ static void on_refresh_timer(evutil_socket_t fd, short what, void *arg)
 
 static void refresh_soon(struct pc_redis_conn *c)
 {
-    uint64_t now = mono_ms();
+    uint64_t now = pc__mono_ms();
     uint64_t next = c->last_refresh_ms + REFRESH_MIN_MS;
-    struct timeval tv = ms_tv(next > now ? (uint32_t)(next - now) : 0);
+    struct timeval tv = pc__ms_tv(next > now ? (uint32_t)(next - now) : 0);
     struct timeval left;
 
     if (c->closing || c->single != NULL) {
@@ -524,14 +509,7 @@ static void creq_free(struct creq *r)
             (void)evtimer_add(c->ord_ev, &now);
         }
     }
-    if (r->prev != NULL) {
-        r->prev->next = r->next;
-    } else {
-        c->reqs = r->next;
-    }
-    if (r->next != NULL) {
-        r->next->prev = r->prev;
-    }
+    PC__DLIST_UNLINK(&c->reqs, r);
     (void)event_del(r->timer);
     pc_redis_args_cleanup(&r->args);
     free(r);
@@ -548,7 +526,7 @@ static void creq_complete(struct creq *r, const redisReply *reply)
 
 static void creq_later(struct creq *r, uint32_t ms)
 {
-    struct timeval tv = ms_tv(ms);
+    struct timeval tv = pc__ms_tv(ms);
 
     (void)evtimer_add(r->timer, &tv);
 }
@@ -648,7 +626,7 @@ static void creq_send(struct creq *r)
     int rc;
 
     if (n == NULL || !pc_redis_node_ready(n->node) || n->subscribed) {
-        if (mono_ms() >= r->deadline_ms) {
+        if (pc__mono_ms() >= r->deadline_ms) {
             creq_complete(r, NULL);
             return;
         }
@@ -762,7 +740,7 @@ static int cluster_send(struct pc_redis_conn *c, size_t n_head, const char *cons
     r->timeout_ms = timeout_ms;
     r->wait_ms = timeout_ms != 0 ? timeout_ms
                                  : (c->opts.cmd_timeout_ms != 0 ? c->opts.cmd_timeout_ms : 10000);
-    r->deadline_ms = mono_ms() + r->wait_ms;
+    r->deadline_ms = pc__mono_ms() + r->wait_ms;
     creq_route(r);
     r->next = c->reqs;
     if (c->reqs != NULL) {
@@ -822,7 +800,7 @@ static void on_ord_ev(evutil_socket_t fd, short what, void *arg)
         r->released = true;
         c->ord_inflight++;
         c->ord_node = n;
-        r->deadline_ms = mono_ms() + r->wait_ms; /* from the release */
+        r->deadline_ms = pc__mono_ms() + r->wait_ms; /* from the release */
         creq_later(r, 0);
         if (n == NULL) {
             return;
@@ -841,12 +819,9 @@ int pc_redis_conn_create(struct event_base *base, const struct pc_redis_url *url
     struct pc_redis_conn_opts o;
     int rc;
 
-    if (base == NULL || url == NULL || opts == NULL || out == NULL) {
-        return pc_err_set(err, PC_EINVAL, "redis connection: missing argument");
-    }
-    c = calloc(1, sizeof(*c));
+    c = pc__redis_conn_alloc(sizeof(*c), base, url, opts, out, &rc, err);
     if (c == NULL) {
-        return pc_err_set(err, PC_ENOMEM, "out of memory");
+        return rc;
     }
     c->base = base;
     c->url = *url;
@@ -885,7 +860,7 @@ int pc_redis_conn_create(struct event_base *base, const struct pc_redis_url *url
         return rc;
     }
     {
-        struct timeval tv = ms_tv(REFRESH_MS);
+        struct timeval tv = pc__ms_tv(REFRESH_MS);
 
         (void)evtimer_add(c->refresh_timer, &tv);
     }
@@ -986,18 +961,6 @@ int pc_redis__cmd_head_args(struct pc_redis_conn *c, size_t n_head, const char *
         return PC_EINVAL;
     }
     return cluster_send(c, n_head, head, head_lens, tail, timeout_ms, cb, arg);
-}
-
-int pc_redis_cmd_args(struct pc_redis_conn *c, const struct pc_redis_args *a, uint32_t timeout_ms,
-                      pc_redis_reply_cb *cb, void *arg)
-{
-    if (a->rc != 0) {
-        return a->rc;
-    }
-    if (a->n == 0 || a->n > (size_t)INT32_MAX) {
-        return PC_EINVAL;
-    }
-    return pc_redis__cmd_head_args(c, 0, NULL, NULL, a, timeout_ms, cb, arg);
 }
 
 int pc_redis_subscribe(struct pc_redis_conn *c, int argc, const char *const *argv,

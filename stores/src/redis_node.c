@@ -28,6 +28,7 @@
  * adapter defines static functions, and one copy is enough.
  */
 #include "redis_node.h"
+#include "redis_util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,9 +43,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 
-#define CONN_NAME_MAX  31
-#define WHY_MAX        200
-#define ARGS_MAX_BYTES ((size_t)1 << 30) /* Redis' own bulk limit is 512 MiB */
+#define CONN_NAME_MAX 31
 
 enum conn_state {
     CONN_DOWN,
@@ -96,7 +95,7 @@ struct pc_redis_node {
     struct event *connect_timer;   /* bounds CONNECTING + HANDSHAKE */
     struct event *reconnect_timer; /* DOWN -> CONNECTING */
     struct event *drop_timer;      /* deferred teardown */
-    char drop_why[WHY_MAX];
+    char drop_why[PC__WHY_MAX];
 
     struct req *reqs; /* every live request */
     struct sub *subs; /* every live subscription */
@@ -115,65 +114,6 @@ struct pc_redis_node {
 static void conn_connect(struct pc_redis_node *c);
 static void conn_drop(struct pc_redis_node *c, const char *why);
 
-/* ------------------------------------------------------------------------ */
-/* Pure helpers                                                              */
-
-uint32_t pc_redis_backoff_ms(unsigned attempt, uint32_t min_ms, uint32_t max_ms, uint32_t rand32)
-{
-    uint64_t d = min_ms == 0 ? 1 : min_ms;
-    uint64_t half;
-
-    if (max_ms < d) {
-        max_ms = (uint32_t)d;
-    }
-    for (unsigned i = 0; i < attempt && d < max_ms; i++) {
-        d *= 2;
-    }
-    if (d > max_ms) {
-        d = max_ms;
-    }
-    /* Jitter into [d/2, d]: workers that lost Redis together do not all
-     * come back in the same millisecond. */
-    half = d / 2;
-    d = half + (uint64_t)rand32 % (d - half + 1);
-    return d == 0 ? 1 : (uint32_t)d;
-}
-
-bool pc_redis_reply_is_error(const redisReply *reply, const char *prefix)
-{
-    size_t n = strlen(prefix);
-
-    return reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->str != NULL &&
-           reply->len >= n && memcmp(reply->str, prefix, n) == 0;
-}
-
-void pc_redis_reply_text(const redisReply *reply, char *out, size_t out_size)
-{
-    size_t n;
-
-    if (out_size == 0) {
-        return;
-    }
-    if (reply == NULL) {
-        (void)snprintf(out, out_size, "no reply");
-        return;
-    }
-    if (reply->str == NULL ||
-        (reply->type != REDIS_REPLY_ERROR && reply->type != REDIS_REPLY_STATUS &&
-         reply->type != REDIS_REPLY_STRING)) {
-        (void)snprintf(out, out_size, "reply of type %d", reply->type);
-        return;
-    }
-    n = reply->len < out_size - 1 ? reply->len : out_size - 1;
-    memcpy(out, reply->str, n);
-    out[n] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        if (out[i] == '\r' || out[i] == '\n' || out[i] == '\0') {
-            out[i] = ' ';
-        }
-    }
-}
-
 static uint32_t conn_rand(struct pc_redis_node *c)
 {
     /* xorshift64*: jitter only, no need for more. */
@@ -181,13 +121,6 @@ static uint32_t conn_rand(struct pc_redis_node *c)
     c->rng ^= c->rng << 25;
     c->rng ^= c->rng >> 27;
     return (uint32_t)((c->rng * UINT64_C(2685821657736338717)) >> 32);
-}
-
-static struct timeval ms_tv(uint32_t ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000u), (suseconds_t)((ms % 1000u) * 1000u)};
-
-    return tv;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -207,7 +140,8 @@ static void schedule_reconnect(struct pc_redis_node *c)
     if (c->state == CONN_CLOSING) {
         return;
     }
-    tv = ms_tv(pc_redis_backoff_ms(c->attempt, c->backoff_min_ms, c->backoff_max_ms, conn_rand(c)));
+    tv = pc__ms_tv(
+        pc_redis_backoff_ms(c->attempt, c->backoff_min_ms, c->backoff_max_ms, conn_rand(c)));
     if (c->attempt < 64) {
         c->attempt++;
     }
@@ -234,14 +168,7 @@ static void req_unlink_free(struct req *r)
 {
     struct pc_redis_node *c = r->c;
 
-    if (r->prev != NULL) {
-        r->prev->next = r->next;
-    } else {
-        c->reqs = r->next;
-    }
-    if (r->next != NULL) {
-        r->next->prev = r->prev;
-    }
+    PC__DLIST_UNLINK(&c->reqs, r);
     (void)event_del(r->timer); /* lives in r's own allocation */
     free(r);
 }
@@ -273,7 +200,7 @@ static void on_req_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct req *r = arg;
     struct pc_redis_node *c = r->c;
-    char why[WHY_MAX];
+    char why[PC__WHY_MAX];
 
     (void)fd;
     (void)what;
@@ -321,28 +248,13 @@ static struct req *req_new(struct pc_redis_node *c, pc_redis_reply_cb *cb, void 
 /* ------------------------------------------------------------------------ */
 /* RESP formatting                                                           */
 
-static char *put_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0) {
-        *p++ = tmp[--n];
-    }
-    return p;
-}
-
 /* Room for `more` bytes in c->out; false when out of memory or too large. */
 static bool out_reserve(struct pc_redis_node *c, size_t more)
 {
     size_t cap = c->out_cap == 0 ? 1024 : c->out_cap;
     char *p = NULL;
 
-    if (more > (size_t)ARGS_MAX_BYTES * 2 - c->out_len) {
+    if (more > (size_t)PC__ARGS_MAX_BYTES * 2 - c->out_len) {
         return false;
     }
     if (c->out_len + more <= c->out_cap) {
@@ -367,7 +279,7 @@ static bool out_begin(struct pc_redis_node *c, size_t nargs)
         return false;
     }
     c->out[c->out_len++] = '*';
-    c->out_len = (size_t)(put_u64(c->out + c->out_len, nargs) - c->out);
+    c->out_len = (size_t)(pc__put_u64(c->out + c->out_len, nargs) - c->out);
     c->out[c->out_len++] = '\r';
     c->out[c->out_len++] = '\n';
     return true;
@@ -379,7 +291,7 @@ static bool out_arg(struct pc_redis_node *c, const void *p, size_t n)
         return false;
     }
     c->out[c->out_len++] = '$';
-    c->out_len = (size_t)(put_u64(c->out + c->out_len, n) - c->out);
+    c->out_len = (size_t)(pc__put_u64(c->out + c->out_len, n) - c->out);
     c->out[c->out_len++] = '\r';
     c->out[c->out_len++] = '\n';
     if (n > 0) {
@@ -447,9 +359,9 @@ static int send_formatted(struct pc_redis_node *c, uint32_t timeout_ms, pc_redis
         /* The default timeout is a libevent common timeout: O(1) to add. */
         tv = timeout_ms == 0 && c->common_timeout != NULL
                  ? *c->common_timeout
-                 : ms_tv(timeout_ms == 0 ? c->cmd_timeout_ms : timeout_ms);
+                 : pc__ms_tv(timeout_ms == 0 ? c->cmd_timeout_ms : timeout_ms);
     } else {
-        tv = ms_tv(0);
+        tv = pc__ms_tv(0);
     }
     out_done(c);
     (void)evtimer_add(r->timer, &tv);
@@ -583,7 +495,7 @@ int pc_redis_node_subscribe(struct pc_redis_node *c, int argc, const char *const
 static void conn_drop(struct pc_redis_node *c, const char *why)
 {
     redisAsyncContext *ac = c->ac;
-    char text[WHY_MAX];
+    char text[PC__WHY_MAX];
 
     (void)snprintf(text, sizeof(text), "%s", why);
     (void)evtimer_del(c->drop_timer);
@@ -624,8 +536,8 @@ void pc_redis_node_reset(struct pc_redis_node *c, const char *why)
 static void on_handshake_reply(void *arg, const redisReply *reply)
 {
     struct pc_redis_node *c = arg;
-    char text[WHY_MAX - 40];
-    char why[WHY_MAX];
+    char text[PC__WHY_MAX - 40];
+    char why[PC__WHY_MAX];
 
     if (c->state != CONN_HANDSHAKE) {
         return; /* an old context's reply, or the teardown's NULL */
@@ -696,7 +608,7 @@ static void start_handshake(struct pc_redis_node *c)
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     struct pc_redis_node *c = ac->data;
-    char why[WHY_MAX];
+    char why[PC__WHY_MAX];
 
     if (c == NULL || c->ac != ac) {
         return;
@@ -716,7 +628,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
     struct pc_redis_node *c = ac->data;
-    char why[WHY_MAX];
+    char why[PC__WHY_MAX];
 
     if (c == NULL || c->ac != ac) {
         return; /* we dropped it ourselves */
@@ -734,7 +646,7 @@ static void conn_connect(struct pc_redis_node *c)
 {
     redisAsyncContext *ac = NULL;
     struct timeval tv;
-    char why[WHY_MAX];
+    char why[PC__WHY_MAX];
 
     if (c->state == CONN_CLOSING || c->ac != NULL) {
         return;
@@ -766,14 +678,14 @@ static void conn_connect(struct pc_redis_node *c)
     }
     c->ac = ac;
     c->state = CONN_CONNECTING;
-    tv = ms_tv(c->connect_timeout_ms);
+    tv = pc__ms_tv(c->connect_timeout_ms);
     (void)evtimer_add(c->connect_timer, &tv);
 }
 
 static void on_connect_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct pc_redis_node *c = arg;
-    char why[WHY_MAX];
+    char why[PC__WHY_MAX];
 
     (void)fd;
     (void)what;
@@ -797,13 +709,11 @@ int pc_redis_node_create(struct event_base *base, const struct pc_redis_url *url
 {
     struct pc_redis_node *c = NULL;
     struct timeval now;
+    int rc = 0;
 
-    if (base == NULL || url == NULL || opts == NULL || out == NULL) {
-        return pc_err_set(err, PC_EINVAL, "redis connection: missing argument");
-    }
-    c = calloc(1, sizeof(*c));
+    c = pc__redis_conn_alloc(sizeof(*c), base, url, opts, out, &rc, err);
     if (c == NULL) {
-        return pc_err_set(err, PC_ENOMEM, "out of memory");
+        return rc;
     }
     c->base = base;
     c->url = *url;
@@ -813,7 +723,7 @@ int pc_redis_node_create(struct event_base *base, const struct pc_redis_url *url
     c->connect_timeout_ms = opts->connect_timeout_ms != 0 ? opts->connect_timeout_ms : 5000;
     c->cmd_timeout_ms = opts->cmd_timeout_ms != 0 ? opts->cmd_timeout_ms : 10000;
     {
-        struct timeval tv = ms_tv(c->cmd_timeout_ms);
+        struct timeval tv = pc__ms_tv(c->cmd_timeout_ms);
 
         c->common_timeout = event_base_init_common_timeout(base, &tv); /* NULL: plain timers */
     }
@@ -892,119 +802,4 @@ const struct pc_redis_addr *pc_redis_node_addr(const struct pc_redis_node *c)
 unsigned pc_redis_node_attempts(const struct pc_redis_node *c)
 {
     return c->attempt;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Argument lists                                                            */
-
-static bool args_reserve(struct pc_redis_args *a, size_t more)
-{
-    if (a->rc != 0) {
-        return false;
-    }
-    if (a->n == a->ncap) {
-        size_t ncap = a->ncap == 0 ? 16 : a->ncap * 2;
-        size_t *off = realloc(a->off, ncap * sizeof(*off));
-        size_t *lens = NULL;
-
-        if (off == NULL) {
-            a->rc = PC_ENOMEM;
-            return false;
-        }
-        a->off = off;
-        lens = realloc(a->lens, ncap * sizeof(*lens));
-        if (lens == NULL) {
-            a->rc = PC_ENOMEM;
-            return false;
-        }
-        a->lens = lens;
-        a->ncap = ncap;
-    }
-    if (more > (size_t)ARGS_MAX_BYTES - a->len) {
-        a->rc = PC_ELIMIT;
-        return false;
-    }
-    if (a->len + more + 1 > a->cap) {
-        size_t cap = a->cap == 0 ? 256 : a->cap;
-        char *data = NULL;
-
-        while (cap < a->len + more + 1) {
-            cap *= 2;
-        }
-        data = realloc(a->data, cap);
-        if (data == NULL) {
-            a->rc = PC_ENOMEM;
-            return false;
-        }
-        a->data = data;
-        a->cap = cap;
-    }
-    return true;
-}
-
-void pc_redis_args_init(struct pc_redis_args *a)
-{
-    memset(a, 0, sizeof(*a));
-}
-
-void pc_redis_args_cleanup(struct pc_redis_args *a)
-{
-    if (a == NULL) {
-        return;
-    }
-    free(a->data);
-    free(a->off);
-    free(a->lens);
-    memset(a, 0, sizeof(*a));
-}
-
-void pc_redis_args_add(struct pc_redis_args *a, const void *p, size_t n)
-{
-    if (!args_reserve(a, n)) {
-        return;
-    }
-    if (n > 0) {
-        memcpy(a->data + a->len, p, n);
-    }
-    a->off[a->n] = a->len;
-    a->lens[a->n] = n;
-    a->n++;
-    a->len += n;
-    a->data[a->len] = '\0';
-}
-
-void pc_redis_args_addz(struct pc_redis_args *a, const char *s)
-{
-    pc_redis_args_add(a, s, strlen(s));
-}
-
-void pc_redis_args_addu64(struct pc_redis_args *a, uint64_t v)
-{
-    char text[24];
-
-    pc_redis_args_add(a, text, (size_t)(put_u64(text, v) - text));
-}
-
-void pc_redis_args_addf(struct pc_redis_args *a, const char *fmt, ...)
-{
-    char text[512];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(text)) {
-        if (a->rc == 0) {
-            a->rc = PC_ELIMIT;
-        }
-        return;
-    }
-    pc_redis_args_add(a, text, (size_t)n);
-}
-
-void pc_redis_args_move(struct pc_redis_args *dst, struct pc_redis_args *src)
-{
-    *dst = *src;
-    memset(src, 0, sizeof(*src));
 }
