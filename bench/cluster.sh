@@ -14,6 +14,16 @@
 #   bench=fleet_shard backend=cluster shard=PORT cpu_us_per_exec=...
 #     cmd_share=... queue_cmd_share=... (this master's share of every command,
 #     and of the queue stream's commands)
+#   bench=fleet_layout backend=cluster queue=Q partitions=6 shard=PORT
+#     partitions_here=K (where the six streams {Q:0..5} live; for `default`
+#     and for `bench`, the queue of the hot-shard run)
+#   bench=fleet_hot_shard backend=cluster queue=bench partitions=6 shard=PORT
+#     partitions_here=K queue_cmd_share=... cmd_share=... cpu_us_per_exec=...
+#     (the same backlog through one queue of 6 partitions: each master's
+#     share of the queue stream commands, of every command, its CPU)
+#   bench=fleet_hot_shard_check ... execs_per_s=... redis_cpu_us_per_exec=...
+#     redis_calls_per_exec=... queue_calls_per_exec=... busiest_share=...
+#     max_dev_from_even_pct=... within_25pct=yes|no
 #   bench=fleet_running backend=... running=K redis_cpu_us_per_running_s=...
 #     (K executions running at once, each one sleep item reporting progress
 #     every 100 ms: Redis CPU per running execution per second, renewals and
@@ -45,6 +55,7 @@ fi
 
 PEACE=$build/scheduler/peace
 WORKER=$build/worker/peace-worker
+BACKLOG=$build/bench/peace-backlog
 export PEACE_TEST_BACKEND=$BENCH_BACKEND
 . "$root/tests/integration/lib.sh"
 
@@ -62,13 +73,10 @@ calls() { # PORT [REGEX]: calls of the commands matching REGEX (all by default)
     awk -F'[:=,]' -v re="${2:-.}" '/^cmdstat_/ { c = substr($1, 9); if (c ~ re) s += $3 } END { print s + 0 }'
 }
 
-# The backlog: N executions, each a one-item flow of its own profile.
+# The backlog: N executions, each a one-item flow of its own profile, queued
+# through the one submit on one pipelined connection (bench/backlog.c).
 mkdir -p "$T/flows"
-for i in $(seq 1 "$N"); do
-  printf '{"app":"bench","profile":"p%d","flow":"f","items":[{"id":"a","type":"sleep","params":{"steps":1,"step_ms":0,"marker":"%s/b%d.done"}}]}\n' "$i" "$WORLD" "$i" >"$T/flows/$i.json"
-done
-seq 1 "$N" | xargs -P 2 -I{} "$PEACE" run "$T/flows/{}.json" --detach --cmd discover >/dev/null ||
-  fatal "submitting failed"
+"$BACKLOG" --redis "$PEACE_REDIS_URL" --marker-dir "$WORLD" "$N" >/dev/null || fatal "submitting failed"
 queue_len() { rcli XLEN 'peace:queue:{default}'; }
 check "the backlog is queued" test "$(queue_len)" = "$N"
 
@@ -107,6 +115,71 @@ if [ "$BENCH_BACKEND" = cluster ]; then
   for p in "${servers[@]}"; do
     echo "bench=fleet_shard backend=cluster shard=$p cpu_us_per_exec=$(awk -v c="${cpu_d[$p]}" -v n="$N" 'BEGIN { printf "%.1f", c * 1e6 / n }') cmd_share=$(awk -v a="${calls_n[$p]}" -v t="$total_calls" 'BEGIN { printf "%.3f", a / t }') queue_cmd_share=$(awk -v a="${q_n[$p]}" -v t="$total_q" 'BEGIN { printf "%.3f", (t > 0 ? a / t : 0) }')"
   done
+fi
+
+# Hot shard: the same backlog through one queue of 6 partitions, {bench:0..5},
+# which fall 2/2/2 on the slot ranges of `redis-cli --cluster create`
+# ({default:0..5} fall 2/3/1: shown too). Each master's share of the queue
+# stream commands must be within 25% of an even third.
+if [ "$BENCH_BACKEND" = cluster ]; then
+  HP=6
+  for q in default bench; do
+    declare -A here=()
+    for i in $(seq 0 $((HP - 1))); do
+      port=$(cluster_key_port "peace:queue:{$q:$i}")
+      here[$port]=$((${here[$port]:-0} + 1))
+    done
+    for p in "${servers[@]}"; do
+      echo "bench=fleet_layout backend=cluster queue=$q partitions=$HP shard=$p partitions_here=${here[$p]:-0}"
+    done
+    [ $q = bench ] && declare -A bench_here=() && for p in "${servers[@]}"; do bench_here[$p]=${here[$p]:-0}; done
+    unset here
+  done
+  worker_stop w1
+  worker_stop w2
+  "$BACKLOG" --redis "$PEACE_REDIS_URL" --queue bench --partitions $HP --marker-dir "$WORLD" "$N" \
+    >"$T/hot_backlog.txt" || fatal "submitting the partitioned backlog failed"
+  for p in "${servers[@]}"; do
+    stat "$p" CONFIG RESETSTAT >/dev/null
+    cpu0[$p]=$(cpu_s "$p")
+  done
+  hot_len() {
+    local i n=0
+    for i in $(seq 0 $((HP - 1))); do n=$((n + $(rcli XLEN "peace:queue:{bench:$i}"))); done
+    echo $n
+  }
+  check "the partitioned backlog is queued" test "$(hot_len)" = "$N"
+  t0=$(now_ms)
+  worker_start h1 --queue bench --partitions $HP --concurrency 32
+  worker_start h2 --queue bench --partitions $HP --concurrency 32
+  hot_drained() { [ "$(hot_len)" = 0 ]; }
+  wait_for 600 "the partitioned backlog to drain" hot_drained || fatal "the partitioned backlog did not drain"
+  t1=$(now_ms)
+  check "no partitioned execution was rejected" test "$(rcli XLEN peace:dead)" = 0
+  worker_stop h1
+  worker_stop h2
+  total_calls=0
+  total_q=0
+  for p in "${servers[@]}"; do
+    cpu_d[$p]=$(awk -v a="$(cpu_s "$p")" -v b="${cpu0[$p]}" 'BEGIN { printf "%.6f", a - b }')
+    calls_n[$p]=$(calls "$p")
+    q_n[$p]=$(calls "$p" '^(xreadgroup|xack|xdel|xclaim|xautoclaim)$')
+    total_calls=$((total_calls + calls_n[$p]))
+    total_q=$((total_q + q_n[$p]))
+  done
+  worst=0
+  busiest=0
+  for p in "${servers[@]}"; do
+    share=$(awk -v a="${q_n[$p]}" -v t="$total_q" 'BEGIN { printf "%.3f", (t > 0 ? a / t : 0) }')
+    echo "bench=fleet_hot_shard backend=cluster queue=bench partitions=$HP shard=$p partitions_here=${bench_here[$p]} queue_cmd_share=$share cmd_share=$(awk -v a="${calls_n[$p]}" -v t="$total_calls" 'BEGIN { printf "%.3f", a / t }') cpu_us_per_exec=$(awk -v c="${cpu_d[$p]}" -v n="$N" 'BEGIN { printf "%.1f", c * 1e6 / n }')"
+    worst=$(awk -v w="$worst" -v s="$share" -v k="${#servers[@]}" 'BEGIN { d = (s * k - 1) * 100; if (d < 0) d = -d; printf "%.1f", (d > w ? d : w) }')
+    busiest=$(awk -v b="$busiest" -v s="$share" 'BEGIN { printf "%.3f", (s > b ? s : b) }')
+  done
+  hot_cpu=0
+  for p in "${servers[@]}"; do hot_cpu=$(awk -v a="$hot_cpu" -v b="${cpu_d[$p]}" 'BEGIN { printf "%.6f", a + b }'); done
+  echo "bench=fleet_hot_shard_check backend=cluster queue=bench partitions=$HP execs=$N execs_per_s=$(awk -v n="$N" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / ms }') redis_cpu_us_per_exec=$(awk -v c="$hot_cpu" -v n="$N" 'BEGIN { printf "%.1f", c * 1e6 / n }') redis_calls_per_exec=$(awk -v c="$total_calls" -v n="$N" 'BEGIN { printf "%.1f", c / n }') queue_calls_per_exec=$(awk -v c="$total_q" -v n="$N" 'BEGIN { printf "%.2f", c / n }') busiest_share=$busiest max_dev_from_even_pct=$worst within_25pct=$(awk -v w="$worst" 'BEGIN { print (w <= 25 ? "yes" : "no") }')"
+  check "every master serves its share of the queue within 25% of even" \
+    awk -v w="$worst" 'BEGIN { exit !(w <= 25) }'
 fi
 
 # Running at once: K executions of one 40 s sleep item (progress every 100
