@@ -11,24 +11,9 @@ WORKER=${2:?}
 N=${FAILOVER_EXECUTIONS:-24}
 
 cluster_start 1
-worker_start w1 --concurrency 4 --lease-ms 6000
-worker_start w2 --concurrency 4 --lease-ms 6000
-wait_for 20 "worker w1" worker_ready w1 || fatal "worker w1 not ready"
-wait_for 20 "worker w2" worker_ready w2 || fatal "worker w2 not ready"
+cluster_workers --concurrency 4 --lease-ms 6000
 
-flow() { # FILE N
-  cat >"$1" <<EOF2
-{"app":"fo","profile":"p$2","flow":"f","items":[
- {"id":"a","type":"sh_cmd","params":{
-   "state_current":["sh","-c","sleep 0.4; echo current-p$2"],
-   "state_goal":["echo","goal-p$2"],
-   "apply_exec":["true"]}},
- {"id":"b","type":"sh_cmd","deps":["a"],"params":{
-   "state_current":["sh","-c","sleep 0.3; echo b-p$2"],
-   "state_goal":["echo","b-p$2"],
-   "apply_exec":["true"]}}]}
-EOF2
-}
+flow() { cluster_sh_flow "$1" fo "$2" 0.4 0.3; } # FILE N
 ids=()
 submit_some() { # FROM TO
   local i
@@ -38,13 +23,7 @@ submit_some() { # FROM TO
   done
 }
 
-# owner KEY: the port of the master serving KEY's slot.
-owner() {
-  local p
-  for p in $(cluster_masters); do
-    [ "$(ccli "$p" EXISTS "$1" 2>/dev/null)" = 1 ] && echo "$p" && return
-  done
-}
+owner() { cluster_key_holder "$1"; } # KEY: the port of the master holding it
 # replica_of PORT: the port of a replica of the master on PORT.
 replica_of() {
   local id

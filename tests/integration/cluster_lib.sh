@@ -100,6 +100,39 @@ cluster_key_port() {
   }'
 }
 
+# cluster_key_holder KEY: the port of the master holding KEY (EXISTS on each).
+cluster_key_holder() {
+  local p
+  for p in $(cluster_masters); do
+    [ "$(ccli "$p" EXISTS "$1" 2>/dev/null)" = 1 ] && echo "$p" && return
+  done
+}
+
+# cluster_workers ARGS...: workers w1 and w2 with ARGS, both reading.
+cluster_workers() {
+  worker_start w1 "$@"
+  worker_start w2 "$@"
+  wait_for 20 "worker w1" worker_ready w1 || fatal "worker w1 not ready"
+  wait_for 20 "worker w2" worker_ready w2 || fatal "worker w2 not ready"
+}
+
+# cluster_sh_flow FILE APP N A_S B_S: a flow of profile pN (its own slots) of
+# two sh_cmd items, a then b, discovering in A_S and B_S seconds, whose
+# states name the profile.
+cluster_sh_flow() {
+  cat >"$1" <<EOF2
+{"app":"$2","profile":"p$3","flow":"f","items":[
+ {"id":"a","type":"sh_cmd","params":{
+   "state_current":["sh","-c","sleep $4; echo current-p$3"],
+   "state_goal":["echo","goal-p$3"],
+   "apply_exec":["true"]}},
+ {"id":"b","type":"sh_cmd","deps":["a"],"params":{
+   "state_current":["sh","-c","sleep $5; echo b-p$3"],
+   "state_goal":["echo","b-p$3"],
+   "apply_exec":["true"]}}]}
+EOF2
+}
+
 cluster_start() {
   local replicas=${1:-0} n i addrs=()
   n=$((3 * (1 + replicas)))

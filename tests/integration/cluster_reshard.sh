@@ -14,26 +14,11 @@ cluster_start 0
 masters=($(cluster_masters))
 ids_of=()
 for p in "${masters[@]}"; do ids_of+=("$(ccli "$p" CLUSTER MYID)"); done
-worker_start w1 --concurrency 4
-worker_start w2 --concurrency 4
-wait_for 20 "worker w1" worker_ready w1 || fatal "worker w1 not ready"
-wait_for 20 "worker w2" worker_ready w2 || fatal "worker w2 not ready"
+cluster_workers --concurrency 4
 
 # Each execution: its own profile (so its own slots), one item whose
 # discovery takes 0.3 s and whose state names the profile.
-flow() { # FILE N
-  cat >"$1" <<EOF2
-{"app":"rs","profile":"p$2","flow":"f","items":[
- {"id":"a","type":"sh_cmd","params":{
-   "state_current":["sh","-c","sleep 0.3; echo current-p$2"],
-   "state_goal":["echo","goal-p$2"],
-   "apply_exec":["true"]}},
- {"id":"b","type":"sh_cmd","deps":["a"],"params":{
-   "state_current":["sh","-c","sleep 0.2; echo b-p$2"],
-   "state_goal":["echo","b-p$2"],
-   "apply_exec":["true"]}}]}
-EOF2
-}
+flow() { cluster_sh_flow "$1" rs "$2" 0.3 0.2; } # FILE N
 ids=()
 submit_some() { # FROM TO
   local i
@@ -51,12 +36,7 @@ reshard() { # FROM-INDEX TO-INDEX SLOTS
 }
 
 # owner KEY: the port of the master serving KEY's slot.
-owner() {
-  local p
-  for p in "${masters[@]}"; do
-    [ "$(ccli "$p" EXISTS "$1" 2>/dev/null)" = 1 ] && echo "$p" && return
-  done
-}
+owner() { cluster_key_holder "$1"; } # KEY: the port of the master holding it
 queue_owner_before=$(owner 'peace:queue:{default}')
 
 # Masters by role: q serves the queue ({default} is slot 5718, near the
