@@ -522,61 +522,87 @@ static int meta_json(const struct cli_record *rec, struct pc_buf *b, struct pc_e
 
 static const struct cli_record_ops meta_ops = {meta_text, meta_json_member, meta_json};
 
-/* One item of the progress hash: its "ITEM.part" fields. */
-static const redisReply *progress_field(const struct cli_record *rec, const char *part)
+/* One item of the progress hash (either layout, pc_progress_view_build). */
+static struct pc_progress_str progress_part(const struct cli_record *rec, const char *part)
 {
-    char field[PC_ID_MAX + 16];
+    const struct pc_progress_item *it = rec->src;
+    struct pc_progress_str none = {NULL, 0};
 
-    (void)snprintf(field, sizeof(field), "%.*s.%s", (int)rec->name_len, rec->name, part);
-    return cli_reply_field(rec->src, field);
+    return strcmp(part, "status") == 0  ? it->status
+           : strcmp(part, "limit") == 0 ? it->limit
+           : strcmp(part, "done") == 0  ? it->done
+           : strcmp(part, "msg") == 0   ? it->msg
+                                        : none;
 }
 
 static size_t progress_text(const struct cli_record *rec, const char *part, char *out,
                             size_t out_size)
 {
-    return reply_text(progress_field(rec, part), out, out_size);
+    struct pc_progress_str v = progress_part(rec, part);
+    size_t copied = v.n < out_size ? v.n : out_size - 1;
+
+    memcpy(out, v.s != NULL ? v.s : "", v.s != NULL ? copied : 0);
+    out[v.s != NULL ? copied : 0] = '\0';
+    return v.s != NULL ? v.n : 0;
 }
 
 static int progress_json_member(const struct cli_record *rec, const char *part, struct pc_buf *b,
                                 bool *first)
 {
-    return reply_json_member(progress_field(rec, part), part, b, first);
+    struct pc_progress_str v = progress_part(rec, part);
+    int rc;
+
+    if (v.s == NULL) {
+        return 0;
+    }
+    rc = *first ? 0 : pc_buf_puts(b, ",");
+    *first = false;
+    return rc == 0 ? append_json_field(b, part, v.s, v.n) : rc;
 }
 
 static const struct cli_record_ops progress_ops = {progress_text, progress_json_member, NULL};
 
-/* The items of the progress hash, in the order their first field appears. */
+/* The items of the progress hash, in the order they first appear. */
 static bool progress_next(const struct cli_records *s, struct cli_cursor *at,
                           struct cli_record *rec)
 {
-    const redisReply *prog = s->src;
+    const struct pc_progress_view *v = s->src;
+    const struct pc_progress_item *it;
 
-    for (size_t i = at->index; i + 1 < prog->elements; i += 2) {
-        const redisReply *k = prog->element[i];
-        const char *dot;
-        size_t item_len;
-        bool seen = false;
-
-        if (k->type != REDIS_REPLY_STRING || (dot = memchr(k->str, '.', k->len)) == NULL) {
-            continue;
-        }
-        item_len = (size_t)(dot - k->str);
-        /* Visit each item once: at its first field. */
-        for (size_t j = 0; j < i && !seen; j += 2) {
-            const redisReply *e = prog->element[j];
-
-            seen = e->type == REDIS_REPLY_STRING && e->len > item_len && e->str[item_len] == '.' &&
-                   memcmp(e->str, k->str, item_len) == 0;
-        }
-        if (seen) {
-            continue;
-        }
-        at->index = i + 2;
-        *rec = (struct cli_record){&progress_ops, prog, k->str, item_len};
-        return true;
+    if (at->index >= v->n) {
+        return false;
     }
-    at->index = prog->elements;
-    return false;
+    it = &v->items[at->index++];
+    *rec = (struct cli_record){&progress_ops, it, it->id, it->id_len};
+    return true;
+}
+
+/* The view of a progress hash reply (HGETALL); the reply must outlive it. */
+int cli_progress_view(const redisReply *prog, struct pc_progress_view *view)
+{
+    struct pc_progress_kv *kv = NULL;
+    size_t n = 0;
+    int rc;
+
+    memset(view, 0, sizeof(*view));
+    if (prog == NULL || prog->type != REDIS_REPLY_ARRAY) {
+        return pc_progress_view_build(view, NULL, 0);
+    }
+    kv = calloc(prog->elements / 2 + 1, sizeof(*kv));
+    if (kv == NULL) {
+        return PC_ENOMEM;
+    }
+    for (size_t i = 0; i + 1 < prog->elements; i += 2) {
+        const redisReply *k = prog->element[i];
+        const redisReply *v = prog->element[i + 1];
+
+        if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING) {
+            kv[n++] = (struct pc_progress_kv){k->str, k->len, v->str, v->len};
+        }
+    }
+    rc = pc_progress_view_build(view, kv, n);
+    free(kv);
+    return rc;
 }
 
 /* One HMGET of the list fields (cli_list_fields order). */
@@ -691,6 +717,7 @@ int cli_redis_status(const struct cli_opts *o)
     struct cli_redis *r = NULL;
     redisReply *meta = NULL;
     redisReply *prog = NULL;
+    struct pc_progress_view view = {0};
     struct pc_outcome outcome;
     bool have_outcome = false;
     char key[PC_KEY_MAX];
@@ -715,14 +742,19 @@ int cli_redis_status(const struct cli_opts *o)
         cli_print_err(&err);
         goto out;
     }
+    if (cli_progress_view(prog, &view) != 0) {
+        (void)fprintf(stderr, "peace: out of memory\n");
+        goto out;
+    }
     {
         struct cli_record meta_rec = {&meta_ops, meta, NULL, 0};
-        struct cli_records items = {prog, progress_next};
+        struct cli_records items = {&view, progress_next};
 
-        status = cli_print_status(o->args[0], &meta_rec, &items, prog->elements > 0,
+        status = cli_print_status(o->args[0], &meta_rec, &items, view.n > 0,
                                   have_outcome ? &outcome : NULL, o->json);
     }
 out:
+    pc_progress_view_free(&view);
     if (have_outcome) {
         pc_outcome_cleanup(&outcome);
     }

@@ -15,6 +15,7 @@
 #include "peace/buf.h"
 #include "peace/err.h"
 #include "peace/outcome.h"
+#include "peace/progress_line.h"
 #include "peace/store.h"
 #include "redis_client.h"
 
@@ -25,6 +26,13 @@
  */
 int cli_exec_meta(struct cli_redis *r, const char *id, redisReply **meta,
                   struct pc_err *err) PC_NODISCARD;
+
+/*
+ * The view of a progress hash (an HGETALL reply, borrowed: it must outlive
+ * the view), whatever its layout (peace/progress_line.h). Returns 0 or
+ * PC_ENOMEM; free with pc_progress_view_free.
+ */
+int cli_progress_view(const redisReply *prog, struct pc_progress_view *view) PC_NODISCARD;
 
 /* A meta field as a NUL-terminated copy in out ("" when absent or too long). */
 void cli_meta_get(const redisReply *meta, const char *field, char *out, size_t out_size);

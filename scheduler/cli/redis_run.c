@@ -563,6 +563,7 @@ static int flow_from_progress(struct cli_redis *r, const char *id, const redisRe
     char key[PC_KEY_MAX];
     char name[PC_ID_MAX + 1];
     redisReply *rep = NULL;
+    struct pc_progress_view view;
     struct pc_flow f;
     int rc;
 
@@ -570,23 +571,20 @@ static int flow_from_progress(struct cli_redis *r, const char *id, const redisRe
     if (pc_key_progress(key, sizeof(key), cli_redis_prefix(r), id) < 0) {
         return PC_EINVAL;
     }
-    rc = cli_redis_cmd(r, &rep, err, "HKEYS", key, (char *)NULL);
+    rc = cli_redis_cmd(r, &rep, err, "HGETALL", key, (char *)NULL);
     if (rc != 0) {
         return rc;
     }
-    f.items = calloc(rep->elements + 1, sizeof(*f.items));
-    if (f.items == NULL) {
+    if (cli_progress_view(rep, &view) != 0 ||
+        (f.items = calloc(view.n + 1, sizeof(*f.items))) == NULL) {
+        pc_progress_view_free(&view);
         freeReplyObject(rep);
         return pc_err_set(err, PC_ENOMEM, "out of memory");
     }
-    for (size_t i = 0; i < rep->elements; i++) {
-        const redisReply *k = rep->element[i];
-        const char *dot = k->type == REDIS_REPLY_STRING ? memchr(k->str, '.', k->len) : NULL;
-
-        if (dot != NULL) {
-            cli_flow_add_item(&f, k->str, (size_t)(dot - k->str));
-        }
+    for (size_t i = 0; i < view.n; i++) {
+        cli_flow_add_item(&f, view.items[i].id, view.items[i].id_len);
     }
+    pc_progress_view_free(&view);
     freeReplyObject(rep);
     cli_meta_get(meta, "app", name, sizeof(name));
     memcpy(f.app.s, name, sizeof(name));

@@ -7,8 +7,9 @@
  * become numbers only when they really are decimal numbers, and msgpack
  * values (report, states) are checked by the schema codecs before they are
  * rendered. Items are listed in flow order from the meta's `items` field;
- * the progress hash is indexed once (sorted), so a flow of 10 000 items is
- * rendered in O(n log n), not O(n^2).
+ * the progress hash (either layout) is read once through
+ * pc_progress_view_build, so a flow of 10 000 items is rendered in
+ * O(n log n), not O(n^2).
  */
 #include "sched_json.h"
 
@@ -19,6 +20,7 @@
 #include "peace/ident.h"
 #include "peace/msg.h"
 #include "peace/outcome.h"
+#include "peace/progress_line.h"
 #include "peace/state.h"
 
 /* ------------------------------------------------------------------------ */
@@ -132,169 +134,59 @@ int sched_json_execution(struct pc_buf *b, const struct sched_meta *m)
 /* ------------------------------------------------------------------------ */
 /* Items                                                                     */
 
-enum item_part { PART_STATUS = 0, PART_LIMIT, PART_DONE, PART_MSG, PART_COUNT };
-
-static const char *const part_names[PART_COUNT] = {"status", "limit", "done", "msg"};
-
-/* One progress hash field "ITEM.part". */
-struct prog_field {
-    const char *item;
-    size_t item_len;
-    size_t order; /* position in the hash reply */
-    enum item_part part;
-    struct sched_str value;
-};
-
-static int prog_cmp(const void *a, const void *b)
+/* The item's entry: its progress as read (either layout), defaults where absent. */
+static int item_json(struct pc_buf *b, const char *id, size_t id_len,
+                     const struct pc_progress_item *it)
 {
-    const struct prog_field *x = a;
-    const struct prog_field *y = b;
-    size_t n = x->item_len < y->item_len ? x->item_len : y->item_len;
-    int c = memcmp(x->item, y->item, n);
-
-    if (c != 0) {
-        return c;
-    }
-    if (x->item_len != y->item_len) {
-        return x->item_len < y->item_len ? -1 : 1;
-    }
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* Index of the first field of item (p, n) in the sorted fields, or nf. */
-static size_t prog_lower_bound(const struct prog_field *f, size_t nf, const char *p, size_t n)
-{
-    size_t lo = 0;
-    size_t hi = nf;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        size_t m = f[mid].item_len < n ? f[mid].item_len : n;
-        int c = memcmp(f[mid].item, p, m);
-
-        if (c < 0 || (c == 0 && f[mid].item_len < n)) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
-/* The item's entry; values from the sorted fields starting at first. */
-static int item_json(struct pc_buf *b, const char *id, size_t id_len, const struct prog_field *f,
-                     size_t nf, size_t first)
-{
-    static const struct sched_str defaults[PART_COUNT] = {
+    static const struct pc_progress_str defaults[4] = {
         {"initialized", 11}, {"unknown", 7}, {"0", 1}, {"", 0}};
-    struct sched_str v[PART_COUNT];
+    static const char *const names[4] = {"status", "limit", "done", "msg"};
+    struct pc_progress_str v[4];
     int rc;
 
     memcpy(v, defaults, sizeof(v));
-    for (size_t i = first; i < nf && f[i].item_len == id_len && memcmp(f[i].item, id, id_len) == 0;
-         i++) {
-        v[f[i].part] = f[i].value; /* the last one wins, as HSET would */
-    }
-    rc = pc_buf_puts(b, "{\"id\":");
-    rc = rc == 0 ? pc_buf_append_json_str(b, id, id_len) : rc;
-    for (size_t p = 0; rc == 0 && p < PART_COUNT; p++) {
-        rc = pc_buf_puts(b, ",");
-        if (rc == 0 && p == PART_DONE && !decimal_number(v[p].p, v[p].n)) {
-            /* done is a number in the API; a non-number is shown as 0. */
-            v[p] = defaults[PART_DONE];
-        }
-        rc = rc == 0 ? json_field(b, part_names[p], strlen(part_names[p]), v[p].p, v[p].n) : rc;
-    }
-    return rc == 0 ? pc_buf_puts(b, "}") : rc;
-}
+    if (it != NULL) {
+        const struct pc_progress_str read[4] = {it->status, it->limit, it->done, it->msg};
 
-/* Collects the ITEM.part fields of the progress hash. */
-static int prog_collect(const struct sched_str *kv, size_t n_kv, struct prog_field **out,
-                        size_t *n_out)
-{
-    struct prog_field *f = calloc(n_kv / 2 + 1, sizeof(*f));
-    size_t nf = 0;
-
-    if (f == NULL) {
-        return PC_ENOMEM;
-    }
-    for (size_t i = 0; i + 1 < n_kv; i += 2) {
-        const struct sched_str *k = &kv[i];
-        const char *dot = k->p != NULL ? memchr(k->p, '.', k->n) : NULL;
-        size_t item_len = dot != NULL ? (size_t)(dot - k->p) : 0;
-
-        if (dot == NULL || item_len == 0 || kv[i + 1].p == NULL) {
-            continue;
-        }
-        for (size_t p = 0; p < PART_COUNT; p++) {
-            size_t pn = strlen(part_names[p]);
-
-            if (k->n - item_len - 1 == pn && memcmp(dot + 1, part_names[p], pn) == 0) {
-                f[nf].item = k->p;
-                f[nf].item_len = item_len;
-                f[nf].order = i;
-                f[nf].part = (enum item_part)p;
-                f[nf].value = kv[i + 1];
-                nf++;
-                break;
+        for (size_t p = 0; p < 4; p++) {
+            if (read[p].s != NULL) {
+                v[p] = read[p];
             }
         }
     }
-    qsort(f, nf, sizeof(*f), prog_cmp);
-    *out = f;
-    *n_out = nf;
-    return 0;
-}
-
-/* The first field of one item in the sorted fields, and where it appeared. */
-struct item_group {
-    size_t order;
-    size_t first;
-};
-
-static int group_cmp(const void *a, const void *b)
-{
-    const struct item_group *x = a;
-    const struct item_group *y = b;
-
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* Item names of the progress hash in first-appearance order (fallback order). */
-static int order_by_appearance(const struct prog_field *f, size_t nf, struct item_group **out,
-                               size_t *n_out)
-{
-    struct item_group *g = calloc(nf + 1, sizeof(*g));
-    size_t n = 0;
-
-    if (g == NULL) {
-        return PC_ENOMEM;
+    if (!decimal_number(v[2].s, v[2].n)) {
+        v[2] = defaults[2]; /* done is a number in the API; a non-number is shown as 0 */
     }
-    /* f is sorted by (item, order): the first of each group appeared first. */
-    for (size_t i = 0; i < nf; i++) {
-        if (i == 0 || f[i].item_len != f[i - 1].item_len ||
-            memcmp(f[i].item, f[i - 1].item, f[i].item_len) != 0) {
-            g[n].order = f[i].order;
-            g[n].first = i;
-            n++;
-        }
+    rc = pc_buf_puts(b, "{\"id\":");
+    rc = rc == 0 ? pc_buf_append_json_str(b, id, id_len) : rc;
+    for (size_t p = 0; rc == 0 && p < 4; p++) {
+        rc = pc_buf_puts(b, ",");
+        rc = rc == 0 ? json_field(b, names[p], strlen(names[p]), v[p].s, v[p].n) : rc;
     }
-    qsort(g, n, sizeof(*g), group_cmp);
-    *out = g;
-    *n_out = n;
-    return 0;
+    return rc == 0 ? pc_buf_puts(b, "}") : rc;
 }
 
 int sched_json_items(struct pc_buf *b, const struct sched_str *items_csv,
                      const struct sched_str *progress_kv, size_t n_kv)
 {
-    struct prog_field *f = NULL;
-    struct item_group *groups = NULL;
-    size_t nf = 0;
-    size_t n_first = 0;
+    struct pc_progress_kv *kv = calloc(n_kv / 2 + 1, sizeof(*kv));
+    struct pc_progress_view view;
+    size_t n = 0;
     bool first = true;
-    int rc = prog_collect(progress_kv, n_kv, &f, &nf);
+    int rc;
 
+    memset(&view, 0, sizeof(view));
+    if (kv == NULL) {
+        return PC_ENOMEM;
+    }
+    for (size_t i = 0; i + 1 < n_kv; i += 2) {
+        kv[n].f = progress_kv[i].p;
+        kv[n].fn = progress_kv[i].n;
+        kv[n].v = progress_kv[i + 1].p;
+        kv[n].vn = progress_kv[i + 1].n;
+        n++;
+    }
+    rc = pc_progress_view_build(&view, kv, n);
     rc = rc == 0 ? pc_buf_puts(b, "[") : rc;
     if (rc == 0 && items_csv != NULL && items_csv->p != NULL) {
         const char *p = items_csv->p;
@@ -307,25 +199,24 @@ int sched_json_items(struct pc_buf *b, const struct sched_str *items_csv,
             if (pc_ident_valid(p, len)) {
                 rc = first ? 0 : pc_buf_puts(b, ",");
                 first = false;
-                rc = rc == 0 ? item_json(b, p, len, f, nf, prog_lower_bound(f, nf, p, len)) : rc;
+                rc = rc == 0 ? item_json(b, p, len, pc_progress_view_find(&view, p, len)) : rc;
             }
             p += len + 1;
         }
     } else if (rc == 0) {
-        rc = order_by_appearance(f, nf, &groups, &n_first);
-        for (size_t i = 0; rc == 0 && i < n_first; i++) {
-            const struct prog_field *g = &f[groups[i].first];
+        for (size_t i = 0; rc == 0 && i < view.n; i++) {
+            const struct pc_progress_item *it = &view.items[i];
 
-            if (!pc_ident_valid(g->item, g->item_len)) {
+            if (!pc_ident_valid(it->id, it->id_len)) {
                 continue;
             }
             rc = first ? 0 : pc_buf_puts(b, ",");
             first = false;
-            rc = rc == 0 ? item_json(b, g->item, g->item_len, f, nf, groups[i].first) : rc;
+            rc = rc == 0 ? item_json(b, it->id, it->id_len, it) : rc;
         }
     }
-    free(groups);
-    free(f);
+    pc_progress_view_free(&view);
+    free(kv);
     return rc == 0 ? pc_buf_puts(b, "]") : rc;
 }
 

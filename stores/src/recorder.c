@@ -41,12 +41,15 @@
 
 #include "peace/keys.h"
 #include "peace/msg.h"
+#include "peace/progress_line.h"
 
 #define WHY_MAX 256
 
-/* The progress hash fields of an item: only changed ones are written (on a
- * hash of up to 512 fields Redis keeps a listpack, where each field written
- * is a scan of the hash). An item's first write has them all. */
+/* What changed in an item's progress since it was last written. The hash
+ * has one field per item (layout 2, peace/progress_line.h): any change
+ * rewrites the item's line, a field of an item that did not change is not
+ * written (on a hash of up to 512 fields Redis keeps a listpack, where each
+ * field written is a scan of the hash). */
 #define FIELD_STATUS       1u
 #define FIELD_LIMIT        2u
 #define FIELD_DONE         4u
@@ -122,6 +125,7 @@ struct pc_recorder {
     size_t n_events;
     struct pc_redis_args first_meta; /* written by the first flush */
     bool first_meta_sent;
+    bool layout_written; /* the progress hash has its layout marker */
     size_t block_index;
     bool block_known;
     bool meta_dirty;
@@ -286,78 +290,53 @@ static void push_progress_event(struct pc_recorder *r, size_t item,
     push_event(r, &ev);
 }
 
-/* ITEM.SUFFIX as one argument (no formatting: this runs for every dirty
- * item of every flush). */
-static void add_field_name(struct pc_redis_args *a, const char *id, size_t id_len,
-                           const char *suffix, size_t suffix_len)
+/* The item's progress line (layout 2, peace/progress_line.h) as one
+ * hash field: field = item id, value = `STATUS LIMIT DONE[ MSG]`. */
+static void add_progress_line(struct pc_redis_args *a, const char *id, size_t id_len,
+                              const struct pc_progress_tracker *t)
 {
-    char name[PC_ID_MAX + 16];
+    char limit[48];
+    char line[PC_PROGRESS_LINE_MAX];
+    int n;
 
-    memcpy(name, id, id_len);
-    memcpy(name + id_len, suffix, suffix_len);
-    pc_redis_args_add(a, name, id_len + suffix_len);
+    if (t->limit.kind == PC_LIMIT_UNKNOWN) {
+        memcpy(limit, "unknown", 8);
+    } else if (pc_limit_format(&t->limit, limit, sizeof(limit)) < 0) {
+        (void)snprintf(limit, sizeof(limit), "unknown");
+    }
+    n = pc_progress_line_encode(line, sizeof(line), pc_progress_status_name(t->status), limit,
+                                t->done, t->msg, strnlen(t->msg, sizeof(t->msg)));
+    if (n < 0) { /* cannot happen: the line has room for any tracker */
+        n = pc_progress_line_encode(line, sizeof(line), pc_progress_status_name(t->status),
+                                    "unknown", t->done, NULL, 0);
+    }
+    pc_redis_args_add(a, id, id_len);
+    pc_redis_args_add(a, line, n > 0 ? (size_t)n : 0);
 }
 
-static unsigned field_count(unsigned mask)
-{
-    return (mask & 1u) + (mask >> 1 & 1u) + (mask >> 2 & 1u) + (mask >> 3 & 1u);
-}
-
+/* An item's field, whichever of its parts changed (one field per item). */
 static void add_progress_fields(struct pc_recorder *r, struct pc_redis_args *a, size_t item,
                                 unsigned mask)
 {
-    const struct pc_progress_tracker *t = &r->last[item];
     const char *id = r->flow->items[item].id.s;
-    size_t id_len = strnlen(id, PC_ID_MAX);
-    char limit[48];
 
-    if ((mask & FIELD_STATUS) != 0) {
-        add_field_name(a, id, id_len, ".status", 7);
-        pc_redis_args_addz(a, pc_progress_status_name(t->status));
-    }
-    if ((mask & FIELD_LIMIT) != 0) {
-        if (t->limit.kind == PC_LIMIT_UNKNOWN) {
-            memcpy(limit, "unknown", 8);
-        } else if (pc_limit_format(&t->limit, limit, sizeof(limit)) < 0) {
-            (void)snprintf(limit, sizeof(limit), "unknown");
-        }
-        add_field_name(a, id, id_len, ".limit", 6);
-        pc_redis_args_addz(a, limit);
-    }
-    if ((mask & FIELD_DONE) != 0) {
-        add_field_name(a, id, id_len, ".done", 5);
-        pc_redis_args_addu64(a, t->done);
-    }
-    if ((mask & FIELD_MSG) != 0) {
-        add_field_name(a, id, id_len, ".msg", 4);
-        pc_redis_args_addz(a, t->msg);
+    if ((mask & FIELD_ALL) != 0) {
+        add_progress_line(a, id, strnlen(id, PC_ID_MAX), &r->last[item]);
     }
 }
 
 void pc_recorder_initial_progress(const struct pc_flow *flow, struct pc_redis_args *a)
 {
     struct pc_progress_tracker t;
-    const char *status = NULL;
-    char limit[48];
 
     pc_progress_tracker_init(&t);
-    status = pc_progress_status_name(t.status);
-    if (pc_limit_format(&t.limit, limit, sizeof(limit)) < 0) {
-        (void)snprintf(limit, sizeof(limit), "unknown");
-    }
-    pc_redis_args_addu64(a, 8 * (uint64_t)flow->n_items);
+    pc_redis_args_addu64(a, 2 * (uint64_t)flow->n_items + 2);
+    pc_redis_args_add(a, PC_PROGRESS_LAYOUT_FIELD, PC_PROGRESS_LAYOUT_FIELD_LEN);
+    pc_redis_args_addu64(a, PC_PROGRESS_LAYOUT);
     for (size_t i = 0; i < flow->n_items; i++) {
         const char *id = flow->items[i].id.s;
-        size_t id_len = strnlen(id, PC_ID_MAX);
 
-        add_field_name(a, id, id_len, ".status", 7);
-        pc_redis_args_addz(a, status);
-        add_field_name(a, id, id_len, ".limit", 6);
-        pc_redis_args_addz(a, limit);
-        add_field_name(a, id, id_len, ".done", 5);
-        pc_redis_args_addu64(a, t.done);
-        add_field_name(a, id, id_len, ".msg", 4);
-        pc_redis_args_addz(a, t.msg);
+        add_progress_line(a, id, strnlen(id, PC_ID_MAX), &t);
     }
 }
 
@@ -422,12 +401,17 @@ static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a)
         }
     }
     {
-        uint64_t np = 0;
+        uint64_t np = r->layout_written ? 0 : 2;
 
         for (size_t k = 0; k < r->n_dirty; k++) {
-            np += 2 * (uint64_t)field_count(fields_to_write(r, r->dirty_list[k]));
+            np += fields_to_write(r, r->dirty_list[k]) != 0 ? 2 : 0;
         }
         pc_redis_args_addu64(a, np);
+        if (!r->layout_written) {
+            pc_redis_args_add(a, PC_PROGRESS_LAYOUT_FIELD, PC_PROGRESS_LAYOUT_FIELD_LEN);
+            pc_redis_args_addu64(a, PC_PROGRESS_LAYOUT);
+            r->layout_written = true;
+        }
     }
     for (size_t k = 0; k < r->n_dirty; k++) {
         size_t i = r->dirty_list[k];
@@ -1004,6 +988,7 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
         pc_progress_tracker_init(&r->last[i]);
         r->written[i] = o->progress_prefilled;
     }
+    r->layout_written = o->progress_prefilled;
     *out = r;
     return 0;
 }

@@ -58,8 +58,12 @@
  * an interrupt is marked (strategy finish_current: such an execution runs
  * without the lock). Taken as lock_acquire takes it, with value ID:EPOCH; the
  * reply's last element says {1, ""} (held) or {0, holder}, or {} (not asked).
- * ARGV[10] counts the progress fields that follow (every item's initial
- * fields): written once the previous attempt's progress was read, so later
+ * ARGV[10] counts the progress fields that follow (the layout marker and
+ * every item's initial line, progress layout 2): written once the previous
+ * attempt's progress was read (the whole hash, returned as is: the worker
+ * reads either layout; a takeover then rewrites the hash from scratch, so
+ * an execution an older worker started in layout 1 goes on in layout 2,
+ * never a mix), so later
  * writes only change fields (Redis keeps a hash of up to 512 fields as a
  * listpack, where inserting is far dearer than replacing). The short form
  * ends there and is enough when the meta is complete and an attempt is left;
@@ -114,14 +118,8 @@ static const char exec_start_lua[] =
     "redis.call('HSET', meta, unpack(set))\n"
     "local prog = {}\n"
     "if attempt > 1 then\n"
-    "  local all = redis.call('HGETALL', KEYS[2])\n"
-    "  for i = 1, #all - 1, 2 do\n"
-    "    local f = all[i]\n"
-    "    if string.sub(f, -7) == '.status' or string.sub(f, -6) == '.limit' then\n"
-    "      prog[#prog + 1] = f\n"
-    "      prog[#prog + 1] = all[i + 1]\n"
-    "    end\n"
-    "  end\n"
+    "  prog = redis.call('HGETALL', KEYS[2])\n"
+    "  if np > 0 and #prog > 0 then redis.call('DEL', KEYS[2]) end\n"
     "end\n"
     "hset_range(KEYS[2], 11, 10 + np)\n"
     "local lk = {}\n"

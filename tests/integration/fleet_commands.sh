@@ -79,12 +79,14 @@ rcli HGETALL "peace:exec:{$id}:progress" >"$T/progress.txt"
 pfield() { awk -v f="$1" 'NR % 2 == 1 && $0 == f { getline; print; exit }' "$T/progress.txt"; }
 ok=1
 for item in workspace config index build warmup; do
-  [ "$(pfield "$item.status")" = success ] || ok=0
+  [ "$(pfield "$item" | cut -d' ' -f1)" = success ] || ok=0
 done
-check "HGETALL progress: every ITEM.status is success" test $ok -eq 1
-check "HGETALL progress: the sleep item counted its steps" \
-  test "$(pfield warmup.limit) $(pfield warmup.done)" = "steps:8 8"
-check "HGETALL progress: messages are plain text" test "$(pfield warmup.msg)" = 'done!'
+check "HGETALL progress: layout 2, marked" test "$(pfield .layout)" = 2
+check "HGETALL progress: one field per item, and the marker" \
+  test "$(($(wc -l <"$T/progress.txt") / 2))" = 6
+check "HGETALL progress: every item's status is success" test $ok -eq 1
+check "HGETALL progress: the sleep item's line is plain text (status, limit, done, message)" \
+  test "$(pfield warmup)" = 'success steps:8 8 done!'
 
 events=$(rcli XRANGE "peace:exec:{$id}:events" - +)
 check "events: one block_start per block, in order" \

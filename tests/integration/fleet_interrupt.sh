@@ -31,10 +31,14 @@ diamond_flow() {
 EOF
 }
 events_kinds() { rcli XRANGE "peace:exec:{$1}:events" - + | awk 'prev == "kind" { print } { prev = $0 }' | tr '\n' ' '; }
-# no_item_ran ID: no ITEM.status in the progress hash says an item ran
+# no_item_ran ID: no item's status in the progress hash (layout 2: ITEM = "STATUS ...") says it ran
 no_item_ran() {
-  ! rcli HGETALL "peace:exec:{$1}:progress" | awk 'NR % 2 == 1 { f = $0; next } f ~ /\.status$/ { print }' |
+  ! rcli HGETALL "peace:exec:{$1}:progress" | awk 'NR % 2 == 1 { f = $0; next } f !~ /\./ { print $1 }' |
     grep -Eqx 'queued|running|running_stalled|success|fail'
+}
+e_running() { # ID: one and two running in the apply block
+  [ "$(rcli HGET "peace:exec:{$1}" block)" = apply_ensure ] && pstatus_is "$1" one running &&
+    pstatus_is "$1" two running
 }
 report_is() { # ID JQ-EXPR EXPECTED
   local got
@@ -133,10 +137,7 @@ check "d: peace interrupt says it already finished" grep -q 'already finished' "
 diamond_flow "$T/e.json" e
 "$PEACE" run "$T/e.json" --cmd discover --no-progress >/dev/null 2>&1 || fatal "discover of the diamond failed"
 ide=$(submit "$T/e.json" --cmd ensure)
-wait_for 30 "one and two running in the apply block" \
-  bash -c "test \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$ide}' block)\" = apply_ensure &&
-           test \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$ide}:progress' one.status)\" = running &&
-           test \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$ide}:progress' two.status)\" = running"
+wait_for 30 "one and two running in the apply block" e_running "$ide"
 rcli PUBLISH "peace:exec:{$ide}:interrupt" 'mid block' >/dev/null
 wait_finished 30 "$ide"
 check "e: mid-block interrupt ends block_interrupted" meta_is "$ide" outcome block_interrupted
@@ -150,7 +151,7 @@ check "e: stored current states keep the applied items" \
   test "$(fleet_states it e diamond current | jq -c '[.one.done, .two.done, .three.done, .four.done]')" = \
   '[true,true,false,false]'
 check "e: progress shows the others as not run" \
-  bash -c "! redis-cli -p $REDIS_PORT HGET 'peace:exec:{$ide}:progress' three.status | grep -qx success"
+  test "$(ppart "$ide" three status)" != success
 
 check "d: a PUBLISH after the end recorded nothing" test -z "$(meta "$idd" interrupt_requested_ms)"
 check "d: ... wrote no event" test "$(rcli XLEN "peace:exec:{$idd}:events")" = "$events_before"

@@ -24,7 +24,7 @@ gone() {
   st=$(awk '{ sub(/.*\) /, ""); print substr($0, 1, 1) }' "/proc/$1/stat" 2>/dev/null) || return 0
   [ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
 }
-progress_status() { rcli HGET "peace:exec:{$1}:progress" "$2.status"; }
+progress_status() { ppart "$1" "$2" status; }
 
 # long_flow FILE PROFILE TRAP: one sh_cmd item `long` whose apply records its
 # pid and its child's, then sleeps 600 s while $dir/hold exists; its state
@@ -145,7 +145,7 @@ for k in "${!forms[@]}"; do
   sleep_flow "$T/form$k.json" forms "f$k" f 20 100 2
   "$PEACE" run "$T/form$k.json" --cmd discover --no-progress >/dev/null 2>&1 || fatal "discover f$k failed"
   ids[$k]=$(submit "$T/form$k.json" --cmd ensure)
-  wait_for 20 "form $k to apply" bash -c "[ \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{${ids[$k]}}:progress' s1.status)\" = running ]"
+  wait_for 20 "form $k to apply" pstatus_is "${ids[$k]}" s1 running
   IFS='|' read -r payload _ _ <<<"${forms[$k]}"
   rcli PUBLISH "peace:exec:{${ids[$k]}}:interrupt" "$payload" >/dev/null
 done

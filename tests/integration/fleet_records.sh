@@ -45,8 +45,7 @@ check "1: started_ms, finished_ms, items_done" bash -c \
   "test -n \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$id}' started_ms)\" &&
    test -n \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$id}' finished_ms)\" &&
    test \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$id}' items_done)\" = 2"
-check "1: progress of both items" bash -c \
-  "test \"\$(redis-cli -p $REDIS_PORT HGET 'peace:exec:{$id}:progress' b.status)\" = success"
+check "1: progress of both items" pstatus_is "$id" b success
 check "1: meta keeps its retention" ttl_ok "peace:exec:{$id}"
 check "1: progress keeps its retention" ttl_ok "peace:exec:{$id}:progress"
 check "1: events keep their retention" ttl_ok "peace:exec:{$id}:events"

@@ -16,7 +16,7 @@ LEASE=2000
 
 mid_apply() { # ID: s1 applied, s2 being applied
   [ "$(meta "$1" block)" = apply_ensure ] &&
-    [ "$(rcli HGET "peace:exec:{$1}:progress" s2.status)" = running ]
+    pstatus_is "$1" s2 running
 }
 snapshot() { # ID APP PROFILE FLOW
   {

@@ -581,7 +581,7 @@ if [ -n "$WORKER" ]; then
   wait_finished 30 "$(jq -r .id <<<"$BODY")"
   api s3 POST /v1/executions --data-binary "$(sleep_body "$T/e2e_long.json" ensure)"
   ID4=$(jq -r .id <<<"$BODY")
-  s1_running() { [ "$(rcli HGET "peace:exec:{$ID4}:progress" s1.status)" = running ]; }
+  s1_running() { pstatus_is "$ID4" s1 running; }
   wait_for 30 "the first item to run" s1_running || fatal "execution $ID4 never ran"
   api s3 POST "/v1/executions/$ID4/interrupt" -d '{"reason":"e2e stop"}'
   check "e2e: interrupting a running execution is 202 requested" \
@@ -668,6 +668,39 @@ check "ops: since in the future lists nothing" body_is '[.executions, .next_curs
 api s1 GET /openapi.json
 check "ops: GET /openapi.json is the OpenAPI document" \
   eval "status_is 200 && body_is .openapi '\"3.1.0\"'"
+
+# ---- Progress layouts -----------------------------------------------------------------
+# A progress hash of layout 1 (four fields per item, as earlier workers wrote
+# it) and one of layout 2 (one line per item), written by hand, read the same
+# through the API and the CLI (schemas/README.md "Progress hash").
+lay_meta() { # ID
+  rcli HSET "peace:exec:{$1}" id "$1" cmd ensure app it profile lay flow f queue default \
+    status running created_ms 1700000000000 items_total 2 >/dev/null
+}
+LAY1=01LAYOUT1AAAAAAAAAAAAAAAAA
+LAY2=01LAYOUT2AAAAAAAAAAAAAAAAA
+lay_meta "$LAY1"
+rcli HSET "peace:exec:{$LAY1}:progress" a.status success a.limit steps:3 a.done 3 a.msg 'all done' \
+  b.status running b.limit bytes:10 b.done 4 b.msg 'line\nbreak \\ x' >/dev/null
+lay_meta "$LAY2"
+rcli HSET "peace:exec:{$LAY2}:progress" .layout 2 a 'success steps:3 3 all done' \
+  b 'running bytes:10 4 line\nbreak \\ x' >/dev/null
+# Layout 1 values are raw (the backslashes stay); layout 2 unescapes them.
+LAY_ITEMS1='[["a","success","steps:3",3,"all done"],["b","running","bytes:10",4,"line\\nbreak \\\\ x"]]'
+LAY_ITEMS2='[["a","success","steps:3",3,"all done"],["b","running","bytes:10",4,"line\nbreak \\ x"]]'
+for L in 1 2; do
+  lid=LAY$L
+  lid=${!lid}
+  want=LAY_ITEMS$L
+  want=${!want}
+  api s1 GET "/v1/executions/$lid"
+  check "layout $L: the API reads every item's progress" \
+    body_is '[.items[] | [.id,.status,.limit,.done,.msg]]' "$want"
+  check "layout $L: peace status --json reads it the same" \
+    test "$("$PEACE" status "$lid" --json | jq -c '[.progress | to_entries[] | [.key,.value.status,.value.limit,.value.done,.value.msg]]')" = "$want"
+  check "layout $L: peace status prints one line per item" \
+    eval "\"\$PEACE\" status $lid | grep -qx '  a: status=success limit=steps:3 done=3 msg=all done'"
+done
 
 # ---- Redis away and back -------------------------------------------------------------
 api s1 POST /v1/executions --data-binary "$(sleep_body "$T/long.json" ensure)"

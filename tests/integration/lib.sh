@@ -110,6 +110,21 @@ wait_for() {
 
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
+# One part of ITEM's progress in execution ID's progress hash, layout 2
+# (schemas/README.md "Progress hash": field ITEM = "STATUS LIMIT DONE[ MSG]",
+# msg as stored, i.e. escaped). PART: status, limit, done or msg.
+ppart() { # ID ITEM PART
+  local st lim dn msg
+  read -r st lim dn msg <<<"$(rcli HGET "peace:exec:{$1}:progress" "$2")"
+  case $3 in
+    status) printf '%s\n' "$st" ;;
+    limit) printf '%s\n' "$lim" ;;
+    done) printf '%s\n' "$dn" ;;
+    msg) printf '%s\n' "$msg" ;;
+  esac
+}
+pstatus_is() { [ "$(ppart "$1" "$2" status)" = "$3" ]; } # ID ITEM STATUS
+
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 redis_up() { [ "$(rcli PING 2>/dev/null)" = PONG ]; }

@@ -204,7 +204,7 @@ sleep_flow "$T/flow-int.json" rep int f 40 50 3
 "$PEACE" run "$T/flow-int.json" --redis "$PEACE_REDIS_URL" --cmd discover >/dev/null 2>&1
 "$PEACE" run "$T/flow-int.json" --redis "$PEACE_REDIS_URL" --cmd ensure --detach >"$T/int.out" 2>&1
 iid=$(sed -n 's/.*\([0-9A-Z]\{26\}\).*/\1/p' "$T/int.out" | head -n 1)
-s1_running() { [ "$(rcli HGET "peace:exec:{$iid}:progress" s1.status)" = running ]; }
+s1_running() { pstatus_is "$iid" s1 running; }
 wait_for 20 "s1 to run" s1_running || fatal "s1 never ran"
 "$PEACE" interrupt "$iid" --redis "$PEACE_REDIS_URL" >/dev/null 2>&1
 wait_for 30 "the interrupted ensure to finish" finished "$iid" || fatal "it did not finish"

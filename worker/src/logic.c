@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "peace/progress.h"
+#include "peace/progress_line.h"
 
 /* ------------------------------------------------------------------------ */
 /* Small reply helpers                                                       */
@@ -364,24 +365,16 @@ int wk_lock_set_parse(const redisReply *reply, const char *exec_id, enum wk_lock
 /* ------------------------------------------------------------------------ */
 /* Takeover                                                                  */
 
-/* True when the progress fields record item id as `success` (its state was
+/* True when the progress hash records item id as `success` (its state was
  * stored: the states write is sent before the progress that reports it). */
-static bool recorded_success(const struct wk_kv *progress, size_t n_progress, const char *id)
+static bool recorded_success(const struct pc_progress_view *v, const char *id)
 {
-    size_t id_len = strlen(id);
-    bool success = false;
+    const struct pc_progress_item *it = pc_progress_view_find(v, id, strlen(id));
+    enum pc_progress_status st;
 
-    for (size_t i = 0; i < n_progress; i++) {
-        const struct wk_kv *kv = &progress[i];
-        enum pc_progress_status st;
-
-        if (kv->kn == id_len + 7 && memcmp(kv->k, id, id_len) == 0 && kv->k[id_len] == '.' &&
-            memcmp(kv->k + id_len + 1, "status", 6) == 0) {
-            success =
-                pc_progress_status_parse(kv->v, kv->vn, &st) == 0 && st == PC_PROGRESS_SUCCESS;
-        }
-    }
-    return success;
+    return it != NULL && it->status.s != NULL &&
+           pc_progress_status_parse(it->status.s, it->status.n, &st) == 0 &&
+           st == PC_PROGRESS_SUCCESS;
 }
 
 static bool listed(const char *list, size_t list_len, const char *id)
@@ -416,12 +409,17 @@ long wk_tolerate(const struct pc_flow *flow, const struct wk_prev_attempt *prev,
                  struct pc_buf *list)
 {
     bool apply = prev->block != NULL && is_apply_block(prev->block, prev->block_len);
+    struct pc_progress_view view;
     long count = 0;
+
+    if (pc_progress_view_build(&view, prev->progress, prev->n_progress) != 0) {
+        return PC_ENOMEM;
+    }
 
     for (size_t i = 0; i < flow->n_items; i++) {
         const char *id = flow->items[i].id.s;
         bool t = (prev->list != NULL && listed(prev->list, prev->list_len, id)) ||
-                 (apply && !recorded_success(prev->progress, prev->n_progress, id));
+                 (apply && !recorded_success(&view, id));
         int rc = 0;
 
         tolerate[i] = t;
@@ -435,10 +433,12 @@ long wk_tolerate(const struct pc_flow *flow, const struct wk_prev_attempt *prev,
             rc = pc_buf_puts(list, id);
         }
         if (rc != 0) {
+            pc_progress_view_free(&view);
             return rc;
         }
         count++;
     }
+    pc_progress_view_free(&view);
     return count;
 }
 

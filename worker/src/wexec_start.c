@@ -215,10 +215,10 @@ void wx_retry_parked(struct wk_worker *w, const char *profile_tag, size_t tag_le
 /* ------------------------------------------------------------------------ */
 /* Starting                                                                  */
 
-static size_t progress_kv(const redisReply *arr, struct wk_kv **out)
+static size_t progress_kv(const redisReply *arr, struct pc_progress_kv **out)
 {
     size_t n = 0;
-    struct wk_kv *kv = NULL;
+    struct pc_progress_kv *kv = NULL;
 
     *out = NULL;
     if (arr == NULL || arr->type != REDIS_REPLY_ARRAY || arr->elements < 2) {
@@ -235,8 +235,8 @@ static size_t progress_kv(const redisReply *arr, struct wk_kv **out)
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
             continue;
         }
-        kv[n].k = k->str;
-        kv[n].kn = k->len;
+        kv[n].f = k->str;
+        kv[n].fn = k->len;
         kv[n].v = v->str;
         kv[n].vn = v->len;
         n++;
@@ -248,7 +248,7 @@ static size_t progress_kv(const redisReply *arr, struct wk_kv **out)
 void wx_started(struct wexec *x, const struct wk_start *s)
 {
     struct wk_worker *w = x->w;
-    struct wk_kv *kv = NULL;
+    struct pc_progress_kv *kv = NULL;
     size_t n_kv = 0;
     long tolerated;
 

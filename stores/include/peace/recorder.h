@@ -89,15 +89,17 @@ struct pc_recorder_opts {
     void (*on_write_failed)(void *ctx, const char *why);
     void *on_write_failed_ctx;
     /* The progress hash already holds every item's initial fields
-     * (pc_recorder_initial_progress, written by exec_start): only changes
-     * are written. false: an item's first write has all its fields. */
+     * and the layout marker (pc_recorder_initial_progress, written by
+     * exec_start): only changes are written. false: every item is written
+     * once, and the first write carries the marker. */
     bool progress_prefilled;
 };
 
 /*
  * Appends to a the count and the field/value pairs of every item's initial
- * progress (ITEM.status/.limit/.done/.msg of a fresh tracker), as
- * exec_start takes them. a's error (pc_redis_args_error) says if it failed.
+ * progress (progress layout 2, peace/progress_line.h: the `.layout`
+ * marker, then one `ITEM` line of a fresh tracker each), as exec_start
+ * takes them. a's error (pc_redis_args_error) says if it failed.
  */
 void pc_recorder_initial_progress(const struct pc_flow *flow, struct pc_redis_args *a);
 

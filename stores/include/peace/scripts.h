@@ -20,8 +20,9 @@
  *                lock_acquire does, value exec_id:EPOCH; "2": the same unless
  *                an interrupt is marked; on a standalone Redis, where the lock
  *                may share the call) np [field value]...
- *                (every item's initial progress fields, written after the
- *                previous ones were read) [exhausted_report exhausted_error
+ *                (the progress layout marker and every item's initial
+ *                line, written after the previous hash was read and, on
+ *                attempt > 1, deleted) [exhausted_report exhausted_error
  *                [field value]... (set only where missing)]
  *                -> {"finished", outcome} | {"exhausted", attempt}
  *                 | {"more"} (short form only: a descriptive field is
@@ -29,7 +30,8 @@
  *                    the long form)
  *                 | {"started", epoch, attempt, interrupt_requested_ms,
  *                    interrupt_reason, block, sync_tolerate,
- *                    {progress field, value...} (attempt > 1 only),
+ *                    {progress field, value...} (attempt > 1 only: the
+ *                    whole previous hash, layout 1 or 2),
  *                    lock: {} (not asked) | {1, ""} (held) | {0, holder}}
  * exec_park      meta; epoch -> 1 (status back to queued, started_ms
  *                removed: the execution waits for its profile lock) | 0

@@ -500,7 +500,7 @@ static void lock_set_reply_taken_busy_ours_and_malformed(void **state)
         k, sizeof(k) - 1, v, sizeof(v) - 1                                                         \
     }
 
-static long tolerate(const char *block, const char *prev, const struct wk_kv *kv, size_t n,
+static long tolerate(const char *block, const char *prev, const struct pc_progress_kv *kv, size_t n,
                      bool out[3], char *list, size_t list_size)
 {
     struct wk_prev_attempt pa = {block, strlen(block), prev, strlen(prev), kv, n};
@@ -519,7 +519,7 @@ static long tolerate(const char *block, const char *prev, const struct wk_kv *kv
 
 static void apply_block_items_not_recorded_success_are_tolerated(void **state)
 {
-    const struct wk_kv kv[] = {
+    const struct pc_progress_kv kv[] = {
         KV("db.status", "success"),   KV("db.limit", "steps:3"),
         KV("db.msg", "done!"),        KV("web.status", "running"),
         KV("web.limit", "steps:1"),   KV("cache.status", "exec_pending"),
@@ -549,7 +549,7 @@ static void every_status_but_success_is_tolerated(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
-        const struct wk_kv kv[] = {
+        const struct pc_progress_kv kv[] = {
             {"db.status", 9, statuses[i], strlen(statuses[i])},
             KV("web.status", "success"),
             KV("cache.status", "success"),
@@ -563,7 +563,7 @@ static void every_status_but_success_is_tolerated(void **state)
 
 static void items_without_a_recorded_status_are_tolerated(void **state)
 {
-    const struct wk_kv kv[] = {KV("db.status", "success"), KV("web.msg", "done!")};
+    const struct pc_progress_kv kv[] = {KV("db.status", "success"), KV("web.msg", "done!")};
     bool out[3];
     char list[64];
 
@@ -574,7 +574,7 @@ static void items_without_a_recorded_status_are_tolerated(void **state)
 
 static void outside_the_apply_block_nothing_is_tolerated(void **state)
 {
-    const struct wk_kv kv[] = {KV("db.status", "running"), KV("web.status", "queued")};
+    const struct pc_progress_kv kv[] = {KV("db.status", "running"), KV("web.status", "queued")};
     const char *blocks[] = {"discover", "sync_check",       "read_current",
                             "",         "apply_ensure_dry", "bogus"};
     bool out[3];
@@ -590,7 +590,7 @@ static void outside_the_apply_block_nothing_is_tolerated(void **state)
 
 static void earlier_attempts_tolerance_carries_over(void **state)
 {
-    const struct wk_kv kv[] = {KV("db.status", "success"), KV("web.status", "running")};
+    const struct pc_progress_kv kv[] = {KV("db.status", "success"), KV("web.status", "running")};
     bool out[3];
     char list[64];
 
@@ -605,15 +605,31 @@ static void earlier_attempts_tolerance_carries_over(void **state)
 
 static void only_the_items_own_success_counts(void **state)
 {
-    const struct wk_kv kv[] = {KV("webx.status", "success"), KV("we.status", "success"),
-                               KV("web", "success"),         KV("web.statusx", "success"),
-                               KV("db.status", "success"),   KV("cache.status", "success")};
+    const struct pc_progress_kv kv[] = {KV("webx.status", "success"),
+                                        KV("we.status", "success"),
+                                        KV("web", "running unknown 0 success"),
+                                        KV("web.statusx", "success"),
+                                        KV("db.status", "success"),
+                                        KV("cache.status", "success")};
     bool out[3];
     char list[64];
 
     (void)state;
     assert_int_equal(tolerate("apply_ensure", "", kv, 6, out, list, sizeof(list)), 1);
     assert_string_equal(list, "web");
+}
+
+/* Progress layout 2 (one line per item) is read as layout 1 is. */
+static void success_recorded_in_layout_2_counts(void **state)
+{
+    const struct pc_progress_kv kv[] = {KV(".layout", "2"), KV("web", "success steps:3 3 ok"),
+                                        KV("db", "fail unknown 0 success"), KV("cache", "success")};
+    bool out[3];
+    char list[64];
+
+    (void)state;
+    assert_int_equal(tolerate("apply_ensure", "", kv, 4, out, list, sizeof(list)), 1);
+    assert_string_equal(list, "db");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -730,6 +746,7 @@ int main(void)
         cmocka_unit_test(outside_the_apply_block_nothing_is_tolerated),
         cmocka_unit_test(earlier_attempts_tolerance_carries_over),
         cmocka_unit_test(only_the_items_own_success_counts),
+        cmocka_unit_test(success_recorded_in_layout_2_counts),
         cmocka_unit_test(timing_follows_the_lease),
         cmocka_unit_test(lease_is_lost_after_a_whole_lease_without_renewal),
         cmocka_unit_test(parked_retry_every_half_lease),

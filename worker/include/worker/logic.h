@@ -22,6 +22,7 @@
 #include "peace/item.h"
 #include "peace/msg.h"
 #include "peace/outcome.h"
+#include "peace/progress_line.h"
 
 #define WK_ENTRY_ID_MAX 63
 #define WK_EXEC_ID_MAX  PC_EXEC_ID_MAX
@@ -84,13 +85,6 @@ int wk_exec_setup(const struct msg_job *job, const struct wk_exec_env *env, cons
 
 /* ------------------------------------------------------------------------ */
 /* Script replies                                                            */
-
-struct wk_kv {
-    const char *k;
-    size_t kn;
-    const char *v;
-    size_t vn;
-};
 
 enum wk_start_kind {
     WK_START_STARTED,
@@ -158,7 +152,7 @@ struct wk_prev_attempt {
     size_t block_len;
     const char *list; /* sync_tolerate: comma-separated ids ("" or NULL = none) */
     size_t list_len;
-    const struct wk_kv *progress; /* the progress hash's fields */
+    const struct pc_progress_kv *progress; /* the progress hash's fields (either layout) */
     size_t n_progress;
 };
 
