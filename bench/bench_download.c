@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "peace/keys.h"
+#include "peace/progress_line.h"
 
 #define BODY_BYTES ((uint64_t)512 << 20)
 #define CHUNK      65536
@@ -136,18 +137,41 @@ static void server_stop(struct body_server *s)
 }
 
 /* Bytes the item has reported so far (its progress hash), 0 when none. */
+/* Units done by item i0, read from the progress hash (either layout). */
 static uint64_t item_done(redisContext *c, const char *id)
 {
     char key[PC_KEY_MAX];
     redisReply *r = NULL;
+    struct pc_progress_kv kv[2];
+    struct pc_progress_view view;
+    const struct pc_progress_item *it = NULL;
+    size_t n = 0;
     uint64_t v = 0;
 
     if (pc_key_progress(key, sizeof(key), "peace", id) < 0) {
         return 0;
     }
-    r = kit_cmd(c, "HGET %s i0.done", key);
-    if (r != NULL && r->type == REDIS_REPLY_STRING) {
-        v = strtoull(r->str, NULL, 10);
+    r = kit_cmd(c, "HMGET %s i0 i0.done", key);
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        static const char *const names[2] = {"i0", "i0.done"};
+
+        for (size_t i = 0; i < 2; i++) {
+            if (r->element[i]->type == REDIS_REPLY_STRING) {
+                kv[n++] = (struct pc_progress_kv){names[i], strlen(names[i]), r->element[i]->str,
+                                                  r->element[i]->len};
+            }
+        }
+    }
+    if (pc_progress_view_build(&view, kv, n) == 0) {
+        it = pc_progress_view_find(&view, "i0", 2);
+        if (it != NULL && it->done.s != NULL && it->done.n < 21) {
+            char digits[24];
+
+            memcpy(digits, it->done.s, it->done.n);
+            digits[it->done.n] = '\0';
+            v = strtoull(digits, NULL, 10);
+        }
+        pc_progress_view_free(&view);
     }
     freeReplyObject(r);
     return v;

@@ -226,7 +226,7 @@ lid=$(api /v1/executions -X POST -H 'Content-Type: application/json' \
 curl -sS -N --max-time 120 "http://127.0.0.1:$SPORT/v1/executions/$lid/events" >"$T/sse.txt" 2>&1 &
 PIDS+=("$!")
 sse_pid=$!
-applying() { meta_is "$1" block apply_ensure && [ "$(rcli HGET "peace:exec:{$1}:progress" s1.status)" = running ]; }
+applying() { meta_is "$1" block apply_ensure && pstatus_is "$1" s1 running; }
 wait_for 20 "the long execution to apply s1" applying "$lid" || fatal "it never ran"
 api "/v1/executions/$lid/interrupt" -X POST -H 'Content-Type: application/json' -d '{"reason":"partitioned"}' >"$T/intr.json"
 check "5: the interrupt through the API is accepted" eval "jq -e '.requested == true' '$T/intr.json' >/dev/null"
