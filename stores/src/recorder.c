@@ -24,9 +24,11 @@
  * interrupt, stays bounded whatever the flow's size.
  *
  * The end: exec_finish (fenced) and lock_release (which publishes the
- * release) go out together, as one call on a standalone Redis (exec_finish
- * releases the lock itself; on a cluster the lock is in another slot); XACK
- * and XDEL once the finish succeeded. Its
+ * release): one call on a standalone Redis (exec_finish releases the lock
+ * itself); on a cluster the lock is in another slot, on another node, so the
+ * release is sent only once exec_finish has answered (otherwise the next
+ * execution of the profile could start before this one's outcome is
+ * recorded); XACK and XDEL once the finish succeeded. Its
  * result reaches the owner through a zero-delay timer, never from inside an
  * engine callback. Every call in flight carries a small record that the
  * recorder can orphan on destroy, so a late reply never touches freed memory.
@@ -143,6 +145,7 @@ struct pc_recorder {
     char done_why[WHY_MAX];
     unsigned end_pending; /* release, XACK and XDEL replies still due */
     bool finish_ok;       /* exec_finish succeeded */
+    bool release_after;   /* lock_release waits for exec_finish's reply */
 };
 
 static uint64_t realtime_ms(void *ctx)
@@ -592,9 +595,10 @@ static void obs_interrupted(void *ctx)
 }
 
 /*
- * The end: exec_finish (fenced) and lock_release (which PUBLISHes the
- * release itself) go out together (one call on a standalone Redis, where
- * exec_finish releases the lock after the finish); Redis runs them in that order, and a
+ * The end: exec_finish (fenced), then lock_release (which PUBLISHes the
+ * release itself): one call on a standalone Redis, where exec_finish
+ * releases the lock after the finish; on a cluster the release follows
+ * exec_finish's reply, whatever it was. A
  * release after a refused finish only gives back a lock this attempt still
  * holds (a new attempt takes the lock with its own value). The job is
  * acknowledged (XACK, then XDEL: a finished execution's entry is of no
@@ -667,6 +671,10 @@ static void on_finish_reply(void *arg, const redisReply *reply)
 
     if (r == NULL) {
         return;
+    }
+    if (r->release_after) {
+        r->release_after = false;
+        send_release(r);
     }
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         pc_redis_reply_text(reply, text, sizeof(text));
@@ -794,9 +802,8 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
         schedule_done(r, PC_EREDIS, "outcome write failed: cannot send");
         return;
     }
-    if (!fused) {
-        send_release(r);
-    }
+    /* On a cluster the release waits for the finish's reply (on_finish_reply). */
+    r->release_after = !fused;
 }
 
 static const struct pc_exec_observer_ops recorder_observer = {

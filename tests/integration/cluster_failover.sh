@@ -31,6 +31,7 @@ replica_of() {
   ccli "$1" CLUSTER NODES | awk -v id="$id" '$3 ~ /slave/ && $4 == id {split($2, a, "[:@]"); print a[2]; exit}'
 }
 is_master() { ccli "$1" ROLE | head -1 | grep -qx master; }
+is_replica() { ccli "$1" ROLE | head -1 | grep -qx slave; }
 failover() { # MASTER-PORT
   local r
   r=$(replica_of "$1")
@@ -45,6 +46,9 @@ failover() { # MASTER-PORT
     return 1
   }
   wait_for 30 "replica $r to become master" is_master "$r" || return 1
+  # The old master learns of its demotion by gossip: until then it still
+  # answers for its slots, and the next owner lookup could pick it.
+  wait_for 30 "old master $1 to become a replica" is_replica "$1" || return 1
   log "failover: $r replaces $1"
 }
 
