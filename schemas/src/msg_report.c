@@ -534,7 +534,36 @@ static int read_time(struct rep_dec *d, size_t key, uint64_t *out)
     return rc == 0 ? 0 : msg__fail(d->err, rc, &d->r, "report: %s", rep_keys[key]);
 }
 
-/* One value of an entry: one msgpack value, kept as a state (nil: no state). */
+/* The value of "blocks": an array of at most PC_BLOCKS_MAX blocks, each
+ * read by its version's read_block into d->o.run. */
+static int read_run(struct rep_dec *d,
+                    int (*read_block)(struct rep_dec *, struct pc_report_block *, size_t))
+{
+    uint32_t count = 0;
+    int rc = msg__rd_array(&d->r, &count);
+
+    if (rc != 0) {
+        return msg__fail(d->err, rc, &d->r, "report: blocks");
+    }
+    if (count > PC_BLOCKS_MAX) {
+        return pc_err_set(d->err, PC_ELIMIT, "report: blocks: %u blocks, more than %d",
+                          (unsigned)count, PC_BLOCKS_MAX);
+    }
+    if (count == 0) {
+        return 0;
+    }
+    d->o.run = calloc(count, sizeof(*d->o.run));
+    if (d->o.run == NULL) {
+        return pc_err_set(d->err, PC_ENOMEM, "report: blocks: out of memory");
+    }
+    for (uint32_t b = 0; rc == 0 && b < count; b++) {
+        d->o.n_run = b + 1;
+        rc = read_block(d, &d->o.run[b], b);
+    }
+    return rc;
+}
+
+/* The value of one top-level field of a report (key) into d. */
 static int read_field(struct rep_dec *d, size_t key)
 {
     const char *p = NULL;
@@ -597,7 +626,7 @@ static int read_field(struct rep_dec *d, size_t key)
         rc = msg__rd_bool(&d->r, &d->o.partial);
         return rc == 0 ? 0 : msg__fail(d->err, rc, &d->r, "report: partial");
     case REP_BLOCKS:
-        return d->version == 3 ? msg__rep3_read_blocks(d) : msg__rep2_read_run(d);
+        return read_run(d, d->version == 3 ? msg__rep3_read_block : msg__rep2_read_block);
     case REP_TIMES:
         return msg__rep3_read_times(d);
     }

@@ -38,7 +38,8 @@ void msg__rep_write_truncated(struct msg__wr *w, const struct pc_report_item *it
 
 /* Version 2: one block (a map) of "blocks"; the value of "blocks" into d->o. */
 void msg__rep2_write_block(struct msg__wr *w, const struct pc_report_block *b);
-int msg__rep2_read_run(struct rep_dec *d);
+/* Reads one block (index bi) of the value of "blocks" into b. */
+int msg__rep2_read_block(struct rep_dec *d, struct pc_report_block *b, size_t bi);
 
 /* Version 3: true when o has a time to write ("times"). */
 bool msg__rep3_has_times(const struct pc_outcome *o);
@@ -57,7 +58,7 @@ int msg__rep3_check_times(const struct pc_outcome *o, struct pc_err *err);
  * relative to o.started_ms, so "times" must come first when both are given:
  * the decoder keeps block times relative and resolves them at the end. */
 int msg__rep3_read_times(struct rep_dec *d);
-int msg__rep3_read_blocks(struct rep_dec *d);
+int msg__rep3_read_block(struct rep_dec *d, struct pc_report_block *b, size_t bi);
 
 /* Version 3: makes the relative block and item times read absolute (from
  * o.started_ms); PC_ESCHEMA when one falls outside 0..INT64_MAX. */

@@ -304,7 +304,7 @@ static int read_block_items(struct rep_dec *d, struct pc_report_block *b, size_t
     return rc;
 }
 
-static int read_block(struct rep_dec *d, struct pc_report_block *b, size_t bi)
+int msg__rep2_read_block(struct rep_dec *d, struct pc_report_block *b, size_t bi)
 {
     uint32_t count = 0;
     uint32_t seen = 0;
@@ -349,30 +349,4 @@ static int read_block(struct rep_dec *d, struct pc_report_block *b, size_t bi)
     }
     return rc != 0 ? rc
                    : msg__require(blk_keys, COUNT_OF(blk_keys), BLK_REQUIRED, seen, path, d->err);
-}
-
-int msg__rep2_read_run(struct rep_dec *d)
-{
-    uint32_t count = 0;
-    int rc = msg__rd_array(&d->r, &count);
-
-    if (rc != 0) {
-        return msg__fail(d->err, rc, &d->r, "report: blocks");
-    }
-    if (count > PC_BLOCKS_MAX) {
-        return pc_err_set(d->err, PC_ELIMIT, "report: blocks: %u blocks, more than %d",
-                          (unsigned)count, PC_BLOCKS_MAX);
-    }
-    if (count == 0) {
-        return 0;
-    }
-    d->o.run = calloc(count, sizeof(*d->o.run));
-    if (d->o.run == NULL) {
-        return pc_err_set(d->err, PC_ENOMEM, "report: blocks: out of memory");
-    }
-    for (uint32_t b = 0; rc == 0 && b < count; b++) {
-        d->o.n_run = b + 1;
-        rc = read_block(d, &d->o.run[b], b);
-    }
-    return rc;
 }

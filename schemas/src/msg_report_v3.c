@@ -571,7 +571,7 @@ static int read_unset(struct rep_dec *d, struct pc_report_block *b, const unsign
     return 0;
 }
 
-static int read_block(struct rep_dec *d, struct pc_report_block *b, size_t bi)
+int msg__rep3_read_block(struct rep_dec *d, struct pc_report_block *b, size_t bi)
 {
     char path[48];
     unsigned order[COL_COUNT];
@@ -622,32 +622,6 @@ static int read_block(struct rep_dec *d, struct pc_report_block *b, size_t bi)
     rc = rc == 0 ? read_rows(d, b, order, n_cols, path) : rc;
     if (rc == 0 && count == 6) {
         rc = read_unset(d, b, order, n_cols, path);
-    }
-    return rc;
-}
-
-int msg__rep3_read_blocks(struct rep_dec *d)
-{
-    uint32_t count = 0;
-    int rc = msg__rd_array(&d->r, &count);
-
-    if (rc != 0) {
-        return msg__fail(d->err, rc, &d->r, "report: blocks");
-    }
-    if (count > PC_BLOCKS_MAX) {
-        return pc_err_set(d->err, PC_ELIMIT, "report: blocks: %u blocks, more than %d",
-                          (unsigned)count, PC_BLOCKS_MAX);
-    }
-    if (count == 0) {
-        return 0;
-    }
-    d->o.run = calloc(count, sizeof(*d->o.run));
-    if (d->o.run == NULL) {
-        return pc_err_set(d->err, PC_ENOMEM, "report: blocks: out of memory");
-    }
-    for (uint32_t b = 0; rc == 0 && b < count; b++) {
-        d->o.n_run = b + 1;
-        rc = read_block(d, &d->o.run[b], b);
     }
     return rc;
 }
