@@ -205,20 +205,27 @@ static void print_workers(const json_t *doc, const struct cli_opts *o)
     }
 }
 
-int cli_ops_workers(const struct cli_opts *o)
+/* A view of the caller's queue (workers, queues): no arguments, one GET. */
+static int queue_view(const struct cli_opts *o, enum pc_fop_kind kind, const char *name,
+                      const char *path, void (*print)(const json_t *doc, const struct cli_opts *o))
 {
     struct pc_fop_params p;
     const char *queues[1] = {o->queue};
 
     if (o->n_args != 0) {
-        (void)fprintf(stderr, "peace: workers takes no arguments\n");
+        (void)fprintf(stderr, "peace: %s takes no arguments\n", name);
         return 1;
     }
     memset(&p, 0, sizeof(p));
-    p.kind = PC_FOP_WORKERS;
+    p.kind = kind;
     p.queues = queues;
     p.n_queues = 1;
-    return run_and_print(o, &p, EVHTTP_REQ_GET, "/v1/workers", print_workers);
+    return run_and_print(o, &p, EVHTTP_REQ_GET, path, print);
+}
+
+int cli_ops_workers(const struct cli_opts *o)
+{
+    return queue_view(o, PC_FOP_WORKERS, "workers", "/v1/workers", print_workers);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -245,18 +252,7 @@ static void print_queues(const json_t *doc, const struct cli_opts *o)
 
 int cli_ops_queues(const struct cli_opts *o)
 {
-    struct pc_fop_params p;
-    const char *queues[1] = {o->queue};
-
-    if (o->n_args != 0) {
-        (void)fprintf(stderr, "peace: queues takes no arguments\n");
-        return 1;
-    }
-    memset(&p, 0, sizeof(p));
-    p.kind = PC_FOP_QUEUES;
-    p.queues = queues;
-    p.n_queues = 1;
-    return run_and_print(o, &p, EVHTTP_REQ_GET, "/v1/queues", print_queues);
+    return queue_view(o, PC_FOP_QUEUES, "queues", "/v1/queues", print_queues);
 }
 
 /* ------------------------------------------------------------------------ */
