@@ -93,6 +93,12 @@ struct redis_batch;
 struct redis_batch *redis__batch_new(struct rcall *c, size_t n, redis_batch_done_fn *done);
 void redis__batch_send(struct redis_batch *b, size_t i, struct pc_redis_args *a);
 void redis__batch_skip(struct redis_batch *b, size_t i); /* slot i: SCHED_FLAT_NIL, not sent */
+/* One command (a) as a batch of one. */
+void redis__run_one(struct rcall *c, struct pc_redis_args *a, redis_batch_done_fn *done);
+
+/* Slot i: the script id with nkeys keys and the arguments a. */
+void redis__batch_send_script(struct redis_batch *b, size_t i, enum pc_script id, int nkeys,
+                              struct pc_redis_args *a);
 void redis__batch_launch(struct redis_batch *b);
 
 /* The operations routes (redis_ops.c): workers, queues, dead letters,
@@ -114,5 +120,14 @@ void redis__metrics(void *be, struct web_call *wc);
  * (redis_events.c): answers wc (a stream, or an error). */
 void redis__events_open(struct redis_backend *rb, struct web_call *wc, const char *exec_id,
                         const char *last_id);
+
+/* POST /v1/executions/{id}/interrupt (redis_interrupt.c; the backend's
+ * `interrupt` op). */
+void redis__interrupt(void *be, struct web_call *wc, const char *id,
+                      const struct web_interrupt *ir);
+
+/* Answers every interrupt waiting on a timer with what is known so far
+ * (redis_backend_destroy, before the connection goes). */
+void redis__interrupts_answer_waiting(struct redis_backend *rb);
 
 #endif /* REDIS_BACKEND_INTERNAL_H */
