@@ -34,6 +34,7 @@ struct web_conn {
     struct bufferevent *bev; /* one reference held */
     struct event *deadline;  /* owned */
     bool refused;            /* over the cap: shut at once */
+    bool counted;            /* in srv->n_conns: until it is shut or closed */
     struct web_conn *prev;
     struct web_conn *next;
 };
@@ -41,10 +42,25 @@ struct web_conn {
 /* evhttp still uses the bufferevent (it clears the callbacks when it frees it). */
 static bool conn_alive(const struct web_conn *c)
 {
-    bufferevent_data_cb readcb = NULL;
+    bufferevent_event_cb eventcb = NULL;
 
-    bufferevent_getcb(c->bev, &readcb, NULL, NULL, NULL);
-    return readcb != NULL;
+    /* Not the read callback: evhttp clears that one while it writes an
+     * answer (or streams events), on a connection still open. */
+    bufferevent_getcb(c->bev, NULL, NULL, &eventcb, NULL);
+    return eventcb != NULL;
+}
+
+/* A connection leaves the cap's count as soon as it is shut or closed, not
+ * when the sweep drops its record: otherwise a burst of short connections
+ * would hold places that are no longer taken. */
+static void uncount(struct web_conn *c)
+{
+    if (c->counted) {
+        c->counted = false;
+        if (c->srv->n_conns > 0) {
+            c->srv->n_conns--;
+        }
+    }
 }
 
 static void conn_release(struct web_conn *c)
@@ -60,9 +76,7 @@ static void conn_release(struct web_conn *c)
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
-    if (s->n_conns > 0) {
-        s->n_conns--;
-    }
+    uncount(c);
     event_free(c->deadline);
     (void)bufferevent_decref(c->bev);
     free(c);
@@ -72,6 +86,7 @@ static void conn_shut(struct web_conn *c)
 {
     evutil_socket_t fd = bufferevent_getfd(c->bev);
 
+    uncount(c);
     if (fd >= 0) {
         (void)shutdown(fd, SHUT_RDWR);
     }
@@ -147,6 +162,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
     }
     s->conns = c;
     s->n_conns++;
+    c->counted = true;
     /* The fd is set right after we return: a zero timer shuts it then. */
     c->refused = s->n_conns > s->o.max_connections || s->stopping;
     arm(c, c->refused ? 0 : s->o.request_timeout_s);
@@ -169,6 +185,12 @@ static struct web_conn *find(struct web_server *s, struct evhttp_request *req)
     return NULL;
 }
 
+static void on_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    uncount(arg);
+}
+
 bool web__conn_request_read(struct web_server *s, struct evhttp_request *req)
 {
     struct web_conn *c = find(s, req);
@@ -177,6 +199,9 @@ bool web__conn_request_read(struct web_server *s, struct evhttp_request *req)
         return true;
     }
     (void)evtimer_del(c->deadline);
+    /* evhttp calls it when it frees the connection (before it clears the
+     * bufferevent's callbacks, so the record is still there). */
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_conn_closed, c);
     return !c->refused;
 }
 
