@@ -534,6 +534,25 @@ static int read_time(struct rep_dec *d, size_t key, uint64_t *out)
     return rc == 0 ? 0 : msg__fail(d->err, rc, &d->r, "report: %s", rep_keys[key]);
 }
 
+int msg__rep_read_stale(struct rep_dec *d, enum pc_stale_mark *out, const char *path)
+{
+    const char *p = NULL;
+    size_t n = 0;
+    int rc = msg__rd_str(&d->r, &p, &n);
+
+    if (rc != 0) {
+        return msg__fail(d->err, rc, &d->r, "%s", path);
+    }
+    if (n == 7 && memcmp(p, "current", 7) == 0) {
+        *out = PC_STALE_CURRENT;
+    } else if (n == 4 && memcmp(p, "goal", 4) == 0) {
+        *out = PC_STALE_GOAL;
+    } else {
+        return pc_err_set(d->err, PC_EINVAL, "%s: not current or goal", path);
+    }
+    return 0;
+}
+
 /* The value of "blocks": an array of at most PC_BLOCKS_MAX blocks, each
  * read by its version's read_block into d->o.run. */
 static int read_run(struct rep_dec *d,

@@ -30,6 +30,9 @@ struct rep_dec {
 /* One state value (nil: set, no state) into rv; path names it in errors. */
 int msg__rep_read_value(struct rep_dec *d, struct pc_rvalue *rv, const char *path);
 
+/* An entry's stale mark ("current" or "goal") into out; path names it. */
+int msg__rep_read_stale(struct rep_dec *d, enum pc_stale_mark *out, const char *path);
+
 /* One {"size", "sha256"} digest into rv. */
 int msg__rep_read_digest(struct rep_dec *d, struct pc_rvalue *rv, const char *path);
 

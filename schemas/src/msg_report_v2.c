@@ -211,8 +211,6 @@ static int read_entry_field(struct rep_dec *d, struct pc_report_item *it, size_t
                             const char *path)
 {
     char sub[96];
-    const char *p = NULL;
-    size_t n = 0;
     bool changed = false;
     int rc = 0;
 
@@ -229,18 +227,8 @@ static int read_entry_field(struct rep_dec *d, struct pc_report_item *it, size_t
         it->apply = changed ? PC_APPLY_CHANGED : PC_APPLY_UNCHANGED;
         return rc == 0 ? 0 : msg__fail(d->err, rc, &d->r, "%s.changed", path);
     case ENT_STALE:
-        rc = msg__rd_str(&d->r, &p, &n);
-        if (rc != 0) {
-            return msg__fail(d->err, rc, &d->r, "%s.stale", path);
-        }
-        if (n == 7 && memcmp(p, "current", 7) == 0) {
-            it->stale = PC_STALE_CURRENT;
-        } else if (n == 4 && memcmp(p, "goal", 4) == 0) {
-            it->stale = PC_STALE_GOAL;
-        } else {
-            return pc_err_set(d->err, PC_EINVAL, "%s.stale: not current or goal", path);
-        }
-        return 0;
+        (void)snprintf(sub, sizeof(sub), "%s.stale", path);
+        return msg__rep_read_stale(d, &it->stale, sub);
     case ENT_ERROR:
         (void)snprintf(sub, sizeof(sub), "%s.error", path);
         return msg__rd_text(&d->r, PC_OUTCOME_ERROR_TEXT_MAX, &it->error, sub, d->err);

@@ -436,8 +436,6 @@ static int read_truncated_cell(struct rep_dec *d, struct pc_report_item *it, con
 static int read_cell(struct rep_dec *d, struct pc_report_item *it, unsigned c, const char *path)
 {
     char sub[112];
-    const char *p = NULL;
-    size_t n = 0;
     bool changed = false;
     int rc = 0;
 
@@ -457,18 +455,7 @@ static int read_cell(struct rep_dec *d, struct pc_report_item *it, unsigned c, c
         it->apply = changed ? PC_APPLY_CHANGED : PC_APPLY_UNCHANGED;
         return rc == 0 ? 0 : msg__fail(d->err, rc, &d->r, "%s", sub);
     case COL_STALE:
-        rc = msg__rd_str(&d->r, &p, &n);
-        if (rc != 0) {
-            return msg__fail(d->err, rc, &d->r, "%s", sub);
-        }
-        if (n == 7 && memcmp(p, "current", 7) == 0) {
-            it->stale = PC_STALE_CURRENT;
-        } else if (n == 4 && memcmp(p, "goal", 4) == 0) {
-            it->stale = PC_STALE_GOAL;
-        } else {
-            return pc_err_set(d->err, PC_EINVAL, "%s: not current or goal", sub);
-        }
-        return 0;
+        return msg__rep_read_stale(d, &it->stale, sub);
     default: /* COL_ERROR */
         return msg__rd_text(&d->r, PC_OUTCOME_ERROR_TEXT_MAX, &it->error, sub, d->err);
     }
