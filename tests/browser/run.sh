@@ -17,7 +17,9 @@
 # PEACE_TOKEN (the API token the scheduler is started with: default a random
 # one, so the page's token prompt and ?access_token= are exercised; set it
 # empty for no token); KEEP=1 keeps the scratch directory and its logs.
-# Exit status: 0 passed, 1 failed, 77 skipped (no way to install chromium).
+# Exit status: 0 passed, 1 failed, 77 skipped (no way to install chromium,
+# node or playwright-core here; on CI, with CI set, that fails instead:
+# tests/missing_dep.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,10 +50,10 @@ if [ "$(id -u)" -ne 0 ]; then
     as_root=(none)
   fi
 fi
+. "$here/../missing_dep.sh"
 apt_install() {
   if [ "${as_root[0]:-}" = none ]; then
-    echo "run.sh: SKIP: $* missing and no root or sudo to install them" >&2
-    exit 77
+    missing_dep "run.sh: $* missing and no root or sudo to install them"
   fi
   echo "# installing $* (apt)"
   export DEBIAN_FRONTEND=noninteractive
@@ -68,8 +70,10 @@ fi
 [ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
 if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
   echo "# installing playwright-core (npm ci)"
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+    missing_dep "run.sh: npm ci failed in tests/browser (no registry?)"
 fi
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing_dep "run.sh: no chromium at ${CHROMIUM:-/usr/bin/chromium}"
 
 # ---- processes ------------------------------------------------------------
 T=$(mktemp -d "${TMPDIR:-/tmp}/peace-browser.XXXXXX")

@@ -4,17 +4,19 @@
 # every route answered, each answer's status documented and its body valid
 # against the documented schema, with Redis up and then with Redis stopped
 # (503). Needs node and npm (the npm packages are installed by `npm ci` from
-# tests/openapi/package-lock.json when missing); exit 77 (skipped) without.
+# tests/openapi/package-lock.json when missing); without them it is skipped
+# (exit 77), or fails on CI (tests/missing_dep.sh).
 PEACE=${1:?usage: openapi.sh PEACE WORKER SCHEDULER}
 WORKER=${2:?}
 SCHED=$(realpath "${3:?}")
 HERE=$(realpath "$(dirname "$0")/../openapi")
 DOC=$(realpath "$(dirname "$0")/../../docs/openapi.json")
-command -v node >/dev/null && command -v npm >/dev/null || { echo "SKIP: node and npm are needed"; exit 77; }
+. "$(dirname "$0")/../missing_dep.sh"
+command -v node >/dev/null && command -v npm >/dev/null || missing_dep "node and npm are needed"
 if [ ! -f "$HERE/node_modules/ajv/package.json" ] ||
   [ ! -f "$HERE/node_modules/@seriousme/openapi-schema-validator/package.json" ]; then
   (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1) ||
-    { echo "SKIP: npm ci failed (no registry?)"; exit 77; }
+    missing_dep "npm ci failed in tests/openapi (no registry?)"
 fi
 . "$(dirname "$0")/lib.sh"
 
