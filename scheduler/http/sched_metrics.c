@@ -207,6 +207,38 @@ static int counters(const struct sched_metrics *m, struct pc_buf *out)
     return rc;
 }
 
+/* The connection limits of the HTTP layer (docs/http-api.md, "Connections"). */
+static int connections(const struct sched_metrics *m, struct pc_buf *out)
+{
+    int rc = family(out, "peace_scheduler_http_connections_open", "gauge",
+                    "Client connections open now (this scrape's own included).");
+
+    rc = rc == 0 ? pc_buf_appendf(out, "peace_scheduler_http_connections_open %llu\n",
+                                  (unsigned long long)m->conns_open)
+                 : rc;
+    rc = rc == 0 ? family(out, "peace_scheduler_http_connections_max", "gauge",
+                          "Client connections open at once at most (--max-connections).")
+                 : rc;
+    rc = rc == 0 ? pc_buf_appendf(out, "peace_scheduler_http_connections_max %llu\n",
+                                  (unsigned long long)m->conns_max)
+                 : rc;
+    rc = rc == 0 ? family(out, "peace_scheduler_http_connections_refused_total", "counter",
+                          "Client connections closed at once, without an answer, because "
+                          "--max-connections were open.")
+                 : rc;
+    rc = rc == 0 ? pc_buf_appendf(out, "peace_scheduler_http_connections_refused_total %llu\n",
+                                  (unsigned long long)m->conns_refused)
+                 : rc;
+    rc = rc == 0 ? family(out, "peace_scheduler_http_requests_expired_total", "counter",
+                          "Client connections closed without an answer because their request "
+                          "was not fully read within --request-timeout-s.")
+                 : rc;
+    rc = rc == 0 ? pc_buf_appendf(out, "peace_scheduler_http_requests_expired_total %llu\n",
+                                  (unsigned long long)m->requests_expired)
+                 : rc;
+    return rc;
+}
+
 int sched_metrics_render(struct sched_metrics *m, struct pc_buf *out)
 {
     static const double quantiles[] = {0.5, 0.9, 0.99};
@@ -292,6 +324,7 @@ int sched_metrics_render(struct sched_metrics *m, struct pc_buf *out)
     rc = rc == 0 ? pc_buf_appendf(out, "peace_scheduler_sse_streams %llu\n",
                                   (unsigned long long)m->sse_streams)
                  : rc;
+    rc = rc == 0 ? connections(m, out) : rc;
     rc = rc == 0 ? counters(m, out) : rc;
     if (rc == 0 && m->extra != NULL && m->extra_len > 0) {
         rc = pc_buf_append(out, m->extra, m->extra_len);

@@ -84,6 +84,14 @@ struct sched_metrics {
     size_t n_interrupt;
     const struct sched_http_counts *http; /* borrowed; may be NULL */
     uint64_t sse_streams;                 /* event streams open now */
+    /* The HTTP layer's connection limits (web_conn.c): client connections
+     * open now and the cap on them, those closed at once because the cap was
+     * reached, and those closed because their request was not fully read
+     * within the request deadline. */
+    uint64_t conns_open;
+    uint64_t conns_max;
+    uint64_t conns_refused;
+    uint64_t requests_expired;
     /* Borrowed, may be NULL: more metric families (the backend's fleet
      * figures, complete with HELP and TYPE), appended as they are. */
     const char *extra;

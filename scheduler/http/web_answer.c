@@ -206,6 +206,10 @@ void web_answer_metrics(struct web_call *c, struct sched_metrics *m)
 
     m->http = &c->srv->http_counts;
     m->sse_streams = c->srv->n_streams;
+    m->conns_open = c->srv->n_conns;
+    m->conns_max = c->srv->o.max_connections;
+    m->conns_refused = c->srv->conns_refused;
+    m->requests_expired = c->srv->conns_expired;
     pc_buf_init(&b, RESPONSE_MAX);
     rc = sched_metrics_render(m, &b);
     if (rc != 0) {

@@ -17,6 +17,10 @@
  * the cap is shut down the same way at once. evhttp frees a connection's
  * bufferevent by clearing its callbacks and dropping its reference; a sweep
  * every second drops ours for those, which closes the socket.
+ *
+ * /metrics shows n_conns (open now), conns_refused (counted when the cap
+ * decides) and conns_expired (counted when the deadline shuts a connection
+ * evhttp still uses).
  */
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -101,9 +105,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     if (!conn_alive(c)) {
         return;
     }
-    if (c->refused) {
-        c->srv->conns_refused++;
-    } else {
+    if (!c->refused) {
         c->srv->conns_expired++;
         if (c->srv->o.log_requests) {
             sched_log("a connection did not send its request within %u s: closed",
@@ -165,6 +167,9 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
     c->counted = true;
     /* The fd is set right after we return: a zero timer shuts it then. */
     c->refused = s->n_conns > s->o.max_connections || s->stopping;
+    if (c->refused) {
+        s->conns_refused++; /* counted when decided: it is shut whatever happens next */
+    }
     arm(c, c->refused ? 0 : s->o.request_timeout_s);
     if (!evtimer_pending(s->sweep, NULL)) {
         (void)evtimer_add(s->sweep, &tv);

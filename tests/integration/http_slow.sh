@@ -4,7 +4,9 @@
 # read timeout of 10 s, which a client sending one byte a second never
 # trips), and `peace run --local --listen` with its defaults (30 s, 1024).
 # Other clients are served meanwhile; the dripping one is closed at the
-# deadline; a connection over the cap is closed at once.
+# deadline; a connection over the cap is closed at once. Each server's
+# /metrics counts what was provoked, exactly (connections open, refused,
+# expired: http_slow.py) and passes `promtool check metrics`.
 SCHED=${1:?usage: http_slow.sh PATH/TO/peace-scheduler PATH/TO/peace}
 PEACE=${2:?}
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +24,9 @@ rc=$?
 cat "$T/sched-slow.out"
 check "peace-scheduler: slow-drip clients are closed, others served, the cap holds" [ "$rc" -eq 0 ]
 check "peace-scheduler logs the closed connection" grep -q 'did not send its request within 3 s' "$T/scheduler.log"
+command -v promtool >/dev/null || fatal "promtool is not installed (Debian package prometheus)"
+curl -sf "http://127.0.0.1:$SPORT/metrics" >"$T/sched.prom" || fatal "no /metrics from the scheduler"
+check "peace-scheduler: /metrics passes promtool check metrics" promtool check metrics <"$T/sched.prom"
 
 # The local run's server: a flow that runs long enough (60 s, interrupted at the end).
 cat >"$T/flow.json" <<JSON
@@ -42,5 +47,7 @@ python3 "$here/http_slow.py" "$LPORT" 30 0 >"$T/local-slow.out" 2>&1
 rc=$?
 cat "$T/local-slow.out"
 check "peace run --local --listen: slow-drip clients are closed at 30 s, others served" [ "$rc" -eq 0 ]
+curl -sf "http://127.0.0.1:$LPORT/metrics" >"$T/local.prom" || fatal "no /metrics from the local run"
+check "peace run --local --listen: /metrics passes promtool check metrics" promtool check metrics <"$T/local.prom"
 kill -INT "$LOCAL_PID"
 finish

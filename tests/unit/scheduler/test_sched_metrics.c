@@ -74,6 +74,10 @@ static void every_family_is_rendered_with_its_samples(void **state)
     m.n_interrupt = 4;
     m.http = &http;
     m.sse_streams = 5;
+    m.conns_open = 3;
+    m.conns_max = 16;
+    m.conns_refused = 2;
+    m.requests_expired = 7;
     pc_buf_init(&b, 1u << 20);
     assert_int_equal(sched_metrics_render(&m, &b), 0);
     has_line(&b, "# TYPE peace_executions gauge");
@@ -99,6 +103,14 @@ static void every_family_is_rendered_with_its_samples(void **state)
     has_line(&b, "peace_scheduler_http_requests_total{code=\"404\"} 1");
     assert_null(strstr(pc_buf_str(&b), "code=\"500\""));
     has_line(&b, "peace_scheduler_sse_streams 5");
+    has_line(&b, "# TYPE peace_scheduler_http_connections_open gauge");
+    has_line(&b, "peace_scheduler_http_connections_open 3");
+    has_line(&b, "# TYPE peace_scheduler_http_connections_max gauge");
+    has_line(&b, "peace_scheduler_http_connections_max 16");
+    has_line(&b, "# TYPE peace_scheduler_http_connections_refused_total counter");
+    has_line(&b, "peace_scheduler_http_connections_refused_total 2");
+    has_line(&b, "# TYPE peace_scheduler_http_requests_expired_total counter");
+    has_line(&b, "peace_scheduler_http_requests_expired_total 7");
     /* The caller's array was sorted in place. */
     assert_true(lat[0] == 0.25 && lat[3] == 3.5);
     /* The text ends with a newline (the format requires it). */
@@ -116,6 +128,10 @@ static void empty_numbers_still_name_every_family(void **state)
         "peace_workers_live",
         "peace_interrupt_to_outcome_seconds",
         "peace_scheduler_http_requests_total",
+        "peace_scheduler_http_connections_open",
+        "peace_scheduler_http_connections_max",
+        "peace_scheduler_http_connections_refused_total",
+        "peace_scheduler_http_requests_expired_total",
         "peace_execution_duration_seconds",
         "peace_block_duration_seconds",
         "peace_queue_wait_seconds",
