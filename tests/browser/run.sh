@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The dashboard's browser test (dashboard.test.mjs) against a real fleet:
+# The dashboard's browser tests (dashboard.test.mjs; on the fleet also
+# ops.test.mjs and replaced.test.mjs) against a real fleet:
 # a private redis-server on a free loopback port, two peace-workers and
 # peace-scheduler with a token, all in a scratch directory and always torn
 # down, whatever happens. With --mock, against mock-server.mjs instead (no
@@ -222,6 +223,8 @@ status=$?
 # the real fleet: its Redis makes a dead letter.
 if [ "$mode" = fleet ]; then
   node "$here/ops.test.mjs" || status=1
+  # Replaced items (a blocking change of an ensure) need the real engine.
+  node "$here/replaced.test.mjs" || status=1
 fi
 set -e
 exit $status
