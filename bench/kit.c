@@ -4,7 +4,7 @@
  * Design. The driver stands where a user stands: it submits with the same
  * commands as `peace run --redis` (pipelined, so submitting is never what a
  * throughput figure measures), follows an execution the way a dashboard
- * does (XREAD BLOCK on its events stream), and starts real peace-worker
+ * does (exec_follow, then XREAD BLOCK on its events stream), and starts real peace-worker
  * processes, whose logs it keeps for the interrupt figures. Everything is
  * synchronous hiredis: a driver that waits is not the thing being timed.
  */
@@ -24,8 +24,10 @@
 #include <unistd.h>
 
 #include "peace/buf.h"
+#include "peace/events_fold.h"
 #include "peace/keys.h"
 #include "peace/msg.h"
+#include "peace/scripts.h"
 #include "peace/submit.h"
 
 #define PREFIX "peace"
@@ -275,23 +277,102 @@ bool kit_field_is(const redisReply *fields, const char *field, const char *value
            memcmp(v->str, value, v->len) == 0;
 }
 
+/* Hands a synthesised event to cb as the entry's fields would come from Redis. */
+static int fold_event(const struct msg_event *ev, uint64_t t_us, kit_event_cb *cb, void *ctx)
+{
+    struct msg_event_fields f;
+    redisReply el[MSG_EVENT_FIELDS_MAX];
+    redisReply *ptr[MSG_EVENT_FIELDS_MAX];
+    redisReply fields;
+    char arena[2048];
+    size_t used = 0;
+
+    if (msg_event_to_fields(ev, &f, NULL) != 0) {
+        return 0;
+    }
+    memset(el, 0, sizeof(el));
+    for (size_t i = 0; i < f.n; i++) {
+        if (f.argvlen[i] + 1 > sizeof(arena) - used) {
+            return 0;
+        }
+        memcpy(arena + used, f.argv[i], f.argvlen[i]);
+        arena[used + f.argvlen[i]] = '\0';
+        el[i].type = REDIS_REPLY_STRING;
+        el[i].str = arena + used;
+        el[i].len = f.argvlen[i];
+        ptr[i] = &el[i];
+        used += f.argvlen[i] + 1;
+    }
+    memset(&fields, 0, sizeof(fields));
+    fields.type = REDIS_REPLY_ARRAY;
+    fields.elements = f.n;
+    fields.element = ptr;
+    return cb(ctx, t_us, &fields);
+}
+
+/*
+ * The registration (exec_follow, events_fold.h), as every follower does it
+ * before reading: *state tells what to read; a folded execution's events
+ * go to cb at once (*stop when cb asked to stop).
+ */
+static int follow_register(redisContext *c, char keys[PC_EXEC_FOLLOW_NKEYS][PC_KEY_MAX], char *last,
+                           size_t last_size, kit_event_cb *cb, void *ctx,
+                           enum pc_follow_state *state, int *stop)
+{
+    redisReply *r = kit_cmd(c, "EVAL %s 4 %s %s %s %s", pc_script_source(PC_SCRIPT_EXEC_FOLLOW),
+                            keys[0], keys[1], keys[2], keys[3]);
+    uint64_t t = kit_now_us();
+    struct pc_exec_follow fo;
+    struct pc_err err;
+
+    if (r == NULL) {
+        return -1;
+    }
+    pc_err_clear(&err);
+    if (pc_exec_follow_parse(r, &fo, &err) != 0) {
+        (void)fprintf(stderr, "bench: %s\n", err.msg);
+        freeReplyObject(r);
+        return -1;
+    }
+    freeReplyObject(r);
+    *state = fo.state;
+    for (size_t k = pc_events_fold_after(&fo.fold, last); k < fo.fold.n && !*stop; k++) {
+        if (pc_events_fold_id(k, last, last_size) < 0) {
+            break;
+        }
+        *stop = fold_event(&fo.fold.ev[k], t, cb, ctx);
+    }
+    pc_exec_follow_free(&fo);
+    return 0;
+}
+
 int kit_follow(redisContext *c, const char *id, char *last, size_t last_size, uint64_t timeout_us,
                kit_event_cb *cb, void *ctx)
 {
-    char key[PC_KEY_MAX];
+    char keys[PC_EXEC_FOLLOW_NKEYS][PC_KEY_MAX];
+    const char *key = keys[2];
     uint64_t deadline = kit_now_us() + timeout_us;
+    enum pc_follow_state state = PC_FOLLOW_UNKNOWN;
+    int stop = 0;
 
-    if (pc_key_events(key, sizeof(key), PREFIX, id) < 0) {
+    if (pc_exec_follow_keys(keys, PREFIX, id) != 0) {
         return -1;
     }
     if (last[0] == '\0') {
         (void)snprintf(last, last_size, "0-0");
     }
-    while (kit_now_us() < deadline) {
-        redisReply *r = kit_cmd(c, "XREAD COUNT 1000 BLOCK 1000 STREAMS %s %s", key, last);
+    if (follow_register(c, keys, last, last_size, cb, ctx, &state, &stop) != 0) {
+        return -1;
+    }
+    while (!stop && state != PC_FOLLOW_UNKNOWN && state != PC_FOLLOW_FOLDED &&
+           kit_now_us() < deadline) {
+        /* A finished execution's stream is read without waiting. */
+        redisReply *r = state == PC_FOLLOW_FINISHED
+                            ? kit_cmd(c, "XREAD COUNT 1000 STREAMS %s %s", key, last)
+                            : kit_cmd(c, "XREAD COUNT 1000 BLOCK 1000 STREAMS %s %s", key, last);
         uint64_t t = kit_now_us();
         const redisReply *entries = NULL;
-        int stop = 0;
+        size_t got = 0;
 
         if (r == NULL) {
             return -1;
@@ -308,13 +389,23 @@ int kit_follow(redisContext *c, const char *id, char *last, size_t last_size, ui
             }
             (void)snprintf(last, last_size, "%.*s", (int)e->element[0]->len, e->element[0]->str);
             stop = cb(ctx, t, e->element[1]);
+            got++;
         }
         freeReplyObject(r);
-        if (stop) {
-            return 0;
+        if (!stop && got == 0) {
+            if (state == PC_FOLLOW_FINISHED) {
+                break; /* nothing left */
+            }
+            if (follow_register(c, keys, last, last_size, cb, ctx, &state, &stop) != 0) {
+                return -1;
+            }
         }
     }
-    (void)fprintf(stderr, "bench: execution %s: timed out following its events\n", id);
+    if (stop) {
+        return 0;
+    }
+    (void)fprintf(stderr, "bench: execution %s: %s following its events\n", id,
+                  kit_now_us() < deadline ? "no outcome" : "timed out");
     return -1;
 }
 

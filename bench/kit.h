@@ -88,8 +88,10 @@ int kit_submit_sync(struct kit_submitter *s);
 int kit_group(redisContext *c);
 
 /*
- * Follows execution id's events stream the way a dashboard does (XREAD
- * BLOCK from after *last; "" = from the start), passing each entry to cb
+ * Follows execution id's events the way a dashboard does (registers with
+ * exec_follow, events_fold.h, then XREAD BLOCK from after *last; "" = from
+ * the start; a finished execution without a stream gives its synthesised
+ * events), passing each entry to cb
  * with the time it was read; stops with 0 when cb returns 1, -1 on a
  * timeout or a lost connection.
  */

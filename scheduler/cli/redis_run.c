@@ -8,12 +8,16 @@
  * matters: a crash between the steps leaves a visible queued meta without a
  * job, never a job without a meta.
  *
- * Following: a blocking XREAD on the execution's events stream from its
+ * Following: first the registration (script exec_follow, events_fold.h:
+ * an execution not finished yet then writes its events stream, events
+ * layout 2), then a blocking XREAD on the execution's events stream from its
  * start, with a short BLOCK so the loop notices Ctrl-C, hands each event to
  * the follower the scheduler mode uses too (follow.h: the bars, the notes,
- * the report). It ends at the `outcome` event; between events it also
- * checks the meta status, because a job rejected before it could run
- * finishes without events. Then the report is read from the meta hash.
+ * the report). It ends at the `outcome` event; between events it registers
+ * again, which tells the status: a job rejected before it could run finishes
+ * without events, and a finished execution without a stream (it ended
+ * within one flush interval, unfollowed) has its events synthesised from
+ * its hashes. Then the report is read from the meta hash.
  *
  * Ctrl-C: the first records the interrupt marker on the meta hash (unless
  * finished) and publishes the interrupt channel, and the follower keeps
@@ -33,8 +37,10 @@
 #include <time.h>
 
 #include "follow.h"
+#include "peace/events_fold.h"
 #include "peace/keys.h"
 #include "peace/msg.h"
+#include "peace/scripts.h"
 #include "peace/submit.h"
 #include "peace/ulid.h"
 #include "redis_exec.h"
@@ -90,10 +96,10 @@ static void sleep_ms(unsigned ms)
 }
 
 struct follower {
-    struct cli_follow view; /* what is shown */
-    struct cli_redis *r;    /* borrowed */
-    char meta_key[PC_KEY_MAX];
-    char events_key[PC_KEY_MAX];
+    struct cli_follow view;                      /* what is shown */
+    struct cli_redis *r;                         /* borrowed */
+    char keys[PC_EXEC_FOLLOW_NKEYS][PC_KEY_MAX]; /* exec_follow's; [2] = events */
+    char *events_key;                            /* keys[2] */
     char last_id[64];
     sig_atomic_t interrupts_handled;
 };
@@ -180,23 +186,41 @@ static int read_events(struct follower *f, bool block, bool *got, struct pc_err 
     return 0;
 }
 
-/* "queued", "running", "finished", or "" when the meta hash is gone. */
-static int read_status(struct follower *f, char *out, size_t out_size, struct pc_err *err)
+/* Registers as a follower (exec_follow) and reads the execution's state
+ * into *state; a folded execution's synthesised events after last_id are
+ * shown at once. */
+static int follow_register(struct follower *f, enum pc_follow_state *state, struct pc_err *err)
 {
+    const char *argv[3 + PC_EXEC_FOLLOW_NKEYS] = {"EVAL", pc_script_source(PC_SCRIPT_EXEC_FOLLOW),
+                                                  "4"};
+    size_t lens[3 + PC_EXEC_FOLLOW_NKEYS];
+    struct pc_exec_follow fo;
     redisReply *rep = NULL;
-    const char *p;
-    size_t n;
-    int rc = cli_redis_cmd(f->r, &rep, err, "HGET", f->meta_key, "status", (char *)NULL);
+    int rc;
 
+    for (int k = 0; k < PC_EXEC_FOLLOW_NKEYS; k++) {
+        argv[3 + k] = f->keys[k];
+    }
+    for (int i = 0; i < 3 + PC_EXEC_FOLLOW_NKEYS; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    rc = cli_redis_command(f->r, 3 + PC_EXEC_FOLLOW_NKEYS, argv, lens, &rep, err);
     if (rc != 0) {
         return rc;
     }
-    out[0] = '\0';
-    if (cli_reply_str(rep, &p, &n) && n < out_size) {
-        memcpy(out, p, n);
-        out[n] = '\0';
-    }
+    rc = pc_exec_follow_parse(rep, &fo, err);
     freeReplyObject(rep);
+    if (rc != 0) {
+        return rc;
+    }
+    *state = fo.state;
+    for (size_t k = pc_events_fold_after(&fo.fold, f->last_id); k < fo.fold.n; k++) {
+        if (pc_events_fold_id(k, f->last_id, sizeof(f->last_id)) < 0) {
+            break; /* cannot happen: the id fits */
+        }
+        cli_follow_event(&f->view, &fo.fold.ev[k]);
+    }
+    pc_exec_follow_free(&fo);
     return 0;
 }
 
@@ -220,7 +244,8 @@ static int reconnect(struct follower *f, struct pc_err *err)
 
 static int follow(struct follower *f, struct pc_err *err)
 {
-    char status[32];
+    enum pc_follow_state state = PC_FOLLOW_UNKNOWN;
+    bool registered = false;
     bool got = false;
     int rc;
 
@@ -229,23 +254,32 @@ static int follow(struct follower *f, struct pc_err *err)
             f->interrupts_handled = interrupts_received;
             request_interrupt(f);
         }
-        rc = read_events(f, true, &got, err);
-        if (rc == 0 && !got) {
-            cli_follow_tick(&f->view);
-            rc = read_status(f, status, sizeof(status), err);
-            if (rc == 0 && status[0] == '\0') {
-                return pc_err_set(err, PC_ENOTFOUND,
-                                  "execution %s disappeared (its keys expired or were deleted)",
-                                  f->view.id);
+        got = false;
+        if (!registered) {
+            rc = follow_register(f, &state, err); /* before the first read */
+            registered = rc == 0;
+        } else {
+            rc = read_events(f, true, &got, err);
+            if (rc == 0 && !got) {
+                cli_follow_tick(&f->view);
+                rc = follow_register(f, &state, err);
             }
-            if (rc == 0 && strcmp(status, "finished") == 0) {
-                /* Everything the worker wrote before finishing is in the stream now. */
-                do {
-                    rc = read_events(f, false, &got, err);
-                } while (rc == 0 && got && !f->view.saw_outcome);
-                if (rc == 0) {
-                    break;
-                }
+        }
+        if (rc == 0 && !got && state == PC_FOLLOW_UNKNOWN) {
+            return pc_err_set(err, PC_ENOTFOUND,
+                              "execution %s disappeared (its keys expired or were deleted)",
+                              f->view.id);
+        }
+        if (rc == 0 && !got && state == PC_FOLLOW_FOLDED) {
+            break; /* its events, synthesised, were shown */
+        }
+        if (rc == 0 && !got && state == PC_FOLLOW_FINISHED) {
+            /* Everything the worker wrote before finishing is in the stream now. */
+            do {
+                rc = read_events(f, false, &got, err);
+            } while (rc == 0 && got && !f->view.saw_outcome);
+            if (rc == 0) {
+                break;
             }
         }
         if (rc != 0) {
@@ -317,8 +351,8 @@ static int follow_and_report(const struct cli_opts *o, struct cli_redis *r, cons
     memset(&f, 0, sizeof(f));
     pc_err_clear(&err);
     f.r = r;
-    if (pc_key_exec(f.meta_key, sizeof(f.meta_key), cli_redis_prefix(r), id) < 0 ||
-        pc_key_events(f.events_key, sizeof(f.events_key), cli_redis_prefix(r), id) < 0) {
+    f.events_key = f.keys[2];
+    if (pc_exec_follow_keys(f.keys, cli_redis_prefix(r), id) != 0) {
         (void)fprintf(stderr, "peace: execution id %s makes no key\n", id);
         return 1;
     }

@@ -9,12 +9,19 @@
  * one; --max-sse bounds how many exist. A source is a small state machine
  * driven by replies and one timer:
  *
+ *   follow: script exec_follow (events_fold.h), before anything is read:
+ *          it registers the client on an execution not finished yet (whose
+ *          finish then writes its events stream, events layout 2), and tells
+ *          unknown / running / finished / finished without a stream
+ *          ("folded": its events come synthesised, ids 0-1, 0-2...: the
+ *          client gets those after its last id and the stream ends)
  *   pump:  XREAD COUNT 256 BLOCK 2000 STREAMS events <last id>
  *          entries -> one SSE event each (id = entry id, so a client
  *          resumes with Last-Event-ID); the `outcome` event ends the stream
- *          nothing (2 s) -> HGET status: finished -> drain (XREAD without
+ *          nothing (2 s) -> follow again: finished -> drain (XREAD without
  *          BLOCK until nothing is left, then end: a job rejected before it
- *          ran has no outcome event); gone -> end; else pump again
+ *          ran has no outcome event); folded -> as above; gone -> end; else
+ *          pump again
  *   wake: pump again later (Redis away: after a reconnect; a client that
  *          reads slowly: once the layer says it may write again)
  *
@@ -30,7 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peace/events_fold.h"
 #include "peace/keys.h"
+#include "peace/scripts.h"
 #include "redis_backend_internal.h"
 #include "sched_log.h"
 
@@ -44,14 +53,16 @@
 struct redis_source {
     struct web_stream *st;       /* the layer's stream; NULL until open */
     struct pc_redis_conn *redis; /* owned */
+    struct pc_scripts *scripts;  /* borrowed from the backend */
     struct event *wake;          /* owned, one-shot */
     char exec_id[SCHED_EXEC_ID_MAX + 1];
-    char meta_key[PC_KEY_MAX];
-    char events_key[PC_KEY_MAX];
+    char keys[PC_EXEC_FOLLOW_NKEYS][PC_KEY_MAX]; /* exec_follow's; [2] = events */
+    char *events_key;                            /* keys[2] */
     char last_id[SCHED_STREAM_ID_MAX + 1];
-    bool in_flight; /* a command on redis awaits its reply */
-    bool draining;  /* finished: read what is left, then end */
-    bool dying;     /* closed by the layer */
+    bool in_flight;  /* a command on redis awaits its reply */
+    bool registered; /* exec_follow answered once */
+    bool draining;   /* finished: read what is left, then end */
+    bool dying;      /* closed by the layer */
 };
 
 static void pump(struct redis_source *c);
@@ -160,9 +171,58 @@ static void check_last_entry(struct redis_source *c)
     }
 }
 
-static void on_status(void *arg, const redisReply *reply)
+/* A folded execution: its synthesised events after the client's last id, then the end. */
+static void send_folded(struct redis_source *c, const struct pc_events_fold *fold)
+{
+    size_t from = pc_events_fold_after(fold, c->last_id);
+    struct pc_buf frames;
+    bool outcome = false;
+    int rc = 0;
+
+    if (from >= fold->n) {
+        if (web_stream_probing(c->st)) {
+            web_stream_no_content(c->st);
+        } else {
+            web_stream_end(c->st, NULL);
+        }
+        return;
+    }
+    pc_buf_init(&frames, SSE_FRAMES_MAX);
+    for (size_t k = from; rc == 0 && k < fold->n && !outcome; k++) {
+        struct msg_event_fields f;
+        struct sched_str kv[MSG_EVENT_FIELDS_MAX];
+        char id[PC_EVENTS_FOLD_ID_MAX];
+
+        rc = pc_events_fold_id(k, id, sizeof(id)) < 0 ? PC_ELIMIT : 0;
+        if (rc == 0) {
+            rc = msg_event_to_fields(&fold->ev[k], &f, NULL);
+        }
+        for (size_t i = 0; rc == 0 && i < f.n; i++) {
+            kv[i].p = f.argv[i];
+            kv[i].n = f.argvlen[i];
+        }
+        if (rc == 0) {
+            rc = sched_sse_frame(&frames, id, kv, f.n, &outcome);
+            (void)snprintf(c->last_id, sizeof(c->last_id), "%s", id);
+        }
+    }
+    if (rc != 0) {
+        pc_buf_cleanup(&frames);
+        web_stream_end(c->st, "cannot frame an event");
+        return;
+    }
+    web_stream_start(c->st);
+    web_stream_send(c->st, pc_buf_str(&frames), frames.len);
+    pc_buf_cleanup(&frames);
+    web_stream_end(c->st, NULL);
+}
+
+static void on_follow(void *arg, const redisReply *reply)
 {
     struct redis_source *c = arg;
+    struct pc_exec_follow fo;
+    struct pc_err err;
+    bool first = !c->registered;
 
     c->in_flight = false;
     if (gone(c)) {
@@ -172,36 +232,55 @@ static void on_status(void *arg, const redisReply *reply)
         arm(c->wake, SSE_RETRY_MS);
         return;
     }
-    if (reply->type == REDIS_REPLY_NIL) {
-        if (web_stream_probing(c->st)) {
-            web_stream_no_content(c->st);
-            return;
-        }
-        web_stream_end(c->st, "the execution is gone (expired or deleted)");
+    pc_err_clear(&err);
+    if (pc_exec_follow_parse(reply, &fo, &err) != 0) {
+        sched_log("events of %s: %s", c->exec_id, err.msg);
+        web_stream_end(c->st, NULL);
         return;
     }
-    if (reply->type == REDIS_REPLY_STRING && reply->len == 8 &&
-        memcmp(reply->str, "finished", 8) == 0) {
+    c->registered = true;
+    switch (fo.state) {
+    case PC_FOLLOW_UNKNOWN:
         if (web_stream_probing(c->st)) {
             web_stream_no_content(c->st);
-            return;
+        } else {
+            web_stream_end(c->st, "the execution is gone (expired or deleted)");
+        }
+        break;
+    case PC_FOLLOW_FOLDED:
+        send_folded(c, &fo.fold);
+        break;
+    case PC_FOLLOW_FINISHED:
+        if (!first && web_stream_probing(c->st)) {
+            web_stream_no_content(c->st);
+            break;
         }
         c->draining = true;
+        pump(c);
+        break;
+    case PC_FOLLOW_RUNNING:
+        if (!first && web_stream_probing(c->st)) {
+            check_last_entry(c);
+            break;
+        }
+        pump(c);
+        break;
     }
-    if (web_stream_probing(c->st)) {
-        check_last_entry(c);
-        return;
-    }
-    pump(c);
+    pc_exec_follow_free(&fo);
 }
 
-static void check_status(struct redis_source *c)
+/* exec_follow: registers the client (before any read) and tells the state. */
+static void follow(struct redis_source *c)
 {
-    const char *argv[3] = {"HGET", c->meta_key, "status"};
-    size_t lens[3] = {4, strlen(c->meta_key), 6};
+    struct pc_redis_args a;
 
+    pc_redis_args_init(&a);
+    for (int k = 0; k < PC_EXEC_FOLLOW_NKEYS; k++) {
+        pc_redis_args_addz(&a, c->keys[k]);
+    }
     c->in_flight = true;
-    if (pc_redis_cmd(c->redis, 3, argv, lens, 0, on_status, c) != 0) {
+    if (pc_script_run(c->scripts, c->redis, PC_SCRIPT_EXEC_FOLLOW, PC_EXEC_FOLLOW_NKEYS, &a,
+                      SSE_CMD_TIMEOUT_MS, on_follow, c) != 0) {
         c->in_flight = false;
         arm(c->wake, SSE_RETRY_MS);
     }
@@ -238,7 +317,7 @@ static void on_xread(void *arg, const redisReply *reply)
         if (c->draining && !web_stream_probing(c->st)) {
             web_stream_end(c->st, NULL);
         } else {
-            check_status(c);
+            follow(c);
         }
         return;
     }
@@ -281,6 +360,10 @@ static void pump(struct redis_source *c)
     }
     if (w == 0) {
         arm(c->wake, 100);
+        return;
+    }
+    if (!c->registered) {
+        follow(c); /* before the first read: no lost wake-up */
         return;
     }
     (void)snprintf(block, sizeof(block), "%u", SSE_BLOCK_MS);
@@ -359,9 +442,9 @@ void redis__events_open(struct redis_backend *rb, struct web_call *call, const c
     (void)snprintf(c->exec_id, sizeof(c->exec_id), "%s", exec_id);
     (void)snprintf(c->last_id, sizeof(c->last_id), "%s", last_id);
     c->wake = evtimer_new(rb->base, on_wake, c);
-    if (c->wake == NULL ||
-        pc_key_exec(c->meta_key, sizeof(c->meta_key), rb->cfg->prefix, exec_id) < 0 ||
-        pc_key_events(c->events_key, sizeof(c->events_key), rb->cfg->prefix, exec_id) < 0) {
+    c->scripts = rb->scripts;
+    c->events_key = c->keys[2];
+    if (c->wake == NULL || pc_exec_follow_keys(c->keys, rb->cfg->prefix, exec_id) != 0) {
         goto fail;
     }
     memset(&opts, 0, sizeof(opts));

@@ -282,6 +282,25 @@ static const char exec_reject_lua[] =
     "expire_all(tonumber(ARGV[4]))\n"
     "return 1\n";
 
+/*
+ * The follower's registration (events_fold.h, docs/fleet.md "Events on
+ * demand"): one call, so Redis orders it against the finish. A known,
+ * unfinished execution gets `followed` (its finish then writes its events);
+ * a finished one answers whether it has a stream and, when it has none,
+ * what its events are synthesised from. An unknown id creates nothing.
+ */
+static const char exec_follow_lua[] =
+    "local st = redis.call('HGET', KEYS[1], 'status')\n"
+    "if not st then return {} end\n"
+    "if st ~= 'finished' then\n"
+    "  redis.call('HSET', KEYS[1], 'followed', '1')\n"
+    "  return {st}\n"
+    "end\n"
+    "if redis.call('EXISTS', KEYS[3]) == 1 then return {st, 1} end\n"
+    "local m = redis.call('HMGET', KEYS[1], 'outcome', 'items', 'interrupt_requested_ms',\n"
+    "                     'interrupt_reason', 'report')\n"
+    "return {st, 0, m, redis.call('HGETALL', KEYS[2]), redis.call('GET', KEYS[4])}\n";
+
 /* SET NX GET takes a free lock in one call, and tells the holder otherwise. */
 static const char lock_acquire_lua[] =
     "local v = redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX', 'GET')\n"
@@ -350,6 +369,7 @@ static const struct script_def script_defs[PC_SCRIPT_COUNT] = {
     [PC_SCRIPT_LOCK_RENEW] = {"lock_renew", lock_renew_lua},
     [PC_SCRIPT_LOCK_RELEASE] = {"lock_release", lock_release_lua},
     [PC_SCRIPT_STATES_WRITE] = {"states_write", states_write_lua},
+    [PC_SCRIPT_EXEC_FOLLOW] = {"exec_follow", exec_follow_lua},
 };
 
 struct pc_scripts {

@@ -59,6 +59,15 @@
  *                when not empty, is the meta field of that name; a short events
  *                stream is rewritten at its exact size: COPY to
  *                events_scratch, RENAME back)
+ * exec_follow    meta progress events report; (no arguments) -> {} unknown
+ *                execution | {status} not finished (the meta field
+ *                `followed` = 1 is set first: the finish then writes the
+ *                events stream) | {"finished", 1} finished with an events
+ *                stream | {"finished", 0, {outcome, items,
+ *                interrupt_requested_ms, interrupt_reason, report},
+ *                progress hash as HGETALL, full report or nil} finished
+ *                without one (events_fold.h synthesises its events). Never
+ *                creates a key.
  * exec_reject    meta events; now_ms error report retention_s events_maxlen
  *                nd [field value]... [event field value]...
  *                -> 1 rejected, 0 already finished
@@ -93,8 +102,9 @@ enum pc_script {
     PC_SCRIPT_LOCK_RENEW,
     PC_SCRIPT_LOCK_RELEASE,
     PC_SCRIPT_STATES_WRITE,
+    PC_SCRIPT_EXEC_FOLLOW,
 };
-#define PC_SCRIPT_COUNT 11
+#define PC_SCRIPT_COUNT 12
 
 /* The script's name ("exec_start") and Lua source; static strings. */
 const char *pc_script_name(enum pc_script id);
