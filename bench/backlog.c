@@ -90,6 +90,7 @@ static int submit_one(struct pc_redis_sync *s, struct pc_ulid_gen *gen, const ch
         job.sync = PC_SYNC_BOTH;
         job.strategy.kind = PC_STRATEGY_FINISH_CURRENT;
         job.created_ms = pc_ulid_time_ms(job.id, PC_ULID_LEN);
+        pc_submit_colocate_id(job.id, job.flow.app.s, job.flow.profile.s);
         rc = msg_job_encode(&job, &bytes, &err);
     }
     if (rc == 0) {

@@ -210,6 +210,7 @@ int kit_submit(struct kit_submitter *s, const struct pc_flow *flow, enum pc_cmd 
     (void)pc_id_set(&job.queue, QUEUE, strlen(QUEUE), "queue", NULL);
     job.created_ms = pc_ulid_time_ms(job.id, PC_ULID_LEN);
     job.flow = *flow; /* borrowed: never cleaned up here */
+    pc_submit_colocate_id(job.id, job.flow.app.s, job.flow.profile.s);
     rc = msg_job_encode(&job, &bytes, &err);
     if (rc != 0) {
         (void)fprintf(stderr, "bench: job: %s\n", err.msg);

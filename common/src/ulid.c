@@ -6,11 +6,14 @@
  * text order equals numeric order equals time order. Within one millisecond
  * the generator adds one to the previous random part instead of drawing a
  * new one: ids from one generator then sort in creation order even when the
- * clock stalls or steps back (the last timestamp is kept in that case). In
- * the practically impossible event that the 80-bit increment overflows, the
- * timestamp moves on by one millisecond with fresh randomness, which keeps
- * both uniqueness and order. Across generators, uniqueness rests on the 80
- * random bits drawn from getrandom(2).
+ * clock stalls or steps back (the last timestamp is kept in that case). The
+ * one is added above the last PC_ULID_SLOT_DIGITS digits (bit 20 of the
+ * random part), which pc_ulid_set_slot may rewrite: ids of one generator stay
+ * unique and ordered whatever their suffixes. In the practically impossible
+ * event that the 60-bit increment overflows, the timestamp moves on by one
+ * millisecond with fresh randomness, which keeps both uniqueness and order.
+ * Across generators, uniqueness rests on the random bits drawn from
+ * getrandom(2): 80, or 60 outside the suffix of an id placed in a slot.
  */
 #include "peace/ulid.h"
 
@@ -63,10 +66,18 @@ void pc_ulid_gen_init(struct pc_ulid_gen *g, pc_ulid_clock_fn *now_ms, void *clo
     g->random_ctx = random_ctx;
 }
 
-/* Adds one to the big-endian 80-bit number r. Returns false when it wrapped to zero. */
+/* Adds 2^20 to the big-endian 80-bit number r, i.e. one to the part above the
+ * last four digits (the slot suffix). Returns false when that part wrapped. */
 static bool increment(uint8_t r[PC_ULID_RANDOM_BYTES])
 {
-    for (size_t i = PC_ULID_RANDOM_BYTES; i-- > 0;) {
+    unsigned low = r[PC_ULID_RANDOM_BYTES - 3] & 0x0fu; /* bits 16..19 belong to the suffix */
+    unsigned high = (r[PC_ULID_RANDOM_BYTES - 3] >> 4) + 1u;
+
+    r[PC_ULID_RANDOM_BYTES - 3] = (uint8_t)(((high & 0x0fu) << 4) | low);
+    if (high <= 0x0fu) {
+        return true;
+    }
+    for (size_t i = PC_ULID_RANDOM_BYTES - 3; i-- > 0;) {
         if (++r[i] != 0) {
             return true;
         }
@@ -112,7 +123,7 @@ int pc_ulid_next(struct pc_ulid_gen *g, char out[PC_ULID_LEN + 1], struct pc_err
         if (increment(r)) {
             goto emit;
         }
-        now++; /* 2^80 ids in one millisecond: borrow the next one */
+        now++; /* 2^60 ids in one millisecond: borrow the next one */
     }
     if (now > PC_ULID_TIME_MAX) {
         return pc_err_set(err, PC_ELIMIT, "ulid: clock value %llu ms is beyond the ULID range",

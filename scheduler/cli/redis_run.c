@@ -485,6 +485,7 @@ int cli_redis_run(const struct cli_opts *o)
     job.no_save = o->no_save;
     job.strategy = o->strategy;
     job.created_ms = pc_ulid_time_ms(job.id, PC_ULID_LEN);
+    pc_submit_colocate_id(job.id, job.flow.app.s, job.flow.profile.s);
     if (msg_job_encode(&job, &job_bytes, &err) != 0) {
         (void)fprintf(stderr, "peace: %s: %s\n", o->args[0], err.msg);
         goto out;

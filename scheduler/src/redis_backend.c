@@ -337,6 +337,14 @@ static void rb_submit(void *be, struct web_call *wc, const char *body, size_t le
     }
     c->data = sub;
     c->data_free = submission_free;
+    /* The id in its profile's key slot (docs/fleet.md "Co-located execution ids"), so the job
+     * is encoded again with it. */
+    pc_submit_colocate_id(sub->job.id, sub->job.flow.app.s, sub->job.flow.profile.s);
+    pc_buf_cleanup(&sub->job_bytes);
+    if (msg_job_encode(&sub->job, &sub->job_bytes, &err) != 0) {
+        redis__reply_code(c, SCHED_INTERNAL, "cannot encode the job: %s", err.msg);
+        return;
+    }
     if (!pc_redis_conn_ready(rb->redis)) {
         redis__reply_unavailable(c);
         return;

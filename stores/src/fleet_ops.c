@@ -366,6 +366,9 @@ static int submit_round(struct pc_fop *op, const char *job_bytes, size_t job_len
         pc_err_clear(err);
         return 0;
     }
+    /* The new id in the profile's key slot (peace/submit.h; a retry placed it before its
+     * marker, so this leaves it as it is). */
+    pc_submit_colocate_id(op->new_id, job.flow.app.s, job.flow.profile.s);
     memcpy(job.id, op->new_id, strlen(op->new_id) + 1);
     job.created_ms = op->now_ms;
     rc = msg_job_encode(&job, &bytes, err);
@@ -712,18 +715,6 @@ static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
                            "dead letter %s has no job to queue again", op->target);
             return 0;
         }
-        /* Keep the job for the submit round. */
-        op->job = job;
-        a = fop_add_cmd(op);
-        if (a == NULL) {
-            return PC_ENOMEM;
-        }
-        pc_redis_args_addz(a, "SET");
-        fop_add_key_cmd(a, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
-        pc_redis_args_addz(a, op->new_id);
-        pc_redis_args_addz(a, "NX");
-        pc_redis_args_addz(a, "EX");
-        pc_redis_args_addu64(a, PC_JOB_KEEP_S);
         /* Decode now, so a job that cannot run again is refused before the marker. */
         {
             struct msg_job j;
@@ -738,8 +729,22 @@ static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
                 pc_err_clear(err);
                 return 0;
             }
+            /* The new id in the job's profile slot before the marker names it. */
+            pc_submit_colocate_id(op->new_id, j.flow.app.s, j.flow.profile.s);
             msg_job_cleanup(&j);
         }
+        /* Keep the job for the submit round. */
+        op->job = job;
+        a = fop_add_cmd(op);
+        if (a == NULL) {
+            return PC_ENOMEM;
+        }
+        pc_redis_args_addz(a, "SET");
+        fop_add_key_cmd(a, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
+        pc_redis_args_addz(a, op->new_id);
+        pc_redis_args_addz(a, "NX");
+        pc_redis_args_addz(a, "EX");
+        pc_redis_args_addu64(a, PC_JOB_KEEP_S);
         return pc_redis_args_error(a);
     }
     if (op->step == 2) {

@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "peace/ulid.h"
+
 static const char exec_tag_open[] = ":exec:{";
 static const char interrupt_suffix[] = "}:interrupt";
 
@@ -107,6 +109,22 @@ unsigned pc_queue_partition_of(const char *exec_id, unsigned partitions)
         h = (h ^ *p) * 16777619u;
     }
     return h % partitions;
+}
+
+unsigned pc_profile_slot(const char *app, const char *profile)
+{
+    const char *a = app != NULL ? app : "";
+    const char *p = profile != NULL ? profile : "";
+    uint16_t crc = pc_crc16(0, a, strlen(a));
+
+    crc = pc_crc16(crc, ":", 1);
+    return pc_crc16(crc, p, strlen(p)) & (PC_KEY_SLOTS - 1u);
+}
+
+bool pc_exec_colocated(const char *exec_id, const char *app, const char *profile)
+{
+    return exec_id != NULL &&
+           pc_key_slot(exec_id, strlen(exec_id)) == pc_profile_slot(app, profile);
 }
 
 int pc_partitions_parse(const char *text, unsigned *out, struct pc_err *err)

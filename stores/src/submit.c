@@ -3,6 +3,8 @@
  */
 #include "peace/submit.h"
 
+#include <string.h>
+
 #include "peace/keys.h"
 
 int pc_submit_args(const char *prefix, unsigned partitions, const struct msg_job *job,
@@ -83,6 +85,13 @@ int pc_submit_args(const char *prefix, unsigned partitions, const struct msg_job
         rc = pc_redis_args_error(&a[i]);
     }
     return rc;
+}
+
+void pc_submit_colocate_id(char id[PC_ULID_LEN + 1], const char *app, const char *profile)
+{
+    if (pc_ulid_valid(id, strlen(id))) {
+        pc_ulid_set_slot(id, pc_profile_slot(app, profile));
+    }
 }
 
 void pc_redis_args_argv(const struct pc_redis_args *a, const char **argv)

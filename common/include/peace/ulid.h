@@ -5,8 +5,10 @@
  * A ULID is 48 bits of Unix milliseconds followed by 80 random bits, written
  * as 26 upper-case characters of "0123456789ABCDEFGHJKMNPQRSTVWXYZ". Text
  * order equals creation order. A generator is caller storage (no global
- * state); within one millisecond it increments the random part, so the ids
- * it returns are strictly increasing even when the clock stalls or steps back.
+ * state); within one millisecond it increments the random part above the
+ * last PC_ULID_SLOT_DIGITS digits, so the ids it returns are strictly
+ * increasing even when the clock stalls or steps back, and stay so when those
+ * digits are rewritten by pc_ulid_set_slot.
  * Clock and randomness are injectable for tests; by default they are
  * CLOCK_REALTIME and getrandom(2).
  *
@@ -66,5 +68,29 @@ bool pc_ulid_valid(const char *p, size_t n);
 
 /* Timestamp (Unix ms) of a ULID text; 0 when (p, n) is not pc_ulid_valid. */
 uint64_t pc_ulid_time_ms(const char *p, size_t n);
+
+/*
+ * Ids placed in a Redis Cluster key slot (docs/fleet.md "Co-located
+ * execution ids"). The slot of a key whose hash tag is T is CRC16-XMODEM(T)
+ * mod 16384; an execution's keys are tagged {ID}, its profile's {APP:PROFILE}.
+ */
+#define PC_KEY_SLOTS 16384u
+/* The digits pc_ulid_set_slot chooses: the last four (the low 20 random bits). */
+#define PC_ULID_SLOT_DIGITS 4
+
+/* CRC16-XMODEM (poly 0x1021, init 0) of (p, n) continued from crc (0 to
+ * start); p may be NULL when n is 0. */
+uint16_t pc_crc16(uint16_t crc, const void *p, size_t n);
+
+/* Key slot of a hash tag's content (p, n). */
+unsigned pc_key_slot(const void *p, size_t n);
+
+/*
+ * Rewrites the last PC_ULID_SLOT_DIGITS digits of id (PC_ULID_LEN canonical
+ * characters) so that pc_key_slot(id, PC_ULID_LEN) == slot % PC_KEY_SLOTS:
+ * a table look-up, no search. The time part and the 60 random bits before
+ * the suffix are unchanged, so a valid ULID stays valid and sorts by time.
+ */
+void pc_ulid_set_slot(char id[PC_ULID_LEN], unsigned slot);
 
 #endif /* PEACE_ULID_H */

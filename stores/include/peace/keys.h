@@ -9,6 +9,7 @@
 #ifndef PEACE_KEYS_H
 #define PEACE_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "peace/err.h"
@@ -38,6 +39,16 @@ int pc_key_queue_part(char *out, size_t out_size, const char *prefix, const char
  * random half mixes well), and anyone can find an execution's entry again.
  */
 unsigned pc_queue_partition_of(const char *exec_id, unsigned partitions);
+/* Key slot (Redis Cluster) of a profile's hash tag {APP:PROFILE}: its lock's
+ * and its States' slot. app, profile: NUL-terminated (NULL reads as ""). */
+unsigned pc_profile_slot(const char *app, const char *profile);
+/*
+ * True when the keys of execution exec_id ({ID}) are in the slot of its
+ * profile's ({APP:PROFILE}): one script can then touch both (the worker's
+ * fused start + lock and finish + States + release on a cluster; docs/fleet.md
+ * "Co-located execution ids"). Ids made by pc_submit_colocate_id are.
+ */
+bool pc_exec_colocated(const char *exec_id, const char *app, const char *profile);
 /* Parses a partition count ("1".."64"); 0, or PC_EINVAL with err set. */
 int pc_partitions_parse(const char *text, unsigned *out, struct pc_err *err) PC_NODISCARD;
 int pc_key_exec(char *out, size_t out_size, const char *prefix, const char *exec_id);

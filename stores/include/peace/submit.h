@@ -14,6 +14,7 @@
 
 #include "peace/msg.h"
 #include "peace/redis_conn.h"
+#include "peace/ulid.h"
 
 /* The commands of one submission, in the order they must be sent. */
 #define PC_SUBMIT_CMDS 4
@@ -37,6 +38,17 @@
 int pc_submit_args(const char *prefix, unsigned partitions, const struct msg_job *job,
                    const void *job_bytes, size_t job_len, size_t blocks_total,
                    struct pc_redis_args a[PC_SUBMIT_CMDS]) PC_NODISCARD;
+
+/*
+ * Places id, a fresh ULID from pc_ulid_next, in the key slot of its profile
+ * {APP:PROFILE} (pc_ulid_set_slot): the execution's keys then share the
+ * profile's slot, and a worker writes its start + lock and its finish +
+ * States + release in one script call each, on a Redis Cluster too
+ * (docs/fleet.md "Co-located execution ids"). Every submitter calls it
+ * before it encodes the job; ids that are not placed still run (separate
+ * calls on a cluster).
+ */
+void pc_submit_colocate_id(char id[PC_ULID_LEN + 1], const char *app, const char *profile);
 
 /* Pointers to a's arguments (argv must hold a->n): valid while a lives unchanged. */
 void pc_redis_args_argv(const struct pc_redis_args *a, const char **argv);

@@ -80,7 +80,7 @@ static void test_random_part_is_encoded_big_endian(void **state)
     assert_int_equal(rnd.calls, 1);
 }
 
-static void test_ids_in_one_millisecond_increase_by_one(void **state)
+static void test_ids_in_one_millisecond_increase_above_the_suffix(void **state)
 {
     struct fake_clock clock = {1700000000000u};
     struct fake_random rnd;
@@ -90,7 +90,8 @@ static void test_ids_in_one_millisecond_increase_by_one(void **state)
 
     (void)state;
     memset(&rnd, 0, sizeof(rnd));
-    rnd.bytes[9] = 0xfe; /* the second id carries into the next byte */
+    rnd.bytes[7] = 0xe0; /* the third id carries out of the suffix's byte */
+    rnd.bytes[9] = 0xfe; /* the suffix (low 20 bits) is left alone */
     pc_ulid_gen_init(&g, fake_now, &clock, fake_rand, &rnd);
     assert_int_equal(pc_ulid_next(&g, prev, NULL), 0);
     for (int i = 0; i < 1000; i++) {
@@ -100,9 +101,10 @@ static void test_ids_in_one_millisecond_increase_by_one(void **state)
         assert_int_equal(pc_ulid_time_ms(id, PC_ULID_LEN), clock.now);
         memcpy(prev, id, sizeof(id));
     }
-    /* One draw only: the others were increments. 0xfe + 1000 = 1254 = 1*32^2 + 7*32 + 6. */
+    /* One draw only: the others were increments of the 60 bits above the last 4 digits:
+     * 0xe + 1000 = 1014 = 31*32 + 22 ("ZP"); the suffix stays 0x000fe = 7*32 + 30 ("007Y"). */
     assert_int_equal(rnd.calls, 1);
-    assert_string_equal(id + 10, "0000000000000176");
+    assert_string_equal(id + 10, "0000000000ZP007Y");
 }
 
 static void test_ids_follow_the_clock_and_draw_new_randomness(void **state)
@@ -249,7 +251,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_example_timestamp_encodes_as_in_the_spec),
         cmocka_unit_test(test_random_part_is_encoded_big_endian),
-        cmocka_unit_test(test_ids_in_one_millisecond_increase_by_one),
+        cmocka_unit_test(test_ids_in_one_millisecond_increase_above_the_suffix),
         cmocka_unit_test(test_ids_follow_the_clock_and_draw_new_randomness),
         cmocka_unit_test(test_clock_stepping_back_keeps_ids_increasing),
         cmocka_unit_test(test_random_overflow_moves_to_the_next_millisecond),

@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "peace/keys.h"
+#include "peace/redis_cluster.h"
 #include "peace/submit.h"
+#include "peace/ulid.h"
 
 static const char *arg(const struct pc_redis_args *a, size_t i, char *buf, size_t size)
 {
@@ -158,11 +160,76 @@ static void submit_to_the_partition_of_the_id(void **state)
     }
 }
 
+static uint64_t tick_ms(void *ctx)
+{
+    return (*(uint64_t *)ctx)++;
+}
+
+/* Ids placed in their profile's slot: the slot Redis Cluster gives the
+ * execution's keys (computed by the cluster client's own CRC16, independent
+ * of pc_ulid_set_slot's) is that of the profile's lock, for many profiles;
+ * the queue partitions (FNV-1a of the id) still spread evenly, also when
+ * every id is in one slot (one busy profile). */
+static void colocated_ids_share_the_profile_slot_and_spread_over_partitions(void **state)
+{
+    uint64_t now = 1700000000000ull;
+    struct pc_ulid_gen g;
+    char key[PC_KEY_MAX];
+    unsigned seen[6] = {0};
+    const unsigned n = 60000;
+
+    (void)state;
+    pc_ulid_gen_init(&g, tick_ms, &now, NULL, NULL);
+    for (unsigned i = 0; i < 500; i++) {
+        char app[32];
+        char prof[32];
+        char id[PC_ULID_LEN + 1];
+        unsigned lock_slot;
+
+        (void)snprintf(app, sizeof(app), "app%u", i % 7);
+        (void)snprintf(prof, sizeof(prof), "profile_%u", i);
+        assert_int_equal(pc_ulid_next(&g, id, NULL), 0);
+        assert_int_equal(pc_key_lock(key, sizeof(key), "peace", app, prof) > 0, 1);
+        lock_slot = pc_cluster_key_slot(key, strlen(key));
+        assert_int_equal(pc_profile_slot(app, prof), lock_slot);
+        pc_submit_colocate_id(id, app, prof);
+        assert_true(pc_ulid_valid(id, strlen(id)));
+        assert_true(pc_exec_colocated(id, app, prof));
+        assert_int_equal(pc_key_exec(key, sizeof(key), "peace", id) > 0, 1);
+        assert_int_equal(pc_cluster_key_slot(key, strlen(key)), lock_slot);
+        assert_int_equal(pc_key_progress(key, sizeof(key), "peace", id) > 0, 1);
+        assert_int_equal(pc_cluster_key_slot(key, strlen(key)), lock_slot);
+    }
+    /* One profile, many ids (one per millisecond and several per millisecond). */
+    for (unsigned i = 0; i < n; i++) {
+        char id[PC_ULID_LEN + 1];
+
+        if (i % 3 == 0) {
+            now -= 1; /* the same millisecond again: the generator increments */
+        }
+        assert_int_equal(pc_ulid_next(&g, id, NULL), 0);
+        pc_submit_colocate_id(id, "bench", "p0");
+        seen[pc_queue_partition_of(id, 6)]++;
+    }
+    for (unsigned p = 0; p < 6; p++) {
+        /* 10000 expected; 5 standard deviations is about 456. */
+        assert_in_range(seen[p], n / 6 - 500, n / 6 + 500);
+    }
+    /* Not a ULID (a third party's UUID): left as it is. */
+    {
+        char id[PC_ULID_LEN + 1] = "not-a-ulid-0123";
+
+        pc_submit_colocate_id(id, "app", "prof");
+        assert_string_equal(id, "not-a-ulid-0123");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(submit_builds_hset_zadd_xadd_with_items_in_flow_order),
         cmocka_unit_test(submit_to_the_partition_of_the_id),
+        cmocka_unit_test(colocated_ids_share_the_profile_slot_and_spread_over_partitions),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
