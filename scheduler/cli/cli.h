@@ -66,6 +66,8 @@ int cli_local_run(const struct cli_opts *o);
 int cli_redis_run(const struct cli_opts *o);
 /* `peace watch ID`: follow an execution from the start of its events. */
 int cli_redis_watch(const struct cli_opts *o);
+/* peace events ID: the events as a follower reads them (events_fold.h). */
+int cli_redis_events(const struct cli_opts *o);
 /* `peace status ID`: meta, per-item progress and the report when finished. */
 int cli_redis_status(const struct cli_opts *o);
 /* `peace interrupt ID [--reason R] [--mode M] [--deadline-ms N] [--wait]`: exit
@@ -85,6 +87,7 @@ int cli_redis_report(const struct cli_opts *o);
  */
 int cli_server_run(const struct cli_opts *o);
 int cli_server_watch(const struct cli_opts *o);
+int cli_server_events(const struct cli_opts *o);
 int cli_server_status(const struct cli_opts *o);
 int cli_server_interrupt(const struct cli_opts *o);
 int cli_server_list(const struct cli_opts *o);

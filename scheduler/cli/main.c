@@ -80,6 +80,7 @@ static const char usage[] =
     "  run FLOW.json        run a flow with live progress; Ctrl-C interrupts it\n"
     "  status ID            an execution's meta, per-item progress and report\n"
     "  watch ID             follow an execution from its start, to its outcome\n"
+    "  events ID            the events so far, as a follower reads them (--redis)\n"
     "  interrupt ID         interrupt an execution (--reason R, --mode finish|cancel|kill,\n"
     "                       --deadline-ms N: a cancel becomes a kill after N ms, default\n"
     "                       10000; --wait: wait for the outcome and print the receipt)\n"
@@ -319,6 +320,7 @@ static int dispatch_fleet(const struct cli_opts *o)
     } cmds[] = {
         {"run", cli_redis_run, cli_server_run},
         {"watch", cli_redis_watch, cli_server_watch},
+        {"events", cli_redis_events, cli_server_events},
         {"status", cli_redis_status, cli_server_status},
         {"interrupt", cli_redis_interrupt, cli_server_interrupt},
         {"list", cli_redis_list, cli_server_list},

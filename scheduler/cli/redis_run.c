@@ -679,3 +679,102 @@ out:
     cli_redis_destroy(r);
     return status;
 }
+
+/* ------------------------------------------------------------------------ */
+/* events                                                                    */
+
+/* Prints one line (bytes (p, n); a line break in a value shows as a space). */
+static void print_line(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        (void)putchar(p[i] == '\n' || p[i] == '\r' ? ' ' : p[i]);
+    }
+    (void)putchar('\n');
+}
+
+/* The events recorded so far, the way a follower reads them (registered,
+ * then the stream, or the synthesised events of a folded execution): one
+ * line per id, field and value, as `redis-cli XRANGE` prints an entry. */
+int cli_redis_events(const struct cli_opts *o)
+{
+    struct follower f;
+    struct pc_exec_follow fo;
+    redisReply *rep = NULL;
+    struct pc_err err;
+    const char *argv[3 + PC_EXEC_FOLLOW_NKEYS] = {"EVAL", pc_script_source(PC_SCRIPT_EXEC_FOLLOW),
+                                                  "4"};
+    size_t lens[3 + PC_EXEC_FOLLOW_NKEYS];
+    int status = 1;
+
+    memset(&f, 0, sizeof(f));
+    memset(&fo, 0, sizeof(fo));
+    pc_err_clear(&err);
+    if (cli_args_one_id(o, "events") != 0) {
+        return 1;
+    }
+    if (cli_redis_connect(o->redis_url, o->prefix, &f.r, &err) != 0 ||
+        pc_exec_follow_keys(f.keys, cli_redis_prefix(f.r), o->args[0]) != 0) {
+        goto fail;
+    }
+    for (int k = 0; k < PC_EXEC_FOLLOW_NKEYS; k++) {
+        argv[3 + k] = f.keys[k];
+    }
+    for (int i = 0; i < 3 + PC_EXEC_FOLLOW_NKEYS; i++) {
+        lens[i] = strlen(argv[i]);
+    }
+    if (cli_redis_command(f.r, 3 + PC_EXEC_FOLLOW_NKEYS, argv, lens, &rep, &err) != 0 ||
+        pc_exec_follow_parse(rep, &fo, &err) != 0) {
+        goto fail;
+    }
+    freeReplyObject(rep);
+    rep = NULL;
+    if (fo.state == PC_FOLLOW_UNKNOWN) {
+        (void)pc_err_set(&err, PC_ENOTFOUND, "no execution %s", o->args[0]);
+        goto fail;
+    }
+    for (size_t k = 0; k < fo.fold.n; k++) {
+        struct msg_event_fields ef;
+        char id[PC_EVENTS_FOLD_ID_MAX];
+
+        if (pc_events_fold_id(k, id, sizeof(id)) < 0 ||
+            msg_event_to_fields(&fo.fold.ev[k], &ef, NULL) != 0) {
+            continue;
+        }
+        print_line(id, strlen(id));
+        for (size_t i = 0; i < ef.n; i++) {
+            print_line(ef.argv[i], ef.argvlen[i]);
+        }
+    }
+    if (fo.state != PC_FOLLOW_FOLDED) {
+        if (cli_redis_cmd(f.r, &rep, &err, "XRANGE", f.keys[2], "-", "+", (char *)NULL) != 0) {
+            goto fail;
+        }
+        for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+            const redisReply *e = rep->element[i];
+
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                e->element[0]->type != REDIS_REPLY_STRING ||
+                e->element[1]->type != REDIS_REPLY_ARRAY) {
+                continue;
+            }
+            print_line(e->element[0]->str, e->element[0]->len);
+            for (size_t j = 0; j < e->element[1]->elements; j++) {
+                const redisReply *v = e->element[1]->element[j];
+
+                print_line(v->type == REDIS_REPLY_STRING ? v->str : "",
+                           v->type == REDIS_REPLY_STRING ? v->len : 0);
+            }
+        }
+    }
+    status = 0;
+    goto out;
+fail:
+    (void)fprintf(stderr, "peace: %s\n", err.msg);
+out:
+    if (rep != NULL) {
+        freeReplyObject(rep);
+    }
+    pc_exec_follow_free(&fo);
+    cli_redis_destroy(f.r);
+    return status;
+}

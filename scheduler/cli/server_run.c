@@ -635,3 +635,11 @@ out:
     cli_http_destroy(h);
     return status;
 }
+
+int cli_server_events(const struct cli_opts *o)
+{
+    (void)o;
+    (void)fprintf(stderr, "peace: events reads Redis (--redis); through a scheduler, "
+                          "GET /v1/executions/ID/events streams them\n");
+    return 1;
+}

@@ -23,6 +23,13 @@
  * turn), so the outcome write, and what a follower waits for after an
  * interrupt, stays bounded whatever the flow's size.
  *
+ * Events layout 2 (docs/fleet.md "Events on demand"): the events go to
+ * the stream from the first timer or backlog flush that carries events on
+ * (that call also sets the meta field `events`); the apply gate's sync
+ * keeps them pending; the finish sends what is pending and the script
+ * writes it only when the execution has a stream or a follower. A short,
+ * unfollowed execution thus never creates its stream.
+ *
  * The end: exec_finish (fenced) and lock_release (which publishes the
  * release): one call on a standalone Redis (exec_finish releases the lock
  * itself); on a cluster the lock is in another slot, on another node, so the
@@ -127,7 +134,9 @@ struct pc_recorder {
     size_t n_events;
     struct pc_redis_args first_meta; /* written by the first flush */
     bool first_meta_sent;
-    bool layout_written; /* the progress hash has its layout marker */
+    bool layout_written;    /* the progress hash has its layout marker */
+    unsigned events_layout; /* 1 or 2 (pc_recorder_opts) */
+    bool stream_marked;     /* layout 2: the meta field `events` was sent */
     size_t block_index;
     bool block_known;
     bool meta_dirty;
@@ -391,9 +400,22 @@ static void on_progress_reply(void *arg, const redisReply *reply)
  * events in the order they happened (a coalesced update of an item closes
  * its run of units and messages) and the meta fields.
  */
-static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a)
+/* Which call a progress section goes into. */
+enum section_call {
+    SECTION_FLUSH,  /* exec_progress of the timer or a backlog: events written */
+    SECTION_SYNC,   /* exec_progress of pc_recorder_sync (the apply gate) */
+    SECTION_FINISH, /* exec_finish: the script decides (events layout 2) */
+};
+
+static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a,
+                                 enum section_call call)
 {
     size_t nm;
+    bool mark;
+    /* Layout 2: a sync is not an execution outliving a flush interval, so
+     * its events stay pending for the next flush or the finish (which write
+     * them if the execution has a stream or a follower by then). */
+    bool keep = call == SECTION_SYNC && r->events_layout == 2 && !r->stream_marked;
 
     for (size_t k = 0; k < r->n_dirty; k++) {
         size_t i = r->dirty_list[k];
@@ -424,11 +446,22 @@ static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a)
         r->dirty[i] = 0;
     }
     r->n_dirty = 0;
-    pc_redis_args_addu64(a, r->n_events);
-    append_args(a, &r->events);
+    pc_redis_args_addu64(a, keep ? 0 : r->n_events);
+    if (!keep) {
+        append_args(a, &r->events);
+    }
+    /* Layout 2: the first exec_progress that writes events creates the
+     * stream, and says so (the finish then writes its events too). */
+    mark = call == SECTION_FLUSH && r->events_layout == 2 && !r->stream_marked && r->n_events > 0;
     nm = 2 + (r->first_meta_sent ? 0 : r->first_meta.n);
     nm += r->block_known ? 4 : 0;
+    nm += mark ? 2 : 0;
     pc_redis_args_addu64(a, nm);
+    if (mark) {
+        pc_redis_args_addz(a, "events");
+        pc_redis_args_addz(a, "1");
+        r->stream_marked = true;
+    }
     pc_redis_args_addz(a, "items_done");
     pc_redis_args_addu64(a, r->n_done);
     if (r->block_known) {
@@ -440,13 +473,15 @@ static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a)
     if (!r->first_meta_sent) {
         append_args(a, &r->first_meta);
     }
-    if (r->events.rc != 0 && a->rc == 0) {
-        a->rc = r->events.rc; /* the call is refused: nothing half-written */
+    if (!keep) {
+        if (r->events.rc != 0 && a->rc == 0) {
+            a->rc = r->events.rc; /* the call is refused: nothing half-written */
+        }
+        r->events.n = 0;
+        r->events.len = 0;
+        r->events.rc = 0;
+        r->n_events = 0;
     }
-    r->events.n = 0;
-    r->events.len = 0;
-    r->events.rc = 0;
-    r->n_events = 0;
     r->meta_dirty = false;
     r->first_meta_sent = true;
 }
@@ -480,7 +515,7 @@ static int flush_call(struct pc_recorder *r, pc_recorder_sync_cb *sync_cb, void 
     }
     pc_redis_args_init(&a);
     add_exec_keys(r, &a);
-    add_progress_section(r, &a);
+    add_progress_section(r, &a, sync_cb != NULL ? SECTION_SYNC : SECTION_FLUSH);
     c = call_new(r, CALL_PROGRESS);
     if (c == NULL) {
         pc_redis_args_cleanup(&a);
@@ -777,7 +812,8 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     pc_redis_args_addz(&a, fused ? r->lock_value : "");
     pc_redis_args_addz(&a, fused ? r->released_channel : "");
     pc_redis_args_addz(&a, fused ? r->profile_tag : "");
-    add_progress_section(r, &a);
+    pc_redis_args_addz(&a, r->events_layout == 1 ? "1" : "2");
+    add_progress_section(r, &a, SECTION_FINISH);
     pc_redis_args_addu64(&a, r->now_ms(r->clock_ctx));
     pc_redis_args_addz(&a, pc_outcome_kind_name(o->kind));
     pc_redis_args_add(&a, summary.data != NULL ? summary.data : "", summary.len);
@@ -945,6 +981,7 @@ int pc_recorder_create(const struct pc_recorder_opts *o, struct pc_recorder **ou
     r->retention_s = o->retention_s;
     r->flush_ms = o->flush_ms != 0 ? o->flush_ms : 50;
     r->events_maxlen = o->events_maxlen != 0 ? o->events_maxlen : 10000;
+    r->events_layout = o->events_layout == 1 ? 1 : 2;
     r->now_ms = o->now_ms != NULL ? o->now_ms : realtime_ms;
     r->clock_ctx = o->clock_ctx;
     r->on_done = o->on_done;

@@ -145,17 +145,21 @@ static const char exec_renew_lua[] =
 /*
  * The progress section shared by exec_progress and exec_finish, from ARGV[i]:
  * np [field value]... ne [nf [field value]...]... nm [field value]...; the
- * meta pairs are appended to `meta_set` (one HSET for the caller to send).
+ * meta pairs are appended to `meta_set` (one HSET for the caller to send);
+ * the events are added to the stream when `stream` (events layout 2: a
+ * short, unfollowed execution's finish writes none).
  * Returns the index after the section.
  */
 #define LUA_PROGRESS_SECTION                                                                       \
-    "local function progress(i, meta_set)\n"                                                       \
+    "local function progress(i, meta_set, stream)\n"                                               \
     "  local np = tonumber(ARGV[i]); i = i + 1\n"                                                  \
     "  hset_range(KEYS[2], i, i + np - 1); i = i + np\n"                                           \
     "  local ne = tonumber(ARGV[i]); i = i + 1\n"                                                  \
     "  for e = 1, ne do\n"                                                                         \
     "    local nf = tonumber(ARGV[i]); i = i + 1\n"                                                \
-    "    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i, i + nf - 1))\n" \
+    "    if stream then\n"                                                                         \
+    "      redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i, i + nf - 1))\n" \
+    "    end\n"                                                                                    \
     "    i = i + nf\n"                                                                             \
     "  end\n"                                                                                      \
     "  local nm = tonumber(ARGV[i]); i = i + 1\n"                                                  \
@@ -174,7 +178,7 @@ static const char exec_progress_lua[] =
     LUA_PROGRESS_SECTION
     LUA_FENCE_EXEC
     "local meta_set = {}\n"
-    "progress(3, meta_set)\n"
+    "progress(3, meta_set, true)\n"
     "if #meta_set > 0 then redis.call('HSET', KEYS[1], unpack(meta_set)) end\n"
     "return 'OK'\n";
 
@@ -215,6 +219,13 @@ static const char exec_mark_interrupt_lua[] =
  * optimisation: a Redis user without COPY or RENAME (docs/acl.md) skips it
  * (redis.pcall) rather than failing every finish.
  *
+ * Events layout 2 (ARGV[6] = "2"): the events (pending ones and the
+ * outcome's) go to the stream only when the execution has one already (the
+ * meta field `events`, set by the first progress flush that wrote events)
+ * or is followed (`followed`, set by exec_follow); otherwise none is
+ * written, nor compacted, nor expired: a follower synthesises them
+ * (events_fold.h). Layout 1 ("1") writes them always.
+ *
  * ARGV[3..5] release the profile lock in the same call (lock value, the
  * released channel, the profile tag; KEYS[6] the lock): where every key is
  * in one slot, i.e. on a standalone Redis. ARGV[3] = "" releases nothing
@@ -231,13 +242,15 @@ static const char exec_finish_lua[] =
     "    redis.call('PUBLISH', ARGV[4], ARGV[5])\n"
     "  end\n"
     "end\n"
-    "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status', 'error')\n"
+    "local m = redis.call('HMGET', KEYS[1], 'lease_epoch', 'status', 'error', 'followed',\n"
+    "                     'events')\n"
     "if m[1] ~= ARGV[1] or m[2] == 'finished' then\n"
     "  release()\n"
     "  return redis.error_reply('FENCED the execution is owned by another attempt')\n"
     "end\n"
+    "local stream = ARGV[6] ~= '2' or m[4] or m[5]\n"
     "local meta_set = {}\n"
-    "local i = progress(6, meta_set)\n"
+    "local i = progress(7, meta_set, stream)\n"
     "local n = #meta_set\n"
     "meta_set[n + 1] = 'status'; meta_set[n + 2] = 'finished'; meta_set[n + 3] = 'outcome'\n"
     "meta_set[n + 4] = ARGV[i + 1]; meta_set[n + 5] = 'finished_ms'; meta_set[n + 6] = ARGV[i]\n"
@@ -256,14 +269,16 @@ static const char exec_finish_lua[] =
     "  if ttl > 0 then redis.call('SET', KEYS[5], ARGV[i + 5], 'EX', ttl)\n"
     "  else redis.call('SET', KEYS[5], ARGV[i + 5]) end\n"
     "end\n"
-    "if #ARGV >= i + 7 then\n"
-    "  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i + 7, #ARGV))\n"
-    "end\n"
-    "if redis.call('XLEN', KEYS[3]) <= 64 and redis.pcall('COPY', KEYS[3], KEYS[4], 'REPLACE') == 1 then\n"
-    "  if type(redis.pcall('RENAME', KEYS[4], KEYS[3])) == 'table' then redis.pcall('DEL', KEYS[4]) end\n"
+    "if stream then\n"
+    "  if #ARGV >= i + 7 then\n"
+    "    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i + 7, #ARGV))\n"
+    "  end\n"
+    "  if redis.call('XLEN', KEYS[3]) <= 64 and redis.pcall('COPY', KEYS[3], KEYS[4], 'REPLACE') == 1 then\n"
+    "    if type(redis.pcall('RENAME', KEYS[4], KEYS[3])) == 'table' then redis.pcall('DEL', KEYS[4]) end\n"
+    "  end\n"
     "end\n"
     "if ttl > 0 then\n"
-    "  for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ttl) end\n"
+    "  for k = 1, stream and 3 or 2 do redis.call('EXPIRE', KEYS[k], ttl) end\n"
     "end\n"
     "release()\n"
     "return 'OK'\n";

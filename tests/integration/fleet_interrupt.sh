@@ -30,7 +30,9 @@ diamond_flow() {
  {"id":"four","type":"sleep","deps":["two","three"],"params":{"steps":10,"step_ms":150,"marker":"$dir/four.done"}}]}
 EOF
 }
-events_kinds() { rcli XRANGE "peace:exec:{$1}:events" - + | awk 'prev == "kind" { print } { prev = $0 }' | tr '\n' ' '; }
+# The events as a follower reads them (the stream, or synthesised for a short,
+# unfollowed execution: docs/fleet.md "Events on demand").
+events_kinds() { "$PEACE" events "$1" | awk 'prev == "kind" { print } { prev = $0 }' | tr '\n' ' '; }
 # no_item_ran ID: no item's status in the progress hash (layout 2: ITEM = "STATUS ...") says it ran
 no_item_ran() {
   ! rcli HGETALL "peace:exec:{$1}:progress" | awk 'NR % 2 == 1 { f = $0; next } f !~ /\./ { print $1 }' |
@@ -118,7 +120,7 @@ check "c: blocks processed are those up to discover" \
 check "c: blocks not processed are the rest" \
   report_is "$idc" '.blocks_not_processed' '["sync_check","apply_ensure"]'
 check "c: the event stream has the interrupt, no apply block" \
-  bash -c "[[ '$(events_kinds "$idc")' == *interrupt* ]] && ! redis-cli -p $REDIS_PORT XRANGE 'peace:exec:{$idc}:events' - + | grep -qx apply_ensure"
+  bash -c "[[ '$(events_kinds "$idc")' == *interrupt* ]] && ! '$PEACE' events '$idc' | grep -qx apply_ensure"
 
 # d. ---------------------------------------------------------------------------
 sleep_flow "$T/done.json" it done done 1 1 1
@@ -126,6 +128,7 @@ idd=$(submit "$T/done.json" --cmd discover)
 wait_finished 30 "$idd"
 check "d: the execution completed" meta_is "$idd" outcome complete
 events_before=$(rcli XLEN "peace:exec:{$idd}:events")
+"$PEACE" events "$idd" >"$T/d.events"
 finished_before=$(meta "$idd" finished_ms)
 rcli PUBLISH "peace:exec:{$idd}:interrupt" 'too late' >/dev/null
 "$PEACE" interrupt "$idd" >"$T/d.out"
@@ -155,6 +158,7 @@ check "e: progress shows the others as not run" \
 
 check "d: a PUBLISH after the end recorded nothing" test -z "$(meta "$idd" interrupt_requested_ms)"
 check "d: ... wrote no event" test "$(rcli XLEN "peace:exec:{$idd}:events")" = "$events_before"
+check "d: ... and a follower reads the same events" diff "$T/d.events" <("$PEACE" events "$idd")
 check "d: ... left the outcome and finish time" \
   test "$(meta "$idd" outcome) $(meta "$idd" finished_ms)" = "complete $finished_before"
 

@@ -62,6 +62,10 @@ static const char usage_text[] =
     "                       (env PEACE_PROGRESS_FLUSH_MS),\n"
     "                       5..10000 (default 40: what a dashboard shows is at most\n"
     "                       this old; each flush is one script call per execution)\n"
+    "  --events-layout 1|2  2 (default): an execution writes its events stream only\n"
+    "                       once it outlives one progress flush or is followed;\n"
+    "                       1: always (while followers older than that read the\n"
+    "                       stream without registering; env PEACE_EVENTS_LAYOUT)\n"
     "  --plugin PATH.so     load custom item types (repeatable; env PEACE_PLUGINS, a\n"
     "                       ':'-separated list the flags add to)\n"
     "  --item-types T,...   the only item types this worker runs; a job with another\n"
@@ -117,11 +121,11 @@ static int set_text(const char *flag, const char *text, char *out, size_t size, 
 
 /* Flags that take a value. */
 static const char *const value_flags[] = {
-    "--redis",       "--prefix",    "--queue",          "--concurrency",
-    "--threads",     "--lease-ms",  "--grace-ms",       "--max-attempts",
-    "--retention-s", "--plugin",    "--log-level",      "--progress-flush-ms",
-    "--item-types",  "--file-root", "--metrics-listen", "--redis-url-file",
-    "--partitions",
+    "--redis",       "--prefix",        "--queue",          "--concurrency",
+    "--threads",     "--lease-ms",      "--grace-ms",       "--max-attempts",
+    "--retention-s", "--plugin",        "--log-level",      "--progress-flush-ms",
+    "--item-types",  "--file-root",     "--metrics-listen", "--redis-url-file",
+    "--partitions",  "--events-layout",
 };
 
 static bool takes_value(const char *name, size_t n)
@@ -186,6 +190,9 @@ static int apply_flag(struct parse_state *ps, const char *flag, const char *valu
     } else if (strcmp(flag, "--progress-flush-ms") == 0) {
         rc = set_number(flag, value, FLUSH_MS_MIN, FLUSH_MS_MAX, &v, err);
         c->progress_flush_ms = (uint32_t)v;
+    } else if (strcmp(flag, "--events-layout") == 0) {
+        rc = set_number(flag, value, 1, 2, &v, err);
+        c->events_layout = (unsigned)v;
     } else if (strcmp(flag, "--item-types") == 0) {
         c->item_types = value;
     } else if (strcmp(flag, "--file-root") == 0) {
@@ -218,10 +225,11 @@ static const struct {
     const char *flag;
     const char *env;
 } env_flags[] = {
-    {"--concurrency", "PEACE_CONCURRENCY"}, {"--threads", "PEACE_THREADS"},
-    {"--lease-ms", "PEACE_LEASE_MS"},       {"--partitions", "PEACE_QUEUE_PARTITIONS"},
-    {"--grace-ms", "PEACE_GRACE_MS"},       {"--max-attempts", "PEACE_MAX_ATTEMPTS"},
-    {"--retention-s", "PEACE_RETENTION_S"}, {"--progress-flush-ms", "PEACE_PROGRESS_FLUSH_MS"},
+    {"--concurrency", "PEACE_CONCURRENCY"},     {"--threads", "PEACE_THREADS"},
+    {"--lease-ms", "PEACE_LEASE_MS"},           {"--partitions", "PEACE_QUEUE_PARTITIONS"},
+    {"--grace-ms", "PEACE_GRACE_MS"},           {"--max-attempts", "PEACE_MAX_ATTEMPTS"},
+    {"--retention-s", "PEACE_RETENTION_S"},     {"--progress-flush-ms", "PEACE_PROGRESS_FLUSH_MS"},
+    {"--events-layout", "PEACE_EVENTS_LAYOUT"},
 };
 
 static int apply_env(struct parse_state *ps, wk_getenv_fn *fn, void *ctx, struct pc_err *err)
@@ -404,6 +412,7 @@ int wk_config_parse(int argc, char **argv, wk_getenv_fn *getenv_fn, void *env_ct
     ps->c.max_attempts = DEFAULT_MAX_ATTEMPTS;
     ps->c.retention_s = DEFAULT_RETENTION_S;
     ps->c.progress_flush_ms = DEFAULT_FLUSH_MS;
+    ps->c.events_layout = 2;
     ps->c.log_level = WK_LOG_INFO;
     rc = apply_env(ps, getenv_fn, env_ctx, err);
     if (rc == 0) {

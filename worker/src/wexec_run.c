@@ -583,6 +583,7 @@ static int make_recorder(struct wexec *x, struct pc_err *err)
     ro.events_maxlen = EVENTS_MAXLEN;
     ro.retention_s = w->cfg->retention_s;
     ro.flush_ms = w->cfg->progress_flush_ms;
+    ro.events_layout = w->cfg->events_layout;
     ro.first_meta = first_meta;
     /* started_ms is when the engine starts: time parked behind another
      * execution's profile lock is queue time, not run time. */

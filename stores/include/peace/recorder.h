@@ -68,7 +68,13 @@ struct pc_recorder_opts {
     const char *lock_value; /* copied; NULL = no profile lock to release */
     uint32_t flush_ms;      /* 0 = 50 */
     uint32_t events_maxlen; /* 0 = 10000 */
-    uint64_t retention_s;   /* expiry of the keys once finished; 0 = never */
+    /* 2 (or 0): the events stream is written from the first progress flush
+     * that carries events (the meta field `events` = 1 then marks it), or
+     * by the finish when the execution has it or is followed (meta field
+     * `followed`, events_fold.h); 1: always written (docs/fleet.md "Events
+     * on demand"). */
+    unsigned events_layout;
+    uint64_t retention_s; /* expiry of the keys once finished; 0 = never */
     /* Meta fields written with the first flush, as field/value pairs (copied). */
     const char *const *first_meta;
     size_t n_first_meta;          /* strings, even */

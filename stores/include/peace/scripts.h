@@ -47,7 +47,9 @@
  *                (finish < cancel < kill); the owner adds interrupt_latched_ms
  *                (first only) and interrupt_escalations.
  * exec_finish    meta progress events events_scratch report [lock]; epoch
- *                events_maxlen lock_value channel message (lock_value "" = no
+ *                events_maxlen lock_value channel message events_layout
+ *                (events_layout "2": the events are written only when the
+ *                meta has `events` or `followed`; "1": always) (lock_value "" = no
  *                lock key, nothing released; else, after the finish and also
  *                when it is fenced, as lock_release: on a standalone Redis,
  *                where the lock may share the call)

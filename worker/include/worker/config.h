@@ -35,6 +35,7 @@ struct wk_config {
     unsigned max_attempts;      /* default 3 */
     uint64_t retention_s;       /* finished keys' expiry; default 7 days; 0 = never */
     uint32_t progress_flush_ms; /* progress written at most this often; default 40 */
+    unsigned events_layout;     /* 2: events stream on demand (default); 1: always */
     const char *item_types;     /* --item-types T,... (NULL = every registered type); borrowed */
     const char *file_root;      /* --file-root DIR (NULL = none); borrowed */
     const char *metrics_listen; /* --metrics-listen HOST:PORT (NULL = none); borrowed */
