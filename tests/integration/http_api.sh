@@ -559,6 +559,27 @@ if [ -n "$WORKER" ]; then
   api s3 POST /v1/executions --data-binary "$(sleep_body "$T/e2e.json" discover)"
   wait_finished 30 "$(jq -r .id <<<"$BODY")"
   check "e2e: discover through the API completes" meta_is "$(jq -r .id <<<"$BODY")" outcome complete
+  # Short and unfollowed: no events stream; the SSE synthesises its events
+  # (docs/fleet.md "Events on demand"), with ids 0-1... a client resumes from.
+  IDD=$(jq -r .id <<<"$BODY")
+  if [ "$(rcli EXISTS "peace:exec:{$IDD}:events")" = 1 ]; then
+    # A loaded machine may stretch it past one flush interval: then it has
+    # its stream, rightly, marked by the flush that wrote it.
+    check "e2e: the discover outlived a flush: its stream is marked" meta_is "$IDD" events 1
+  else
+    curl -s -N --max-time 10 -H "Authorization: Bearer $TOKEN" \
+      "http://127.0.0.1:${SCHED_PORT[s3]}/v1/executions/$IDD/events" >"$T/fold_events.txt"
+    check "e2e: its SSE gives block_start, three progress, outcome, ids 0-1 to 0-5" \
+      eval "test \"\$(grep '^event: ' '$T/fold_events.txt' | cut -c8- | paste -sd' ')\" = 'block_start progress progress progress outcome' &&
+            test \"\$(grep '^id: ' '$T/fold_events.txt' | cut -c5- | paste -sd' ')\" = '0-1 0-2 0-3 0-4 0-5'"
+    check "e2e: a synthesised progress event is the item's last progress" \
+      eval "grep '^data: ' '$T/fold_events.txt' | sed -n 2p | cut -c7- | jq -e '.item == \"s1\" and .status == \"success\"' >/dev/null"
+    check "e2e: resuming from 0-2 gives the events after it" \
+      eval "test \"\$(sse_status ${SCHED_PORT[s3]} $IDD 0-2)\" = 200 &&
+            test \"\$(grep '^id: ' '$T/ev_probe.txt' | cut -c5- | paste -sd' ')\" = '0-3 0-4 0-5'"
+    check "e2e: resuming from the synthesised outcome is 204" \
+      test "$(sse_status "${SCHED_PORT[s3]}" "$IDD" 0-5)" = 204
+  fi
   api s3 POST /v1/executions --data-binary "$(sleep_body "$T/e2e.json" ensure)"
   ID3=$(jq -r .id <<<"$BODY")
   curl -s -N --max-time 60 -H "Authorization: Bearer $TOKEN" \
