@@ -13,7 +13,9 @@
 #     outcome, though it never flushed;
 #  3. an execution that outlives one flush interval writes its stream
 #     unfollowed (meta `events` = 1), and `peace events` reads it as is;
-#  4. following an unknown id fails and creates no key.
+#  4. following an unknown id fails and creates no key;
+#  5. a zombie (a worker stalled past its lease, the execution taken over)
+#     writes no event: a short, unfollowed execution keeps having no stream.
 PEACE=${1:?usage: fleet_events.sh PATH/TO/peace PATH/TO/peace-worker}
 WORKER=${2:?}
 . "$(dirname "$0")/lib.sh"
@@ -137,6 +139,50 @@ check "3: peace events reads it as it is" \
   diff <("$PEACE" events "$idl") <(rcli XRANGE "peace:exec:{$idl}:events" - +)
 check "3: it ends with the outcome" \
   test "$(rcli XREVRANGE "peace:exec:{$idl}:events" + - COUNT 1 | sed -n 3p)" = outcome
+
+# 5. ---------------------------------------------------------------------------
+# A zombie writes no event. An ensure with no flush within it (10 s); its
+# worker stalls in the apply block; a follower registers (so any finish would
+# write the stream); another worker takes it over and finishes it, writing
+# the stream with one outcome; the stalled one, continued, is fenced: the
+# stream stays as it was.
+worker_stop w3
+ZL=(--lease-ms 1500 --progress-flush-ms 10000 --concurrency 1)
+worker_start zb "${ZL[@]}"
+wait_for 20 "worker zb" worker_ready zb || fatal "worker zb not ready"
+sleep_flow "$T/zomb.json" ev zomb chain 5 100 2
+idz=$(submit "$T/zomb.json" --cmd discover)
+wait_finished 20 "$idz" || fatal "discover $idz did not finish"
+idz=$(submit "$T/zomb.json" --cmd ensure)
+in_apply() { meta_is "$idz" block apply_ensure; }
+wait_for 20 "worker zb in the apply block" in_apply || fatal "never saw the apply"
+kill -STOP "${WORKER_PID[zb]}"
+log "worker zb stopped in the apply block of $idz"
+check "5: no stream while nobody follows and nothing flushed" \
+  test "$(rcli EXISTS "peace:exec:{$idz}:events")" = 0
+"$PEACE" events "$idz" >/dev/null # registers (exec_follow)
+check "5: the follower is registered" meta_is "$idz" followed 1
+worker_start zc "${ZL[@]}"
+wait_finished 60 "$idz" || fatal "execution $idz did not finish"
+check "5: taken over and finished by zc, attempt 2" \
+  test "$(meta "$idz" worker) $(meta "$idz" attempt) $(meta "$idz" outcome)" = "$(worker_consumer zc) 2 complete"
+outcomes() { rcli XRANGE "peace:exec:{$idz}:events" - + | awk 'prev == "kind" && $0 == "outcome" { n++ } { prev = $0 } END { print n + 0 }'; }
+check "5: followed: the finish wrote the stream, one outcome" test "$(outcomes)" = 1
+rcli XRANGE "peace:exec:{$idz}:events" - + >"$T/zomb.before"
+zlines=$(wc -l <"$T/zb.log")
+kill -CONT "${WORKER_PID[zb]}"
+zb_lost() { tail -n +"$((zlines + 1))" "$T/zb.log" | grep "exec=$idz" | grep -Eqi 'lost|fenc'; }
+check "5: the zombie notices it lost the execution" wait_for 30 "worker zb to log the lost lease" zb_lost
+# Barrier: with zc gone, zb alone serves one more execution; it handles its
+# events in order, so by then the old item's completion has been dealt with.
+worker_stop zc
+sleep_flow "$T/zbar.json" ev zbar chain 1 1 1
+idb=$(submit "$T/zbar.json" --cmd discover)
+wait_finished 30 "$idb" || fatal "barrier $idb did not finish"
+check "5: the zombie wrote no event (the stream unchanged)" \
+  diff "$T/zomb.before" <(rcli XRANGE "peace:exec:{$idz}:events" - +)
+check "5: ... and changed neither the outcome nor the attempt" \
+  test "$(meta "$idz" attempt) $(meta "$idz" outcome)" = "2 complete"
 
 # 4. ---------------------------------------------------------------------------
 unknown=01ZZZZZZZZZZZZZZZZZZZZZZZZ
