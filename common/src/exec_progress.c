@@ -124,7 +124,7 @@ static void interrupt_activated(struct pc_exec *e)
         e->opts.observer->interrupted(e->opts.observer_ctx);
     }
     for (size_t i = 0; i < e->n_items; i++) {
-        pc_exec__emit_kind(e, i, PC_UPDATE_INTERRUPT, PC_MSG_SET, "interrupted");
+        pc_exec__emit_kind(e, i, PC_UPDATE_INTERRUPT, PC_MSG_SET, PC_PROGRESS_INTERRUPTED_MSG);
     }
 }
 

@@ -76,6 +76,36 @@ void cli_follow_note(struct cli_follow *f, const char *text)
     }
 }
 
+/* The items an interrupt event lists (schemas/README.md, progress event):
+ * each one's status became `interrupted` and its message `interrupted`,
+ * units and limit unchanged. */
+static void follow_stopped_items(struct cli_follow *f, const struct msg_event *ev)
+{
+    const char *id = NULL;
+    size_t id_len = 0;
+    size_t pos = 0;
+    size_t next = 0; /* listed in flow order: the next one is usually the next item */
+
+    while (f->render != NULL && f->flow != NULL && msg_event_items_next(ev, &pos, &id, &id_len)) {
+        long item = next < f->flow->n_items && strlen(f->flow->items[next].id.s) == id_len &&
+                            memcmp(f->flow->items[next].id.s, id, id_len) == 0
+                        ? (long)next
+                        : pc_flow_find(f->flow, id, id_len);
+        const struct pc_progress_tracker *cur =
+            item >= 0 ? cli_render_tracker(f->render, (size_t)item) : NULL;
+        struct pc_progress_tracker t;
+
+        if (cur == NULL) {
+            continue;
+        }
+        next = (size_t)item + 1;
+        t = *cur;
+        t.status = PC_PROGRESS_INTERRUPTED;
+        (void)snprintf(t.msg, sizeof(t.msg), "%s", PC_PROGRESS_INTERRUPTED_MSG);
+        cli_render_item(f->render, (size_t)item, &t, cli_mono_ms());
+    }
+}
+
 void cli_follow_event(struct cli_follow *f, const struct msg_event *ev)
 {
     char line[MSG_EVENT_REASON_MAX + 64];
@@ -106,6 +136,7 @@ void cli_follow_event(struct cli_follow *f, const struct msg_event *ev)
                        "interrupted%s%s: items in progress finish, nothing new starts",
                        ev->reason[0] != '\0' ? " - " : "", ev->reason);
         cli_follow_note(f, line);
+        follow_stopped_items(f, ev);
         break;
     case MSG_EVENT_OUTCOME:
         f->saw_outcome = true;

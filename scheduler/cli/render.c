@@ -376,6 +376,11 @@ void cli_render_block(struct cli_render *r, size_t index, size_t total, const ch
     }
 }
 
+const struct pc_progress_tracker *cli_render_tracker(const struct cli_render *r, size_t item)
+{
+    return item < r->n ? &r->items[item].t : NULL;
+}
+
 void cli_render_item(struct cli_render *r, size_t item, const struct pc_progress_tracker *t,
                      uint64_t now_ms)
 {

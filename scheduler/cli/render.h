@@ -36,6 +36,9 @@ void cli_render_block(struct cli_render *r, size_t index, size_t total, const ch
 /* An item's tracker changed. */
 void cli_render_item(struct cli_render *r, size_t item, const struct pc_progress_tracker *t,
                      uint64_t now_ms);
+/* Item `item`'s tracker as last fed (NULL when out of range); borrowed
+ * until the next call that feeds r. */
+const struct pc_progress_tracker *cli_render_tracker(const struct cli_render *r, size_t item);
 /* A one-line note above the bars (e.g. "interrupt requested"). */
 void cli_render_note(struct cli_render *r, const char *note, uint64_t now_ms);
 /* Periodic redraw (TTY only: spinners and elapsed times move). */

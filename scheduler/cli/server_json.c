@@ -68,7 +68,8 @@ void cli_json_scalar_text(const json_t *v, char *out, size_t out_size)
     }
 }
 
-int cli_event_from_json(const char *data, size_t len, struct msg_event *out, struct pc_err *err)
+int cli_event_from_json(const char *data, size_t len, struct msg_event *out, struct pc_buf *keep,
+                        struct pc_err *err)
 {
     const char *fields[2 * CLI_EVENT_MEMBERS_MAX];
     size_t lens[2 * CLI_EVENT_MEMBERS_MAX];
@@ -110,6 +111,18 @@ int cli_event_from_json(const char *data, size_t len, struct msg_event *out, str
         n += 2;
     }
     rc = msg_event_from_fields(fields, lens, n, out, err);
+    if (rc == 0 && out->items_len > 0) {
+        /* out->items points into root: copied, or left out. */
+        if (keep != NULL) {
+            pc_buf_reset(keep);
+        }
+        if (keep != NULL && pc_buf_append(keep, out->items, out->items_len) == 0) {
+            out->items = keep->data;
+        } else {
+            out->items = NULL;
+            out->items_len = 0;
+        }
+    }
 out:
     json_decref(root);
     return rc;

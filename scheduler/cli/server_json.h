@@ -35,9 +35,12 @@ int cli_json_parse(const char *p, size_t n, const char *what, json_t **out,
 /*
  * The data of one event of GET /v1/executions/{id}/events: a JSON object of
  * the stream entry's fields (strings, and numbers for index and done) into
- * out, through msg_event_from_fields. PC_ESCHEMA for anything else.
+ * out, through msg_event_from_fields. PC_ESCHEMA for anything else. An
+ * interrupt's items are copied into keep (reset first; out->items points
+ * into it, valid while keep is unchanged); keep NULL: out->items is left
+ * empty.
  */
-int cli_event_from_json(const char *data, size_t len, struct msg_event *out,
+int cli_event_from_json(const char *data, size_t len, struct msg_event *out, struct pc_buf *keep,
                         struct pc_err *err) PC_NODISCARD;
 
 /*

@@ -107,11 +107,14 @@ static int on_event(void *arg, const struct cli_sse_event *sse_ev)
 {
     struct follower *f = arg;
     struct msg_event ev;
+    struct pc_buf items;
 
+    pc_buf_init(&items, MSG_EVENT_ITEMS_MAX + 1);
     /* An event this version cannot read is skipped: the report is what counts. */
-    if (cli_event_from_json(sse_ev->data, sse_ev->data_len, &ev, NULL) == 0) {
+    if (cli_event_from_json(sse_ev->data, sse_ev->data_len, &ev, &items, NULL) == 0) {
         cli_follow_event(&f->view, &ev);
     }
+    pc_buf_cleanup(&items);
     return f->view.saw_outcome ? 1 : 0;
 }
 

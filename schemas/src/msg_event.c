@@ -46,6 +46,44 @@ static bool c_text_ok(const char *s, size_t size)
     return strnlen(s, size) < size;
 }
 
+/* An interrupt's items: ids separated by commas, at most
+ * MSG_EVENT_ITEMS_MAX bytes; empty = none. */
+static bool items_valid(const char *p, size_t n)
+{
+    size_t start = 0;
+
+    if (n == 0) {
+        return true;
+    }
+    if (p == NULL || n > MSG_EVENT_ITEMS_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || p[i] == ',') {
+            if (!pc_ident_valid(p + start, i - start)) {
+                return false;
+            }
+            start = i + 1;
+        }
+    }
+    return true;
+}
+
+bool msg_event_items_next(const struct msg_event *ev, size_t *pos, const char **id, size_t *id_len)
+{
+    size_t i = *pos;
+    const char *comma = NULL;
+
+    if (ev->kind != MSG_EVENT_INTERRUPT || ev->items == NULL || i >= ev->items_len) {
+        return false;
+    }
+    comma = memchr(ev->items + i, ',', ev->items_len - i);
+    *id = ev->items + i;
+    *id_len = comma != NULL ? (size_t)(comma - (ev->items + i)) : ev->items_len - i;
+    *pos = i + *id_len + 1;
+    return true;
+}
+
 /* Checks every value the event's kind uses. */
 static int check_event(const struct msg_event *ev, struct pc_err *err)
 {
@@ -74,9 +112,12 @@ static int check_event(const struct msg_event *ev, struct pc_err *err)
         }
         return 0;
     case MSG_EVENT_INTERRUPT:
-        return c_text_ok(ev->reason, sizeof(ev->reason))
+        if (!c_text_ok(ev->reason, sizeof(ev->reason))) {
+            return pc_err_set(err, PC_EINVAL, "event: interrupt: reason not terminated");
+        }
+        return items_valid(ev->items, ev->items_len)
                    ? 0
-                   : pc_err_set(err, PC_EINVAL, "event: interrupt: reason not terminated");
+                   : pc_err_set(err, PC_EINVAL, "event: interrupt: bad items list");
     case MSG_EVENT_OUTCOME:
         name = pc_outcome_kind_name(ev->outcome);
         if (pc_outcome_kind_parse(name, strlen(name), &outcome) != 0 || outcome != ev->outcome) {
@@ -124,6 +165,13 @@ int msg_event_to_fields(const struct msg_event *ev, struct msg_event_fields *out
         break;
     case MSG_EVENT_INTERRUPT:
         add(out, "reason", ev->reason);
+        if (ev->items_len > 0) {
+            out->argv[out->n] = "items";
+            out->argvlen[out->n] = 5;
+            out->argv[out->n + 1] = ev->items;
+            out->argvlen[out->n + 1] = ev->items_len;
+            out->n += 2;
+        }
         break;
     case MSG_EVENT_OUTCOME:
         add(out, "outcome", pc_outcome_kind_name(ev->outcome));
@@ -146,12 +194,13 @@ enum ev_field {
     F_LIMIT,
     F_MSG,
     F_REASON,
-    F_OUTCOME
+    F_OUTCOME,
+    F_ITEMS
 };
 static const char *const all_fields[] = {
     [F_KIND] = "kind",     [F_BLOCK] = "block",     [F_INDEX] = "index", [F_ITEM] = "item",
     [F_STATUS] = "status", [F_DONE] = "done",       [F_LIMIT] = "limit", [F_MSG] = "msg",
-    [F_REASON] = "reason", [F_OUTCOME] = "outcome",
+    [F_REASON] = "reason", [F_OUTCOME] = "outcome", [F_ITEMS] = "items",
 };
 #define N_FIELDS COUNT_OF(all_fields)
 
@@ -264,6 +313,16 @@ static int parse_kind_fields(const struct value *vals, struct msg_event *ev, str
     case MSG_EVENT_PROGRESS:
         return parse_progress(vals, ev, err);
     case MSG_EVENT_INTERRUPT:
+        if (vals[F_ITEMS].n > MSG_EVENT_ITEMS_MAX) {
+            return pc_err_set(err, PC_ELIMIT, "event: items: %zu bytes, more than %d",
+                              vals[F_ITEMS].n, MSG_EVENT_ITEMS_MAX);
+        }
+        if (!items_valid(vals[F_ITEMS].p, vals[F_ITEMS].n)) {
+            return pc_err_set(err, PC_ESCHEMA,
+                              "event: items: expected item ids separated by commas");
+        }
+        ev->items = vals[F_ITEMS].n > 0 ? vals[F_ITEMS].p : NULL;
+        ev->items_len = vals[F_ITEMS].n;
         return copy_text(&vals[F_REASON], ev->reason, sizeof(ev->reason), "reason", err);
     case MSG_EVENT_OUTCOME:
         if (require(vals, F_OUTCOME, err) != 0) {

@@ -10,7 +10,11 @@
  * status change of an item is its own progress event (so a follower sees
  * items queued in start order, and every final status of a block), as are
  * block_start and interrupt; only updates within one status (units done, a
- * message) are coalesced, into one progress event per item per flush.
+ * message) are coalesced, into one progress event per item per flush. The
+ * items an interrupt stops before they start are the exception: they are
+ * listed in the interrupt event itself (its `items` field), one event for
+ * all of them instead of one each (a 150-item chain's interrupt wrote 150
+ * events before its outcome).
  *
  * Calls are pipelined on one connection, so Redis applies them in the order
  * sent: the engine's states writes for an item go out before the progress
@@ -141,6 +145,13 @@ struct pc_recorder {
     bool block_known;
     bool meta_dirty;
     char reason[MSG_EVENT_REASON_MAX + 1];
+    /* The interrupt event, held back while the engine marks the items it
+     * stops (they go in its `items`); pushed before any later event. */
+    bool irq_pending;
+    char irq_reason[MSG_EVENT_REASON_MAX + 1];
+    char *irq_items; /* ids separated by commas, irq_len bytes */
+    size_t irq_len;
+    size_t irq_cap;
 
     struct event *tick;    /* flush timer */
     struct event *soon;    /* flushes a backlog at the end of the loop turn */
@@ -266,7 +277,7 @@ static void flush_backlog_soon(struct pc_recorder *r)
     }
 }
 
-static void push_event(struct pc_recorder *r, const struct msg_event *ev)
+static void push_event_now(struct pc_recorder *r, const struct msg_event *ev)
 {
     struct msg_event_fields f;
 
@@ -284,6 +295,67 @@ static void push_event(struct pc_recorder *r, const struct msg_event *ev)
     }
     r->n_events++;
     flush_backlog_soon(r);
+}
+
+/* The held-back interrupt event, with the items it stopped. */
+static void push_interrupt(struct pc_recorder *r)
+{
+    struct msg_event ev;
+
+    if (!r->irq_pending) {
+        return;
+    }
+    r->irq_pending = false;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = MSG_EVENT_INTERRUPT;
+    memcpy(ev.reason, r->irq_reason, sizeof(ev.reason));
+    ev.items = r->irq_items;
+    ev.items_len = r->irq_len;
+    push_event_now(r, &ev);
+    r->irq_len = 0;
+}
+
+/* Every event but the interrupt's own: the interrupt, when held back,
+ * goes first (events keep the order things happened in). */
+static void push_event(struct pc_recorder *r, const struct msg_event *ev)
+{
+    push_interrupt(r);
+    push_event_now(r, ev);
+}
+
+/* Lists item in the held-back interrupt event; false when it cannot (no
+ * interrupt held back, the list is full, out of memory): the item then
+ * gets a progress event of its own. */
+static bool irq_list_item(struct pc_recorder *r, size_t item)
+{
+    const char *id = r->flow->items[item].id.s;
+    size_t n = strnlen(id, PC_ID_MAX);
+    size_t need = r->irq_len + (r->irq_len > 0 ? 1 : 0) + n;
+
+    if (!r->irq_pending || need > MSG_EVENT_ITEMS_MAX) {
+        return false;
+    }
+    if (need > r->irq_cap) {
+        size_t cap = r->irq_cap > 0 ? r->irq_cap : 1024;
+        char *p = NULL;
+
+        while (cap < need) {
+            cap *= 2;
+        }
+        cap = cap > MSG_EVENT_ITEMS_MAX ? MSG_EVENT_ITEMS_MAX : cap;
+        p = realloc(r->irq_items, cap);
+        if (p == NULL) {
+            return false;
+        }
+        r->irq_items = p;
+        r->irq_cap = cap;
+    }
+    if (r->irq_len > 0) {
+        r->irq_items[r->irq_len++] = ',';
+    }
+    memcpy(r->irq_items + r->irq_len, id, n);
+    r->irq_len += n;
+    return true;
 }
 
 static void push_progress_event(struct pc_recorder *r, size_t item,
@@ -417,6 +489,7 @@ static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a,
      * them if the execution has a stream or a follower by then). */
     bool keep = call == SECTION_SYNC && r->events_layout == 2 && !r->stream_marked;
 
+    push_interrupt(r);
     for (size_t k = 0; k < r->n_dirty; k++) {
         size_t i = r->dirty_list[k];
 
@@ -506,8 +579,8 @@ static int flush_call(struct pc_recorder *r, pc_recorder_sync_cb *sync_cb, void 
     if (r->lost) {
         return PC_EFENCED;
     }
-    if (sync_cb == NULL && r->n_dirty == 0 && r->n_events == 0 && !r->meta_dirty &&
-        r->first_meta_sent) {
+    if (sync_cb == NULL && r->n_dirty == 0 && r->n_events == 0 && !r->irq_pending &&
+        !r->meta_dirty && r->first_meta_sent) {
         return 0;
     }
     if (r->before_write != NULL) {
@@ -587,7 +660,6 @@ static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracke
     if (item >= r->flow->n_items) {
         return;
     }
-    (void)u;
     o = &r->last[item];
     mask |= o->status != t->status ? FIELD_STATUS : 0;
     mask |= o->limit.kind != t->limit.kind || o->limit.n != t->limit.n ? FIELD_LIMIT : 0;
@@ -598,8 +670,18 @@ static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracke
     }
     if ((mask & FIELD_STATUS) != 0) {
         /* A status change is an event of its own, in order; it carries the
-         * latest units and message, so a coalesced one is not needed. */
-        if (!r->lost) {
+         * latest units and message, so a coalesced one is not needed. An
+         * item the interrupt stopped is listed in the interrupt's event
+         * instead, when a reader's view of it is exact up to this change
+         * (no coalesced update pending) and the change is only the status
+         * and message the interrupt sets. */
+        bool listed = u != NULL && u->kind == PC_UPDATE_INTERRUPT && !r->ev_dirty[item] &&
+                      t->status == PC_PROGRESS_INTERRUPTED &&
+                      strcmp(t->msg, PC_PROGRESS_INTERRUPTED_MSG) == 0 &&
+                      (mask & (FIELD_LIMIT | FIELD_DONE)) == 0 && !r->lost &&
+                      irq_list_item(r, item);
+
+        if (!r->lost && !listed) {
             push_progress_event(r, item, t);
         }
         r->ev_dirty[item] = false;
@@ -615,18 +697,19 @@ static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracke
     r->dirty[item] |= mask | FIELD_LISTED;
 }
 
+/* Held back: the engine now marks the items the interrupt stops
+ * (obs_progress lists them in this event). */
 static void obs_interrupted(void *ctx)
 {
     struct pc_recorder *r = ctx;
-    struct msg_event ev;
 
     if (r->lost) {
         return;
     }
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = MSG_EVENT_INTERRUPT;
-    memcpy(ev.reason, r->reason, sizeof(ev.reason));
-    push_event(r, &ev);
+    push_interrupt(r); /* cannot happen: the engine's interrupt takes effect once */
+    memcpy(r->irq_reason, r->reason, sizeof(r->irq_reason));
+    r->irq_pending = true;
+    r->irq_len = 0;
 }
 
 /*
@@ -1061,5 +1144,6 @@ void pc_recorder_destroy(struct pc_recorder *r)
     free(r->dirty_list);
     free(r->written);
     free(r->ev_dirty);
+    free(r->irq_items);
     free(r);
 }

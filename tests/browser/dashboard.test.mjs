@@ -186,7 +186,18 @@ try {
   await page.waitForFunction(() => document.getElementById('interrupt-btn').disabled);
   check('Interrupt is disabled once requested', true);
 
-  // 6. The outcome.
+  // 6. The items the interrupt stopped: one interrupt event lists them
+  // (no progress event each); the page marks each bar interrupted. The mock
+  // sends the outcome 300 ms later, so there the bars must turn before it.
+  await page.waitForFunction(() => [...document.querySelectorAll('#items .item')]
+    .some((li) => li.dataset.status === 'interrupted'), null, { timeout: 90000 });
+  const outcomeFirst = (await page.$('#outcome[data-outcome]')) !== null;
+  console.log(`# the first interrupted bar came ${outcomeFirst ? 'with' : 'before'} the outcome`);
+  if (process.env.PEACE_MOCK === '1') {
+    check('the interrupt event\'s items turn their bars interrupted before the outcome', !outcomeFirst);
+  }
+
+  // 7. The outcome.
   await page.waitForSelector('#outcome[data-outcome]', { timeout: 90000 });
   const outcome = await page.getAttribute('#outcome', 'data-outcome');
   check('the outcome is block_interrupted', outcome === 'block_interrupted', `outcome: ${outcome}`);
@@ -266,7 +277,7 @@ try {
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`# screenshot: ${screenshot}`);
 
-  // 7. The hash alone selects the execution (a fresh load, as from a link).
+  // 8. The hash alone selects the execution (a fresh load, as from a link).
   await page.goto('about:blank');
   await page.goto(`${apiBase}/#/executions/${encodeURIComponent(id)}`);
   await answerTokenDialog(page).catch(() => false);
@@ -274,7 +285,7 @@ try {
   const again = await page.$$eval('#outcome-items-processed li', (l) => l.map((x) => x.dataset.item));
   check('#/executions/{id} on a fresh load shows the same report', same(again, shown.processed));
 
-  // 8. Interrupt with a choice: `cancel` cuts the running item. The next
+  // 9. Interrupt with a choice: `cancel` cuts the running item. The next
   //    ensure of the same flow (the processed items have nothing to do), then
   //    Interrupt in mode cancel while an item runs: the outcome lists it in
   //    "Items interrupted", exactly the API's items_interrupted, and the

@@ -177,6 +177,7 @@ async function runExecution(x) {
   };
   for (let b = 0; b < blocks.length; b++) {
     if (interrupted(x)) {
+      emit(x, 'interrupt', { reason: x.meta.interrupt_reason || '' });
       finish(b === 0 ? 'execution_interrupted' : 'block_interrupted', {
         blocks_processed: blocks.slice(0, b), blocks_not_processed: blocks.slice(b),
         ...(b === 0 ? {} : { items_processed: [], items_not_processed: x.items.map((i) => i.id) }),
@@ -207,8 +208,17 @@ async function runExecution(x) {
       done.add(ready.id);
     }
     const notProcessed = x.items.map((i) => i.id).filter((id) => !started.includes(id));
-    if (stopped || errors.length) {
+    if (stopped) {
+      // As the fleet does: one interrupt event lists the items it stopped
+      // (schemas/README.md, progress event), no progress event each. The
+      // outcome follows a little later, so the test sees the page apply it.
+      for (const id of notProcessed) Object.assign(x.progress.get(id), { status: 'interrupted', msg: 'interrupted' });
+      emit(x, 'interrupt', { reason: x.meta.interrupt_reason || '', items: notProcessed.join(',') });
+      await sleepMs(300);
+    } else if (errors.length) {
       for (const id of notProcessed) progress(x, id, { status: 'interrupted', msg: 'interrupted' });
+    }
+    if (stopped || errors.length) {
       x.meta.items_done = done.size;
       const common = {
         blocks_processed: blocks.slice(0, b), blocks_not_processed: blocks.slice(b),
@@ -309,8 +319,7 @@ const server = createServer(async (req, res) => {
       if (requested && !x.interruptRequested) {
         x.interruptRequested = true;
         x.meta.interrupt_requested_ms = Date.now();
-        x.meta.interrupt_reason = reason;
-        emit(x, 'interrupt', { reason });
+        x.meta.interrupt_reason = reason; // the event comes when the run sees it
       }
       send(res, 202, { id: x.meta.id, status: was, requested });
       return;

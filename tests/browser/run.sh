@@ -143,6 +143,7 @@ if [ "$mode" = local ]; then
 fi
 if [ "$mode" = mock ]; then
   export PEACE_TOKEN=${PEACE_TOKEN-mock-$RANDOM$RANDOM}
+  export PEACE_MOCK=1
   # The mock drops the first events stream of each execution after three
   # events: the page must resume it (Last-Event-ID), and the test checks the
   # mock saw that.

@@ -13,7 +13,11 @@
 #  d. after the end: no effect (no marker, no event, outcome unchanged);
 #  e. mid-block (two sleep items running): block_interrupted with exactly
 #     those two processed and the other two not, neither started;
-#  f. mid-block by Ctrl-C of a following `peace run`: the same, exit 2.
+#     The items it stopped are listed in the one interrupt event (no
+#     progress event each), and a follower replaying the events stream ends
+#     with the statuses of the progress hash;
+#  f. mid-block by Ctrl-C of a following `peace run`: the same, exit 2; its
+#     progress lines show the stopped items interrupted.
 PEACE=${1:?usage: fleet_interrupt.sh PATH/TO/peace PATH/TO/peace-worker}
 WORKER=${2:?}
 . "$(dirname "$0")/lib.sh"
@@ -33,6 +37,39 @@ EOF
 # The events as a follower reads them (the stream, or synthesised for a short,
 # unfollowed execution: docs/fleet.md "Events on demand").
 events_kinds() { "$PEACE" events "$1" | awk 'prev == "kind" { print } { prev = $0 }' | tr '\n' ' '; }
+# events_view ID: each item's status as a follower of the events sees it: a
+# progress event sets its item's, an interrupt event's `items` (ids separated
+# by commas) are interrupted.
+events_view() {
+  "$PEACE" events "$1" | awk '
+    function apply(  n, a, i) {
+      if (v["kind"] == "progress") st[v["item"]] = v["status"]
+      if (v["kind"] == "interrupt" && v["items"] != "") {
+        n = split(v["items"], a, ",")
+        for (i = 1; i <= n; i++) st[a[i]] = "interrupted"
+      }
+      split("", v); k = ""
+    }
+    /^[0-9]+-[0-9]+$/ { apply(); next }
+    { if (k == "") k = $0; else { v[k] = $0; k = "" } }
+    END { apply(); for (i in st) print i, st[i] }' | sort
+}
+# hash_view ID: each item's status in the progress hash (layout 2)
+hash_view() {
+  rcli HGETALL "peace:exec:{$1}:progress" | awk 'NR % 2 == 1 { f = $0; next } f !~ /^\./ { print f, $1 }' | sort
+}
+# events_field ID KIND FIELD: FIELD of each KIND event, one line each
+events_field() {
+  "$PEACE" events "$1" | awk -v kind="$2" -v field="$3" '
+    function apply() { if (v["kind"] == kind) print v[field]; split("", v); k = "" }
+    /^[0-9]+-[0-9]+$/ { apply(); next }
+    { if (k == "") k = $0; else { v[k] = $0; k = "" } }
+    END { apply() }'
+}
+# progress_events_with ID STATUS: how many progress events carry STATUS
+progress_events_with() {
+  events_field "$1" progress status | grep -cx "$2"
+}
 # no_item_ran ID: no item's status in the progress hash (layout 2: ITEM = "STATUS ...") says it ran
 no_item_ran() {
   ! rcli HGETALL "peace:exec:{$1}:progress" | awk 'NR % 2 == 1 { f = $0; next } f !~ /\./ { print $1 }' |
@@ -155,6 +192,14 @@ check "e: stored current states keep the applied items" \
   '[true,true,false,false]'
 check "e: progress shows the others as not run" \
   test "$(ppart "$ide" three status)" != success
+check "e: progress shows the others interrupted" \
+  test "$(ppart "$ide" three status) $(ppart "$ide" four status)" = "interrupted interrupted"
+check "e: one interrupt event lists the items it stopped, in flow order" \
+  test "$(events_field "$ide" interrupt items)" = "three,four"
+check "e: ... and no progress event each" test "$(progress_events_with "$ide" interrupted)" = 0
+log "e: events view: $(events_view "$ide" | tr '\n' ' ')"
+check "e: a follower replaying the events ends with the progress hash's statuses" \
+  test "$(events_view "$ide")" = "$(hash_view "$ide")"
 
 check "d: a PUBLISH after the end recorded nothing" test -z "$(meta "$idd" interrupt_requested_ms)"
 check "d: ... wrote no event" test "$(rcli XLEN "peace:exec:{$idd}:events")" = "$events_before"
@@ -179,6 +224,8 @@ check "f: in-flight items were processed" grep -q 'items processed: one, two' "$
 check "f: the others were not" grep -q 'items not processed: three, four' "$T/f.out"
 check "f: the CLI recorded its reason" meta_is "$idf" interrupt_reason 'Ctrl-C in the peace CLI'
 check "f: the others never started" test ! -e "$WORLD/it/f/three.done"
+check "f: the follower shows the stopped items interrupted (the interrupt event's items)" \
+  bash -c "grep -q 'three: interrupted' '$T/f.out' && grep -q 'four: interrupted' '$T/f.out'"
 check "the worker is still running" worker_alive w1
 
 finish

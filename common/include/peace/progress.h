@@ -13,6 +13,9 @@
 
 #define PC_PROGRESS_MSG_MAX 200
 
+/* The message of an item an interrupt stopped before it started. */
+#define PC_PROGRESS_INTERRUPTED_MSG "interrupted"
+
 enum pc_progress_status {
     PC_PROGRESS_INITIALIZED = 0,
     PC_PROGRESS_EXEC_PENDING,

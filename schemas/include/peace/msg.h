@@ -218,14 +218,19 @@ int msg_report_decode(const void *p, size_t n, struct pc_outcome *out,
 enum msg_event_kind {
     MSG_EVENT_BLOCK_START = 0, /* fields: block, index */
     MSG_EVENT_PROGRESS,        /* fields: item, status, done, limit, msg */
-    MSG_EVENT_INTERRUPT,       /* fields: reason */
+    MSG_EVENT_INTERRUPT,       /* fields: reason, items */
     MSG_EVENT_OUTCOME,         /* fields: outcome */
 };
 
 /* Longest interrupt reason carried by an event (longer ones are cut by the sender). */
 #define MSG_EVENT_REASON_MAX 200
 
-/* A decoded event: a plain value, no heap. Only the fields of kind are meaningful. */
+/* Longest `items` value of an interrupt event (a writer lists the items it
+ * stopped up to this size and gives the rest a progress event each). */
+#define MSG_EVENT_ITEMS_MAX 65536
+
+/* A decoded event: no heap. Only the fields of kind are meaningful. Every
+ * member is a plain value except items, which is borrowed. */
 struct msg_event {
     enum msg_event_kind kind;
     enum pc_block_kind block;              /* block_start */
@@ -236,8 +241,22 @@ struct msg_event {
     struct pc_limit limit;                 /* progress */
     char msg[PC_PROGRESS_MSG_MAX + 1];     /* progress: NUL-terminated, may be empty */
     char reason[MSG_EVENT_REASON_MAX + 1]; /* interrupt: NUL-terminated, may be empty */
-    enum pc_outcome_kind outcome;          /* outcome */
+    /* interrupt: the items it stopped before they started (each one's
+     * status became `interrupted`, its message `interrupted`), item ids in
+     * flow order separated by commas, not NUL-terminated; items_len 0 (items
+     * may be NULL) = none listed. Borrowed: from the caller for
+     * msg_event_to_fields, from the fields given to msg_event_from_fields. */
+    const char *items;
+    size_t items_len;
+    enum pc_outcome_kind outcome; /* outcome */
 };
+
+/*
+ * Iterates over ev's items: *pos starts at 0; each call sets *id / *id_len
+ * to the next id (borrowed from ev->items) and returns true, false at the
+ * end. Meaningful for a valid event (msg_event_from_fields checked it).
+ */
+bool msg_event_items_next(const struct msg_event *ev, size_t *pos, const char **id, size_t *id_len);
 
 /* Contract text of an event kind ("block_start"...), or NULL for a bad value. */
 const char *msg_event_kind_name(enum msg_event_kind k);

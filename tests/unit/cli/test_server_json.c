@@ -46,6 +46,7 @@ struct one_event {
     int rc;
     struct msg_event ev;
     struct pc_err err;
+    struct pc_buf *keep; /* an interrupt's items */
 };
 
 static int decode_event(void *arg, const struct cli_sse_event *sse)
@@ -54,12 +55,14 @@ static int decode_event(void *arg, const struct cli_sse_event *sse)
 
     o->calls++;
     pc_err_clear(&o->err);
-    o->rc = cli_event_from_json(sse->data, sse->data_len, &o->ev, &o->err);
+    o->rc = cli_event_from_json(sse->data, sse->data_len, &o->ev, o->keep, &o->err);
     return 0;
 }
 
-/* ev -> stream fields -> the scheduler's SSE frame -> our parser -> out. */
-static void through_the_scheduler(const struct msg_event *ev, struct msg_event *out)
+/* ev -> stream fields -> the scheduler's SSE frame -> our parser -> out
+ * (an interrupt's items copied into keep, which may be NULL). */
+static void through_the_scheduler_keep(const struct msg_event *ev, struct msg_event *out,
+                                       struct pc_buf *keep)
 {
     struct msg_event_fields fields;
     struct sched_str kv[MSG_EVENT_FIELDS_MAX];
@@ -68,6 +71,7 @@ static void through_the_scheduler(const struct msg_event *ev, struct msg_event *
     struct pc_buf frame;
 
     memset(&got, 0, sizeof(got));
+    got.keep = keep;
     assert_int_equal(msg_event_to_fields(ev, &fields, NULL), 0);
     for (size_t i = 0; i < fields.n; i++) {
         kv[i].p = fields.argv[i];
@@ -85,6 +89,11 @@ static void through_the_scheduler(const struct msg_event *ev, struct msg_event *
     *out = got.ev;
     cli_sse_cleanup(&p);
     pc_buf_cleanup(&frame);
+}
+
+static void through_the_scheduler(const struct msg_event *ev, struct msg_event *out)
+{
+    through_the_scheduler_keep(ev, out, NULL);
 }
 
 static void every_event_kind_survives_the_scheduler_frame(void **state)
@@ -125,6 +134,26 @@ static void every_event_kind_survives_the_scheduler_frame(void **state)
     through_the_scheduler(&ev, &out);
     assert_int_equal(out.kind, MSG_EVENT_INTERRUPT);
     assert_string_equal(out.reason, "Ctrl-C in the peace CLI");
+    assert_int_equal(out.items_len, 0);
+
+    /* The items an interrupt stopped: kept in the caller's buffer (the JSON
+     * document is gone once the call returns), or left out without one. */
+    {
+        struct pc_buf keep;
+        static const char list[] = "s3,s4,last_one";
+
+        pc_buf_init(&keep, MSG_EVENT_ITEMS_MAX);
+        ev.items = list;
+        ev.items_len = sizeof(list) - 1;
+        through_the_scheduler_keep(&ev, &out, &keep);
+        assert_int_equal(out.items_len, sizeof(list) - 1);
+        assert_ptr_equal(out.items, keep.data);
+        assert_memory_equal(out.items, list, out.items_len);
+        through_the_scheduler(&ev, &out);
+        assert_int_equal(out.items_len, 0);
+        assert_null(out.items);
+        pc_buf_cleanup(&keep);
+    }
 
     memset(&ev, 0, sizeof(ev));
     ev.kind = MSG_EVENT_OUTCOME;
@@ -162,7 +191,7 @@ static void malformed_event_data_is_refused(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         pc_err_clear(&err);
-        if (cli_event_from_json(bad[i], strlen(bad[i]), &ev, &err) == 0) {
+        if (cli_event_from_json(bad[i], strlen(bad[i]), &ev, NULL, &err) == 0) {
             fail_msg("accepted: %s", bad[i]);
         }
         assert_true(err.msg[0] != '\0');
@@ -173,7 +202,7 @@ static void malformed_event_data_is_refused(void **state)
         static const char ok[] =
             "{\"kind\":\"outcome\",\"outcome\":\"complete\",\"extra\":[1],\"more\":null}";
 
-        assert_int_equal(cli_event_from_json(ok, sizeof(ok) - 1, &ev, &err), 0);
+        assert_int_equal(cli_event_from_json(ok, sizeof(ok) - 1, &ev, NULL, &err), 0);
     }
     assert_int_equal(ev.outcome, PC_OUTCOME_COMPLETE);
 }

@@ -13,6 +13,7 @@
 /* clang-format on */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "peace/msg.h"
@@ -135,6 +136,100 @@ static void test_interrupt_and_outcome_round_trip(void **state)
     ev.outcome = PC_OUTCOME_BLOCK_INTERRUPTED;
     back = round_trip(&ev, outcome_names, 2);
     assert_int_equal(back.outcome, PC_OUTCOME_BLOCK_INTERRUPTED);
+}
+
+/* The items an interrupt stopped: listed in its event, read back in order
+ * by the iterator, borrowed from the fields. */
+static void test_interrupt_items_round_trip(void **state)
+{
+    static const char *const names[] = {"kind", "reason", "items"};
+    static const char list[] = "i3,i4,b_5";
+    static const char *const want[] = {"i3", "i4", "b_5"};
+    struct msg_event ev;
+    struct msg_event back;
+    struct msg_event_fields f;
+    const char *id = NULL;
+    size_t id_len = 0;
+    size_t pos = 0;
+    size_t n = 0;
+
+    (void)state;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = MSG_EVENT_INTERRUPT;
+    (void)snprintf(ev.reason, sizeof(ev.reason), "stop");
+    ev.items = list;
+    ev.items_len = sizeof(list) - 1;
+    back = round_trip(&ev, names, 3);
+    assert_string_equal(back.reason, "stop");
+    assert_int_equal(back.items_len, sizeof(list) - 1);
+    assert_memory_equal(back.items, list, back.items_len);
+    while (msg_event_items_next(&back, &pos, &id, &id_len)) {
+        assert_true(n < 3);
+        assert_int_equal(id_len, strlen(want[n]));
+        assert_memory_equal(id, want[n], id_len);
+        n++;
+    }
+    assert_int_equal(n, 3);
+    /* No items: no field, and the iterator yields nothing. */
+    ev.items = NULL;
+    ev.items_len = 0;
+    assert_int_equal(msg_event_to_fields(&ev, &f, NULL), 0);
+    assert_int_equal(f.n, 4);
+    pos = 0;
+    assert_false(msg_event_items_next(&ev, &pos, &id, &id_len));
+    /* One item. */
+    ev.items = "only";
+    ev.items_len = 4;
+    back = round_trip(&ev, names, 3);
+    pos = 0;
+    assert_true(msg_event_items_next(&back, &pos, &id, &id_len));
+    assert_int_equal(id_len, 4);
+    assert_memory_equal(id, "only", 4);
+    assert_false(msg_event_items_next(&back, &pos, &id, &id_len));
+    /* An empty items field reads as none (an older writer never sends it). */
+    assert_int_equal(parse(&back, NULL, "kind", "interrupt", "items", "", NULL), 0);
+    assert_int_equal(back.items_len, 0);
+    /* items is the interrupt's: other kinds ignore it. */
+    assert_int_equal(
+        parse(&back, NULL, "kind", "outcome", "outcome", "complete", "items", "x,y", NULL), 0);
+    pos = 0;
+    assert_false(msg_event_items_next(&back, &pos, &id, &id_len));
+}
+
+static void test_interrupt_items_are_checked(void **state)
+{
+    static const char *const bad[] = {",a", "a,", "a,,b", "a b", "1a", "a,b-c", "a\nb", ","};
+    struct msg_event ev;
+    struct msg_event_fields f;
+    struct pc_err err;
+    char *big = malloc(MSG_EVENT_ITEMS_MAX + 2);
+    size_t n = 0;
+
+    (void)state;
+    assert_non_null(big);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(parse(&ev, &err, "kind", "interrupt", "items", bad[i], NULL), PC_ESCHEMA);
+        assert_non_null(strstr(err.msg, "items"));
+        /* ... and a writer refuses to send them. */
+        memset(&ev, 0, sizeof(ev));
+        ev.kind = MSG_EVENT_INTERRUPT;
+        ev.items = bad[i];
+        ev.items_len = strlen(bad[i]);
+        assert_int_equal(msg_event_to_fields(&ev, &f, NULL), PC_EINVAL);
+    }
+    /* The longest list passes; one byte more is over the limit. */
+    while (n + 3 <= MSG_EVENT_ITEMS_MAX) {
+        memcpy(big + n, n == 0 ? "ab" : ",a", 2);
+        n += 2;
+    }
+    big[n] = '\0';
+    assert_int_equal(parse(&ev, &err, "kind", "interrupt", "items", big, NULL), 0);
+    while (n < MSG_EVENT_ITEMS_MAX + 1) {
+        big[n++] = 'b';
+    }
+    big[n] = '\0';
+    assert_int_equal(parse(&ev, &err, "kind", "interrupt", "items", big, NULL), PC_ELIMIT);
+    free(big);
 }
 
 static void test_longest_values_pass(void **state)
@@ -342,6 +437,8 @@ int main(void)
         cmocka_unit_test(test_block_start_round_trips_with_contract_names),
         cmocka_unit_test(test_progress_round_trips_every_field),
         cmocka_unit_test(test_interrupt_and_outcome_round_trip),
+        cmocka_unit_test(test_interrupt_items_round_trip),
+        cmocka_unit_test(test_interrupt_items_are_checked),
         cmocka_unit_test(test_longest_values_pass),
         cmocka_unit_test(test_to_fields_refuses_values_out_of_range),
         cmocka_unit_test(test_unknown_fields_are_ignored_and_msg_is_optional),
