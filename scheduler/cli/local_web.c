@@ -50,6 +50,19 @@ struct lw_source {
     struct lw_source *next_src;
 };
 
+/* An interrupt answer with ?wait=MS: until the run finished or MS passed. */
+struct lw_waiter {
+    struct local_web *lw;
+    struct web_call *wc;
+    struct pc_interrupt_req req;
+    char status[16]; /* the status when asked */
+    bool requested;
+    uint64_t requested_ms;
+    uint64_t until_mono_ms; /* answer then at the latest */
+    struct event *timer;    /* owned */
+    struct lw_waiter *next;
+};
+
 struct local_web {
     struct local_web_opts o;
     struct web_server *ws; /* owned */
@@ -91,6 +104,7 @@ struct local_web {
     uint64_t last_ms;
     uint64_t last_seq;
     struct lw_source *sources;
+    struct lw_waiter *waiters; /* owned list: interrupt answers waiting (?wait) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -429,6 +443,8 @@ void local_web_interrupted(struct local_web *lw)
     push_event(lw, &ev);
 }
 
+static void waiters_answer_all(struct local_web *lw);
+
 void local_web_finished(struct local_web *lw, const struct pc_outcome *o)
 {
     struct msg_event ev;
@@ -466,6 +482,7 @@ void local_web_finished(struct local_web *lw, const struct pc_outcome *o)
     ev.kind = MSG_EVENT_OUTCOME;
     ev.outcome = o->kind;
     push_event(lw, &ev); /* pumps every stream to its end */
+    waiters_answer_all(lw);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -627,6 +644,101 @@ static void lw_get(void *be, struct web_call *wc, const char *id)
     free(nums);
 }
 
+/* The receipt of what the engine made of the request: as the fleet reads it
+ * back from the meta hash (with the outcome fields when ?wait was given). */
+static void answer_interrupt(struct local_web *lw, struct web_call *wc, const char *status,
+                             bool requested, const struct pc_interrupt_req *req,
+                             uint64_t requested_ms, bool waited)
+{
+    struct web_interrupt_seen seen = {
+        .latched_ms = lw->interrupt_latched_ms,
+        .escalations = lw->interrupt_escalations,
+        .mode = lw->interrupt_has_mode ? pc_interrupt_mode_name(lw->interrupt_mode) : "",
+        .outcome = waited && lw->finished ? pc_outcome_kind_name(lw->outcome) : "",
+        .finished_ms = waited && lw->finished ? lw->finished_ms : 0,
+        .waited = waited,
+    };
+
+    /* Waited: the status now, as the fleet's last read of the meta. */
+    web_answer_interrupt(wc, waited ? status_text(lw) : status, requested, req, requested_ms,
+                         &seen);
+}
+
+static void waiter_answer(struct lw_waiter *q)
+{
+    struct local_web *lw = q->lw;
+
+    for (struct lw_waiter **pp = &lw->waiters; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == q) {
+            *pp = q->next;
+            break;
+        }
+    }
+    answer_interrupt(lw, q->wc, q->status, q->requested, &q->req, q->requested_ms, true);
+    event_free(q->timer);
+    free(q);
+}
+
+static void on_waiter_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct lw_waiter *q = arg;
+    uint64_t now = web_mono_ms();
+
+    (void)fd;
+    (void)what;
+    /* libevent's clock is coarse (a few ms): never answer before MS. */
+    if (now < q->until_mono_ms) {
+        struct timeval tv = {0, (suseconds_t)(q->until_mono_ms - now) * 1000};
+
+        if (q->until_mono_ms - now < 1000 && evtimer_add(q->timer, &tv) == 0) {
+            return;
+        }
+    }
+    waiter_answer(q); /* MS passed: outcome null */
+}
+
+/* Every waiting answer now (the run finished, or the server goes away). */
+static void waiters_answer_all(struct local_web *lw)
+{
+    while (lw->waiters != NULL) {
+        waiter_answer(lw->waiters);
+    }
+}
+
+/* ?wait=MS: the answer waits for local_web_finished (or MS). Answers at
+ * once with what is known when it cannot wait (out of memory). */
+static void wait_for_outcome(struct local_web *lw, struct web_call *wc, const char *status,
+                             bool requested, const struct pc_interrupt_req *req,
+                             uint64_t requested_ms, uint32_t wait_ms)
+{
+    struct lw_waiter *q = calloc(1, sizeof(*q));
+    struct timeval tv = {(time_t)(wait_ms / 1000), (suseconds_t)(wait_ms % 1000) * 1000};
+
+    if (q != NULL) {
+        q->timer = evtimer_new(lw->o.base, on_waiter_timer, q);
+        /* From now, not from the loop's cached time (the engine may have
+         * taken a while since). */
+        (void)event_base_update_cache_time(lw->o.base);
+        q->until_mono_ms = web_mono_ms() + wait_ms;
+    }
+    if (q == NULL || q->timer == NULL || evtimer_add(q->timer, &tv) != 0) {
+        if (q != NULL && q->timer != NULL) {
+            event_free(q->timer);
+        }
+        free(q);
+        answer_interrupt(lw, wc, status, requested, req, requested_ms, true);
+        return;
+    }
+    q->lw = lw;
+    q->wc = wc;
+    q->req = *req;
+    (void)snprintf(q->status, sizeof(q->status), "%s", status);
+    q->requested = requested;
+    q->requested_ms = requested_ms;
+    q->next = lw->waiters;
+    lw->waiters = q;
+}
+
 static void lw_interrupt(void *be, struct web_call *wc, const char *id,
                          const struct web_interrupt *ir)
 {
@@ -639,7 +751,12 @@ static void lw_interrupt(void *be, struct web_call *wc, const char *id,
         return;
     }
     if (lw->finished) {
-        web_answer_interrupt(wc, "finished", false, &ir->req, 0, NULL);
+        /* No effect; with ?wait, the outcome at once (as the fleet's). */
+        if (ir->wait_ms > 0) {
+            answer_interrupt(lw, wc, "finished", false, &ir->req, 0, true);
+        } else {
+            web_answer_interrupt(wc, "finished", false, &ir->req, 0, NULL);
+        }
         return;
     }
     status = status_text(lw); /* as it was when asked (the run may end at once) */
@@ -650,20 +767,13 @@ static void lw_interrupt(void *be, struct web_call *wc, const char *id,
                                                 : PC_INTERRUPT_DEADLINE_DEFAULT_MS,
                            ir->reason);
     }
-    {
-        /* The engine is in this process: the request is taken at once.
-         * (?wait is not waited for here: the answer comes at once.) */
-        struct web_interrupt_seen seen = {
-            .latched_ms = lw->interrupt_latched_ms,
-            .escalations = lw->interrupt_escalations,
-            .mode = lw->interrupt_has_mode ? pc_interrupt_mode_name(lw->interrupt_mode) : "",
-            .outcome = "",
-            .finished_ms = 0,
-            .waited = false,
-        };
-
-        web_answer_interrupt(wc, status, true, &ir->req, now, &seen);
+    /* The engine is in this process: the request is taken at once (the
+     * latch is known now). ?wait=MS waits for the outcome, as the fleet. */
+    if (ir->wait_ms > 0 && !lw->finished) {
+        wait_for_outcome(lw, wc, status, true, &ir->req, now, ir->wait_ms);
+        return;
     }
+    answer_interrupt(lw, wc, status, true, &ir->req, now, ir->wait_ms > 0);
 }
 
 struct states_read {
@@ -873,6 +983,7 @@ void local_web_destroy(struct local_web *lw)
     if (lw == NULL) {
         return;
     }
+    waiters_answer_all(lw);           /* with what is known: not finished */
     web_server_close_streams(lw->ws); /* every source is closed (freed) */
     web_server_destroy(lw->ws);
     free(lw->events);

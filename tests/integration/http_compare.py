@@ -192,6 +192,11 @@ both("interrupt: an unknown field", "POST", lambda x: ex(x) + "/interrupt", body
      want=400)
 both("interrupt: a finished execution (not requested)", "POST", lambda x: ex(x) + "/interrupt",
      body={"reason": "late"}, bearer=T, want=202)
+both("interrupt?wait=1000: a finished execution answers at once with its outcome", "POST",
+     lambda x: ex(x) + "/interrupt?wait=1000", body={}, bearer=T, want=202)
+for bad in ("0", "300001", "-1", "abc", "1e3", "", "99999999999999999999"):
+    both("interrupt?wait=%s is refused" % bad, "POST", lambda x, b=bad: ex(x) + "/interrupt?wait=" + b,
+         body={}, bearer=T, want=400)
 both("a body over the limit (8 MiB)", "POST", lambda x: ex(x) + "/interrupt",
      body="{" + " " * (9 << 20) + "}", bearer=T, want=413)
 

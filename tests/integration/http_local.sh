@@ -87,13 +87,63 @@ kill -INT "$LOCAL_PID"
 wait_for 10 "the local run to exit" bash -c "! kill -0 $LOCAL_PID 2>/dev/null"
 wait "$LOCAL_PID"
 check "Ctrl-C after the outcome ends the local run with the outcome's status (0)" [ "$?" -eq 0 ]
-# peace interrupt --wait against a local run's API: the receipt of the
-# in-process engine (mode in effect, latched at once, the outcome).
-mkdir -p "$T/local2"
+# POST .../interrupt?wait=MS while running, on both: a short wait answers
+# after MS with no outcome yet; a long one (a cancel, escalating) waits for
+# the outcome; both answers are the fleet's, ids and times aside.
 cat >"$T/long.json" <<JSON
 {"app":"$APP","profile":"long","flow":"$FLOW","items":[
  {"id":"l1","type":"sleep","params":{"steps":200,"step_ms":50,"marker":"m/l1.done"}}]}
 JSON
+api_interrupt() { # BASE ID QUERY BODY: the answer, then its time on the last line
+  curl -sS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$4" \
+    -w '\n%{time_total}\n' "$1/v1/executions/$2/interrupt$3"
+}
+item_running() { # BASE ID: l1 has advanced
+  curl -fsS -H "Authorization: Bearer $TOKEN" "$1/v1/executions/$2" | jq -e '.items[0].done > 0'
+}
+norm='def n: if type == "object" then with_entries(if (.key == "id" or (.key | endswith("_ms")))
+  then .value = (.value | type) else .value |= n end) else . end; n'
+jq -c '{cmd: "discover", flow: .}' "$T/long.json" | curl -fsS -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' --data-binary @- "$FLEET/v1/executions" >/dev/null
+LDISC=$(jq -c '{cmd: "discover", flow: .}' "$T/long.json" | curl -fsS -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' --data-binary @- "$FLEET/v1/executions" | jq -r .id)
+wait_finished 30 "$LDISC" || fatal "the long flow's fleet discover did not finish"
+FID3=$(jq -c '{cmd: "ensure", flow: .}' "$T/long.json" | curl -fsS -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' --data-binary @- "$FLEET/v1/executions" | jq -r .id)
+mkdir -p "$T/local3/m"
+(cd "$T/local3" && "$PEACE" run "$T/long.json" --local --cmd discover --no-progress) >/dev/null 2>&1 ||
+  fatal "the long flow's local discover failed"
+(cd "$T/local3" && exec "$PEACE" run "$T/long.json" --local --no-progress --listen 127.0.0.1:0 \
+  --token "$TOKEN" --exit-after-s 120) >"$T/local3.log" 2>&1 &
+LOCAL3_PID=$!
+PIDS+=("$LOCAL3_PID")
+wait_for 20 "the third local run's URL" grep -q 'dashboard of execution' "$T/local3.log" ||
+  fatal "the third local run did not serve: $(cat "$T/local3.log")"
+LID3=$(sed -nE 's/.*dashboard of execution ([0-9A-Z]+): .*/\1/p' "$T/local3.log")
+LOCAL3=$(sed -nE 's/.*dashboard of execution [0-9A-Z]+: (http:[^#]*).*/\1/p' "$T/local3.log")
+LOCAL3=${LOCAL3%/}
+wait_for 30 "the fleet's long ensure to run" item_running "$FLEET" "$FID3" || fatal "the fleet's long ensure did not run"
+wait_for 30 "the local long ensure to run" item_running "$LOCAL3" "$LID3" || fatal "the local long ensure did not run"
+for side in fleet local; do
+  if [ $side = fleet ]; then base=$FLEET xid=$FID3; else base=$LOCAL3 xid=$LID3; fi
+  api_interrupt "$base" "$xid" '?wait=400' '{"mode":"finish","reason":"wait test"}' >"$T/w1.$side"
+  check "$side: interrupt?wait=400 of a running execution answers after 400 ms, no outcome yet" \
+    bash -c "head -1 '$T/w1.$side' | jq -e '.status == \"running\" and .requested and .outcome == null and .finished_ms == null and .mode_in_effect == \"finish\"' &&
+      awk 'END { exit !(\$1 >= 0.4) }' '$T/w1.$side'"
+  api_interrupt "$base" "$xid" '?wait=30000' '{"mode":"cancel"}' >"$T/w2.$side"
+  check "$side: interrupt?wait=30000 (a cancel) answers with the outcome" \
+    bash -c "head -1 '$T/w2.$side' | jq -e '.status == \"finished\" and .outcome == \"block_interrupted\" and .mode_in_effect == \"cancel\" and .finished_ms >= .requested_ms and .finished_ms >= .latched_ms'"
+done
+log "fleet: $(head -1 "$T/w2.fleet")"
+log "local: $(head -1 "$T/w2.local")"
+check "interrupt?wait: the local run's answer is the fleet's (ids and times aside)" \
+  [ "$(head -1 "$T/w2.fleet" | jq -S "$norm")" = "$(head -1 "$T/w2.local" | jq -S "$norm")" ]
+kill -INT "$LOCAL3_PID"
+wait_for 10 "the third local run to exit" bash -c "! kill -0 $LOCAL3_PID 2>/dev/null"
+
+# peace interrupt --wait against a local run's API: the receipt of the
+# in-process engine (mode in effect, latched at once, the outcome).
+mkdir -p "$T/local2"
 (cd "$T/local2" && "$PEACE" run "$T/long.json" --local --cmd discover --no-progress) >/dev/null 2>&1 ||
   fatal "the long flow's local discover failed"
 (cd "$T/local2" && exec "$PEACE" run "$T/long.json" --local --no-progress --listen 127.0.0.1:0 \
