@@ -24,6 +24,7 @@
 #include <event2/event.h>
 
 #include "cli.h"
+#include "exec_view.h"
 #include "follow.h"
 #include "local_history.h"
 #include "local_web.h"
@@ -51,7 +52,101 @@ struct local_run {
     bool reported;            /* --listen: the report is printed */
     char listen_host[256];    /* --listen: the host (the server borrows it) */
     int status;               /* --listen: the exit status once reported */
+    /* The interrupt's receipt (Ctrl-C or HTTP), as the fleet's meta keeps it:
+     * the engine is in this process, so a request is latched when made. */
+    uint64_t irq_requested_ms;
+    enum pc_interrupt_mode irq_mode; /* in effect; only rises */
+    uint64_t irq_escalations;
+    uint64_t finished_ms;
 };
+
+/* A request of mode now: the first one is the receipt's; later ones that
+ * raise the mode count as escalations (as local_web_note_mode). */
+static void note_request(struct local_run *lr, enum pc_interrupt_mode mode)
+{
+    if (lr->irq_requested_ms == 0) {
+        lr->irq_requested_ms = web_unix_ms();
+        lr->irq_mode = mode;
+        return;
+    }
+    if (mode > lr->irq_mode) {
+        lr->irq_escalations += (uint64_t)(mode - lr->irq_mode);
+        lr->irq_mode = mode;
+    }
+}
+
+/* The receipt as a record of meta fields: cli_print_receipt reads text only. */
+#define RECEIPT_FIELDS 6
+struct receipt_rec {
+    char v[RECEIPT_FIELDS][32];
+};
+static const char *const receipt_fields[RECEIPT_FIELDS] = {
+    "interrupt_mode",       "interrupt_requested_ms",
+    "interrupt_latched_ms", "interrupt_escalations",
+    "finished_ms",          "outcome"};
+
+static size_t receipt_text(const struct cli_record *rec, const char *field, char *out,
+                           size_t out_size)
+{
+    const struct receipt_rec *r = rec->src;
+
+    if (out_size == 0) {
+        return 0;
+    }
+    out[0] = '\0';
+    for (size_t i = 0; i < RECEIPT_FIELDS; i++) {
+        if (strcmp(field, receipt_fields[i]) == 0) {
+            (void)snprintf(out, out_size, "%s", r->v[i]);
+            return strlen(out);
+        }
+    }
+    return 0;
+}
+
+static int receipt_json_member(const struct cli_record *rec, const char *field, struct pc_buf *b,
+                               bool *first)
+{
+    (void)rec;
+    (void)field;
+    (void)b;
+    (void)first;
+    return PC_EINVAL; /* the receipt is text only */
+}
+
+static int receipt_json_value(const struct cli_record *rec, struct pc_buf *b, struct pc_err *err)
+{
+    (void)rec;
+    (void)b;
+    return pc_err_set(err, PC_EINVAL, "the receipt is text only");
+}
+
+static const struct cli_record_ops receipt_ops = {
+    .text = receipt_text,
+    .json_member = receipt_json_member,
+    .json_value = receipt_json_value,
+};
+
+/* After an interrupt: the receipt `peace interrupt ID --wait` prints for a
+ * fleet execution (the mode in effect, requested, latched, escalations,
+ * finished, the outcome); the report above it lists what was processed. */
+static void print_receipt(const struct local_run *lr, const char *id)
+{
+    const struct pc_outcome *o = pc_exec_outcome(lr->exec);
+    struct receipt_rec r;
+    struct cli_record rec = {.ops = &receipt_ops, .src = &r, .name = NULL, .name_len = 0};
+
+    if (lr->irq_requested_ms == 0 || o == NULL) {
+        return;
+    }
+    memset(&r, 0, sizeof(r));
+    (void)snprintf(r.v[0], sizeof(r.v[0]), "%s", pc_interrupt_mode_name(lr->irq_mode));
+    (void)snprintf(r.v[1], sizeof(r.v[1]), "%llu", (unsigned long long)lr->irq_requested_ms);
+    (void)snprintf(r.v[2], sizeof(r.v[2]), "%llu", (unsigned long long)lr->irq_requested_ms);
+    (void)snprintf(r.v[3], sizeof(r.v[3]), "%llu", (unsigned long long)lr->irq_escalations);
+    (void)snprintf(r.v[4], sizeof(r.v[4]), "%llu", (unsigned long long)lr->finished_ms);
+    (void)snprintf(r.v[5], sizeof(r.v[5]), "%s", pc_outcome_kind_name(o->kind));
+    (void)cli_print_receipt(id[0] != '\0' ? id : "local", &rec, false);
+}
 
 static void on_block_start(void *ctx, size_t index, enum pc_block_kind kind)
 {
@@ -92,6 +187,7 @@ static void on_finished(void *ctx, const struct pc_outcome *o)
 {
     struct local_run *lr = ctx;
 
+    lr->finished_ms = web_unix_ms();
     if (lr->web != NULL) {
         struct timeval now = {0, 0};
 
@@ -134,6 +230,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     }
     local_web_note_interrupt(lr->web, "interrupted from the terminal (Ctrl-C)");
     lr->interrupts++;
+    if (lr->interrupts <= 2) {
+        note_request(lr, lr->interrupts == 2 ? PC_MODE_CANCEL : PC_MODE_FINISH);
+    }
     if (lr->interrupts > 2) {
         cli_exit_interrupted_twice();
     }
@@ -175,6 +274,7 @@ static void on_kill_timer(evutil_socket_t fd, short what, void *arg)
                         cli_mono_ms());
     }
     pc_exec_interrupt(lr->exec, PC_MODE_KILL);
+    note_request(lr, PC_MODE_KILL);
     local_web_note_mode(lr->web, PC_MODE_KILL, 0);
 }
 
@@ -292,9 +392,10 @@ static int finish_and_report(struct local_run *lr)
     if (lr->render != NULL) {
         cli_render_finish(lr->render, cli_mono_ms());
     }
-    if (pc_exec_outcome(lr->exec) != NULL) {
-        char id[PC_ULID_LEN + 1] = "";
+    char id[PC_ULID_LEN + 1] = "";
+    int status;
 
+    if (pc_exec_outcome(lr->exec) != NULL) {
         if (lr->web != NULL) {
             (void)snprintf(id, sizeof(id), "%s", local_web_exec_id(lr->web));
         }
@@ -306,7 +407,11 @@ static int finish_and_report(struct local_run *lr)
             (void)printf("execution %s (peace report %s --local)\n", id, id);
         }
     }
-    return report(o, lr->flow, lr->exec);
+    status = report(o, lr->flow, lr->exec);
+    if (!o->json) {
+        print_receipt(lr, id);
+    }
+    return status;
 }
 
 /* --listen: the outcome is in; report it now and keep serving. */
@@ -354,6 +459,7 @@ static void on_web_interrupt(void *ctx, enum pc_interrupt_mode mode, uint64_t de
         cli_render_note(lr->render, note, cli_mono_ms());
     }
     local_web_note_mode(lr->web, mode, deadline_ms);
+    note_request(lr, mode);
     if (mode == PC_MODE_FINISH) {
         lr->interrupts = lr->interrupts > 1 ? lr->interrupts : 1;
         pc_exec_signal_interrupt(lr->exec);

@@ -2,7 +2,10 @@
 # Ctrl-C in `peace run --local` (CONTRACT §7): once is a finish (the running
 # item goes on), twice a cancel (the running sh_cmd's process group gets
 # SIGTERM, the item is listed as interrupted, exit 2), three times exits 130
-# at once. Signals are sent with kill -INT, as a terminal does.
+# at once. Signals are sent with kill -INT, as a terminal does. After an
+# interrupt the run prints the receipt `peace interrupt ID --wait` prints for
+# a fleet execution (mode in effect, requested, latched, escalations,
+# finished); a run nobody interrupted prints none.
 PEACE=${1:?usage: local_ctrl_c.sh PATH/TO/peace}
 . "$(dirname "$0")/lib.sh"
 
@@ -28,8 +31,9 @@ exited() { ! alive "$1"; }
 
 # Twice: cancel ---------------------------------------------------------------
 flow "$T/twice.json" twice
-(cd "$WORLD" && exec "$PEACE" run "$T/twice.json" --local --cmd discover --no-progress) >/dev/null 2>&1 ||
+(cd "$WORLD" && exec "$PEACE" run "$T/twice.json" --local --cmd discover --no-progress) >"$T/disc.out" 2>&1 ||
   fatal "discover failed"
+check "a run nobody interrupted prints no receipt" bash -c "! grep -q 'latched at' '$T/disc.out'"
 (cd "$WORLD" && exec "$PEACE" run "$T/twice.json" --local --cmd ensure) >"$T/twice.out" 2>&1 &
 pid=$!
 PIDS+=("$pid")
@@ -43,6 +47,13 @@ wait "$pid"
 rc=$?
 check "twice: the run ends with exit status 2 (interrupted)" test "$rc" -eq 2
 check "twice: the report lists the item as interrupted" grep -q 'items interrupted: long' "$T/twice.out"
+id=$(sed -nE 's/^execution ([0-9A-Z]{26}) \(peace report .*/\1/p' "$T/twice.out")
+check "twice: the receipt names the execution and its outcome" \
+  grep -qx "execution $id: outcome block_interrupted" "$T/twice.out"
+check "twice: the receipt: mode cancel, latched when requested, one escalation, finished after" \
+  bash -c "grep -E '^  mode cancel, requested at [0-9]+, latched at [0-9]+, escalations 1, finished at [0-9]+ \(Unix ms\)$' '$T/twice.out' |
+    awk '{ gsub(/,/, \"\"); ok = (\$5 == \$8 && \$13 >= \$5 && \$5 > 0) } END { exit !(NR == 1 && ok) }'"
+log "receipt: $(grep -A1 "^execution $id: outcome" "$T/twice.out" | tr '\n' '|')"
 check "twice: the item's process group is gone" \
   wait_for 5 "the group to die" bash -c "$(declare -f gone); gone \$(cat $WORLD/twice/sh.pid) && gone \$(cat $WORLD/twice/child.pid)"
 
