@@ -10,8 +10,12 @@
  *            COUNT 1, ZCOUNT workers:{Q} (now +inf, each queue; XLEN dead
  *   dead     XREVRANGE dead (CURSOR|+) - COUNT limit, XLEN dead
  *   retry    XRANGE dead E E, GET dead:retried:{E} | SET dead:retried:{E}
- *            NEW NX EX | (set) the submit commands of NEW + XDEL dead E,
- *            (not set) GET dead:retried:{E}
+ *            NEW NX EX, SET dead:retried:{E}:claim NEW NX PX | (set) the
+ *            submit commands of NEW + XDEL dead E, (not set) GET
+ *            dead:retried:{E}; or, marker X found with the entry still
+ *            there: HEXISTS exec:{X} status, SET ...:claim X NX PX | (claimed,
+ *            no execution) the submit commands of X + XDEL dead E,
+ *            (claimed, queued) XDEL dead E, (not claimed) nothing
  *   rerun    EXISTS exec:{T}, GET exec:{T}:job | the submit commands of NEW
  *   execs    ZREVRANGEBYSCORE execs MAX MIN WITHSCORES LIMIT K N | HMGET
  *            exec:{ID} fields..., each id | ... until the page is full, the
@@ -19,7 +23,13 @@
  *
  * The retry marker is the fence: the one retry whose SET NX succeeds queues
  * the job and removes the entry; any other (concurrent or later) answers
- * the id the marker holds, so retrying twice queues one execution.
+ * the id the marker holds, so retrying twice queues one execution. The
+ * marker holds the new id before anything is queued, so a retry that
+ * stopped between its marker and its submit (a crash, Redis gone) is not
+ * lost: the next retry finds the marker with the entry still there and
+ * queues that same id, unless the claim (set with the marker, expiring
+ * after FOP_RETRY_CLAIM_MS) says a retry is queueing it now, or the
+ * execution exists (then only the entry's removal was lost).
  *
  * Executions cursor: "c<SCORE>.<ID>", the position (created_ms, id) of the
  * last execution the page examined. The index orders equal scores by id,
@@ -35,6 +45,7 @@
 #include <string.h>
 
 #include "peace/cmd.h"
+#include "peace/ident.h"
 #include "peace/keys.h"
 #include "peace/msg.h"
 #include "peace/outcome.h"
@@ -367,8 +378,11 @@ static int submit_round(struct pc_fop *op, const char *job_bytes, size_t job_len
         return 0;
     }
     /* The new id in the profile's key slot (peace/submit.h; a retry placed it before its
-     * marker, so this leaves it as it is). */
-    pc_submit_colocate_id(op->new_id, job.flow.app.s, job.flow.profile.s);
+     * marker, so this leaves it as it is; a retry finishing another's queues the marker's
+     * id exactly as it is). */
+    if (!op->finishing) {
+        pc_submit_colocate_id(op->new_id, job.flow.app.s, job.flow.profile.s);
+    }
     memcpy(job.id, op->new_id, strlen(op->new_id) + 1);
     job.created_ms = op->now_ms;
     rc = msg_job_encode(&job, &bytes, err);
@@ -684,72 +698,162 @@ const redisReply *fop_field(const redisReply *kv, const char *name)
     return NULL;
 }
 
+/* SET claim ID NX PX FOP_RETRY_CLAIM_MS: who queues the marker's id now. */
+static int add_claim(struct pc_fop *op, const char *id)
+{
+    char key[PC_KEY_MAX];
+    struct pc_redis_args *a = fop_add_cmd(op);
+
+    if (a == NULL) {
+        return PC_ENOMEM;
+    }
+    pc_redis_args_addz(a, "SET");
+    fop_add_key_cmd(a, pc_key_dead_retry_claim(key, sizeof(key), op->prefix, op->target), key);
+    pc_redis_args_addz(a, id);
+    pc_redis_args_addz(a, "NX");
+    pc_redis_args_addz(a, "PX");
+    pc_redis_args_addu64(a, FOP_RETRY_CLAIM_MS);
+    return pc_redis_args_error(a);
+}
+
+/* The submit commands of op->new_id, then XDEL dead E (the retry is over). */
+static int submit_and_remove(struct pc_fop *op, struct pc_err *err)
+{
+    char key[PC_KEY_MAX];
+    struct pc_redis_args *a = NULL;
+    int rc = submit_round(op, op->job->str, op->job->len, "retry_of", err);
+
+    if (rc != 0 || op->result != PC_FOP_CREATED) {
+        return rc;
+    }
+    a = fop_add_cmd(op);
+    if (a == NULL) {
+        return PC_ENOMEM;
+    }
+    pc_redis_args_addz(a, "XDEL");
+    fop_add_key_cmd(a, pc_key_dead(key, sizeof(key), op->prefix), key);
+    pc_redis_args_addz(a, op->target);
+    return pc_redis_args_error(a);
+}
+
+/* XDEL dead E alone: the execution was queued, the entry was not removed. */
+static int remove_entry(struct pc_fop *op)
+{
+    char key[PC_KEY_MAX];
+    struct pc_redis_args *a = fop_add_cmd(op);
+
+    if (a == NULL) {
+        return PC_ENOMEM;
+    }
+    pc_redis_args_addz(a, "XDEL");
+    fop_add_key_cmd(a, pc_key_dead(key, sizeof(key), op->prefix), key);
+    pc_redis_args_addz(a, op->target);
+    op->result = PC_FOP_OK;
+    return pc_redis_args_error(a);
+}
+
+/* Step 1: the entry and the marker were read. */
+static int retry_read(struct pc_fop *op, redisReply **r, struct pc_err *err)
+{
+    char key[PC_KEY_MAX];
+    const redisReply *list = r[0];
+    const redisReply *entry =
+        list->type == REDIS_REPLY_ARRAY && list->elements > 0 ? list->element[0] : NULL;
+    const redisReply *job = NULL;
+    struct pc_redis_args *a = NULL;
+    struct msg_job j;
+
+    if (entry == NULL || entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) {
+        if (fop_is_str(r[1])) {
+            /* Retried and removed: the same answer as the first time. */
+            (void)snprintf(op->new_id, sizeof(op->new_id), "%.*s", (int)r[1]->len, r[1]->str);
+            op->result = PC_FOP_OK;
+            return 0;
+        }
+        op->result = PC_FOP_NOT_FOUND;
+        (void)snprintf(op->message, sizeof(op->message), "dead letter %s not found", op->target);
+        return 0;
+    }
+    job = fop_field(entry->element[1], "job");
+    if (job == NULL || job->len == 0) {
+        op->result = PC_FOP_CONFLICT;
+        (void)snprintf(op->message, sizeof(op->message), "dead letter %s has no job to queue again",
+                       op->target);
+        return 0;
+    }
+    /* Decode now, so a job that cannot run again is refused before the marker. */
+    memset(&j, 0, sizeof(j));
+    if (msg_job_decode(job->str, job->len, &j, err) != 0) {
+        op->result = PC_FOP_CONFLICT;
+        (void)snprintf(op->message, sizeof(op->message),
+                       "dead letter %s cannot be queued again: %.200s", op->target, err->msg);
+        pc_err_clear(err);
+        return 0;
+    }
+    if (!fop_is_str(r[1])) {
+        /* The new id in the job's profile slot before the marker names it. */
+        pc_submit_colocate_id(op->new_id, j.flow.app.s, j.flow.profile.s);
+    }
+    msg_job_cleanup(&j);
+    op->job = job; /* kept for the submit round */
+    if (fop_is_str(r[1])) {
+        /* Marked and the entry still there: that retry is being queued, or
+         * it stopped between its marker and its submit. Finish it with the
+         * marker's id, unless its claim is held or its execution exists. */
+        if (r[1]->len == 0 || r[1]->len >= sizeof(op->new_id) ||
+            !pc_exec_id_valid(r[1]->str, r[1]->len)) {
+            op->result = PC_FOP_CONFLICT;
+            (void)snprintf(op->message, sizeof(op->message),
+                           "dead letter %s: its retry marker is not an execution id", op->target);
+            return 0;
+        }
+        (void)snprintf(op->new_id, sizeof(op->new_id), "%.*s", (int)r[1]->len, r[1]->str);
+        op->finishing = true;
+        a = fop_add_cmd(op);
+        if (a == NULL) {
+            return PC_ENOMEM;
+        }
+        pc_redis_args_addz(a, "HEXISTS");
+        fop_add_key_cmd(a, pc_key_exec(key, sizeof(key), op->prefix, op->new_id), key);
+        pc_redis_args_addz(a, "status");
+        return pc_redis_args_error(a) != 0 ? pc_redis_args_error(a) : add_claim(op, op->new_id);
+    }
+    a = fop_add_cmd(op);
+    if (a == NULL) {
+        return PC_ENOMEM;
+    }
+    pc_redis_args_addz(a, "SET");
+    fop_add_key_cmd(a, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
+    pc_redis_args_addz(a, op->new_id);
+    pc_redis_args_addz(a, "NX");
+    pc_redis_args_addz(a, "EX");
+    pc_redis_args_addu64(a, PC_JOB_KEEP_S);
+    /* The claim with the marker: a retry that finds the marker meanwhile
+     * leaves the queueing to this one. */
+    return pc_redis_args_error(a) != 0 ? pc_redis_args_error(a) : add_claim(op, op->new_id);
+}
+
 static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err *err)
 {
     char key[PC_KEY_MAX];
 
     (void)n;
     if (op->step == 1) {
-        const redisReply *list = r[0];
-        const redisReply *entry =
-            list->type == REDIS_REPLY_ARRAY && list->elements > 0 ? list->element[0] : NULL;
-        const redisReply *job = NULL;
-        struct pc_redis_args *a = NULL;
-
-        if (fop_is_str(r[1])) {
-            /* Already retried: the same answer as the first time. */
-            (void)snprintf(op->new_id, sizeof(op->new_id), "%.*s", (int)r[1]->len, r[1]->str);
-            op->result = PC_FOP_OK;
+        return retry_read(op, r, err);
+    }
+    if (op->step == 2 && op->finishing) {
+        /* r[0]: HEXISTS exec:{ID} status; r[1]: SET claim NX. */
+        if (r[1]->type == REDIS_REPLY_NIL) {
+            op->result = PC_FOP_OK; /* another retry is queueing it now */
             return 0;
         }
-        if (entry == NULL || entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) {
-            op->result = PC_FOP_NOT_FOUND;
-            (void)snprintf(op->message, sizeof(op->message), "dead letter %s not found",
-                           op->target);
-            return 0;
+        if (r[0]->type == REDIS_REPLY_INTEGER && r[0]->integer == 1) {
+            return remove_entry(op); /* queued; only the entry's removal was lost */
         }
-        job = fop_field(entry->element[1], "job");
-        if (job == NULL || job->len == 0) {
-            op->result = PC_FOP_CONFLICT;
-            (void)snprintf(op->message, sizeof(op->message),
-                           "dead letter %s has no job to queue again", op->target);
-            return 0;
-        }
-        /* Decode now, so a job that cannot run again is refused before the marker. */
-        {
-            struct msg_job j;
-
-            memset(&j, 0, sizeof(j));
-            if (msg_job_decode(job->str, job->len, &j, err) != 0) {
-                clear_round(op);
-                op->result = PC_FOP_CONFLICT;
-                (void)snprintf(op->message, sizeof(op->message),
-                               "dead letter %s cannot be queued again: %.200s", op->target,
-                               err->msg);
-                pc_err_clear(err);
-                return 0;
-            }
-            /* The new id in the job's profile slot before the marker names it. */
-            pc_submit_colocate_id(op->new_id, j.flow.app.s, j.flow.profile.s);
-            msg_job_cleanup(&j);
-        }
-        /* Keep the job for the submit round. */
-        op->job = job;
-        a = fop_add_cmd(op);
-        if (a == NULL) {
-            return PC_ENOMEM;
-        }
-        pc_redis_args_addz(a, "SET");
-        fop_add_key_cmd(a, pc_key_dead_retried(key, sizeof(key), op->prefix, op->target), key);
-        pc_redis_args_addz(a, op->new_id);
-        pc_redis_args_addz(a, "NX");
-        pc_redis_args_addz(a, "EX");
-        pc_redis_args_addu64(a, PC_JOB_KEEP_S);
-        return pc_redis_args_error(a);
+        return submit_and_remove(op, err);
     }
     if (op->step == 2) {
         struct pc_redis_args *a = NULL;
-        int rc;
 
         if (r[0]->type == REDIS_REPLY_NIL) {
             /* Another retry set the marker first: answer its id. */
@@ -762,18 +866,7 @@ static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
             op->lost_race = true;
             return pc_redis_args_error(a);
         }
-        rc = submit_round(op, op->job->str, op->job->len, "retry_of", err);
-        if (rc != 0 || op->result != PC_FOP_CREATED) {
-            return rc;
-        }
-        a = fop_add_cmd(op);
-        if (a == NULL) {
-            return PC_ENOMEM;
-        }
-        pc_redis_args_addz(a, "XDEL");
-        fop_add_key_cmd(a, pc_key_dead(key, sizeof(key), op->prefix), key);
-        pc_redis_args_addz(a, op->target);
-        return pc_redis_args_error(a);
+        return submit_and_remove(op, err);
     }
     if (op->lost_race) {
         if (fop_is_str(r[0])) {

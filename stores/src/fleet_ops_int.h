@@ -54,6 +54,7 @@ struct pc_fop {
     char new_id[PC_EXEC_ID_MAX + 1];
     const redisReply *job;
     bool lost_race;
+    bool finishing; /* retry: the marker's id is being queued by this retry */
     enum pc_fop_result result;
     char message[PC_ERR_MSG_MAX + 64];
     /* execs */
@@ -83,6 +84,8 @@ const redisReply *fop_field(const redisReply *kv, const char *name);
 
 /* The filter fields appended to the caller's, in this order. */
 #define FOP_META_EXTRA 7
+/* How long a retry's claim on queueing the marker's id lives (ms). */
+#define FOP_RETRY_CLAIM_MS 30000u
 
 /* A new command of the round (initialised), or NULL when out of memory. */
 struct pc_redis_args *fop_add_cmd(struct pc_fop *op);

@@ -302,6 +302,14 @@ int pc_key_dead_retried(char *out, size_t out_size, const char *prefix, const ch
     return format_name(out, out_size, "%s:dead:retried:{%s}", prefix, entry_id);
 }
 
+int pc_key_dead_retry_claim(char *out, size_t out_size, const char *prefix, const char *entry_id)
+{
+    if (!component_ok(prefix) || !component_ok(entry_id)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:dead:retried:{%s}:claim", prefix, entry_id);
+}
+
 int pc_key_parse_interrupt_channel(const char *channel, size_t len, const char *prefix,
                                    char *id_out, size_t id_out_size)
 {

@@ -87,6 +87,9 @@ int pc_key_queues(char *out, size_t out_size, const char *prefix);
 /* The marker of a retried dead-letter entry (a string holding the id of the
  * execution the retry queued, with expiry): PREFIX:dead:retried:{ENTRY}. */
 int pc_key_dead_retried(char *out, size_t out_size, const char *prefix, const char *entry_id);
+/* Who is queueing that retry now (a string holding the new id, a short
+ * expiry): PREFIX:dead:retried:{ENTRY}:claim, in the marker's slot. */
+int pc_key_dead_retry_claim(char *out, size_t out_size, const char *prefix, const char *entry_id);
 
 /* Extracts the execution id from an interrupt channel name; 0 or PC_EINVAL. */
 int pc_key_parse_interrupt_channel(const char *channel, size_t len, const char *prefix,

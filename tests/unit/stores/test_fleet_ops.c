@@ -3,7 +3,9 @@
  * in-memory stand-in for the commands they send (no Redis): the executions
  * pages (every entry once, in order, whatever the page size, with runs of
  * equal scores, filters and entries added between pages), cursor and limit
- * validation, and the decisions of a dead-letter retry and of a rerun.
+ * validation, the decisions of a dead-letter retry and of a rerun, and a
+ * retry stopped between its marker and its submit (finished by the next
+ * retry, with the marker's id, exactly once).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peace/buf.h"
 #include "peace/fleet_ops.h"
+#include "peace/flow.h"
+#include "peace/msg.h"
 
 #define N_MAX 64
 
@@ -431,6 +436,352 @@ static void retry_decisions(void **state)
     pc_fop_destroy(op);
 }
 
+/* ------------------------------------------------------------------------ */
+/* A retry on an in-memory stand-in: the dead entry, the marker and its claim,
+ * the metas and the queue. */
+
+#define ENTRY "1700000000000-0"
+#define ID1   "01HZX3K5T0Y8M2Q4R6S8T0V2W1"
+#define ID2   "01HZX3K5T0Y8M2Q4R6S8T0V2W2"
+#define ID3   "01HZX3K5T0Y8M2Q4R6S8T0V2W3"
+
+struct rw {
+    bool entry; /* ENTRY is in p:dead */
+    struct pc_buf job;
+    char marker[64]; /* "" = none */
+    char claim[64];  /* "" = none (or expired) */
+    char meta[8][32];
+    size_t n_meta;
+    char queued[8][32]; /* XADD ... exec ID, in order */
+    size_t n_queued;
+};
+
+static redisReply *r_bin(const void *p, size_t n)
+{
+    redisReply *r = r_new(REDIS_REPLY_STRING);
+
+    r->len = n;
+    r->str = malloc(n + 1);
+    assert_non_null(r->str);
+    memcpy(r->str, p, n);
+    r->str[n] = '\0';
+    return r;
+}
+
+static redisReply *r_int(long long v)
+{
+    redisReply *r = r_new(REDIS_REPLY_INTEGER);
+
+    r->integer = v;
+    return r;
+}
+
+static bool has_meta(const struct rw *w, const char *id)
+{
+    for (size_t i = 0; i < w->n_meta; i++) {
+        if (strcmp(w->meta[i], id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static redisReply *answer_rw(struct rw *w, const struct pc_redis_args *a)
+{
+    char cmd[32];
+    char key[160];
+    char v[64];
+
+    arg(a, 0, cmd, sizeof(cmd));
+    arg(a, 1, key, sizeof(key));
+    if (strcmp(cmd, "XRANGE") == 0) {
+        redisReply *r;
+
+        assert_string_equal(key, "p:dead");
+        if (!w->entry) {
+            return r_arr(0);
+        }
+        r = r_arr(1);
+        r->element[0] = r_arr(2);
+        r->element[0]->element[0] = r_str(ENTRY);
+        r->element[0]->element[1] = r_arr(4);
+        r->element[0]->element[1]->element[0] = r_str("exec");
+        r->element[0]->element[1]->element[1] = r_str("01OLD");
+        r->element[0]->element[1]->element[2] = r_str("job");
+        r->element[0]->element[1]->element[3] = r_bin(w->job.data, w->job.len);
+        return r;
+    }
+    if (strcmp(cmd, "GET") == 0) {
+        assert_string_equal(key, "p:dead:retried:{" ENTRY "}");
+        return w->marker[0] != '\0' ? r_str(w->marker) : r_new(REDIS_REPLY_NIL);
+    }
+    if (strcmp(cmd, "SET") == 0) {
+        char *slot = strcmp(key, "p:dead:retried:{" ENTRY "}") == 0         ? w->marker
+                     : strcmp(key, "p:dead:retried:{" ENTRY "}:claim") == 0 ? w->claim
+                                                                            : NULL;
+        char nx[8];
+
+        if (slot == NULL) { /* the job kept for a rerun */
+            assert_non_null(strstr(key, ":job"));
+            return r_new(REDIS_REPLY_STATUS);
+        }
+        arg(a, 3, nx, sizeof(nx));
+        assert_string_equal(nx, "NX");
+        if (slot[0] != '\0') {
+            return r_new(REDIS_REPLY_NIL);
+        }
+        arg(a, 2, v, sizeof(v));
+        (void)snprintf(slot, 64, "%s", v);
+        return r_new(REDIS_REPLY_STATUS);
+    }
+    if (strcmp(cmd, "HEXISTS") == 0) {
+        char want[160];
+
+        arg(a, 2, v, sizeof(v));
+        assert_string_equal(v, "status");
+        for (size_t i = 0; i < w->n_meta; i++) {
+            (void)snprintf(want, sizeof(want), "p:exec:{%s}", w->meta[i]);
+            if (strcmp(want, key) == 0) {
+                return r_int(1);
+            }
+        }
+        return r_int(0);
+    }
+    if (strcmp(cmd, "HSET") == 0) {
+        char id[32];
+        size_t kl = strlen(key);
+
+        assert_true(kl > 9 && kl - 9 < sizeof(id) && strncmp(key, "p:exec:{", 8) == 0 &&
+                    key[kl - 1] == '}');
+        memcpy(id, key + 8, kl - 9);
+        id[kl - 9] = '\0';
+        if (!has_meta(w, id)) {
+            assert_true(w->n_meta < 8);
+            (void)snprintf(w->meta[w->n_meta++], sizeof(w->meta[0]), "%s", id);
+        }
+        return r_int(1);
+    }
+    if (strcmp(cmd, "ZADD") == 0) {
+        return r_int(1);
+    }
+    if (strcmp(cmd, "XADD") == 0) {
+        for (size_t i = 2; i + 1 < a->n; i++) {
+            arg(a, i, v, sizeof(v));
+            if (strcmp(v, "exec") == 0) {
+                assert_true(w->n_queued < 8);
+                arg(a, i + 1, w->queued[w->n_queued++], sizeof(w->queued[0]));
+                return r_str("1-1");
+            }
+        }
+        fail_msg("XADD without exec");
+    }
+    if (strcmp(cmd, "XDEL") == 0) {
+        arg(a, 2, v, sizeof(v));
+        assert_string_equal(v, ENTRY);
+        w->entry = false;
+        return r_int(1);
+    }
+    fail_msg("unexpected command %s", cmd);
+    return NULL;
+}
+
+/* One round of op on w; false when op is over. */
+static bool step_rw(struct rw *w, struct pc_fop *op)
+{
+    const struct pc_redis_args *cmds = NULL;
+    redisReply *replies[16];
+    size_t n = 0;
+    struct pc_err err;
+
+    pc_fop_round(op, &cmds, &n);
+    if (n == 0) {
+        return false;
+    }
+    assert_true(n <= 16);
+    for (size_t i = 0; i < n; i++) {
+        replies[i] = answer_rw(w, &cmds[i]);
+    }
+    pc_err_clear(&err);
+    assert_int_equal(pc_fop_feed(op, replies, n, &err), 0);
+    return true;
+}
+
+static struct pc_fop *retry_op(const char *new_id)
+{
+    struct pc_fop_params p;
+    struct pc_fop *op = NULL;
+    struct pc_err err;
+
+    memset(&p, 0, sizeof(p));
+    p.kind = PC_FOP_RETRY;
+    p.prefix = "p";
+    p.target = ENTRY;
+    p.new_id = new_id;
+    p.now_ms = 1800000000000u;
+    assert_int_equal(pc_fop_create(&p, &op, &err), 0);
+    return op;
+}
+
+/* Runs a retry to its end: its result, its id into id_out. */
+static enum pc_fop_result retry_all(struct rw *w, const char *new_id, char *id_out)
+{
+    struct pc_fop *op = retry_op(new_id);
+    enum pc_fop_result res;
+
+    while (step_rw(w, op)) {
+    }
+    res = pc_fop_result(op);
+    (void)snprintf(id_out, 32, "%s", pc_fop_new_id(op) != NULL ? pc_fop_new_id(op) : "");
+    pc_fop_destroy(op);
+    return res;
+}
+
+static void rw_init(struct rw *w)
+{
+    struct msg_job job;
+    static const char flow[] = "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": ["
+                               " {\"id\": \"s\", \"type\": \"sleep\", \"params\": {\"steps\": 1,"
+                               "  \"step_ms\": 1, \"marker\": \"/tmp/x\"}}]}";
+
+    memset(w, 0, sizeof(*w));
+    memset(&job, 0, sizeof(job));
+    (void)snprintf(job.id, sizeof(job.id), "01HZX3K5T0Y8M2Q4R6S8T0V2W0");
+    job.cmd = PC_CMD_ENSURE;
+    (void)snprintf(job.queue.s, sizeof(job.queue.s), "default");
+    job.created_ms = 1700000000000u;
+    assert_int_equal(pc_flow_parse_json(flow, strlen(flow), "test", &job.flow, NULL), 0);
+    assert_int_equal(msg_job_encode(&job, &w->job, NULL), 0);
+    msg_job_cleanup(&job);
+    w->entry = true;
+}
+
+/* The plain retry: marker and claim, then the submit and the entry's removal. */
+static void retry_queues_once(void **state)
+{
+    struct rw w;
+    char id[32];
+
+    (void)state;
+    rw_init(&w);
+    assert_int_equal(retry_all(&w, ID1, id), PC_FOP_CREATED);
+    /* The id placed in the profile's slot (its last characters) before the marker. */
+    assert_int_equal(strncmp(id, ID1, 20), 0);
+    assert_string_equal(w.marker, id);
+    assert_int_equal(w.n_queued, 1);
+    assert_string_equal(w.queued[0], id);
+    assert_false(w.entry);
+    /* Again: the same id, nothing more queued. */
+    assert_int_equal(retry_all(&w, ID2, id), PC_FOP_OK);
+    assert_string_equal(id, w.marker);
+    assert_int_equal(w.n_queued, 1);
+    pc_buf_cleanup(&w.job);
+}
+
+/* Stopped between the marker and the submit: while its claim lives, another
+ * retry queues nothing; once it expired, the next retry queues the marker's
+ * id, once, and removes the entry. */
+static void retry_stopped_after_marker_is_finished_by_the_next(void **state)
+{
+    struct rw w;
+    struct pc_fop *op = NULL;
+    char id[32];
+    char first[64];
+
+    (void)state;
+    rw_init(&w);
+    op = retry_op(ID1);
+    assert_true(step_rw(&w, op)); /* read */
+    assert_true(step_rw(&w, op)); /* marker + claim */
+    pc_fop_destroy(op);           /* it stops here: nothing queued */
+    (void)snprintf(first, sizeof(first), "%s", w.marker);
+    assert_int_equal(strncmp(first, ID1, 20), 0);
+    assert_int_equal(w.n_queued, 0);
+    assert_true(w.entry);
+
+    assert_int_equal(retry_all(&w, ID2, id), PC_FOP_OK); /* the claim is held */
+    assert_string_equal(id, first);
+    assert_int_equal(w.n_queued, 0);
+
+    w.claim[0] = '\0'; /* it expired */
+    assert_int_equal(retry_all(&w, ID3, id), PC_FOP_CREATED);
+    assert_string_equal(id, first);
+    assert_int_equal(w.n_queued, 1);
+    assert_string_equal(w.queued[0], first);
+    assert_true(has_meta(&w, first));
+    assert_int_equal(w.n_meta, 1);
+    assert_false(w.entry);
+    assert_string_equal(w.marker, first);
+
+    w.claim[0] = '\0';
+    assert_int_equal(retry_all(&w, ID2, id), PC_FOP_OK);
+    assert_string_equal(id, first);
+    assert_int_equal(w.n_queued, 1);
+    pc_buf_cleanup(&w.job);
+}
+
+/* Queued but the entry not removed: the next retry only removes it. */
+static void retry_stopped_before_removal_only_removes(void **state)
+{
+    struct rw w;
+    char id[32];
+
+    (void)state;
+    rw_init(&w);
+    (void)snprintf(w.marker, sizeof(w.marker), "%s", ID1);
+    (void)snprintf(w.meta[w.n_meta++], sizeof(w.meta[0]), "%s", ID1);
+    (void)snprintf(w.queued[w.n_queued++], sizeof(w.queued[0]), "%s", ID1);
+    assert_int_equal(retry_all(&w, ID2, id), PC_FOP_OK);
+    assert_string_equal(id, ID1);
+    assert_int_equal(w.n_queued, 1);
+    assert_false(w.entry);
+    pc_buf_cleanup(&w.job);
+}
+
+/* Two at once: the one that set the marker queues; the other queues nothing. */
+static void concurrent_retries_queue_once(void **state)
+{
+    struct rw w;
+    struct pc_fop *op = NULL;
+    char id[32];
+    char first[64];
+
+    (void)state;
+    rw_init(&w);
+    op = retry_op(ID1);
+    assert_true(step_rw(&w, op));
+    assert_true(step_rw(&w, op));
+    (void)snprintf(first, sizeof(first), "%s", w.marker);
+    assert_int_equal(retry_all(&w, ID2, id), PC_FOP_OK);
+    assert_string_equal(id, first);
+    while (step_rw(&w, op)) {
+    }
+    assert_int_equal(pc_fop_result(op), PC_FOP_CREATED);
+    pc_fop_destroy(op);
+    assert_int_equal(w.n_queued, 1);
+    assert_string_equal(w.queued[0], first);
+    assert_false(w.entry);
+    pc_buf_cleanup(&w.job);
+}
+
+/* A marker that is not an execution id (written by hand): refused, nothing queued. */
+static void a_bad_marker_is_refused(void **state)
+{
+    static const char *const bad[] = {"not an id", "01HZX3K5T0Y8M2Q4R6S8T0V2W1}x", "{}", "a b"};
+    struct rw w;
+    char id[32];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        rw_init(&w);
+        (void)snprintf(w.marker, sizeof(w.marker), "%s", bad[i]);
+        assert_int_equal(retry_all(&w, ID2, id), PC_FOP_CONFLICT);
+        assert_int_equal(w.n_queued, 0);
+        assert_true(w.entry);
+        assert_int_equal(w.n_meta, 0);
+        pc_buf_cleanup(&w.job);
+    }
+}
+
 static void rerun_decisions(void **state)
 {
     struct pc_fop_params p;
@@ -472,6 +823,11 @@ int main(void)
         cmocka_unit_test(bad_cursors_limits_and_filters_are_refused),
         cmocka_unit_test(retry_decisions),
         cmocka_unit_test(rerun_decisions),
+        cmocka_unit_test(retry_queues_once),
+        cmocka_unit_test(retry_stopped_after_marker_is_finished_by_the_next),
+        cmocka_unit_test(retry_stopped_before_removal_only_removes),
+        cmocka_unit_test(concurrent_retries_queue_once),
+        cmocka_unit_test(a_bad_marker_is_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
