@@ -659,6 +659,13 @@ int redis_backend_create(struct event_base *base, const struct sched_config *cfg
         opts.state_ctx = rb;
         rc = pc_redis_conn_create(base, &cfg->redis, &opts, &rb->redis, err);
     }
+    if (rc == 0) {
+        memset(&opts, 0, sizeof(opts));
+        opts.name = "scheduler-sub";
+        opts.on_state = redis__latch_sub_state;
+        opts.state_ctx = rb;
+        rc = pc_redis_conn_create(base, &cfg->redis, &opts, &rb->sub, err);
+    }
     if (rc != 0) {
         redis_backend_destroy(rb);
         return rc;
@@ -691,7 +698,9 @@ void redis_backend_destroy(struct redis_backend *rb)
     if (rb == NULL) {
         return;
     }
+    rb->stopping = true;
     redis__interrupts_answer_waiting(rb);
+    pc_redis_conn_destroy(rb->sub);
     /* Pending callbacks answer their requests (503). */
     pc_redis_conn_destroy(rb->redis);
     pc_scripts_destroy(rb->scripts);

@@ -42,6 +42,13 @@ struct redis_backend {
     char redis_where[PC_ERR_MSG_MAX]; /* "host:port" for messages */
     struct pc_ulid_gen ulid;
     struct irq *irq_waiting; /* interrupt answers waiting on a timer (a list) */
+    /* Latch announcements (redis_interrupt.c): a connection subscribed to
+     * PREFIX:interrupts:latched, and the interrupt answers waiting for a
+     * latch (a list). While not subscribed, those answers poll. */
+    struct pc_redis_conn *sub; /* owned */
+    bool latch_subscribed;
+    bool stopping;
+    struct irq *irq_latch;
 };
 
 struct rcall;
@@ -129,5 +136,9 @@ void redis__interrupt(void *be, struct web_call *wc, const char *id,
 /* Answers every interrupt waiting on a timer with what is known so far
  * (redis_backend_destroy, before the connection goes). */
 void redis__interrupts_answer_waiting(struct redis_backend *rb);
+
+/* The subscriber connection's state (redis_interrupt.c): (re)subscribes
+ * when it is ready. */
+void redis__latch_sub_state(void *ctx, bool ready, const char *why);
 
 #endif /* REDIS_BACKEND_INTERNAL_H */

@@ -18,11 +18,23 @@
 
 /*
  * After publishing, the answer waits for what the executor made of the
- * request: polling the meta hash (HMGET, every IRQ_POLL_MS) until the
- * request is latched (at most WEB_INTERRUPT_LATCH_WAIT_MS, and only for a
- * running execution), or with ?wait=MS until the execution finished or MS
- * passed. Between polls the call sits on a timer in rb->irq_waiting, so
- * redis_backend_destroy can answer it.
+ * request: until the request is latched (at most
+ * WEB_INTERRUPT_LATCH_WAIT_MS, and only for a running execution), or with
+ * ?wait=MS until the execution finished or MS passed, reading the meta hash
+ * (HMGET) each time.
+ *
+ * The latch is announced: the worker's exec_mark_interrupt PUBLISHes the
+ * execution id on PREFIX:interrupts:latched when it records the latch (or
+ * a mode rising). While the backend's subscriber connection is subscribed
+ * to it, an answer waiting for the latch reads the meta once, then again
+ * only when its id is announced (or at its deadline): no polling. A message
+ * that arrives while a read is in flight makes one more read when it
+ * returns, so none is lost; a (re)subscription reads every waiting answer
+ * again (announcements may have been missed meanwhile). While not
+ * subscribed (Redis away, a user that may not SUBSCRIBE: docs/acl.md), and
+ * for ?wait (the finish is not announced), the meta is polled every
+ * IRQ_POLL_MS. Between reads the call sits on a timer in rb->irq_waiting,
+ * so redis_backend_destroy can answer it.
  */
 #define IRQ_POLL_MS 5
 
@@ -41,7 +53,33 @@ struct irq {
     struct event *timer; /* owned; NULL until the first wait */
     struct irq *next;    /* rb->irq_waiting while the timer is armed */
     struct irq **pprev;
+    bool polling;      /* an HMGET is in flight */
+    bool again;        /* announced meanwhile: read once more */
+    struct irq *lnext; /* rb->irq_latch while it waits for the latch */
+    struct irq **lpprev;
 };
+
+static void latch_unlink(struct irq *q)
+{
+    if (q->lpprev != NULL) {
+        *q->lpprev = q->lnext;
+        if (q->lnext != NULL) {
+            q->lnext->lpprev = q->lpprev;
+        }
+        q->lnext = NULL;
+        q->lpprev = NULL;
+    }
+}
+
+static void latch_link(struct redis_backend *rb, struct irq *q)
+{
+    q->lnext = rb->irq_latch;
+    if (q->lnext != NULL) {
+        q->lnext->lpprev = &q->lnext;
+    }
+    q->lpprev = &rb->irq_latch;
+    rb->irq_latch = q;
+}
 
 static void irq_unlink(struct irq *q)
 {
@@ -60,6 +98,7 @@ static void irq_free(void *data)
     struct irq *q = data;
 
     irq_unlink(q);
+    latch_unlink(q);
     if (q->timer != NULL) {
         event_free(q->timer);
     }
@@ -118,7 +157,9 @@ static void interrupt_polled(struct rcall *c, struct sched_flat *slots, size_t n
     const struct sched_flat *f = &slots[0];
     struct timeval tv = {0, (suseconds_t)IRQ_POLL_MS * 1000};
     bool done;
+    uint64_t now = web_unix_ms();
 
+    q->polling = false;
     if (redis__reply_if_failed(c, slots, n)) {
         return;
     }
@@ -140,8 +181,20 @@ static void interrupt_polled(struct rcall *c, struct sched_flat *slots, size_t n
         q->outcome[0] = '\0';
         q->seen.finished_ms = 0;
     }
-    done = strcmp(q->status, "finished") == 0 || web_unix_ms() >= q->until_ms ||
+    done = strcmp(q->status, "finished") == 0 || now >= q->until_ms ||
            (q->wait_ms == 0 && (q->seen.latched_ms > 0 || strcmp(q->status, "running") != 0));
+    if (!done && q->again) {
+        q->again = false; /* announced while this read was in flight */
+        interrupt_poll(c);
+        return;
+    }
+    if (!done && q->wait_ms == 0 && c->rb->latch_subscribed) {
+        /* The announcement wakes it; else its deadline. */
+        uint64_t left = q->until_ms - now;
+
+        tv.tv_sec = (time_t)(left / 1000);
+        tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+    }
     if (!done && q->timer == NULL) {
         q->timer = evtimer_new(c->rb->base, on_irq_timer, q);
     }
@@ -167,6 +220,7 @@ static void interrupt_poll(struct rcall *c)
         interrupt_answer(c, q->status, q->requested); /* what is known */
         return;
     }
+    q->polling = true;
     pc_redis_args_init(&a);
     pc_redis_args_addz(&a, "HMGET");
     if (pc_key_exec(key, sizeof(key), c->rb->cfg->prefix, c->id) < 0) {
@@ -197,6 +251,9 @@ static void interrupt_settle(struct rcall *c, bool requested)
     q->seen.outcome = q->outcome;
     q->seen.waited = q->wait_ms > 0;
     q->until_ms = web_unix_ms() + (q->wait_ms > 0 ? q->wait_ms : WEB_INTERRUPT_LATCH_WAIT_MS);
+    if (q->wait_ms == 0) {
+        latch_link(c->rb, q); /* before the first read: no announcement is missed */
+    }
     interrupt_poll(c);
 }
 
@@ -326,6 +383,90 @@ void redis__interrupt(void *be, struct web_call *wc, const char *id, const struc
     pc_redis_args_addz(&a, key);
     pc_redis_args_addz(&a, "status");
     redis__run_one(c, &a, interrupt_status);
+}
+
+/* Reads q's meta now: at once if it waits on its timer, after the read in
+ * flight otherwise. */
+static void latch_wake(struct irq *q)
+{
+    if (q->polling) {
+        q->again = true;
+        return;
+    }
+    if (q->pprev != NULL) {
+        (void)evtimer_del(q->timer);
+        irq_unlink(q);
+        interrupt_poll(q->call);
+    }
+}
+
+static void latch_wake_all(struct redis_backend *rb, const char *id, size_t id_len)
+{
+    for (struct irq *q = rb->irq_latch, *next = NULL; q != NULL; q = next) {
+        next = q->lnext; /* q may be answered (and freed) now */
+        if (id == NULL || (strlen(q->call->id) == id_len && memcmp(q->call->id, id, id_len) == 0)) {
+            latch_wake(q);
+        }
+    }
+}
+
+static void on_latched_msg(void *arg, const redisReply *reply)
+{
+    struct redis_backend *rb = arg;
+    const redisReply *kind = NULL;
+
+    if (rb->stopping) {
+        return;
+    }
+    if (reply == NULL) {
+        rb->latch_subscribed = false; /* the subscription ended: poll */
+        latch_wake_all(rb, NULL, 0);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING) {
+        return;
+    }
+    kind = reply->element[0];
+    if (kind->len == 9 && memcmp(kind->str, "subscribe", 9) == 0) {
+        /* (Re)subscribed: announcements may have been missed meanwhile. */
+        rb->latch_subscribed = true;
+        latch_wake_all(rb, NULL, 0);
+        return;
+    }
+    if (kind->len == 7 && memcmp(kind->str, "message", 7) == 0 &&
+        reply->element[2]->type == REDIS_REPLY_STRING && reply->element[2]->len > 0 &&
+        reply->element[2]->len <= PC_EXEC_ID_MAX) {
+        latch_wake_all(rb, reply->element[2]->str, reply->element[2]->len);
+    }
+}
+
+void redis__latch_sub_state(void *ctx, bool ready, const char *why)
+{
+    struct redis_backend *rb = ctx;
+    char channel[PC_KEY_MAX];
+    const char *argv[2] = {"SUBSCRIBE", channel};
+    size_t lens[2] = {9, 0};
+
+    if (rb->stopping) {
+        return;
+    }
+    if (!ready) {
+        if (rb->latch_subscribed) {
+            sched_log("interrupt latch announcements: not subscribed (%s): interrupt answers poll",
+                      why[0] != '\0' ? why : "disconnected");
+        }
+        rb->latch_subscribed = false;
+        latch_wake_all(rb, NULL, 0);
+        return;
+    }
+    if (pc_key_interrupts_latched(channel, sizeof(channel), rb->cfg->prefix) < 0) {
+        return; /* cannot happen with a checked prefix: answers poll */
+    }
+    lens[1] = strlen(channel);
+    if (pc_redis_subscribe(rb->sub, 2, argv, lens, on_latched_msg, rb) != 0) {
+        pc_redis_conn_reset(rb->sub, "subscribe failed");
+    }
 }
 
 void redis__interrupts_answer_waiting(struct redis_backend *rb)

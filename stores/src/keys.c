@@ -238,6 +238,14 @@ int pc_key_lock(char *out, size_t out_size, const char *prefix, const char *app,
     return format_name(out, out_size, "%s:lock:{%s:%s}", prefix, app, profile);
 }
 
+int pc_key_interrupts_latched(char *out, size_t out_size, const char *prefix)
+{
+    if (!component_ok(prefix)) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:interrupts:latched", prefix);
+}
+
 int pc_key_profiles_released(char *out, size_t out_size, const char *prefix)
 {
     if (!component_ok(prefix)) {

@@ -202,6 +202,7 @@ static const char exec_mark_interrupt_lua[] =
     "if ARGV[5] then\n"
     "  redis.call('HSETNX', KEYS[1], 'interrupt_latched_ms', ARGV[5])\n"
     "  redis.call('HSET', KEYS[1], 'interrupt_escalations', ARGV[6])\n"
+    "  if ARGV[7] then redis.pcall('PUBLISH', ARGV[7], ARGV[8]) end\n"
     "end\n"
     "if redis.call('HSETNX', KEYS[1], 'interrupt_requested_ms', ARGV[1]) == 1 then\n"
     "  redis.call('HSET', KEYS[1], 'interrupt_reason', ARGV[2])\n"

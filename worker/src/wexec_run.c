@@ -289,8 +289,15 @@ void wx_mark_interrupt(struct wk_worker *w, const char *id, const char *reason, 
     pc_redis_args_addz(&a, pc_interrupt_mode_name(esc != NULL ? esc->mode : r->mode));
     pc_redis_args_addu64(&a, r->has_deadline ? r->deadline_ms : PC_INTERRUPT_DEADLINE_DEFAULT_MS);
     if (esc != NULL) {
+        char channel[PC_KEY_MAX];
+
         pc_redis_args_addu64(&a, esc->latched_ms);
         pc_redis_args_addu64(&a, esc->escalations);
+        /* Announced, so an interrupt's 202 need not poll for the latch. */
+        if (pc_key_interrupts_latched(channel, sizeof(channel), w->cfg->prefix) >= 0) {
+            pc_redis_args_addz(&a, channel);
+            pc_redis_args_addz(&a, id);
+        }
     }
     if (pc_script_run(w->scripts, w->cmd, PC_SCRIPT_EXEC_MARK_INTERRUPT, 1, &a, 0,
                       wx_on_ignored_reply, w) != 0) {

@@ -57,6 +57,9 @@ int pc_key_events(char *out, size_t out_size, const char *prefix, const char *ex
 /* The full report of an execution (a string; schemas/README.md "outcome report"). */
 int pc_key_report(char *out, size_t out_size, const char *prefix, const char *exec_id);
 int pc_key_interrupt_channel(char *out, size_t out_size, const char *prefix, const char *exec_id);
+/* Channel on which a worker announces that it latched an interrupt or its
+ * mode rose (payload: the execution id): PREFIX:interrupts:latched. */
+int pc_key_interrupts_latched(char *out, size_t out_size, const char *prefix);
 /* Pattern matching every execution's interrupt channel (PSUBSCRIBE). */
 int pc_key_interrupt_pattern(char *out, size_t out_size, const char *prefix);
 int pc_key_states(char *out, size_t out_size, const char *prefix, const char *app,

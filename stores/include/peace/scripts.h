@@ -45,7 +45,9 @@
  *                finished execution. The first request's time and reason stay;
  *                interrupt_mode (with interrupt_deadline_ms) only rises
  *                (finish < cancel < kill); the owner adds interrupt_latched_ms
- *                (first only) and interrupt_escalations.
+ *                (first only) and interrupt_escalations, and with [channel
+ *                id] announces it: PUBLISH channel id (pc_key_interrupts_latched;
+ *                a denied PUBLISH is ignored).
  * exec_finish    meta progress events events_scratch report [lock]; epoch
  *                events_maxlen lock_value channel message events_layout
  *                (events_layout "2": the events are written only when the
