@@ -35,8 +35,9 @@
  * unfollowed execution thus never creates its stream.
  *
  * The end: exec_finish (fenced) and lock_release (which publishes the
- * release): one call on a standalone Redis (exec_finish releases the lock
- * itself); on a cluster the lock is in another slot, on another node, so the
+ * release): one call on a standalone Redis, or on a cluster when the
+ * execution's id is in its profile's slot (exec_finish releases the lock
+ * itself); otherwise the lock is in another slot, on another node, so the
  * release is sent only once exec_finish has answered (otherwise the next
  * execution of the profile could start before this one's outcome is
  * recorded); XACK and XDEL once the finish succeeded. Its
@@ -166,6 +167,7 @@ struct pc_recorder {
     unsigned end_pending; /* release, XACK and XDEL replies still due */
     bool finish_ok;       /* exec_finish succeeded */
     bool release_after;   /* lock_release waits for exec_finish's reply */
+    bool colocated;       /* the exec's keys are in the profile's slot (keys.h) */
 };
 
 static uint64_t realtime_ms(void *ctx)
@@ -878,9 +880,10 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     if (r->before_write != NULL) {
         r->before_write(r->before_write_ctx);
     }
-    /* On a standalone Redis the profile lock's release shares the call;
-     * on a cluster it is in another slot and follows as lock_release. */
-    fused = r->lock_value[0] != '\0' && !pc_redis_conn_is_cluster(r->conn);
+    /* The profile lock's release shares the call where one script reaches
+     * it (a standalone Redis, or an id in the profile's slot); otherwise it
+     * is in another slot and follows as lock_release. */
+    fused = r->lock_value[0] != '\0' && (!pc_redis_conn_is_cluster(r->conn) || r->colocated);
     pc_redis_args_init(&a);
     pc_redis_args_addz(&a, r->meta_key);
     pc_redis_args_addz(&a, r->progress_key);
@@ -1029,6 +1032,7 @@ static int build_names(struct pc_recorder *r, const struct pc_recorder_opts *o)
     }
     (void)snprintf(r->scratch_key, sizeof(r->scratch_key), "%s:compact", r->events_key);
     (void)snprintf(r->profile_tag, sizeof(r->profile_tag), "%s:%s", f->app.s, f->profile.s);
+    r->colocated = pc_exec_colocated(o->exec_id, f->app.s, f->profile.s);
     if (copy_text(r->prefix, sizeof(r->prefix), o->prefix) != 0 ||
         copy_text(r->group, sizeof(r->group), o->group) != 0 ||
         copy_text(r->entry_id, sizeof(r->entry_id), o->entry_id) != 0 ||

@@ -53,8 +53,8 @@
  * One HMGET reads everything the start decides on, one HSET writes it: each
  * redis.call costs about a microsecond, each argument a fraction of one.
  * ARGV[7..9] take the profile lock in the same call (mode, lease_ms, exec
- * id; KEYS[4] the lock): where the lock shares the call's slot, i.e. on a
- * standalone Redis. Mode "0" takes nothing, "1" takes it, "2" takes it unless
+ * id; KEYS[4] the lock): where the lock shares the call's slot (a standalone
+ * Redis, or an id in its profile's slot: keys.h pc_exec_colocated). Mode "0" takes nothing, "1" takes it, "2" takes it unless
  * an interrupt is marked (strategy finish_current: such an execution runs
  * without the lock). Taken as lock_acquire takes it, with value ID:EPOCH; the
  * reply's last element says {1, ""} (held) or {0, holder}, or {} (not asked).
@@ -229,8 +229,8 @@ static const char exec_mark_interrupt_lua[] =
  *
  * ARGV[3..5] release the profile lock in the same call (lock value, the
  * released channel, the profile tag; KEYS[6] the lock): where every key is
- * in one slot, i.e. on a standalone Redis. ARGV[3] = "" releases nothing
- * (on a cluster lock_release follows as its own call). The release runs
+ * in one slot (a standalone Redis, or an id in its profile's slot).
+ * ARGV[3] = "" releases nothing (lock_release follows as its own call). The release runs
  * whether or not the finish is fenced: it only gives back a lock this
  * attempt still holds, as the separate call does.
  */

@@ -284,8 +284,8 @@ void wx_started(struct wexec *x, const struct wk_start *s)
         return; /* latch_interrupt cannot start it from here, but be safe */
     }
     if (x->needs_lock && !(x->interrupted && x->job.strategy.kind == PC_STRATEGY_FINISH_CURRENT)) {
-        /* exec_start took the lock too (a standalone Redis), or it is
-         * tried now (a cluster: the lock is in another slot). */
+        /* exec_start took the lock too (one slot: a standalone Redis or a
+         * co-located id), or it is tried now (the lock is in another slot). */
         if (s->lock == 1) {
             x->has_lock = true;
             wx_run_exec(x);
@@ -380,9 +380,13 @@ static void send_start(struct wexec *x)
     uint64_t now = wx_now_ms(w);
     char reason[96];
     char lock[PC_KEY_MAX];
-    /* On a standalone Redis the profile lock is taken in the same call;
-     * on a cluster it is in another slot (try_lock after the reply). */
-    bool fuse = x->needs_lock && !pc_redis_conn_is_cluster(w->cmd) &&
+    /* The profile lock is taken in the same call where one script reaches
+     * it: on a standalone Redis, and on a cluster when the id is in the
+     * profile's slot (docs/fleet.md "Co-located execution ids"); otherwise
+     * it is in another slot (try_lock after the reply). */
+    bool fuse = x->needs_lock &&
+                (!pc_redis_conn_is_cluster(w->cmd) ||
+                 pc_exec_colocated(x->id, x->job.flow.app.s, x->job.flow.profile.s)) &&
                 pc_key_lock(lock, sizeof(lock), w->cfg->prefix, x->job.flow.app.s,
                             x->job.flow.profile.s) >= 0;
     int nkeys = fuse ? 4 : 3;
