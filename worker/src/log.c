@@ -2,10 +2,15 @@
  * log.c - one line per event, key=value fields, on a stream.
  *
  * The line is formatted into a stack buffer first and written with one
- * fputs, so lines from one process never interleave mid-line. Everything the
+ * fwrite, so lines from one process never interleave mid-line. Everything the
  * worker logs happens on its loop thread; the stream is only borrowed.
+ * Batched (wk_log_batch), the stream is fully buffered and flushed at the end
+ * of each loop turn that logged: a worker logs two lines per execution, and
+ * a write(2) each was a tenth of its CPU per execution.
  */
 #include "worker/log.h"
+
+#include <event2/event.h>
 
 #include <stdarg.h>
 #include <string.h>
@@ -113,7 +118,45 @@ void wk_log(const struct wk_log *l, enum wk_log_level level, const char *event, 
     blank_out(line, n, '\r');
     line[n] = '\n';
     (void)fwrite(line, 1, n + 1, l->out);
+    if (l->flush != NULL) {
+        event_active(l->flush, EV_TIMEOUT, 0); /* once per turn: already active is a no-op */
+    } else {
+        (void)fflush(l->out);
+    }
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    const struct wk_log *l = arg;
+
+    (void)fd;
+    (void)what;
     (void)fflush(l->out);
+}
+
+int wk_log_batch(struct wk_log *l, struct event_base *base)
+{
+    struct event *ev = event_new(base, -1, 0, on_flush, l);
+
+    if (ev == NULL || l->out == NULL || setvbuf(l->out, NULL, _IOFBF, 1u << 16) != 0) {
+        if (ev != NULL) {
+            event_free(ev);
+        }
+        return PC_ENOMEM;
+    }
+    l->flush = ev;
+    return 0;
+}
+
+void wk_log_unbatch(struct wk_log *l)
+{
+    if (l->flush != NULL) {
+        event_free(l->flush);
+        l->flush = NULL;
+    }
+    if (l->out != NULL) {
+        (void)fflush(l->out);
+    }
 }
 
 const char *wk_log_quote(const char *text, char *out, size_t out_size)

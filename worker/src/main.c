@@ -31,7 +31,7 @@ static const char *env_lookup(void *ctx, const char *name)
 int main(int argc, char **argv)
 {
     struct wk_config cfg;
-    struct wk_log log = {WK_LOG_INFO, stderr};
+    struct wk_log log = {WK_LOG_INFO, stderr, NULL};
     struct wk_worker_opts wo = {0};
     struct wk_worker *w = NULL;
     struct event_base *base = NULL;
@@ -59,6 +59,9 @@ int main(int argc, char **argv)
         (void)fprintf(stderr, "peace-worker: cannot create the event loop\n");
         return 1;
     }
+    /* The log's lines go out once per loop turn (not one write each); if
+     * that cannot be set up, each line is written at once. */
+    (void)!wk_log_batch(&log, base);
     wo.cfg = &cfg;
     wo.log = &log;
     wo.base = base;
@@ -66,6 +69,7 @@ int main(int argc, char **argv)
     wo.version = PEACE_VERSION;
     if (wk_worker_create(&wo, &w, &err) != 0) {
         (void)fprintf(stderr, "peace-worker: %s\n", err.msg);
+        wk_log_unbatch(&log);
         event_base_free(base);
         return 1;
     }
@@ -78,6 +82,7 @@ int main(int argc, char **argv)
         _exit(status);
     }
     wk_worker_destroy(w);
+    wk_log_unbatch(&log);
     event_base_free(base);
     return status;
 }

@@ -32,7 +32,7 @@ static size_t lines_of(FILE *f)
 static void each_operation_is_logged_once(void **state)
 {
     FILE *f = tmpfile();
-    struct wk_log log = {WK_LOG_DEBUG, f};
+    struct wk_log log = {WK_LOG_DEBUG, f, NULL};
     struct wk_denied *d = calloc(1, sizeof(*d));
     const char *noperm = "NOPERM this user has no permissions to run the 'xautoclaim' command";
     char buf[512];

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "worker/log.h"
 
 /* The longest line wk_log writes, newline included. */
@@ -59,10 +61,49 @@ static void assert_timestamp(const char *s)
     }
 }
 
+/* Batched: the lines of a loop turn stay buffered until the turn ends,
+ * then go out together, whole and in order; unbatch writes the rest. */
+static void test_batched_lines_go_out_at_the_end_of_the_loop_turn(void **state)
+{
+    struct capture c;
+    struct wk_log l = {0};
+    struct event_base *base = event_base_new();
+
+    (void)state;
+    assert_non_null(base);
+    capture_open(&c);
+    l.min = WK_LOG_INFO;
+    l.out = c.out;
+    assert_int_equal(wk_log_batch(&l, base), 0);
+    wk_log(&l, WK_LOG_INFO, "exec_run", "exec=%s", "01A");
+    wk_log(&l, WK_LOG_INFO, "exec_finished", "exec=%s", "01A");
+    assert_int_equal(c.len, 0); /* nothing written during the turn */
+    assert_true(event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK) >= 0);
+    assert_non_null(c.text);
+    assert_non_null(strstr(c.text, "event=exec_run exec=01A\n"));
+    assert_true(strstr(c.text, "event=exec_run") < strstr(c.text, "event=exec_finished"));
+    assert_int_equal(c.text[c.len - 1], '\n');
+    {
+        size_t before = c.len;
+
+        wk_log(&l, WK_LOG_WARN, "late", NULL);
+        assert_int_equal(c.len, before);
+        wk_log_unbatch(&l); /* no loop turn: written by unbatch */
+        assert_true(c.len > before);
+        assert_non_null(strstr(c.text, "event=late\n"));
+    }
+    assert_null(l.flush);
+    wk_log(&l, WK_LOG_INFO, "after", NULL); /* unbatched: at once */
+    assert_non_null(strstr(c.text, "event=after\n"));
+    capture_close(&c);
+    capture_free(&c);
+    event_base_free(base);
+}
+
 static void test_a_line_has_timestamp_level_event_and_fields(void **state)
 {
     struct capture c;
-    struct wk_log l;
+    struct wk_log l = {0};
 
     (void)state;
     capture_open(&c);
@@ -96,7 +137,7 @@ static void test_a_line_has_timestamp_level_event_and_fields(void **state)
 static void test_levels_below_the_minimum_write_nothing(void **state)
 {
     struct capture c;
-    struct wk_log l;
+    struct wk_log l = {0};
 
     (void)state;
     capture_open(&c);
@@ -113,7 +154,7 @@ static void test_levels_below_the_minimum_write_nothing(void **state)
 static void test_cr_and_lf_in_fields_become_spaces(void **state)
 {
     struct capture c;
-    struct wk_log l;
+    struct wk_log l = {0};
 
     (void)state;
     capture_open(&c);
@@ -129,7 +170,7 @@ static void test_cr_and_lf_in_fields_become_spaces(void **state)
 static void test_long_fields_are_cut_at_the_line_limit(void **state)
 {
     struct capture c;
-    struct wk_log l;
+    struct wk_log l = {0};
     char *big = malloc(3 * LINE_MAX_BYTES);
     const char *head = " level=info event=big v=";
 
@@ -159,7 +200,7 @@ static void test_long_fields_are_cut_at_the_line_limit(void **state)
 static void test_a_long_event_name_is_cut_too(void **state)
 {
     struct capture c;
-    struct wk_log l;
+    struct wk_log l = {0};
     char *event = malloc(2 * LINE_MAX_BYTES);
 
     (void)state;
@@ -195,6 +236,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_line_has_timestamp_level_event_and_fields),
+        cmocka_unit_test(test_batched_lines_go_out_at_the_end_of_the_loop_turn),
         cmocka_unit_test(test_levels_below_the_minimum_write_nothing),
         cmocka_unit_test(test_cr_and_lf_in_fields_become_spaces),
         cmocka_unit_test(test_long_fields_are_cut_at_the_line_limit),
