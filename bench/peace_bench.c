@@ -527,7 +527,6 @@ static int wait_running(redisContext *c, const char *id, uint64_t timeout_us)
     return -1;
 }
 
-/* The worker logs `event=interrupt exec=ID ... latched_us=T`: T for id. */
 /* Whether execution ID's finished_ms is at or before AT_US (both Unix time
  * on this host). */
 static bool finished_before(redisContext *c, const char *id, uint64_t at_us)
@@ -552,6 +551,9 @@ static bool finished_before(redisContext *c, const char *id, uint64_t at_us)
     return before;
 }
 
+/* The worker logs `event=interrupt exec=ID ... latched_us=T` (realtime
+ * microseconds, taken on its loop thread right after the engine holds the
+ * interrupt; each line is flushed): T for id. */
 static int latched_at(const char *log, const char *id, uint64_t *out)
 {
     FILE *fp = fopen(log, "r");
@@ -575,6 +577,70 @@ static int latched_at(const char *log, const char *id, uint64_t *out)
     }
     (void)fclose(fp);
     return rc;
+}
+
+/* When the last item of execution ID started (Unix ms, as the engine
+ * stamped it): the latest start of a timed entry of its report, read from the
+ * meta hash's `report` field or, when that is the summary, the report key. */
+static int last_item_start(redisContext *c, const char *id, uint64_t *out)
+{
+    char key[PC_KEY_MAX];
+    int rc = -1;
+
+    *out = 0;
+    for (int form = 0; form < 2 && rc != 0; form++) {
+        redisReply *r = NULL;
+        struct pc_outcome o;
+
+        if (form == 0) {
+            r = pc_key_exec(key, sizeof(key), "peace", id) < 0 ? NULL
+                                                               : kit_cmd(c, "HGET %s report", key);
+        } else {
+            r = pc_key_report(key, sizeof(key), "peace", id) < 0 ? NULL : kit_cmd(c, "GET %s", key);
+        }
+        if (r != NULL && r->type == REDIS_REPLY_STRING &&
+            msg_report_decode(r->str, r->len, &o, NULL) == 0) {
+            for (size_t b = 0; b < o.n_run; b++) {
+                for (size_t i = 0; i < o.run[b].n_items; i++) {
+                    const struct pc_report_item *it = &o.run[b].items[i];
+
+                    if (it->timed && it->start_ms >= *out) {
+                        *out = it->start_ms;
+                        rc = 0;
+                    }
+                }
+            }
+            pc_outcome_cleanup(&o);
+        }
+        if (r != NULL) {
+            freeReplyObject(r);
+        }
+    }
+    return rc;
+}
+
+/* What an interrupt trial that ended without being interrupted means. */
+enum late_trial {
+    TRIAL_LATE,     /* latched after the last item started: `complete` is right */
+    TRIAL_MISSED,   /* latched before the last item started: a real miss */
+    TRIAL_UNORDERED /* no latch, or in the same millisecond: cannot tell */
+};
+
+/*
+ * finish_current starts nothing once the interrupt is latched, and the
+ * worker latches and starts items on one thread: an item that started after
+ * the latch is a miss. The latch (us) and the start (ms, truncated) are on
+ * the same realtime clock; in the same millisecond their order is unknown.
+ * No latch at all: the message reached the worker after it let go of the
+ * execution, or the worker dropped it; run again (a worker that drops every
+ * interrupt then fails the scenario once the re-runs are used up).
+ */
+static enum late_trial classify_late(bool latched, uint64_t latched_us, uint64_t last_start_ms)
+{
+    if (!latched || latched_us / 1000u == last_start_ms) {
+        return TRIAL_UNORDERED;
+    }
+    return latched_us / 1000u < last_start_ms ? TRIAL_MISSED : TRIAL_LATE;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -751,7 +817,10 @@ static int sc_interrupt(const struct kit_opts *o, const struct params *p)
     struct kit_submitter s;
     size_t n_latch = 0;
     size_t interrupted = 0;
-    size_t missed = 0;
+    size_t late = 0;      /* latched during the last item: complete, rightly */
+    size_t missed = 0;    /* finished before the PUBLISH: run again */
+    size_t unordered = 0; /* latch and last start not ordered: run again */
+    size_t failed = 0;
     int rc = 1;
 
     kit_fleet_init(&f, o, "interrupt");
@@ -772,6 +841,10 @@ static int sc_interrupt(const struct kit_opts *o, const struct params *p)
         char outcome[32];
         char channel[PC_KEY_MAX];
         redisReply *r = NULL;
+        uint64_t latch_us = 0;
+        uint64_t last_start_ms = 0;
+        bool latched = false;
+        size_t *again = NULL; /* the count of re-runs this trial adds to */
 
         if (kit_submit(&s, &flow, PC_CMD_DISCOVER, ids[t]) != 0 || kit_submit_sync(&s) != 0 ||
             wait_running(c, ids[t], 10000000u) != 0 ||
@@ -791,40 +864,67 @@ static int sc_interrupt(const struct kit_opts *o, const struct params *p)
             goto out;
         }
         to_outcome[t] = (double)(kit_now_us() - t_pub[t]) / 1000.0;
+        latched = latched_at(f.log[0], ids[t], &latch_us) == 0;
         if (strstr(outcome, "interrupted") != NULL) {
             interrupted++;
-            continue;
+        } else if (finished_before(c, ids[t], t_pub[t])) {
+            /* It had finished when the PUBLISH went out: it measured nothing
+             * (a loaded machine can run the whole chain inside the random
+             * delay). */
+            again = &missed;
+        } else if (last_item_start(c, ids[t], &last_start_ms) != 0) {
+            (void)fprintf(stderr, "bench: interrupt: %s: %s, and its report has no item times\n",
+                          ids[t], outcome);
+            failed++;
+        } else {
+            switch (classify_late(latched, latch_us, last_start_ms)) {
+            case TRIAL_LATE:
+                late++;
+                break;
+            case TRIAL_MISSED:
+                (void)fprintf(stderr,
+                              "bench: interrupt: %s: %s, but the interrupt was latched at %" PRIu64
+                              " us, before its last item started (%" PRIu64 " ms)\n",
+                              ids[t], outcome, latch_us, last_start_ms);
+                failed++;
+                break;
+            case TRIAL_UNORDERED:
+                again = &unordered;
+                break;
+            }
         }
-        /* An execution that had already finished when the PUBLISH went out
-         * measured nothing (a loaded machine can run the whole chain inside
-         * the random delay): run that trial again, a bounded number of times.
-         * One that finished after the PUBLISH without being interrupted is a
-         * real failure and stays counted as one. */
-        if (finished_before(c, ids[t], t_pub[t]) && missed < trials) {
-            missed++;
-            t--;
+        if (again != NULL) {
+            /* Run again, a bounded number of times; past that, the trial
+             * fails (a worker that drops every interrupt ends here). */
+            if (missed + unordered < trials) {
+                (*again)++;
+                t--;
+                continue;
+            }
+            (void)fprintf(stderr, "bench: interrupt: %s: %s, %s\n", ids[t], outcome,
+                          again == &missed ? "finished before the PUBLISH"
+                          : latched        ? "latched in the millisecond its last item started"
+                                           : "never latched");
+            failed++;
+        }
+        if (latched && latch_us >= t_pub[t]) {
+            to_latch[n_latch++] = (double)(latch_us - t_pub[t]) / 1000.0;
         }
     }
-    kit_fleet_stop(&f, false); /* the log is complete */
-    for (size_t t = 0; t < trials; t++) {
-        uint64_t at = 0;
-
-        if (latched_at(f.log[0], ids[t], &at) == 0 && at >= t_pub[t]) {
-            to_latch[n_latch++] = (double)(at - t_pub[t]) / 1000.0;
-        }
-    }
-    printf("bench=interrupt trials=%zu interrupted=%zu missed=%zu items=%zu item_us=%" PRIu64
-           " delay_ms=%" PRIu64 "-%" PRIu64
+    printf("bench=interrupt trials=%zu interrupted=%zu late=%zu missed=%zu unordered=%zu "
+           "items=%zu item_us=%" PRIu64 " delay_ms=%" PRIu64 "-%" PRIu64
            " latched_p50_ms=%.3f latched_p99_ms=%.3f latched_max_ms=%.3f outcome_p50_ms=%.3f "
            "outcome_p99_ms=%.3f outcome_max_ms=%.3f\n",
-           trials, interrupted, missed, items, us, delay_min, delay_max,
+           trials, interrupted, late, missed, unordered, items, us, delay_min, delay_max,
            kit_pct(to_latch, n_latch, 0.5), kit_pct(to_latch, n_latch, 0.99),
            kit_pct(to_latch, n_latch, 1.0), kit_pct(to_outcome, trials, 0.5),
            kit_pct(to_outcome, trials, 0.99), kit_pct(to_outcome, trials, 1.0));
-    rc = interrupted == trials && n_latch == trials ? 0 : 1;
+    rc = failed == 0 && interrupted + late == trials && n_latch == trials ? 0 : 1;
     if (rc != 0) {
-        (void)fprintf(stderr, "bench: interrupt: %zu interrupted, %zu latch times found\n",
-                      interrupted, n_latch);
+        (void)fprintf(stderr,
+                      "bench: interrupt: %zu interrupted, %zu latched during the last item, %zu "
+                      "failed, %zu latch times found\n",
+                      interrupted, late, failed, n_latch);
     }
 out:
     kit_fleet_stop(&f, false);
