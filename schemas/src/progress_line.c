@@ -63,8 +63,9 @@ int pc_progress_line_encode(char *out, size_t out_size, const char *status, cons
     for (size_t i = 0; i < msg_len; i++) {
         unsigned char c = (unsigned char)msg[i];
         char e = c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : 0;
+        size_t need = e != 0 ? 2 : c < 0x20 || c == 0x7f ? 4 : 1;
 
-        if (o + 5 > out_size) {
+        if (o + need + 1 > out_size) { /* and the NUL */
             return PC_ELIMIT;
         }
         if (e != 0) {

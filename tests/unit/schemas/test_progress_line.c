@@ -111,6 +111,13 @@ static void test_encode_rejects(void **state)
                                              "a message too long", 18),
                      PC_ELIMIT);
     assert_int_equal(pc_progress_line_encode(small, 5, "running", "unknown", 0, "", 0), PC_ELIMIT);
+    /* a line that fits exactly (NUL included) is written; one byte less is PC_ELIMIT */
+    assert_int_equal(pc_progress_line_encode(line, 18, "r", "unknown", 7, "ab\tc", 4), 17);
+    assert_string_equal(line, "r unknown 7 ab\\tc");
+    assert_int_equal(pc_progress_line_encode(line, 17, "r", "unknown", 7, "ab\tc", 4), PC_ELIMIT);
+    assert_int_equal(pc_progress_line_encode(line, 19, "r", "unknown", 7, "ab\x01", 3), 18);
+    assert_string_equal(line, "r unknown 7 ab\\x01");
+    assert_int_equal(pc_progress_line_encode(line, 18, "r", "unknown", 7, "ab\x01", 3), PC_ELIMIT);
     memset(big, 0x1f, sizeof(big));
     assert_true(pc_progress_line_encode(line, sizeof(line), "running", "bytes:18446744073709551615",
                                         UINT64_MAX, big, sizeof(big)) > 0);
