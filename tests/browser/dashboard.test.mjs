@@ -16,12 +16,12 @@
 //   CHROMIUM             browser binary (default /usr/bin/chromium)
 //   PEACE_RESUME_LOG     a server log that must show an events stream resumed
 //                        after a given id (the mock drops streams on purpose)
-import { chromium } from 'playwright-core';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { answerTokenDialog, apiClient, check, finish, openBrowser, same } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const baseUrl = process.env.PEACE_DASHBOARD_URL;
@@ -29,11 +29,9 @@ if (!baseUrl) {
   console.error('dashboard.test: set PEACE_DASHBOARD_URL to the page to test');
   process.exit(2);
 }
-const apiBase = new URL('/', baseUrl).href.replace(/\/$/, '');
 const token = process.env.PEACE_TOKEN || '';
 const screenshot = resolve(process.env.PEACE_SCREENSHOT || join(here, '..', '..', 'build', 'dashboard.png'));
 const markerDir = process.env.PEACE_MARKER_DIR || mkdtempSync(join(tmpdir(), 'peace-markers-'));
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 const ITEMS = ['s1', 's2', 's3', 's4'];
 const STEPS = 20;
@@ -57,66 +55,20 @@ const badFlow = {
   items: [{ id: 'lonely', type: 'sleep', deps: ['nowhere'], params: { steps: 1, step_ms: 1, marker: join(markerDir, 'x') } }],
 };
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) {
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } else {
-    failed += 1;
-    console.log(`not ok - ${name}${detail ? `\n    ${detail}` : ''}`);
-  }
-  return ok;
-}
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const apiBase = new URL('/', baseUrl).href.replace(/\/$/, '');
+const api = apiClient(baseUrl, token);
 
-async function apiGet(path) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(apiBase + path, { headers });
-  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
-// The page asks for the token when a call gets 401: answer it.
-async function answerTokenDialog(page) {
-  const dialog = page.locator('#token-dialog[open]');
-  if (!(await dialog.isVisible())) return false;
-  if (!token) throw new Error('the page asks for a token and PEACE_TOKEN is not set');
-  await page.fill('#token-input', token);
-  await page.click('#token-save');
-  await dialog.waitFor({ state: 'hidden' });
-  return true;
-}
-
-const userDataDir = mkdtempSync(join(tmpdir(), 'peace-chromium-'));
-let context;
-const pageErrors = [];
+let browser;
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    viewport: { width: 1360, height: 900 },
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
-  const page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(30000);
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  // Chromium logs every 4xx as a console error; the bad flow's 400 is expected.
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${m.text()}`);
-  });
+  browser = await openBrowser();
+  const { page, pageErrors } = browser;
 
   // 1. The page loads, lists executions, and asks for the token if needed.
   await page.goto(baseUrl);
   await page.waitForFunction(() =>
     document.getElementById('exec-list').getAttribute('aria-busy') === 'false' ||
     document.getElementById('token-dialog').open);
-  const asked = await answerTokenDialog(page);
+  const asked = await answerTokenDialog(page, token);
   check(token ? 'the page asks for the token and then works' : 'the page works without a token',
     token ? asked : !asked);
   await page.waitForSelector('#exec-list[aria-busy=false]');
@@ -208,10 +160,10 @@ try {
     blocksNotProcessed: await page.$$eval('#outcome-blocks-not-processed li', (l) => l.map((x) => x.dataset.item)),
   };
   console.log(`# page: items processed [${shown.processed}] not processed [${shown.notProcessed}]`);
-  const api = await apiGet(`/v1/executions/${encodeURIComponent(id)}`);
-  const report = api.report || {};
+  const got = await api('GET', `/v1/executions/${encodeURIComponent(id)}`);
+  const report = got.report || {};
   check('the API agrees on the outcome', report.outcome === 'block_interrupted' &&
-    api.execution.outcome === 'block_interrupted' && api.execution.status === 'finished');
+    got.execution.outcome === 'block_interrupted' && got.execution.status === 'finished');
   check('items processed: the page shows exactly the API list',
     same(shown.processed, report.items_processed), `api: ${JSON.stringify(report.items_processed)}`);
   check('items not processed: the page shows exactly the API list',
@@ -233,8 +185,8 @@ try {
   check('items not processed never started (no success, no units)',
     shown.notProcessed.every((i) => bars[i].status !== 'success' && bars[i].done === 0), JSON.stringify(bars));
   check('the page bars match the API progress',
-    api.items.every((it) => bars[it.id] && bars[it.id].status === it.status && bars[it.id].done === Number(it.done)),
-    JSON.stringify(api.items));
+    got.items.every((it) => bars[it.id] && bars[it.id].status === it.status && bars[it.id].done === Number(it.done)),
+    JSON.stringify(got.items));
   check('markers exist for processed items only',
     shown.processed.every((i) => existsSync(join(markerDir, `${i}.done`))) &&
     shown.notProcessed.every((i) => !existsSync(join(markerDir, `${i}.done`))));
@@ -280,7 +232,7 @@ try {
   // 8. The hash alone selects the execution (a fresh load, as from a link).
   await page.goto('about:blank');
   await page.goto(`${apiBase}/#/executions/${encodeURIComponent(id)}`);
-  await answerTokenDialog(page).catch(() => false);
+  await answerTokenDialog(page, token).catch(() => false);
   await page.waitForSelector('#outcome[data-outcome="block_interrupted"]');
   const again = await page.$$eval('#outcome-items-processed li', (l) => l.map((x) => x.dataset.item));
   check('#/executions/{id} on a fresh load shows the same report', same(again, shown.processed));
@@ -304,7 +256,7 @@ try {
     await page.selectOption('#interrupt-mode', 'cancel');
     await page.click('#interrupt-btn');
     await page.waitForSelector('#outcome[data-outcome]', { timeout: 60000 });
-    const capi = await apiGet(`/v1/executions/${encodeURIComponent(cid)}`);
+    const capi = await api('GET', `/v1/executions/${encodeURIComponent(cid)}`);
     const crep = capi.report || {};
     const cutShown = await page.$$eval('#outcome-items-interrupted li', (l) => l.map((x) => x.dataset.item));
     console.log(`# cancel: items interrupted [${cutShown}], api ${JSON.stringify(crep.items_interrupted)}`);
@@ -330,9 +282,7 @@ try {
 } catch (e) {
   check('the scenario ran to its end', false, e && e.stack ? e.stack : String(e));
 } finally {
-  if (context) await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  if (browser) await browser.close();
   if (!process.env.PEACE_MARKER_DIR) rmSync(markerDir, { recursive: true, force: true });
 }
-console.log(`dashboard: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish('dashboard');

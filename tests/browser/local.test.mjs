@@ -14,12 +14,12 @@
 //
 // Environment: PEACE_BIN (the peace CLI, required), PEACE_TOKEN,
 // PEACE_READ_TOKEN, PEACE_SCREENSHOT, CHROMIUM.
-import { chromium } from 'playwright-core';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { answerTokenDialog, check, finish, openBrowser, same, sleep } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const peace = process.env.PEACE_BIN;
@@ -30,27 +30,11 @@ if (!peace) {
 const token = process.env.PEACE_TOKEN || '';
 const readToken = process.env.PEACE_READ_TOKEN || '';
 const screenshot = resolve(process.env.PEACE_SCREENSHOT || join(here, '..', '..', 'build', 'dashboard-local.png'));
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
 
 const ITEMS = ['s1', 's2', 's3', 's4'];
 const STEPS = 20;
 const STEP_MS = 150;
 const scratch = mkdtempSync(join(tmpdir(), 'peace-local-browser-'));
-
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) {
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } else {
-    failed += 1;
-    console.log(`not ok - ${name}${detail ? `\n    ${detail}` : ''}`);
-  }
-  return ok;
-}
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // A working directory with the flow (a chain: one item runs at a time) and
 // its current states discovered (ensure needs them).
@@ -99,33 +83,11 @@ async function api(run, method, path, body, bearer) {
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
-async function answerTokenDialog(page, value) {
-  const dialog = page.locator('#token-dialog[open]');
-  if (!(await dialog.isVisible())) return false;
-  await page.fill('#token-input', value);
-  await page.click('#token-save');
-  await dialog.waitFor({ state: 'hidden' });
-  return true;
-}
-
-const userDataDir = mkdtempSync(join(tmpdir(), 'peace-chromium-'));
 const runs = [];
-let context;
-const pageErrors = [];
+let browser;
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    viewport: { width: 1360, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(30000);
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${m.text()}`);
-  });
+  browser = await openBrowser();
+  const { page, pageErrors } = browser;
 
   // 1. The run with --listen, and its page.
   const webDir = workdir('web');
@@ -254,9 +216,7 @@ try {
   for (const r of runs) {
     if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
   }
-  if (context) await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  if (browser) await browser.close();
   rmSync(scratch, { recursive: true, force: true });
 }
-console.log(`local dashboard: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish('local dashboard');

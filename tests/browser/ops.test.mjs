@@ -8,12 +8,12 @@
 //
 // Environment: PEACE_DASHBOARD_URL, PEACE_TOKEN, PEACE_REDIS_URL (the fleet's
 // Redis, for the dead letter), PEACE_MARKER_DIR, CHROMIUM (as dashboard.test.mjs).
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { answerTokenDialog, apiClient, check, finish, openBrowser, until } from './lib.mjs';
 
 const baseUrl = process.env.PEACE_DASHBOARD_URL;
 const redisUrl = process.env.PEACE_REDIS_URL;
@@ -21,49 +21,14 @@ if (!baseUrl || !redisUrl) {
   console.error('ops.test: set PEACE_DASHBOARD_URL and PEACE_REDIS_URL');
   process.exit(2);
 }
-const apiBase = new URL('/', baseUrl).href.replace(/\/$/, '');
 const token = process.env.PEACE_TOKEN || '';
 const markerDir = process.env.PEACE_MARKER_DIR || mkdtempSync(join(tmpdir(), 'peace-markers-'));
 const redisPort = new URL(redisUrl).port;
 const flowName = 'ops_' + randomBytes(4).toString('hex');
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) { passed += 1; console.log(`ok - ${name}`); }
-  else { failed += 1; console.log(`not ok - ${name}${detail ? `\n    ${detail}` : ''}`); }
-  return ok;
-}
-async function api(method, path, body) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(apiBase + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
-  return res.json();
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, fn, ms = 20000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-async function answerTokenDialog(page) {
-  const dialog = page.locator('#token-dialog[open]');
-  if (!(await dialog.isVisible())) return false;
-  await page.fill('#token-input', token);
-  await page.click('#token-save');
-  await dialog.waitFor({ state: 'hidden' });
-  return true;
-}
+const api = apiClient(baseUrl, token);
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'peace-chromium-'));
-let context;
-const pageErrors = [];
+let browser;
 try {
   // A finished execution, and a dead letter holding its job (as a worker
   // would copy a job it could not run).
@@ -76,18 +41,12 @@ try {
     '2', `peace:exec:{${sub.id}}:job`, 'peace:dead', sub.id], { encoding: 'utf8' }).trim();
   check('a dead letter was made', /^[0-9]+-[0-9]+$/.test(entry), entry);
 
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-    viewport: { width: 1360, height: 1200 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  const page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(30000);
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  browser = await openBrowser({ height: 1200 });
+  const { page, pageErrors } = browser;
   await page.goto(baseUrl);
   await page.waitForFunction(() => document.getElementById('exec-list').getAttribute('aria-busy') === 'false' ||
     document.getElementById('token-dialog').open);
-  await answerTokenDialog(page);
+  await answerTokenDialog(page, token);
   await page.click('#ops-refresh');
 
   // Workers: the same consumers as the API.
@@ -134,8 +93,6 @@ try {
 } catch (e) {
   check('the scenario ran to its end', false, e && e.stack ? e.stack : String(e));
 } finally {
-  if (context) await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  if (browser) await browser.close();
 }
-console.log(`ops: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish('ops');

@@ -10,58 +10,25 @@
 // Environment: PEACE_DASHBOARD_URL, PEACE_TOKEN, PEACE_MARKER_DIR (a
 // directory the workers can write: the files go there), CHROMIUM (as
 // dashboard.test.mjs).
-import { chromium } from 'playwright-core';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { answerTokenDialog, apiClient, check, finish, openBrowser, same, until } from './lib.mjs';
 
 const baseUrl = process.env.PEACE_DASHBOARD_URL;
 if (!baseUrl) {
   console.error('replaced.test: set PEACE_DASHBOARD_URL');
   process.exit(2);
 }
-const apiBase = new URL('/', baseUrl).href.replace(/\/$/, '');
 const token = process.env.PEACE_TOKEN || '';
 const baseDir = process.env.PEACE_MARKER_DIR || mkdtempSync(join(tmpdir(), 'peace-markers-'));
 const profile = 'replaced_' + randomBytes(4).toString('hex');
 const dir = join(baseDir, profile);
 mkdirSync(dir, { recursive: true });
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) { passed += 1; console.log(`ok - ${name}`); }
-  else { failed += 1; console.log(`not ok - ${name}${detail ? `\n    ${detail}` : ''}`); }
-  return ok;
-}
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-async function api(method, path, body) {
-  const headers = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(apiBase + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`);
-  return res.json();
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(what, fn, ms = 30000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-async function answerTokenDialog(page) {
-  const dialog = page.locator('#token-dialog[open]');
-  if (!(await dialog.isVisible())) return false;
-  await page.fill('#token-input', token);
-  await page.click('#token-save');
-  await dialog.waitFor({ state: 'hidden' });
-  return true;
-}
+const apiBase = new URL('/', baseUrl).href.replace(/\/$/, '');
+const api = apiClient(baseUrl, token);
 
 // a at dir/A_NAME, b (after a) and c.
 function abc(aName) {
@@ -83,28 +50,16 @@ async function run(cmd, flow) {
   });
 }
 
-const userDataDir = mkdtempSync(join(tmpdir(), 'peace-chromium-'));
-let context;
-const pageErrors = [];
+let browser;
 try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-    viewport: { width: 1360, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = context.pages()[0] || (await context.newPage());
-  page.setDefaultTimeout(30000);
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${m.text()}`);
-  });
+  browser = await openBrowser();
+  const { page, pageErrors } = browser;
   // The page's view of a finished execution: the outcome, and the replaced
   // list (null when hidden), with its title.
   async function shown(id) {
     await page.goto('about:blank');
     await page.goto(`${apiBase}/#/executions/${encodeURIComponent(id)}`);
-    await answerTokenDialog(page).catch(() => false);
+    await answerTokenDialog(page, token).catch(() => false);
     await page.waitForFunction((x) => document.getElementById('d-id').textContent === x, id);
     await page.waitForSelector('#outcome[data-outcome]');
     const hidden = await page.isHidden('#outcome-items-replaced-box');
@@ -159,9 +114,7 @@ try {
 } catch (e) {
   check('the scenario ran to its end', false, e && e.stack ? e.stack : String(e));
 } finally {
-  if (context) await context.close().catch(() => {});
-  rmSync(userDataDir, { recursive: true, force: true });
+  if (browser) await browser.close();
   if (!process.env.PEACE_MARKER_DIR) rmSync(baseDir, { recursive: true, force: true });
 }
-console.log(`replaced: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish('replaced');
