@@ -143,8 +143,23 @@ wait_for 20 "worker c" worker_ready c || fatal "worker c not ready"
 K=12
 kids=()
 dids=()
+# Each ensure's one item waits at a gate (a file created once worker c is
+# killed; bounded: 120 s), so all K are still running on c when it dies
+# however slowly the test's polls go under load (items of a fixed length
+# could end before the test saw them all running).
+GATE=$T/gate
+gate_flow() { # FILE PROFILE
+  local marker=$WORLD/pk-$2.done
+  cat >"$1" <<EOF
+{"app":"pk","profile":"$2","flow":"f","items":[
+ {"id":"s1","type":"sh_cmd","params":{
+   "state_current":["sh","-c","cat '$marker' 2>/dev/null || true"],
+   "state_goal":["echo","ok"],
+   "apply_exec":["sh","-c","for i in \$(seq 1 2400); do [ -e '$GATE' ] && break; sleep 0.05; done; [ -e '$GATE' ] && echo ok > '$marker'"]}}]}
+EOF
+}
 for i in $(seq 1 $K); do
-  sleep_flow "$T/k$i.json" pk "p$i" f 60 100 1
+  gate_flow "$T/k$i.json" "p$i"
   dids+=("$(submit "$T/k$i.json" --cmd discover)")
 done
 wait_finished 60 "${dids[@]}" || fatal "the discovers did not finish"
@@ -171,6 +186,7 @@ worker_start d --lease-ms "$LEASE" --concurrency 12
 wait_for 20 "worker d" worker_ready d || fatal "worker d not ready"
 kill -KILL "${WORKER_PID[c]}"
 log "worker c killed"
+touch "$GATE" # the takeovers run to their end
 wait_finished 90 "${kids[@]}" || fatal "the taken-over executions did not finish"
 ok=0
 for id in "${kids[@]}"; do
