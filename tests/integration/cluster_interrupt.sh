@@ -15,14 +15,34 @@ check "three masters" test "${#masters[@]}" -eq 3
 worker_start w1 --concurrency 3
 wait_for 20 "worker w1 to read the queue" worker_ready w1 || fatal "worker w1 not ready"
 
+# gate_flow FILE PROFILE GATE: item a's apply waits (bounded: 120 s) until
+# GATE exists, b comes after a. The test opens the gate only once the worker
+# latched its PUBLISH, so the execution cannot end before the interrupt,
+# however slowly the test's polls go under load.
+gate_flow() {
+  local marker=$WORLD/ci-$2.done
+  cat >"$1" <<EOF
+{"app":"ci","profile":"$2","flow":"f","items":[
+ {"id":"a","type":"sh_cmd","params":{
+   "state_current":["sh","-c","cat '$marker' 2>/dev/null || true"],
+   "state_goal":["echo","ok"],
+   "apply_exec":["sh","-c","for i in \$(seq 1 2400); do [ -e '$3' ] && break; sleep 0.05; done; [ -e '$3' ] && echo ok > '$marker'"]}},
+ {"id":"b","type":"sleep","deps":["a"],"params":{"steps":1,"step_ms":1,"marker":"$WORLD/ci-$2-b.done"}}]}
+EOF
+}
+
 i=0
 for port in "${masters[@]}"; do
   i=$((i + 1))
-  sleep_flow "$T/f$i.json" ci "p$i" f 20 100 2
+  gate_flow "$T/f$i.json" "p$i" "$T/gate$i"
   "$PEACE" run "$T/f$i.json" --cmd discover --no-progress >/dev/null 2>&1 || fatal "discover $i failed"
   id=$(submit "$T/f$i.json" --cmd ensure)
   wait_for 20 "execution $i to run" meta_is "$id" status running || fatal "execution $i did not start"
   ccli "$port" PUBLISH "peace:exec:{$id}:interrupt" "raw to $port" >/dev/null
+  # The gate opens once the worker holds the interrupt (it records when).
+  latched() { [ -n "$(meta "$1" interrupt_latched_ms)" ]; }
+  wait_for 20 "the worker to latch the interrupt" latched "$id"
+  touch "$T/gate$i"
   wait_finished 20 "$id"
   check "a raw PUBLISH to master $i (port $port) interrupts the execution" \
     bash -c "[[ '$(meta "$id" outcome)' == *_interrupted ]]"
