@@ -15,26 +15,13 @@ check "three masters" test "${#masters[@]}" -eq 3
 worker_start w1 --concurrency 3
 wait_for 20 "worker w1 to read the queue" worker_ready w1 || fatal "worker w1 not ready"
 
-# gate_flow FILE PROFILE GATE: item a's apply waits (bounded: 120 s) until
-# GATE exists, b comes after a. The test opens the gate only once the worker
-# latched its PUBLISH, so the execution cannot end before the interrupt,
-# however slowly the test's polls go under load.
-gate_flow() {
-  local marker=$WORLD/ci-$2.done
-  cat >"$1" <<EOF
-{"app":"ci","profile":"$2","flow":"f","items":[
- {"id":"a","type":"sh_cmd","params":{
-   "state_current":["sh","-c","cat '$marker' 2>/dev/null || true"],
-   "state_goal":["echo","ok"],
-   "apply_exec":["sh","-c","for i in \$(seq 1 2400); do [ -e '$3' ] && break; sleep 0.05; done; [ -e '$3' ] && echo ok > '$marker'"]}},
- {"id":"b","type":"sleep","deps":["a"],"params":{"steps":1,"step_ms":1,"marker":"$WORLD/ci-$2-b.done"}}]}
-EOF
-}
-
+# Each execution's item a waits at a gate (lib.sh gate_flow), b comes after
+# it: the gate opens only once the worker latched the PUBLISH, so the
+# execution cannot end before the interrupt, whatever the load.
 i=0
 for port in "${masters[@]}"; do
   i=$((i + 1))
-  gate_flow "$T/f$i.json" "p$i" "$T/gate$i"
+  gate_flow "$T/f$i.json" ci "p$i" "$T/gate$i" 2
   "$PEACE" run "$T/f$i.json" --cmd discover --no-progress >/dev/null 2>&1 || fatal "discover $i failed"
   id=$(submit "$T/f$i.json" --cmd ensure)
   wait_for 20 "execution $i to run" meta_is "$id" status running || fatal "execution $i did not start"

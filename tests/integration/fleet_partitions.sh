@@ -143,23 +143,11 @@ wait_for 20 "worker c" worker_ready c || fatal "worker c not ready"
 K=12
 kids=()
 dids=()
-# Each ensure's one item waits at a gate (a file created once worker c is
-# killed; bounded: 120 s), so all K are still running on c when it dies
-# however slowly the test's polls go under load (items of a fixed length
-# could end before the test saw them all running).
+# Each ensure waits at a gate (lib.sh gate_flow) opened once worker c is
+# killed, so all K are still running on c when it dies, whatever the load.
 GATE=$T/gate
-gate_flow() { # FILE PROFILE
-  local marker=$WORLD/pk-$2.done
-  cat >"$1" <<EOF
-{"app":"pk","profile":"$2","flow":"f","items":[
- {"id":"s1","type":"sh_cmd","params":{
-   "state_current":["sh","-c","cat '$marker' 2>/dev/null || true"],
-   "state_goal":["echo","ok"],
-   "apply_exec":["sh","-c","for i in \$(seq 1 2400); do [ -e '$GATE' ] && break; sleep 0.05; done; [ -e '$GATE' ] && echo ok > '$marker'"]}}]}
-EOF
-}
 for i in $(seq 1 $K); do
-  gate_flow "$T/k$i.json" "p$i"
+  gate_flow "$T/k$i.json" pk "p$i" "$GATE"
   dids+=("$(submit "$T/k$i.json" --cmd discover)")
 done
 wait_finished 60 "${dids[@]}" || fatal "the discovers did not finish"

@@ -298,6 +298,26 @@ sleep_flow() {
   } >"$file"
 }
 
+# gate_flow FILE APP PROFILE GATE [N]: flow f of one sh_cmd item a whose
+# apply waits (bounded: 120 s) until the file GATE exists, then writes its
+# marker; with N=2, a sleep item b after a. The test creates GATE once it is
+# ready (saw the execution running, killed its worker, interrupted it...),
+# so the execution cannot end before, however slowly the test's polls go
+# under load.
+gate_flow() {
+  local file=$1 app=$2 profile=$3 gate=$4 n=${5:-1}
+  local marker=$WORLD/$app-$profile.done
+  {
+    printf '{"app":"%s","profile":"%s","flow":"f","items":[' "$app" "$profile"
+    printf '{"id":"a","type":"sh_cmd","params":{"state_current":["sh","-c","cat %s 2>/dev/null || true"],' "$marker"
+    printf '"state_goal":["echo","ok"],"apply_exec":["sh","-c",'
+    printf '"for i in $(seq 1 2400); do [ -e %s ] \u0026\u0026 break; sleep 0.05; done; ' "$gate"
+    printf '[ -e %s ] \u0026\u0026 echo ok > %s"]}}' "$gate" "$marker"
+    [ "$n" -ge 2 ] && printf ',{"id":"b","type":"sleep","deps":["a"],"params":{"steps":1,"step_ms":1,"marker":"%s.b"}}' "$marker"
+    printf ']}\n'
+  } >"$file"
+}
+
 # JSON of a finished execution's report (peace report --json).
 report_json() { "$PEACE" report "$1" --json; }
 
