@@ -596,23 +596,29 @@ if [ -n "$WORKER" ]; then
   api s3 GET /v1/states/it/e2e/flow_e2e
   check "e2e: current and goal states are stored for every item" \
     body_is '[(.current|keys), (.goal|keys), .current.s1.done]' '[["s1","s2","s3"],["s1","s2","s3"],true]'
-  # Interrupt a running execution through the API.
-  sleep_flow "$T/e2e_long.json" it e2e_long flow_long 40 100 3
+  # Interrupt a running execution through the API: its first item waits at
+  # a gate (lib.sh gate_flow) opened once the worker latched the interrupt.
+  gate_flow "$T/e2e_long.json" it e2e_long "$T/e2e_gate" 2
   api s3 POST /v1/executions --data-binary "$(sleep_body "$T/e2e_long.json" discover)"
   wait_finished 30 "$(jq -r .id <<<"$BODY")"
   api s3 POST /v1/executions --data-binary "$(sleep_body "$T/e2e_long.json" ensure)"
   ID4=$(jq -r .id <<<"$BODY")
-  s1_running() { pstatus_is "$ID4" s1 running; }
-  wait_for 30 "the first item to run" s1_running || fatal "execution $ID4 never ran"
+  a_running() { pstatus_is "$ID4" a running; }
+  wait_for 30 "the first item to run" a_running || fatal "execution $ID4 never ran"
   api s3 POST "/v1/executions/$ID4/interrupt" -d '{"reason":"e2e stop"}'
   check "e2e: interrupting a running execution is 202 requested" \
     eval 'status_is 202 && body_is "[.status,.requested]" "[\"running\",true]"'
+  latched() { [ -n "$(meta "$ID4" interrupt_latched_ms)" ]; }
+  wait_for 20 "the worker to latch the interrupt" latched
+  touch "$T/e2e_gate"
   wait_finished 30 "$ID4"
   api s3 GET "/v1/executions/$ID4"
   check "e2e: it ends block_interrupted with only the running item processed" \
-    body_is '[.report.outcome, .report.items_processed]' '["block_interrupted",["s1"]]'
-  api s3 GET /metrics
-  check "e2e: /metrics counts the live worker" grep -qx 'peace_workers_live{queue="default"} 1' "$T/body"
+    body_is '[.report.outcome, .report.items_processed]' '["block_interrupted",["a"]]'
+  # A worker beats every lease / 3 from its start (docs/fleet.md): live
+  # once its first beat is written.
+  live_metrics() { api s3 GET /metrics && grep -qx 'peace_workers_live{queue="default"} 1' "$T/body"; }
+  check "e2e: /metrics counts the live worker" wait_for 10 "the worker's first heartbeat" live_metrics
   check "e2e: /metrics has the interrupt latency of the interrupted executions" \
     eval "grep -Eq '^peace_interrupt_to_outcome_seconds_count [1-9]' '$T/body'"
   worker_stop w1
