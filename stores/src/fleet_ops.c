@@ -16,7 +16,8 @@
  *            there: HEXISTS exec:{X} status, SET ...:claim X NX PX | (claimed,
  *            no execution) the submit commands of X + XDEL dead E,
  *            (claimed, queued) XDEL dead E, (not claimed) nothing
- *   rerun    EXISTS exec:{T}, GET exec:{T}:job | the submit commands of NEW
+ *   rerun    EXISTS exec:{T}, GET exec:{T}:job, HGET exec:{T} job | (no :job
+ *            key, a digest D) GET jobs:{D} | the submit commands of NEW
  *   execs    ZREVRANGEBYSCORE execs MAX MIN WITHSCORES LIMIT K N | HMGET
  *            exec:{ID} fields..., each id | ... until the page is full, the
  *            index ends or PC_FOP_SCAN_MAX entries were examined.
@@ -392,8 +393,8 @@ static int submit_round(struct pc_fop *op, const char *job_bytes, size_t job_len
     }
     rc = pc_submit_args(op->prefix, op->partitions, &job, bytes.data, bytes.len,
                         pc_cmd_blocks(job.cmd, job.sync, blocks), a);
-    pc_redis_args_addz(&a[0], link_field);
-    pc_redis_args_addz(&a[0], op->target);
+    pc_redis_args_addz(&a[PC_SUBMIT_META], link_field);
+    pc_redis_args_addz(&a[PC_SUBMIT_META], op->target);
     for (size_t i = 0; i < PC_SUBMIT_CMDS; i++) {
         struct pc_redis_args *c = rc == 0 ? fop_add_cmd(op) : NULL;
 
@@ -456,6 +457,16 @@ static int first_round(struct pc_fop *op, struct pc_err *err)
         pc_redis_args_addz(b, "GET");
         fop_add_key_cmd(b, pc_key_job(key, sizeof(key), op->prefix, op->target), key);
         rc = pc_redis_args_error(a) != 0 ? pc_redis_args_error(a) : pc_redis_args_error(b);
+        a = rc == 0 ? fop_add_cmd(op) : NULL;
+        if (rc == 0 && a == NULL) {
+            return pc_err_set(err, PC_ENOMEM, "out of memory");
+        }
+        if (a != NULL) {
+            pc_redis_args_addz(a, "HGET");
+            fop_add_key_cmd(a, pc_key_exec(key, sizeof(key), op->prefix, op->target), key);
+            pc_redis_args_addz(a, "job");
+            rc = pc_redis_args_error(a);
+        }
         break;
     case PC_FOP_EXECS:
         rc = fop_execs_index_round(op);
@@ -877,26 +888,61 @@ static int retry_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err
     return 0;
 }
 
+/* The job is not kept: a rerun cannot queue it. */
+static int rerun_not_kept(struct pc_fop *op)
+{
+    op->result = PC_FOP_CONFLICT;
+    (void)snprintf(op->message, sizeof(op->message),
+                   "the job of execution %s is not kept (it was submitted by an older "
+                   "version, or over %u days ago)",
+                   op->target, PC_JOB_KEEP_S / 86400u);
+    return 0;
+}
+
 static int rerun_step(struct pc_fop *op, redisReply **r, size_t n, struct pc_err *err)
 {
+    char key[PC_KEY_MAX];
+    char digest[PC_JOB_DIGEST_LEN + 1];
+    struct pc_redis_args *a = NULL;
+
     (void)n;
-    if (op->step == 1) {
-        if (r[0]->type != REDIS_REPLY_INTEGER || r[0]->integer != 1) {
-            op->result = PC_FOP_NOT_FOUND;
-            (void)snprintf(op->message, sizeof(op->message), "execution %s not found", op->target);
-            return 0;
+    if (op->step == 2 && op->job_copy) {
+        /* r[0]: GET jobs:{DIGEST}. */
+        op->job_copy = false;
+        if (!fop_is_str(r[0]) || r[0]->len == 0) {
+            return rerun_not_kept(op);
         }
-        if (!fop_is_str(r[1]) || r[1]->len == 0) {
-            op->result = PC_FOP_CONFLICT;
-            (void)snprintf(op->message, sizeof(op->message),
-                           "the job of execution %s is not kept (it was submitted by an older "
-                           "version, or over %u days ago)",
-                           op->target, PC_JOB_KEEP_S / 86400u);
-            return 0;
-        }
+        return submit_round(op, r[0]->str, r[0]->len, "rerun_of", err);
+    }
+    if (op->step != 1) {
+        return 0;
+    }
+    /* r[0]: EXISTS exec:{T}; r[1]: GET exec:{T}:job (executions submitted
+     * before the shared copy); r[2]: HGET exec:{T} job (its digest). */
+    if (r[0]->type != REDIS_REPLY_INTEGER || r[0]->integer != 1) {
+        op->result = PC_FOP_NOT_FOUND;
+        (void)snprintf(op->message, sizeof(op->message), "execution %s not found", op->target);
+        return 0;
+    }
+    if (fop_is_str(r[1]) && r[1]->len > 0) {
         return submit_round(op, r[1]->str, r[1]->len, "rerun_of", err);
     }
-    return 0;
+    if (!fop_is_str(r[2]) || r[2]->len != PC_JOB_DIGEST_LEN) {
+        return rerun_not_kept(op);
+    }
+    memcpy(digest, r[2]->str, PC_JOB_DIGEST_LEN);
+    digest[PC_JOB_DIGEST_LEN] = '\0';
+    if (pc_key_job_copy(key, sizeof(key), op->prefix, digest) < 0) {
+        return rerun_not_kept(op); /* not a digest this version writes */
+    }
+    a = fop_add_cmd(op);
+    if (a == NULL) {
+        return PC_ENOMEM;
+    }
+    pc_redis_args_addz(a, "GET");
+    pc_redis_args_addz(a, key);
+    op->job_copy = true;
+    return pc_redis_args_error(a);
 }
 
 int pc_fop_feed(struct pc_fop *op, redisReply **replies, size_t n, struct pc_err *err)

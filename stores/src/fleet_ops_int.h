@@ -55,6 +55,7 @@ struct pc_fop {
     const redisReply *job;
     bool lost_race;
     bool finishing; /* retry: the marker's id is being queued by this retry */
+    bool job_copy;  /* rerun: the shared job copy is being read */
     enum pc_fop_result result;
     char message[PC_ERR_MSG_MAX + 64];
     /* execs */

@@ -294,6 +294,17 @@ int pc_key_job(char *out, size_t out_size, const char *prefix, const char *exec_
     return format_name(out, out_size, "%s:exec:{%s}:job", prefix, exec_id);
 }
 
+int pc_key_job_copy(char *out, size_t out_size, const char *prefix, const char *digest)
+{
+    size_t n = digest != NULL ? strlen(digest) : 0;
+
+    if (!component_ok(prefix) || n != PC_JOB_DIGEST_LEN ||
+        strspn(digest, "0123456789abcdef") != n) {
+        return PC_EINVAL;
+    }
+    return format_name(out, out_size, "%s:jobs:{%s}", prefix, digest);
+}
+
 int pc_key_queues(char *out, size_t out_size, const char *prefix)
 {
     if (!component_ok(prefix)) {

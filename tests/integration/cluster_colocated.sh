@@ -71,7 +71,7 @@ check "co-located: no lock call of its own (lock SET, lock_acquire, lock_release
 check "co-located: every start took the lock in the same call" test "$n_fused" -ge 5
 check "co-located: the lock is free after them" test -z "$(rcli GET "peace:lock:{co:p1}")"
 
-# 2. A random id: the same job (read back from its kept copy), queued by hand
+# 2. A random id: the same job (read back from its shared kept copy), queued by hand
 # under an id outside the profile's slot, with no meta (a minimal third party).
 job_id=${ids[0]}
 rand_id=
@@ -82,11 +82,14 @@ done
 python3 - "$job_id" "$rand_id" "$T/job.bin" "$REAL_REDIS_CLI" "${masters[0]}" <<'PY' ||
 import subprocess, sys
 old, new, out = sys.argv[1].encode(), sys.argv[2].encode(), sys.argv[3]
-raw = subprocess.run([sys.argv[4], "-c", "-p", sys.argv[5], "--raw",
-                      "GET", "peace:exec:{%s}:job" % old.decode()], capture_output=True, check=True).stdout
+cli = [sys.argv[4], "-c", "-p", sys.argv[5], "--raw"]
+digest = subprocess.run(cli + ["HGET", "peace:exec:{%s}" % old.decode(), "job"],
+                        capture_output=True, check=True).stdout.strip().decode()
+raw = subprocess.run(cli + ["GET", "peace:jobs:{%s}" % digest], capture_output=True, check=True).stdout
 raw = raw[:-1] if raw.endswith(b"\n") else raw
-assert raw.count(old) == 1, raw
-open(out, "wb").write(raw.replace(old, new))
+blank = b"0" * 26  # the kept copy's id (peace/submit.h)
+assert raw.count(blank) == 1, raw
+open(out, "wb").write(raw.replace(blank, new))
 PY
   fatal "cannot rewrite the job"
 slowlog_on

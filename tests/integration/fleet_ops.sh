@@ -129,10 +129,36 @@ check "rerun: it completes" meta_is "$again" outcome complete
 "$PEACE" rerun 01HZZZZZZZZZZZZZZZZZZZZZZ9 >"$T/rr404.out" 2>&1
 check "rerun: an unknown id is refused" test $? -eq 1
 check "rerun: as not found" grep -q 'not found' "$T/rr404.out"
-rcli DEL "peace:exec:{$first}:job" >/dev/null
+# The kept job is one copy per content, shared by the first run, the run of
+# the same flow before it (discover aside: another command) and the rerun.
+digest=$(meta "$first" job)
+check "rerun: the meta names the kept copy (a SHA-256)" grep -qx '[0-9a-f]\{64\}' <<<"$digest"
+check "rerun: the rerun shares it" meta_is "$again" job "$digest"
+check "rerun: the copy is kept 7 days" test "$(rcli TTL "peace:jobs:{$digest}")" -gt 604000
+check "rerun: no copy per execution" test "$(rcli EXISTS "peace:exec:{$first}:job")" = 0
+"$PEACE" run "$T/quick.json" --cmd ensure --no-progress >"$T/quick2.out" 2>&1
+second=$(sed -n 's/.*execution \([0-9A-Z]\{26\}\) .*/\1/p' "$T/quick2.out" | head -1)
+check "rerun: another submit of the same flow shares the copy" meta_is "$second" job "$digest"
+# An execution of the layout before the shared copy: its own :job key (the
+# job as queued), no meta field; it still reruns.
+rcli --raw GET "peace:jobs:{$digest}" | head -c -1 >"$T/copy.bin"
+check "rerun: the copy is the job (its id blanked)" grep -q 00000000000000000000000000 "$T/copy.bin"
+rcli -x SET "peace:exec:{$second}:job" <"$T/copy.bin" >/dev/null
+rcli HDEL "peace:exec:{$second}" job >/dev/null
+rcli RENAME "peace:jobs:{$digest}" "peace:jobs:{$digest}:away" >/dev/null
+"$PEACE" rerun "$second" --json >"$T/rerun_old.json"
+old_again=$(jq -r .id "$T/rerun_old.json")
+check "rerun: an old-layout execution reruns" meta_is "$old_again" rerun_of "$second"
+wait_finished 30 "$old_again"
+check "rerun: and completes" meta_is "$old_again" outcome complete
+rcli RENAME "peace:jobs:{$digest}:away" "peace:jobs:{$digest}" >/dev/null
+# The copy gone (expired): not kept.
+rcli RENAME "peace:jobs:{$digest}" "peace:jobs:{$digest}:away" >/dev/null
 "$PEACE" rerun "$first" >"$T/rrgone.out" 2>&1
 check "rerun: an execution whose job is not kept is refused" test $? -eq 1
 check "rerun: saying why" grep -q 'not kept' "$T/rrgone.out"
+rcli RENAME "peace:jobs:{$digest}:away" "peace:jobs:{$digest}" >/dev/null
+rcli HDEL "peace:exec:{$first}" job >/dev/null
 "$PEACE" rerun 'bad/id' >/dev/null 2>&1
 check "rerun: a malformed id is refused" test $? -eq 1
 

@@ -39,7 +39,7 @@ EXEC_ID=$(sed -n 's/.*execution \([0-9A-Z]\{26\}\) .*/\1/p' "$T/run.out" | head 
 meta_is "$EXEC_ID" outcome complete || fatal "the first execution did not complete: $(cat "$T/run.out")"
 "$PEACE" run "$T/f.json" --cmd discover --no-progress >"$T/run2.out" 2>&1
 UNKEPT_ID=$(sed -n 's/.*execution \([0-9A-Z]\{26\}\) .*/\1/p' "$T/run2.out" | head -1)
-rcli DEL "peace:exec:{$UNKEPT_ID}:job" >/dev/null
+rcli HDEL "peace:exec:{$UNKEPT_ID}" job >/dev/null
 cat >"$T/nope.json" <<'JSON'
 {"app":"oa","profile":"p","flow":"nope","items":[{"id":"x","type":"nope","params":{}}]}
 JSON

@@ -84,6 +84,14 @@ int pc_key_workers(char *out, size_t out_size, const char *prefix, const char *q
 /* The job of an execution as submitted (a string, kept for a rerun, with its
  * own expiry): PREFIX:exec:{ID}:job, in the execution's slot. */
 int pc_key_job(char *out, size_t out_size, const char *prefix, const char *exec_id);
+
+/* The length of a kept job's digest: SHA-256, lowercase hex. */
+#define PC_JOB_DIGEST_LEN 64
+
+/* A job kept for a rerun, shared by every execution submitted with the same
+ * content (peace/submit.h): PREFIX:jobs:{DIGEST}, in its own slot. digest:
+ * PC_JOB_DIGEST_LEN lowercase hex digits, else PC_EINVAL. */
+int pc_key_job_copy(char *out, size_t out_size, const char *prefix, const char *digest);
 /* The queues workers have read (a sorted set: queue name scored by the last
  * heartbeat that named it, Unix ms): PREFIX:queues. */
 int pc_key_queues(char *out, size_t out_size, const char *prefix);

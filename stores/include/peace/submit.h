@@ -12,12 +12,16 @@
 
 #include <stddef.h>
 
+#include "peace/keys.h"
 #include "peace/msg.h"
 #include "peace/redis_conn.h"
 #include "peace/ulid.h"
 
 /* The commands of one submission, in the order they must be sent. */
 #define PC_SUBMIT_CMDS 4
+/* Which of them sets the kept job copy, which the meta hash (HSET). */
+#define PC_SUBMIT_COPY 0
+#define PC_SUBMIT_META 1
 
 /* How long the job of an execution is kept for a rerun (seconds): the
  * default retention of a finished execution. */
@@ -25,19 +29,31 @@
 
 /*
  * Builds into a[0..PC_SUBMIT_CMDS) (uninitialised; the caller cleans them
- * up, whatever the result): HSET peace:exec:{ID} (id, cmd, app, profile,
- * flow, queue, status=queued, created_ms, attempt=0, blocks_total,
- * items_total, items_done=0, items = the item ids in flow order,
+ * up, whatever the result), in this order: SET peace:jobs:{DIGEST} COPY EX
+ * PC_JOB_KEEP_S (the job kept for a rerun, shared by every submit of the
+ * same content: pc_submit_job_copy; first, so the meta never names a copy
+ * that is not there), HSET peace:exec:{ID} (id, cmd, app, profile, flow,
+ * queue, status=queued, created_ms, attempt=0, blocks_total, items_total,
+ * items_done=0, job = DIGEST, items = the item ids in flow order,
  * comma-separated), ZADD peace:execs created_ms ID, XADD peace:queue:{Q}
  * exec ID job JOB (job_bytes: msg_job_encode of job), or with partitions
  * P > 1 XADD to partition pc_queue_partition_of(ID, P), peace:queue:{Q:N}
- * (peace/keys.h), SET peace:exec:{ID}:job JOB EX PC_JOB_KEEP_S (kept for a
- * rerun). Returns 0, or PC_ELIMIT / PC_EINVAL / PC_ENOMEM (a key or an
- * argument could not be built, partitions out of 1..PC_PARTITIONS_MAX).
+ * (peace/keys.h). Returns 0, or PC_ELIMIT / PC_EINVAL / PC_ENOMEM (a key or
+ * an argument could not be built, job cannot be encoded, partitions out of
+ * 1..PC_PARTITIONS_MAX).
  */
 int pc_submit_args(const char *prefix, unsigned partitions, const struct msg_job *job,
                    const void *job_bytes, size_t job_len, size_t blocks_total,
                    struct pc_redis_args a[PC_SUBMIT_CMDS]) PC_NODISCARD;
+
+/*
+ * The job kept for a rerun, shared by every execution of the same content:
+ * job encoded (msg_job_encode into out, which the caller cleans up) with
+ * its id and created_ms blanked (the all-zero ULID, 0), and the SHA-256 of
+ * those bytes as lowercase hex. Returns 0 or msg_job_encode's error.
+ */
+int pc_submit_job_copy(const struct msg_job *job, struct pc_buf *out,
+                       char digest[PC_JOB_DIGEST_LEN + 1], struct pc_err *err) PC_NODISCARD;
 
 /*
  * Places id, a fresh ULID from pc_ulid_next, in the key slot of its profile

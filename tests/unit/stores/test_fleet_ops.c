@@ -22,6 +22,7 @@
 #include "peace/fleet_ops.h"
 #include "peace/flow.h"
 #include "peace/msg.h"
+#include "peace/submit.h"
 
 #define N_MAX 64
 
@@ -787,7 +788,7 @@ static void rerun_decisions(void **state)
     struct pc_fop_params p;
     struct pc_fop *op = NULL;
     struct pc_err err;
-    redisReply *rep[2];
+    redisReply *rep[3];
 
     (void)state;
     memset(&p, 0, sizeof(p));
@@ -799,19 +800,301 @@ static void rerun_decisions(void **state)
     rep[0] = r_new(REDIS_REPLY_INTEGER);
     rep[0]->integer = 0;
     rep[1] = r_new(REDIS_REPLY_NIL);
-    assert_int_equal(pc_fop_feed(op, rep, 2, &err), 0);
+    rep[2] = r_new(REDIS_REPLY_NIL);
+    assert_int_equal(pc_fop_feed(op, rep, 3, &err), 0);
     assert_int_equal(pc_fop_result(op), PC_FOP_NOT_FOUND);
     pc_fop_destroy(op);
+    /* Neither the old key nor a digest: not kept. */
     assert_int_equal(pc_fop_create(&p, &op, &err), 0);
     rep[0] = r_new(REDIS_REPLY_INTEGER);
     rep[0]->integer = 1;
     rep[1] = r_new(REDIS_REPLY_NIL);
-    assert_int_equal(pc_fop_feed(op, rep, 2, &err), 0);
+    rep[2] = r_new(REDIS_REPLY_NIL);
+    assert_int_equal(pc_fop_feed(op, rep, 3, &err), 0);
     assert_int_equal(pc_fop_result(op), PC_FOP_CONFLICT);
     assert_non_null(strstr(pc_fop_message(op), "not kept"));
     pc_fop_destroy(op);
+    /* A meta field that is no digest names no key. */
+    assert_int_equal(pc_fop_create(&p, &op, &err), 0);
+    rep[0] = r_new(REDIS_REPLY_INTEGER);
+    rep[0]->integer = 1;
+    rep[1] = r_new(REDIS_REPLY_NIL);
+    rep[2] = r_str("}{0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab");
+    assert_int_equal(pc_fop_feed(op, rep, 3, &err), 0);
+    assert_int_equal(pc_fop_result(op), PC_FOP_CONFLICT);
+    pc_fop_destroy(op);
     p.target = "bad/id";
     assert_int_equal(pc_fop_create(&p, &op, &err), PC_EINVAL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Submits and reruns on an in-memory stand-in of the strings and the metas. */
+
+#define KV_MAX 16
+
+struct kv {
+    char key[KV_MAX][160];
+    struct pc_buf val[KV_MAX];
+    size_t n;
+    char meta[KV_MAX][32];     /* execution ids with a meta hash */
+    char meta_job[KV_MAX][80]; /* their `job` field, "" = none */
+    char rerun_of[KV_MAX][80];
+    size_t n_meta;
+    char queued[KV_MAX][32];
+    size_t n_queued;
+    size_t n_sets; /* SETs of a string */
+};
+
+static struct pc_buf *kv_get(struct kv *w, const char *key)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        if (strcmp(w->key[i], key) == 0) {
+            return &w->val[i];
+        }
+    }
+    return NULL;
+}
+
+static size_t kv_meta(struct kv *w, const char *key)
+{
+    for (size_t i = 0; i < w->n_meta; i++) {
+        char want[160];
+
+        (void)snprintf(want, sizeof(want), "p:exec:{%s}", w->meta[i]);
+        if (strcmp(want, key) == 0) {
+            return i;
+        }
+    }
+    return KV_MAX;
+}
+
+static redisReply *answer_kv(struct kv *w, const struct pc_redis_args *a)
+{
+    char cmd[32];
+    char key[160];
+    char f[64];
+    char v[80];
+    size_t m;
+
+    arg(a, 0, cmd, sizeof(cmd));
+    arg(a, 1, key, sizeof(key));
+    m = kv_meta(w, key);
+    if (strcmp(cmd, "SET") == 0) {
+        struct pc_buf *b = kv_get(w, key);
+
+        if (b == NULL) {
+            assert_true(w->n < KV_MAX);
+            (void)snprintf(w->key[w->n], sizeof(w->key[0]), "%s", key);
+            b = &w->val[w->n++];
+            pc_buf_init(b, 1u << 20);
+        }
+        pc_buf_reset(b);
+        assert_int_equal(pc_buf_append(b, a->data + a->off[2], a->lens[2]), 0);
+        w->n_sets++;
+        return r_new(REDIS_REPLY_STATUS);
+    }
+    if (strcmp(cmd, "GET") == 0) {
+        struct pc_buf *b = kv_get(w, key);
+
+        return b != NULL ? r_bin(b->data, b->len) : r_new(REDIS_REPLY_NIL);
+    }
+    if (strcmp(cmd, "EXISTS") == 0) {
+        return r_int(m < KV_MAX);
+    }
+    if (strcmp(cmd, "HGET") == 0) {
+        arg(a, 2, f, sizeof(f));
+        assert_string_equal(f, "job");
+        return m < KV_MAX && w->meta_job[m][0] != '\0' ? r_str(w->meta_job[m])
+                                                       : r_new(REDIS_REPLY_NIL);
+    }
+    if (strcmp(cmd, "HSET") == 0) {
+        size_t kl = strlen(key);
+
+        assert_true(m == KV_MAX && w->n_meta < KV_MAX && kl > 9 && kl - 9 < sizeof(w->meta[0]));
+        m = w->n_meta++;
+        memcpy(w->meta[m], key + 8, kl - 9);
+        w->meta[m][kl - 9] = '\0';
+        for (size_t i = 2; i + 1 < a->n; i += 2) {
+            arg(a, i, f, sizeof(f));
+            arg(a, i + 1, v, sizeof(v));
+            if (strcmp(f, "job") == 0) {
+                /* The copy it names is there already (it is written first). */
+                char ck[160];
+
+                (void)snprintf(ck, sizeof(ck), "p:jobs:{%s}", v);
+                assert_non_null(kv_get(w, ck));
+                (void)snprintf(w->meta_job[m], sizeof(w->meta_job[0]), "%s", v);
+            } else if (strcmp(f, "rerun_of") == 0) {
+                (void)snprintf(w->rerun_of[m], sizeof(w->rerun_of[0]), "%s", v);
+            }
+        }
+        return r_int(1);
+    }
+    if (strcmp(cmd, "ZADD") == 0) {
+        return r_int(1);
+    }
+    if (strcmp(cmd, "XADD") == 0) {
+        arg(a, 3, f, sizeof(f));
+        assert_string_equal(f, "exec");
+        assert_true(w->n_queued < KV_MAX);
+        arg(a, 4, w->queued[w->n_queued++], sizeof(w->queued[0]));
+        return r_str("1-1");
+    }
+    fail_msg("unexpected command %s", cmd);
+    return NULL;
+}
+
+/* Sends the submit commands of job in order. */
+static void kv_submit(struct kv *w, const struct msg_job *job)
+{
+    struct pc_redis_args a[PC_SUBMIT_CMDS];
+    struct pc_buf bytes;
+    struct pc_err err;
+
+    memset(&bytes, 0, sizeof(bytes));
+    assert_int_equal(msg_job_encode(job, &bytes, &err), 0);
+    assert_int_equal(pc_submit_args("p", 1, job, bytes.data, bytes.len, 1, a), 0);
+    for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+        redisReply *r = answer_kv(w, &a[k]);
+
+        freeReplyObject(r);
+        pc_redis_args_cleanup(&a[k]);
+    }
+    pc_buf_cleanup(&bytes);
+}
+
+/* Runs a rerun of target to its end: its result, its id into id_out. */
+static enum pc_fop_result kv_rerun(struct kv *w, const char *target, const char *new_id,
+                                   char *id_out)
+{
+    struct pc_fop_params p;
+    struct pc_fop *op = NULL;
+    struct pc_err err;
+    enum pc_fop_result res;
+
+    memset(&p, 0, sizeof(p));
+    p.kind = PC_FOP_RERUN;
+    p.prefix = "p";
+    p.target = target;
+    p.new_id = new_id;
+    p.now_ms = 1800000000000u;
+    assert_int_equal(pc_fop_create(&p, &op, &err), 0);
+    for (;;) {
+        const struct pc_redis_args *cmds = NULL;
+        redisReply *replies[16];
+        size_t n = 0;
+
+        pc_fop_round(op, &cmds, &n);
+        if (n == 0) {
+            break;
+        }
+        assert_true(n <= 16);
+        for (size_t i = 0; i < n; i++) {
+            replies[i] = answer_kv(w, &cmds[i]);
+        }
+        pc_err_clear(&err);
+        assert_int_equal(pc_fop_feed(op, replies, n, &err), 0);
+    }
+    res = pc_fop_result(op);
+    (void)snprintf(id_out, 32, "%s", pc_fop_new_id(op) != NULL ? pc_fop_new_id(op) : "");
+    pc_fop_destroy(op);
+    return res;
+}
+
+static void kv_job(struct msg_job *job, const char *id, uint64_t created_ms)
+{
+    static const char flow[] = "{\"app\": \"a\", \"profile\": \"p\", \"flow\": \"f\", \"items\": ["
+                               " {\"id\": \"s\", \"type\": \"sleep\", \"params\": {\"steps\": 1,"
+                               "  \"step_ms\": 1, \"marker\": \"/tmp/x\"}}]}";
+
+    memset(job, 0, sizeof(*job));
+    (void)snprintf(job->id, sizeof(job->id), "%s", id);
+    job->cmd = PC_CMD_ENSURE;
+    (void)snprintf(job->queue.s, sizeof(job->queue.s), "default");
+    job->created_ms = created_ms;
+    assert_int_equal(pc_flow_parse_json(flow, strlen(flow), "test", &job->flow, NULL), 0);
+}
+
+static void kv_cleanup(struct kv *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        pc_buf_cleanup(&w->val[i]);
+    }
+}
+
+/* Two submits of one flow keep one copy; each reruns from it, with a fresh id. */
+static void submits_of_one_flow_share_one_copy_and_rerun_from_it(void **state)
+{
+    struct kv w;
+    struct msg_job job;
+    char id[32];
+    size_t copies = 0;
+
+    (void)state;
+    memset(&w, 0, sizeof(w));
+    kv_job(&job, ID1, 1700000000000u);
+    kv_submit(&w, &job);
+    (void)snprintf(job.id, sizeof(job.id), "%s", ID2);
+    job.created_ms += 5000;
+    kv_submit(&w, &job);
+    msg_job_cleanup(&job);
+    for (size_t i = 0; i < w.n; i++) {
+        copies += strncmp(w.key[i], "p:jobs:{", 8) == 0;
+        assert_null(strstr(w.key[i], "}:job")); /* no copy per execution */
+    }
+    assert_int_equal(copies, 1);
+    assert_int_equal(w.n_meta, 2);
+    assert_string_equal(w.meta_job[0], w.meta_job[1]);
+    assert_int_equal(kv_rerun(&w, ID2, ID3, id), PC_FOP_CREATED);
+    assert_int_equal(strncmp(id, ID3, 20), 0);
+    assert_int_equal(w.n_meta, 3);
+    assert_string_equal(w.meta[2], id);
+    assert_string_equal(w.rerun_of[2], ID2);
+    assert_string_equal(w.meta_job[2], w.meta_job[0]); /* the rerun shares it too */
+    assert_int_equal(w.n_queued, 3);
+    assert_string_equal(w.queued[2], id);
+    /* The copy expired: not kept, nothing queued. */
+    w.key[0][0] = '\0';
+    assert_int_equal(kv_rerun(&w, ID1, "01HZX3K5T0Y8M2Q4R6S8T0V2W4", id), PC_FOP_CONFLICT);
+    assert_int_equal(w.n_queued, 3);
+    kv_cleanup(&w);
+}
+
+/* An execution of the layout before the shared copy (its own :job key, no
+ * meta field) still reruns. */
+static void an_old_layout_execution_reruns_from_its_own_key(void **state)
+{
+    struct kv w;
+    struct msg_job job;
+    struct pc_err err;
+    char id[32];
+
+    (void)state;
+    memset(&w, 0, sizeof(w));
+    kv_job(&job, ID1, 1700000000000u);
+    (void)snprintf(w.key[0], sizeof(w.key[0]), "p:exec:{%s}:job", ID1);
+    pc_buf_init(&w.val[0], 1u << 20);
+    memset(&err, 0, sizeof(err));
+    {
+        struct pc_buf bytes;
+
+        memset(&bytes, 0, sizeof(bytes));
+        assert_int_equal(msg_job_encode(&job, &bytes, &err), 0);
+        assert_int_equal(pc_buf_append(&w.val[0], bytes.data, bytes.len), 0);
+        pc_buf_cleanup(&bytes);
+    }
+    w.n = 1;
+    (void)snprintf(w.meta[0], sizeof(w.meta[0]), "%s", ID1);
+    w.n_meta = 1;
+    msg_job_cleanup(&job);
+    assert_int_equal(kv_rerun(&w, ID1, ID2, id), PC_FOP_CREATED);
+    assert_int_equal(strncmp(id, ID2, 20), 0);
+    assert_int_equal(w.n_meta, 2);
+    assert_string_equal(w.rerun_of[1], ID1);
+    assert_int_equal(strlen(w.meta_job[1]), 64); /* the rerun keeps the shared copy */
+    assert_int_equal(w.n_queued, 1);
+    assert_string_equal(w.queued[0], id);
+    kv_cleanup(&w);
 }
 
 int main(void)
@@ -823,6 +1106,8 @@ int main(void)
         cmocka_unit_test(bad_cursors_limits_and_filters_are_refused),
         cmocka_unit_test(retry_decisions),
         cmocka_unit_test(rerun_decisions),
+        cmocka_unit_test(submits_of_one_flow_share_one_copy_and_rerun_from_it),
+        cmocka_unit_test(an_old_layout_execution_reruns_from_its_own_key),
         cmocka_unit_test(retry_queues_once),
         cmocka_unit_test(retry_stopped_after_marker_is_finished_by_the_next),
         cmocka_unit_test(retry_stopped_before_removal_only_removes),

@@ -1,6 +1,7 @@
 /*
- * test_submit.c - the one submit implementation (peace/submit.h): the three
- * commands, in order, with every meta field (`items` in flow order).
+ * test_submit.c - the one submit implementation (peace/submit.h): the
+ * commands, in order, with every meta field (`items` in flow order), and the
+ * job copy shared by submits of the same content.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -61,37 +62,78 @@ static void submit_builds_hset_zadd_xadd_with_items_in_flow_order(void **state)
     (void)snprintf(items[0].id.s, sizeof(items[0].id.s), "%s", "zeta");
     (void)snprintf(items[1].id.s, sizeof(items[1].id.s), "%s", "alpha");
     (void)snprintf(items[2].id.s, sizeof(items[2].id.s), "%s", "mid");
+    for (size_t i = 0; i < 3; i++) {
+        (void)snprintf(items[i].type.s, sizeof(items[i].type.s), "%s", "sleep");
+    }
     job.flow.items = items;
     job.flow.n_items = 3;
     assert_int_equal(pc_submit_args("pfx", 1, &job, bytes, 4, 5, a), 0);
-    assert_string_equal(arg(&a[0], 0, buf, sizeof(buf)), "HSET");
-    assert_string_equal(arg(&a[0], 1, buf, sizeof(buf)), "pfx:exec:{01ARZ3NDEKTSV4RRFFQ69G5FAV}");
-    assert_string_equal(field(&a[0], "items", buf, sizeof(buf)), "zeta,alpha,mid");
-    assert_string_equal(field(&a[0], "status", buf, sizeof(buf)), "queued");
-    assert_string_equal(field(&a[0], "cmd", buf, sizeof(buf)), "ensure");
-    assert_string_equal(field(&a[0], "queue", buf, sizeof(buf)), "q1");
-    assert_string_equal(field(&a[0], "created_ms", buf, sizeof(buf)), "1700000000000");
-    assert_string_equal(field(&a[0], "blocks_total", buf, sizeof(buf)), "5");
-    assert_string_equal(field(&a[0], "items_total", buf, sizeof(buf)), "3");
-    assert_string_equal(field(&a[0], "items_done", buf, sizeof(buf)), "0");
-    assert_string_equal(field(&a[0], "attempt", buf, sizeof(buf)), "0");
-    assert_string_equal(arg(&a[1], 0, buf, sizeof(buf)), "ZADD");
-    assert_string_equal(arg(&a[1], 1, buf, sizeof(buf)), "pfx:execs");
-    assert_string_equal(arg(&a[2], 0, buf, sizeof(buf)), "XADD");
-    assert_string_equal(arg(&a[2], 1, buf, sizeof(buf)), "pfx:queue:{q1}");
-    assert_int_equal(a[2].lens[6], 4);
-    assert_memory_equal(a[2].data + a[2].off[6], bytes, 4);
-    pc_redis_args_argv(&a[2], argv);
+    assert_string_equal(arg(&a[1], 0, buf, sizeof(buf)), "HSET");
+    assert_string_equal(arg(&a[1], 1, buf, sizeof(buf)), "pfx:exec:{01ARZ3NDEKTSV4RRFFQ69G5FAV}");
+    assert_string_equal(field(&a[1], "items", buf, sizeof(buf)), "zeta,alpha,mid");
+    assert_string_equal(field(&a[1], "status", buf, sizeof(buf)), "queued");
+    assert_string_equal(field(&a[1], "cmd", buf, sizeof(buf)), "ensure");
+    assert_string_equal(field(&a[1], "queue", buf, sizeof(buf)), "q1");
+    assert_string_equal(field(&a[1], "created_ms", buf, sizeof(buf)), "1700000000000");
+    assert_string_equal(field(&a[1], "blocks_total", buf, sizeof(buf)), "5");
+    assert_string_equal(field(&a[1], "items_total", buf, sizeof(buf)), "3");
+    assert_string_equal(field(&a[1], "items_done", buf, sizeof(buf)), "0");
+    assert_string_equal(field(&a[1], "attempt", buf, sizeof(buf)), "0");
+    assert_string_equal(arg(&a[2], 0, buf, sizeof(buf)), "ZADD");
+    assert_string_equal(arg(&a[2], 1, buf, sizeof(buf)), "pfx:execs");
+    assert_string_equal(arg(&a[3], 0, buf, sizeof(buf)), "XADD");
+    assert_string_equal(arg(&a[3], 1, buf, sizeof(buf)), "pfx:queue:{q1}");
+    assert_int_equal(a[3].lens[6], 4);
+    assert_memory_equal(a[3].data + a[3].off[6], bytes, 4);
+    pc_redis_args_argv(&a[3], argv);
     assert_memory_equal(argv[3], "exec", 4);
-    /* The job is kept for a rerun, with its own expiry. */
-    assert_string_equal(arg(&a[3], 0, buf, sizeof(buf)), "SET");
-    assert_string_equal(arg(&a[3], 1, buf, sizeof(buf)),
-                        "pfx:exec:{01ARZ3NDEKTSV4RRFFQ69G5FAV}:job");
-    assert_memory_equal(a[3].data + a[3].off[2], bytes, 4);
-    assert_string_equal(arg(&a[3], 3, buf, sizeof(buf)), "EX");
-    assert_string_equal(arg(&a[3], 4, buf, sizeof(buf)), "604800");
-    for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
-        pc_redis_args_cleanup(&a[k]);
+    /* The job is kept for a rerun, first, content-addressed with its own
+     * expiry: the job with the id and created_ms blanked, named by the meta. */
+    {
+        struct pc_buf copy;
+        struct pc_err err;
+        struct msg_job back;
+        char digest[PC_JOB_DIGEST_LEN + 1];
+        char want[160];
+
+        memset(&copy, 0, sizeof(copy));
+        assert_int_equal(pc_submit_job_copy(&job, &copy, digest, &err), 0);
+        assert_int_equal(strlen(digest), 64);
+        assert_int_equal(PC_SUBMIT_COPY, 0);
+        assert_string_equal(arg(&a[PC_SUBMIT_COPY], 0, buf, sizeof(buf)), "SET");
+        (void)snprintf(want, sizeof(want), "pfx:jobs:{%s}", digest);
+        assert_string_equal(arg(&a[PC_SUBMIT_COPY], 1, buf, sizeof(buf)), want);
+        assert_int_equal(a[PC_SUBMIT_COPY].lens[2], copy.len);
+        assert_memory_equal(a[PC_SUBMIT_COPY].data + a[PC_SUBMIT_COPY].off[2], copy.data, copy.len);
+        assert_string_equal(arg(&a[PC_SUBMIT_COPY], 3, buf, sizeof(buf)), "EX");
+        assert_string_equal(arg(&a[PC_SUBMIT_COPY], 4, buf, sizeof(buf)), "604800");
+        assert_string_equal(field(&a[PC_SUBMIT_META], "job", buf, sizeof(buf)), digest);
+        /* The copy decodes as the job, with neither its id nor its time. */
+        memset(&back, 0, sizeof(back));
+        assert_int_equal(msg_job_decode(copy.data, copy.len, &back, &err), 0);
+        assert_string_equal(back.id, "00000000000000000000000000");
+        assert_int_equal(back.created_ms, 0);
+        assert_int_equal(back.flow.n_items, 3);
+        assert_string_equal(back.flow.items[1].id.s, "alpha");
+        msg_job_cleanup(&back);
+        for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+            pc_redis_args_cleanup(&a[k]);
+        }
+        /* Another submit of the same content shares the copy; other content does not. */
+        memcpy(job.id, "01ARZ3NDEKTSV4RRFFQ69G5FAW", PC_ULID_LEN + 1);
+        job.created_ms++;
+        assert_int_equal(pc_submit_args("pfx", 1, &job, bytes, 4, 5, a), 0);
+        (void)snprintf(want, sizeof(want), "pfx:jobs:{%s}", digest);
+        assert_string_equal(arg(&a[PC_SUBMIT_COPY], 1, buf, sizeof(buf)), want);
+        assert_string_equal(field(&a[PC_SUBMIT_META], "job", buf, sizeof(buf)), digest);
+        for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+            pc_redis_args_cleanup(&a[k]);
+        }
+        job.cmd = PC_CMD_DISCOVER;
+        assert_int_equal(pc_submit_args("pfx", 1, &job, bytes, 4, 5, a), 0);
+        assert_string_not_equal(arg(&a[PC_SUBMIT_COPY], 1, buf, sizeof(buf)), want);
+        job.cmd = PC_CMD_ENSURE;
+        pc_buf_cleanup(&copy);
     }
     /* A prefix that makes no key is refused. */
     assert_int_not_equal(pc_submit_args("bad{prefix", 1, &job, bytes, 4, 5, a), 0);
@@ -120,6 +162,7 @@ static void submit_to_the_partition_of_the_id(void **state)
     (void)snprintf(job.flow.profile.s, sizeof(job.flow.profile.s), "%s", "prof");
     (void)snprintf(job.flow.flow.s, sizeof(job.flow.flow.s), "%s", "fl");
     (void)snprintf(item.id.s, sizeof(item.id.s), "%s", "a");
+    (void)snprintf(item.type.s, sizeof(item.type.s), "%s", "sleep");
     job.flow.items = &item;
     job.flow.n_items = 1;
     for (unsigned i = 0; i < 60; i++) {
@@ -131,16 +174,16 @@ static void submit_to_the_partition_of_the_id(void **state)
         seen[part]++;
         assert_int_equal(pc_submit_args("pfx", 6, &job, bytes, 4, 5, a), 0);
         (void)snprintf(want, sizeof(want), "pfx:queue:{q1:%u}", part);
-        assert_string_equal(arg(&a[2], 1, buf, sizeof(buf)), want);
+        assert_string_equal(arg(&a[3], 1, buf, sizeof(buf)), want);
         (void)snprintf(want, sizeof(want), "pfx:exec:{%s}", job.id);
-        assert_string_equal(arg(&a[0], 1, buf, sizeof(buf)), want);
-        assert_string_equal(arg(&a[1], 1, buf, sizeof(buf)), "pfx:execs");
+        assert_string_equal(arg(&a[1], 1, buf, sizeof(buf)), want);
+        assert_string_equal(arg(&a[2], 1, buf, sizeof(buf)), "pfx:execs");
         for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
             pc_redis_args_cleanup(&a[k]);
         }
         /* One partition is the old single stream. */
         assert_int_equal(pc_submit_args("pfx", 1, &job, bytes, 4, 5, a), 0);
-        assert_string_equal(arg(&a[2], 1, buf, sizeof(buf)), "pfx:queue:{q1}");
+        assert_string_equal(arg(&a[3], 1, buf, sizeof(buf)), "pfx:queue:{q1}");
         for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
             pc_redis_args_cleanup(&a[k]);
         }
