@@ -36,9 +36,12 @@ try {
     items: [{ id: 's1', type: 'sleep', params: { steps: 1, step_ms: 1, marker: join(markerDir, `${flowName}.done`) } }] };
   const sub = await api('POST', '/v1/executions', { cmd: 'discover', flow });
   await until('the discover to finish', async () => (await api('GET', `/v1/executions/${sub.id}`)).execution.status === 'finished');
+  // (The job kept for a rerun: the shared copy the meta's `job` field names.)
+  const digest = execFileSync('redis-cli', ['-p', redisPort, 'HGET', `peace:exec:{${sub.id}}`, 'job'],
+    { encoding: 'utf8' }).trim();
   const entry = execFileSync('redis-cli', ['-p', redisPort, 'EVAL',
     "return redis.call('XADD', KEYS[2], '*', 'exec', ARGV[1], 'reason', 'copied by the test', 'job', redis.call('GET', KEYS[1]))",
-    '2', `peace:exec:{${sub.id}}:job`, 'peace:dead', sub.id], { encoding: 'utf8' }).trim();
+    '2', `peace:jobs:{${digest}}`, 'peace:dead', sub.id], { encoding: 'utf8' }).trim();
   check('a dead letter was made', /^[0-9]+-[0-9]+$/.test(entry), entry);
 
   browser = await openBrowser({ height: 1200 });

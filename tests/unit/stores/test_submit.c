@@ -132,6 +132,9 @@ static void submit_builds_hset_zadd_xadd_with_items_in_flow_order(void **state)
         job.cmd = PC_CMD_DISCOVER;
         assert_int_equal(pc_submit_args("pfx", 1, &job, bytes, 4, 5, a), 0);
         assert_string_not_equal(arg(&a[PC_SUBMIT_COPY], 1, buf, sizeof(buf)), want);
+        for (size_t k = 0; k < PC_SUBMIT_CMDS; k++) {
+            pc_redis_args_cleanup(&a[k]);
+        }
         job.cmd = PC_CMD_ENSURE;
         pc_buf_cleanup(&copy);
     }
