@@ -44,6 +44,9 @@
  * result reaches the owner through a zero-delay timer, never from inside an
  * engine callback. Every call in flight carries a small record that the
  * recorder can orphan on destroy, so a late reply never touches freed memory.
+ *
+ * The events, the progress hash lines and the progress section of a call
+ * are recorder_events.c's; the state both files share is recorder_int.h's.
  */
 #include "peace/recorder.h"
 
@@ -56,119 +59,7 @@
 #include "peace/keys.h"
 #include "peace/msg.h"
 #include "peace/progress_line.h"
-
-#define WHY_MAX 256
-
-/* What changed in an item's progress since it was last written. The hash
- * has one field per item (layout 2, peace/progress_line.h): any change
- * rewrites the item's line, a field of an item that did not change is not
- * written (on a hash of up to 512 fields Redis keeps a listpack, where each
- * field written is a scan of the hash). */
-#define FIELD_STATUS       1u
-#define FIELD_LIMIT        2u
-#define FIELD_DONE         4u
-#define FIELD_MSG          8u
-#define FIELD_ALL          15u
-#define FIELD_LISTED       16u /* in dirty_list (no field may have changed yet) */
-#define LOCK_VALUE_MAX     128
-#define EVENTS_BACKLOG_MAX 64
-#define ENTRY_ID_MAX       64
-#define GROUP_MAX          64
-
-enum call_kind {
-    CALL_PROGRESS,
-    CALL_FINISH,
-    CALL_ACK,
-    CALL_RELEASE,
-};
-
-struct rec_call {
-    struct pc_recorder *r; /* NULL once the recorder is gone */
-    enum call_kind kind;
-    pc_recorder_sync_cb *sync_cb; /* CALL_PROGRESS of pc_recorder_sync */
-    void *sync_ctx;
-    struct rec_call *prev;
-    struct rec_call *next;
-};
-
-struct pc_recorder {
-    struct event_base *base;
-    struct pc_redis_conn *conn;
-    struct pc_scripts *scripts;
-    const struct pc_flow *flow;
-    struct pc_exec *exec;
-    enum pc_cmd cmd;
-    enum pc_sync sync;
-    enum pc_block_kind blocks[PC_BLOCKS_MAX];
-    size_t n_blocks;
-
-    char prefix[PC_PREFIX_MAX + 1];
-    char meta_key[PC_KEY_MAX];
-    char progress_key[PC_KEY_MAX];
-    char events_key[PC_KEY_MAX];
-    char scratch_key[PC_KEY_MAX + 16]; /* events_key:compact (exec_finish) */
-    char report_key[PC_KEY_MAX];       /* the full report (exec_finish) */
-    char queue_key[PC_KEY_MAX];
-    char lock_key[PC_KEY_MAX];
-    char released_channel[PC_KEY_MAX];
-    char profile_tag[2 * PC_ID_MAX + 2]; /* "APP:PROFILE" */
-    char group[GROUP_MAX + 1];
-    char entry_id[ENTRY_ID_MAX + 1];
-    char lock_value[LOCK_VALUE_MAX + 1]; /* "" = none */
-    char epoch_text[24];
-    uint64_t retention_s;
-    uint32_t flush_ms;
-    uint32_t events_maxlen;
-    pc_recorder_clock_fn *now_ms;
-    void *clock_ctx;
-    pc_recorder_done_cb *on_done;
-    void *done_ctx;
-    void (*before_write)(void *ctx);
-    void *before_write_ctx;
-    void (*on_write_failed)(void *ctx, const char *why);
-    void *on_write_failed_ctx;
-
-    struct pc_progress_tracker *last; /* per item: the tracker as last seen */
-    uint8_t *dirty;                   /* per item: FIELD_* changed since the last flush */
-    size_t *dirty_list;               /* the dirty items, in the order they became dirty */
-    bool *written;                    /* per item: its four fields are in the hash */
-    size_t n_dirty;
-    size_t n_done;               /* items whose status is success or fail */
-    bool *ev_dirty;              /* per item: units or message changed without a status change */
-    struct pc_redis_args events; /* pending: [nf field value...]... */
-    size_t n_events;
-    struct pc_redis_args first_meta; /* written by the first flush */
-    bool first_meta_sent;
-    bool layout_written;    /* the progress hash has its layout marker */
-    unsigned events_layout; /* 1 or 2 (pc_recorder_opts) */
-    bool stream_marked;     /* layout 2: the meta field `events` was sent */
-    size_t block_index;
-    bool block_known;
-    bool meta_dirty;
-    char reason[MSG_EVENT_REASON_MAX + 1];
-    /* The interrupt event, held back while the engine marks the items it
-     * stops (they go in its `items`); pushed before any later event. */
-    bool irq_pending;
-    char irq_reason[MSG_EVENT_REASON_MAX + 1];
-    char *irq_items; /* ids separated by commas, irq_len bytes */
-    size_t irq_len;
-    size_t irq_cap;
-
-    struct event *tick;    /* flush timer */
-    struct event *soon;    /* flushes a backlog at the end of the loop turn */
-    struct event *done_ev; /* delivers on_done */
-    struct rec_call *calls;
-    unsigned progress_in_flight;
-    bool lost;
-    bool finishing; /* the engine finished: the end chain runs */
-    bool done_scheduled;
-    int done_rc;
-    char done_why[WHY_MAX];
-    unsigned end_pending; /* release, XACK and XDEL replies still due */
-    bool finish_ok;       /* exec_finish succeeded */
-    bool release_after;   /* lock_release waits for exec_finish's reply */
-    bool colocated;       /* the exec's keys are in the profile's slot (keys.h) */
-};
+#include "recorder_int.h"
 
 static uint64_t realtime_ms(void *ctx)
 {
@@ -268,177 +159,6 @@ static void write_failed(struct pc_recorder *r, const char *why)
     }
 }
 
-/* ------------------------------------------------------------------------ */
-/* Events and progress                                                       */
-
-static void flush_backlog_soon(struct pc_recorder *r)
-{
-    if (r->n_events >= EVENTS_BACKLOG_MAX && !r->finishing && !r->lost &&
-        !event_pending(r->soon, EV_TIMEOUT, NULL)) {
-        event_active(r->soon, EV_TIMEOUT, 0);
-    }
-}
-
-static void push_event_now(struct pc_recorder *r, const struct msg_event *ev)
-{
-    struct msg_event_fields f;
-
-    if (!r->block_known && ev->kind != MSG_EVENT_BLOCK_START) {
-        /* Before the first block nothing ran: an execution interrupted
-         * before it started has only its outcome in the stream. */
-        return;
-    }
-    if (msg_event_to_fields(ev, &f, NULL) != 0) {
-        return; /* cannot happen for values built here; never write a bad event */
-    }
-    pc_redis_args_addu64(&r->events, f.n);
-    for (size_t i = 0; i < f.n; i++) {
-        pc_redis_args_add(&r->events, f.argv[i], f.argvlen[i]);
-    }
-    r->n_events++;
-    flush_backlog_soon(r);
-}
-
-/* The held-back interrupt event, with the items it stopped. */
-static void push_interrupt(struct pc_recorder *r)
-{
-    struct msg_event ev;
-
-    if (!r->irq_pending) {
-        return;
-    }
-    r->irq_pending = false;
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = MSG_EVENT_INTERRUPT;
-    memcpy(ev.reason, r->irq_reason, sizeof(ev.reason));
-    ev.items = r->irq_items;
-    ev.items_len = r->irq_len;
-    push_event_now(r, &ev);
-    r->irq_len = 0;
-}
-
-/* Every event but the interrupt's own: the interrupt, when held back,
- * goes first (events keep the order things happened in). */
-static void push_event(struct pc_recorder *r, const struct msg_event *ev)
-{
-    push_interrupt(r);
-    push_event_now(r, ev);
-}
-
-/* Lists item in the held-back interrupt event; false when it cannot (no
- * interrupt held back, the list is full, out of memory): the item then
- * gets a progress event of its own. */
-static bool irq_list_item(struct pc_recorder *r, size_t item)
-{
-    const char *id = r->flow->items[item].id.s;
-    size_t n = strnlen(id, PC_ID_MAX);
-    size_t need = r->irq_len + (r->irq_len > 0 ? 1 : 0) + n;
-
-    if (!r->irq_pending || need > MSG_EVENT_ITEMS_MAX) {
-        return false;
-    }
-    if (need > r->irq_cap) {
-        size_t cap = r->irq_cap > 0 ? r->irq_cap : 1024;
-        char *p = NULL;
-
-        while (cap < need) {
-            cap *= 2;
-        }
-        cap = cap > MSG_EVENT_ITEMS_MAX ? MSG_EVENT_ITEMS_MAX : cap;
-        p = realloc(r->irq_items, cap);
-        if (p == NULL) {
-            return false;
-        }
-        r->irq_items = p;
-        r->irq_cap = cap;
-    }
-    if (r->irq_len > 0) {
-        r->irq_items[r->irq_len++] = ',';
-    }
-    memcpy(r->irq_items + r->irq_len, id, n);
-    r->irq_len += n;
-    return true;
-}
-
-static void push_progress_event(struct pc_recorder *r, size_t item,
-                                const struct pc_progress_tracker *t)
-{
-    struct msg_event ev;
-
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = MSG_EVENT_PROGRESS;
-    ev.item = r->flow->items[item].id;
-    ev.status = t->status;
-    ev.done = t->done;
-    ev.limit = t->limit;
-    memcpy(ev.msg, t->msg, sizeof(ev.msg));
-    ev.msg[sizeof(ev.msg) - 1] = '\0';
-    push_event(r, &ev);
-}
-
-/* The item's progress line (layout 2, peace/progress_line.h) as one
- * hash field: field = item id, value = `STATUS LIMIT DONE[ MSG]`. */
-static void add_progress_line(struct pc_redis_args *a, const char *id, size_t id_len,
-                              const struct pc_progress_tracker *t)
-{
-    char limit[48];
-    char line[PC_PROGRESS_LINE_MAX];
-    int n;
-
-    if (t->limit.kind == PC_LIMIT_UNKNOWN) {
-        memcpy(limit, "unknown", 8);
-    } else if (pc_limit_format(&t->limit, limit, sizeof(limit)) < 0) {
-        (void)snprintf(limit, sizeof(limit), "unknown");
-    }
-    n = pc_progress_line_encode(line, sizeof(line), pc_progress_status_name(t->status), limit,
-                                t->done, t->msg, strnlen(t->msg, sizeof(t->msg)));
-    if (n < 0) { /* cannot happen: the line has room for any tracker */
-        n = pc_progress_line_encode(line, sizeof(line), pc_progress_status_name(t->status),
-                                    "unknown", t->done, NULL, 0);
-    }
-    pc_redis_args_add(a, id, id_len);
-    pc_redis_args_add(a, line, n > 0 ? (size_t)n : 0);
-}
-
-/* An item's field, whichever of its parts changed (one field per item). */
-static void add_progress_fields(struct pc_recorder *r, struct pc_redis_args *a, size_t item,
-                                unsigned mask)
-{
-    const char *id = r->flow->items[item].id.s;
-
-    if ((mask & FIELD_ALL) != 0) {
-        add_progress_line(a, id, strnlen(id, PC_ID_MAX), &r->last[item]);
-    }
-}
-
-void pc_recorder_initial_progress(const struct pc_flow *flow, struct pc_redis_args *a)
-{
-    struct pc_progress_tracker t;
-
-    pc_progress_tracker_init(&t);
-    pc_redis_args_addu64(a, 2 * (uint64_t)flow->n_items + 2);
-    pc_redis_args_add(a, PC_PROGRESS_LAYOUT_FIELD, PC_PROGRESS_LAYOUT_FIELD_LEN);
-    pc_redis_args_addu64(a, PC_PROGRESS_LAYOUT);
-    for (size_t i = 0; i < flow->n_items; i++) {
-        const char *id = flow->items[i].id.s;
-
-        add_progress_line(a, id, strnlen(id, PC_ID_MAX), &t);
-    }
-}
-
-/* The fields of item to write: the changed ones, all four the first time. */
-static unsigned fields_to_write(const struct pc_recorder *r, size_t item)
-{
-    return r->written[item] ? r->dirty[item] & FIELD_ALL : FIELD_ALL;
-}
-
-static void append_args(struct pc_redis_args *dst, const struct pc_redis_args *src)
-{
-    for (size_t i = 0; i < src->n; i++) {
-        pc_redis_args_add(dst, src->data + src->off[i], src->lens[i]);
-    }
-}
-
 static void on_progress_reply(void *arg, const redisReply *reply)
 {
     struct rec_call *c = arg;
@@ -460,105 +180,11 @@ static void on_progress_reply(void *arg, const redisReply *reply)
          * connection means this worker can no longer prove it does. */
         write_failed(r, why);
     } else {
-        flush_backlog_soon(r); /* what piled up while this call was in flight */
+        rec_flush_backlog_soon(r); /* what piled up while this call was in flight */
     }
     if (sync_cb != NULL) {
         sync_cb(sync_ctx, failed ? PC_EREDIS : 0);
     }
-}
-
-/*
- * Appends the progress section of exec_progress / exec_finish (np
- * [field value]... ne [nf [field value]...]... nm [field value]...) with
- * everything pending, and forgets it: the dirty items' hash fields, the
- * events in the order they happened (a coalesced update of an item closes
- * its run of units and messages) and the meta fields.
- */
-/* Which call a progress section goes into. */
-enum section_call {
-    SECTION_FLUSH,  /* exec_progress of the timer or a backlog: events written */
-    SECTION_SYNC,   /* exec_progress of pc_recorder_sync (the apply gate) */
-    SECTION_FINISH, /* exec_finish: the script decides (events layout 2) */
-};
-
-static void add_progress_section(struct pc_recorder *r, struct pc_redis_args *a,
-                                 enum section_call call)
-{
-    size_t nm;
-    bool mark;
-    /* Layout 2: a sync is not an execution outliving a flush interval, so
-     * its events stay pending for the next flush or the finish (which write
-     * them if the execution has a stream or a follower by then). */
-    bool keep = call == SECTION_SYNC && r->events_layout == 2 && !r->stream_marked;
-
-    push_interrupt(r);
-    for (size_t k = 0; k < r->n_dirty; k++) {
-        size_t i = r->dirty_list[k];
-
-        if (r->ev_dirty[i]) {
-            push_progress_event(r, i, &r->last[i]);
-            r->ev_dirty[i] = false;
-        }
-    }
-    {
-        uint64_t np = r->layout_written ? 0 : 2;
-
-        for (size_t k = 0; k < r->n_dirty; k++) {
-            np += fields_to_write(r, r->dirty_list[k]) != 0 ? 2 : 0;
-        }
-        pc_redis_args_addu64(a, np);
-        if (!r->layout_written) {
-            pc_redis_args_add(a, PC_PROGRESS_LAYOUT_FIELD, PC_PROGRESS_LAYOUT_FIELD_LEN);
-            pc_redis_args_addu64(a, PC_PROGRESS_LAYOUT);
-            r->layout_written = true;
-        }
-    }
-    for (size_t k = 0; k < r->n_dirty; k++) {
-        size_t i = r->dirty_list[k];
-
-        add_progress_fields(r, a, i, fields_to_write(r, i));
-        r->written[i] = true;
-        r->dirty[i] = 0;
-    }
-    r->n_dirty = 0;
-    pc_redis_args_addu64(a, keep ? 0 : r->n_events);
-    if (!keep) {
-        append_args(a, &r->events);
-    }
-    /* Layout 2: the first exec_progress that writes events creates the
-     * stream, and says so (the finish then writes its events too). */
-    mark = call == SECTION_FLUSH && r->events_layout == 2 && !r->stream_marked && r->n_events > 0;
-    nm = 2 + (r->first_meta_sent ? 0 : r->first_meta.n);
-    nm += r->block_known ? 4 : 0;
-    nm += mark ? 2 : 0;
-    pc_redis_args_addu64(a, nm);
-    if (mark) {
-        pc_redis_args_addz(a, "events");
-        pc_redis_args_addz(a, "1");
-        r->stream_marked = true;
-    }
-    pc_redis_args_addz(a, "items_done");
-    pc_redis_args_addu64(a, r->n_done);
-    if (r->block_known) {
-        pc_redis_args_addz(a, "block");
-        pc_redis_args_addz(a, pc_block_name(r->blocks[r->block_index]));
-        pc_redis_args_addz(a, "block_index");
-        pc_redis_args_addu64(a, r->block_index);
-    }
-    if (!r->first_meta_sent) {
-        append_args(a, &r->first_meta);
-    }
-    if (!keep) {
-        if (r->events.rc != 0 && a->rc == 0) {
-            a->rc = r->events.rc; /* the call is refused: nothing half-written */
-        }
-        r->events.n = 0;
-        r->events.len = 0;
-        r->events.rc = 0;
-        r->n_events = 0;
-    }
-    r->meta_dirty = false;
-    r->first_meta_sent = true;
 }
 
 static void add_exec_keys(struct pc_recorder *r, struct pc_redis_args *a)
@@ -590,7 +216,7 @@ static int flush_call(struct pc_recorder *r, pc_recorder_sync_cb *sync_cb, void 
     }
     pc_redis_args_init(&a);
     add_exec_keys(r, &a);
-    add_progress_section(r, &a, sync_cb != NULL ? SECTION_SYNC : SECTION_FLUSH);
+    rec_add_progress_section(r, &a, sync_cb != NULL ? SECTION_SYNC : SECTION_FLUSH);
     c = call_new(r, CALL_PROGRESS);
     if (c == NULL) {
         pc_redis_args_cleanup(&a);
@@ -649,7 +275,7 @@ static void obs_block_start(void *ctx, size_t index, enum pc_block_kind kind)
     }
     /* Written by the next tick (within flush_ms) or with the outcome: a
      * short execution then costs one script call for all it records. */
-    push_event(r, &ev);
+    rec_push_event(r, &ev);
 }
 
 static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracker *t,
@@ -681,10 +307,10 @@ static void obs_progress(void *ctx, size_t item, const struct pc_progress_tracke
                       t->status == PC_PROGRESS_INTERRUPTED &&
                       strcmp(t->msg, PC_PROGRESS_INTERRUPTED_MSG) == 0 &&
                       (mask & (FIELD_LIMIT | FIELD_DONE)) == 0 && !r->lost &&
-                      irq_list_item(r, item);
+                      rec_irq_list_item(r, item);
 
         if (!r->lost && !listed) {
-            push_progress_event(r, item, t);
+            rec_push_progress_event(r, item, t);
         }
         r->ev_dirty[item] = false;
     } else {
@@ -708,7 +334,7 @@ static void obs_interrupted(void *ctx)
     if (r->lost) {
         return;
     }
-    push_interrupt(r); /* cannot happen: the engine's interrupt takes effect once */
+    rec_push_interrupt(r); /* cannot happen: the engine's interrupt takes effect once */
     memcpy(r->irq_reason, r->reason, sizeof(r->irq_reason));
     r->irq_pending = true;
     r->irq_len = 0;
@@ -899,7 +525,7 @@ static void obs_finished(void *ctx, const struct pc_outcome *o)
     pc_redis_args_addz(&a, fused ? r->released_channel : "");
     pc_redis_args_addz(&a, fused ? r->profile_tag : "");
     pc_redis_args_addz(&a, r->events_layout == 1 ? "1" : "2");
-    add_progress_section(r, &a, SECTION_FINISH);
+    rec_add_progress_section(r, &a, SECTION_FINISH);
     pc_redis_args_addu64(&a, r->now_ms(r->clock_ctx));
     pc_redis_args_addz(&a, pc_outcome_kind_name(o->kind));
     pc_redis_args_add(&a, summary.data != NULL ? summary.data : "", summary.len);
