@@ -77,4 +77,10 @@ int cli_states_print_text(struct cli_redis *r, const char *app, const char *prof
                           const char *flow, enum pc_states_kind kind, const char *label,
                           struct pc_err *err) PC_NODISCARD;
 
+struct cli_opts;
+
+/* Connects *r (owned: cli_redis_destroy) to o's Redis: 0, or 1 with the
+ * reason printed on stderr. */
+int cli_connect_or_fail(const struct cli_opts *o, struct cli_redis **r);
+
 #endif
