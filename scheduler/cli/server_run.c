@@ -62,6 +62,7 @@ struct follower {
     bool stopped;           /* leave the loop */
     bool failed;            /* ... with err */
     bool reporting;         /* following is over: late answers are not shown */
+    bool interrupt_pending; /* a Ctrl-C's request is in flight */
     uint64_t failing_since; /* mono ms of the first failure in a row; 0 = healthy */
     unsigned backoff_ms;
     struct pc_err err;
@@ -209,6 +210,7 @@ static void on_interrupt_done(void *arg, int rc, const struct cli_http_response 
     json_t *doc = NULL;
     struct pc_err why;
 
+    f->interrupt_pending = false;
     if (f->reporting) {
         return;
     }
@@ -234,7 +236,9 @@ static void request_interrupt(struct follower *f)
     if (cli_http_call_start(f->h, EVHTTP_REQ_POST, path, body, sizeof(body) - 1, on_interrupt_done,
                             f, &err) != 0) {
         cli_follow_interrupt_failed(&f->view, err.msg);
+        return;
     }
+    f->interrupt_pending = true;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -346,6 +350,15 @@ static int follow(struct follower *f)
         after_stream_end(f);
         if (f->stopped) {
             break; /* finished, or failed */
+        }
+    }
+    /* The outcome can arrive before the answer to a Ctrl-C's request (the
+     * scheduler answers once the worker latched it): that answer is the
+     * user's receipt, so it is waited for (bounded by the client's timeout;
+     * a second Ctrl-C still exits at once). */
+    while (f->interrupt_pending && !f->failed) {
+        if (event_base_loop(base, EVLOOP_ONCE) < 0) {
+            break;
         }
     }
     f->reporting = true;
